@@ -1,0 +1,86 @@
+"""The care group's working calendar and the due dates it yields.
+
+Invariants: nothing is planned on a weekend, a Dutch public holiday or a closure day of the
+care group. A duty that must happen *within* a span is pulled back to the last working day
+on or before the span's end, never pushed past it.
+
+Liberation Day (5 May) is in ``holidays.NL``'s default category only every fifth year; a
+care group that is closed on it every year says so with ``liberation_day_every_year``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cached_property
+
+import holidays
+from dateutil.relativedelta import relativedelta
+
+from domain.policy import Policy
+from domain.trajectory import TrajectoryState, TrajectoryView
+
+
+@dataclass(frozen=True)
+class WorkingCalendar:
+    closure_days: frozenset[date] = frozenset()
+    liberation_day_every_year: bool = False
+
+    @classmethod
+    def with_closures(cls, days: Iterable[date], liberation_day_every_year: bool = False) -> WorkingCalendar:
+        return cls(frozenset(days), liberation_day_every_year)
+
+    @cached_property
+    def _holidays(self) -> holidays.HolidayBase:
+        categories = ("public", "optional") if self.liberation_day_every_year else ("public",)
+        return holidays.country_holidays("NL", categories=categories, language="nl")
+
+    def holiday_name(self, day: date) -> str | None:
+        name = self._holidays.get(day)
+        return str(name) if name else None
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and day not in self.closure_days and day not in self._holidays
+
+    def on_or_before(self, day: date) -> date:
+        while not self.is_working_day(day):
+            day -= timedelta(days=1)
+        return day
+
+    def on_or_after(self, day: date) -> date:
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+
+@dataclass(frozen=True)
+class Due:
+    what: str  # "annual_conversation" | "extra_conversation" | "board_progress_report"
+    on: date
+
+
+def next_due(view: TrajectoryView, policy: Policy, calendar: WorkingCalendar) -> Due | None:
+    """The earliest duty a practice's trajectory has open, on a working day."""
+    if view.state in (TrajectoryState.START, TrajectoryState.LEFT):
+        return None
+    dues: list[Due] = []
+    last = view.last_annual_conversation_on or view.cycle_started_on
+    if last is not None:
+        span_end = last + relativedelta(months=policy.annual_conversation_every_months)
+        dues.append(Due("annual_conversation", calendar.on_or_before(span_end)))
+    if view.state is TrajectoryState.EXTRA_CONVERSATION and view.flagged_on is not None:
+        span_end = view.flagged_on + timedelta(days=policy.extra_conversation_within_days)
+        dues.append(Due("extra_conversation", calendar.on_or_before(span_end)))
+    report_on = progress_report_due_on(view, policy, calendar)
+    if report_on is not None:
+        dues.append(Due("board_progress_report", report_on))
+    return min(dues, key=lambda d: d.on) if dues else None
+
+
+def progress_report_due_on(view: TrajectoryView, policy: Policy, calendar: WorkingCalendar) -> date | None:
+    """When the board next hears how a trajectory under the policy goes (a working day)."""
+    if view.state is not TrajectoryState.UNDERPERFORMER_POLICY or view.last_progress_report_at is None:
+        return None
+    report_on = view.last_progress_report_at.date() + relativedelta(months=policy.progress_report_every_months)
+    return calendar.on_or_after(report_on)

@@ -1,0 +1,28 @@
+"""Commands: what staff or the engine ask of the quality cycle, in the imperative."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from domain.conversations import Attendee, ConversationKind, ImprovementPlan
+from domain.registry import Programme
+
+
+@dataclass(frozen=True)
+class RecordConversation:
+    agb_code: str
+    kind: ConversationKind
+    held_on: date
+    programme: Programme | None = None
+    attendees: tuple[Attendee, ...] = ()
+    plan: ImprovementPlan | None = None
+
+
+@dataclass(frozen=True)
+class LeaveProgramme:
+    """The practice leaves the care group's quality cycle altogether."""
+
+    agb_code: str
+    on: date
+    reason: str

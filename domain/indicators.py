@@ -1,0 +1,156 @@
+"""Indicators: the catalogue, targets, national averages and a practice's scores.
+
+Invariants: a score is ``100 * numerator / denominator`` over a 12-month period that ends
+on ``period_end``; ``0 <= numerator <= denominator`` and ``denominator > 0``. Targets and
+national averages are percentages 0-100 and are input data (the care group's own, and the
+national benchmark's), never constants in code. Comparisons at thresholds are exact
+(fractions), so a score of exactly 72% against a threshold of 72% is not "below" it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from fractions import Fraction
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from domain.registry import AgbCode, Programme
+
+
+class IndicatorKind(StrEnum):
+    PROCESS = "process"
+    OUTCOME = "outcome"
+
+
+@dataclass(frozen=True, order=True)
+class IndicatorKey:
+    """An indicator is named by its programme and its code within that programme."""
+
+    programme: Programme
+    indicator: str
+
+    def __str__(self) -> str:
+        return f"{self.programme.value}/{self.indicator}"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class IndicatorDefinition(_Frozen):
+    programme: Programme
+    indicator: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    kind: IndicatorKind
+    main: bool = False
+
+    @property
+    def key(self) -> IndicatorKey:
+        return IndicatorKey(self.programme, self.indicator)
+
+
+class Target(_Frozen):
+    programme: Programme
+    indicator: str
+    target: float = Field(ge=0, le=100)
+
+    @property
+    def key(self) -> IndicatorKey:
+        return IndicatorKey(self.programme, self.indicator)
+
+
+class NationalAverage(_Frozen):
+    programme: Programme
+    indicator: str
+    year: int = Field(ge=2000, le=2100)
+    national_average: float = Field(ge=0, le=100)
+
+    @property
+    def key(self) -> IndicatorKey:
+        return IndicatorKey(self.programme, self.indicator)
+
+
+class IndicatorScore(_Frozen):
+    agb_code: AgbCode
+    programme: Programme
+    indicator: str
+    period_end: date
+    numerator: int = Field(ge=0)
+    denominator: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _numerator_within_denominator(self) -> IndicatorScore:
+        if self.numerator > self.denominator:
+            raise ValueError(
+                f"teller {self.numerator} is groter dan noemer {self.denominator}"
+            )
+        return self
+
+    @property
+    def key(self) -> IndicatorKey:
+        return IndicatorKey(self.programme, self.indicator)
+
+    @property
+    def exact_score(self) -> Fraction:
+        return Fraction(100 * self.numerator, self.denominator)
+
+    @property
+    def score(self) -> float:
+        return round(float(self.exact_score), 2)
+
+
+def exact(value: float) -> Fraction:
+    """The decimal a person typed (``72.5``, ``0.2``) as an exact fraction."""
+    return Fraction(str(value))
+
+
+@dataclass(frozen=True)
+class IndicatorFigures:
+    """Everything the rules need about indicators for one practice, already loaded.
+
+    ``averages`` maps (key, year) to the national average of that year.
+    """
+
+    catalogue: Mapping[IndicatorKey, IndicatorDefinition]
+    targets: Mapping[IndicatorKey, float]
+    averages: Mapping[tuple[IndicatorKey, int], float]
+    scores: tuple[IndicatorScore, ...]
+
+    @classmethod
+    def build(
+        cls,
+        catalogue: Iterable[IndicatorDefinition],
+        targets: Iterable[Target],
+        averages: Iterable[NationalAverage],
+        scores: Iterable[IndicatorScore],
+    ) -> IndicatorFigures:
+        return cls(
+            catalogue={d.key: d for d in catalogue},
+            targets={t.key: t.target for t in targets},
+            averages={(a.key, a.year): a.national_average for a in averages},
+            scores=tuple(sorted(scores, key=lambda s: (s.period_end, s.programme, s.indicator))),
+        )
+
+    def latest_period(self, on: date) -> date | None:
+        """The end of the latest 12-month period known on ``on``."""
+        ends = [s.period_end for s in self.scores if s.period_end <= on]
+        return max(ends) if ends else None
+
+    def scores_for_period(self, period_end: date) -> list[IndicatorScore]:
+        return [s for s in self.scores if s.period_end == period_end]
+
+    def score_on_or_before(self, key: IndicatorKey, day: date) -> IndicatorScore | None:
+        """The latest score of ``key`` whose period ended on or before ``day``."""
+        found = [s for s in self.scores if s.key == key and s.period_end <= day]
+        return found[-1] if found else None
+
+    def national_average(self, key: IndicatorKey, period_end: date) -> tuple[int, float] | None:
+        """The national average for a period: that of the period's year, else the latest earlier year."""
+        years = [year for (k, year) in self.averages if k == key and year <= period_end.year]
+        if not years:
+            return None
+        year = max(years)
+        return year, self.averages[(key, year)]

@@ -1,0 +1,73 @@
+"""Messages the quality cycle owes people, as plain values for the outbox.
+
+Invariants: a message's ``key`` is deterministic (what, for whom, about which event), so a
+retried or replayed run lands on the same outbox row; its ``id`` is a ``uuid5`` of the key.
+Rendering to mail is the notifications layer's job; here a message holds the facts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from domain.registry import Person, Practice
+from domain.trajectory import BoardNotificationRequested, TrajectoryTransitioned
+
+NAMESPACE = uuid.UUID("6f1c1d8e-3a3b-5d1e-9c55-2f6a3c0b7a11")
+
+SUBJECTS_NL = {
+    "board_escalation": "Praktijk {name} ({agb}) valt onder het beleid minder presterende praktijken",
+    "board_progress": "Voortgang verbetertraject {name} ({agb})",
+    "board_recovery": "Praktijk {name} ({agb}) voldoet weer aan de streefwaarden",
+}
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    key: str
+    kind: str
+    agb_code: str | None
+    recipient_name: str
+    recipient_email: str | None
+    recipient_role: str
+    subject: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> uuid.UUID:
+        return uuid.uuid5(NAMESPACE, self.key)
+
+
+def board_messages(
+    effect: BoardNotificationRequested,
+    event: TrajectoryTransitioned,
+    practice: Practice,
+    board: tuple[Person, ...],
+    plan_agreed_on: str | None,
+) -> list[OutboxMessage]:
+    """One message per board member for a transition the board must hear of."""
+    subject = SUBJECTS_NL[effect.kind].format(name=practice.name, agb=practice.agb_code)
+    payload = {
+        "practice": {"agb_code": practice.agb_code, "name": practice.name, "gp_group": practice.gp_group},
+        "trigger": event.trigger.value,
+        "from_state": event.from_state.value,
+        "to_state": event.to_state.value,
+        "at": event.at.isoformat(),
+        "seq": event.seq,
+        "plan_agreed_on": plan_agreed_on,
+        "reasons": list(event.reasons),
+    }
+    return [
+        OutboxMessage(
+            key=f"{effect.kind}:{practice.agb_code}:{event.seq}:{member.email or member.name}",
+            kind=effect.kind,
+            agb_code=practice.agb_code,
+            recipient_name=member.name,
+            recipient_email=member.email,
+            recipient_role="board",
+            subject=subject,
+            payload=payload,
+        )
+        for member in board
+    ]

@@ -1,0 +1,231 @@
+"""The escalation rules of the quality cycle, as pure functions that explain themselves.
+
+Each rule returns a ``Decision``: whether it applies and, for every indicator that made
+it so, a ``Reason`` with the values and the threshold, because the practice and the board
+will ask why (seed, section 1: "Minder presterende praktijken (chronische zorg)").
+Indicators a rule could not judge (no target, no national average, no baseline) are
+listed in ``notes`` rather than silently skipped.
+
+Invariants: exact arithmetic at thresholds; "more than X behind" is strict, so a score
+exactly on the threshold does not count; only main process indicators of chronic
+programmes the practice was enrolled in at the period's end are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from enum import StrEnum
+
+from dateutil.relativedelta import relativedelta
+from pydantic import BaseModel, ConfigDict
+
+from domain.indicators import IndicatorFigures, IndicatorKey, IndicatorKind, IndicatorScore, exact
+from domain.policy import LagMode, Policy
+from domain.registry import Programme
+
+
+class Rule(StrEnum):
+    STRONG_DEVIATION = "strong_deviation"
+    UNDERPERFORMER = "underperformer"
+    RECOVERED = "recovered"
+
+
+class Reason(BaseModel):
+    """One indicator's part in a decision, with every number that went into it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: Rule
+    programme: Programme
+    indicator: str
+    period_end: date
+    score: float
+    numerator: int
+    denominator: int
+    reference: str  # "target" or "national_average"
+    reference_value: float
+    reference_year: int | None = None
+    threshold: float
+    baseline_period_end: date | None = None
+    baseline_score: float | None = None
+    improvement_points: float | None = None
+    explanation: str
+
+    @property
+    def key(self) -> IndicatorKey:
+        return IndicatorKey(self.programme, self.indicator)
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    rule: Rule
+    applies: bool
+    on: date
+    period_end: date | None
+    reasons: tuple[Reason, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        if self.reasons:
+            return "; ".join(r.explanation for r in self.reasons)
+        return "; ".join(self.notes) or "geen bijzonderheden"
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.1f}".replace(".", ",")
+
+
+def _watched(
+    figures: IndicatorFigures, policy: Policy, enrolments: Mapping[Programme, date], period_end: date
+) -> list[IndicatorScore]:
+    """Scores of the period that the escalation rules read: main process indicators of
+    chronic programmes the practice had joined by the period's end."""
+    watched = []
+    for score in figures.scores_for_period(period_end):
+        definition = figures.catalogue.get(score.key)
+        if definition is None or not definition.main or definition.kind is not IndicatorKind.PROCESS:
+            continue
+        if score.programme not in policy.chronic_programmes:
+            continue
+        started = enrolments.get(score.programme)
+        if started is None or started > period_end:
+            continue
+        watched.append(score)
+    return watched
+
+
+def assess_deviation(
+    figures: IndicatorFigures, policy: Policy, enrolments: Mapping[Programme, date], on: date
+) -> Decision:
+    """Strong deviation: on the latest period, a main process indicator is more than
+    ``deviation_share_of_target`` of its target below that target."""
+    period = figures.latest_period(on)
+    if period is None:
+        return Decision(rule=Rule.STRONG_DEVIATION, applies=False, on=on, period_end=None,
+                        notes=("geen indicatorcijfers bekend",))
+    reasons: list[Reason] = []
+    notes: list[str] = []
+    share = exact(policy.deviation_share_of_target)
+    for score in _watched(figures, policy, enrolments, period):
+        target = figures.targets.get(score.key)
+        if target is None:
+            notes.append(f"{score.key}: geen streefwaarde bekend")
+            continue
+        threshold = exact(target) * (1 - share)
+        if score.exact_score < threshold:
+            reasons.append(Reason(
+                rule=Rule.STRONG_DEVIATION, programme=score.programme, indicator=score.indicator,
+                period_end=period, score=score.score, numerator=score.numerator,
+                denominator=score.denominator, reference="target", reference_value=target,
+                threshold=float(threshold),
+                explanation=(
+                    f"{score.key}: {_fmt(score.score)}% ({score.numerator}/{score.denominator}) ligt "
+                    f"meer dan {_fmt(float(share) * 100)}% onder de streefwaarde {_fmt(target)}% "
+                    f"(grens {_fmt(float(threshold))}%)"
+                ),
+            ))
+    return Decision(rule=Rule.STRONG_DEVIATION, applies=bool(reasons), on=on, period_end=period,
+                    reasons=tuple(reasons), notes=tuple(notes))
+
+
+def assess_underperformance(
+    figures: IndicatorFigures,
+    policy: Policy,
+    enrolments: Mapping[Programme, date],
+    plan_agreed_on: date,
+    on: date,
+) -> Decision:
+    """Underperformer: at least ``underperformer_after_months`` after the plan, a main process
+    indicator of a chronic programme still lags the national average by more than the policy
+    allows and rose by less than ``min_improvement_points`` since the last period before the plan."""
+    due = plan_agreed_on + relativedelta(months=policy.underperformer_after_months)
+    if on < due:
+        return Decision(rule=Rule.UNDERPERFORMER, applies=False, on=on, period_end=None,
+                        notes=(f"verbeterplan van {plan_agreed_on.isoformat()} loopt nog geen "
+                               f"{policy.underperformer_after_months} maanden (tot {due.isoformat()})",))
+    period = figures.latest_period(on)
+    if period is None or period <= plan_agreed_on:
+        return Decision(rule=Rule.UNDERPERFORMER, applies=False, on=on, period_end=period,
+                        notes=("nog geen indicatorcijfers over een periode na het verbeterplan",))
+    reasons: list[Reason] = []
+    notes: list[str] = []
+    min_improvement = exact(policy.min_improvement_points)
+    for score in _watched(figures, policy, enrolments, period):
+        found = figures.national_average(score.key, period)
+        if found is None:
+            notes.append(f"{score.key}: geen landelijk gemiddelde bekend voor {period.year} of eerder")
+            continue
+        year, average = found
+        if policy.lag_mode is LagMode.RELATIVE:
+            threshold = exact(average) * (1 - exact(policy.lag_share_of_average))
+            lag_text = f"meer dan {_fmt(policy.lag_share_of_average * 100)}% achter op"
+        else:
+            threshold = exact(average) - exact(policy.lag_points)
+            lag_text = f"meer dan {_fmt(policy.lag_points)} procentpunt achter op"
+        if not score.exact_score < threshold:
+            continue
+        baseline = figures.score_on_or_before(score.key, plan_agreed_on)
+        if baseline is None:
+            notes.append(f"{score.key}: geen meting van voor het verbeterplan, verbetering niet te beoordelen")
+            continue
+        improvement = score.exact_score - baseline.exact_score
+        if improvement >= min_improvement:
+            notes.append(f"{score.key}: blijft achter maar verbeterde {_fmt(float(improvement))} punt")
+            continue
+        reasons.append(Reason(
+            rule=Rule.UNDERPERFORMER, programme=score.programme, indicator=score.indicator,
+            period_end=period, score=score.score, numerator=score.numerator,
+            denominator=score.denominator, reference="national_average", reference_value=average,
+            reference_year=year, threshold=float(threshold),
+            baseline_period_end=baseline.period_end, baseline_score=baseline.score,
+            improvement_points=round(float(improvement), 2),
+            explanation=(
+                f"{score.key}: {_fmt(score.score)}% ({score.numerator}/{score.denominator}) blijft "
+                f"{lag_text} het landelijk gemiddelde {_fmt(average)}% ({year}; grens "
+                f"{_fmt(float(threshold))}%) en steeg sinds {baseline.period_end.isoformat()} "
+                f"({_fmt(baseline.score)}%) maar {_fmt(float(improvement))} punt "
+                f"(minder dan {_fmt(policy.min_improvement_points)})"
+            ),
+        ))
+    return Decision(rule=Rule.UNDERPERFORMER, applies=bool(reasons), on=on, period_end=period,
+                    reasons=tuple(reasons), notes=tuple(notes))
+
+
+def assess_recovery(
+    figures: IndicatorFigures, flagged: tuple[IndicatorKey, ...], on: date
+) -> Decision:
+    """Recovered: every main process indicator that flagged the practice is back at or above
+    its target on the latest period."""
+    period = figures.latest_period(on)
+    if not flagged:
+        return Decision(rule=Rule.RECOVERED, applies=False, on=on, period_end=period,
+                        notes=("geen indicatoren gemarkeerd",))
+    if period is None:
+        return Decision(rule=Rule.RECOVERED, applies=False, on=on, period_end=None,
+                        notes=("geen indicatorcijfers bekend",))
+    by_key = {s.key: s for s in figures.scores_for_period(period)}
+    reasons: list[Reason] = []
+    notes: list[str] = []
+    for key in flagged:
+        score = by_key.get(key)
+        target = figures.targets.get(key)
+        if score is None:
+            notes.append(f"{key}: geen cijfer over de periode tot {period.isoformat()}")
+            continue
+        if target is None:
+            notes.append(f"{key}: geen streefwaarde bekend")
+            continue
+        if score.exact_score < exact(target):
+            notes.append(f"{key}: {_fmt(score.score)}% nog onder de streefwaarde {_fmt(target)}%")
+            continue
+        reasons.append(Reason(
+            rule=Rule.RECOVERED, programme=key.programme, indicator=key.indicator, period_end=period,
+            score=score.score, numerator=score.numerator, denominator=score.denominator,
+            reference="target", reference_value=target, threshold=target,
+            explanation=f"{key}: {_fmt(score.score)}% haalt de streefwaarde {_fmt(target)}%",
+        ))
+    applies = not notes and len(reasons) == len(flagged)
+    return Decision(rule=Rule.RECOVERED, applies=applies, on=on, period_end=period,
+                    reasons=tuple(reasons), notes=tuple(notes))

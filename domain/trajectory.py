@@ -1,0 +1,136 @@
+"""A practice's quality trajectory: its states, triggers, the event each transition leaves,
+and the projection of those events into where the practice stands now.
+
+Invariants: events are append-only and numbered 1, 2, 3... per practice; the projection is a
+pure fold over them (``TrajectoryView.apply``), so the stored state can always be rebuilt.
+Which transitions are allowed is the state machine's business (``statemachines``); this
+module only names things and folds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from domain.indicators import IndicatorKey
+from domain.registry import Programme
+
+
+class TrajectoryState(StrEnum):
+    START = "start"
+    ANNUAL_CYCLE = "annual_cycle"
+    EXTRA_CONVERSATION = "extra_conversation"
+    IMPROVEMENT_PLAN = "improvement_plan"
+    UNDERPERFORMER_POLICY = "underperformer_policy"
+    LEFT = "left"
+
+
+STATE_NAMES_NL = {
+    TrajectoryState.START: "start",
+    TrajectoryState.ANNUAL_CYCLE: "jaarcyclus",
+    TrajectoryState.EXTRA_CONVERSATION: "extra gesprek",
+    TrajectoryState.IMPROVEMENT_PLAN: "verbeterplan",
+    TrajectoryState.UNDERPERFORMER_POLICY: "beleid minder presterende praktijken",
+    TrajectoryState.LEFT: "vertrokken",
+}
+
+
+class Trigger(StrEnum):
+    HOLD_START_CONVERSATION = "hold_start_conversation"
+    HOLD_ANNUAL_CONVERSATION = "hold_annual_conversation"
+    FLAG_DEVIATION = "flag_deviation"
+    AGREE_IMPROVEMENT_PLAN = "agree_improvement_plan"
+    RECOVER = "recover"
+    ESCALATE = "escalate"
+    REPORT_PROGRESS = "report_progress"
+    LEAVE = "leave"
+
+
+@dataclass(frozen=True)
+class TrajectoryTransitioned:
+    """Event: a practice's trajectory took a transition (possibly staying in its state)."""
+
+    agb_code: str
+    seq: int
+    at: datetime
+    trigger: Trigger
+    from_state: TrajectoryState
+    to_state: TrajectoryState
+    actor: str
+    reasons: tuple[dict[str, Any], ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BoardNotificationRequested:
+    """Effect of a transition: the board must hear of it (escalation, progress or recovery)."""
+
+    kind: str  # "board_escalation" | "board_progress" | "board_recovery"
+    agb_code: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class TrajectoryView:
+    """Where a practice stands, folded from its events."""
+
+    agb_code: str
+    state: TrajectoryState = TrajectoryState.START
+    since: datetime | None = None
+    last_event_at: datetime | None = None
+    version: int = 0
+    reasons: tuple[dict[str, Any], ...] = ()
+    flagged: tuple[IndicatorKey, ...] = ()
+    flagged_on: date | None = None
+    plan_agreed_on: date | None = None
+    cycle_started_on: date | None = None
+    last_annual_conversation_on: date | None = None
+    entered_policy_at: datetime | None = None
+    last_progress_report_at: datetime | None = None
+
+    def apply(self, event: TrajectoryTransitioned) -> TrajectoryView:
+        if event.agb_code != self.agb_code:
+            raise ValueError(f"event of {event.agb_code} applied to trajectory of {self.agb_code}")
+        if event.seq != self.version + 1:
+            raise ValueError(f"event {event.seq} follows version {self.version} of {self.agb_code}")
+        held_on = _held_on(event)
+        changes: dict[str, Any] = {"version": event.seq, "last_event_at": event.at}
+        if event.from_state != event.to_state:
+            changes.update(state=event.to_state, since=event.at, reasons=event.reasons)
+        trigger = event.trigger
+        if trigger is Trigger.HOLD_START_CONVERSATION:
+            changes.update(cycle_started_on=held_on, flagged=(), flagged_on=None, plan_agreed_on=None,
+                           entered_policy_at=None, last_progress_report_at=None)
+        elif trigger is Trigger.HOLD_ANNUAL_CONVERSATION:
+            changes.update(last_annual_conversation_on=held_on)
+        elif trigger is Trigger.FLAG_DEVIATION:
+            changes.update(flagged=_keys(event.reasons), flagged_on=event.at.date())
+        elif trigger is Trigger.AGREE_IMPROVEMENT_PLAN:
+            changes.update(plan_agreed_on=held_on)
+        elif trigger is Trigger.ESCALATE:
+            changes.update(entered_policy_at=event.at, last_progress_report_at=event.at)
+        elif trigger is Trigger.REPORT_PROGRESS:
+            changes.update(last_progress_report_at=event.at)
+        elif trigger in (Trigger.RECOVER, Trigger.LEAVE):
+            changes.update(flagged=(), flagged_on=None, plan_agreed_on=None, entered_policy_at=None,
+                           last_progress_report_at=None)
+        return replace(self, **changes)
+
+
+def _held_on(event: TrajectoryTransitioned) -> date:
+    held = event.details.get("held_on")
+    return date.fromisoformat(held) if isinstance(held, str) else event.at.date()
+
+
+def _keys(reasons: tuple[dict[str, Any], ...]) -> tuple[IndicatorKey, ...]:
+    keys = {IndicatorKey(Programme(r["programme"]), str(r["indicator"])) for r in reasons}
+    return tuple(sorted(keys))
+
+
+def fold(agb_code: str, events: list[TrajectoryTransitioned]) -> TrajectoryView:
+    view = TrajectoryView(agb_code=agb_code)
+    for event in events:
+        view = view.apply(event)
+    return view

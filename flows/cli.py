@@ -1,0 +1,351 @@
+"""``qualitycycle``: the command line of operations staff. Messages to staff are Dutch.
+
+Every command that fails on bad input prints what is wrong in one or two lines on stderr,
+without a traceback, and exits non-zero (1; 2 for a wrong command line).
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+
+from domain.clock import AMSTERDAM, as_amsterdam
+from domain.commands import LeaveProgramme, RecordConversation
+from domain.conversations import Attendee, ConversationKind
+from domain.errors import DomainError
+from domain.registry import Programme, Role
+from domain.trajectory import STATE_NAMES_NL
+from flows import engine
+from flows.settings import SettingsError, load_settings
+from statemachines.trajectory import TrajectoryError, mermaid
+from storage import files
+from storage.database import current_revision
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="qualitycycle: de kwaliteitscyclus van de zorggroep (gesprekken, verbetertrajecten, bestuur).")
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliInputError(Exception):
+    """A command-line value is wrong."""
+
+
+KNOWN_ERRORS: tuple[type[BaseException], ...] = (
+    DomainError, TrajectoryError, engine.UnknownPracticeError, SettingsError, CliInputError, ValidationError,
+    engine.repo.ConcurrentUpdateError, engine.ImportStoppedError,
+)
+
+
+@contextmanager
+def _friendly_errors() -> Iterator[None]:
+    try:
+        yield
+    except KNOWN_ERRORS as exc:
+        err.print(f"fout: {_one_line(exc)}", markup=False)
+        raise typer.Exit(1) from None
+    except OperationalError as exc:
+        err.print(f"fout: database niet bereikbaar of niet bruikbaar: {exc.orig}", markup=False)
+        raise typer.Exit(1) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return str(exc)
+
+
+def command(name: str | None = None, **kw: Any) -> Callable[[F], F]:
+    def wrap(func: F) -> F:
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with _friendly_errors():
+                return func(*args, **kwargs)
+
+        app.command(name, **kw)(run)
+        return func
+
+    return wrap
+
+
+def _services() -> engine.Services:
+    settings = load_settings()
+    return engine.Services.open(settings.db_url(), settings.load_policy(), settings.calendar())
+
+
+def _actor(given: str | None) -> str:
+    if given:
+        return given
+    settings = load_settings()
+    return settings.actor or f"user:{getpass.getuser()}"
+
+
+def _moment(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(tz=AMSTERDAM)
+    try:
+        return as_amsterdam(datetime.fromisoformat(value))
+    except ValueError:
+        raise CliInputError(f"moment {value!r} onleesbaar: gebruik JJJJ-MM-DD of JJJJ-MM-DDTUU:MM") from None
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CliInputError(f"datum {value!r} onleesbaar: gebruik JJJJ-MM-DD") from None
+
+
+NowOption = Annotated[str | None, typer.Option("--now", help="Het moment (Europe/Amsterdam); standaard: nu.")]
+ActorOption = Annotated[str | None, typer.Option("--actor", help="Wie dit vastlegt (standaard QC_ACTOR of gebruiker).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Uitvoer als JSON.")]
+FileArg = Annotated[Path, typer.Argument(help="CSV (komma of puntkomma, UTF-8 met of zonder BOM) of XLSX.")]
+
+
+@command()
+def init() -> None:
+    """Maak de database aan of werk het schema bij."""
+    services = _services()
+    out.print(f"database klaar: {services.db.url.render_as_string(hide_password=True)} "
+              f"(schemaversie {current_revision(services.db)})")
+
+
+@command("load-registry")
+def load_registry(file: Annotated[Path, typer.Argument(help="YAML-register of CSV/XLSX met praktijken.")]) -> None:
+    """Laad het register: zorggroep, functionarissen, bestuur, hagro's, praktijken en hun mensen."""
+    registry = files.parse_registry(file)
+    counts = engine.load_registry(_services(), registry)
+    out.print(f"register geladen: {counts['practices']} praktijken ({counts['new_practices']} nieuw), "
+              f"{counts['gp_groups']} huisartsengroepen")
+
+
+@command("import-catalogue")
+def import_catalogue(file: FileArg) -> None:
+    """Importeer de indicatorcatalogus (programme,indicator,name,kind,main)."""
+    n = engine.import_catalogue(_services(), files.parse_catalogue(file))
+    out.print(f"catalogus: {n} indicatoren ingelezen")
+
+
+@command("import-targets")
+def import_targets(file: FileArg) -> None:
+    """Importeer streefwaarden (programme,indicator,target), in procenten 0-100."""
+    services = _services()
+    targets = files.parse_targets(file, catalogue=engine.catalogue_keys(services))
+    out.print(f"streefwaarden: {engine.import_targets(services, targets)} ingelezen")
+
+
+@command("import-averages")
+def import_averages(file: FileArg) -> None:
+    """Importeer landelijke gemiddelden (programme,indicator,year,national_average), in procenten 0-100."""
+    services = _services()
+    averages = files.parse_averages(file, catalogue=engine.catalogue_keys(services))
+    out.print(f"landelijke gemiddelden: {engine.import_averages(services, averages)} ingelezen")
+
+
+@command("import-indicators")
+def import_indicators(file: FileArg, now: NowOption = None) -> None:
+    """Importeer indicatorcijfers per praktijk (agb_code,programme,indicator,period_end,numerator,denominator)."""
+    services = _services()
+    scores = files.parse_scores(file, today=_moment(now).date(), known_agb_codes=engine.known_practices(services),
+                                catalogue=engine.catalogue_keys(services))
+    counts = engine.import_scores(services, scores)
+    out.print(f"indicatorcijfers: {counts['new']} nieuw, {counts['changed']} gewijzigd, "
+              f"{counts['unchanged']} ongewijzigd")
+
+
+def _attendees(values: list[str]) -> tuple[Attendee, ...]:
+    attendees = []
+    for value in values:
+        role, sep, name = value.partition("=")
+        if not sep or not name.strip():
+            raise CliInputError(f"--attendee {value!r}: gebruik ROL=NAAM, bijvoorbeeld gp_principal='Dr. Bakker'")
+        try:
+            attendees.append(Attendee(role=Role(role.strip()), name=name.strip()))
+        except ValueError:
+            roles = ", ".join(r.value for r in Role)
+            raise CliInputError(f"--attendee {value!r}: onbekende rol {role!r} (mogelijk: {roles})") from None
+    return tuple(attendees)
+
+
+def _describe_conversation(result: engine.ConversationRecorded) -> None:
+    if result.already_recorded:
+        out.print(f"{result.kind.value}gesprek van {result.agb_code} op {result.held_on} was al vastgelegd; "
+                  "niets gewijzigd")
+        return
+    out.print(f"{result.kind.value}gesprek van {result.agb_code} op {result.held_on} vastgelegd")
+    if result.transition is not None and result.transition.from_state != result.transition.to_state:
+        out.print(f"  traject: {STATE_NAMES_NL[result.transition.from_state]} -> "
+                  f"{STATE_NAMES_NL[result.transition.to_state]}")
+    if result.enrolled:
+        out.print(f"  programma {result.enrolled} gestart")
+    for gap in result.attendance_gaps:
+        out.print(f"  let op (aanwezigheid): {gap}")
+
+
+@command("record-conversation")
+def record_conversation(
+    agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")],
+    kind: Annotated[ConversationKind, typer.Option("--kind", help="start, annual of extra.")],
+    held_on: Annotated[str, typer.Option("--held-on", help="Datum van het gesprek (JJJJ-MM-DD).")],
+    programme: Annotated[Programme | None, typer.Option("--programme", help="Programma (startgesprek).")] = None,
+    attendee: Annotated[list[str] | None, typer.Option("--attendee", help="ROL=NAAM, herhaalbaar.")] = None,
+    plan: Annotated[Path | None, typer.Option("--plan", help="YAML met het verbeterplan (extra gesprek).")] = None,
+    now: NowOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Leg een gesprek vast (start, kwaliteitsjaargesprek of extra gesprek) en neem de bijbehorende stap."""
+    cmd = RecordConversation(
+        agb_code=files.agb_code_argument(agb), kind=kind, held_on=_date(held_on), programme=programme,
+        attendees=_attendees(attendee or []), plan=files.parse_plan(plan) if plan else None,
+    )
+    _describe_conversation(engine.record_conversation(_services(), cmd, _moment(now), _actor(actor)))
+
+
+@command("import-conversations")
+def import_conversations(file: FileArg, now: NowOption = None, actor: ActorOption = None) -> None:
+    """Leg eerder gehouden gesprekken vast uit een spreadsheet (agb_code,kind,held_on[,programme])."""
+    services = _services()
+    lines = files.parse_conversations(file, known_agb_codes=engine.known_practices(services),
+                                     today=_moment(now).date())
+    results = engine.import_conversations(services, lines, _moment(now), _actor(actor), source=str(file))
+    new = sum(1 for r in results if not r.already_recorded)
+    out.print(f"gesprekken: {new} vastgelegd, {len(results) - new} waren al bekend")
+
+
+@command()
+def leave(
+    agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")],
+    on: Annotated[str, typer.Option("--on", help="Datum van vertrek (JJJJ-MM-DD).")],
+    reason: Annotated[str, typer.Option("--reason", help="Waarom de praktijk vertrekt.")],
+    now: NowOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Een praktijk verlaat de kwaliteitscyclus van de zorggroep."""
+    event = engine.leave(_services(), LeaveProgramme(agb_code=files.agb_code_argument(agb), on=_date(on),
+                                                     reason=reason), _moment(now), _actor(actor))
+    out.print(f"praktijk {event.agb_code}: {STATE_NAMES_NL[event.from_state]} -> {STATE_NAMES_NL[event.to_state]}")
+
+
+@command()
+def run(now: NowOption = None) -> None:
+    """Doe alles wat nu aan de beurt is: indicatoren beoordelen, trajecten bijwerken, berichten klaarzetten."""
+    moment = _moment(now)
+    report = engine.run_due(_services(), moment)
+    out.print(f"run {moment.isoformat(timespec='minutes')}: {report.practices} praktijken beoordeeld, "
+              f"{len(report.transitions)} overgangen, {report.messages} berichten klaargezet")
+    for t in report.transitions:
+        out.print(f"  {t.agb_code} {t.name}: {STATE_NAMES_NL[t.from_state]} -> {STATE_NAMES_NL[t.to_state]} "
+                  f"({t.trigger.value}) {t.summary}", markup=False)
+    for agb, why in report.skipped:
+        err.print(f"  overgeslagen {agb}: {why}", markup=False)
+    if report.already_ran and not report.transitions:
+        out.print("  dit moment was al eerder verwerkt; niets gewijzigd")
+
+
+def _short_reason(reason: dict[str, Any]) -> str:
+    if "indicator" not in reason:
+        return str(reason.get("explanation", ""))
+    reference = "streef" if reason.get("reference") == "target" else "landelijk"
+    return (f"{reason['programme']}/{reason['indicator']} {reason['score']:.1f}% "
+            f"({reference} {reason['reference_value']:.1f}%, grens {reason['threshold']:.1f}%)").replace(".", ",")
+
+
+def _status_table(lines: list[engine.StatusLine], title: str = "Praktijken") -> Table:
+    table = Table(title=title, show_lines=False)
+    for column in ("AGB", "Praktijk", "Hagro", "Toestand", "Sinds", "Volgende", "Redenen"):
+        table.add_column(column, overflow="fold")
+    for line in lines:
+        reasons = "; ".join(_short_reason(r) for r in line.reasons)
+        due = f"{line.next_due.what} {line.next_due.on.isoformat()}" if line.next_due else ""
+        table.add_row(line.agb_code, line.name, line.gp_group or "", STATE_NAMES_NL[line.state],
+                      line.since.date().isoformat() if line.since else "", due, reasons)
+    return table
+
+
+@command()
+def status(as_json: JsonOption = False) -> None:
+    """Waar staat elke praktijk in de kwaliteitscyclus, sinds wanneer, waarom, en wat komt er aan."""
+    lines = engine.status(_services())
+    if as_json:
+        typer.echo(json.dumps([line.as_json() for line in lines], ensure_ascii=False, indent=2))
+    else:
+        out.print(_status_table(lines))
+
+
+@command()
+def history(agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")], as_json: JsonOption = False) -> None:
+    """De gebeurtenissen van het traject van een praktijk, in volgorde."""
+    events = engine.history(_services(), files.agb_code_argument(agb))
+    if as_json:
+        typer.echo(json.dumps([engine.event_as_json(e) for e in events], ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Geschiedenis van {agb}")
+    for column in ("#", "Moment", "Trigger", "Van", "Naar", "Door", "Redenen"):
+        table.add_column(column, overflow="fold")
+    for e in events:
+        reasons = "; ".join(str(r.get("explanation", "")) for r in e.reasons)
+        table.add_row(str(e.seq), e.at.astimezone(AMSTERDAM).isoformat(timespec="minutes"), e.trigger.value,
+                      e.from_state.value, e.to_state.value, e.actor, reasons)
+    out.print(table)
+
+
+@command()
+def replay(
+    agb: Annotated[str | None, typer.Argument(help="AGB-code; zonder: alle praktijken.")] = None,
+) -> None:
+    """Herbouw de toestand uit de gebeurtenissen en vergelijk met de opgeslagen toestand."""
+    services = _services()
+    codes = [files.agb_code_argument(agb)] if agb else sorted(engine.known_practices(services))
+    failed = 0
+    for code in codes:
+        result = engine.replay_practice(services, code)
+        if result.agrees:
+            out.print(f"{code}: {result.events} gebeurtenissen herbouwd, toestand komt overeen")
+            continue
+        failed += 1
+        err.print(f"{code}: herbouwde toestand wijkt af: {result.error or result.differences}", markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@command()
+def diagram() -> None:
+    """De toestandsmachine van een traject als Mermaid-diagram."""
+    typer.echo(mermaid(), nl=False)
+
+
+@command()
+def demo(
+    years: Annotated[int, typer.Option("--years", min=1, max=5, help="Aantal gesimuleerde jaren.")] = 3,
+    practices: Annotated[int, typer.Option("--practices", min=4, max=500, help="Aantal praktijken.")] = 12,
+) -> None:
+    """Draai een voorbeeldzorggroep door gesimuleerde jaren (eigen database in QC_HOME/demo)."""
+    from flows.demo import run_demo
+
+    settings = load_settings()
+    result = run_demo(settings.home / "demo", years=years, practices=practices)
+    out.print(_status_table(result.status, title=f"Voorbeeldzorggroep na {years} gesimuleerde jaren"))
+    out.print(result.summary, markup=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""The demo: a sample care group run through simulated years on SQLite, week by week.
+
+Deterministic (seeded): the same command prints the same table. Each Monday at 07:00 the
+engine runs; quarterly indicator figures are published five weeks after the quarter ends (as
+the indicator dashboard refreshes); officers hold the start conversations in January, every
+annual conversation three weeks before it falls due, and an extra conversation with an
+improvement plan two weeks after a practice is flagged. Practices follow profiles: steady,
+a dip that recovers, an improver, a late dip, and underperformers who do not improve.
+National averages are the illustrative sample values (``flows/samples``), not real figures.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from dateutil.relativedelta import relativedelta
+
+from domain.conversations import Attendee
+from domain.registry import Role
+from domain.trajectory import STATE_NAMES_NL, TrajectoryState
+from flows import engine
+from flows.scenario import FULL_ATTENDANCE, Scenario
+from storage import repository as repo
+from storage.database import sqlite_url
+
+START = date(2024, 1, 1)
+PUBLICATION_LAG = timedelta(days=35)
+NAMES = ["De Linde", "De Eik", "Het Anker", "De Brug", "Zuiderpoort", "De Wilgen", "Kastanjehof", "De Meent",
+         "Het Gastmeer", "De Kroeven", "Rozenburg", "De Vaart", "Het Baken", "De Schakel", "Molenzicht", "De Hoeve"]
+GROUPS = ["HAGRO-NOORD", "HAGRO-ZUID", "HAGRO-WEST"]
+PROFILES = ["steady", "underperformer", "dip_recover", "steady", "improver", "late_dip"]
+TARGETS = {  # the sample targets, for generating plausible figures
+    "dm2/hba1c_measured": 90, "dm2/bp_measured": 90, "dm2/ldl_measured": 85, "dm2/egfr_measured": 85,
+    "dm2/foot_exam": 80, "copd/smoking_recorded": 85, "copd/burden_measured": 75, "copd/inhaler_checked": 75,
+    "cvrm/bp_measured": 85, "cvrm/ldl_measured": 80, "elderly/frailty_recorded": 60, "elderly/acp_recorded": 40,
+}
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    status: list[engine.StatusLine]
+    summary: str
+    database: Path
+
+
+def _value(profile: str, key: str, quarter: int, rng: random.Random) -> float:
+    """A practice's score for a quarter (0 = the period ending 2023-12-31)."""
+    steady = min(99.0, TARGETS[key] + 4 + rng.uniform(-2, 2))
+    if profile == "underperformer" and key in ("dm2/hba1c_measured", "dm2/foot_exam") and quarter >= 1:
+        return 58 + 0.2 * quarter + rng.uniform(-0.5, 0.5)
+    if profile == "dip_recover" and key == "dm2/hba1c_measured" and quarter >= 1:
+        return min(94.0, 64 + 6 * (quarter - 1))
+    if profile == "improver" and key == "dm2/hba1c_measured" and quarter >= 1:
+        return min(93.0, 62 + 2.2 * (quarter - 1))
+    if profile == "late_dip" and key == "copd/inhaler_checked" and quarter >= 5:
+        return 50 + 0.3 * (quarter - 5) + rng.uniform(-0.5, 0.5)
+    return steady
+
+
+def _name(i: int) -> str:
+    suffix = f" {i // len(NAMES) + 1}" if i >= len(NAMES) else ""
+    return f"Huisartsenpraktijk {NAMES[i % len(NAMES)]}{suffix}"
+
+
+def run_demo(folder: Path, years: int = 3, practices: int = 12) -> DemoResult:
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    database = folder / "qualitycycle.db"
+    services = engine.Services.open(sqlite_url(database))
+    codes = [f"0100{i + 1:04d}" for i in range(practices)]
+    profile = {agb: PROFILES[i % len(PROFILES)] for i, agb in enumerate(codes)}
+    description = {
+        "care_group": "Zorggroep Voorbeeld",
+        "board": ["B. de Vries <bestuur@zorggroep.example>", "M. Visser <m.visser@zorggroep.example>"],
+        "officers": ["A. Jansen <a.jansen@zorggroep.example>", "P. de Boer <p.deboer@zorggroep.example>"],
+        "practices": {
+            agb: {"name": _name(i),
+                  "gp_group": GROUPS[i % len(GROUPS)],
+                  "email": f"praktijk{i + 1}@praktijk.example",
+                  "programmes": {"dm2": "2022-01-01", "cvrm": "2022-01-01", "elderly": "2022-01-01",
+                                 **({"copd": "2022-01-01"} if profile[agb] in ("late_dip", "steady") else {})}}
+            for i, agb in enumerate(codes)
+        },
+    }
+    sc = Scenario.build(services, description, start=START)
+    sc.actor = "demo:functionaris"
+    end = START + relativedelta(years=years) - timedelta(days=1)
+    rngs = {agb: random.Random(f"{agb}-{profile[agb]}") for agb in codes}
+    quarters = []
+    period = date(2023, 12, 31)
+    while period <= end:
+        quarters.append(period)
+        period = (period + timedelta(days=1) + relativedelta(months=3)) - timedelta(days=1)
+    published: set[date] = set()
+    started: set[str] = set()
+    missing_poh = Attendee(role=Role.GP_PRINCIPAL, name="Huisarts"), Attendee(role=Role.OFFICER, name="Functionaris 1")
+
+    monday = START + timedelta(days=(7 - START.weekday()) % 7)
+    while monday <= end:
+        for q, period_end in enumerate(quarters):
+            if period_end not in published and period_end + PUBLICATION_LAG <= monday:
+                sc.scores(period_end, {
+                    agb: {key: _value(profile[agb], key, q, rngs[agb]) for key in TARGETS
+                          if key.split("/")[0] in description["practices"][agb]["programmes"]}  # type: ignore[index]
+                    for agb in codes
+                })
+                published.add(period_end)
+        sc.run(monday)
+        tuesday = services.calendar.on_or_after(monday + timedelta(days=1))
+        for i, line in enumerate(engine.status(services)):
+            agb = line.agb_code
+            if agb not in started and monday.month == 1 and i % 4 == (monday.day - 1) // 7 % 4:
+                sc.conversation(agb, "start", services.calendar.on_or_after(monday + timedelta(days=2)))
+                started.add(agb)
+                continue
+            due = line.next_due
+            if due is None or due.on > monday + timedelta(days=21):
+                continue
+            if due.what == "annual_conversation":
+                attendees = missing_poh if i % 5 == 3 and monday.year == START.year else FULL_ATTENDANCE
+                sc.conversation(agb, "annual", tuesday, attendees=attendees)
+            elif due.what == "extra_conversation" and line.since and line.since.date() <= monday - timedelta(days=14):
+                flagged = [r for r in line.reasons if "indicator" in r]
+                plan = {f"{r['programme']}/{r['indicator']}": float(r["reference_value"]) - 5 for r in flagged}
+                sc.conversation(agb, "extra", tuesday, plan=plan or {"dm2/hba1c_measured": 85})
+        monday += timedelta(days=7)
+
+    status = engine.status(services)
+    return DemoResult(status=status, summary=_summary(services, status, database, end), database=database)
+
+
+def _summary(services: engine.Services, status: list[engine.StatusLine], database: Path, end: date) -> str:
+    counts = Counter(line.state for line in status)
+    with services.session() as s:
+        messages = Counter(m.kind for m in repo.outbox(s))
+        escalations = []
+        for line in status:
+            for event in repo.load_events(s, line.agb_code):
+                if event.trigger.value == "escalate":
+                    escalations.append((line, event))
+    lines = [f"Gesimuleerd tot en met {end.isoformat()}."]
+    lines.append("Toestanden: " + ", ".join(f"{STATE_NAMES_NL[state]}: {n}" for state, n in sorted(counts.items())))
+    lines.append(f"Gemeld aan het bestuur (beleid minder presterende praktijken): {len(escalations)} keer")
+    for line, event in escalations:
+        lines.append(f"  {line.agb_code} {line.name}, op {event.at.date().isoformat()}:")
+        lines.extend(f"    - {r['explanation']}" for r in event.reasons)
+    lines.append("Berichten in de outbox: " + (", ".join(f"{k}: {n}" for k, n in sorted(messages.items())) or "geen"))
+    still = [line for line in status if line.state is TrajectoryState.UNDERPERFORMER_POLICY]
+    lines.append(f"Nu onder het beleid: {', '.join(line.agb_code for line in still) or 'geen'}")
+    lines.append(f"Database: {database}  (verder kijken: QC_DATABASE_URL=sqlite:///{database} "
+                 ".venv/bin/qualitycycle status / history AGB / replay)")
+    return "\n".join(lines)

@@ -1,0 +1,477 @@
+"""The engine's service functions: plain functions over domain, state machine and storage.
+
+Every function takes the moment (``now``) as an argument and opens its own short
+transactions: one per practice for transitions, so a state change, its event and the outbox
+messages it causes commit together or not at all. The CLI, the demo, the scenario helper and
+the tests call these directly; Prefect flows only wrap them.
+
+Invariants:
+- ``run_due`` is idempotent per moment: run twice for the same ``now`` and the second run
+  changes nothing (each practice is driven to a fixpoint; outbox keys are unique).
+- Two processes running at once cannot both transition a practice: the loser of the version
+  check re-reads and decides again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from domain.calendar import Due, WorkingCalendar, next_due, progress_report_due_on
+from domain.clock import as_amsterdam
+from domain.commands import LeaveProgramme, RecordConversation
+from domain.conversations import ConversationKind, attendance_gaps
+from domain.indicators import (
+    IndicatorDefinition,
+    IndicatorFigures,
+    IndicatorKey,
+    IndicatorScore,
+    NationalAverage,
+    Target,
+)
+from domain.messages import OutboxMessage, board_messages
+from domain.policy import Policy
+from domain.registry import Person, Practice, Registry, Role
+from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
+from statemachines.trajectory import (
+    Fired,
+    GuardContext,
+    GuardRejectedError,
+    InvalidTransitionError,
+    ReplayMismatchError,
+    TrajectoryError,
+    fire,
+    replay,
+)
+from storage import repository as repo
+from storage.database import create_db_engine, migrate
+from storage.files import ConversationLine
+from storage.tables import ConversationRow, EngineRunRow, TrajectoryRow
+
+ENGINE_ACTOR = "engine"
+MAX_STEPS_PER_RUN = 5
+
+
+class UnknownPracticeError(Exception):
+    def __init__(self, agb_code: str) -> None:
+        super().__init__(f"praktijk met AGB-code {agb_code} is niet bekend; laad eerst het register")
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the service functions work with: a database, the policy and the working calendar."""
+
+    db: sa.Engine
+    policy: Policy = field(default_factory=Policy)
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+
+    @classmethod
+    def open(cls, url: str, policy: Policy | None = None, calendar: WorkingCalendar | None = None,
+             upgrade: bool = True) -> Services:
+        db = create_db_engine(url)
+        if upgrade:
+            migrate(db)
+        return cls(db=db, policy=policy or Policy(), calendar=calendar or WorkingCalendar())
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.db, expire_on_commit=False) as session:
+            yield session
+
+
+# --- reference data ---------------------------------------------------------------------------
+
+
+def load_registry(services: Services, registry: Registry) -> dict[str, int]:
+    with services.session() as s:
+        counts = repo.save_registry(s, registry)
+        s.commit()
+    return counts
+
+
+def import_catalogue(services: Services, definitions: Sequence[IndicatorDefinition]) -> int:
+    with services.session() as s:
+        n = repo.save_catalogue(s, definitions)
+        s.commit()
+    return n
+
+
+def import_targets(services: Services, targets: Sequence[Target]) -> int:
+    with services.session() as s:
+        n = repo.save_targets(s, targets)
+        s.commit()
+    return n
+
+
+def import_averages(services: Services, averages: Sequence[NationalAverage]) -> int:
+    with services.session() as s:
+        n = repo.save_averages(s, averages)
+        s.commit()
+    return n
+
+
+def import_scores(services: Services, scores: Sequence[IndicatorScore]) -> dict[str, int]:
+    with services.session() as s:
+        counts = repo.save_scores(s, scores)
+        s.commit()
+    return counts
+
+
+# --- conversations ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConversationRecorded:
+    conversation_id: str
+    agb_code: str
+    kind: ConversationKind
+    held_on: date
+    already_recorded: bool
+    attendance_gaps: tuple[str, ...]
+    transition: TrajectoryTransitioned | None
+    enrolled: str | None = None
+
+
+def _messages_for(
+    fired: Fired, practice: Practice, board: tuple[Person, ...], view: TrajectoryView
+) -> list[OutboxMessage]:
+    messages: list[OutboxMessage] = []
+    members = board or (Person(name="Bestuur", role=Role.BOARD, email=None),)
+    plan = view.plan_agreed_on.isoformat() if view.plan_agreed_on else None
+    for effect in fired.effects:
+        messages.extend(board_messages(effect, fired.event, practice, members, plan))
+    return messages
+
+
+def _commit_fired(s: Session, fired: Fired, view: TrajectoryView, practice: Practice,
+                  board: tuple[Person, ...], now: datetime) -> tuple[TrajectoryView, int]:
+    """Append the event, move the projection and queue its messages, in the caller's transaction."""
+    new_view = view.apply(fired.event)
+    repo.append_transition(s, fired.event, new_view)
+    queued = repo.add_messages(s, _messages_for(fired, practice, board, view), created_at=now)
+    return new_view, queued
+
+
+def record_conversation(services: Services, cmd: RecordConversation, now: datetime, actor: str) -> ConversationRecorded:
+    """Store a conversation and take the transition it implies, in one transaction.
+
+    start: opens the annual cycle (from ``start`` or after leaving); with a programme while the
+    cycle already runs, it only starts that enrolment. annual: recorded in every active state.
+    extra: with a plan it agrees the improvement plan; without one it is a recorded visit.
+    Recording the same conversation again changes nothing.
+    """
+    now = as_amsterdam(now)
+    programme = cmd.programme.value if cmd.programme else None
+    conv_id = repo.conversation_id(cmd.agb_code, cmd.kind.value, cmd.held_on, programme)
+    gaps = attendance_gaps(cmd.kind, cmd.attendees)
+    with services.session() as s:
+        practice = repo.get_practice(s, cmd.agb_code)
+        if practice is None:
+            raise UnknownPracticeError(cmd.agb_code)
+        if repo.get_conversation(s, conv_id) is not None:
+            return ConversationRecorded(conv_id, cmd.agb_code, cmd.kind, cmd.held_on, True, gaps, None)
+        view = repo.load_view(s, cmd.agb_code)
+        details: dict[str, Any] = {"held_on": cmd.held_on.isoformat(), "conversation_id": conv_id}
+        if gaps:
+            details["attendance_gaps"] = list(gaps)
+        trigger: Trigger | None = None
+        enrolled: str | None = None
+        if cmd.kind is ConversationKind.START:
+            if cmd.programme is not None:
+                details["programme"] = programme
+                if repo.enrol(s, cmd.agb_code, cmd.programme, cmd.held_on):
+                    enrolled = programme
+            if view.state in (TrajectoryState.START, TrajectoryState.LEFT) or cmd.programme is None:
+                trigger = Trigger.HOLD_START_CONVERSATION
+        elif cmd.kind is ConversationKind.ANNUAL:
+            trigger = Trigger.HOLD_ANNUAL_CONVERSATION
+        elif cmd.plan is not None:
+            trigger = Trigger.AGREE_IMPROVEMENT_PLAN
+            details["plan"] = cmd.plan.model_dump(mode="json")
+        elif view.state in (TrajectoryState.START, TrajectoryState.LEFT):
+            raise InvalidTransitionError(cmd.agb_code, "extra_conversation", view.state.value)
+        fired: Fired | None = None
+        if trigger is not None:
+            ctx = GuardContext(on=cmd.held_on, policy=services.policy, plan=cmd.plan, view=view)
+            fired = fire(view, trigger, at=now, actor=actor, ctx=ctx, details=details)
+            board = repo.load_registry(s).board if fired.effects else ()
+            _commit_fired(s, fired, view, practice, board, now)
+        repo.add_conversation(s, ConversationRow(
+            id=conv_id, agb_code=cmd.agb_code, kind=cmd.kind.value, held_on=cmd.held_on, programme=programme,
+            attendees=[a.model_dump(mode="json") for a in cmd.attendees], attendance_gaps=list(gaps),
+            plan=cmd.plan.model_dump(mode="json") if cmd.plan else None, recorded_at=now, actor=actor,
+        ))
+        s.commit()
+    return ConversationRecorded(conv_id, cmd.agb_code, cmd.kind, cmd.held_on, False, gaps,
+                                fired.event if fired else None, enrolled)
+
+
+def leave(services: Services, cmd: LeaveProgramme, now: datetime, actor: str) -> TrajectoryTransitioned:
+    now = as_amsterdam(now)
+    with services.session() as s:
+        practice = repo.get_practice(s, cmd.agb_code)
+        if practice is None:
+            raise UnknownPracticeError(cmd.agb_code)
+        view = repo.load_view(s, cmd.agb_code)
+        fired = fire(view, Trigger.LEAVE, at=now, actor=actor,
+                     details={"held_on": cmd.on.isoformat(), "reason": cmd.reason},
+                     reasons=[{"explanation": cmd.reason}])
+        board = repo.load_registry(s).board if fired.effects else ()
+        _commit_fired(s, fired, view, practice, board, now)
+        s.commit()
+    return fired.event
+
+
+# --- the engine run ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransitionTaken:
+    agb_code: str
+    name: str
+    trigger: Trigger
+    from_state: TrajectoryState
+    to_state: TrajectoryState
+    summary: str
+
+
+@dataclass
+class RunReport:
+    moment: datetime
+    practices: int = 0
+    transitions: list[TransitionTaken] = field(default_factory=list)
+    messages: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    already_ran: bool = False
+
+
+def _candidates(view: TrajectoryView, on: date, services: Services) -> list[Trigger]:
+    state = view.state
+    if state is TrajectoryState.ANNUAL_CYCLE:
+        return [Trigger.FLAG_DEVIATION]
+    if state is TrajectoryState.EXTRA_CONVERSATION:
+        return [Trigger.RECOVER]
+    if state is TrajectoryState.IMPROVEMENT_PLAN:
+        return [Trigger.RECOVER, Trigger.ESCALATE]
+    if state is TrajectoryState.UNDERPERFORMER_POLICY:
+        due = progress_report_due_on(view, services.policy, services.calendar)
+        return [Trigger.RECOVER] + ([Trigger.REPORT_PROGRESS] if due is not None and due <= on else [])
+    return []
+
+
+def _summary(fired: Fired) -> str:
+    if fired.decision is not None:
+        return fired.decision.summary()
+    return "; ".join(str(r.get("explanation", "")) for r in fired.event.reasons) or fired.event.trigger.value
+
+
+def evaluate_practice(
+    services: Services, practice: Practice, figures: IndicatorFigures, board: tuple[Person, ...],
+    now: datetime, actor: str = ENGINE_ACTOR,
+) -> tuple[list[TransitionTaken], int]:
+    """Drive one practice to a fixpoint at ``now`` in one transaction; retry once on a lost race."""
+    on = now.date()
+    for attempt in range(3):
+        taken: list[TransitionTaken] = []
+        queued = 0
+        try:
+            with services.session() as s:
+                view = repo.load_view(s, practice.agb_code)
+                for _ in range(MAX_STEPS_PER_RUN):
+                    fired = _first_that_fires(services, view, practice, figures, on, now, actor)
+                    if fired is None:
+                        break
+                    view_before = view
+                    view, n = _commit_fired(s, fired, view, practice, board, now)
+                    queued += n
+                    taken.append(TransitionTaken(practice.agb_code, practice.name, fired.event.trigger,
+                                                 view_before.state, view.state, _summary(fired)))
+                s.commit()
+            return taken, queued
+        except repo.ConcurrentUpdateError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _first_that_fires(services: Services, view: TrajectoryView, practice: Practice, figures: IndicatorFigures,
+                      on: date, now: datetime, actor: str) -> Fired | None:
+    ctx = GuardContext(on=on, policy=services.policy, figures=figures, enrolments=practice.programmes, view=view)
+    for trigger in _candidates(view, on, services):
+        try:
+            return fire(view, trigger, at=now, actor=actor, ctx=ctx)
+        except GuardRejectedError:
+            continue
+    return None
+
+
+def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
+            only: Sequence[str] | None = None) -> RunReport:
+    """Everything due at ``now``: evaluate indicators, transition trajectories, queue messages."""
+    now = as_amsterdam(now)
+    report = RunReport(moment=now)
+    with services.session() as s:
+        report.already_ran = repo.get_engine_run(s, now) is not None
+        registry = repo.load_registry(s)
+        catalogue, targets, averages = repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s)
+        codes = [p.agb_code for p in registry.practices if only is None or p.agb_code in only]
+        scores = repo.load_scores(s, codes)
+    for practice in registry.practices:
+        if only is not None and practice.agb_code not in only:
+            continue
+        report.practices += 1
+        figures = IndicatorFigures.build(catalogue, targets, averages, scores.get(practice.agb_code, []))
+        try:
+            taken, queued = evaluate_practice(services, practice, figures, registry.board, now, actor)
+        except TrajectoryError as exc:
+            report.skipped.append((practice.agb_code, str(exc)))
+            continue
+        report.transitions.extend(taken)
+        report.messages += queued
+    with services.session() as s:
+        if not report.already_ran:
+            repo.record_engine_run(s, EngineRunRow(moment=now, started_at=now, finished_at=now,
+                                                   transitions=len(report.transitions),
+                                                   messages=report.messages, actor=actor))
+        s.commit()
+    return report
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    agb_code: str
+    name: str
+    gp_group: str | None
+    state: TrajectoryState
+    since: datetime | None
+    reasons: tuple[dict[str, Any], ...]
+    next_due: Due | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "agb_code": self.agb_code,
+            "name": self.name,
+            "gp_group": self.gp_group,
+            "state": self.state.value,
+            "since": self.since.isoformat() if self.since else None,
+            "reasons": list(self.reasons),
+            "next_due": self.next_due.on.isoformat() if self.next_due else None,
+            "next_due_kind": self.next_due.what if self.next_due else None,
+        }
+
+
+def status(services: Services) -> list[StatusLine]:
+    with services.session() as s:
+        views = repo.load_views(s)
+        practices = repo.practices(s)
+    lines = []
+    for p in practices:
+        view = views.get(p.agb_code) or TrajectoryView(agb_code=p.agb_code)
+        lines.append(StatusLine(p.agb_code, p.name, p.gp_group, view.state,
+                                as_amsterdam(view.since) if view.since else None, view.reasons,
+                                next_due(view, services.policy, services.calendar)))
+    return lines
+
+
+def history(services: Services, agb_code: str) -> list[TrajectoryTransitioned]:
+    with services.session() as s:
+        if repo.get_practice(s, agb_code) is None:
+            raise UnknownPracticeError(agb_code)
+        return repo.load_events(s, agb_code)
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    agb_code: str
+    events: int
+    stored: dict[str, Any]
+    rebuilt: dict[str, Any]
+    error: str | None = None
+
+    @property
+    def differences(self) -> dict[str, tuple[Any, Any]]:
+        keys = set(self.stored) | set(self.rebuilt)
+        return {k: (self.stored.get(k), self.rebuilt.get(k)) for k in sorted(keys)
+                if self.stored.get(k) != self.rebuilt.get(k)}
+
+    @property
+    def agrees(self) -> bool:
+        return self.error is None and not self.differences
+
+
+def replay_practice(services: Services, agb_code: str) -> ReplayResult:
+    """Rebuild a practice's state from its events through the machine and compare with the stored projection."""
+    with services.session() as s:
+        if repo.get_practice(s, agb_code) is None:
+            raise UnknownPracticeError(agb_code)
+        events = repo.load_events(s, agb_code)
+        row = s.get(TrajectoryRow, agb_code)
+    stored = dict(row.view) if row and row.view else repo.view_as_json(TrajectoryView(agb_code=agb_code))
+    if row is not None:  # the row's own columns must agree with its view too
+        stored["_row"] = _row_columns(row.state, row.version, row.since)
+    try:
+        rebuilt_view = replay(agb_code, events)
+    except ReplayMismatchError as exc:
+        return ReplayResult(agb_code, len(events), stored, {}, error=str(exc))
+    rebuilt = repo.view_as_json(rebuilt_view)
+    rebuilt["_row"] = _row_columns(rebuilt_view.state.value, rebuilt_view.version, rebuilt_view.since)
+    return ReplayResult(agb_code, len(events), stored, rebuilt)
+
+
+def _row_columns(state: str, version: int, since: datetime | None) -> dict[str, Any]:
+    return {"state": state, "version": version, "since": since.astimezone(UTC).isoformat() if since else None}
+
+
+def known_practices(services: Services) -> set[str]:
+    with services.session() as s:
+        return repo.practice_codes(s)
+
+
+def catalogue_keys(services: Services) -> set[IndicatorKey]:
+    with services.session() as s:
+        return repo.catalogue_keys(s)
+
+
+def import_conversations(services: Services, lines: Sequence[ConversationLine], now: datetime, actor: str,
+                         source: str) -> list[ConversationRecorded]:
+    """Record conversations from a spreadsheet in the order they were held.
+
+    Each is recorded as ``record_conversation`` would; a refused one stops the import with the
+    file's row, and what was recorded before it stays (each conversation is its own fact).
+    """
+    results = []
+    for line in sorted(lines, key=lambda item: (item.held_on, item.row)):
+        cmd = RecordConversation(agb_code=line.agb_code, kind=line.kind, held_on=line.held_on,
+                                 programme=line.programme)
+        try:
+            results.append(record_conversation(services, cmd, now, actor))
+        except TrajectoryError as exc:
+            raise ImportStoppedError(f"{source}, rij {line.row}: {exc} ({len(results)} eerdere rijen vastgelegd)") \
+                from exc
+    return results
+
+
+class ImportStoppedError(Exception):
+    """An import of conversations stopped at a row the trajectory refused."""
+
+
+def event_as_json(event: TrajectoryTransitioned) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "at": as_amsterdam(event.at).isoformat(),
+        "trigger": event.trigger.value,
+        "from_state": event.from_state.value,
+        "to_state": event.to_state.value,
+        "reasons": list(event.reasons),
+        "actor": event.actor,
+        "details": event.details,
+    }

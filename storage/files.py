@@ -1,0 +1,1315 @@
+"""Reading the care group's input files (CSV, Excel, YAML) into validated domain objects.
+
+Every reader either returns *all* objects of a file or raises one ``InputFileError`` that
+lists *every* problem of that file, each located by file, row (as Excel numbers it: the
+header is row 1, the first data row is row 2) and column (or a YAML path such as
+``practices[2].agb_code``). Staff fix the file and deliver it again; nothing is half-loaded.
+
+Invariants:
+
+- Whole file or nothing: no reader ever returns a partial result.
+- No database access and no side effects: this module only reads the file it is given.
+- Data that identifies a patient (a BSN, a patient's name, a birth date) is refused and is
+  never returned nor repeated in a message (``PatientDataFileError``). A BSN is recognised
+  by a header name, or by a cell of nine digits that passes the eleven-test (elfproef).
+- Cell values are text as a person sees them: leading zeros are kept (AGB codes are text),
+  Excel dates become ``YYYY-MM-DD``, whole Excel numbers lose their ``.0``.
+- Row validation is the domain's own pydantic models; this module only turns text into
+  typed values and pydantic's errors into Dutch messages for the column concerned.
+- Messages are Dutch (staff read them); identifiers are English.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+import warnings
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from os import PathLike
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import ErrorDetails
+
+from domain.conversations import ConversationKind, Goal, ImprovementPlan
+from domain.errors import DomainError, InvalidAgbCodeError, PatientDataError
+from domain.indicators import (
+    IndicatorDefinition,
+    IndicatorKey,
+    IndicatorKind,
+    IndicatorScore,
+    NationalAverage,
+    Target,
+)
+from domain.registry import (
+    AgbCode,
+    CareGroup,
+    GpGroup,
+    Person,
+    Practice,
+    Programme,
+    Registry,
+    Role,
+    validate_agb_code,
+)
+
+__all__ = [
+    "ConversationLine",
+    "InputFileError",
+    "PatientDataFileError",
+    "Problem",
+    "is_patient_header",
+    "looks_like_bsn",
+    "parse_averages",
+    "parse_catalogue",
+    "parse_conversations",
+    "parse_plan",
+    "parse_practices",
+    "parse_registry",
+    "parse_scores",
+    "parse_targets",
+    "passes_elfproef",
+    "read_table",
+]
+
+FilePath = str | PathLike[str]
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+MAX_LISTED_PROBLEMS = 20
+CSV_SUFFIXES = frozenset({".csv"})
+XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
+YAML_SUFFIXES = frozenset({".yaml", ".yml"})
+
+PRACTICE_COLUMNS = ("agb_code", "name")
+PRACTICE_OPTIONAL_COLUMNS = ("gp_group", "email")
+CATALOGUE_COLUMNS = ("programme", "indicator", "name", "kind", "main")
+TARGET_COLUMNS = ("programme", "indicator", "target")
+AVERAGE_COLUMNS = ("programme", "indicator", "year", "national_average")
+SCORE_COLUMNS = ("agb_code", "programme", "indicator", "period_end", "numerator", "denominator")
+CONVERSATION_COLUMNS = ("agb_code", "kind", "held_on")
+CONVERSATION_OPTIONAL_COLUMNS = ("programme",)
+
+
+# --------------------------------------------------------------------------- problems
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input file, located as a person would look it up."""
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"rij {self.row}")
+        if self.column is not None:
+            where.append(f"kolom {self.column}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+def _render(problems: Sequence[Problem]) -> str:
+    lines = [str(problem) for problem in problems[:MAX_LISTED_PROBLEMS]]
+    if len(problems) > MAX_LISTED_PROBLEMS:
+        lines.append(f"... en {len(problems) - MAX_LISTED_PROBLEMS} meer")
+    return "\n".join(lines)
+
+
+class InputFileError(DomainError):
+    """An input file is refused as a whole; ``problems`` says everything that is wrong with it."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems: list[Problem] = list(problems)
+        super().__init__(_render(self.problems))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problems,))
+
+
+class PatientDataFileError(InputFileError, PatientDataError):
+    """An input file is refused because it holds data that could identify a patient."""
+
+
+def _ordered(problems: Iterable[Problem]) -> list[Problem]:
+    """File-level problems first, then by row; the order of finding is kept within a row."""
+    return sorted(problems, key=lambda p: (p.row is not None, p.row or 0))
+
+
+def _raise(problems: Sequence[Problem], patient_problems: Sequence[Problem] = ()) -> None:
+    if patient_problems:
+        raise PatientDataFileError([*_ordered(patient_problems), *_ordered(problems)])
+    if problems:
+        raise InputFileError(_ordered(problems))
+
+
+# --------------------------------------------------------------------------- patient data
+
+NEVER_STORED = (
+    "het product slaat nooit gegevens op die een patiënt identificeren; "
+    "verwijder deze gegevens uit het bestand en lever het opnieuw aan"
+)
+_PATIENT_HEADERS = frozenset(
+    {
+        "bsn",
+        "burgerservicenummer",
+        "patientnaam",
+        "naampatient",
+        "geboortedatum",
+        "birthdate",
+        "dateofbirth",
+        "patientname",
+        "dob",
+    }
+)
+_BSN_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+_BSN_CELL = re.compile(r"[0-9]{9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3}")
+
+
+def _normalised_header(name: str) -> str:
+    """Lower case, accents removed (patiënt -> patient), spaces, underscores and hyphens dropped."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"[\s_\-]+", "", plain.lower())
+
+
+def is_patient_header(name: str) -> bool:
+    """Whether a column is named like a patient identifier (``BSN``, ``geboorte datum``, ``patient_bsn``)."""
+    normal = _normalised_header(name)
+    if normal in _PATIENT_HEADERS:
+        return True
+    stripped = normal.replace("patient", "")
+    return stripped != normal and stripped in _PATIENT_HEADERS
+
+
+def passes_elfproef(digits: str) -> bool:
+    """The Dutch eleven-test for a BSN: nine digits, weighted sum divisible by 11 and not 0."""
+    if not re.fullmatch(r"[0-9]{9}", digits):
+        return False
+    total = sum(int(d) * w for d, w in zip(digits, _BSN_WEIGHTS, strict=True))
+    return total != 0 and total % 11 == 0
+
+
+def looks_like_bsn(cell: str) -> bool:
+    """A cell of nine digits (also written ``1234.56.782``) that passes the eleven-test."""
+    return bool(_BSN_CELL.fullmatch(cell)) and passes_elfproef(cell.replace(".", ""))
+
+
+# --------------------------------------------------------------------------- reading tables
+
+
+@dataclass
+class _Table:
+    file: str
+    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    patient_problems: list[Problem] = field(default_factory=list)
+    fatal: bool = False
+
+    def problem(self, row: int | None, column: str | None, message: str, *, fatal: bool = False) -> None:
+        self.problems.append(Problem(self.file, row, column, message))
+        self.fatal = self.fatal or fatal
+
+    def raise_if_unusable(self) -> None:
+        """Raise when the rows cannot be read further (or hold patient data); go on otherwise."""
+        if self.fatal or self.patient_problems:
+            _raise(self.problems, self.patient_problems)
+            raise AssertionError("unreachable")  # pragma: no cover
+
+
+def read_table(
+    path: FilePath, required: Sequence[str], optional: Sequence[str] = ()
+) -> list[tuple[int, dict[str, str]]]:
+    """The data rows of a CSV or XLSX file as ``(row number, {column: text})``, or raise.
+
+    The dicts hold the required and optional columns (an absent optional column reads as
+    ``''``); other columns are ignored but still checked for patient data.
+    """
+    table = _read_table(path, required, optional)
+    _raise(table.problems, table.patient_problems)
+    return table.rows
+
+
+def _read_table(path: FilePath, required: Sequence[str], optional: Sequence[str]) -> _Table:
+    file = str(path)
+    table = _Table(file)
+    source = Path(path)
+    suffix = source.suffix.lower()
+    if not source.exists():
+        table.problem(None, None, "bestand bestaat niet", fatal=True)
+        return table
+    if not source.is_file():
+        table.problem(None, None, "is geen bestand (maar bijvoorbeeld een map)", fatal=True)
+        return table
+    delimiter: str | None = None
+    if suffix in CSV_SUFFIXES:
+        records, delimiter = _csv_records(source, table)
+    elif suffix in XLSX_SUFFIXES:
+        records = _xlsx_records(source, table)
+    elif suffix == ".xls":
+        table.problem(
+            None,
+            None,
+            "het oude Excel-formaat (.xls) wordt niet gelezen: sla het bestand op als .xlsx of .csv",
+            fatal=True,
+        )
+        return table
+    else:
+        table.problem(
+            None,
+            None,
+            f"onbekend bestandstype {suffix or '(geen extensie)'!r}: verwacht .csv of .xlsx",
+            fatal=True,
+        )
+        return table
+    if table.fatal:
+        return table
+    _fill_table(table, records, delimiter, [c.lower() for c in required], [c.lower() for c in optional])
+    return table
+
+
+def _fill_table(
+    table: _Table,
+    records: list[tuple[int, list[str]]],
+    delimiter: str | None,
+    required: list[str],
+    optional: list[str],
+) -> None:
+    filled = [(number, cells) for number, cells in records if any(cells)]
+    if not filled:
+        table.problem(None, None, "bestand is leeg", fatal=True)
+        return
+    header_row, header_cells = filled[0]
+    header = [cell.lower() for cell in header_cells]
+    data = filled[1:]
+
+    for index, name in enumerate(header):
+        if name and is_patient_header(name):
+            table.patient_problems.append(
+                Problem(
+                    table.file,
+                    header_row,
+                    _column_label(header, index),
+                    "de naam van deze kolom wijst op gegevens die een patiënt identificeren "
+                    f"(BSN, naam of geboortedatum): "
+                    f"{NEVER_STORED}",
+                )
+            )
+    for number, cells in data:
+        for index, cell in enumerate(cells):
+            if looks_like_bsn(cell):
+                table.patient_problems.append(
+                    Problem(
+                        table.file,
+                        number,
+                        _column_label(header, index),
+                        "deze cel bevat een burgerservicenummer (BSN: 9 cijfers die de elfproef halen): "
+                        f"{NEVER_STORED}",
+                    )
+                )
+
+    wanted = [*required, *(c for c in optional if c not in required)]
+    positions: dict[str, int] = {}
+    for index, name in enumerate(header):
+        if name not in wanted:
+            continue
+        if name in positions:
+            table.problem(
+                header_row,
+                name,
+                f"kolom {name!r} komt meer dan eens voor (kolom {_letter(positions[name])} en {_letter(index)})",
+                fatal=True,
+            )
+        else:
+            positions[name] = index
+    missing = [name for name in required if name not in positions]
+    if missing:
+        found = ", ".join(name for name in header if name) or "(geen)"
+        message = (
+            f"{'verplichte kolommen ontbreken' if len(missing) > 1 else 'verplichte kolom ontbreekt'}: "
+            f"{', '.join(missing)}; "
+            f"gevonden kolommen: {found}"
+        )
+        if len(header) == 1 and delimiter is not None:
+            message += (
+                f". Er is maar één kolom gevonden met scheidingsteken {_delimiter_name(delimiter)}: "
+                "gebruikt het bestand misschien een ander scheidingsteken? Verwacht komma of puntkomma"
+            )
+        table.problem(header_row, None, message, fatal=True)
+    if not data:
+        table.problem(None, None, "bestand bevat geen gegevensrijen, alleen een kopregel", fatal=True)
+    if table.fatal:
+        return
+
+    width = len(header)
+    for number, cells in data:
+        if any(cells[width:]):
+            used = max(index for index, cell in enumerate(cells) if cell) + 1
+            table.problem(
+                number,
+                None,
+                f"rij heeft {used} cellen, de kopregel maar {width} kolommen"
+                + (
+                    "; staat er een scheidingsteken in een waarde zonder aanhalingstekens "
+                    "(bijvoorbeeld een decimale komma)?"
+                    if delimiter is not None
+                    else "; heeft elke kolom een naam in de kopregel?"
+                ),
+            )
+            continue
+        padded = cells + [""] * (width - len(cells))
+        table.rows.append((number, {name: padded[positions[name]] if name in positions else "" for name in wanted}))
+
+
+def _letter(index: int) -> str:
+    """Spreadsheet column letter of a 0-based index (0 -> A, 26 -> AA)."""
+    letters = ""
+    number = index + 1
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _column_label(header: Sequence[str], index: int) -> str:
+    if index < len(header) and header[index]:
+        return header[index]
+    return f"{_letter(index)} (zonder naam)"
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return {",": "komma (,)", ";": "puntkomma (;)", "\t": "tab"}.get(delimiter, repr(delimiter))
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM); UTF-16 when it has a BOM; else Windows-1252 (old Excel)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            return data.decode("latin-1")
+
+
+def _csv_records(source: Path, table: _Table) -> tuple[list[tuple[int, list[str]]], str]:
+    data = source.read_bytes()
+    if data.startswith(b"PK\x03\x04"):
+        table.problem(
+            None,
+            None,
+            "dit lijkt een Excel-bestand met de extensie .csv: geef het de extensie .xlsx",
+            fatal=True,
+        )
+        return [], ","
+    text = _decode(data)
+    header_line = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {delimiter: header_line.count(delimiter) for delimiter in (",", ";", "\t")}
+    delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        records = [(number, [cell.strip() for cell in record]) for number, record in enumerate(reader, start=1)]
+    except csv.Error as exc:
+        table.problem(None, None, f"bestand kan niet als CSV worden gelezen ({exc})", fatal=True)
+        return [], delimiter
+    return records, delimiter
+
+
+def _xlsx_records(source: Path, table: _Table) -> list[tuple[int, list[str]]]:
+    import openpyxl  # imported here: reading CSV files does not need it
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            workbook = openpyxl.load_workbook(source, read_only=True, data_only=True)
+    except Exception:
+        table.problem(
+            None,
+            None,
+            "bestand kan niet als Excel-werkmap (.xlsx) worden gelezen: is het beschadigd "
+            "of eigenlijk een ander soort bestand?",
+            fatal=True,
+        )
+        return []
+    try:
+        if not workbook.worksheets:
+            table.problem(None, None, "de Excel-werkmap heeft geen werkblad", fatal=True)
+            return []
+        sheet = workbook.worksheets[0]
+        if hasattr(sheet, "reset_dimensions"):
+            sheet.reset_dimensions()  # some programs store wrong dimensions; read what is there
+        return [(number, [_cell_text(cell) for cell in row]) for number, row in enumerate(sheet.iter_rows(), start=1)]
+    finally:
+        workbook.close()
+
+
+def _number_text(value: Decimal) -> str:
+    if value == value.to_integral_value():
+        return str(int(value))
+    return format(value.normalize(), "f")
+
+
+def _cell_text(cell: Any) -> str:
+    """An Excel cell as the text a person sees (percent cells as the percentage: 0.725 -> '72.5')."""
+    value = cell.value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    if isinstance(value, int | float):
+        number = Decimal(repr(round(value, 10))) if isinstance(value, float) else Decimal(value)
+        if "%" in (getattr(cell, "number_format", None) or ""):
+            number *= 100
+        return _number_text(number)
+    return str(value).strip()
+
+
+# --------------------------------------------------------------------------- converting values
+
+
+class _InvalidValue(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+_PROGRAMME_ALIASES: dict[str, Programme] = {
+    **{p.value: p for p in Programme},
+    "astma": Programme.ASTHMA,
+    "ouderenzorg": Programme.ELDERLY,
+    "diabetes": Programme.DM2,
+}
+_INDICATOR_KIND_ALIASES: dict[str, IndicatorKind] = {
+    **{k.value: k for k in IndicatorKind},
+    "proces": IndicatorKind.PROCESS,
+    "procesindicator": IndicatorKind.PROCESS,
+    "uitkomst": IndicatorKind.OUTCOME,
+    "uitkomstindicator": IndicatorKind.OUTCOME,
+}
+_CONVERSATION_KIND_ALIASES: dict[str, ConversationKind] = {
+    **{k.value: k for k in ConversationKind},
+    "startgesprek": ConversationKind.START,
+    "jaargesprek": ConversationKind.ANNUAL,
+    "kwaliteitsjaargesprek": ConversationKind.ANNUAL,
+    "extra gesprek": ConversationKind.EXTRA,
+    "extra_gesprek": ConversationKind.EXTRA,
+    "extragesprek": ConversationKind.EXTRA,
+}
+_TRUE = frozenset({"true", "ja", "yes", "1", "waar"})
+_FALSE = frozenset({"false", "nee", "no", "0", "onwaar"})
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_DUTCH_DATE = re.compile(r"([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})")
+_COUNT = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"(-?[0-9]+)(?:[.,]([0-9]+))?\s*%?")
+_YEAR = re.compile(r"[0-9]{4}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_DATE_FORMS = "verwacht JJJJ-MM-DD (bijv. 2024-12-31) of DD-MM-JJJJ (bijv. 31-12-2024)"
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _choice(value: object, aliases: Mapping[str, T], what: str) -> T:
+    if _blank(value):
+        raise _InvalidValue(f"{what} ontbreekt")
+    if not isinstance(value, str):
+        raise _InvalidValue(f"{what} {value!r} is ongeldig: verwacht tekst")
+    found = aliases.get(value.strip().lower())
+    if found is None:
+        raise _InvalidValue(f"{what} {value.strip()!r} is onbekend: verwacht een van {', '.join(aliases)}")
+    return found
+
+
+def _programme(value: object) -> Programme:
+    if _blank(value):
+        raise _InvalidValue("zorgprogramma ontbreekt")
+    if not isinstance(value, str) or value.strip().lower() not in _PROGRAMME_ALIASES:
+        shown = value.strip() if isinstance(value, str) else value
+        raise _InvalidValue(
+            f"zorgprogramma {shown!r} is onbekend: verwacht een van "
+            f"{', '.join(p.value for p in Programme)} (of astma, ouderenzorg, diabetes)"
+        )
+    return _PROGRAMME_ALIASES[value.strip().lower()]
+
+
+def _optional_programme(value: object) -> Programme | None:
+    return None if _blank(value) else _programme(value)
+
+
+def _indicator_kind(value: object) -> IndicatorKind:
+    return _choice(value, _INDICATOR_KIND_ALIASES, "soort indicator")
+
+
+def _conversation_kind(value: object) -> ConversationKind:
+    return _choice(value, _CONVERSATION_KIND_ALIASES, "soort gesprek")
+
+
+def _required_text(value: object) -> str:
+    if _blank(value):
+        raise _InvalidValue("waarde ontbreekt")
+    if not isinstance(value, str):
+        raise _InvalidValue(f"waarde {value!r} is ongeldig: verwacht tekst")
+    return value.strip()
+
+
+def _optional_text(value: object) -> str | None:
+    return None if _blank(value) else _required_text(value)
+
+
+def _optional_email(value: object) -> str | None:
+    text = _optional_text(value)
+    if text is not None and not _EMAIL.fullmatch(text):
+        raise _InvalidValue(f"e-mailadres {text!r} is ongeldig: verwacht bijvoorbeeld naam@praktijk.nl")
+    return text
+
+
+def _agb(value: object) -> str:
+    if _blank(value):
+        raise _InvalidValue("AGB-code ontbreekt")
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise _InvalidValue(
+            f"AGB-code staat zonder aanhalingstekens en is als getal gelezen ({value}), waardoor "
+            'voorloopnullen verloren gaan: zet de code tussen aanhalingstekens, bijv. agb_code: "01234567"'
+        )
+    if not isinstance(value, str):
+        raise _InvalidValue(f"AGB-code {value!r} is ongeldig: verwacht precies 8 cijfers")
+    text = value.strip()
+    try:
+        return validate_agb_code(text)
+    except InvalidAgbCodeError as exc:
+        message = str(exc)
+        if re.fullmatch(r"[0-9]{6,7}", text):
+            message += (
+                f" (is de voorloopnul weggevallen, bijv. {text.zfill(8)}? "
+                "Zet de kolom in Excel op 'Tekst' voordat u de codes invult)"
+            )
+        raise _InvalidValue(message) from None
+
+
+def _date(value: object) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if _blank(value):
+        raise _InvalidValue(f"datum ontbreekt: {_DATE_FORMS}")
+    if isinstance(value, str):
+        text = value.strip()
+        iso, dutch = _ISO_DATE.fullmatch(text), _DUTCH_DATE.fullmatch(text)
+        if iso:
+            year, month, day = (int(part) for part in iso.groups())
+        elif dutch:
+            day, month, year = (int(part) for part in dutch.groups())
+        else:
+            raise _InvalidValue(f"datum {text!r} is ongeldig: {_DATE_FORMS}")
+        try:
+            return date(year, month, day)
+        except ValueError:
+            raise _InvalidValue(f"datum {text!r} bestaat niet") from None
+    raise _InvalidValue(f"datum {value!r} is ongeldig: {_DATE_FORMS}")
+
+
+def _count(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and _COUNT.fullmatch(value.strip()):
+        return int(value.strip())
+    if _blank(value):
+        raise _InvalidValue("aantal ontbreekt: verwacht een geheel getal van 0 of meer")
+    raise _InvalidValue(f"aantal {value!r} is ongeldig: verwacht een geheel getal van 0 of meer")
+
+
+def _percentage(value: object) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if _blank(value):
+        raise _InvalidValue("percentage ontbreekt: verwacht een getal van 0 tot en met 100")
+    if isinstance(value, str):
+        match = _DECIMAL.fullmatch(value.strip())
+        if match:
+            whole, fraction = match.groups()
+            return float(f"{whole}.{fraction or 0}")
+    raise _InvalidValue(
+        f"percentage {value!r} is ongeldig: verwacht een getal van 0 tot en met 100, bijv. 72,5 of 72.5"
+    )
+
+
+def _year(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and _YEAR.fullmatch(value.strip()):
+        return int(value.strip())
+    if _blank(value):
+        raise _InvalidValue("jaartal ontbreekt")
+    raise _InvalidValue(f"jaartal {value!r} is ongeldig: verwacht vier cijfers, bijv. 2024")
+
+
+def _boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = value.strip().lower() if isinstance(value, str) else str(value)
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if _blank(value):
+        raise _InvalidValue("waarde ontbreekt: verwacht ja of nee")
+    raise _InvalidValue(f"waarde {value!r} is ongeldig: verwacht ja/nee (of true/false, yes/no, 1/0, waar/onwaar)")
+
+
+# --------------------------------------------------------------------------- pydantic errors in Dutch
+
+
+def _number(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _dutch(error: ErrorDetails) -> str:
+    """A pydantic error as a Dutch sentence for staff."""
+    kind = error["type"]
+    ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    given = error.get("input")
+    if kind in ("value_error", "assertion_error") and "error" in ctx:
+        return str(ctx["error"])
+    if kind == "missing":
+        return "waarde ontbreekt"
+    if kind == "string_too_short":
+        return "mag niet leeg zijn"
+    if kind == "too_short":
+        return f"moet minstens {ctx.get('min_length')} element(en) bevatten"
+    if kind == "greater_than_equal":
+        return f"{_number(given)} is te klein: moet minstens {_number(ctx.get('ge'))} zijn"
+    if kind == "greater_than":
+        return f"{_number(given)} is te klein: moet groter zijn dan {_number(ctx.get('gt'))}"
+    if kind == "less_than_equal":
+        return f"{_number(given)} is te groot: mag hoogstens {_number(ctx.get('le'))} zijn"
+    if kind == "less_than":
+        return f"{_number(given)} is te groot: moet kleiner zijn dan {_number(ctx.get('lt'))}"
+    if kind == "enum":
+        expected = str(ctx.get("expected", "")).replace(" or ", " of ")
+        return f"waarde {given!r} is onbekend: verwacht een van {expected}"
+    if kind == "extra_forbidden":
+        return "onbekend veld: laat het weg of controleer de spelling"
+    if kind == "string_type":
+        return f"waarde {given!r} is ongeldig: verwacht tekst"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "verwacht een opsomming van naam: waarde"
+    if kind in ("list_type", "tuple_type"):
+        return "verwacht een lijst"
+    if kind.startswith(("date", "datetime")):
+        return f"datum {given!r} is ongeldig: {_DATE_FORMS}"
+    if kind.startswith(("int", "float", "decimal")):
+        return f"waarde {given!r} is ongeldig: verwacht een getal"
+    if kind.startswith("bool"):
+        return f"waarde {given!r} is ongeldig: verwacht ja of nee"
+    return f"waarde {given!r} is ongeldig ({error['msg']})"
+
+
+def _path(prefix: str, loc: Sequence[int | str]) -> str | None:
+    text = prefix
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text = f"{text}.{part}" if text else str(part)
+    return text or None
+
+
+class _Row:
+    """Collects the problems of one row (or one YAML item) while its values are converted."""
+
+    def __init__(self, file: str, row: int | None, problems: list[Problem], prefix: str = "") -> None:
+        self.file = file
+        self.row = row
+        self.problems = problems
+        self.prefix = prefix
+        self.failed: set[str] = set()
+        self.data: dict[str, Any] = {}
+
+    def column(self, name: str | None) -> str | None:
+        return _path(self.prefix, [name] if name else [])
+
+    def add(self, name: str | None, message: str, *, fail: str | None = None) -> None:
+        """Record a problem at column ``name``; the row's field ``fail`` (default ``name``) is lost."""
+        self.problems.append(Problem(self.file, self.row, self.column(name), message))
+        self.failed.add(fail or name or "")
+
+    def convert(self, data: dict[str, Any], name: str, value: object, converter: Callable[[object], Any]) -> None:
+        try:
+            data[name] = converter(value)
+        except _InvalidValue as exc:
+            self.add(name, exc.message)
+
+    def build(self, model: type[M], data: Mapping[str, Any], model_error_column: str | None = None) -> M | None:
+        """Validate with the domain model; every pydantic error becomes a located problem."""
+        try:
+            built = model.model_validate(dict(data))
+        except ValidationError as exc:
+            reported = set(self.failed)
+            for error in exc.errors():
+                loc = error["loc"]
+                if loc and loc[0] in reported:
+                    continue  # already reported when the value was converted
+                if loc:
+                    self.problems.append(Problem(self.file, self.row, _path(self.prefix, loc), _dutch(error)))
+                    self.failed.add(str(loc[0]))
+                else:
+                    self.add(model_error_column, _dutch(error))
+            return None
+        return None if self.failed else built
+
+
+# --------------------------------------------------------------------------- tables of domain objects
+
+
+def _parse_table(
+    path: FilePath,
+    required: Sequence[str],
+    optional: Sequence[str],
+    build: Callable[[_Row, dict[str, str]], T | None],
+    key_columns: Sequence[str],
+) -> list[T]:
+    """Build one object per row; rows whose natural key repeats an earlier row's are problems.
+
+    The key is read from the converted values (so ``31-12-2024`` and ``2024-12-31`` are the
+    same day), also of rows with other problems, so that every duplicate is reported at once.
+    """
+    table = _read_table(path, required, optional)
+    table.raise_if_unusable()
+    problems = table.problems
+    built: list[T] = []
+    keys: list[tuple[int, tuple[Hashable, ...]]] = []
+    for number, cells in table.rows:
+        row = _Row(table.file, number, problems)
+        item = build(row, cells)
+        if item is not None:
+            built.append(item)
+        if all(name in row.data for name in key_columns):
+            keys.append((number, tuple(row.data[name] for name in key_columns)))
+    _check_duplicates(table.file, keys, key_columns, problems)
+    _raise(problems)
+    return built
+
+
+def _key_text(value: Hashable) -> str:
+    if value is None:
+        return "(leeg)"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _check_duplicates(
+    file: str,
+    keys: Sequence[tuple[int, tuple[Hashable, ...]]],
+    key_columns: Sequence[str],
+    problems: list[Problem],
+) -> None:
+    first_row: dict[tuple[Hashable, ...], int] = {}
+    names = " en ".join([", ".join(key_columns[:-1]), key_columns[-1]] if len(key_columns) > 1 else key_columns)
+    for number, key in keys:
+        if key in first_row:
+            values = ", ".join(_key_text(part) for part in key)
+            problems.append(
+                Problem(
+                    file,
+                    number,
+                    None,
+                    f"dubbele rij: rij {number} heeft dezelfde {names} ({values}) als rij {first_row[key]}",
+                )
+            )
+        else:
+            first_row[key] = number
+
+
+def _practice_row(row: _Row, cells: dict[str, str]) -> Practice | None:
+    data = row.data
+    row.convert(data, "agb_code", cells["agb_code"], _agb)
+    row.convert(data, "name", cells["name"], _required_text)
+    row.convert(data, "gp_group", cells["gp_group"], _optional_text)
+    row.convert(data, "email", cells["email"], _optional_email)
+    return row.build(Practice, data)
+
+
+def parse_practices(path: FilePath) -> list[Practice]:
+    """Practices from a CSV/XLSX with columns agb_code, name (gp_group, email optional)."""
+    return _parse_table(path, PRACTICE_COLUMNS, PRACTICE_OPTIONAL_COLUMNS, _practice_row, ["agb_code"])
+
+
+def _catalogue_row(row: _Row, cells: dict[str, str]) -> IndicatorDefinition | None:
+    data = row.data
+    row.convert(data, "programme", cells["programme"], _programme)
+    row.convert(data, "indicator", cells["indicator"], _required_text)
+    row.convert(data, "name", cells["name"], _required_text)
+    row.convert(data, "kind", cells["kind"], _indicator_kind)
+    row.convert(data, "main", cells["main"], _boolean)
+    return row.build(IndicatorDefinition, data)
+
+
+def parse_catalogue(path: FilePath) -> list[IndicatorDefinition]:
+    """The indicator catalogue: programme, indicator, name, kind (process/outcome), main (ja/nee)."""
+    return _parse_table(
+        path,
+        CATALOGUE_COLUMNS,
+        (),
+        _catalogue_row,
+        ["programme", "indicator"],
+    )
+
+
+def _check_references(
+    row: _Row,
+    data: Mapping[str, Any],
+    known_agb_codes: set[str] | None = None,
+    catalogue: set[IndicatorKey] | None = None,
+) -> None:
+    """Unknown practices and indicators are problems of the row (the registry and catalogue are loaded first)."""
+    agb = data.get("agb_code")
+    if known_agb_codes is not None and isinstance(agb, str) and agb not in known_agb_codes:
+        row.add("agb_code", f"praktijk met AGB-code {agb} staat niet in het register")
+    programme, indicator = data.get("programme"), data.get("indicator")
+    if (
+        catalogue is not None
+        and isinstance(programme, Programme)
+        and isinstance(indicator, str)
+        and IndicatorKey(programme, indicator) not in catalogue
+    ):
+        row.add("indicator", f"indicator {programme.value}/{indicator} staat niet in de catalogus")
+
+
+def agb_code_argument(value: str) -> str:
+    """An AGB code typed on the command line (raises ``InvalidAgbCodeError``)."""
+    return validate_agb_code(value)
+
+
+def parse_targets(path: FilePath, catalogue: Iterable[IndicatorKey] | None = None) -> list[Target]:
+    """The care group's targets (streefwaarden): programme, indicator, target (0-100).
+
+    With ``catalogue``, an indicator not in it is a problem of its row."""
+    known = set(catalogue) if catalogue is not None else None
+
+    def target_row(row: _Row, cells: dict[str, str]) -> Target | None:
+        data = row.data
+        row.convert(data, "programme", cells["programme"], _programme)
+        row.convert(data, "indicator", cells["indicator"], _required_text)
+        row.convert(data, "target", cells["target"], _percentage)
+        _check_references(row, data, catalogue=known)
+        return row.build(Target, data)
+
+    return _parse_table(path, TARGET_COLUMNS, (), target_row, ["programme", "indicator"])
+
+
+def parse_averages(path: FilePath, catalogue: Iterable[IndicatorKey] | None = None) -> list[NationalAverage]:
+    """National averages (landelijk gemiddelde): programme, indicator, year, national_average."""
+    known = set(catalogue) if catalogue is not None else None
+
+    def average_row(row: _Row, cells: dict[str, str]) -> NationalAverage | None:
+        data = row.data
+        row.convert(data, "programme", cells["programme"], _programme)
+        row.convert(data, "indicator", cells["indicator"], _required_text)
+        row.convert(data, "year", cells["year"], _year)
+        row.convert(data, "national_average", cells["national_average"], _percentage)
+        _check_references(row, data, catalogue=known)
+        return row.build(NationalAverage, data)
+
+    return _parse_table(path, AVERAGE_COLUMNS, (), average_row, ["programme", "indicator", "year"])
+
+
+def parse_scores(
+    path: FilePath,
+    today: date,
+    known_agb_codes: Iterable[str] | None = None,
+    catalogue: Iterable[IndicatorKey] | None = None,
+) -> list[IndicatorScore]:
+    """A practice's indicator scores; a period ending after ``today`` is a problem, and so are
+    (when given) practices not in the register and indicators not in the catalogue."""
+    codes = set(known_agb_codes) if known_agb_codes is not None else None
+    known = set(catalogue) if catalogue is not None else None
+
+    def score_row(row: _Row, cells: dict[str, str]) -> IndicatorScore | None:
+        data = row.data
+        row.convert(data, "agb_code", cells["agb_code"], _agb)
+        row.convert(data, "programme", cells["programme"], _programme)
+        row.convert(data, "indicator", cells["indicator"], _required_text)
+        row.convert(data, "period_end", cells["period_end"], _date)
+        row.convert(data, "numerator", cells["numerator"], _count)
+        row.convert(data, "denominator", cells["denominator"], _count)
+        _check_references(row, data, codes, known)
+        period_end = data.get("period_end")
+        if isinstance(period_end, date) and period_end > today:
+            row.add(
+                "period_end",
+                f"einddatum van de periode {period_end.isoformat()} ligt in de toekomst "
+                f"(vandaag is {today.isoformat()})",
+            )
+        return row.build(IndicatorScore, data, model_error_column="numerator")
+
+    return _parse_table(
+        path,
+        SCORE_COLUMNS,
+        (),
+        score_row,
+        ["agb_code", "programme", "indicator", "period_end"],
+    )
+
+
+@dataclass(frozen=True)
+class ConversationLine:
+    """One conversation held, as a line of a conversations file says it (``row`` for messages)."""
+
+    row: int
+    agb_code: str
+    kind: ConversationKind
+    held_on: date
+    programme: Programme | None
+
+
+class _ConversationRow(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agb_code: AgbCode
+    kind: ConversationKind
+    held_on: date
+    programme: Programme | None = None
+
+
+def parse_conversations(
+    path: FilePath, known_agb_codes: Iterable[str] | None = None, today: date | None = None
+) -> list[ConversationLine]:
+    """Conversations held: agb_code, kind (start/annual/extra), held_on (+ optional programme).
+
+    With ``known_agb_codes``, a practice not in the register is a problem; with ``today``, so is a
+    conversation dated after it."""
+    codes = set(known_agb_codes) if known_agb_codes is not None else None
+
+    def conversation_row(row: _Row, cells: dict[str, str]) -> ConversationLine | None:
+        data = row.data
+        row.convert(data, "agb_code", cells["agb_code"], _agb)
+        row.convert(data, "kind", cells["kind"], _conversation_kind)
+        row.convert(data, "held_on", cells["held_on"], _date)
+        row.convert(data, "programme", cells["programme"], _optional_programme)
+        _check_references(row, data, codes)
+        held_on = data.get("held_on")
+        if today is not None and isinstance(held_on, date) and held_on > today:
+            row.add("held_on", f"gesprek op {held_on.isoformat()} ligt in de toekomst (vandaag is {today.isoformat()})")
+        checked = row.build(_ConversationRow, data)
+        if checked is None or row.row is None:
+            return None
+        return ConversationLine(row.row, checked.agb_code, checked.kind, checked.held_on, checked.programme)
+
+    return _parse_table(
+        path,
+        CONVERSATION_COLUMNS,
+        CONVERSATION_OPTIONAL_COLUMNS,
+        conversation_row,
+        ["agb_code", "kind", "held_on", "programme"],
+    )
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _StrictYamlLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key written twice in one mapping (PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[tuple[str, str]] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                key = (key_node.tag, key_node.value)
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"sleutel {key_node.value!r} staat twee keer in dezelfde opsomming",
+                        key_node.start_mark,
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _load_yaml(path: FilePath) -> object:
+    file = str(path)
+    source = Path(path)
+
+    def refuse(message: str, row: int | None = None) -> InputFileError:
+        return InputFileError([Problem(file, row, None, message)])
+
+    if not source.exists():
+        raise refuse("bestand bestaat niet")
+    if not source.is_file():
+        raise refuse("is geen bestand (maar bijvoorbeeld een map)")
+    if source.suffix.lower() not in YAML_SUFFIXES:
+        raise refuse(f"onbekend bestandstype {source.suffix or '(geen extensie)'!r}: verwacht .yaml of .yml")
+    text = _decode(source.read_bytes())
+    if not text.strip():
+        raise refuse("bestand is leeg")
+    try:
+        document = yaml.load(text, Loader=_StrictYamlLoader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        where = f" (regel {line}, positie {mark.column + 1})" if mark is not None else ""
+        raise refuse(f"het bestand is geen geldige YAML{where}: {exc.problem or exc.context}", line) from None
+    except yaml.YAMLError as exc:
+        raise refuse(f"het bestand is geen geldige YAML: {exc}") from None
+    if document is None:
+        raise refuse("bestand is leeg")
+    return document
+
+
+def _mapping(row: _Row, value: object, expected: str) -> dict[str, Any] | None:
+    if isinstance(value, dict):
+        return {str(k): v for k, v in value.items()}
+    row.add(None, f"verwacht een opsomming van naam: waarde ({expected})")
+    return None
+
+
+def _items(row: _Row, key: str, value: object) -> list[object]:
+    """A YAML list under ``key`` (absent or empty: no items)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    row.add(key, "verwacht een lijst (regels die met '- ' beginnen)")
+    return []
+
+
+def _unknown_keys(row: _Row, data: Mapping[str, Any], known: Sequence[str]) -> None:
+    for key in data:
+        if key not in known:
+            row.add(key, f"onbekend onderdeel {key!r}: verwacht {', '.join(known)}")
+
+
+def _person(row: _Row, value: object, role: Role | None) -> Person | None:
+    data = _mapping(row, value, "name, email" + ("" if role else ", role"))
+    if data is None:
+        return None
+    if role is not None:
+        given = data.get("role")
+        if given is not None and str(given).strip().lower() != role.value:
+            row.add("role", f"rol {given!r} past hier niet: iedereen in deze lijst heeft rol {role.value}")
+        data["role"] = role
+    if "name" in data:
+        row.convert(data, "name", data["name"], _required_text)
+    if "email" in data:
+        row.convert(data, "email", data["email"], _optional_email)
+    return row.build(Person, data)
+
+
+def _practice(row: _Row, value: object) -> Practice | None:
+    data = _mapping(row, value, "agb_code, name, gp_group, email, programmes, people")
+    if data is None:
+        return None
+    row.data = data
+    for name, converter in (
+        ("agb_code", _agb),
+        ("name", _required_text),
+        ("gp_group", _optional_text),
+        ("email", _optional_email),
+    ):
+        if name in data:
+            row.convert(data, name, data[name], converter)
+    if "programmes" in data:
+        raw = data["programmes"]
+        programmes: dict[Programme, date] = {}
+        if isinstance(raw, dict):
+            for key, started in raw.items():
+                column = f"programmes.{key}"
+                try:
+                    programmes[_programme(key)] = _date(started)
+                except _InvalidValue as exc:
+                    row.add(column, exc.message, fail="programmes")
+        elif raw is not None:
+            row.add("programmes", "verwacht per zorgprogramma de startdatum, bijv. dm2: 2023-01-01")
+        data["programmes"] = programmes
+    if "people" in data:
+        people = []
+        for index, person in enumerate(_items(row, "people", data["people"])):
+            item = _Row(row.file, row.row, row.problems, f"{row.prefix}.people[{index}]")
+            built = _person(item, person, None)
+            if built is None:
+                row.failed.add("people")
+            else:
+                people.append(built)
+        data["people"] = tuple(people)
+    return row.build(Practice, data)
+
+
+def _registry(file: str, document: object, problems: list[Problem]) -> Registry | None:
+    top = _Row(file, None, problems)
+    data = _mapping(top, document, "care_group, officers, board, gp_groups, practices")
+    if data is None:
+        return None
+    _unknown_keys(top, data, ["care_group", "officers", "board", "gp_groups", "practices"])
+
+    care_group: CareGroup | None = None
+    if data.get("care_group") is None:
+        top.add("care_group", "zorggroep ontbreekt: verwacht bijv. care_group: {name: Cohaesie}")
+    else:
+        row = _Row(file, None, problems, "care_group")
+        values = _mapping(row, data["care_group"], "name, email")
+        if values is not None:
+            if "email" in values:
+                row.convert(values, "email", values["email"], _optional_email)
+            care_group = row.build(CareGroup, values)
+
+    people: dict[str, list[Person]] = {"officers": [], "board": []}
+    for key, role in (("officers", Role.OFFICER), ("board", Role.BOARD)):
+        for index, raw in enumerate(_items(top, key, data.get(key))):
+            person = _person(_Row(file, None, problems, f"{key}[{index}]"), raw, role)
+            if person is not None:
+                people[key].append(person)
+
+    gp_groups: list[GpGroup] = []
+    group_paths: dict[str, str] = {}
+    for index, raw in enumerate(_items(top, "gp_groups", data.get("gp_groups"))):
+        row = _Row(file, None, problems, f"gp_groups[{index}]")
+        values = _mapping(row, raw, "code, name")
+        group = row.build(GpGroup, values) if values is not None else None
+        if group is None:
+            continue
+        if group.code in group_paths:
+            row.add("code", f"hagro-code {group.code!r} staat ook bij {group_paths[group.code]}")
+            continue
+        group_paths[group.code] = f"gp_groups[{index}]"
+        gp_groups.append(group)
+
+    practices: list[Practice] = []
+    agb_paths: dict[str, str] = {}
+    for index, raw in enumerate(_items(top, "practices", data.get("practices"))):
+        row = _Row(file, None, problems, f"practices[{index}]")
+        practice = _practice(row, raw)
+        # Cross-checks read the converted values, so they are reported also for a practice with other problems.
+        agb_code = row.data.get("agb_code") if "agb_code" not in row.failed else None
+        if isinstance(agb_code, str):
+            if agb_code in agb_paths:
+                row.add("agb_code", f"AGB-code {agb_code} staat ook bij {agb_paths[agb_code]}")
+            else:
+                agb_paths[agb_code] = f"practices[{index}]"
+        gp_group = row.data.get("gp_group") if "gp_group" not in row.failed else None
+        if group_paths and isinstance(gp_group, str) and gp_group not in group_paths:
+            row.add("gp_group", f"hagro {gp_group!r} staat niet onder gp_groups (bekend: {', '.join(group_paths)})")
+        if practice is not None and not row.failed:
+            practices.append(practice)
+
+    if problems or care_group is None:
+        return None
+    return Registry(
+        care_group=care_group,
+        officers=tuple(people["officers"]),
+        board=tuple(people["board"]),
+        gp_groups=tuple(gp_groups),
+        practices=tuple(practices),
+    )
+
+
+def parse_registry(path: FilePath) -> Registry:
+    """A care group's registry: YAML (the full form), or a CSV/XLSX list of practices.
+
+    From a CSV/XLSX the care group is called ``Zorggroep`` and the GP groups are the distinct
+    ``gp_group`` codes, each named by its code.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix in CSV_SUFFIXES | XLSX_SUFFIXES:
+        practices = parse_practices(path)
+        codes = dict.fromkeys(p.gp_group for p in practices if p.gp_group is not None)
+        return Registry(
+            care_group=CareGroup(name="Zorggroep"),
+            gp_groups=tuple(GpGroup(code=code, name=code) for code in codes),
+            practices=tuple(practices),
+        )
+    if suffix not in YAML_SUFFIXES and Path(path).is_file():
+        raise InputFileError(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    None,
+                    f"onbekend bestandstype {suffix or '(geen extensie)'!r}: verwacht .yaml, .yml, .csv of .xlsx",
+                )
+            ]
+        )
+    document = _load_yaml(path)
+    problems: list[Problem] = []
+    registry = _registry(str(path), document, problems)
+    _raise(problems)
+    if registry is None:  # pragma: no cover - a registry is missing only when a problem says why
+        raise InputFileError([Problem(str(path), None, None, "register kon niet worden gelezen")])
+    return registry
+
+
+def _goal(row: _Row, value: object) -> Goal | None:
+    data = _mapping(row, value, "programme, indicator, target, by")
+    if data is None:
+        return None
+    for name, converter in (
+        ("programme", _programme),
+        ("indicator", _required_text),
+        ("target", _percentage),
+        ("by", _date),
+    ):
+        if name in data:
+            row.convert(data, name, data[name], converter)
+    return row.build(Goal, data)
+
+
+def parse_plan(path: FilePath) -> ImprovementPlan:
+    """An improvement plan (verbeterplan) from YAML: ``goals`` (at least one) and ``agreements``."""
+    file = str(path)
+    document = _load_yaml(path)
+    problems: list[Problem] = []
+    top = _Row(file, None, problems)
+    data = _mapping(top, document, "goals, agreements")
+    goals: list[Goal] = []
+    agreements: list[str] = []
+    if data is not None:
+        _unknown_keys(top, data, ["goals", "agreements"])
+        raw_goals = _items(top, "goals", data.get("goals"))
+        if not raw_goals and "goals" not in top.failed:
+            top.add("goals", "een verbeterplan heeft minstens één doel, bijv. goals: [{programme: dm2, ...}]")
+        seen: dict[tuple[Hashable, ...], str] = {}
+        for index, raw in enumerate(raw_goals):
+            row = _Row(file, None, problems, f"goals[{index}]")
+            goal = _goal(row, raw)
+            if goal is None:
+                continue
+            key = (goal.programme, goal.indicator, goal.by)
+            if key in seen:
+                row.add(
+                    None,
+                    f"hetzelfde doel ({goal.programme}/{goal.indicator} per {goal.by.isoformat()}) "
+                    f"staat ook bij {seen[key]}",
+                )
+                continue
+            seen[key] = f"goals[{index}]"
+            goals.append(goal)
+        for index, raw in enumerate(_items(top, "agreements", data.get("agreements"))):
+            if isinstance(raw, str) and raw.strip():
+                agreements.append(raw.strip())
+            else:
+                top.add(f"agreements[{index}]", "een afspraak is een regel tekst en mag niet leeg zijn")
+    _raise(problems)
+    return ImprovementPlan(goals=tuple(goals), agreements=tuple(agreements))

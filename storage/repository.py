@@ -1,0 +1,414 @@
+"""Reading and writing the care group's data; every function takes an open ``Session``.
+
+The caller owns the transaction: a state change, its event and its outbox messages are
+added in one session and committed together (``flows`` does that), so either all of them
+land or none does.
+
+Invariants: ``append_transition`` only ever moves a trajectory from the version it was
+read at (``UPDATE ... WHERE version = :expected``), and the event insert is guarded by
+``UNIQUE(agb_code, seq)``; a second writer gets ``ConcurrentUpdateError``. Deterministic ids
+(``uuid5``) make a retried write land on the same row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from domain.clock import as_amsterdam
+from domain.indicators import (
+    IndicatorDefinition,
+    IndicatorKey,
+    IndicatorKind,
+    IndicatorScore,
+    NationalAverage,
+    Target,
+)
+from domain.messages import NAMESPACE, OutboxMessage
+from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
+from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
+from storage.tables import (
+    CareGroupRow,
+    ContactRow,
+    ConversationRow,
+    EngineRunRow,
+    EnrolmentRow,
+    GpGroupRow,
+    IndicatorRow,
+    IndicatorScoreRow,
+    NationalAverageRow,
+    OutboxRow,
+    PracticePersonRow,
+    PracticeRow,
+    TargetRow,
+    TrajectoryEventRow,
+    TrajectoryRow,
+)
+
+
+class ConcurrentUpdateError(Exception):
+    """Another writer moved this trajectory first; re-read and decide again."""
+
+
+# --- registry -----------------------------------------------------------------------------
+
+
+def save_registry(session: Session, registry: Registry) -> dict[str, int]:
+    """Upsert the registry. Practices not in it stay; a listed practice's people are replaced."""
+    care = session.get(CareGroupRow, 1)
+    if care is None:
+        session.add(CareGroupRow(id=1, name=registry.care_group.name, email=registry.care_group.email))
+    else:
+        care.name, care.email = registry.care_group.name, registry.care_group.email
+    for role, people in ((Role.OFFICER, registry.officers), (Role.BOARD, registry.board)):
+        if people:
+            session.execute(sa.delete(ContactRow).where(col(ContactRow.role) == role.value))
+            session.add_all(ContactRow(role=role.value, name=p.name, email=p.email) for p in people)
+    for group in registry.gp_groups:
+        session.merge(GpGroupRow(code=group.code, name=group.name))
+    session.flush()
+    new = 0
+    for practice in registry.practices:
+        if practice.gp_group and session.get(GpGroupRow, practice.gp_group) is None:
+            session.add(GpGroupRow(code=practice.gp_group, name=practice.gp_group))
+            session.flush()
+        existing = session.get(PracticeRow, practice.agb_code)
+        if existing is None:
+            new += 1
+            session.add(PracticeRow(agb_code=practice.agb_code, name=practice.name,
+                                    gp_group=practice.gp_group, email=practice.email))
+            session.add(TrajectoryRow(agb_code=practice.agb_code, state=TrajectoryState.START.value,
+                                      version=0, view={}))
+        else:
+            existing.name, existing.gp_group, existing.email = practice.name, practice.gp_group, practice.email
+        session.flush()
+        session.execute(sa.delete(PracticePersonRow).where(col(PracticePersonRow.agb_code) == practice.agb_code))
+        session.add_all(
+            PracticePersonRow(agb_code=practice.agb_code, role=p.role.value, name=p.name, email=p.email)
+            for p in practice.people
+        )
+        for programme, started_on in practice.programmes.items():
+            enrol(session, practice.agb_code, programme, started_on, keep_earlier=False)
+    session.flush()
+    return {"practices": len(registry.practices), "new_practices": new, "gp_groups": len(registry.gp_groups)}
+
+
+def enrol(session: Session, agb_code: str, programme: Programme, started_on: date, keep_earlier: bool = True) -> bool:
+    """Start a programme for a practice. Returns whether anything changed."""
+    row = session.get(EnrolmentRow, (agb_code, programme.value))
+    if row is None:
+        session.add(EnrolmentRow(agb_code=agb_code, programme=programme.value, started_on=started_on))
+        return True
+    if row.started_on == started_on or (keep_earlier and row.started_on <= started_on):
+        return False
+    row.started_on = started_on
+    return True
+
+
+def _practices(session: Session, codes: Sequence[str] | None = None) -> list[Practice]:
+    query = select(PracticeRow).order_by(col(PracticeRow.agb_code))
+    if codes is not None:
+        query = query.where(col(PracticeRow.agb_code).in_(codes))
+    rows = session.exec(query).all()
+    people: dict[str, list[Person]] = defaultdict(list)
+    for p in session.exec(select(PracticePersonRow).order_by(col(PracticePersonRow.id))).all():
+        people[p.agb_code].append(Person(name=p.name, role=Role(p.role), email=p.email))
+    programmes: dict[str, dict[Programme, date]] = defaultdict(dict)
+    for e in session.exec(select(EnrolmentRow)).all():
+        programmes[e.agb_code][Programme(e.programme)] = e.started_on
+    return [
+        Practice(agb_code=r.agb_code, name=r.name, gp_group=r.gp_group, email=r.email,
+                 programmes=programmes[r.agb_code], people=tuple(people[r.agb_code]))
+        for r in rows
+    ]
+
+
+def practices(session: Session) -> list[Practice]:
+    return _practices(session)
+
+
+def get_practice(session: Session, agb_code: str) -> Practice | None:
+    found = _practices(session, [agb_code])
+    return found[0] if found else None
+
+
+def practice_codes(session: Session) -> set[str]:
+    return set(session.exec(select(PracticeRow.agb_code)).all())
+
+
+def load_registry(session: Session) -> Registry:
+    care = session.get(CareGroupRow, 1)
+    contacts = session.exec(select(ContactRow).order_by(col(ContactRow.id))).all()
+
+    def people(role: Role) -> tuple[Person, ...]:
+        return tuple(Person(name=c.name, role=role, email=c.email) for c in contacts if c.role == role.value)
+
+    return Registry(
+        care_group=CareGroup(name=care.name if care else "Zorggroep", email=care.email if care else None),
+        officers=people(Role.OFFICER),
+        board=people(Role.BOARD),
+        gp_groups=tuple(GpGroup(code=g.code, name=g.name)
+                        for g in session.exec(select(GpGroupRow).order_by(col(GpGroupRow.code))).all()),
+        practices=tuple(_practices(session)),
+    )
+
+
+# --- indicators -------------------------------------------------------------------------------
+
+
+def save_catalogue(session: Session, definitions: Iterable[IndicatorDefinition]) -> int:
+    n = 0
+    for d in definitions:
+        session.merge(IndicatorRow(programme=d.programme.value, indicator=d.indicator, name=d.name,
+                                   kind=d.kind.value, main=d.main))
+        n += 1
+    session.flush()
+    return n
+
+
+def load_catalogue(session: Session) -> list[IndicatorDefinition]:
+    return [
+        IndicatorDefinition(programme=Programme(r.programme), indicator=r.indicator, name=r.name,
+                            kind=IndicatorKind(r.kind), main=r.main)
+        for r in session.exec(select(IndicatorRow)).all()
+    ]
+
+
+def catalogue_keys(session: Session) -> set[IndicatorKey]:
+    rows = session.exec(select(IndicatorRow.programme, IndicatorRow.indicator)).all()
+    return {IndicatorKey(Programme(p), i) for p, i in rows}
+
+
+def save_targets(session: Session, targets: Iterable[Target]) -> int:
+    n = 0
+    for t in targets:
+        session.merge(TargetRow(programme=t.programme.value, indicator=t.indicator, target=t.target))
+        n += 1
+    session.flush()
+    return n
+
+
+def load_targets(session: Session) -> list[Target]:
+    return [Target(programme=Programme(r.programme), indicator=r.indicator, target=r.target)
+            for r in session.exec(select(TargetRow)).all()]
+
+
+def save_averages(session: Session, averages: Iterable[NationalAverage]) -> int:
+    n = 0
+    for a in averages:
+        session.merge(NationalAverageRow(programme=a.programme.value, indicator=a.indicator, year=a.year,
+                                         national_average=a.national_average))
+        n += 1
+    session.flush()
+    return n
+
+
+def load_averages(session: Session) -> list[NationalAverage]:
+    return [NationalAverage(programme=Programme(r.programme), indicator=r.indicator, year=r.year,
+                            national_average=r.national_average)
+            for r in session.exec(select(NationalAverageRow)).all()]
+
+
+def save_scores(session: Session, scores: Iterable[IndicatorScore]) -> dict[str, int]:
+    """Upsert scores by (practice, indicator, period). Returns how many were new, changed, unchanged."""
+    counts = {"new": 0, "changed": 0, "unchanged": 0}
+    for s in scores:
+        row = session.get(IndicatorScoreRow, (s.agb_code, s.programme.value, s.indicator, s.period_end))
+        if row is None:
+            session.add(IndicatorScoreRow(agb_code=s.agb_code, programme=s.programme.value, indicator=s.indicator,
+                                          period_end=s.period_end, numerator=s.numerator, denominator=s.denominator))
+            counts["new"] += 1
+        elif (row.numerator, row.denominator) != (s.numerator, s.denominator):
+            row.numerator, row.denominator = s.numerator, s.denominator
+            counts["changed"] += 1
+        else:
+            counts["unchanged"] += 1
+    session.flush()
+    return counts
+
+
+def load_scores(session: Session, codes: Sequence[str] | None = None) -> dict[str, list[IndicatorScore]]:
+    query = select(IndicatorScoreRow)
+    if codes is not None:
+        query = query.where(col(IndicatorScoreRow.agb_code).in_(codes))
+    found: dict[str, list[IndicatorScore]] = defaultdict(list)
+    for r in session.exec(query).all():
+        found[r.agb_code].append(IndicatorScore(
+            agb_code=r.agb_code, programme=Programme(r.programme), indicator=r.indicator,
+            period_end=r.period_end, numerator=r.numerator, denominator=r.denominator))
+    return found
+
+
+# --- conversations ----------------------------------------------------------------------------
+
+
+def conversation_id(agb_code: str, kind: str, held_on: date, programme: str | None) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"conversation:{agb_code}:{kind}:{held_on.isoformat()}:{programme or ''}"))
+
+
+def get_conversation(session: Session, conversation: str) -> ConversationRow | None:
+    return session.get(ConversationRow, conversation)
+
+
+def add_conversation(session: Session, row: ConversationRow) -> None:
+    session.add(row)
+    session.flush()
+
+
+def conversations_of(session: Session, agb_code: str) -> list[ConversationRow]:
+    return list(session.exec(
+        select(ConversationRow).where(col(ConversationRow.agb_code) == agb_code)
+        .order_by(col(ConversationRow.held_on))
+    ).all())
+
+
+# --- trajectories -----------------------------------------------------------------------------
+
+
+def _view_to_json(view: TrajectoryView) -> dict[str, Any]:
+    data = asdict(view)
+    data["state"] = view.state.value
+    data["flagged"] = [[k.programme.value, k.indicator] for k in view.flagged]
+    data["reasons"] = list(view.reasons)
+    for name, value in list(data.items()):
+        if isinstance(value, datetime):
+            data[name] = value.astimezone(UTC).isoformat()  # one canonical form, whatever zone it came in
+        elif isinstance(value, date):
+            data[name] = value.isoformat()
+    return data
+
+
+def _view_from_json(agb_code: str, data: dict[str, Any]) -> TrajectoryView:
+    if not data:
+        return TrajectoryView(agb_code=agb_code)
+
+    def moment(name: str) -> datetime | None:
+        value = data.get(name)
+        return as_amsterdam(datetime.fromisoformat(value)) if value else None
+
+    def day(name: str) -> date | None:
+        value = data.get(name)
+        return date.fromisoformat(value) if value else None
+
+    return TrajectoryView(
+        agb_code=agb_code,
+        state=TrajectoryState(data["state"]),
+        since=moment("since"),
+        last_event_at=moment("last_event_at"),
+        version=int(data["version"]),
+        reasons=tuple(data.get("reasons") or ()),
+        flagged=tuple(IndicatorKey(Programme(p), i) for p, i in data.get("flagged") or ()),
+        flagged_on=day("flagged_on"),
+        plan_agreed_on=day("plan_agreed_on"),
+        cycle_started_on=day("cycle_started_on"),
+        last_annual_conversation_on=day("last_annual_conversation_on"),
+        entered_policy_at=moment("entered_policy_at"),
+        last_progress_report_at=moment("last_progress_report_at"),
+    )
+
+
+def view_as_json(view: TrajectoryView) -> dict[str, Any]:
+    """The stored form of a view; two views are equal when these are."""
+    return _view_to_json(view)
+
+
+def load_view(session: Session, agb_code: str) -> TrajectoryView:
+    row = session.get(TrajectoryRow, agb_code)
+    if row is None:
+        return TrajectoryView(agb_code=agb_code)
+    return _view_from_json(agb_code, row.view)
+
+
+def load_views(session: Session) -> dict[str, TrajectoryView]:
+    return {r.agb_code: _view_from_json(r.agb_code, r.view) for r in session.exec(select(TrajectoryRow)).all()}
+
+
+def _event_from_row(r: TrajectoryEventRow) -> TrajectoryTransitioned:
+    return TrajectoryTransitioned(
+        agb_code=r.agb_code, seq=r.seq, at=as_amsterdam(r.at), trigger=Trigger(r.trigger),
+        from_state=TrajectoryState(r.from_state), to_state=TrajectoryState(r.to_state), actor=r.actor,
+        reasons=tuple(r.reasons or ()), details=dict(r.details or {}),
+    )
+
+
+def load_events(session: Session, agb_code: str) -> list[TrajectoryTransitioned]:
+    rows = session.exec(
+        select(TrajectoryEventRow).where(col(TrajectoryEventRow.agb_code) == agb_code)
+        .order_by(col(TrajectoryEventRow.seq))
+    ).all()
+    return [_event_from_row(r) for r in rows]
+
+
+def event_id(agb_code: str, seq: int) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"trajectory_event:{agb_code}:{seq}"))
+
+
+def append_transition(session: Session, event: TrajectoryTransitioned, view: TrajectoryView) -> None:
+    """Append ``event`` and move the projection to ``view``, only from version ``event.seq - 1``."""
+    if view.version != event.seq:
+        raise ValueError("the view must be the fold of the event being appended")
+    expected = event.seq - 1
+    result = session.execute(
+        sa.update(TrajectoryRow)
+        .where(col(TrajectoryRow.agb_code) == event.agb_code, col(TrajectoryRow.version) == expected)
+        .values(state=view.state.value, since=view.since, version=view.version, view=_view_to_json(view))
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConcurrentUpdateError(
+            f"praktijk {event.agb_code}: traject is intussen gewijzigd (verwacht versie {expected})"
+        )
+    session.add(TrajectoryEventRow(
+        id=event_id(event.agb_code, event.seq), agb_code=event.agb_code, seq=event.seq, at=event.at,
+        trigger=event.trigger.value, from_state=event.from_state.value, to_state=event.to_state.value,
+        actor=event.actor, reasons=list(event.reasons), details=dict(event.details),
+    ))
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise ConcurrentUpdateError(f"praktijk {event.agb_code}: gebeurtenis {event.seq} bestaat al") from exc
+
+
+# --- outbox -----------------------------------------------------------------------------------
+
+
+def add_messages(session: Session, messages: Iterable[OutboxMessage], created_at: datetime) -> int:
+    """Queue messages; a key already queued is left alone. Returns how many were new."""
+    new = 0
+    for m in messages:
+        if session.exec(select(OutboxRow.id).where(col(OutboxRow.key) == m.key)).first() is not None:
+            continue
+        session.add(OutboxRow(
+            id=str(m.id), key=m.key, kind=m.kind, agb_code=m.agb_code, recipient_name=m.recipient_name,
+            recipient_email=m.recipient_email, recipient_role=m.recipient_role, subject=m.subject,
+            payload=m.payload, created_at=created_at,
+        ))
+        new += 1
+    session.flush()
+    return new
+
+
+def outbox(session: Session, status: str | None = None) -> list[OutboxRow]:
+    query = select(OutboxRow).order_by(col(OutboxRow.created_at), col(OutboxRow.key))
+    if status:
+        query = query.where(col(OutboxRow.status) == status)
+    return list(session.exec(query).all())
+
+
+# --- engine runs ------------------------------------------------------------------------------
+
+
+def get_engine_run(session: Session, moment: datetime) -> EngineRunRow | None:
+    return session.get(EngineRunRow, moment)
+
+
+def record_engine_run(session: Session, run: EngineRunRow) -> None:
+    session.merge(run)
+    session.flush()

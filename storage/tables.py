@@ -1,0 +1,196 @@
+"""The database tables.
+
+Invariants:
+- ``trajectory_event`` is append-only: one row per transition, ``UNIQUE(agb_code, seq)``.
+- ``trajectory`` is a projection of those events with a ``version`` equal to the last event's
+  ``seq``; it is only ever updated with ``WHERE version = <expected>`` (optimistic locking).
+- ``outbox.key`` is unique: a message is written once, whatever retries happen.
+- Moments are stored as naive UTC and returned timezone-aware (``UtcDateTime``), the same on
+  SQLite and PostgreSQL.
+- No table holds data about patients: indicators are counts per practice.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    impl = sa.DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; moments must be timezone-aware")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _moment(**kw: Any) -> Any:
+    return Field(sa_type=UtcDateTime, **kw)
+
+
+def _json(**kw: Any) -> Any:
+    return Field(sa_type=sa.JSON, **kw)
+
+
+class CareGroupRow(SQLModel, table=True):
+    __tablename__ = "care_group"
+    id: int = Field(default=1, primary_key=True)
+    name: str
+    email: str | None = None
+
+
+class ContactRow(SQLModel, table=True):
+    """Care-group people who are not in a practice: officers and the board."""
+
+    __tablename__ = "contact"
+    __table_args__ = (sa.UniqueConstraint("role", "name", name="uq_contact_role_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    role: str = Field(max_length=32)
+    name: str
+    email: str | None = None
+
+
+class GpGroupRow(SQLModel, table=True):
+    __tablename__ = "gp_group"
+    code: str = Field(primary_key=True, max_length=64)
+    name: str
+
+
+class PracticeRow(SQLModel, table=True):
+    __tablename__ = "practice"
+    agb_code: str = Field(primary_key=True, max_length=8)
+    name: str
+    gp_group: str | None = Field(default=None, foreign_key="gp_group.code", max_length=64)
+    email: str | None = None
+
+
+class PracticePersonRow(SQLModel, table=True):
+    __tablename__ = "practice_person"
+    __table_args__ = (sa.UniqueConstraint("agb_code", "role", "name", name="uq_practice_person"),)
+    id: int | None = Field(default=None, primary_key=True)
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    role: str = Field(max_length=32)
+    name: str
+    email: str | None = None
+
+
+class EnrolmentRow(SQLModel, table=True):
+    __tablename__ = "enrolment"
+    agb_code: str = Field(foreign_key="practice.agb_code", primary_key=True, max_length=8)
+    programme: str = Field(primary_key=True, max_length=16)
+    started_on: date
+
+
+class IndicatorRow(SQLModel, table=True):
+    __tablename__ = "indicator"
+    programme: str = Field(primary_key=True, max_length=16)
+    indicator: str = Field(primary_key=True, max_length=64)
+    name: str
+    kind: str = Field(max_length=16)
+    main: bool = False
+
+
+class TargetRow(SQLModel, table=True):
+    __tablename__ = "target"
+    programme: str = Field(primary_key=True, max_length=16)
+    indicator: str = Field(primary_key=True, max_length=64)
+    target: float
+
+
+class NationalAverageRow(SQLModel, table=True):
+    __tablename__ = "national_average"
+    programme: str = Field(primary_key=True, max_length=16)
+    indicator: str = Field(primary_key=True, max_length=64)
+    year: int = Field(primary_key=True)
+    national_average: float
+
+
+class IndicatorScoreRow(SQLModel, table=True):
+    __tablename__ = "indicator_score"
+    agb_code: str = Field(foreign_key="practice.agb_code", primary_key=True, max_length=8)
+    programme: str = Field(primary_key=True, max_length=16)
+    indicator: str = Field(primary_key=True, max_length=64)
+    period_end: date = Field(primary_key=True)
+    numerator: int
+    denominator: int
+
+
+class ConversationRow(SQLModel, table=True):
+    __tablename__ = "conversation"
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of practice, kind, date, programme
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    kind: str = Field(max_length=16)
+    held_on: date
+    programme: str | None = Field(default=None, max_length=16)
+    attendees: list[dict[str, Any]] = _json(default_factory=list)
+    attendance_gaps: list[str] = _json(default_factory=list)
+    plan: dict[str, Any] | None = _json(default=None)
+    recorded_at: datetime = _moment()
+    actor: str
+
+
+class TrajectoryRow(SQLModel, table=True):
+    __tablename__ = "trajectory"
+    agb_code: str = Field(foreign_key="practice.agb_code", primary_key=True, max_length=8)
+    state: str = Field(max_length=32, index=True)
+    since: datetime | None = _moment(default=None)
+    version: int = 0
+    view: dict[str, Any] = _json(default_factory=dict)
+
+
+class TrajectoryEventRow(SQLModel, table=True):
+    __tablename__ = "trajectory_event"
+    __table_args__ = (sa.UniqueConstraint("agb_code", "seq", name="uq_trajectory_event_seq"),)
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of (agb_code, seq)
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8)
+    seq: int
+    at: datetime = _moment()
+    trigger: str = Field(max_length=32)
+    from_state: str = Field(max_length=32)
+    to_state: str = Field(max_length=32)
+    actor: str
+    reasons: list[dict[str, Any]] = _json(default_factory=list)
+    details: dict[str, Any] = _json(default_factory=dict)
+
+
+class OutboxRow(SQLModel, table=True):
+    __tablename__ = "outbox"
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of key
+    key: str = Field(max_length=255, unique=True)
+    kind: str = Field(max_length=64, index=True)
+    agb_code: str | None = Field(default=None, max_length=8)
+    recipient_name: str
+    recipient_email: str | None = None
+    recipient_role: str = Field(max_length=32)
+    subject: str
+    payload: dict[str, Any] = _json(default_factory=dict)
+    created_at: datetime = _moment()
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = _moment(default=None)
+
+
+class EngineRunRow(SQLModel, table=True):
+    """One row per moment the engine ran for: what it did, so a second run can say so."""
+
+    __tablename__ = "engine_run"
+    moment: datetime = _moment(primary_key=True)
+    started_at: datetime = _moment()
+    finished_at: datetime | None = _moment(default=None)
+    transitions: int = 0
+    messages: int = 0
+    actor: str

@@ -1,0 +1,14 @@
+"""The README's scenario example runs as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flows.engine import Services
+
+
+def test_readme_scenario_example_runs(sqlite_services: Services) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    (example,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "Scenario.build" in b]
+    exec(compile(example, "README.md", "exec"), {"services": sqlite_services})
