@@ -409,6 +409,14 @@ def get_engine_run(session: Session, moment: datetime) -> EngineRunRow | None:
     return session.get(EngineRunRow, moment)
 
 
-def record_engine_run(session: Session, run: EngineRunRow) -> None:
-    session.merge(run)
-    session.flush()
+def record_engine_run(session: Session, run: EngineRunRow) -> bool:
+    """Record that the engine ran for ``run.moment``; the first recorder wins, a concurrent
+    second one is a no-op (two workers may sweep the same moment). Returns whether it was new."""
+    if session.get(EngineRunRow, run.moment) is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(run)
+    except IntegrityError:
+        return False
+    return True

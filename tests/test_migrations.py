@@ -1,0 +1,47 @@
+"""Alembic owns the schema: migrating an empty database yields exactly the models' schema, on SQLite and
+PostgreSQL, and migrating again changes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from storage.database import create_db_engine, current_revision, migrate, normalise_url, sqlite_url
+from tests.conftest import POSTGRES_URL
+
+
+def _fresh_url(kind: str, tmp_path: Path, worker_id: str) -> str:
+    if kind == "sqlite":
+        return sqlite_url(tmp_path / "fresh.db")
+    if not POSTGRES_URL:
+        pytest.skip("QC_POSTGRES_URL is not set: PostgreSQL tests skipped")
+    server = sa.make_url(normalise_url(POSTGRES_URL))
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    name = f"qc_migrations_{worker_id}"  # dropped and made anew on each run
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_migrations_build_exactly_the_models_schema_and_can_run_again(
+    kind: str, tmp_path: Path, worker_id: str
+) -> None:
+    engine = create_db_engine(_fresh_url(kind, tmp_path, worker_id))
+    assert current_revision(engine) is None
+    migrate(engine)
+    head = current_revision(engine)
+    assert head is not None
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata)
+    assert diff == [], f"models and migrations disagree: {diff}"
+    migrate(engine)
+    assert current_revision(engine) == head
+    engine.dispose()
