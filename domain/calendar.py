@@ -54,10 +54,21 @@ class WorkingCalendar:
         return day
 
 
+DUE_NAMES_NL = {
+    "annual_conversation": "kwaliteitsjaargesprek",
+    "extra_conversation": "extra gesprek",
+    "board_progress_report": "voortgangsbericht bestuur",
+}
+
+
 @dataclass(frozen=True)
 class Due:
     what: str  # "annual_conversation" | "extra_conversation" | "board_progress_report"
     on: date
+
+    @property
+    def name_nl(self) -> str:
+        return DUE_NAMES_NL[self.what]
 
 
 def next_due(view: TrajectoryView, policy: Policy, calendar: WorkingCalendar) -> Due | None:

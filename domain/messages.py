@@ -20,6 +20,7 @@ SUBJECTS_NL = {
     "board_escalation": "Praktijk {name} ({agb}) valt onder het beleid minder presterende praktijken",
     "board_progress": "Voortgang verbetertraject {name} ({agb})",
     "board_recovery": "Praktijk {name} ({agb}) voldoet weer aan de streefwaarden",
+    "board_left": "Praktijk {name} ({agb}) heeft de kwaliteitscyclus verlaten tijdens het verbetertraject",
 }
 
 

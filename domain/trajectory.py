@@ -14,6 +14,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from domain.clock import start_of_day
 from domain.indicators import IndicatorKey
 from domain.registry import Programme
 
@@ -98,7 +99,9 @@ class TrajectoryView:
         held_on = _held_on(event)
         changes: dict[str, Any] = {"version": event.seq, "last_event_at": event.at}
         if event.from_state != event.to_state:
-            changes.update(state=event.to_state, since=event.at, reasons=event.reasons)
+            # "since" is when it happened: the day a conversation was held, else the moment the engine decided
+            since = start_of_day(held_on) if "held_on" in event.details else event.at
+            changes.update(state=event.to_state, since=since, reasons=event.reasons)
         trigger = event.trigger
         if trigger is Trigger.HOLD_START_CONVERSATION:
             changes.update(cycle_started_on=held_on, flagged=(), flagged_on=None, plan_agreed_on=None,

@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from domain.clock import AMSTERDAM, as_amsterdam
 from domain.commands import LeaveProgramme, RecordConversation
-from domain.conversations import Attendee, ConversationKind
+from domain.conversations import KIND_NAMES_NL, Attendee, ConversationKind
 from domain.errors import DomainError
 from domain.registry import Programme, Role
 from domain.trajectory import STATE_NAMES_NL
@@ -36,8 +36,8 @@ from storage.database import current_revision
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="qualitycycle: de kwaliteitscyclus van de zorggroep (gesprekken, verbetertrajecten, bestuur).")
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # never wrap: a message stays one line, a path whole
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -46,8 +46,9 @@ class CliInputError(Exception):
 
 
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
-    DomainError, TrajectoryError, engine.UnknownPracticeError, SettingsError, CliInputError, ValidationError,
-    engine.repo.ConcurrentUpdateError, engine.ImportStoppedError,
+    DomainError, TrajectoryError, SettingsError, CliInputError, ValidationError,
+    engine.UnknownPracticeError, engine.ConversationInFutureError, engine.ImportStoppedError,
+    engine.repo.ConcurrentUpdateError,
 )
 
 
@@ -59,14 +60,14 @@ def _friendly_errors() -> Iterator[None]:
         err.print(f"fout: {_one_line(exc)}", markup=False)
         raise typer.Exit(1) from None
     except OperationalError as exc:
-        err.print(f"fout: database niet bereikbaar of niet bruikbaar: {exc.orig}", markup=False)
+        err.print(f"fout: database niet bereikbaar of niet bruikbaar: {' '.join(str(exc.orig).split())}", markup=False)
         raise typer.Exit(1) from None
 
 
 def _one_line(exc: BaseException) -> str:
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+        return f"{'.'.join(str(p) for p in first['loc'])}: {files.dutch_message(first)}"
     return str(exc)
 
 
@@ -183,11 +184,11 @@ def _attendees(values: list[str]) -> tuple[Attendee, ...]:
 
 
 def _describe_conversation(result: engine.ConversationRecorded) -> None:
+    name = KIND_NAMES_NL[result.kind]
     if result.already_recorded:
-        out.print(f"{result.kind.value}gesprek van {result.agb_code} op {result.held_on} was al vastgelegd; "
-                  "niets gewijzigd")
+        out.print(f"{name} van {result.agb_code} op {result.held_on} was al vastgelegd; niets gewijzigd")
         return
-    out.print(f"{result.kind.value}gesprek van {result.agb_code} op {result.held_on} vastgelegd")
+    out.print(f"{name} van {result.agb_code} op {result.held_on} vastgelegd")
     if result.transition is not None and result.transition.from_state != result.transition.to_state:
         out.print(f"  traject: {STATE_NAMES_NL[result.transition.from_state]} -> "
                   f"{STATE_NAMES_NL[result.transition.to_state]}")
@@ -271,7 +272,7 @@ def _status_table(lines: list[engine.StatusLine], title: str = "Praktijken") -> 
         table.add_column(column, overflow="fold")
     for line in lines:
         reasons = "; ".join(_short_reason(r) for r in line.reasons)
-        due = f"{line.next_due.what} {line.next_due.on.isoformat()}" if line.next_due else ""
+        due = f"{line.next_due.name_nl} {line.next_due.on.isoformat()}" if line.next_due else ""
         table.add_row(line.agb_code, line.name, line.gp_group or "", STATE_NAMES_NL[line.state],
                       line.since.date().isoformat() if line.since else "", due, reasons)
     return table

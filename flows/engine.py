@@ -58,6 +58,10 @@ ENGINE_ACTOR = "engine"
 MAX_STEPS_PER_RUN = 5
 
 
+class ConversationInFutureError(Exception):
+    """A conversation is recorded once it has been held, not before."""
+
+
 class UnknownPracticeError(Exception):
     def __init__(self, agb_code: str) -> None:
         super().__init__(f"praktijk met AGB-code {agb_code} is niet bekend; laad eerst het register")
@@ -167,6 +171,11 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
     Recording the same conversation again changes nothing.
     """
     now = as_amsterdam(now)
+    if cmd.held_on > now.date():
+        raise ConversationInFutureError(
+            f"gesprek van {cmd.agb_code} op {cmd.held_on.isoformat()} ligt in de toekomst "
+            f"(nu is het {now.date().isoformat()}); leg een gesprek vast nadat het is gehouden"
+        )
     programme = cmd.programme.value if cmd.programme else None
     conv_id = repo.conversation_id(cmd.agb_code, cmd.kind.value, cmd.held_on, programme)
     gaps = attendance_gaps(cmd.kind, cmd.attendees)

@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from domain.calendar import WorkingCalendar
 from domain.policy import Policy
 from storage.database import sqlite_url
+from storage.files import dutch_message
 
 
 class SettingsError(Exception):
@@ -102,8 +103,13 @@ def read_policy_file(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise SettingsError(f"beleidsbestand {path}: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"beleidsbestand {path}: geen geldige TOML ({exc})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", regel {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "onleesbaar"
+        raise SettingsError(f"beleidsbestand {path}{where}: geen geldige YAML ({problem})") from exc
     if isinstance(data, dict) and isinstance(data.get("policy"), dict):
         data = data["policy"]
     if not isinstance(data, dict):
@@ -114,7 +120,7 @@ def read_policy_file(path: Path) -> dict[str, Any]:
 def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"])
-    return f"{where}: {err['msg']}"
+    return f"{where}: {dutch_message(err)}"
 
 
 def load_settings() -> Settings:

@@ -686,7 +686,7 @@ def _number(value: object) -> str:
     return str(value)
 
 
-def _dutch(error: ErrorDetails) -> str:
+def dutch_message(error: ErrorDetails) -> str:
     """A pydantic error as a Dutch sentence for staff."""
     kind = error["type"]
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
@@ -773,10 +773,10 @@ class _Row:
                 if loc and loc[0] in reported:
                     continue  # already reported when the value was converted
                 if loc:
-                    self.problems.append(Problem(self.file, self.row, _path(self.prefix, loc), _dutch(error)))
+                    self.problems.append(Problem(self.file, self.row, _path(self.prefix, loc), dutch_message(error)))
                     self.failed.add(str(loc[0]))
                 else:
-                    self.add(model_error_column, _dutch(error))
+                    self.add(model_error_column, dutch_message(error))
             return None
         return None if self.failed else built
 

@@ -205,3 +205,10 @@ def test_readme_diagram_is_the_machine() -> None:
     blocks = re.findall(r"```mermaid\n(.*?)```", readme, flags=re.S)
     assert blocks, "README.md has no mermaid diagram"
     assert blocks[0] == mermaid(), "README diagram differs from the machine: paste `qualitycycle diagram` into it"
+
+
+def test_every_board_effect_of_the_machine_has_a_message_subject() -> None:
+    from domain.messages import SUBJECTS_NL
+
+    kinds = {kind for effects in BOARD_EFFECTS.values() for kind in effects}
+    assert kinds <= set(SUBJECTS_NL), kinds - set(SUBJECTS_NL)

@@ -1,0 +1,571 @@
+"""Scenarios of a care group's staff at the ``qualitycycle`` command line.
+
+Each test is one member of staff with a folder of their own (``QC_HOME`` in ``tmp_path``, the
+working directory too, so no ``qualitycycle.toml`` from elsewhere is read and no ``QC_``
+variable of the machine leaks in): they load the register and the sample reference data of
+``flows/samples/``, deliver files they wrote themselves, record conversations and run the
+engine with ``--now``. Commands run in-process through Typer's ``CliRunner``; one test runs
+the installed console script in a subprocess to prove the entry point works.
+
+Refusals are checked the way staff meet them: exit status, a message naming file, row and
+column, no traceback, and the database exactly as it was before the command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+import flows
+from flows.cli import app
+from statemachines.trajectory import mermaid
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = Path(flows.__file__).resolve().parent / "samples"
+LINDE, EIK = "01234567", "07654321"
+
+REGISTRY = f"""\
+care_group: {{name: Cohaesie, email: kwaliteit@cohaesie.example}}
+officers: [{{name: A. Jansen, email: a.jansen@cohaesie.example}}, {{name: P. de Boer}}]
+board: [{{name: B. de Vries, email: bestuur@cohaesie.example}}]
+gp_groups: [{{code: HAGRO-WEST, name: Hagro West}}]
+practices:
+  - agb_code: "{LINDE}"
+    name: Huisartsenpraktijk De Linde
+    gp_group: HAGRO-WEST
+    email: praktijk@delinde.example
+    programmes: {{dm2: 2023-01-01}}
+    people:
+      - {{name: C. Bakker, role: gp_principal, email: c.bakker@delinde.example}}
+  - agb_code: "{EIK}"
+    name: Praktijk De Eik
+    gp_group: HAGRO-WEST
+    programmes: {{dm2: 2023-01-01}}
+"""
+SCORE_HEADER = "agb_code,programme,indicator,period_end,numerator,denominator"
+# De Linde checked HbA1c in 60 of 100 patients: far below the 90% target (threshold 72%).
+SCORES_Q1 = f"""\
+{SCORE_HEADER}
+{LINDE},dm2,hba1c_measured,2024-03-31,60,100
+{LINDE},dm2,bp_measured,2024-03-31,93,100
+{EIK},dm2,hba1c_measured,2024-03-31,95,100
+{EIK},dm2,bp_measured,2024-03-31,94,100
+"""
+PLAN = """\
+goals: [{programme: dm2, indicator: hba1c_measured, target: 90, by: 2025-03-15}]
+agreements: ["Recall-lijst HbA1c maandelijks nalopen"]
+"""
+FULL_ATTENDANCE = [
+    "--attendee", "gp_principal=C. Bakker", "--attendee", "poh_chronic=D. Mulder",
+    "--attendee", "poh_elderly=E. Kok", "--attendee", "officer=A. Jansen", "--attendee", "officer=P. de Boer",
+]
+STATUS_KEYS = {"agb_code", "name", "state", "since", "reasons", "next_due"}
+HISTORY_KEYS = {"at", "trigger", "from_state", "to_state", "reasons", "actor"}
+
+
+def flat(text: str) -> str:
+    """Output with every run of whitespace as one space (the console may wrap long lines)."""
+    return " ".join(text.split())
+
+
+def write(name: str, text: str, encoding: str = "utf-8") -> str:
+    """A file staff deliver, in the working directory (``tmp_path``); its name as typed on the command line."""
+    Path(name).write_bytes(text.encode(encoding))
+    return name
+
+
+@dataclass
+class Staff:
+    """A member of the care group's staff at the command line, with their own ``QC_HOME``."""
+
+    home: Path
+    runner: CliRunner = field(default_factory=CliRunner)
+
+    def invoke(self, args: tuple[str, ...], env: dict[str, str] | None) -> Result:
+        return self.runner.invoke(app, list(args), env={"QC_HOME": str(self.home), **(env or {})})
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        """Run a command that must succeed."""
+        result = self.invoke(args, env)
+        assert result.exit_code == 0, (
+            f"qualitycycle {' '.join(args)}: exit {result.exit_code}\n{result.output}\n{result.exception!r}"
+        )
+        return result
+
+    def refused(self, *args: str, env: dict[str, str] | None = None, code: int = 1) -> str:
+        """Run a command that must fail cleanly; its error output, whitespace flattened."""
+        result = self.invoke(args, env)
+        assert result.exit_code == code, f"qualitycycle {' '.join(args)}: exit {result.exit_code}\n{result.output}"
+        # CliRunner swallows an unhandled exception: a clean failure is always an exit, never a crash
+        assert isinstance(result.exception, SystemExit), f"unhandled {result.exception!r}\n{result.output}"
+        assert "Traceback" not in result.output
+        assert result.stderr.strip(), "a refusal says why on stderr"
+        return flat(result.stderr)
+
+    def json(self, *args: str, env: dict[str, str] | None = None) -> Any:
+        return json.loads(self(*args, "--json", env=env).stdout)
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        return {line["agb_code"]: line for line in self.json("status")}
+
+    def state(self, agb: str) -> str:
+        return str(self.status()[agb]["state"])
+
+    def history(self, agb: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = self.json("history", agb)
+        return events
+
+    def database(self) -> dict[str, list[str]]:
+        """Every row of every table of the SQLite database, to compare before and after a command."""
+        with sqlite3.connect(self.home / "qualitycycle.db") as conn:
+            tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            return {t: sorted(repr(row) for row in conn.execute(f'SELECT * FROM "{t}"')) for t in tables}
+
+    def snapshot(self) -> tuple[Any, dict[str, list[str]]]:
+        return self.json("status"), self.database()
+
+    # --- the steps of a care group's year ---------------------------------------------------------
+
+    def set_up_care_group(self) -> None:
+        self("init")
+        self("load-registry", write("registry.yaml", REGISTRY))
+        self("import-catalogue", str(SAMPLES / "catalogue.csv"))
+        self("import-targets", str(SAMPLES / "targets.csv"))
+        self("import-averages", str(SAMPLES / "averages.csv"))
+
+    def start_cycles(self) -> None:
+        self("record-conversation", LINDE, "--kind", "start", "--held-on", "2024-01-15",
+             "--now", "2024-01-15T14:00", "--actor", "user:a.jansen")
+        self("record-conversation", EIK, "--kind", "start", "--held-on", "2024-01-16",
+             "--now", "2024-01-16T10:00", "--actor", "user:a.jansen")
+
+    def flag_linde(self) -> Result:
+        """First-quarter figures arrive; the Monday run flags De Linde for an extra conversation."""
+        self.set_up_care_group()
+        self.start_cycles()
+        self("import-indicators", write("scores-2024q1.csv", SCORES_Q1), "--now", "2024-04-05")
+        return self("run", "--now", "2024-04-08T07:00")
+
+
+@pytest.fixture
+def staff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Staff]:
+    for name in list(os.environ):
+        if name.startswith("QC_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    yield Staff(home=tmp_path / "var")
+
+
+# --------------------------------------------------------------------------- 1. the happy path
+
+
+def test_quality_officer_runs_the_first_quarter_of_the_cycle(staff: Staff) -> None:
+    staff("init")
+    loaded = staff("load-registry", write("registry.yaml", REGISTRY))
+    assert "2 praktijken (2 nieuw)" in loaded.stdout
+    assert "16 indicatoren" in staff("import-catalogue", str(SAMPLES / "catalogue.csv")).stdout
+    assert "16 ingelezen" in staff("import-targets", str(SAMPLES / "targets.csv")).stdout
+    assert "28 ingelezen" in staff("import-averages", str(SAMPLES / "averages.csv")).stdout
+    started = staff("record-conversation", LINDE, "--kind", "start", "--held-on", "2024-01-15",
+                    "--now", "2024-01-15T14:00", "--actor", "user:a.jansen")
+    assert "vastgelegd" in started.stdout and "start -> jaarcyclus" in flat(started.stdout)
+    staff("record-conversation", EIK, "--kind", "start", "--held-on", "2024-01-16", "--now", "2024-01-16T10:00",
+          "--actor", "user:a.jansen")
+    imported = staff("import-indicators", write("scores.csv", SCORES_Q1), "--now", "2024-04-05")
+    assert "4 nieuw" in imported.stdout
+
+    first = flat(staff("run", "--now", "2024-04-08T07:00").stdout)
+    assert "2 praktijken beoordeeld, 1 overgangen" in first
+    assert f"{LINDE} Huisartsenpraktijk De Linde: jaarcyclus -> extra gesprek (flag_deviation)" in first
+    assert "dm2/hba1c_measured: 60,0% (60/100)" in first and EIK not in first
+    events = {agb: len(staff.history(agb)) for agb in (LINDE, EIK)}
+
+    second = flat(staff("run", "--now", "2024-04-08T07:00").stdout)
+    assert "0 overgangen" in second and "niets gewijzigd" in second
+    assert {agb: len(staff.history(agb)) for agb in (LINDE, EIK)} == events == {LINDE: 2, EIK: 1}
+
+    lines = staff.json("status")
+    assert isinstance(lines, list) and len(lines) == 2
+    assert all(isinstance(line, dict) and line.keys() >= STATUS_KEYS for line in lines)
+    linde = next(line for line in lines if line["agb_code"] == LINDE)
+    assert linde["name"] == "Huisartsenpraktijk De Linde" and linde["state"] == "extra_conversation"
+    assert linde["since"].startswith("2024-04-08T07:00")
+    assert linde["reasons"][0]["indicator"] == "hba1c_measured" and linde["reasons"][0]["threshold"] == 72.0
+    assert linde["next_due"] == "2024-05-17" and linde["next_due_kind"] == "extra_conversation"
+
+    history = staff.history(LINDE)
+    assert all(event.keys() >= HISTORY_KEYS for event in history)
+    assert [(e["trigger"], e["from_state"], e["to_state"], e["actor"]) for e in history] == [
+        ("hold_start_conversation", "start", "annual_cycle", "user:a.jansen"),
+        ("flag_deviation", "annual_cycle", "extra_conversation", "engine"),
+    ]
+    assert history[1]["reasons"][0]["score"] == 60.0
+
+    assert "toestand komt overeen" in staff("replay", LINDE).stdout
+    everyone = staff("replay").stdout
+    assert f"{LINDE}: 2 gebeurtenissen" in everyone and f"{EIK}: 1 gebeurtenissen" in everyone
+
+
+def test_installed_console_script_runs_the_cycle_end_to_end(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("qualitycycle")
+    if not script.exists():
+        script = ROOT / ".venv" / "bin" / "qualitycycle"
+    assert script.exists(), "the console script qualitycycle is not installed next to the test's Python"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QC_")}
+    env.update(QC_HOME=str(tmp_path / "var"), PYTHONIOENCODING="utf-8")
+    (tmp_path / "registry.yaml").write_text(REGISTRY, encoding="utf-8")
+    (tmp_path / "scores.csv").write_text(SCORES_Q1, encoding="utf-8")
+
+    def qualitycycle(*args: str) -> str:
+        done = subprocess.run([str(script), *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              encoding="utf-8", timeout=120, check=False)
+        assert done.returncode == 0, f"qualitycycle {' '.join(args)}: exit {done.returncode}\n{done.stderr}"
+        assert "Traceback" not in done.stderr
+        return done.stdout
+
+    assert "database klaar" in qualitycycle("init")
+    qualitycycle("load-registry", "registry.yaml")
+    qualitycycle("import-catalogue", str(SAMPLES / "catalogue.csv"))
+    qualitycycle("import-targets", str(SAMPLES / "targets.csv"))
+    qualitycycle("import-averages", str(SAMPLES / "averages.csv"))
+    qualitycycle("import-indicators", "scores.csv", "--now", "2024-04-05")
+    qualitycycle("record-conversation", LINDE, "--kind", "start", "--held-on", "2024-01-15",
+                 "--now", "2024-01-15T14:00", "--actor", "user:a.jansen")
+    assert "jaarcyclus -> extra gesprek (flag_deviation)" in flat(qualitycycle("run", "--now", "2024-04-08T07:00"))
+    states = {line["agb_code"]: line["state"] for line in json.loads(qualitycycle("status", "--json"))}
+    assert states == {LINDE: "extra_conversation", EIK: "start"}
+    assert (tmp_path / "var" / "qualitycycle.db").is_file()
+
+
+# --------------------------------------------------------------------------- 2. files refused whole
+
+
+GOOD_ROW = f"{EIK},dm2,hba1c_measured,2024-03-31,95,100"
+
+
+@pytest.mark.parametrize(
+    ("bad_row", "where", "what"),
+    [
+        pytest.param(f"{LINDE},dm2,hba1c_measured,2024-03-31,120,100", "rij 3, kolom numerator",
+                     "teller 120 is groter dan noemer 100", id="numerator-above-denominator"),
+        pytest.param("99999999,dm2,hba1c_measured,2024-03-31,60,100", "rij 3, kolom agb_code",
+                     "praktijk met AGB-code 99999999 staat niet in het register", id="unknown-agb-code"),
+        pytest.param(f"{LINDE},dm2,hba1c_checked,2024-03-31,60,100", "rij 3, kolom indicator",
+                     "indicator dm2/hba1c_checked staat niet in de catalogus", id="unknown-indicator"),
+        pytest.param(f"{LINDE},dm2,hba1c_measured,2024-03-31,-4,100", "rij 3, kolom numerator",
+                     "aantal '-4' is ongeldig", id="negative-count"),
+        pytest.param(f"{LINDE},dm2,hba1c_measured,31/03/2024,60,100", "rij 3, kolom period_end",
+                     "datum '31/03/2024' is ongeldig", id="unparsable-date"),
+    ],
+)
+def test_scores_file_with_a_bad_row_is_refused_whole_and_says_where(
+    staff: Staff, bad_row: str, where: str, what: str
+) -> None:
+    staff.set_up_care_group()
+    before = staff.snapshot()
+    message = staff.refused("import-indicators", write("scores.csv", f"{SCORE_HEADER}\n{GOOD_ROW}\n{bad_row}\n"),
+                            "--now", "2024-04-05")
+    assert message.startswith("fout: scores.csv, ")
+    assert f"scores.csv, {where}: {what}" in message
+    assert staff.snapshot() == before  # not even the good row 2 is stored
+
+
+def test_scores_file_with_a_duplicate_row_is_refused_naming_both_rows_and_the_key_columns(staff: Staff) -> None:
+    staff.set_up_care_group()
+    before = staff.snapshot()
+    row = f"{LINDE},dm2,hba1c_measured,2024-03-31,60,100"
+    message = staff.refused("import-indicators", write("dubbel.csv", f"{SCORE_HEADER}\n{row}\n{GOOD_ROW}\n{row}\n"),
+                            "--now", "2024-04-05")
+    assert "dubbel.csv, rij 4: dubbele rij: rij 4 heeft dezelfde" in message
+    key = f"agb_code, programme, indicator en period_end ({LINDE}, dm2, hba1c_measured, 2024-03-31)"
+    assert f"{key} als rij 2" in message
+    assert staff.snapshot() == before
+
+
+def test_every_problem_of_a_file_is_listed_at_once(staff: Staff) -> None:
+    staff.set_up_care_group()
+    text = f"""{SCORE_HEADER}
+{LINDE},dm2,hba1c_measured,2024-03-31,120,100
+99999999,dm2,hba1c_measured,2024-03-31,60,100
+{LINDE},dm2,bp_measured,2024-13-31,60,100
+"""
+    message = staff.refused("import-indicators", write("scores.csv", text), "--now", "2024-04-05")
+    assert all(f"rij {n}, kolom" in message for n in (2, 3, 4))
+
+
+def test_registry_csv_without_a_name_column_is_refused(staff: Staff) -> None:
+    staff("init")
+    staff("load-registry", write("registry.yaml", REGISTRY))
+    before = staff.snapshot()
+    csv = write("praktijken.csv", f"agb_code,gp_group,email\n{LINDE},HAGRO-WEST,praktijk@delinde.example\n"
+                                  "01000009,HAGRO-OOST,nieuw@praktijk.example\n")
+    message = staff.refused("load-registry", csv)
+    assert "praktijken.csv, rij 1: verplichte kolom ontbreekt: name" in message
+    assert staff.snapshot() == before
+    assert "01000009" not in staff.status()
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        pytest.param(f"bsn,{SCORE_HEADER}\n,{GOOD_ROW}\n", "rij 1, kolom bsn", id="bsn-header"),
+        pytest.param(f"{SCORE_HEADER},opmerking\n{GOOD_ROW},111222333\n", "rij 2, kolom opmerking", id="bsn-value"),
+    ],
+)
+def test_file_holding_a_citizen_service_number_is_refused_and_the_number_not_repeated(
+    staff: Staff, text: str, where: str
+) -> None:
+    staff.set_up_care_group()
+    before = staff.snapshot()
+    message = staff.refused("import-indicators", write("export.csv", text), "--now", "2024-04-05")
+    assert f"export.csv, {where}:" in message and "patiënt" in message and "BSN" in message
+    assert "111222333" not in message
+    assert staff.snapshot() == before
+
+
+def test_excel_export_with_semicolons_and_a_bom_is_accepted(staff: Staff) -> None:
+    staff.set_up_care_group()
+    text = f"{SCORE_HEADER.replace(',', ';')}\r\n{LINDE};dm2;hba1c_measured;31-03-2024;60;100\r\n" \
+           f"{EIK};dm2;hba1c_measured;2024-03-31;95;100\r\n"
+    imported = staff("import-indicators", write("excel-export.csv", text, encoding="utf-8-sig"), "--now", "2024-04-05")
+    assert "2 nieuw" in imported.stdout
+    assert len(staff.database()["indicator_score"]) == 2
+    staff.start_cycles()
+    staff("run", "--now", "2024-04-08T07:00")
+    assert staff.state(LINDE) == "extra_conversation" and staff.state(EIK) == "annual_cycle"
+
+
+# --------------------------------------------------------------------------- 3. conversations
+
+
+def test_annual_conversation_without_the_required_attendees_is_stored_and_flagged(staff: Staff) -> None:
+    staff.set_up_care_group()
+    staff.start_cycles()
+    recorded = staff("record-conversation", EIK, "--kind", "annual", "--held-on", "2024-11-12",
+                     "--attendee", "gp_principal=F. Visser", "--attendee", "officer=A. Jansen",
+                     "--now", "2024-11-12T16:00", "--actor", "user:a.jansen")
+    gaps = [line.strip() for line in recorded.stdout.splitlines() if "let op" in line]
+    assert "vastgelegd" in recorded.stdout and len(gaps) == 3
+    assert any("praktijkondersteuner chronische zorg" in gap for gap in gaps)
+    assert any("functionaris" in gap and "vereist: 2" in gap for gap in gaps)
+    last = staff.history(EIK)[-1]
+    assert last["trigger"] == "hold_annual_conversation" and len(last["details"]["attendance_gaps"]) == 3
+    assert staff.status()[EIK]["next_due"] == "2025-11-12"
+
+    complete = staff("record-conversation", LINDE, "--kind", "annual", "--held-on", "2024-11-13", *FULL_ATTENDANCE,
+                     "--now", "2024-11-13T16:00")
+    assert "let op" not in complete.stdout
+
+
+def test_annual_conversation_before_any_start_conversation_is_refused_in_one_line(staff: Staff) -> None:
+    staff.set_up_care_group()
+    before = staff.snapshot()
+    message = staff.refused("record-conversation", LINDE, "--kind", "annual", "--held-on", "2024-02-01",
+                            *FULL_ATTENDANCE, "--now", "2024-02-01T10:00")
+    assert message == (f"fout: praktijk {LINDE}: 'hold_annual_conversation' kan niet in toestand 'start' "
+                       "(wel mogelijk: hold_start_conversation, leave)")
+    result = staff.invoke(("record-conversation", LINDE, "--kind", "annual", "--held-on", "2024-02-01"), None)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert staff.snapshot() == before and staff.history(LINDE) == []
+
+
+def test_extra_conversation_with_a_plan_after_the_flag_starts_the_improvement_plan(staff: Staff) -> None:
+    staff.flag_linde()
+    assert staff.state(LINDE) == "extra_conversation"
+    agreed = staff("record-conversation", LINDE, "--kind", "extra", "--held-on", "2024-04-29",
+                   "--plan", write("plan.yaml", PLAN), *FULL_ATTENDANCE, "--now", "2024-04-29T15:00",
+                   "--actor", "user:p.deboer")
+    assert "extra gesprek -> verbeterplan" in flat(agreed.stdout) and "let op" not in agreed.stdout
+    line = staff.status()[LINDE]
+    assert line["state"] == "improvement_plan" and line["since"].startswith("2024-04-29T00:00")
+    last = staff.history(LINDE)[-1]
+    assert (last["trigger"], last["actor"]) == ("agree_improvement_plan", "user:p.deboer")
+    assert last["details"]["plan"]["goals"][0]["indicator"] == "hba1c_measured"
+    assert last["details"]["plan"]["agreements"] == ["Recall-lijst HbA1c maandelijks nalopen"]
+    # the next run keeps the plan: 60% is still below target, but a year has not passed
+    staff("run", "--now", "2024-05-06T07:00")
+    assert staff.state(LINDE) == "improvement_plan"
+    assert "toestand komt overeen" in staff("replay", LINDE).stdout
+
+
+def test_recording_the_same_conversation_twice_says_it_was_already_recorded(staff: Staff) -> None:
+    staff.set_up_care_group()
+    staff.start_cycles()
+    before = staff.snapshot()
+    again = staff("record-conversation", LINDE, "--kind", "start", "--held-on", "2024-01-15",
+                  "--now", "2024-01-20T09:00", "--actor", "user:p.deboer")
+    assert "was al vastgelegd" in again.stdout and "niets gewijzigd" in again.stdout
+    assert staff.snapshot() == before
+    assert [e["actor"] for e in staff.history(LINDE)] == ["user:a.jansen"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        pytest.param((LINDE, "--kind", "annual", "--held-on", "2024-11-12", "--attendee", "chef=G. de Kok"),
+                     "onbekende rol 'chef' (mogelijk: gp_principal,", id="unknown-role"),
+        pytest.param((LINDE, "--kind", "annual", "--held-on", "2024-11-12", "--attendee", "gp_principal"),
+                     "gebruik ROL=NAAM", id="attendee-without-name"),
+        pytest.param(("12345678", "--kind", "start", "--held-on", "2024-01-15"),
+                     "praktijk met AGB-code 12345678 is niet bekend", id="unknown-practice"),
+        pytest.param(("1234567", "--kind", "start", "--held-on", "2024-01-15"),
+                     "AGB-code '1234567' is ongeldig: verwacht precies 8 cijfers", id="short-agb-code"),
+        pytest.param((LINDE, "--kind", "annual", "--held-on", "2024-13-01"),
+                     "datum '2024-13-01' onleesbaar", id="bad-date"),
+        pytest.param((LINDE, "--kind", "annual", "--held-on", "2024-11-12", "--now", "morgen"),
+                     "moment 'morgen' onleesbaar", id="bad-moment"),
+        pytest.param((LINDE, "--kind", "extra", "--held-on", "2024-04-29", "--plan", "geen-plan.yaml"),
+                     "geen-plan.yaml: bestand bestaat niet", id="missing-plan"),
+        pytest.param((LINDE, "--kind", "extra", "--held-on", "2024-04-29", "--plan", "plan.yaml"),
+                     "'agree_improvement_plan' kan niet in toestand 'annual_cycle'", id="plan-without-flag"),
+    ],
+)
+def test_wrong_conversation_command_fails_cleanly_and_stores_nothing(
+    staff: Staff, args: tuple[str, ...], expected: str
+) -> None:
+    staff.set_up_care_group()
+    staff.start_cycles()
+    write("plan.yaml", PLAN)
+    before = staff.snapshot()
+    message = staff.refused("record-conversation", *args)
+    assert message.startswith("fout: ") and expected in message
+    assert staff.snapshot() == before
+
+
+def test_unknown_conversation_kind_is_a_command_line_error(staff: Staff) -> None:
+    staff.set_up_care_group()
+    message = staff.refused("record-conversation", LINDE, "--kind", "jaarlijks", "--held-on", "2024-11-12", code=2)
+    assert "--kind" in message
+
+
+# --------------------------------------------------------------------------- 4. conversations from a spreadsheet
+
+
+def test_conversations_from_a_spreadsheet_are_recorded_in_date_order_once(staff: Staff) -> None:
+    staff.set_up_care_group()
+    conversations = write("gesprekken.csv", f"""agb_code,kind,held_on
+{LINDE},annual,2024-11-12
+{EIK},startgesprek,16-01-2024
+{LINDE},start,2024-01-15
+""")
+    imported = staff("import-conversations", conversations, "--now", "2024-12-02T09:00", "--actor", "import:gesprekken")
+    assert "3 vastgelegd, 0 waren al bekend" in imported.stdout
+    linde = staff.history(LINDE)
+    assert [(e["trigger"], e["details"]["held_on"]) for e in linde] == [
+        ("hold_start_conversation", "2024-01-15"), ("hold_annual_conversation", "2024-11-12")]
+    assert {e["actor"] for e in linde} == {"import:gesprekken"}
+    status = staff.status()
+    assert status[LINDE]["state"] == status[EIK]["state"] == "annual_cycle"
+    assert status[LINDE]["next_due"] == "2025-11-12"  # twelve months after the annual conversation held
+
+    before = staff.snapshot()
+    again = staff("import-conversations", conversations, "--now", "2024-12-09T09:00")
+    assert "0 vastgelegd, 3 waren al bekend" in again.stdout
+    assert staff.snapshot() == before
+
+
+def test_conversation_spreadsheet_the_trajectory_refuses_stops_at_its_row(staff: Staff) -> None:
+    staff.set_up_care_group()
+    conversations = write("gesprekken.csv", f"agb_code,kind,held_on\n{LINDE},start,2024-01-15\n"
+                                            f"{EIK},annual,2024-02-01\n")
+    message = staff.refused("import-conversations", conversations, "--now", "2024-12-02T09:00")
+    assert f"gesprekken.csv, rij 3: praktijk {EIK}: 'hold_annual_conversation' kan niet" in message
+    assert "(1 eerdere rijen vastgelegd)" in message
+    assert staff.state(LINDE) == "annual_cycle" and staff.state(EIK) == "start"
+
+
+# --------------------------------------------------------------------------- 5. leaving, and the diagram
+
+
+def test_practice_that_stops_leaves_the_cycle(staff: Staff) -> None:
+    staff.set_up_care_group()
+    staff.start_cycles()
+    left = staff("leave", EIK, "--on", "2024-06-30", "--reason", "praktijk gestopt", "--now", "2024-06-03T09:00",
+                 "--actor", "user:a.jansen")
+    assert f"praktijk {EIK}: jaarcyclus -> vertrokken" in left.stdout
+    line = staff.status()[EIK]
+    assert line["state"] == "left" and line["next_due"] is None
+    last = staff.history(EIK)[-1]
+    assert (last["trigger"], last["to_state"], last["actor"]) == ("leave", "left", "user:a.jansen")
+    assert last["reasons"] == [{"explanation": "praktijk gestopt"}]
+    message = staff.refused("leave", EIK, "--on", "2024-07-01", "--reason", "nogmaals", "--now", "2024-07-01T09:00")
+    assert "'leave' kan niet in toestand 'left'" in message
+    staff("replay")
+
+
+def test_diagram_prints_the_machine_as_mermaid(staff: Staff) -> None:
+    shown = staff("diagram").stdout
+    assert shown.splitlines()[0] == "stateDiagram-v2"
+    assert "[*] --> start" in shown and "extra_conversation --> improvement_plan: agree_improvement_plan" in shown
+    assert shown == mermaid()
+
+
+# --------------------------------------------------------------------------- 6. settings
+
+
+def test_unreachable_database_gives_a_one_line_error(staff: Staff) -> None:
+    result = staff.invoke(("status", "--json"), {"QC_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/x"})
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output and result.stdout == ""
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("fout: database niet bereikbaar of niet bruikbaar: ")
+    assert "127.0.0.1" in line
+
+
+# --------------------------------------------------------------------------- 7. the policy
+
+
+def test_stricter_policy_file_flags_a_practice_at_80_percent_of_target(staff: Staff) -> None:
+    staff.set_up_care_group()
+    staff.start_cycles()
+    # 72 of 100 is exactly 80% of the 90% target: not "more than 20% below" under the default policy
+    staff("import-indicators", write("scores.csv", f"{SCORE_HEADER}\n{LINDE},dm2,hba1c_measured,2024-03-31,72,100\n"),
+          "--now", "2024-04-05")
+    default = flat(staff("run", "--now", "2024-04-08T07:00").stdout)
+    assert "0 overgangen" in default and staff.state(LINDE) == "annual_cycle"
+
+    strict = {"QC_POLICY_FILE": write("beleid.yaml", "deviation_share_of_target: 0.05\n")}
+    stricter = flat(staff("run", "--now", "2024-04-15T07:00", env=strict).stdout)
+    assert "1 overgangen" in stricter and "jaarcyclus -> extra gesprek (flag_deviation)" in stricter
+    reason = staff.status()[LINDE]["reasons"][0]
+    assert reason["score"] == 72.0 and reason["threshold"] == 85.5
+    assert staff.state(EIK) == "annual_cycle"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("deviation_share_of_target: 5\n", "beleid (policy) ongeldig: deviation_share_of_target",
+                     id="out-of-range"),
+        pytest.param("policy: {lag_mode: procent}\n", "beleid (policy) ongeldig: lag_mode", id="unknown-mode"),
+        pytest.param("deviation_share: 0.1\n", "beleid (policy) ongeldig: deviation_share", id="unknown-field"),
+        pytest.param("deviation_share_of_target: [0.1\n", "beleidsbestand beleid.yaml", id="not-yaml"),
+    ],
+)
+def test_invalid_policy_file_gives_a_clean_error(staff: Staff, text: str, expected: str) -> None:
+    staff.set_up_care_group()
+    before = staff.snapshot()
+    message = staff.refused("run", "--now", "2024-04-08T07:00", env={"QC_POLICY_FILE": write("beleid.yaml", text)})
+    assert message.startswith(f"fout: {expected}")
+    assert staff.snapshot() == before
+
+
+# --------------------------------------------------------------------------- 8. the demo
+
+
+def test_demo_simulates_a_small_care_group_and_reports_to_the_board(staff: Staff) -> None:
+    shown = staff("demo", "--practices", "6", "--years", "2").stdout
+    assert "Gemeld aan het bestuur" in shown and "Berichten in de outbox" in shown
+    assert (staff.home / "demo" / "qualitycycle.db").is_file()
+    assert not (staff.home / "qualitycycle.db").exists()  # the demo keeps to its own database
