@@ -40,16 +40,57 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class ValueOp(StrEnum):
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+
+
 class IndicatorDefinition(_Frozen):
+    """One indicator of the catalogue, and (when ``check`` is set) how to compute it from an extract.
+
+    Computation, on a pseudonymised extract with one row per patient and programme:
+    - the population is the programme's patients included on or before the period's end;
+    - a *process* indicator counts patients whose ``<check>_date`` lies within ``window_months``
+      before the period end (``None``: at any time up to it) over the population;
+    - an *outcome* indicator counts, among patients with such a check, those whose
+      ``<check>_value`` satisfies ``value_op value_threshold``.
+    """
+
     programme: Programme
     indicator: str = Field(min_length=1)
     name: str = Field(min_length=1)
     kind: IndicatorKind
     main: bool = False
+    check: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$")
+    window_months: int | None = Field(None, ge=1, le=120)
+    value_op: ValueOp | None = None
+    value_threshold: float | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    source: str | None = None
+
+    @model_validator(mode="after")
+    def _computation_is_complete(self) -> IndicatorDefinition:
+        has_value_test = self.value_op is not None or self.value_threshold is not None
+        if has_value_test and (self.value_op is None or self.value_threshold is None):
+            raise ValueError("value_op en value_threshold horen samen")
+        if self.check is None and (has_value_test or self.window_months is not None):
+            raise ValueError("window_months, value_op en value_threshold vragen om een check")
+        if self.check is not None and self.kind is IndicatorKind.OUTCOME and not has_value_test:
+            raise ValueError("een uitkomstindicator met check vraagt om value_op en value_threshold")
+        if self.kind is IndicatorKind.PROCESS and has_value_test:
+            raise ValueError("een procesindicator telt een check, zonder value_op of value_threshold")
+        return self
 
     @property
     def key(self) -> IndicatorKey:
         return IndicatorKey(self.programme, self.indicator)
+
+    @property
+    def computable(self) -> bool:
+        return self.check is not None
 
 
 class Target(_Frozen):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import hashlib
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -48,6 +49,7 @@ class CliInputError(Exception):
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     DomainError, TrajectoryError, SettingsError, CliInputError, ValidationError,
     engine.UnknownPracticeError, engine.ConversationInFutureError, engine.ImportStoppedError,
+    engine.UnknownGpGroupError,
     engine.repo.ConcurrentUpdateError,
 )
 
@@ -86,7 +88,9 @@ def command(name: str | None = None, **kw: Any) -> Callable[[F], F]:
 
 def _services() -> engine.Services:
     settings = load_settings()
-    return engine.Services.open(settings.db_url(), settings.load_policy(), settings.calendar())
+    services = engine.Services.open(settings.db_url(), settings.load_policy(), settings.calendar())
+    engine.ensure_default_catalogue(services)
+    return services
 
 
 def _actor(given: str | None) -> str:
@@ -159,14 +163,17 @@ def import_averages(file: FileArg) -> None:
 
 
 @command("import-indicators")
-def import_indicators(file: FileArg, now: NowOption = None) -> None:
+def import_indicators(file: FileArg, now: NowOption = None, actor: ActorOption = None) -> None:
     """Importeer indicatorcijfers per praktijk (agb_code,programme,indicator,period_end,numerator,denominator)."""
     services = _services()
-    scores = files.parse_scores(file, today=_moment(now).date(), known_agb_codes=engine.known_practices(services),
+    moment = _moment(now)
+    scores = files.parse_scores(file, today=moment.date(), known_agb_codes=engine.known_practices(services),
                                 catalogue=engine.catalogue_keys(services))
-    counts = engine.import_scores(services, scores)
-    out.print(f"indicatorcijfers: {counts['new']} nieuw, {counts['changed']} gewijzigd, "
-              f"{counts['unchanged']} ongewijzigd")
+    result = engine.import_scores(services, scores, source=file.name, now=moment, actor=_actor(actor),
+                                  sha256=hashlib.sha256(file.read_bytes()).hexdigest())
+    out.print(f"indicatorcijfers: {result.new} nieuw, {result.changed} gewijzigd, {result.unchanged} ongewijzigd")
+    if result.changed:
+        out.print(f"  {result.changed} eerder ingelezen cijfers vervangen; de oude staan in 'qualitycycle imports'")
 
 
 def _attendees(values: list[str]) -> tuple[Attendee, ...]:
@@ -322,6 +329,103 @@ def replay(
         err.print(f"{code}: herbouwde toestand wijkt af: {result.error or result.differences}", markup=False)
     if failed:
         raise typer.Exit(1)
+
+
+def _nl(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return (f"{value:+.1f}" if signed else f"{value:.1f}").replace(".", ",")
+
+
+@command()
+def indicators(
+    agb: Annotated[str | None, typer.Argument(help="AGB-code van de praktijk.")] = None,
+    period: Annotated[str | None, typer.Option("--period", help="Einde van de periode (standaard: laatste).")] = None,
+    gp_group: Annotated[str | None, typer.Option("--gp-group", help="Een huisartsengroep, samengeteld.")] = None,
+    care_group: Annotated[bool, typer.Option("--care-group", help="De hele zorggroep, samengeteld.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Indicatoren tegen streefwaarde en landelijk gemiddelde, met 95%-interval, verandering over een jaar en
+    de spreiding binnen de zorggroep."""
+    if sum(x is not None and x is not False for x in (agb, gp_group, care_group or None)) != 1:
+        raise CliInputError("geef precies een van: AGB-code, --gp-group CODE of --care-group")
+    view = engine.indicator_view(_services(), agb_code=files.agb_code_argument(agb) if agb else None,
+                                 gp_group=gp_group, period_end=_date(period) if period else None,
+                                 on=_moment(None).date())
+    if as_json:
+        typer.echo(json.dumps({"scope": view.scope, "period_end": view.period_end.isoformat() if view.period_end
+                               else None, "indicators": [line.as_json() for line in view.lines]},
+                              ensure_ascii=False, indent=2))
+        return
+    if view.period_end is None:
+        out.print(f"{view.scope}: nog geen indicatorcijfers")
+        return
+    table = Table(title=f"Indicatoren {view.scope}, periode tot {view.period_end.isoformat()}")
+    table.caption = "* belangrijkste procesindicator; namen en definities: --json of de catalogus"
+    table.add_column("Indicator", no_wrap=True)
+    for column in ("Score", "95%-interval", "Teller/noemer", "Streef", "Verschil", "Landelijk", "Verschil",
+                   "1 jaar eerder", "Zorggroep p10-mediaan-p90"):
+        table.add_column(column, no_wrap=True)
+    for line in view.lines:
+        ref = line.reference
+        national = (f"{_nl(line.national_average)} ({line.national_average_year})"
+                    if line.national_average is not None else "-")
+        table.add_row(
+            f"{line.key}{' *' if line.main else ''}", _nl(line.score),
+            f"{_nl(line.interval[0])}-{_nl(line.interval[1])}", f"{line.numerator}/{line.denominator}",
+            _nl(line.target), _nl(line.gap_to_target, signed=True), national,
+            _nl(line.gap_to_national_average, signed=True),
+            _nl(line.change_over_year, signed=True) if line.change_over_year is not None else "-",
+            f"{_nl(ref.p10)} - {_nl(ref.median)} - {_nl(ref.p90)} (n={ref.practices})" if ref else "-",
+        )
+    out.print(table)
+
+
+@command()
+def chart(
+    agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")],
+    output: Annotated[Path, typer.Option("--out", help="SVG-bestand om te schrijven.")],
+    all_indicators: Annotated[bool, typer.Option("--all", help="Ook de niet-hoofdindicatoren.")] = False,
+) -> None:
+    """Grafiek per indicator: score door de tijd tegen streefwaarde en landelijk gemiddelde (SVG)."""
+    from notifications.charts import practice_chart_svg
+
+    title, series = engine.chart_series(_services(), files.agb_code_argument(agb), main_only=not all_indicators)
+    output.write_text(practice_chart_svg(title, series), encoding="utf-8")
+    out.print(f"grafiek geschreven: {output} ({len(series)} indicatoren)")
+
+
+@command()
+def imports(
+    agb: Annotated[str | None, typer.Option("--revisions", help="Vervangen cijfers van deze praktijk.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Welke indicatorbestanden wanneer zijn ingelezen, en welke cijfers een correctie verving."""
+    services = _services()
+    with services.session() as s:
+        log = engine.repo.imports(s)
+        revised = engine.repo.revisions(s, files.agb_code_argument(agb) if agb else None)
+    if as_json:
+        typer.echo(json.dumps({
+            "imports": [{"id": i.id, "source": i.source, "sha256": i.sha256,
+                         "imported_at": as_amsterdam(i.imported_at).isoformat(), "actor": i.actor, "rows": i.rows,
+                         "new": i.new, "changed": i.changed, "unchanged": i.unchanged} for i in log],
+            "revisions": [{"import_id": r.import_id, "agb_code": r.agb_code, "programme": r.programme,
+                           "indicator": r.indicator, "period_end": r.period_end.isoformat(),
+                           "old": [r.old_numerator, r.old_denominator], "new": [r.new_numerator, r.new_denominator]}
+                          for r in revised],
+        }, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="Ingelezen indicatorcijfers")
+    for column in ("Moment", "Bron", "Door", "Rijen", "Nieuw", "Gewijzigd", "Ongewijzigd"):
+        table.add_column(column, overflow="fold")
+    for i in log:
+        table.add_row(as_amsterdam(i.imported_at).isoformat(timespec="minutes"), i.source, i.actor, str(i.rows),
+                      str(i.new), str(i.changed), str(i.unchanged))
+    out.print(table)
+    for r in revised:
+        out.print(f"  {r.agb_code} {r.programme}/{r.indicator} {r.period_end}: {r.old_numerator}/{r.old_denominator}"
+                  f" -> {r.new_numerator}/{r.new_denominator}")
 
 
 @command()

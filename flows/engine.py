@@ -14,6 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from domain.calendar import Due, WorkingCalendar, next_due, progress_report_due_
 from domain.clock import as_amsterdam
 from domain.commands import LeaveProgramme, RecordConversation
 from domain.conversations import ConversationKind, attendance_gaps
+from domain.indicator_views import IndicatorLine, indicator_lines, pool, references
 from domain.indicators import (
     IndicatorDefinition,
     IndicatorFigures,
@@ -39,6 +41,7 @@ from domain.messages import OutboxMessage, board_messages
 from domain.policy import Policy
 from domain.registry import Person, Practice, Registry, Role
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
+from notifications.charts import Series
 from statemachines.trajectory import (
     Fired,
     GuardContext,
@@ -50,6 +53,7 @@ from statemachines.trajectory import (
     replay,
 )
 from storage import repository as repo
+from storage.catalogue import default_catalogue
 from storage.database import create_db_engine, migrate
 from storage.files import ConversationLine
 from storage.tables import ConversationRow, EngineRunRow, TrajectoryRow
@@ -120,11 +124,28 @@ def import_averages(services: Services, averages: Sequence[NationalAverage]) -> 
     return n
 
 
-def import_scores(services: Services, scores: Sequence[IndicatorScore]) -> dict[str, int]:
+def import_scores(services: Services, scores: Sequence[IndicatorScore], *, source: str, now: datetime,
+                  actor: str, sha256: str | None = None) -> repo.ScoreImport:
+    """Store figures; a corrected figure keeps its old value as a revision, and the import is logged.
+
+    ``sha256`` names the content (the file's bytes); without it, a digest of the figures is used."""
+    digest = sha256 or hashlib.sha256(
+        "\n".join(sorted(f"{x.agb_code},{x.key},{x.period_end},{x.numerator},{x.denominator}" for x in scores))
+        .encode()).hexdigest()
     with services.session() as s:
-        counts = repo.save_scores(s, scores)
+        result = repo.save_scores(s, scores, source=source, sha256=digest, at=as_amsterdam(now), actor=actor)
         s.commit()
-    return counts
+    return result
+
+
+def ensure_default_catalogue(services: Services) -> int:
+    """Seed the shipped catalogue into an empty database; a care group's own catalogue is left alone."""
+    with services.session() as s:
+        if not repo.catalogue_is_empty(s):
+            return 0
+        n = repo.save_catalogue(s, default_catalogue())
+        s.commit()
+    return n
 
 
 # --- conversations ----------------------------------------------------------------------------
@@ -484,3 +505,77 @@ def event_as_json(event: TrajectoryTransitioned) -> dict[str, Any]:
         "actor": event.actor,
         "details": event.details,
     }
+
+
+# --- indicator views --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndicatorView:
+    scope: str  # "praktijk 01234567 De Linde", "huisartsengroep HAGRO-WEST", "zorggroep Cohaesie"
+    period_end: date | None
+    lines: list[IndicatorLine]
+
+
+def indicator_view(services: Services, *, agb_code: str | None = None, gp_group: str | None = None,
+                   period_end: date | None = None, on: date | None = None) -> IndicatorView:
+    """A practice's, a GP group's (pooled) or the whole care group's (pooled, when neither is given)
+    indicators for a period (default: the latest known on ``on``), each with the care group's own
+    reference across its practices."""
+    with services.session() as s:
+        registry = repo.load_registry(s)
+        catalogue, targets, averages = repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s)
+        all_scores = [x for scores in repo.load_scores(s).values() for x in scores]
+    members = {p.agb_code for p in registry.practices}
+    if agb_code is not None:
+        practice = next((p for p in registry.practices if p.agb_code == agb_code), None)
+        if practice is None:
+            raise UnknownPracticeError(agb_code)
+        scope, members = f"praktijk {agb_code} {practice.name}", {agb_code}
+    elif gp_group is not None:
+        members = {p.agb_code for p in registry.practices if p.gp_group == gp_group}
+        if not members:
+            raise UnknownGpGroupError(gp_group)
+        scope = f"huisartsengroep {gp_group}"
+    else:
+        scope = f"zorggroep {registry.care_group.name}"
+    mine = [x for x in all_scores if x.agb_code in members]
+    counts: dict[tuple[IndicatorKey, date], int] = {}
+    for x in mine:
+        counts[(x.key, x.period_end)] = counts.get((x.key, x.period_end), 0) + 1
+    shown = mine if agb_code is not None else pool(mine)
+    figures = IndicatorFigures.build(catalogue, targets, averages, shown)
+    period = period_end or figures.latest_period(on or date.max)
+    if period is None:
+        return IndicatorView(scope, None, [])
+    return IndicatorView(scope, period, indicator_lines(figures, period, references(all_scores), counts))
+
+
+def chart_series(services: Services, agb_code: str, main_only: bool = True) -> tuple[str, list[Series]]:
+    """A practice's score history per indicator, with its target and national averages, for a chart."""
+    with services.session() as s:
+        practice = repo.get_practice(s, agb_code)
+        if practice is None:
+            raise UnknownPracticeError(agb_code)
+        catalogue = {d.key: d for d in repo.load_catalogue(s)}
+        targets = {t.key: t.target for t in repo.load_targets(s)}
+        averages = repo.load_averages(s)
+        scores = repo.load_scores(s, [agb_code]).get(agb_code, [])
+    by_key: dict[IndicatorKey, list[tuple[date, float]]] = {}
+    for x in sorted(scores, key=lambda x: x.period_end):
+        definition = catalogue.get(x.key)
+        if main_only and (definition is None or not definition.main):
+            continue
+        by_key.setdefault(x.key, []).append((x.period_end, x.score))
+    series = [
+        Series(title=str(key), subtitle=catalogue[key].name if key in catalogue else "", points=points,
+               target=targets.get(key),
+               national={a.year: a.national_average for a in averages if a.key == key})
+        for key, points in sorted(by_key.items())
+    ]
+    return f"{practice.name} ({agb_code})", series
+
+
+class UnknownGpGroupError(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"huisartsengroep {code} is niet bekend of heeft geen praktijken")

@@ -15,8 +15,8 @@ Example (the README has it too)::
     assert sc.state("01234567") == "extra_conversation"
 
 Scores are given as a percentage (numerator of 100) or as ``(numerator, denominator)``.
-Unless a description says otherwise, the sample catalogue, targets and (illustrative)
-national averages of ``flows/samples`` are loaded.
+The shipped catalogue is loaded, with the sample targets and (unless ``sample_averages: false``)
+the illustrative national averages of ``flows/samples``.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from domain.indicators import IndicatorScore, NationalAverage, Target
 from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned
 from flows import engine
-from storage.files import parse_averages, parse_catalogue, parse_targets
+from storage.files import parse_averages, parse_targets
 
 SAMPLES = Path(__file__).parent / "samples"
 FULL_ATTENDANCE = (
@@ -93,7 +93,7 @@ class Scenario:
             practices=tuple(practices),
         )
         scenario = cls(services=services, clock=FixedClock(_moment(start)))
-        engine.import_catalogue(services, parse_catalogue(SAMPLES / "catalogue.csv"))
+        engine.ensure_default_catalogue(services)
         engine.import_targets(services, parse_targets(SAMPLES / "targets.csv"))
         if data.get("sample_averages", True):
             engine.import_averages(services, parse_averages(SAMPLES / "averages.csv"))
@@ -129,7 +129,8 @@ class Scenario:
                 numerator, denominator = value if isinstance(value, tuple) else (round(value), 100)
                 rows.append(IndicatorScore(agb_code=agb, programme=Programme(programme), indicator=indicator,
                                            period_end=end, numerator=numerator, denominator=denominator))
-        engine.import_scores(self.services, rows)
+        engine.import_scores(self.services, rows, source=f"scenario {end.isoformat()}", now=self.clock.now(),
+                             actor=self.actor)
 
     def conversation(self, agb: str, kind: str, on: str | date, *, programme: str | None = None,
                      plan: Mapping[str, float] | None = None, attendees: tuple[Attendee, ...] = FULL_ATTENDANCE,

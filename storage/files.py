@@ -92,6 +92,9 @@ YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 PRACTICE_COLUMNS = ("agb_code", "name")
 PRACTICE_OPTIONAL_COLUMNS = ("gp_group", "email")
 CATALOGUE_COLUMNS = ("programme", "indicator", "name", "kind", "main")
+CATALOGUE_OPTIONAL_COLUMNS = (
+    "check", "window_months", "value_op", "value_threshold", "numerator", "denominator", "source",
+)
 TARGET_COLUMNS = ("programme", "indicator", "target")
 AVERAGE_COLUMNS = ("programme", "indicator", "year", "national_average")
 SCORE_COLUMNS = ("agb_code", "programme", "indicator", "period_end", "numerator", "denominator")
@@ -865,15 +868,34 @@ def _catalogue_row(row: _Row, cells: dict[str, str]) -> IndicatorDefinition | No
     row.convert(data, "name", cells["name"], _required_text)
     row.convert(data, "kind", cells["kind"], _indicator_kind)
     row.convert(data, "main", cells["main"], _boolean)
-    return row.build(IndicatorDefinition, data)
+    for name in CATALOGUE_OPTIONAL_COLUMNS:
+        if cells.get(name, "") == "":
+            continue
+        if name == "window_months":
+            row.convert(data, name, cells[name], _count)
+        elif name == "value_threshold":
+            row.convert(data, name, cells[name], _decimal_number)
+        else:
+            data[name] = cells[name]
+    return row.build(IndicatorDefinition, data, model_error_column="check")
+
+
+def _decimal_number(value: object) -> float:
+    text = str(value).strip().replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        raise _InvalidValue(f"waarde {value!r} is ongeldig: verwacht een getal") from None
 
 
 def parse_catalogue(path: FilePath) -> list[IndicatorDefinition]:
-    """The indicator catalogue: programme, indicator, name, kind (process/outcome), main (ja/nee)."""
+    """The indicator catalogue: programme, indicator, name, kind (process/outcome), main (ja/nee), and
+    optionally how to compute it (check, window_months, value_op, value_threshold), its numerator and
+    denominator in words, and the source of the definition."""
     return _parse_table(
         path,
         CATALOGUE_COLUMNS,
-        (),
+        CATALOGUE_OPTIONAL_COLUMNS,
         _catalogue_row,
         ["programme", "indicator"],
     )

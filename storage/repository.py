@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from domain.indicators import (
     IndicatorScore,
     NationalAverage,
     Target,
+    ValueOp,
 )
 from domain.messages import NAMESPACE, OutboxMessage
 from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
@@ -42,12 +43,14 @@ from storage.tables import (
     EngineRunRow,
     EnrolmentRow,
     GpGroupRow,
+    IndicatorImportRow,
     IndicatorRow,
     IndicatorScoreRow,
     NationalAverageRow,
     OutboxRow,
     PracticePersonRow,
     PracticeRow,
+    ScoreRevisionRow,
     TargetRow,
     TrajectoryEventRow,
     TrajectoryRow,
@@ -164,21 +167,34 @@ def load_registry(session: Session) -> Registry:
 # --- indicators -------------------------------------------------------------------------------
 
 
+_DEFINITION_FIELDS = ("check", "window_months", "value_threshold", "numerator", "denominator", "source")
+
+
 def save_catalogue(session: Session, definitions: Iterable[IndicatorDefinition]) -> int:
     n = 0
     for d in definitions:
-        session.merge(IndicatorRow(programme=d.programme.value, indicator=d.indicator, name=d.name,
-                                   kind=d.kind.value, main=d.main))
+        session.merge(IndicatorRow(
+            programme=d.programme.value, indicator=d.indicator, name=d.name, kind=d.kind.value, main=d.main,
+            value_op=d.value_op.value if d.value_op else None,
+            **{name: getattr(d, name) for name in _DEFINITION_FIELDS},
+        ))
         n += 1
     session.flush()
     return n
 
 
+def catalogue_is_empty(session: Session) -> bool:
+    return session.exec(select(IndicatorRow.indicator).limit(1)).first() is None
+
+
 def load_catalogue(session: Session) -> list[IndicatorDefinition]:
     return [
-        IndicatorDefinition(programme=Programme(r.programme), indicator=r.indicator, name=r.name,
-                            kind=IndicatorKind(r.kind), main=r.main)
-        for r in session.exec(select(IndicatorRow)).all()
+        IndicatorDefinition(
+            programme=Programme(r.programme), indicator=r.indicator, name=r.name, kind=IndicatorKind(r.kind),
+            main=r.main, value_op=ValueOp(r.value_op) if r.value_op else None,
+            **{name: getattr(r, name) for name in _DEFINITION_FIELDS},
+        )
+        for r in session.exec(select(IndicatorRow).order_by(col(IndicatorRow.programme), col(IndicatorRow.indicator)))
     ]
 
 
@@ -217,22 +233,67 @@ def load_averages(session: Session) -> list[NationalAverage]:
             for r in session.exec(select(NationalAverageRow)).all()]
 
 
-def save_scores(session: Session, scores: Iterable[IndicatorScore]) -> dict[str, int]:
-    """Upsert scores by (practice, indicator, period). Returns how many were new, changed, unchanged."""
-    counts = {"new": 0, "changed": 0, "unchanged": 0}
-    for s in scores:
-        row = session.get(IndicatorScoreRow, (s.agb_code, s.programme.value, s.indicator, s.period_end))
+@dataclass(frozen=True)
+class ScoreImport:
+    """What an import of figures did. ``import_id`` is None when it changed nothing (and so was not logged)."""
+
+    import_id: str | None
+    new: int
+    changed: int
+    unchanged: int
+
+
+def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: str, sha256: str,
+                at: datetime, actor: str) -> ScoreImport:
+    """Upsert figures by (practice, indicator, period). A figure that changes keeps its old value in
+    ``score_revision``; an import that changes something is logged in ``indicator_import``; one that
+    changes nothing (the same file again) writes nothing at all."""
+    periods = sorted({s.period_end for s in scores})
+    existing: dict[tuple[str, str, str, date], IndicatorScoreRow] = {}
+    if periods:
+        query = select(IndicatorScoreRow).where(col(IndicatorScoreRow.period_end).in_(periods))
+        existing = {(r.agb_code, r.programme, r.indicator, r.period_end): r for r in session.exec(query)}
+    fresh: list[IndicatorScore] = []
+    changed: list[tuple[IndicatorScoreRow, IndicatorScore]] = []
+    for score in scores:
+        row = existing.get((score.agb_code, score.programme.value, score.indicator, score.period_end))
         if row is None:
-            session.add(IndicatorScoreRow(agb_code=s.agb_code, programme=s.programme.value, indicator=s.indicator,
-                                          period_end=s.period_end, numerator=s.numerator, denominator=s.denominator))
-            counts["new"] += 1
-        elif (row.numerator, row.denominator) != (s.numerator, s.denominator):
-            row.numerator, row.denominator = s.numerator, s.denominator
-            counts["changed"] += 1
-        else:
-            counts["unchanged"] += 1
+            fresh.append(score)
+        elif (row.numerator, row.denominator) != (score.numerator, score.denominator):
+            changed.append((row, score))
+    unchanged = len(scores) - len(fresh) - len(changed)
+    if not fresh and not changed:
+        return ScoreImport(None, 0, 0, unchanged)
+    import_id = str(uuid.uuid5(NAMESPACE, f"indicator_import:{sha256}:{at.isoformat()}"))
+    session.add(IndicatorImportRow(id=import_id, source=source, sha256=sha256, imported_at=at, actor=actor,
+                                   rows=len(scores), new=len(fresh), changed=len(changed), unchanged=unchanged))
     session.flush()
-    return counts
+    if fresh:
+        session.execute(sa.insert(IndicatorScoreRow), [
+            {"agb_code": s.agb_code, "programme": s.programme.value, "indicator": s.indicator,
+             "period_end": s.period_end, "numerator": s.numerator, "denominator": s.denominator,
+             "import_id": import_id}
+            for s in fresh
+        ])
+    for row, score in changed:
+        session.add(ScoreRevisionRow(
+            import_id=import_id, agb_code=row.agb_code, programme=row.programme, indicator=row.indicator,
+            period_end=row.period_end, old_numerator=row.numerator, old_denominator=row.denominator,
+            new_numerator=score.numerator, new_denominator=score.denominator))
+        row.numerator, row.denominator, row.import_id = score.numerator, score.denominator, import_id
+    session.flush()
+    return ScoreImport(import_id, len(fresh), len(changed), unchanged)
+
+
+def imports(session: Session) -> list[IndicatorImportRow]:
+    return list(session.exec(select(IndicatorImportRow).order_by(col(IndicatorImportRow.imported_at))))
+
+
+def revisions(session: Session, agb_code: str | None = None) -> list[ScoreRevisionRow]:
+    query = select(ScoreRevisionRow).order_by(col(ScoreRevisionRow.id))
+    if agb_code is not None:
+        query = query.where(col(ScoreRevisionRow.agb_code) == agb_code)
+    return list(session.exec(query))
 
 
 def load_scores(session: Session, codes: Sequence[str] | None = None) -> dict[str, list[IndicatorScore]]:

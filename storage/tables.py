@@ -101,6 +101,13 @@ class IndicatorRow(SQLModel, table=True):
     name: str
     kind: str = Field(max_length=16)
     main: bool = False
+    check: str | None = Field(default=None, max_length=64)
+    window_months: int | None = None
+    value_op: str | None = Field(default=None, max_length=2)
+    value_threshold: float | None = None
+    numerator: str | None = None
+    denominator: str | None = None
+    source: str | None = None
 
 
 class TargetRow(SQLModel, table=True):
@@ -126,6 +133,38 @@ class IndicatorScoreRow(SQLModel, table=True):
     period_end: date = Field(primary_key=True)
     numerator: int
     denominator: int
+    import_id: str | None = Field(default=None, max_length=36)  # the import that last set these figures
+
+
+class IndicatorImportRow(SQLModel, table=True):
+    """One import (or recalculation) of indicator figures that changed something."""
+
+    __tablename__ = "indicator_import"
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of the content's sha256 and the moment
+    source: str  # file name, or "recalculation of <file> for <period end>"
+    sha256: str = Field(max_length=64, index=True)
+    imported_at: datetime = _moment()
+    actor: str
+    rows: int
+    new: int
+    changed: int
+    unchanged: int
+
+
+class ScoreRevisionRow(SQLModel, table=True):
+    """A figure replaced by a later import: what it was, what it became, when and by which import."""
+
+    __tablename__ = "score_revision"
+    id: int | None = Field(default=None, primary_key=True)
+    import_id: str = Field(foreign_key="indicator_import.id", max_length=36, index=True)
+    agb_code: str = Field(max_length=8, index=True)
+    programme: str = Field(max_length=16)
+    indicator: str = Field(max_length=64)
+    period_end: date
+    old_numerator: int
+    old_denominator: int
+    new_numerator: int
+    new_denominator: int
 
 
 class ConversationRow(SQLModel, table=True):

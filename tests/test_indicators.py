@@ -1,0 +1,171 @@
+"""Indicators as officers and practices see them: the shipped catalogue, imports that keep history,
+figures against target and national average with an honest interval, and the care group's own reference."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from domain.clock import AMSTERDAM
+from domain.indicator_views import reference, wilson_interval
+from domain.indicators import IndicatorKind, IndicatorScore
+from domain.registry import Programme
+from flows import engine
+from flows.engine import Services
+from flows.scenario import Scenario
+from notifications.charts import practice_chart_svg
+from storage import repository as repo
+from storage.catalogue import DEFAULT_CATALOGUE_FILE, default_catalogue
+
+A, B, C = "01000001", "01000002", "01000003"
+DESCRIPTION = f"""
+care_group: Cohaesie
+board: [B. de Vries <bestuur@cohaesie.example>]
+practices:
+  "{A}": {{name: De Linde, gp_group: WEST, programmes: {{dm2: 2023-01-01}}}}
+  "{B}": {{name: De Eik, gp_group: WEST, programmes: {{dm2: 2023-01-01}}}}
+  "{C}": {{name: Het Anker, gp_group: OOST, programmes: {{dm2: 2023-01-01}}}}
+"""
+NOW = datetime(2025, 5, 1, 9, 0, tzinfo=AMSTERDAM)
+
+
+# --- the shipped catalogue ----------------------------------------------------------------------
+
+def test_shipped_catalogue_defines_every_programme_with_sources_and_computations() -> None:
+    catalogue = default_catalogue()
+    assert {d.programme for d in catalogue} == set(Programme)
+    assert len({d.key for d in catalogue}) == len(catalogue)
+    for d in catalogue:
+        assert d.source and d.numerator and d.denominator and d.computable, d.key
+        if d.kind is IndicatorKind.OUTCOME:
+            assert not d.main and d.value_op is not None
+    main = {str(d.key) for d in catalogue if d.main}
+    # the reference's "reasonable set" of main process indicators (shared/reference/README.md)
+    assert {"dm2/hba1c_measured", "dm2/bp_measured", "dm2/ldl_measured", "dm2/egfr_measured", "dm2/acr_measured",
+            "dm2/bmi_measured", "dm2/smoking_recorded", "dm2/foot_exam", "dm2/fundus_36m", "copd/smoking_recorded",
+            "copd/burden_measured", "copd/exacerbations_recorded", "copd/inhaler_checked", "copd/activity_recorded",
+            "asthma/acq_measured", "asthma/inhaler_checked", "asthma/smoking_recorded", "cvrm/bp_measured",
+            "cvrm/ldl_measured", "cvrm/smoking_recorded", "cvrm/egfr_measured", "elderly/frailty_recorded",
+            "elderly/acp_recorded"} == main
+
+
+def test_no_national_average_is_shipped_in_code_or_catalogue() -> None:
+    header = DEFAULT_CATALOGUE_FILE.read_text(encoding="utf-8").splitlines()[0]
+    assert "average" not in header and "gemiddelde" not in header
+
+
+def test_a_new_database_gets_the_shipped_catalogue_and_a_care_groups_own_is_kept(sqlite_services: Services) -> None:
+    assert engine.ensure_default_catalogue(sqlite_services) == len(default_catalogue())
+    assert engine.ensure_default_catalogue(sqlite_services) == 0
+    with sqlite_services.session() as s:
+        stored = {d.key: d for d in repo.load_catalogue(s)}
+    shipped = {d.key: d for d in default_catalogue()}
+    assert stored == shipped  # every field round-trips, computations included
+
+
+# --- figures, intervals, references --------------------------------------------------------------
+
+def test_wilson_interval_for_six_of_twelve_and_zero_of_ten() -> None:
+    # p = 0.5, n = 12, z = 1.96: centre 0.5, half-width 1.96*sqrt(0.25/12 + 3.8416/576)/(1 + 3.8416/12) = 0.2462
+    assert wilson_interval(6, 12) == pytest.approx((25.38, 74.62), abs=0.01)
+    # 0 of 10: (0, 2*0.19208/1.38416) = (0, 27.75)
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 27.75), abs=0.01)
+    narrow, wide = wilson_interval(300, 400), wilson_interval(9, 12)
+    assert narrow[1] - narrow[0] < 10 < wide[1] - wide[0]  # 75% of 400 says more than 75% of 12
+
+
+def test_care_group_reference_median_and_10th_90th_percentiles_by_hand() -> None:
+    scores = [IndicatorScore(agb_code=f"0100000{i}", programme=Programme.DM2, indicator="hba1c_measured",
+                             period_end=date(2024, 12, 31), numerator=n, denominator=100)
+              for i, n in enumerate([50, 60, 70, 80, 90])]
+    ref = reference(scores)
+    assert ref is not None
+    # inclusive quantiles over 5 values: p10 at position 0.4 -> 50 + 0.4*10 = 54; p90 at 3.6 -> 80 + 0.6*10 = 86
+    assert (ref.practices, ref.median, ref.p10, ref.p90, ref.mean, ref.pooled) == (5, 70, 54, 86, 70, 70)
+
+
+def build(services: Services) -> Scenario:
+    sc = Scenario.build(services, DESCRIPTION)
+    sc.averages(2024, {"dm2/hba1c_measured": 90})
+    sc.scores("2023-12-31", {A: {"dm2/hba1c_measured": (30, 40)}, B: {"dm2/hba1c_measured": (200, 220)}})
+    sc.scores("2024-12-31", {A: {"dm2/hba1c_measured": (9, 12)}, B: {"dm2/hba1c_measured": (180, 200)},
+                             C: {"dm2/hba1c_measured": (95, 100)}})
+    return sc
+
+
+def test_practice_figures_match_a_hand_computation(services: Services) -> None:
+    build(services)
+    view = engine.indicator_view(services, agb_code=A, on=date(2025, 5, 1))
+    assert view.period_end == date(2024, 12, 31)
+    (line,) = view.lines
+    # 9/12 = 75%; target 90 (sample) -> -15; national 2024 = 90 -> -15; a year earlier 30/40 = 75% -> +0
+    assert (line.numerator, line.denominator, line.score) == (9, 12, 75.0)
+    assert (line.target, line.gap_to_target, line.national_average, line.gap_to_national_average) == (90, -15, 90, -15)
+    assert (line.score_a_year_earlier, line.change_over_year) == (75.0, 0.0)
+    assert line.interval == pytest.approx(wilson_interval(9, 12))
+    # the care group's spread over 75, 90, 95: median 90, p10 = 75 + 0.2*15 = 78, p90 = 90 + 0.8*5 = 94
+    assert line.reference is not None
+    assert (line.reference.median, line.reference.p10, line.reference.p90) == (90, 78, 94)
+    # pooled: (9 + 180 + 95) / (12 + 200 + 100) = 284 / 312 = 91.03%
+    assert line.reference.pooled == pytest.approx(91.03, abs=0.01)
+
+
+def test_gp_group_and_care_group_figures_are_pooled_not_averaged(services: Services) -> None:
+    build(services)
+    (west,) = engine.indicator_view(services, gp_group="WEST", on=date(2025, 5, 1)).lines
+    assert (west.numerator, west.denominator, west.practices) == (189, 212, 2)  # 9+180 over 12+200
+    assert west.score == pytest.approx(89.15, abs=0.01)
+    assert west.change_over_year == pytest.approx(89.15 - 88.46, abs=0.01)  # a year earlier: 230/260 = 88.46%
+    (everyone,) = engine.indicator_view(services, on=date(2025, 5, 1)).lines
+    assert (everyone.numerator, everyone.denominator, everyone.practices) == (284, 312, 3)
+    with pytest.raises(engine.UnknownGpGroupError):
+        engine.indicator_view(services, gp_group="NOORD")
+
+
+# --- imports keep history ------------------------------------------------------------------------
+
+def test_same_figures_again_change_nothing_and_a_correction_is_recorded(services: Services) -> None:
+    build(services)
+    score = IndicatorScore(agb_code=A, programme=Programme.DM2, indicator="hba1c_measured",
+                           period_end=date(2024, 12, 31), numerator=9, denominator=12)
+    again = engine.import_scores(services, [score], source="scores.csv", now=NOW, actor="officer")
+    assert (again.import_id, again.new, again.changed, again.unchanged) == (None, 0, 0, 1)
+    corrected = score.model_copy(update={"numerator": 11})
+    result = engine.import_scores(services, [corrected], source="scores-correctie.csv", now=NOW, actor="officer")
+    assert (result.new, result.changed) == (0, 1) and result.import_id is not None
+    with services.session() as s:
+        (revision,) = repo.revisions(s, A)
+        log = repo.imports(s)
+    assert (revision.old_numerator, revision.new_numerator, revision.import_id) == (9, 11, result.import_id)
+    assert log[-1].source == "scores-correctie.csv" and log[-1].changed == 1
+    assert engine.indicator_view(services, agb_code=A).lines[0].numerator == 11
+
+
+def test_a_decision_already_taken_keeps_the_figures_it_was_taken_on(services: Services) -> None:
+    sc = build(services)
+    sc.conversation(A, "start", "2025-01-14")
+    sc.scores("2025-03-31", {A: {"dm2/hba1c_measured": (6, 12)}})
+    sc.run("2025-04-07")
+    flagged = next(e for e in sc.history(A) if e.trigger.value == "flag_deviation")
+    assert (flagged.reasons[0]["numerator"], flagged.reasons[0]["denominator"]) == (6, 12)
+    sc.scores("2025-03-31", {A: {"dm2/hba1c_measured": (11, 12)}})  # the file is corrected afterwards
+    kept = next(e for e in sc.history(A) if e.trigger.value == "flag_deviation")
+    assert (kept.reasons[0]["numerator"], kept.reasons[0]["score"]) == (6, 50.0)
+
+
+# --- the chart ----------------------------------------------------------------------------------
+
+def test_chart_is_valid_svg_with_one_panel_per_main_indicator(services: Services, tmp_path: Path) -> None:
+    build(services)
+    title, series = engine.chart_series(services, A)
+    svg = practice_chart_svg(title, series)
+    root = ET.fromstring(svg)
+    assert root.tag.endswith("svg")
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert "dm2/hba1c_measured" in texts and "streefwaarde" in texts and "landelijk gemiddelde" in texts
+    points = [p for p in root.iter("{http://www.w3.org/2000/svg}circle")]
+    assert len(points) == 2  # two periods of the one indicator
+    assert practice_chart_svg(title, series) == svg  # deterministic
