@@ -10,7 +10,7 @@ national benchmark's), never constants in code. Comparisons at thresholds are ex
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from fractions import Fraction
@@ -159,6 +159,7 @@ class IndicatorFigures:
     targets: Mapping[IndicatorKey, float]
     averages: Mapping[tuple[IndicatorKey, int], float]
     scores: tuple[IndicatorScore, ...]
+    care_group_medians: Mapping[tuple[IndicatorKey, date], float] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -167,12 +168,14 @@ class IndicatorFigures:
         targets: Iterable[Target],
         averages: Iterable[NationalAverage],
         scores: Iterable[IndicatorScore],
+        care_group_medians: Mapping[tuple[IndicatorKey, date], float] | None = None,
     ) -> IndicatorFigures:
         return cls(
             catalogue={d.key: d for d in catalogue},
             targets={t.key: t.target for t in targets},
             averages={(a.key, a.year): a.national_average for a in averages},
             scores=tuple(sorted(scores, key=lambda s: (s.period_end, s.programme, s.indicator))),
+            care_group_medians=dict(care_group_medians or {}),
         )
 
     def latest_period(self, on: date) -> date | None:

@@ -17,10 +17,10 @@ from domain.trajectory import BoardNotificationRequested, TrajectoryTransitioned
 NAMESPACE = uuid.UUID("6f1c1d8e-3a3b-5d1e-9c55-2f6a3c0b7a11")
 
 SUBJECTS_NL = {
-    "board_escalation": "Praktijk {name} ({agb}) valt onder het beleid minder presterende praktijken",
+    "board_escalation": "{name} ({agb}) valt onder het beleid minder presterende praktijken",
     "board_progress": "Voortgang verbetertraject {name} ({agb})",
-    "board_recovery": "Praktijk {name} ({agb}) voldoet weer aan de streefwaarden",
-    "board_left": "Praktijk {name} ({agb}) heeft de kwaliteitscyclus verlaten tijdens het verbetertraject",
+    "board_recovery": "{name} ({agb}) voldoet weer aan de streefwaarden",
+    "board_left": "{name} ({agb}) heeft de kwaliteitscyclus verlaten tijdens het verbetertraject",
 }
 
 
@@ -46,6 +46,7 @@ def board_messages(
     practice: Practice,
     board: tuple[Person, ...],
     plan_agreed_on: str | None,
+    progress_every_months: int | None = None,
 ) -> list[OutboxMessage]:
     """One message per board member for a transition the board must hear of."""
     subject = SUBJECTS_NL[effect.kind].format(name=practice.name, agb=practice.agb_code)
@@ -59,6 +60,8 @@ def board_messages(
         "plan_agreed_on": plan_agreed_on,
         "reasons": list(event.reasons),
     }
+    if progress_every_months is not None:
+        payload["progress_every_months"] = progress_every_months
     return [
         OutboxMessage(
             key=f"{effect.kind}:{practice.agb_code}:{event.seq}:{member.email or member.name}",

@@ -25,6 +25,14 @@ class LagMode(StrEnum):
     POINTS = "points"
 
 
+class MissingAverage(StrEnum):
+    """What the underperformer rule compares with when no national average exists for the period's
+    year or any earlier year."""
+
+    NONE = "none"  # the indicator is not judged (noted in the decision)
+    CARE_GROUP_MEDIAN = "care_group_median"  # the median across the care group's practices, same period
+
+
 class Policy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -50,6 +58,11 @@ class Policy(BaseModel):
         ge=0,
         description="Little or no improvement: the score rose by less than this many points since "
         "the last period before the plan.",
+    )
+    without_national_average: MissingAverage = Field(
+        MissingAverage.NONE,
+        description="Where no national average exists at all: skip the indicator, or compare with the care "
+        "group's own median across its practices for that period.",
     )
     progress_report_every_months: int = Field(
         3, ge=1, description="How often the board hears how a trajectory under the policy goes."

@@ -21,7 +21,7 @@ from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict
 
 from domain.indicators import IndicatorFigures, IndicatorKey, IndicatorKind, IndicatorScore, exact
-from domain.policy import LagMode, Policy
+from domain.policy import LagMode, MissingAverage, Policy
 from domain.registry import Programme
 
 
@@ -29,6 +29,7 @@ class Rule(StrEnum):
     STRONG_DEVIATION = "strong_deviation"
     UNDERPERFORMER = "underperformer"
     RECOVERED = "recovered"
+    PROGRESS = "progress"
 
 
 class Reason(BaseModel):
@@ -154,10 +155,17 @@ def assess_underperformance(
     min_improvement = exact(policy.min_improvement_points)
     for score in _watched(figures, policy, enrolments, period):
         found = figures.national_average(score.key, period)
-        if found is None:
+        reference, reference_name = "national_average", "het landelijk gemiddelde"
+        year: int | None = None
+        if found is not None:
+            year, average = found
+        elif (policy.without_national_average is MissingAverage.CARE_GROUP_MEDIAN
+              and (score.key, period) in figures.care_group_medians):
+            average = figures.care_group_medians[(score.key, period)]
+            reference, reference_name = "care_group_median", "de mediaan van de zorggroep"
+        else:
             notes.append(f"{score.key}: geen landelijk gemiddelde bekend voor {period.year} of eerder")
             continue
-        year, average = found
         if policy.lag_mode is LagMode.RELATIVE:
             threshold = exact(average) * (1 - exact(policy.lag_share_of_average))
             lag_text = f"meer dan {_fmt(policy.lag_share_of_average * 100)}% achter op"
@@ -177,13 +185,13 @@ def assess_underperformance(
         reasons.append(Reason(
             rule=Rule.UNDERPERFORMER, programme=score.programme, indicator=score.indicator,
             period_end=period, score=score.score, numerator=score.numerator,
-            denominator=score.denominator, reference="national_average", reference_value=average,
+            denominator=score.denominator, reference=reference, reference_value=average,
             reference_year=year, threshold=float(threshold),
             baseline_period_end=baseline.period_end, baseline_score=baseline.score,
             improvement_points=round(float(improvement), 2),
             explanation=(
                 f"{score.key}: {_fmt(score.score)}% ({score.numerator}/{score.denominator}) blijft "
-                f"{lag_text} het landelijk gemiddelde {_fmt(average)}% ({year}; grens "
+                f"{lag_text} {reference_name} {_fmt(average)}% ({year or period.isoformat()}; grens "
                 f"{_fmt(float(threshold))}%) en steeg sinds {baseline.period_end.isoformat()} "
                 f"({_fmt(baseline.score)}%) maar {_fmt(float(improvement))} punt "
                 f"(minder dan {_fmt(policy.min_improvement_points)})"
@@ -229,3 +237,38 @@ def assess_recovery(
     applies = not notes and len(reasons) == len(flagged)
     return Decision(rule=Rule.RECOVERED, applies=applies, on=on, period_end=period,
                     reasons=tuple(reasons), notes=tuple(notes))
+
+
+def assess_progress(
+    figures: IndicatorFigures, flagged: tuple[IndicatorKey, ...], plan_agreed_on: date | None, on: date
+) -> Decision:
+    """Where the flagged indicators of a trajectory under the policy stand now, for the board's
+    progress report: the latest score against target and national average, and the change since
+    the last period before the plan. It always "applies": it describes, it does not decide."""
+    period = figures.latest_period(on)
+    reasons: list[Reason] = []
+    notes: list[str] = []
+    latest = {s.key: s for s in figures.scores_for_period(period)} if period else {}
+    for key in flagged:
+        score, target = latest.get(key), figures.targets.get(key)
+        if score is None or period is None or target is None:
+            notes.append(f"{key}: geen actueel cijfer of streefwaarde")
+            continue
+        average = figures.national_average(key, period)
+        baseline = figures.score_on_or_before(key, plan_agreed_on) if plan_agreed_on else None
+        improvement = float(score.exact_score - baseline.exact_score) if baseline else None
+        text = f"{key}: nu {_fmt(score.score)}% ({score.numerator}/{score.denominator}), streefwaarde {_fmt(target)}%"
+        if average is not None:
+            text += f", landelijk gemiddelde {_fmt(average[1])}% ({average[0]})"
+        if baseline is not None and improvement is not None:
+            text += f"; {improvement:+.1f} punt sinds {baseline.period_end.isoformat()}".replace(".", ",")
+        reasons.append(Reason(
+            rule=Rule.PROGRESS, programme=key.programme, indicator=key.indicator, period_end=period,
+            score=score.score, numerator=score.numerator, denominator=score.denominator, reference="target",
+            reference_value=target, reference_year=average[0] if average else None, threshold=target,
+            baseline_period_end=baseline.period_end if baseline else None,
+            baseline_score=baseline.score if baseline else None,
+            improvement_points=round(improvement, 2) if improvement is not None else None, explanation=text,
+        ))
+    return Decision(rule=Rule.PROGRESS, applies=True, on=on, period_end=period, reasons=tuple(reasons),
+                    notes=tuple(notes))

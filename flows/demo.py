@@ -4,7 +4,8 @@ Deterministic (seeded): the same command prints the same table. Each Monday at 0
 engine runs; quarterly indicator figures are published five weeks after the quarter ends (as
 the indicator dashboard refreshes); officers hold the start conversations in January, every
 annual conversation three weeks before it falls due, and an extra conversation with an
-improvement plan two weeks after a practice is flagged. Practices follow profiles: steady,
+improvement plan two weeks after a practice is flagged; after each run the outbox is dispatched
+to ``.eml`` files in the demo's outbox folder. Practices follow profiles: steady,
 a dip that recovers, an improver, a late dip, and underperformers who do not improve.
 National averages are the illustrative sample values (``flows/samples``), not real figures.
 """
@@ -24,11 +25,14 @@ from domain.conversations import Attendee
 from domain.registry import Role
 from domain.trajectory import STATE_NAMES_NL, TrajectoryState
 from flows import engine
+from flows.dispatch import dispatch_outbox
 from flows.scenario import FULL_ATTENDANCE, Scenario
+from notifications.channels import EmlFolderChannel
 from storage import repository as repo
 from storage.database import sqlite_url
 
 START = date(2024, 1, 1)
+MAIL_FROM = "kwaliteit@zorggroep.example"
 PUBLICATION_LAG = timedelta(days=35)
 NAMES = ["De Linde", "De Eik", "Het Anker", "De Brug", "Zuiderpoort", "De Wilgen", "Kastanjehof", "De Meent",
          "Het Gastmeer", "De Kroeven", "Rozenburg", "De Vaart", "Het Baken", "De Schakel", "Molenzicht", "De Hoeve"]
@@ -89,6 +93,7 @@ def run_demo(folder: Path, years: int = 3, practices: int = 12) -> DemoResult:
         },
     }
     sc = Scenario.build(services, description, start=START)
+    outbox = EmlFolderChannel(folder / "outbox")
     sc.actor = "demo:functionaris"
     end = START + relativedelta(years=years) - timedelta(days=1)
     rngs = {agb: random.Random(f"{agb}-{profile[agb]}") for agb in codes}
@@ -112,6 +117,7 @@ def run_demo(folder: Path, years: int = 3, practices: int = 12) -> DemoResult:
                 })
                 published.add(period_end)
         sc.run(monday)
+        dispatch_outbox(services, outbox, sc.clock.now(), mail_from=MAIL_FROM)
         tuesday = services.calendar.on_or_after(monday + timedelta(days=1))
         for i, line in enumerate(engine.status(services)):
             agb = line.agb_code
@@ -150,7 +156,10 @@ def _summary(services: engine.Services, status: list[engine.StatusLine], databas
     for line, event in escalations:
         lines.append(f"  {line.agb_code} {line.name}, op {event.at.date().isoformat()}:")
         lines.extend(f"    - {r['explanation']}" for r in event.reasons)
-    lines.append("Berichten in de outbox: " + (", ".join(f"{k}: {n}" for k, n in sorted(messages.items())) or "geen"))
+    lines.append("Berichten verstuurd (als .eml in de outbox-map): "
+                 + (", ".join(f"{k}: {n}" for k, n in sorted(messages.items())) or "geen"))
+    lines.append(f"Outbox-map: {database.parent / 'outbox'} ({len(list((database.parent / 'outbox').glob('*.eml')))} "
+                 "berichten, te openen met elk mailprogramma)")
     still = [line for line in status if line.state is TrajectoryState.UNDERPERFORMER_POLICY]
     lines.append(f"Nu onder het beleid: {', '.join(line.agb_code for line in still) or 'geen'}")
     lines.append(f"Database: {database}  (verder kijken: QC_DATABASE_URL=sqlite:///{database} "

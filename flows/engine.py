@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -38,8 +39,9 @@ from domain.indicators import (
     Target,
 )
 from domain.messages import OutboxMessage, board_messages
-from domain.policy import Policy
+from domain.policy import MissingAverage, Policy
 from domain.registry import Person, Practice, Registry, Role
+from domain.rules import assess_progress
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
 from notifications.charts import Series
 from statemachines.trajectory import (
@@ -56,6 +58,7 @@ from storage import repository as repo
 from storage.catalogue import default_catalogue
 from storage.database import create_db_engine, migrate
 from storage.files import ConversationLine
+from storage.recalculation import recalculate
 from storage.tables import ConversationRow, EngineRunRow, TrajectoryRow
 
 ENGINE_ACTOR = "engine"
@@ -92,36 +95,35 @@ class Services:
         with Session(self.db, expire_on_commit=False) as session:
             yield session
 
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session whose work is committed when the block ends normally, rolled back otherwise."""
+        with self.session() as session:
+            yield session
+            session.commit()
+
 
 # --- reference data ---------------------------------------------------------------------------
 
 
 def load_registry(services: Services, registry: Registry) -> dict[str, int]:
-    with services.session() as s:
-        counts = repo.save_registry(s, registry)
-        s.commit()
-    return counts
+    with services.transaction() as s:
+        return repo.save_registry(s, registry)
 
 
 def import_catalogue(services: Services, definitions: Sequence[IndicatorDefinition]) -> int:
-    with services.session() as s:
-        n = repo.save_catalogue(s, definitions)
-        s.commit()
-    return n
+    with services.transaction() as s:
+        return repo.save_catalogue(s, definitions)
 
 
 def import_targets(services: Services, targets: Sequence[Target]) -> int:
-    with services.session() as s:
-        n = repo.save_targets(s, targets)
-        s.commit()
-    return n
+    with services.transaction() as s:
+        return repo.save_targets(s, targets)
 
 
 def import_averages(services: Services, averages: Sequence[NationalAverage]) -> int:
-    with services.session() as s:
-        n = repo.save_averages(s, averages)
-        s.commit()
-    return n
+    with services.transaction() as s:
+        return repo.save_averages(s, averages)
 
 
 def import_scores(services: Services, scores: Sequence[IndicatorScore], *, source: str, now: datetime,
@@ -132,20 +134,27 @@ def import_scores(services: Services, scores: Sequence[IndicatorScore], *, sourc
     digest = sha256 or hashlib.sha256(
         "\n".join(sorted(f"{x.agb_code},{x.key},{x.period_end},{x.numerator},{x.denominator}" for x in scores))
         .encode()).hexdigest()
+    with services.transaction() as s:
+        return repo.save_scores(s, scores, source=source, sha256=digest, at=as_amsterdam(now), actor=actor)
+
+
+def recalculate_indicators(services: Services, extract: Path, period_end: date, *, now: datetime,
+                           actor: str) -> repo.ScoreImport:
+    """Recalculate every computable indicator per practice from a pseudonymised extract and store only
+    the aggregates, as an import whose source names the extract and the period."""
     with services.session() as s:
-        result = repo.save_scores(s, scores, source=source, sha256=digest, at=as_amsterdam(now), actor=actor)
-        s.commit()
-    return result
+        catalogue = repo.load_catalogue(s)
+        codes = repo.practice_codes(s)
+    scores = recalculate(extract, catalogue, period_end, known_agb_codes=codes)
+    digest = hashlib.sha256(extract.read_bytes() + period_end.isoformat().encode()).hexdigest()
+    return import_scores(services, scores, source=f"herberekening {extract.name} tot {period_end.isoformat()}",
+                         now=now, actor=actor, sha256=digest)
 
 
 def ensure_default_catalogue(services: Services) -> int:
     """Seed the shipped catalogue into an empty database; a care group's own catalogue is left alone."""
-    with services.session() as s:
-        if not repo.catalogue_is_empty(s):
-            return 0
-        n = repo.save_catalogue(s, default_catalogue())
-        s.commit()
-    return n
+    with services.transaction() as s:
+        return repo.save_catalogue(s, default_catalogue()) if repo.catalogue_is_empty(s) else 0
 
 
 # --- conversations ----------------------------------------------------------------------------
@@ -164,22 +173,23 @@ class ConversationRecorded:
 
 
 def _messages_for(
-    fired: Fired, practice: Practice, board: tuple[Person, ...], view: TrajectoryView
+    fired: Fired, practice: Practice, board: tuple[Person, ...], view: TrajectoryView, policy: Policy
 ) -> list[OutboxMessage]:
     messages: list[OutboxMessage] = []
     members = board or (Person(name="Bestuur", role=Role.BOARD, email=None),)
     plan = view.plan_agreed_on.isoformat() if view.plan_agreed_on else None
     for effect in fired.effects:
-        messages.extend(board_messages(effect, fired.event, practice, members, plan))
+        messages.extend(board_messages(effect, fired.event, practice, members, plan,
+                                       progress_every_months=policy.progress_report_every_months))
     return messages
 
 
 def _commit_fired(s: Session, fired: Fired, view: TrajectoryView, practice: Practice,
-                  board: tuple[Person, ...], now: datetime) -> tuple[TrajectoryView, int]:
+                  board: tuple[Person, ...], now: datetime, policy: Policy) -> tuple[TrajectoryView, int]:
     """Append the event, move the projection and queue its messages, in the caller's transaction."""
     new_view = view.apply(fired.event)
     repo.append_transition(s, fired.event, new_view)
-    queued = repo.add_messages(s, _messages_for(fired, practice, board, view), created_at=now)
+    queued = repo.add_messages(s, _messages_for(fired, practice, board, view, policy), created_at=now)
     return new_view, queued
 
 
@@ -231,7 +241,7 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
             ctx = GuardContext(on=cmd.held_on, policy=services.policy, plan=cmd.plan, view=view)
             fired = fire(view, trigger, at=now, actor=actor, ctx=ctx, details=details)
             board = repo.load_registry(s).board if fired.effects else ()
-            _commit_fired(s, fired, view, practice, board, now)
+            _commit_fired(s, fired, view, practice, board, now, services.policy)
         repo.add_conversation(s, ConversationRow(
             id=conv_id, agb_code=cmd.agb_code, kind=cmd.kind.value, held_on=cmd.held_on, programme=programme,
             attendees=[a.model_dump(mode="json") for a in cmd.attendees], attendance_gaps=list(gaps),
@@ -253,7 +263,7 @@ def leave(services: Services, cmd: LeaveProgramme, now: datetime, actor: str) ->
                      details={"held_on": cmd.on.isoformat(), "reason": cmd.reason},
                      reasons=[{"explanation": cmd.reason}])
         board = repo.load_registry(s).board if fired.effects else ()
-        _commit_fired(s, fired, view, practice, board, now)
+        _commit_fired(s, fired, view, practice, board, now, services.policy)
         s.commit()
     return fired.event
 
@@ -307,35 +317,40 @@ def evaluate_practice(
 ) -> tuple[list[TransitionTaken], int]:
     """Drive one practice to a fixpoint at ``now`` in one transaction; retry once on a lost race."""
     on = now.date()
-    for attempt in range(3):
+    attempt = 0
+    while True:
+        attempt += 1
         taken: list[TransitionTaken] = []
         queued = 0
         try:
-            with services.session() as s:
+            with services.transaction() as s:
                 view = repo.load_view(s, practice.agb_code)
                 for _ in range(MAX_STEPS_PER_RUN):
                     fired = _first_that_fires(services, view, practice, figures, on, now, actor)
                     if fired is None:
                         break
                     view_before = view
-                    view, n = _commit_fired(s, fired, view, practice, board, now)
+                    view, n = _commit_fired(s, fired, view, practice, board, now, services.policy)
                     queued += n
                     taken.append(TransitionTaken(practice.agb_code, practice.name, fired.event.trigger,
                                                  view_before.state, view.state, _summary(fired)))
-                s.commit()
             return taken, queued
         except repo.ConcurrentUpdateError:
-            if attempt == 2:
+            if attempt == 3:  # another process keeps winning: let the operator see it
                 raise
-    raise AssertionError("unreachable")
 
 
 def _first_that_fires(services: Services, view: TrajectoryView, practice: Practice, figures: IndicatorFigures,
                       on: date, now: datetime, actor: str) -> Fired | None:
     ctx = GuardContext(on=on, policy=services.policy, figures=figures, enrolments=practice.programmes, view=view)
     for trigger in _candidates(view, on, services):
+        reasons: list[dict[str, Any]] = []
+        if trigger is Trigger.REPORT_PROGRESS:  # the board hears where the flagged indicators stand now
+            progress = assess_progress(figures, view.flagged, view.plan_agreed_on, on)
+            reasons = [r.model_dump(mode="json") for r in progress.reasons]
+            reasons += [{"explanation": note} for note in progress.notes]
         try:
-            return fire(view, trigger, at=now, actor=actor, ctx=ctx)
+            return fire(view, trigger, at=now, actor=actor, ctx=ctx, reasons=reasons)
         except GuardRejectedError:
             continue
     return None
@@ -350,13 +365,15 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         report.already_ran = repo.get_engine_run(s, now) is not None
         registry = repo.load_registry(s)
         catalogue, targets, averages = repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s)
-        codes = [p.agb_code for p in registry.practices if only is None or p.agb_code in only]
-        scores = repo.load_scores(s, codes)
+        scores = repo.load_scores(s)
+    medians: dict[tuple[IndicatorKey, date], float] = {}
+    if services.policy.without_national_average is not MissingAverage.NONE:
+        medians = {k: r.median for k, r in references(x for group in scores.values() for x in group).items()}
     for practice in registry.practices:
         if only is not None and practice.agb_code not in only:
             continue
         report.practices += 1
-        figures = IndicatorFigures.build(catalogue, targets, averages, scores.get(practice.agb_code, []))
+        figures = IndicatorFigures.build(catalogue, targets, averages, scores.get(practice.agb_code, []), medians)
         try:
             taken, queued = evaluate_practice(services, practice, figures, registry.board, now, actor)
         except TrajectoryError as exc:
@@ -385,6 +402,7 @@ class StatusLine:
     since: datetime | None
     reasons: tuple[dict[str, Any], ...]
     next_due: Due | None
+    held_messages: tuple[str, ...] = ()  # messages waiting for an address, with the reason
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -396,6 +414,7 @@ class StatusLine:
             "reasons": list(self.reasons),
             "next_due": self.next_due.on.isoformat() if self.next_due else None,
             "next_due_kind": self.next_due.what if self.next_due else None,
+            "held_messages": list(self.held_messages),
         }
 
 
@@ -403,13 +422,24 @@ def status(services: Services) -> list[StatusLine]:
     with services.session() as s:
         views = repo.load_views(s)
         practices = repo.practices(s)
+    held = held_messages_by_practice(services)
     lines = []
     for p in practices:
         view = views.get(p.agb_code) or TrajectoryView(agb_code=p.agb_code)
         lines.append(StatusLine(p.agb_code, p.name, p.gp_group, view.state,
                                 as_amsterdam(view.since) if view.since else None, view.reasons,
-                                next_due(view, services.policy, services.calendar)))
+                                next_due(view, services.policy, services.calendar),
+                                tuple(held.get(p.agb_code, ()))))
     return lines
+
+
+def held_messages_by_practice(services: Services) -> dict[str | None, list[str]]:
+    """Reasons messages wait for an address, per practice (None: care-group messages)."""
+    found: dict[str | None, list[str]] = {}
+    with services.session() as s:
+        for row in repo.held_messages(s):
+            found.setdefault(row.agb_code, []).append(f"{row.kind}: {row.last_error}")
+    return found
 
 
 def history(services: Services, agb_code: str) -> list[TrajectoryTransitioned]:

@@ -11,10 +11,10 @@ import os
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from domain.calendar import WorkingCalendar
@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     closure_days: list[date] = Field(default_factory=list, description="Days the care group is closed.")
     liberation_day_every_year: bool = Field(False, description="Treat 5 May as a holiday every year.")
     actor: str | None = Field(None, description="Who is recorded as the actor of manual changes.")
+    smtp_host: str | None = Field(None, description="SMTP server; without it messages go to QC_HOME/outbox as .eml.")
+    smtp_port: int | None = Field(None, ge=1, le=65535, description="Default 25, 587 for starttls, 465 for tls.")
+    smtp_security: Literal["none", "starttls", "tls"] = Field("none", description="none, starttls or tls.")
+    smtp_user: str | None = Field(None, description="SMTP login, when the server asks for one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password (environment or settings file; "
+                                                              "never committed, never printed).")
+    mail_from: str = Field("kwaliteit@zorggroep.invalid", description="Sender address of every message.")
 
     @classmethod
     def settings_customise_sources(
@@ -92,6 +99,9 @@ class Settings(BaseSettings):
             return Policy.model_validate(data)
         except ValidationError as exc:
             raise SettingsError(f"beleid (policy) ongeldig: {_first_error(exc)}") from exc
+
+    def smtp_port_or_default(self) -> int:
+        return self.smtp_port or {"none": 25, "starttls": 587, "tls": 465}[self.smtp_security]
 
     def calendar(self) -> WorkingCalendar:
         return WorkingCalendar.with_closures(self.closure_days, self.liberation_day_every_year)

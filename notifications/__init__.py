@@ -1,5 +1,3 @@
-"""Delivery of the outbox (e-mail, .eml files): the notifications work. Depends on ``domain`` only.
-
-For now the engine writes board notifications to the ``outbox`` table in the same transaction
-as the transition that causes them; nothing here sends yet.
+"""Rendering and delivery of the outbox's messages: Dutch e-mail from templates, calendar invites, and the
+channels that carry them (SMTP, or ``.eml`` files). Depends on ``domain`` only; ``flows.dispatch`` drives it.
 """

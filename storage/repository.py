@@ -481,3 +481,79 @@ def record_engine_run(session: Session, run: EngineRunRow) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+# --- outbox delivery ----------------------------------------------------------------------------
+#
+# A dispatcher claims a row (status "sending", attempts + 1, last_attempt_at) and commits before it
+# sends, then marks it "sent"; a failure puts it back to "pending" with a later next_attempt_at, or
+# "failed" after the last attempt. Every change is a guarded UPDATE, so two dispatchers cannot both
+# claim the same row in the same state. A row left in "sending" (a crash between sending and marking)
+# is claimed again once ``reclaim_before`` has passed its last attempt, and sent with the same Message-ID.
+
+
+def due_messages(session: Session, now: datetime, *, reclaim_before: datetime,
+                 limit: int | None = None) -> list[OutboxRow]:
+    """Rows to deliver at ``now``: pending ones whose next attempt is due, and ones a crashed
+    dispatcher left in ``sending`` (last attempt at or before ``reclaim_before``), oldest first."""
+    pending = sa.and_(col(OutboxRow.status) == "pending",
+                      sa.or_(col(OutboxRow.next_attempt_at).is_(None), col(OutboxRow.next_attempt_at) <= now))
+    stranded = sa.and_(col(OutboxRow.status) == "sending",
+                       sa.or_(col(OutboxRow.last_attempt_at).is_(None),
+                              col(OutboxRow.last_attempt_at) <= reclaim_before))
+    query = (select(OutboxRow).where(sa.or_(pending, stranded))
+             .order_by(col(OutboxRow.created_at), col(OutboxRow.key)))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query).all())
+
+
+def claim_message(session: Session, row_id: str, *, expected_status: str, expected_attempts: int, now: datetime,
+                  message_id: str, recipient_email: str) -> bool:
+    """Record an attempt before sending: ``sending``, attempts + 1. False when another dispatcher
+    changed the row since it was read (it is theirs)."""
+    result = session.execute(
+        sa.update(OutboxRow)
+        .where(col(OutboxRow.id) == row_id, col(OutboxRow.status) == expected_status,
+               col(OutboxRow.attempts) == expected_attempts)
+        .values(status="sending", attempts=expected_attempts + 1, last_attempt_at=now, message_id=message_id,
+                recipient_email=recipient_email, next_attempt_at=None)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def mark_sent(session: Session, row_id: str, now: datetime) -> None:
+    session.execute(sa.update(OutboxRow).where(col(OutboxRow.id) == row_id)
+                    .values(status="sent", sent_at=now, last_error=None, next_attempt_at=None))
+
+
+def mark_retry(session: Session, row_id: str, error: str, next_attempt_at: datetime) -> None:
+    """Back to ``pending`` after a failed attempt, not before ``next_attempt_at``."""
+    session.execute(sa.update(OutboxRow).where(col(OutboxRow.id) == row_id)
+                    .values(status="pending", last_error=error, next_attempt_at=next_attempt_at))
+
+
+def mark_failed(session: Session, row_id: str, error: str) -> None:
+    """Given up after the last attempt: ``failed``, visible in ``qualitycycle outbox --status failed``."""
+    session.execute(sa.update(OutboxRow).where(col(OutboxRow.id) == row_id)
+                    .values(status="failed", last_error=error, next_attempt_at=None))
+
+
+def hold_message(session: Session, row_id: str, reason: str) -> None:
+    """Keep a row ``pending`` without an attempt (no address to send to), saying why."""
+    session.execute(sa.update(OutboxRow).where(col(OutboxRow.id) == row_id, col(OutboxRow.status) == "pending")
+                    .values(last_error=reason, next_attempt_at=None))
+
+
+def held_messages(session: Session) -> list[OutboxRow]:
+    """Pending rows held back with a reason (no usable address) rather than waiting for a retry."""
+    query = (select(OutboxRow)
+             .where(col(OutboxRow.status) == "pending", col(OutboxRow.last_error).is_not(None),
+                    col(OutboxRow.next_attempt_at).is_(None))
+             .order_by(col(OutboxRow.created_at), col(OutboxRow.key)))
+    return list(session.exec(query).all())
+
+
+def outbox_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(OutboxRow.status, sa.func.count()).group_by(col(OutboxRow.status))).all()
+    return {str(status): int(n) for status, n in rows}

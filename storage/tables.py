@@ -4,7 +4,9 @@ Invariants:
 - ``trajectory_event`` is append-only: one row per transition, ``UNIQUE(agb_code, seq)``.
 - ``trajectory`` is a projection of those events with a ``version`` equal to the last event's
   ``seq``; it is only ever updated with ``WHERE version = <expected>`` (optimistic locking).
-- ``outbox.key`` is unique: a message is written once, whatever retries happen.
+- ``outbox.key`` is unique: a message is written once, whatever retries happen. Its ``status`` goes
+  ``pending`` -> ``sending`` (attempt recorded and committed before sending) -> ``sent``, or back to
+  ``pending`` with a later ``next_attempt_at``, or ``failed`` after the last attempt.
 - Moments are stored as naive UTC and returned timezone-aware (``UtcDateTime``), the same on
   SQLite and PostgreSQL.
 - No table holds data about patients: indicators are counts per practice.
@@ -221,6 +223,11 @@ class OutboxRow(SQLModel, table=True):
     attempts: int = 0
     last_error: str | None = None
     sent_at: datetime | None = _moment(default=None)
+    # delivery: a row is claimed ("sending", attempts + 1, last_attempt_at) and committed before it is sent;
+    # a failure puts it back to "pending" until next_attempt_at; message_id is the Message-ID every copy carries
+    next_attempt_at: datetime | None = _moment(default=None)
+    last_attempt_at: datetime | None = _moment(default=None)
+    message_id: str | None = Field(default=None, max_length=255)
 
 
 class EngineRunRow(SQLModel, table=True):

@@ -169,3 +169,30 @@ def test_chart_is_valid_svg_with_one_panel_per_main_indicator(services: Services
     points = [p for p in root.iter("{http://www.w3.org/2000/svg}circle")]
     assert len(points) == 2  # two periods of the one indicator
     assert practice_chart_svg(title, series) == svg  # deterministic
+
+
+def test_recalculating_from_an_extract_stores_only_the_practices_aggregates(services: Services, tmp_path: Path) -> None:
+    build(services)
+    extract = tmp_path / "extract.csv"
+    header = "pseudonym;agb_code;programme;inclusion_date;hba1c_date;hba1c_value;bp_date;bp_value;ldl_date;ldl_value;"
+    header += "egfr_date;acr_date;bmi_date;smoking_date;foot_exam_date;fundus_date"
+    rows = [  # period end 2025-03-31: the 12-month window is 2024-04-01 .. 2025-03-31
+        f"p-1;{A};dm2;2020-01-01;2025-01-10;48;;;;;;;;;;",
+        f"p-2;{A};dm2;2020-01-01;2024-04-01;60;;;;;;;;;;",  # first day of the window: counts
+        f"p-3;{A};dm2;2020-01-01;2024-03-31;50;;;;;;;;;;",  # a day too early
+        f"p-4;{A};dm2;2025-04-01;2025-01-10;40;;;;;;;;;;",  # included after the period end: not counted
+        f"p-5;{B};dm2;2021-06-01;;;;;;;;;;;;",
+    ]
+    extract.write_text("\ufeff" + header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    result = engine.recalculate_indicators(services, extract, date(2025, 3, 31), now=NOW, actor="officer")
+    assert result.import_id is not None
+    line = next(x for x in engine.indicator_view(services, agb_code=A, period_end=date(2025, 3, 31)).lines
+                if str(x.key) == "dm2/hba1c_measured")
+    assert (line.numerator, line.denominator) == (2, 3)  # p-1 and p-2 of p-1..p-3
+    below = next(x for x in engine.indicator_view(services, agb_code=A, period_end=date(2025, 3, 31)).lines
+                 if str(x.key) == "dm2/hba1c_below_53")
+    assert (below.numerator, below.denominator) == (1, 2)  # 48 < 53 of the two measured in the window
+    with services.session() as s:
+        assert "herberekening extract.csv tot 2025-03-31" in [i.source for i in repo.imports(s)]
+    again = engine.recalculate_indicators(services, extract, date(2025, 3, 31), now=NOW, actor="officer")
+    assert again.import_id is None and again.new == again.changed == 0

@@ -205,3 +205,23 @@ def test_not_recovered_without_a_figure_for_a_flagged_indicator() -> None:
     other = IndicatorKey(Programme.DM2, "side_process")
     f = figures(score("hba1c_measured", LATER, 95))
     assert not assess_recovery(f, (HBA1C, other), ON).applies
+
+
+def test_without_any_national_average_the_care_group_may_judge_against_its_own_median() -> None:
+    from domain.policy import MissingAverage
+
+    latest = score("hba1c_measured", LATER, 60)
+    f = IndicatorFigures.build(CATALOGUE, [], [], [BASELINE, latest], care_group_medians={(HBA1C, LATER): 90.0})
+    assert not assess_underperformance(f, Policy(), ENROLLED, PLAN, ON).applies  # default: not judged
+    decision = assess_underperformance(
+        f, Policy(without_national_average=MissingAverage.CARE_GROUP_MEDIAN), ENROLLED, PLAN, ON)
+    assert decision.applies
+    (reason,) = decision.reasons
+    assert reason.reference == "care_group_median" and reason.reference_value == 90.0
+    assert "de mediaan van de zorggroep 90,0%" in reason.explanation
+    with_national = IndicatorFigures.build(
+        CATALOGUE, [], [NationalAverage(programme=Programme.DM2, indicator="hba1c_measured", year=2024,
+                                        national_average=70)],
+        [BASELINE, latest], care_group_medians={(HBA1C, LATER): 90.0})
+    policy = Policy(without_national_average=MissingAverage.CARE_GROUP_MEDIAN)
+    assert not assess_underperformance(with_national, policy, ENROLLED, PLAN, ON).applies  # national 70 wins

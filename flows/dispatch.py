@@ -1,0 +1,234 @@
+"""Deliver the outbox: render each due message and send it over a channel, exactly once as the recipient sees it.
+
+For each due row: find its address in the registry (a practice's message only ever goes to an address
+registered for that practice); record the attempt (``sending``, attempts + 1) and COMMIT; render and
+send; mark ``sent`` and commit. A failure puts the row back to ``pending`` until
+``now + backoff * 2**(attempts - 1)``, and after ``max_attempts`` into ``failed``.
+
+Invariants:
+- A crash between sending and marking leaves the row in ``sending``; the next dispatch (once
+  ``reclaim_after`` has passed) sends it again with the same ``Message-ID`` (derived from the key), so a
+  mail client shows one message, and the ``.eml`` channel overwrites the same file.
+- A message without a usable address is never attempted: it stays ``pending`` with the reason in
+  ``last_error``, and the care group's officers (else the care group's address) get one
+  ``missing_address`` notice per recipient lacking an address, whose key makes it once, however
+  often the dispatcher runs.
+- Running the dispatcher again for the same moment sends nothing new.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from domain.clock import as_amsterdam
+from domain.messages import OutboxMessage
+from domain.registry import Registry
+from flows.engine import Services, held_messages_by_practice
+from flows.settings import Settings
+from notifications.channels import Channel, DeliveryError, EmlFolderChannel, SmtpChannel
+from notifications.rendering import RenderError, message_id, render
+from notifications.wording import role_nl
+from storage import repository as repo
+from storage.tables import OutboxRow
+
+CARE_GROUP_ROLES = frozenset({"board", "officer", "care_group"})
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    agb_code: str | None
+    recipient: str
+    reason: str
+    next_attempt_at: datetime | None = None
+
+
+@dataclass
+class DispatchReport:
+    """What one dispatch did, for an operator."""
+
+    moment: datetime
+    channel: str
+    sent: list[str] = field(default_factory=list)  # keys delivered by this dispatch
+    resent: list[str] = field(default_factory=list)  # of those: found in "sending" after a crash (same Message-ID)
+    retrying: list[Problem] = field(default_factory=list)
+    failed: list[Problem] = field(default_factory=list)
+    held: list[Problem] = field(default_factory=list)
+    notices_queued: int = 0
+    skipped: int = 0  # claimed by another dispatcher in the meantime
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not (self.sent or self.retrying or self.failed or self.held)
+
+
+def channel_from_settings(settings: Settings, home: Path | None = None) -> Channel:
+    """SMTP when ``QC_SMTP_HOST`` is set, else ``.eml`` files in ``<QC_HOME>/outbox``."""
+    if settings.smtp_host:
+        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+        return SmtpChannel(host=settings.smtp_host, port=settings.smtp_port_or_default(),
+                           security=settings.smtp_security, user=settings.smtp_user or None, password=password)
+    return EmlFolderChannel((home or settings.home) / "outbox")
+
+
+def _who(row: OutboxRow) -> str:
+    """``Huisartsenpraktijk De Linde (praktijk 01234567)``, ``C. Bakker (praktijkmanager, praktijk 01234567)``."""
+    if row.recipient_role == "practice":
+        return f"{row.recipient_name} (praktijk {row.agb_code})"
+    where = f", praktijk {row.agb_code}" if row.agb_code and row.recipient_role not in CARE_GROUP_ROLES else ""
+    return f"{row.recipient_name} ({role_nl(row.recipient_role)}{where})"
+
+
+def resolve_address(row: OutboxRow, registry: Registry) -> tuple[str | None, str | None]:
+    """The address to send ``row`` to now, from the registry when it knows the recipient, else the
+    queued one; and why not, when there is none or it is not the practice's own."""
+    practices = {p.agb_code: p for p in registry.practices}
+    practice = practices.get(row.agb_code) if row.agb_code else None
+    current: str | None = None
+    if row.recipient_role == "care_group":
+        current = registry.care_group.email
+    elif row.recipient_role in ("board", "officer"):
+        people = registry.board if row.recipient_role == "board" else registry.officers
+        current = next((p.email for p in people if p.name == row.recipient_name and p.email), None)
+    elif practice is not None:
+        if row.recipient_role == "practice":
+            current = practice.email
+        else:
+            current = next((p.email for p in practice.people
+                            if p.role.value == row.recipient_role and p.name == row.recipient_name and p.email), None)
+    address = current or row.recipient_email
+    if not address:
+        return None, f"geen e-mailadres bekend voor {_who(row)}"
+    if row.recipient_role not in CARE_GROUP_ROLES and row.agb_code:
+        own = {a.lower() for a in [practice.email if practice else None,
+                                   *(p.email for p in (practice.people if practice else ()))] if a}
+        if address.lower() not in own:
+            return None, (f"e-mailadres {address} is niet geregistreerd bij praktijk {row.agb_code}; "
+                          f"bericht voor {_who(row)} niet verstuurd")
+    return address, None
+
+
+def _notices(row: OutboxRow, reason: str, registry: Registry) -> list[OutboxMessage]:
+    """One ``missing_address`` notice per officer with an address (else to the care group's address),
+    keyed by the recipient that lacks an address, so it is queued once however often this runs."""
+    if row.kind == "missing_address":
+        return []  # a notice that cannot be delivered does not beget another
+    officers = [(o.name, o.email, "officer") for o in registry.officers if o.email]
+    if not officers and registry.care_group.email:
+        officers = [(registry.care_group.name, registry.care_group.email, "care_group")]
+    practices = {p.agb_code: p for p in registry.practices}
+    practice = practices.get(row.agb_code) if row.agb_code else None
+    payload = {
+        "care_group": {"name": registry.care_group.name},
+        "practice": ({"agb_code": practice.agb_code, "name": practice.name, "gp_group": practice.gp_group}
+                     if practice else None),
+        "held": {"key": row.key, "kind": row.kind, "subject": row.subject, "recipient_name": row.recipient_name,
+                 "recipient_role": row.recipient_role},
+        "reason": reason,
+    }
+    if payload["practice"] is None:
+        del payload["practice"]
+    about = f"{row.recipient_name}" + (f" ({practice.name})" if practice and row.recipient_role != "practice" else "")
+    return [
+        OutboxMessage(
+            key=f"missing_address:{row.agb_code or '-'}:{row.recipient_role}:{row.recipient_name}:{email}",
+            kind="missing_address", agb_code=row.agb_code, recipient_name=name, recipient_email=email,
+            recipient_role=role, subject=f"Bericht niet verstuurd: geen bruikbaar e-mailadres voor {about}",
+            payload=payload,
+        )
+        for name, email, role in officers
+    ]
+
+
+def _as_message(row: OutboxRow, address: str) -> OutboxMessage:
+    return OutboxMessage(key=row.key, kind=row.kind, agb_code=row.agb_code, recipient_name=row.recipient_name,
+                         recipient_email=address, recipient_role=row.recipient_role, subject=row.subject,
+                         payload=dict(row.payload or {}))
+
+
+def dispatch_outbox(
+    services: Services,
+    channel: Channel,
+    now: datetime,
+    *,
+    mail_from: str,
+    max_attempts: int = 5,
+    backoff: timedelta = timedelta(minutes=5),
+    limit: int | None = None,
+    reclaim_after: timedelta = timedelta(minutes=5),
+) -> DispatchReport:
+    """Send every message due at ``now`` (at most ``limit``); see the module's invariants."""
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    now = as_amsterdam(now)
+    report = DispatchReport(moment=now, channel=str(channel))
+    with services.session() as s:
+        registry = repo.load_registry(s)
+    seen: set[str] = set()
+    while limit is None or len(seen) < limit:
+        with services.session() as s:
+            due = [r for r in repo.due_messages(s, now, reclaim_before=now - reclaim_after) if r.id not in seen]
+        if not due:
+            break  # notices queued on the way are picked up by the next round of this loop
+        for row in due[: None if limit is None else limit - len(seen)]:
+            seen.add(row.id)
+            _deliver(services, channel, row, registry, now, report, mail_from=mail_from,
+                     max_attempts=max_attempts, backoff=backoff)
+    return report
+
+
+def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Registry, now: datetime,
+             report: DispatchReport, *, mail_from: str, max_attempts: int, backoff: timedelta) -> None:
+    address, problem = resolve_address(row, registry)
+    if address is None:
+        reason = problem or "geen e-mailadres"
+        with services.session() as s:
+            repo.hold_message(s, row.id, reason)
+            report.notices_queued += repo.add_messages(s, _notices(row, reason, registry), created_at=now)
+            s.commit()
+        report.held.append(Problem(row.key, row.agb_code, row.recipient_name, reason))
+        return
+    if row.status == "sending" and row.attempts >= max_attempts:  # interrupted on its last attempt: stop here
+        reason = (f"opgegeven na {row.attempts} pogingen: de laatste werd onderbroken (het bericht kan zijn "
+                  f"afgeleverd); {row.last_error or 'geen foutmelding'}")
+        with services.session() as s:
+            repo.mark_failed(s, row.id, reason)
+            s.commit()
+        report.failed.append(Problem(row.key, row.agb_code, address, reason))
+        return
+    with services.session() as s:
+        claimed = repo.claim_message(s, row.id, expected_status=row.status, expected_attempts=row.attempts,
+                                     now=now, message_id=message_id(row.key), recipient_email=address)
+        s.commit()  # the attempt is on record before anything leaves
+    if not claimed:
+        report.skipped += 1
+        return
+    attempts = row.attempts + 1
+    try:
+        msg = render(_as_message(row, address), mail_from=mail_from, now=now, care_group=registry.care_group.name)
+        channel.send(msg)
+    except (DeliveryError, RenderError) as exc:
+        error = str(exc)
+        with services.session() as s:
+            if attempts >= max_attempts:
+                repo.mark_failed(s, row.id, f"opgegeven na {attempts} pogingen: {error}")
+                report.failed.append(Problem(row.key, row.agb_code, address, error))
+            else:
+                retry_at = now + backoff * 2 ** (attempts - 1)
+                repo.mark_retry(s, row.id, error, retry_at)
+                report.retrying.append(Problem(row.key, row.agb_code, address, error, retry_at))
+            s.commit()
+        return
+    with services.session() as s:
+        repo.mark_sent(s, row.id, now)
+        s.commit()
+    report.sent.append(row.key)
+    if row.status == "sending":
+        report.resent.append(row.key)
+
+
+def held_by_practice(services: Services) -> dict[str | None, list[str]]:
+    """Reasons messages wait for an address, per practice (None: care-group messages), for ``status``."""
+    return held_messages_by_practice(services)

@@ -1,0 +1,169 @@
+"""Where a rendered message goes: an SMTP server, or ``.eml`` files in a folder.
+
+Invariants: both channels carry the same RFC 5322 bytes (CRLF line ends, as SMTP sends them);
+a channel either delivers the whole message or raises ``DeliveryError`` with a Dutch reason
+(refused, unreachable, folder not writable); the folder channel writes atomically (temporary
+file, then rename) and names the file after the message's key, so sending the same message
+again replaces the file instead of adding a second copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Literal, Protocol
+
+Security = Literal["none", "starttls", "tls"]
+DEFAULT_PORTS: dict[str, int] = {"none": 25, "starttls": 587, "tls": 465}
+KEY_HEADER = "X-Qualitycycle-Key"
+
+
+class DeliveryError(Exception):
+    """A message could not be delivered this time (refused, unreachable, not writable); try again later."""
+
+
+class Channel(Protocol):
+    def send(self, msg: EmailMessage) -> None: ...
+
+
+def message_bytes(msg: EmailMessage) -> bytes:
+    """The message as it travels: RFC 5322 with CRLF line ends, exactly what SMTP transmits."""
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
+
+
+@dataclass
+class SmtpChannel:
+    """Deliver over SMTP; ``security`` is ``none`` (plain, port 25), ``starttls`` (587) or ``tls`` (465)."""
+
+    host: str
+    port: int | None = None
+    security: Security = "none"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    ssl_context: ssl.SSLContext | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.security not in DEFAULT_PORTS:
+            raise ValueError(f"onbekende SMTP-beveiliging {self.security!r}: kies none, starttls of tls")
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or DEFAULT_PORTS[self.security]
+
+    def __str__(self) -> str:
+        login = f", als {self.user}" if self.user else ""
+        return f"SMTP {self.host}:{self.effective_port} ({self.security}{login})"
+
+    def context(self) -> ssl.SSLContext:
+        return self.ssl_context or ssl.create_default_context()
+
+    def connect(self) -> smtplib.SMTP:
+        """An open, greeted (and, when configured, encrypted and logged-in) connection."""
+        if self.security == "tls":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.effective_port, timeout=self.timeout,
+                                                  context=self.context())
+        else:
+            smtp = smtplib.SMTP(self.host, self.effective_port, timeout=self.timeout)
+        try:
+            smtp.ehlo()
+            if self.security == "starttls":
+                smtp.starttls(context=self.context())
+                smtp.ehlo()
+            if self.user:
+                smtp.login(self.user, self.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, msg: EmailMessage) -> None:
+        where = f"mailserver {self.host}:{self.effective_port}"
+        try:
+            smtp = self.connect()
+            try:
+                refused = smtp.send_message(msg)
+            finally:
+                _quit(smtp)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = "; ".join(f"{rcpt}: {code} {_text(reply)}" for rcpt, (code, reply) in exc.recipients.items())
+            raise DeliveryError(f"{where} weigerde de ontvanger ({codes})") from exc
+        except smtplib.SMTPSenderRefused as exc:
+            raise DeliveryError(f"{where} weigerde de afzender {exc.sender} ({exc.smtp_code} "
+                                f"{_text(exc.smtp_error)})") from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"{where} weigerde de inlog van {self.user} ({exc.smtp_code} "
+                                f"{_text(exc.smtp_error)})") from exc
+        except smtplib.SMTPResponseException as exc:
+            raise DeliveryError(f"{where} weigerde het bericht ({exc.smtp_code} {_text(exc.smtp_error)})") from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryError(f"{where} ondersteunt dit niet: {exc}") from exc
+        except ssl.SSLError as exc:
+            raise DeliveryError(f"{where}: beveiligde verbinding mislukt ({exc.reason or exc})") from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"{where} niet bereikbaar ({exc.__class__.__name__}: {exc})") from exc
+        if refused:  # some recipients refused, others accepted: with one recipient per message, not reached
+            codes = "; ".join(f"{rcpt}: {code} {_text(reply)}" for rcpt, (code, reply) in refused.items())
+            raise DeliveryError(f"{where} weigerde een ontvanger ({codes})")
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """Say goodbye; a server that hangs up rudely after accepting the message has still accepted it."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]+")
+
+
+def eml_name(key: str) -> str:
+    """A file name for a message key, safe on every file system and distinct per key."""
+    readable = _UNSAFE.sub("_", key).strip("._")[:120] or "bericht"
+    return f"{readable}-{hashlib.sha256(key.encode()).hexdigest()[:10]}.eml"
+
+
+@dataclass
+class EmlFolderChannel:
+    """Write each message as ``<name from its key>.eml`` into ``folder``, for any mail client to open."""
+
+    folder: Path
+
+    def __str__(self) -> str:
+        return f"map {self.folder}"
+
+    def path_for(self, msg: EmailMessage) -> Path:
+        key = msg.get(KEY_HEADER) or msg.get("Message-ID")
+        if not key:
+            raise DeliveryError(f"bericht zonder {KEY_HEADER} of Message-ID kan niet als bestand worden bewaard")
+        return self.folder / eml_name(str(key))
+
+    def send(self, msg: EmailMessage) -> None:
+        target = self.path_for(msg)
+        data = message_bytes(msg)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temporary, target)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            raise DeliveryError(f"map {self.folder} niet beschrijfbaar: {exc.strerror or exc}") from exc

@@ -1,0 +1,433 @@
+"""Render an outbox message to an RFC 5322 e-mail: Dutch text and HTML from templates, plus attachments.
+
+One template pair per kind (``templates/<kind>.txt.j2`` and ``<kind>.html.j2``), rendered with
+``StrictUndefined`` (a missing payload field is an error, never an empty gap) and, for HTML,
+autoescaping. Conversation and meeting invitations carry an iCalendar invite; any message whose
+payload has ``chart_svg`` carries that chart.
+
+Invariants: the ``Message-ID`` is derived from the message's key (same key, same id: a message sent
+twice after a crash is one message to a mail client) and so are the MIME boundaries; the ``Date``
+is the moment passed in, never the wall clock. So a message renders to the same bytes whenever it
+is rendered for the same moment.
+
+Payloads per kind (the scheduling work queues these; ``sample_messages`` has one of each):
+
+- every kind may carry ``care_group: {name}`` and ``chart_svg`` (an SVG document as text);
+  practice-related kinds carry ``practice: {agb_code, name, gp_group}``.
+- ``board_escalation``, ``board_progress``, ``board_recovery``, ``board_left``: as
+  ``domain.messages.board_messages`` writes them (``trigger``, ``from_state``, ``to_state``, ``at``,
+  ``seq``, ``plan_agreed_on``, ``reasons``); optionally ``indicators`` (current figures, as in
+  ``prepare.indicators`` below) and ``progress_every_months``.
+- ``board_digest``: ``period: {start, end}``, ``interval_months``, ``trajectories: [{practice,
+  entered_policy_at, plan_agreed_on, indicators: [{programme, indicator, name?, period_end, score,
+  national_average, national_average_year?, baseline_score?, improvement_points?}]}]``.
+- ``conversation_invitation``: ``conversation: {kind: start|annual|extra, start, end, location,
+  programme?}`` (ISO moments with offset, shown in Europe/Amsterdam), ``organizer: {name, email}``,
+  ``attendees: [{role, name, email?}]``, ``prepare: {period_end, indicators: [{programme, indicator,
+  name?, score, numerator?, denominator?, target?, national_average?, national_average_year?}],
+  agreements: [str], agreements_from?}``, ``calendar_key`` (the conversation's stable key, the same
+  for every recipient, so all invitations land on one calendar entry).
+- ``conversation_reminder``: ``conversation`` as above, ``organizer``, optionally ``prepare``.
+- ``conversation_overdue`` (to an officer): ``conversation: {kind, due_on}``, ``state``,
+  optionally ``last_held_on``.
+- ``meeting_invitation``: ``meeting: {kind: poh_meeting|practice_manager_meeting, start, end,
+  location, topics: [str]}``, ``organizer``, ``calendar_key``; optionally ``practice``.
+- ``kit_refresh_due``: ``kits: [{kind: inhalation|insulin, last_refreshed_on?, due_on}]``,
+  ``contact: {name, email}``.
+- ``training_due``: ``person: {name, role}``, ``courses: [{code: caspir|langerhans|..., name?,
+  due_on, last_completed_on?, url?}]``; optionally ``practice``.
+- ``missing_address`` (to an officer): ``held: {key, kind, subject, recipient_name,
+  recipient_role}``, ``reason``, optionally ``practice``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import EmailPolicy
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Any, Protocol
+
+import jinja2
+
+from domain.clock import as_amsterdam
+from domain.messages import NAMESPACE, SUBJECTS_NL, OutboxMessage
+from notifications import wording
+from notifications.channels import KEY_HEADER
+from notifications.ics import CalendarPerson, calendar_invite
+
+TEMPLATES = Path(__file__).parent / "templates"
+KINDS = (
+    "board_escalation", "board_progress", "board_recovery", "board_left", "board_digest",
+    "conversation_invitation", "conversation_reminder", "conversation_overdue", "meeting_invitation",
+    "kit_refresh_due", "training_due", "missing_address",
+)
+CALENDAR_KINDS = frozenset({"conversation_invitation", "meeting_invitation"})
+DEFAULT_DURATION = timedelta(hours=1)
+
+
+class RenderError(Exception):
+    """A message could not be rendered (unknown kind, a payload field missing, a template fault)."""
+
+
+class MessageLike(Protocol):
+    """What rendering reads of a message: the domain's ``OutboxMessage`` and the outbox row both fit."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def agb_code(self) -> str | None: ...
+    @property
+    def recipient_name(self) -> str: ...
+    @property
+    def recipient_email(self) -> str | None: ...
+    @property
+    def recipient_role(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+
+
+class _Policy(EmailPolicy):
+    """The default policy, except that a plain-ASCII header that fits in a line (998 characters) is not
+    folded. Python's folder otherwise breaks a long header right after its colon, and its own parser then
+    reads the value back with a leading space (``" Uitnodiging ..."``). Non-ASCII headers (encoded words,
+    at most 75 characters each) and bodies (quoted-printable, 76) keep the default widths."""
+
+    def _wide(self, name: str, value: str) -> bool:
+        text = str(value)
+        return text.isascii() and "\n" not in text and len(name) + 2 + len(text) <= 998
+
+    def fold(self, name: str, value: str) -> str:
+        if self._wide(name, value):
+            return str(EmailPolicy.fold(self.clone(max_line_length=998), name, value))
+        return str(super().fold(name, value))
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if self._wide(name, value):
+            return EmailPolicy.fold_binary(self.clone(max_line_length=998), name, value)
+        return super().fold_binary(name, value)
+
+
+POLICY = _Policy()
+
+
+def message_id(key: str) -> str:
+    """The stable ``Message-ID`` of the message with this key."""
+    return f"<{uuid.uuid5(NAMESPACE, key)}@qualitycycle>"
+
+
+def _reference_nl(reason: Mapping[str, Any]) -> str:
+    return {"target": "streefwaarde", "national_average": "landelijk gemiddelde",
+            "care_group_median": "mediaan van de zorggroep"}.get(str(reason.get("reference")), "referentie")
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        autoescape=lambda name: name is not None and name.endswith(".html.j2"),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        pct=wording.percent_nl, num=wording.number_nl, datum=wording.date_nl, tijd=wording.time_nl,
+        moment=wording.moment_nl, rol=wording.role_nl, programma=wording.programme_nl,
+        gesprek=wording.conversation_nl, toestand=wording.state_nl, indicator=wording.indicator_nl,
+        referentie=_reference_nl,
+        datum_dag=lambda value: wording.date_nl(value, weekday=True),
+        capfirst=lambda text: str(text)[:1].upper() + str(text)[1:],
+    )
+    env.globals.update(duur=wording.duration_nl, ontvanger=wording.recipient_line, overleg=wording.MEETING_NAMES_NL,
+                       koffer=wording.KIT_NAMES_NL, cursus=wording.COURSE_NAMES_NL)
+    return env
+
+
+_ENV = _environment()
+
+
+def context(message: MessageLike, care_group: str | None = None) -> dict[str, Any]:
+    payload = dict(message.payload)
+    practice = payload.get("practice") or {}
+    care = care_group or (payload.get("care_group") or {}).get("name") or "de zorggroep"
+    return {
+        "m": message,
+        "p": payload,
+        "care_group": care,
+        "aanhef": wording.greeting(message.recipient_role, message.recipient_name),
+        "aan": wording.recipient_line(message.recipient_role, message.recipient_name, practice.get("name"), care),
+    }
+
+
+def render_bodies(message: MessageLike, care_group: str | None = None) -> tuple[str, str]:
+    """The plain-text and the HTML body of a message."""
+    if message.kind not in KINDS:
+        raise RenderError(f"onbekende berichtsoort {message.kind!r} (bekend: {', '.join(KINDS)})")
+    values = context(message, care_group)
+    try:
+        text = _ENV.get_template(f"{message.kind}.txt.j2").render(values)
+        html = _ENV.get_template(f"{message.kind}.html.j2").render(values)
+    except jinja2.TemplateError as exc:
+        raise RenderError(f"bericht {message.kind} ({message.key}) kon niet worden opgemaakt: {exc}") from exc
+    except (KeyError, TypeError, ValueError) as exc:  # a payload value of the wrong shape, e.g. a bad date
+        raise RenderError(f"bericht {message.kind} ({message.key}): gegevens onbruikbaar: {exc}") from exc
+    return text, html
+
+
+def _moment(value: Any) -> datetime:
+    return as_amsterdam(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
+
+
+def _person(data: Mapping[str, Any]) -> CalendarPerson:
+    role = data.get("role")
+    return CalendarPerson(name=str(data.get("name") or data.get("email") or "?"), email=data.get("email"),
+                          role=wording.role_nl(role) if role else None)
+
+
+def calendar_for(message: MessageLike, now: datetime, care_group: str | None = None) -> bytes | None:
+    """The .ics invite a conversation or meeting invitation carries; None for other kinds."""
+    if message.kind not in CALENDAR_KINDS:
+        return None
+    p = message.payload
+    care = context(message, care_group)["care_group"]
+    practice = p.get("practice") or {}
+    if message.kind == "conversation_invitation":
+        event = p["conversation"]
+        what = wording.conversation_nl(event["kind"])
+        summary = f"{what[:1].upper()}{what[1:]} {practice.get('name', '')}".strip()
+        lines = [f"{summary} met {care}."]
+        if event.get("programme"):
+            lines.append(f"Zorgprogramma: {wording.programme_nl(event['programme'])}.")
+    else:
+        event = p["meeting"]
+        summary = f"{wording.MEETING_NAMES_NL.get(event['kind'], event['kind'])} {care}"
+        lines = [f"{summary}."] + [f"- {topic}" for topic in event.get("topics") or ()]
+    attendees = [_person(a) for a in p.get("attendees") or ()]
+    if lines and attendees:
+        lines.append("Aanwezig: " + "; ".join(f"{a.name} ({a.role})" if a.role else a.name for a in attendees) + ".")
+    lines.append("Zie de uitnodiging per e-mail voor de voorbereiding.")
+    if message.recipient_email and all(a.email != message.recipient_email for a in attendees):
+        attendees.append(CalendarPerson(message.recipient_name, message.recipient_email,
+                                        wording.role_nl(message.recipient_role)))
+    start = _moment(event["start"])
+    end = _moment(event["end"]) if event.get("end") else start + DEFAULT_DURATION
+    organizer = _person(p.get("organizer") or {"name": care})
+    return calendar_invite(key=str(p.get("calendar_key") or message.key), start=start, end=end, summary=summary,
+                           description="\n".join(lines), location=event.get("location"), organizer=organizer,
+                           attendees=attendees, now=now)
+
+
+def _attachment_name(message: MessageLike, what: str, suffix: str) -> str:
+    return f"{what}-{message.agb_code}{suffix}" if message.agb_code else f"{what}{suffix}"
+
+
+def render(message: MessageLike, *, mail_from: str, now: datetime, care_group: str | None = None) -> EmailMessage:
+    """The whole e-mail: headers, multipart/alternative text and HTML, and the attachments the payload asks for."""
+    if now.tzinfo is None:
+        raise ValueError("the moment of a message must be timezone-aware")
+    if not message.recipient_email:
+        raise RenderError(f"bericht {message.key}: geen e-mailadres bekend voor {message.recipient_name}")
+    text, html = render_bodies(message, care_group)
+    sender = care_group or (message.payload.get("care_group") or {}).get("name") or "Kwaliteitscyclus zorggroep"
+    msg = EmailMessage(policy=POLICY)
+    msg["From"] = formataddr((sender, mail_from))
+    msg["To"] = formataddr((message.recipient_name, message.recipient_email))
+    msg["Subject"] = message.subject
+    msg["Date"] = format_datetime(as_amsterdam(now).replace(microsecond=0))
+    msg["Message-ID"] = message_id(message.key)
+    msg[KEY_HEADER] = message.key
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to a robot
+    msg.set_content(text, cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", cte="quoted-printable")
+    try:
+        invite = calendar_for(message, now, care_group)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RenderError(f"bericht {message.kind} ({message.key}): agenda-uitnodiging onbruikbaar: {exc}") from exc
+    if invite is not None:
+        msg.add_attachment(invite, maintype="text", subtype="calendar", filename="uitnodiging.ics",
+                           params={"method": "REQUEST", "charset": "utf-8"})
+    svg = message.payload.get("chart_svg")
+    if svg:
+        msg.add_attachment(str(svg).encode("utf-8"), maintype="image", subtype="svg+xml",
+                           filename=_attachment_name(message, "indicatoren", ".svg"))
+    msg["Content-Language"] = "nl"  # after the body: making a multipart moves Content-* headers into the part
+    _stable_boundaries(msg, message.key)
+    return msg
+
+
+def _stable_boundaries(msg: EmailMessage, key: str) -> None:
+    seed = hashlib.sha256(key.encode()).hexdigest()[:24]
+    for i, part in enumerate(p for p in msg.walk() if p.is_multipart()):
+        part.set_boundary(f"==qc-{seed}-{i}==")
+
+
+# --- samples ------------------------------------------------------------------------------------
+
+_PRACTICE = {"agb_code": "01234567", "name": "Huisartsenpraktijk De Linde", "gp_group": "HAGRO-WEST"}
+_OFFICER = {"role": "officer", "name": "A. Jansen", "email": "a.jansen@cohaesie.example"}
+_OFFICER_2 = {"role": "officer", "name": "P. de Boer", "email": "p.deboer@cohaesie.example"}
+_REASON = {
+    "rule": "underperformer", "programme": "dm2", "indicator": "hba1c_measured", "period_end": "2025-03-31",
+    "score": 64.0, "numerator": 64, "denominator": 100, "reference": "national_average", "reference_value": 92.0,
+    "reference_year": 2024, "threshold": 73.6, "baseline_period_end": "2024-03-31", "baseline_score": 60.0,
+    "improvement_points": 4.0,
+    "explanation": "dm2/hba1c_measured: 64,0% (64/100) blijft meer dan 20,0% achter op het landelijk gemiddelde "
+                   "92,0% (2024; grens 73,6%) en steeg sinds 2024-03-31 (60,0%) maar 4,0 punt (minder dan 5,0)",
+}
+_INDICATORS = [
+    {"programme": "dm2", "indicator": "hba1c_measured", "name": "HbA1c gemeten in de afgelopen 12 maanden",
+     "score": 86.0, "numerator": 172, "denominator": 200, "target": 90.0, "national_average": 92.0,
+     "national_average_year": 2024},
+    {"programme": "dm2", "indicator": "foot_exam", "name": "Voetonderzoek in de afgelopen 12 maanden",
+     "score": 81.5, "numerator": 163, "denominator": 200, "target": 80.0, "national_average": 84.0,
+     "national_average_year": 2024},
+    {"programme": "copd", "indicator": "inhaler_checked", "name": "Inhalatietechniek gecontroleerd",
+     "score": 70.0, "numerator": 56, "denominator": 80, "target": 75.0, "national_average": None},
+]
+
+
+def _board(kind: str, payload: dict[str, Any]) -> OutboxMessage:
+    subject = SUBJECTS_NL[kind].format(name=_PRACTICE["name"], agb=_PRACTICE["agb_code"])
+    return OutboxMessage(key=f"{kind}:01234567:{payload['seq']}:bestuur@cohaesie.example", kind=kind,
+                         agb_code="01234567", recipient_name="B. de Vries",
+                         recipient_email="bestuur@cohaesie.example", recipient_role="board", subject=subject,
+                         payload=payload)
+
+
+def _board_payload(trigger: str, from_state: str, to_state: str, at: str, seq: int,
+                   reasons: list[dict[str, Any]], plan: str | None = "2024-04-29") -> dict[str, Any]:
+    return {"practice": dict(_PRACTICE), "trigger": trigger, "from_state": from_state, "to_state": to_state,
+            "at": at, "seq": seq, "plan_agreed_on": plan, "reasons": reasons}
+
+
+def sample_messages() -> dict[str, OutboxMessage]:
+    """One realistic message of every kind, for ``qualitycycle preview`` and the template tests."""
+    from notifications.charts import Series, practice_chart_svg
+
+    chart = practice_chart_svg("Huisartsenpraktijk De Linde (01234567)", [
+        Series("dm2/hba1c_measured", "HbA1c gemeten in de afgelopen 12 maanden",
+               [(date(2024, m, 28), v) for m, v in ((3, 60.0), (6, 61.0), (9, 63.0), (12, 64.0))],
+               target=90.0, national={2024: 92.0}),
+    ])
+    recovered = {**_REASON, "rule": "recovered", "period_end": "2025-12-31", "score": 91.0, "numerator": 91,
+                 "reference": "target", "reference_value": 90.0, "reference_year": None, "threshold": 90.0,
+                 "baseline_period_end": None, "baseline_score": None, "improvement_points": None,
+                 "explanation": "dm2/hba1c_measured: 91,0% haalt de streefwaarde 90,0%"}
+    people = [
+        {"role": "gp_principal", "name": "C. Bakker", "email": "c.bakker@delinde.example"},
+        {"role": "poh_chronic", "name": "D. Mulder", "email": "d.mulder@delinde.example"},
+        {"role": "poh_elderly", "name": "E. Kok", "email": None},
+        _OFFICER, _OFFICER_2,
+    ]
+    samples = [
+        _board("board_escalation", _board_payload(
+            "escalate", "improvement_plan", "underperformer_policy", "2025-05-05T07:00:00+02:00", 5, [_REASON],
+        ) | {"chart_svg": chart}),
+        _board("board_progress", _board_payload(
+            "report_progress", "underperformer_policy", "underperformer_policy", "2025-08-04T07:00:00+02:00", 6, [],
+        ) | {"indicators": [{**_INDICATORS[0], "score": 70.0, "numerator": 140, "period_end": "2025-06-30",
+                             "baseline_score": 60.0, "improvement_points": 10.0}],
+             "progress_every_months": 3}),
+        _board("board_recovery", _board_payload(
+            "recover", "underperformer_policy", "annual_cycle", "2026-02-09T07:00:00+01:00", 8, [recovered],
+        )),
+        _board("board_left", _board_payload(
+            "leave", "underperformer_policy", "left", "2025-10-01T09:30:00+02:00", 7,
+            [{"explanation": "praktijk gestopt per 1 januari 2026"}],
+        )),
+        OutboxMessage(
+            key="board_digest:2025-Q3:bestuur@cohaesie.example", kind="board_digest", agb_code=None,
+            recipient_name="B. de Vries", recipient_email="bestuur@cohaesie.example", recipient_role="board",
+            subject="Kwartaaloverzicht verbetertrajecten (beleid minder presterende praktijken), juli-september 2025",
+            payload={"care_group": {"name": "Cohaesie"}, "period": {"start": "2025-07-01", "end": "2025-09-30"},
+                     "interval_months": 3, "trajectories": [{
+                         "practice": dict(_PRACTICE), "entered_policy_at": "2025-05-05T07:00:00+02:00",
+                         "plan_agreed_on": "2024-04-29",
+                         "indicators": [{"programme": "dm2", "indicator": "hba1c_measured",
+                                         "name": "HbA1c gemeten in de afgelopen 12 maanden",
+                                         "period_end": "2025-06-30", "score": 70.0, "national_average": 92.0,
+                                         "national_average_year": 2024, "baseline_score": 60.0,
+                                         "improvement_points": 10.0}]}]}),
+        OutboxMessage(
+            key="conversation_invitation:01234567:annual:2025-11-04:c.bakker@delinde.example",
+            kind="conversation_invitation", agb_code="01234567", recipient_name="C. Bakker",
+            recipient_email="c.bakker@delinde.example", recipient_role="gp_principal",
+            subject="Uitnodiging kwaliteitsjaargesprek Huisartsenpraktijk De Linde, dinsdag 4 november 2025",
+            payload={"care_group": {"name": "Cohaesie"}, "practice": dict(_PRACTICE),
+                     "conversation": {"kind": "annual", "start": "2025-11-04T14:00:00+01:00",
+                                      "end": "2025-11-04T15:30:00+01:00",
+                                      "location": "Huisartsenpraktijk De Linde, Lindelaan 1, Voorbeeldstad",
+                                      "programme": None},
+                     "organizer": _OFFICER, "attendees": people,
+                     "prepare": {"period_end": "2025-06-30", "indicators": _INDICATORS,
+                                 "agreements": ["Oproepsysteem Kompas inrichten voor DM2-controles",
+                                                "Coaching on the job voor de POH bij inhalatie-instructie"],
+                                 "agreements_from": "2024-11-12"},
+                     "calendar_key": "conversation:01234567:annual:2025-11-04", "chart_svg": chart}),
+        OutboxMessage(
+            key="conversation_reminder:01234567:annual:2025-11-04:praktijk@delinde.example",
+            kind="conversation_reminder", agb_code="01234567", recipient_name="Huisartsenpraktijk De Linde",
+            recipient_email="praktijk@delinde.example", recipient_role="practice",
+            subject="Herinnering: kwaliteitsjaargesprek op dinsdag 4 november 2025",
+            payload={"care_group": {"name": "Cohaesie"}, "practice": dict(_PRACTICE),
+                     "conversation": {"kind": "annual", "start": "2025-11-04T14:00:00+01:00",
+                                      "end": "2025-11-04T15:30:00+01:00",
+                                      "location": "Huisartsenpraktijk De Linde, Lindelaan 1, Voorbeeldstad"},
+                     "organizer": _OFFICER,
+                     "prepare": {"period_end": "2025-06-30", "indicators": _INDICATORS[:2], "agreements": []}}),
+        OutboxMessage(
+            key="conversation_overdue:01234567:annual:2025-11-14:a.jansen@cohaesie.example",
+            kind="conversation_overdue", agb_code="01234567", recipient_name="A. Jansen",
+            recipient_email="a.jansen@cohaesie.example", recipient_role="officer",
+            subject="Kwaliteitsjaargesprek Huisartsenpraktijk De Linde is over tijd",
+            payload={"care_group": {"name": "Cohaesie"}, "practice": dict(_PRACTICE),
+                     "conversation": {"kind": "annual", "due_on": "2025-11-14"}, "state": "annual_cycle",
+                     "last_held_on": "2024-11-12"}),
+        OutboxMessage(
+            key="meeting_invitation:poh_meeting:2025-03-12:d.mulder@delinde.example", kind="meeting_invitation",
+            agb_code="01234567", recipient_name="D. Mulder", recipient_email="d.mulder@delinde.example",
+            recipient_role="poh_chronic", subject="Uitnodiging POH-overleg woensdag 12 maart 2025",
+            payload={"care_group": {"name": "Cohaesie"}, "practice": dict(_PRACTICE),
+                     "meeting": {"kind": "poh_meeting", "start": "2025-03-12T19:00:00+01:00",
+                                 "end": "2025-03-12T21:00:00+01:00",
+                                 "location": "Cohaesie, Stationsplein 3, Voorbeeldstad",
+                                 "topics": ["Nieuwe NHG-standaard astma", "Ervaringen met het oproepsysteem"]},
+                     "organizer": _OFFICER, "calendar_key": "poh_meeting:2025-03-12"}),
+        OutboxMessage(
+            key="kit_refresh_due:01234567:2026-03-01:praktijk@delinde.example", kind="kit_refresh_due",
+            agb_code="01234567", recipient_name="Huisartsenpraktijk De Linde",
+            recipient_email="praktijk@delinde.example", recipient_role="practice",
+            subject="Instructiekoffers van Huisartsenpraktijk De Linde worden geactualiseerd",
+            payload={"care_group": {"name": "Cohaesie"}, "practice": dict(_PRACTICE),
+                     "kits": [{"kind": "inhalation", "last_refreshed_on": "2024-03-01", "due_on": "2026-03-01"},
+                              {"kind": "insulin", "last_refreshed_on": None, "due_on": "2026-03-01"}],
+                     "contact": _OFFICER}),
+        OutboxMessage(
+            key="training_due:01234567:poh_chronic:D. Mulder:caspir:2026-01-31", kind="training_due",
+            agb_code="01234567", recipient_name="D. Mulder", recipient_email="d.mulder@delinde.example",
+            recipient_role="poh_chronic", subject="Verplichte scholing: Caspir-cursus voor 31 januari 2026",
+            payload={"care_group": {"name": "Cohaesie"}, "practice": dict(_PRACTICE),
+                     "person": {"name": "D. Mulder", "role": "poh_chronic"},
+                     "courses": [{"code": "caspir", "name": "Caspir-cursus (spirometrie)", "due_on": "2026-01-31",
+                                  "last_completed_on": "2023-01-20",
+                                  "url": "https://www.cohaesie.nl/scholingen"}]}),
+        OutboxMessage(
+            key="missing_address:01234567:practice:Huisartsenpraktijk De Linde:a.jansen@cohaesie.example",
+            kind="missing_address", agb_code="01234567", recipient_name="A. Jansen",
+            recipient_email="a.jansen@cohaesie.example", recipient_role="officer",
+            subject="Bericht niet verstuurd: geen e-mailadres voor Huisartsenpraktijk De Linde",
+            payload={"care_group": {"name": "Cohaesie"}, "practice": dict(_PRACTICE),
+                     "held": {"key": "kit_refresh_due:01234567:2026-03-01:-", "kind": "kit_refresh_due",
+                              "subject": "Instructiekoffers van Huisartsenpraktijk De Linde worden geactualiseerd",
+                              "recipient_name": "Huisartsenpraktijk De Linde", "recipient_role": "practice"},
+                     "reason": "geen e-mailadres bekend voor Huisartsenpraktijk De Linde (praktijk 01234567)"}),
+    ]
+    return {m.kind: m for m in samples}
