@@ -495,7 +495,7 @@ class _InvalidValue(Exception):
         self.message = message
 
 
-_PROGRAMME_ALIASES: dict[str, Programme] = {
+PROGRAMME_ALIASES: dict[str, Programme] = {
     **{p.value: p for p in Programme},
     "astma": Programme.ASTHMA,
     "ouderenzorg": Programme.ELDERLY,
@@ -546,13 +546,13 @@ def _choice(value: object, aliases: Mapping[str, T], what: str) -> T:
 def _programme(value: object) -> Programme:
     if _blank(value):
         raise _InvalidValue("zorgprogramma ontbreekt")
-    if not isinstance(value, str) or value.strip().lower() not in _PROGRAMME_ALIASES:
+    if not isinstance(value, str) or value.strip().lower() not in PROGRAMME_ALIASES:
         shown = value.strip() if isinstance(value, str) else value
         raise _InvalidValue(
             f"zorgprogramma {shown!r} is onbekend: verwacht een van "
             f"{', '.join(p.value for p in Programme)} (of astma, ouderenzorg, diabetes)"
         )
-    return _PROGRAMME_ALIASES[value.strip().lower()]
+    return PROGRAMME_ALIASES[value.strip().lower()]
 
 
 def _optional_programme(value: object) -> Programme | None:

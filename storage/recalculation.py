@@ -92,8 +92,8 @@ from dateutil.relativedelta import relativedelta
 from domain.indicators import IndicatorDefinition, IndicatorKind, IndicatorScore, ValueOp
 from domain.registry import Programme
 from storage.files import (
-    _PROGRAMME_ALIASES,  # the programme names every input file accepts (Dutch ones included)
     NEVER_STORED,
+    PROGRAMME_ALIASES,  # the programme names every input file accepts (Dutch ones included)
     InputFileError,
     PatientDataFileError,
     Problem,
@@ -117,7 +117,7 @@ _AGB = re.compile(r"[0-9]{8}")
 _BSN_TEXT = r"^\s*([0-9]{9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3})\s*$"
 _BSN_SHAPED = re.compile(r"[0-9]{4}\.?[0-9]{2}\.?[0-9]{3}")
 _BSN_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
-_PROGRAMMES: dict[str, Programme] = dict(_PROGRAMME_ALIASES)
+_PROGRAMMES: dict[str, Programme] = dict(PROGRAMME_ALIASES)
 """Lower-case names (aliases included) to programmes; a cell is stripped and lower-cased first."""
 _PROGRAMME_ENUM = pl.Enum([p.value for p in Programme])
 _PROGRAMME_ORDER = tuple(Programme)
