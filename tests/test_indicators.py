@@ -196,3 +196,15 @@ def test_recalculating_from_an_extract_stores_only_the_practices_aggregates(serv
         assert "herberekening extract.csv tot 2025-03-31" in [i.source for i in repo.imports(s)]
     again = engine.recalculate_indicators(services, extract, date(2025, 3, 31), now=NOW, actor="officer")
     assert again.import_id is None and again.new == again.changed == 0
+
+
+@pytest.mark.parametrize("value", ["100,5", "-1", "honderd"])
+def test_national_average_outside_0_to_100_rejects_the_file_with_row_and_column(tmp_path: Path, value: str) -> None:
+    from storage.files import InputFileError, parse_averages
+
+    path = tmp_path / "gemiddelden.csv"
+    path.write_text(f"programme;indicator;year;national_average\ndm2;hba1c_measured;2024;91\n"
+                    f"dm2;bp_measured;2024;{value}\n", encoding="utf-8-sig")
+    with pytest.raises(InputFileError) as refused:
+        parse_averages(path)
+    assert "gemiddelden.csv, rij 3, kolom national_average" in str(refused.value)
