@@ -331,7 +331,8 @@ def _fill_table(
             table.problem(
                 header_row,
                 name,
-                f"kolom {name!r} komt meer dan eens voor (kolom {_letter(positions[name])} en {_letter(index)})",
+                f"kolom {name!r} komt meer dan eens voor "
+                f"(kolom {column_letter(positions[name])} en {column_letter(index)})",
                 fatal=True,
             )
         else:
@@ -375,7 +376,7 @@ def _fill_table(
         table.rows.append((number, {name: padded[positions[name]] if name in positions else "" for name in wanted}))
 
 
-def _letter(index: int) -> str:
+def column_letter(index: int) -> str:
     """Spreadsheet column letter of a 0-based index (0 -> A, 26 -> AA)."""
     letters = ""
     number = index + 1
@@ -388,7 +389,7 @@ def _letter(index: int) -> str:
 def _column_label(header: Sequence[str], index: int) -> str:
     if index < len(header) and header[index]:
         return header[index]
-    return f"{_letter(index)} (zonder naam)"
+    return f"{column_letter(index)} (zonder naam)"
 
 
 def _delimiter_name(delimiter: str) -> str:

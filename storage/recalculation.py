@@ -93,10 +93,11 @@ from domain.indicators import IndicatorDefinition, IndicatorKind, IndicatorScore
 from domain.registry import Programme
 from storage.files import (
     NEVER_STORED,
-    PROGRAMME_ALIASES,  # the programme names every input file accepts (Dutch ones included)
+    PROGRAMME_ALIASES,
     InputFileError,
     PatientDataFileError,
     Problem,
+    column_letter,  # the programme names every input file accepts (Dutch ones included)
     is_patient_header,
     looks_like_bsn,
 )
@@ -313,27 +314,17 @@ def _header_names(raw: Sequence[str], check: _Check) -> list[str]:
     for index, cell in enumerate(raw):
         name = cell.strip().lower()
         if not name:
-            names.append(f"(kolom {_letter(index)} zonder naam)")
+            names.append(f"(kolom {column_letter(index)} zonder naam)")
             continue
         if name in seen:
             check.add(
                 _HEADER_ROW,
                 name,
-                f"kolom {name!r} komt meer dan eens voor (kolom {_letter(seen[name])} en {_letter(index)})",
+                f"kolom {name!r} komt meer dan eens voor (kolom {column_letter(seen[name])} en {column_letter(index)})",
             )
         seen.setdefault(name, index)
-        names.append(name if name not in names else f"{name} ({_letter(index)})")
+        names.append(name if name not in names else f"{name} ({column_letter(index)})")
     return names
-
-
-def _letter(index: int) -> str:
-    """Spreadsheet column letter of a 0-based index (0 -> A, 26 -> AA)."""
-    letters = ""
-    number = index + 1
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
 
 
 def _read_csv(source: Path, check: _Check) -> pl.DataFrame:
@@ -452,7 +443,8 @@ def _validate(
     header_row = check.row_offset - 1
     for name in frame.columns:
         if _BSN_SHAPED.search(name) and any(looks_like_bsn(part) for part in re.findall(r"[0-9.]+", name)):
-            check.patient.append(Problem(check.file, header_row, _letter(frame.columns.index(name)), _BSN_MESSAGE))
+            column = column_letter(frame.columns.index(name))
+            check.patient.append(Problem(check.file, header_row, column, _BSN_MESSAGE))
         elif is_patient_header(name) or _plain_header(name) in _NAME_HEADERS:
             check.patient.append(
                 Problem(
