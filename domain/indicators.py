@@ -183,6 +183,14 @@ class IndicatorFigures:
         ends = [s.period_end for s in self.scores if s.period_end <= on]
         return max(ends) if ends else None
 
+    def latest_scores(self, on: date) -> dict[IndicatorKey, IndicatorScore]:
+        """Each indicator's own latest score known on ``on`` (programmes' figures may arrive apart)."""
+        latest: dict[IndicatorKey, IndicatorScore] = {}
+        for s in self.scores:  # sorted by period end: later ones overwrite
+            if s.period_end <= on:
+                latest[s.key] = s
+        return latest
+
     def scores_for_period(self, period_end: date) -> list[IndicatorScore]:
         return [s for s in self.scores if s.period_end == period_end]
 

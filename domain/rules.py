@@ -79,28 +79,29 @@ def _fmt(value: float) -> str:
 
 
 def _watched(
-    figures: IndicatorFigures, policy: Policy, enrolments: Mapping[Programme, date], period_end: date
+    figures: IndicatorFigures, policy: Policy, enrolments: Mapping[Programme, date], on: date
 ) -> list[IndicatorScore]:
-    """Scores of the period that the escalation rules read: main process indicators of
-    chronic programmes the practice had joined by the period's end."""
+    """The scores the escalation rules read: for each main process indicator of a chronic programme,
+    its own latest period known on ``on`` (a programme's figures may arrive before another's), if
+    the practice had joined the programme by that period's end."""
     watched = []
-    for score in figures.scores_for_period(period_end):
+    for score in figures.latest_scores(on).values():
         definition = figures.catalogue.get(score.key)
         if definition is None or not definition.main or definition.kind is not IndicatorKind.PROCESS:
             continue
         if score.programme not in policy.chronic_programmes:
             continue
         started = enrolments.get(score.programme)
-        if started is None or started > period_end:
+        if started is None or started > score.period_end:
             continue
         watched.append(score)
-    return watched
+    return sorted(watched, key=lambda s: (s.programme.value, s.indicator))
 
 
 def assess_deviation(
     figures: IndicatorFigures, policy: Policy, enrolments: Mapping[Programme, date], on: date
 ) -> Decision:
-    """Strong deviation: on the latest period, a main process indicator is more than
+    """Strong deviation: on its latest period, a main process indicator is more than
     ``deviation_share_of_target`` of its target below that target."""
     period = figures.latest_period(on)
     if period is None:
@@ -109,7 +110,7 @@ def assess_deviation(
     reasons: list[Reason] = []
     notes: list[str] = []
     share = exact(policy.deviation_share_of_target)
-    for score in _watched(figures, policy, enrolments, period):
+    for score in _watched(figures, policy, enrolments, on):
         target = figures.targets.get(score.key)
         if target is None:
             notes.append(f"{score.key}: geen streefwaarde bekend")
@@ -118,7 +119,7 @@ def assess_deviation(
         if score.exact_score < threshold:
             reasons.append(Reason(
                 rule=Rule.STRONG_DEVIATION, programme=score.programme, indicator=score.indicator,
-                period_end=period, score=score.score, numerator=score.numerator,
+                period_end=score.period_end, score=score.score, numerator=score.numerator,
                 denominator=score.denominator, reference="target", reference_value=target,
                 threshold=float(threshold),
                 explanation=(
@@ -153,7 +154,11 @@ def assess_underperformance(
     reasons: list[Reason] = []
     notes: list[str] = []
     min_improvement = exact(policy.min_improvement_points)
-    for score in _watched(figures, policy, enrolments, period):
+    for score in _watched(figures, policy, enrolments, on):
+        if score.period_end <= plan_agreed_on:
+            notes.append(f"{score.key}: nog geen cijfer over een periode na het verbeterplan")
+            continue
+        period = score.period_end
         found = figures.national_average(score.key, period)
         reference, reference_name = "national_average", "het landelijk gemiddelde"
         year: int | None = None
@@ -184,7 +189,7 @@ def assess_underperformance(
             continue
         reasons.append(Reason(
             rule=Rule.UNDERPERFORMER, programme=score.programme, indicator=score.indicator,
-            period_end=period, score=score.score, numerator=score.numerator,
+            period_end=score.period_end, score=score.score, numerator=score.numerator,
             denominator=score.denominator, reference=reference, reference_value=average,
             reference_year=year, threshold=float(threshold),
             baseline_period_end=baseline.period_end, baseline_score=baseline.score,
@@ -213,14 +218,14 @@ def assess_recovery(
     if period is None:
         return Decision(rule=Rule.RECOVERED, applies=False, on=on, period_end=None,
                         notes=("geen indicatorcijfers bekend",))
-    by_key = {s.key: s for s in figures.scores_for_period(period)}
+    by_key = figures.latest_scores(on)
     reasons: list[Reason] = []
     notes: list[str] = []
     for key in flagged:
         score = by_key.get(key)
         target = figures.targets.get(key)
         if score is None:
-            notes.append(f"{key}: geen cijfer over de periode tot {period.isoformat()}")
+            notes.append(f"{key}: geen cijfer bekend")
             continue
         if target is None:
             notes.append(f"{key}: geen streefwaarde bekend")
@@ -229,7 +234,7 @@ def assess_recovery(
             notes.append(f"{key}: {_fmt(score.score)}% nog onder de streefwaarde {_fmt(target)}%")
             continue
         reasons.append(Reason(
-            rule=Rule.RECOVERED, programme=key.programme, indicator=key.indicator, period_end=period,
+            rule=Rule.RECOVERED, programme=key.programme, indicator=key.indicator, period_end=score.period_end,
             score=score.score, numerator=score.numerator, denominator=score.denominator,
             reference="target", reference_value=target, threshold=target,
             explanation=f"{key}: {_fmt(score.score)}% haalt de streefwaarde {_fmt(target)}%",
@@ -248,13 +253,13 @@ def assess_progress(
     period = figures.latest_period(on)
     reasons: list[Reason] = []
     notes: list[str] = []
-    latest = {s.key: s for s in figures.scores_for_period(period)} if period else {}
+    latest = figures.latest_scores(on)
     for key in flagged:
         score, target = latest.get(key), figures.targets.get(key)
-        if score is None or period is None or target is None:
+        if score is None or target is None:
             notes.append(f"{key}: geen actueel cijfer of streefwaarde")
             continue
-        average = figures.national_average(key, period)
+        average = figures.national_average(key, score.period_end)
         baseline = figures.score_on_or_before(key, plan_agreed_on) if plan_agreed_on else None
         improvement = float(score.exact_score - baseline.exact_score) if baseline else None
         text = f"{key}: nu {_fmt(score.score)}% ({score.numerator}/{score.denominator}), streefwaarde {_fmt(target)}%"
@@ -263,7 +268,7 @@ def assess_progress(
         if baseline is not None and improvement is not None:
             text += f"; {improvement:+.1f} punt sinds {baseline.period_end.isoformat()}".replace(".", ",")
         reasons.append(Reason(
-            rule=Rule.PROGRESS, programme=key.programme, indicator=key.indicator, period_end=period,
+            rule=Rule.PROGRESS, programme=key.programme, indicator=key.indicator, period_end=score.period_end,
             score=score.score, numerator=score.numerator, denominator=score.denominator, reference="target",
             reference_value=target, reference_year=average[0] if average else None, threshold=target,
             baseline_period_end=baseline.period_end if baseline else None,

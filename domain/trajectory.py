@@ -106,8 +106,9 @@ class TrajectoryView:
         if trigger is Trigger.HOLD_START_CONVERSATION:
             changes.update(cycle_started_on=held_on, flagged=(), flagged_on=None, plan_agreed_on=None,
                            entered_policy_at=None, last_progress_report_at=None)
-        elif trigger is Trigger.HOLD_ANNUAL_CONVERSATION:
-            changes.update(last_annual_conversation_on=held_on)
+        elif trigger is Trigger.HOLD_ANNUAL_CONVERSATION:  # a late entry of an older one moves nothing back
+            last = self.last_annual_conversation_on
+            changes.update(last_annual_conversation_on=held_on if last is None else max(last, held_on))
         elif trigger is Trigger.FLAG_DEVIATION:
             changes.update(flagged=_keys(event.reasons), flagged_on=event.at.date())
         elif trigger is Trigger.AGREE_IMPROVEMENT_PLAN:

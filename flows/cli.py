@@ -21,7 +21,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from domain.clock import AMSTERDAM, as_amsterdam
 from domain.commands import LeaveProgramme, RecordConversation
@@ -49,7 +49,7 @@ class CliInputError(Exception):
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     DomainError, TrajectoryError, SettingsError, CliInputError, ValidationError,
     engine.UnknownPracticeError, engine.ConversationInFutureError, engine.ImportStoppedError,
-    engine.UnknownGpGroupError,
+    engine.UnknownGpGroupError, engine.ConversationConflictError,
     engine.repo.ConcurrentUpdateError,
 )
 
@@ -60,6 +60,14 @@ def _friendly_errors() -> Iterator[None]:
         yield
     except KNOWN_ERRORS as exc:
         err.print(f"fout: {_one_line(exc)}", markup=False)
+        raise typer.Exit(1) from None
+    except IntegrityError:
+        err.print("fout: iemand anders legde tegelijk hetzelfde vast; er is niets dubbel opgeslagen, "
+                  "probeer het opnieuw", markup=False)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        err.print(f"fout: {exc.filename or 'bestand'} kan niet worden gelezen of geschreven: {exc.strerror}",
+                  markup=False)
         raise typer.Exit(1) from None
     except OperationalError as exc:
         err.print(f"fout: database niet bereikbaar of niet bruikbaar: {' '.join(str(exc.orig).split())}", markup=False)

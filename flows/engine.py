@@ -69,6 +69,21 @@ class ConversationInFutureError(Exception):
     """A conversation is recorded once it has been held, not before."""
 
 
+class ConversationConflictError(Exception):
+    """A conversation recorded again with other content, or on a date the trajectory cannot take."""
+
+
+def _same_conversation_or_raise(stored: ConversationRow, cmd: RecordConversation) -> None:
+    """Recording the same conversation again is a no-op; recording it with other content is an error,
+    not a silent drop (the first recording stands; correcting it is a deliberate act)."""
+    attendees = [a.model_dump(mode="json") for a in cmd.attendees]
+    plan = cmd.plan.model_dump(mode="json") if cmd.plan else None
+    if stored.attendees != attendees or stored.plan != plan:
+        raise ConversationConflictError(
+            f"{cmd.kind.value}gesprek van {cmd.agb_code} op {cmd.held_on.isoformat()} is al vastgelegd met "
+            "andere aanwezigen of een ander verbeterplan; het eerder vastgelegde gesprek blijft staan")
+
+
 class UnknownPracticeError(Exception):
     def __init__(self, agb_code: str) -> None:
         super().__init__(f"praktijk met AGB-code {agb_code} is niet bekend; laad eerst het register")
@@ -214,7 +229,9 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
         practice = repo.get_practice(s, cmd.agb_code)
         if practice is None:
             raise UnknownPracticeError(cmd.agb_code)
-        if repo.get_conversation(s, conv_id) is not None:
+        stored = repo.get_conversation(s, conv_id)
+        if stored is not None:
+            _same_conversation_or_raise(stored, cmd)
             return ConversationRecorded(conv_id, cmd.agb_code, cmd.kind, cmd.held_on, True, gaps, None)
         view = repo.load_view(s, cmd.agb_code)
         details: dict[str, Any] = {"held_on": cmd.held_on.isoformat(), "conversation_id": conv_id}
@@ -232,6 +249,10 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
         elif cmd.kind is ConversationKind.ANNUAL:
             trigger = Trigger.HOLD_ANNUAL_CONVERSATION
         elif cmd.plan is not None:
+            if view.flagged_on is not None and cmd.held_on < view.flagged_on:
+                raise ConversationConflictError(
+                    f"extra gesprek van {cmd.agb_code} op {cmd.held_on.isoformat()} ligt voor de markering op "
+                    f"{view.flagged_on.isoformat()}: een verbeterplan volgt op de afwijking, niet ervoor")
             trigger = Trigger.AGREE_IMPROVEMENT_PLAN
             details["plan"] = cmd.plan.model_dump(mode="json")
         elif view.state in (TrajectoryState.START, TrajectoryState.LEFT):
@@ -254,6 +275,10 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
 
 def leave(services: Services, cmd: LeaveProgramme, now: datetime, actor: str) -> TrajectoryTransitioned:
     now = as_amsterdam(now)
+    if cmd.on > now.date():
+        raise ConversationInFutureError(
+            f"vertrek van {cmd.agb_code} op {cmd.on.isoformat()} ligt in de toekomst (nu is het "
+            f"{now.date().isoformat()}); leg het vast op of na die dag")
     with services.session() as s:
         practice = repo.get_practice(s, cmd.agb_code)
         if practice is None:

@@ -9,6 +9,7 @@ Invariants:
   trigger raises ``InvalidTransitionError``, a guard that says no raises
   ``GuardRejectedError`` with the rule's reasons. Never a silent no-op.
 - Guards call the domain rules (``domain.rules``); the decision's reasons go into the event.
+- ``recover`` needs every flagged indicator back at target *and* no other strong deviation.
 - Entering ``underperformer_policy`` yields a board notification effect; so do a progress
   report, a recovery from the policy and leaving while under it (seed, section 1: the board
   is told of underperforming practices and the progress of their trajectory).
@@ -139,7 +140,15 @@ def _recovery_confirmed(event: EventData) -> bool:
         return False
     decision = assess_recovery(ctx.figures, ctx.view.flagged, ctx.on)
     _subject(event).decision = decision
-    return decision.applies
+    if not decision.applies:
+        return False
+    # Not recovered while another main process indicator deviates strongly: recovering would wipe the
+    # plan and its one-year clock (and tell the board all is well) only to flag the practice again.
+    deviation = assess_deviation(ctx.figures, ctx.policy, ctx.enrolments, ctx.on)
+    if deviation.applies:
+        _subject(event).refusal = "de gemarkeerde indicatoren halen hun streefwaarde, maar " + deviation.summary()
+        return False
+    return True
 
 
 def _effect(kind: str) -> Any:

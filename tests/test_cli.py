@@ -491,7 +491,7 @@ def test_conversation_spreadsheet_the_trajectory_refuses_stops_at_its_row(staff:
 def test_practice_that_stops_leaves_the_cycle(staff: Staff) -> None:
     staff.set_up_care_group()
     staff.start_cycles()
-    left = staff("leave", EIK, "--on", "2024-06-30", "--reason", "praktijk gestopt", "--now", "2024-06-03T09:00",
+    left = staff("leave", EIK, "--on", "2024-06-30", "--reason", "praktijk gestopt", "--now", "2024-06-30T09:00",
                  "--actor", "user:a.jansen")
     assert f"praktijk {EIK}: jaarcyclus -> vertrokken" in left.stdout
     line = staff.status()[EIK]
@@ -570,3 +570,10 @@ def test_demo_simulates_a_small_care_group_and_reports_to_the_board(staff: Staff
     assert (staff.home / "demo" / "qualitycycle.db").is_file()
     assert any((staff.home / "demo" / "outbox").glob("board_escalation_*.eml"))
     assert not (staff.home / "qualitycycle.db").exists()  # the demo keeps to its own database
+
+
+def test_writing_a_chart_or_preview_to_a_folder_that_does_not_exist_fails_cleanly(staff: Staff) -> None:
+    staff.set_up_care_group()
+    message = staff.refused("chart", LINDE, "--out", "/nonexistent/folder/linde.svg")
+    assert message.startswith("fout: /nonexistent/folder/linde.svg kan niet worden gelezen of geschreven")
+    assert staff.refused("preview", "board_escalation", "--out", "/nonexistent/x.eml").startswith("fout:")

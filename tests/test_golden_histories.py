@@ -52,7 +52,7 @@ def three_years(services: Services) -> Scenario:
     sc.conversation(LINDE, "annual", "2024-11-12")
     sc.conversation(ANKER, "annual", "2024-11-13")
     sc.run_weekly("2025-03-31")
-    engine.leave(services, engine.LeaveProgramme(agb_code=ANKER, on=datetime(2025, 4, 1).date(),
+    engine.leave(services, engine.LeaveProgramme(agb_code=ANKER, on=sc.clock.now().date(),
                                                  reason="praktijk gestopt"),
                  sc.clock.now(), "officer:a.jansen")
     sc.run_weekly("2026-06-29")

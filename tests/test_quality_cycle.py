@@ -182,3 +182,73 @@ def test_replay_rebuilds_every_practice_and_catches_a_tampered_projection(servic
                      .values(state="annual_cycle"))
     tampered = engine.replay_practice(services, LINDE)
     assert not tampered.agrees and "_row" in tampered.differences
+
+
+def test_one_programmes_new_quarter_does_not_hide_anothers_deviation(services: Services) -> None:
+    both = DESCRIPTION.replace("{dm2: 2023-01-01}}", "{dm2: 2023-01-01, copd: 2023-01-01}}", 1)
+    assert both != DESCRIPTION
+    sc = Scenario.build(services, both)
+    sc.conversation(LINDE, "start", "2024-01-15")
+    sc.scores("2024-03-31", {LINDE: {**GOOD, "copd/smoking_recorded": 30}})
+    sc.scores("2024-06-30", {LINDE: GOOD})  # dm2's next quarter arrives, copd's does not yet
+    sc.run("2024-08-05")
+    assert sc.state(LINDE) is TrajectoryState.EXTRA_CONVERSATION
+    (flag,) = [e for e in sc.history(LINDE) if e.trigger.value == "flag_deviation"]
+    assert [(r["indicator"], r["period_end"]) for r in flag.reasons] == [("smoking_recorded", "2024-03-31")]
+
+
+def test_a_practice_is_not_recovered_while_another_indicator_now_deviates(services: Services) -> None:
+    sc = flagged_and_planned(services, [61, 62, 63, 64, 64, 63, 64])
+    sc.run_weekly("2025-05-05")
+    assert sc.state(LINDE) is TrajectoryState.UNDERPERFORMER_POLICY
+    sc.scores("2025-06-30", {LINDE: {**GOOD, "dm2/hba1c_measured": 92, "dm2/bp_measured": 30}})
+    sc.run("2025-08-04")
+    assert sc.state(LINDE) is TrajectoryState.UNDERPERFORMER_POLICY  # hba1c is back, but bp is far below
+    assert "recover" not in sc.triggers(LINDE)
+    assert rows(services, OutboxRow, kind="board_recovery") == []
+
+
+def test_recording_a_conversation_again_with_a_plan_is_an_error_not_a_silent_drop(services: Services) -> None:
+    sc = started(services)
+    sc.scores("2024-03-31", {LINDE: with_hba1c(60), EIK: GOOD})
+    sc.run("2024-04-08")
+    sc.conversation(LINDE, "extra", "2024-04-29")  # held, but the plan is not written down yet
+    try:
+        sc.conversation(LINDE, "extra", "2024-04-29", plan={"dm2/hba1c_measured": 85})
+    except engine.ConversationConflictError as exc:
+        assert "al vastgelegd" in str(exc)
+    else:
+        raise AssertionError("a second recording with other content must be refused")
+    assert sc.state(LINDE) is TrajectoryState.EXTRA_CONVERSATION
+
+
+def test_a_plan_agreed_before_the_practice_was_flagged_is_refused(services: Services) -> None:
+    sc = started(services)
+    sc.scores("2024-03-31", {LINDE: with_hba1c(60), EIK: GOOD})
+    sc.run("2024-04-08")
+    try:
+        sc.conversation(LINDE, "extra", "2024-03-20", plan={"dm2/hba1c_measured": 85})
+    except engine.ConversationConflictError as exc:
+        assert "voor de markering" in str(exc)
+    else:
+        raise AssertionError("a plan dated before the flag must be refused")
+
+
+def test_a_late_entry_of_an_older_annual_conversation_does_not_move_the_due_date_back(services: Services) -> None:
+    sc = started(services)
+    sc.conversation(LINDE, "annual", "2024-11-04")
+    sc.conversation(LINDE, "annual", "2024-02-01")  # entered late
+    (line,) = [s for s in engine.status(services) if s.agb_code == LINDE]
+    assert line.next_due is not None and line.next_due.on == date(2025, 11, 4)
+
+
+def test_leaving_on_a_future_date_is_refused(services: Services) -> None:
+    sc = started(services)
+    try:
+        engine.leave(services, engine.LeaveProgramme(agb_code=LINDE, on=date(2026, 1, 1), reason="stopt"),
+                     sc.clock.now(), "officer")
+    except engine.ConversationInFutureError as exc:
+        assert "toekomst" in str(exc)
+    else:
+        raise AssertionError("a leave in the future must be refused")
+    assert sc.state(LINDE) is TrajectoryState.ANNUAL_CYCLE
