@@ -194,7 +194,7 @@ def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Reg
         reason = (f"opgegeven na {row.attempts} pogingen: de laatste werd onderbroken (het bericht kan zijn "
                   f"afgeleverd); {row.last_error or 'geen foutmelding'}")
         with services.session() as s:
-            repo.mark_failed(s, row.id, reason)
+            repo.mark_failed(s, row.id, reason, attempts=row.attempts)
             s.commit()
         report.failed.append(Problem(row.key, row.agb_code, address, reason))
         return
@@ -213,22 +213,20 @@ def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Reg
         error = str(exc)
         with services.session() as s:
             if attempts >= max_attempts:
-                repo.mark_failed(s, row.id, f"opgegeven na {attempts} pogingen: {error}")
+                repo.mark_failed(s, row.id, f"opgegeven na {attempts} pogingen: {error}", attempts=attempts)
                 report.failed.append(Problem(row.key, row.agb_code, address, error))
             else:
                 retry_at = now + backoff * 2 ** (attempts - 1)
-                repo.mark_retry(s, row.id, error, retry_at)
+                repo.mark_retry(s, row.id, error, retry_at, attempts=attempts)
                 report.retrying.append(Problem(row.key, row.agb_code, address, error, retry_at))
             s.commit()
         return
     with services.session() as s:
-        repo.mark_sent(s, row.id, now)
+        repo.mark_sent(s, row.id, now, attempts=attempts)
         s.commit()
     report.sent.append(row.key)
     if row.status == "sending":
         report.resent.append(row.key)
 
 
-def held_by_practice(services: Services) -> dict[str | None, list[str]]:
-    """Reasons messages wait for an address, per practice (None: care-group messages), for ``status``."""
-    return held_messages_by_practice(services)
+held_by_practice = held_messages_by_practice  # reasons messages wait for an address, per practice

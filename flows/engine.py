@@ -261,7 +261,7 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
         if trigger is not None:
             ctx = GuardContext(on=cmd.held_on, policy=services.policy, plan=cmd.plan, view=view)
             fired = fire(view, trigger, at=now, actor=actor, ctx=ctx, details=details)
-            board = repo.load_registry(s).board if fired.effects else ()
+            board = repo.contacts(s, Role.BOARD) if fired.effects else ()
             _commit_fired(s, fired, view, practice, board, now, services.policy)
         repo.add_conversation(s, ConversationRow(
             id=conv_id, agb_code=cmd.agb_code, kind=cmd.kind.value, held_on=cmd.held_on, programme=programme,
@@ -287,7 +287,7 @@ def leave(services: Services, cmd: LeaveProgramme, now: datetime, actor: str) ->
         fired = fire(view, Trigger.LEAVE, at=now, actor=actor,
                      details={"held_on": cmd.on.isoformat(), "reason": cmd.reason},
                      reasons=[{"explanation": cmd.reason}])
-        board = repo.load_registry(s).board if fired.effects else ()
+        board = repo.contacts(s, Role.BOARD) if fired.effects else ()
         _commit_fired(s, fired, view, practice, board, now, services.policy)
         s.commit()
     return fired.event

@@ -147,17 +147,18 @@ def practice_codes(session: Session) -> set[str]:
     return set(session.exec(select(PracticeRow.agb_code)).all())
 
 
+def contacts(session: Session, role: Role) -> tuple[Person, ...]:
+    """The care group's officers or board members (not a practice's people)."""
+    rows = session.exec(select(ContactRow).where(col(ContactRow.role) == role.value).order_by(col(ContactRow.id)))
+    return tuple(Person(name=c.name, role=role, email=c.email) for c in rows)
+
+
 def load_registry(session: Session) -> Registry:
     care = session.get(CareGroupRow, 1)
-    contacts = session.exec(select(ContactRow).order_by(col(ContactRow.id))).all()
-
-    def people(role: Role) -> tuple[Person, ...]:
-        return tuple(Person(name=c.name, role=role, email=c.email) for c in contacts if c.role == role.value)
-
     return Registry(
         care_group=CareGroup(name=care.name if care else "Zorggroep", email=care.email if care else None),
-        officers=people(Role.OFFICER),
-        board=people(Role.BOARD),
+        officers=contacts(session, Role.OFFICER),
+        board=contacts(session, Role.BOARD),
         gp_groups=tuple(GpGroup(code=g.code, name=g.name)
                         for g in session.exec(select(GpGroupRow).order_by(col(GpGroupRow.code))).all()),
         practices=tuple(_practices(session)),
@@ -522,20 +523,27 @@ def claim_message(session: Session, row_id: str, *, expected_status: str, expect
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def mark_sent(session: Session, row_id: str, now: datetime) -> None:
-    session.execute(sa.update(OutboxRow).where(col(OutboxRow.id) == row_id)
+def _claimed(row_id: str, attempts: int) -> sa.ColumnElement[bool]:
+    """The row is still the claim this dispatcher made (``sending`` at that attempt): a dispatcher whose
+    claim was taken over after a stall must not overwrite the new owner's outcome."""
+    return sa.and_(col(OutboxRow.id) == row_id, col(OutboxRow.status) == "sending",
+                   col(OutboxRow.attempts) == attempts)
+
+
+def mark_sent(session: Session, row_id: str, now: datetime, *, attempts: int) -> None:
+    session.execute(sa.update(OutboxRow).where(_claimed(row_id, attempts))
                     .values(status="sent", sent_at=now, last_error=None, next_attempt_at=None))
 
 
-def mark_retry(session: Session, row_id: str, error: str, next_attempt_at: datetime) -> None:
+def mark_retry(session: Session, row_id: str, error: str, next_attempt_at: datetime, *, attempts: int) -> None:
     """Back to ``pending`` after a failed attempt, not before ``next_attempt_at``."""
-    session.execute(sa.update(OutboxRow).where(col(OutboxRow.id) == row_id)
+    session.execute(sa.update(OutboxRow).where(_claimed(row_id, attempts))
                     .values(status="pending", last_error=error, next_attempt_at=next_attempt_at))
 
 
-def mark_failed(session: Session, row_id: str, error: str) -> None:
+def mark_failed(session: Session, row_id: str, error: str, *, attempts: int) -> None:
     """Given up after the last attempt: ``failed``, visible in ``qualitycycle outbox --status failed``."""
-    session.execute(sa.update(OutboxRow).where(col(OutboxRow.id) == row_id)
+    session.execute(sa.update(OutboxRow).where(_claimed(row_id, attempts))
                     .values(status="failed", last_error=error, next_attempt_at=None))
 
 
