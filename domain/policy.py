@@ -7,11 +7,12 @@ behind, after one year of practice visits, with little or no improvement.
 
 from __future__ import annotations
 
+from datetime import time
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.registry import CHRONIC_PROGRAMMES, Programme
+from domain.registry import CHRONIC_PROGRAMMES, Programme, Role
 
 
 class LagMode(StrEnum):
@@ -31,6 +32,34 @@ class MissingAverage(StrEnum):
 
     NONE = "none"  # the indicator is not judged (noted in the decision)
     CARE_GROUP_MEDIAN = "care_group_median"  # the median across the care group's practices, same period
+
+
+class MandatoryCourse(BaseModel):
+    """A mandatory course (verplichte scholing, seed section 4) for the people in some roles,
+    to be completed again every ``every_months``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1, description="Dutch name as people know it.")
+    roles: frozenset[Role]
+    every_months: int = Field(ge=1, le=120)
+    first_within_months: int = Field(
+        6, ge=1, le=60, description="Someone with no completion on record is due this long after we first see them.")
+    url: str | None = None
+
+
+# The care group's own choice of mandatory courses and their target groups (seed section 4 names
+# Caspir and Langerhans for GPs, POH, nurses, doctors' assistants and practice managers; which
+# role needs which course, and how often, is not in the seed: these defaults are a setting).
+DEFAULT_COURSES: tuple[MandatoryCourse, ...] = (
+    MandatoryCourse(code="caspir", name="Caspir-cursus (spirometrie bij astma en COPD)",
+                    roles=frozenset({Role.POH_CHRONIC, Role.DOCTORS_ASSISTANT, Role.NURSE}), every_months=24,
+                    url="https://www.cohaesie.nl/scholingen"),
+    MandatoryCourse(code="langerhans", name="Langerhans-scholing (diabetes type 2)",
+                    roles=frozenset({Role.GP_PRINCIPAL, Role.GP, Role.POH_CHRONIC, Role.NURSE_PRACTITIONER}),
+                    every_months=24, url="https://www.cohaesie.nl/scholingen"),
+)
 
 
 class Policy(BaseModel):
@@ -76,3 +105,42 @@ class Policy(BaseModel):
     chronic_programmes: frozenset[Programme] = Field(
         CHRONIC_PROGRAMMES, description="Programmes whose process indicators the escalation rules read."
     )
+    start_conversation_within_days: int = Field(
+        42, ge=1, description="A start conversation is due this many days after a programme starts."
+    )
+    conversation_days_before_due: int = Field(
+        14, ge=0, description="A conversation is planned this many days before its due date (then moved to a "
+        "working day on or before)."
+    )
+    conversation_start: time = Field(time(14, 0), description="Time of day a conversation is planned at.")
+    conversation_minutes: int = Field(90, ge=15, le=480)
+    invitation_days_before: int = Field(
+        28, ge=1, description="Invitations to conversations and meetings go out this many days before."
+    )
+    reminder_days_before: int = Field(7, ge=1, description="A reminder goes out this many days before.")
+    meetings_per_year: int = Field(
+        5, ge=4, le=6, description="POH meetings and practice-manager meetings per year, each (seed: 4-6)."
+    )
+    meeting_weekday: int = Field(1, ge=0, le=4, description="Weekday of meetings: 0 Monday ... 4 Friday.")
+    meeting_start: time = Field(time(19, 0), description="Time of day meetings start.")
+    meeting_minutes: int = Field(120, ge=15, le=480)
+    meeting_location: str = Field("Kantoor van de zorggroep", min_length=1)
+    kit_refresh_every_months: int = Field(
+        24, ge=1, description="Instruction kits (inhalation, insulin) are refreshed this often (seed: two-yearly)."
+    )
+    kit_notice_days_before: int = Field(28, ge=1, description="The practice hears of a kit refresh this early.")
+    training_notice_days_before: int = Field(
+        56, ge=1, description="A person hears of a mandatory course falling due this early."
+    )
+    mandatory_courses: tuple[MandatoryCourse, ...] = Field(DEFAULT_COURSES)
+    board_digest_every_months: int = Field(
+        3, ge=1, le=12, description="The board's digest of every trajectory under the policy (default quarterly)."
+    )
+
+    @model_validator(mode="after")
+    def _reminder_after_invitation(self) -> Policy:
+        if self.reminder_days_before >= self.invitation_days_before:
+            raise ValueError("reminder_days_before moet kleiner zijn dan invitation_days_before")
+        if 12 % self.board_digest_every_months:
+            raise ValueError("board_digest_every_months moet 1, 2, 3, 4, 6 of 12 zijn (perioden vanaf 1 januari)")
+        return self

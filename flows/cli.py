@@ -30,6 +30,7 @@ from domain.errors import DomainError
 from domain.registry import Programme, Role
 from domain.trajectory import STATE_NAMES_NL
 from flows import engine
+from flows.duties import UnknownPersonError
 from flows.settings import SettingsError, load_settings
 from statemachines.trajectory import TrajectoryError, mermaid
 from storage import files
@@ -50,7 +51,7 @@ KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     DomainError, TrajectoryError, SettingsError, CliInputError, ValidationError,
     engine.UnknownPracticeError, engine.ConversationInFutureError, engine.ImportStoppedError,
     engine.UnknownGpGroupError, engine.ConversationConflictError,
-    engine.repo.ConcurrentUpdateError,
+    engine.repo.ConcurrentUpdateError, UnknownPersonError,
 )
 
 
@@ -274,20 +275,191 @@ def leave(
     out.print(f"praktijk {event.agb_code}: {STATE_NAMES_NL[event.from_state]} -> {STATE_NAMES_NL[event.to_state]}")
 
 
-@command()
-def run(now: NowOption = None) -> None:
-    """Doe alles wat nu aan de beurt is: indicatoren beoordelen, trajecten bijwerken, berichten klaarzetten."""
-    moment = _moment(now)
-    report = engine.run_due(_services(), moment)
-    out.print(f"run {moment.isoformat(timespec='minutes')}: {report.practices} praktijken beoordeeld, "
-              f"{len(report.transitions)} overgangen, {report.messages} berichten klaargezet")
+DUTY_NAMES_NL = {"sweep_due": "openstaande taken", "plan_obligations": "taken plannen",
+                 "plan_meetings": "overleggen", "refresh_kits": "instructiekoffers",
+                 "board_digest": "overzicht bestuur", "recalculate_indicators": "indicatoren",
+                 "dispatch_outbox": "verzenden"}
+
+
+def _print_duty(report: Any) -> None:
+    queued = ", ".join(f"{k} {v}" for k, v in sorted(report.queued.items())) or "geen berichten"
+    out.print(f"{report.duty.replace('_', '-')} ({DUTY_NAMES_NL.get(report.duty, report.duty)}): "
+              f"{report.practices} praktijken, {report.planned} gepland, {report.rescheduled} verplaatst, "
+              f"{report.done} afgerond, {report.cancelled} vervallen, {len(report.transitions)} overgangen; "
+              f"{queued}" + (" (moment was al eerder verwerkt)" if report.already_ran else ""), markup=False)
     for t in report.transitions:
         out.print(f"  {t.agb_code} {t.name}: {STATE_NAMES_NL[t.from_state]} -> {STATE_NAMES_NL[t.to_state]} "
                   f"({t.trigger.value}) {t.summary}", markup=False)
-    for agb, why in report.skipped:
-        err.print(f"  overgeslagen {agb}: {why}", markup=False)
-    if report.already_ran and not report.transitions:
-        out.print("  dit moment was al eerder verwerkt; niets gewijzigd")
+    for what, why in report.failures:
+        err.print(f"  fout bij {what}: {why}", markup=False)
+
+
+@command()
+def run(
+    now: Annotated[str | None, typer.Option(
+        "--now", help="Voer elke geplande taak eenmaal uit voor dit moment (Europe/Amsterdam) en stop. "
+        "Zonder --now: blijf draaien en voer het rooster uit (ingebouwde planner, zonder Prefect-server).")] = None,
+    only: Annotated[list[str] | None, typer.Option(
+        "--only", help="Alleen deze taak (herhaalbaar): recalculate-indicators, sweep-due, plan-meetings, "
+        "refresh-kits, board-digest of dispatch-outbox.")] = None,
+) -> None:
+    """Voer het rooster van de zorggroep uit: eenmaal voor een moment (--now), of doorlopend."""
+    from flows.schedule import BY_NAME, run_all
+
+    unknown = [name for name in only or [] if name not in BY_NAME]
+    if unknown:
+        raise CliInputError(f"onbekende taak {unknown[0]!r}; bekend zijn: {', '.join(BY_NAME)}")
+    if now is None:
+        from flows.runner import JOB_TABLE, serve_embedded
+
+        settings = load_settings()
+        out.print(f"ingebouwde planner gestart (taken in tabel {JOB_TABLE} van de eigen database); "
+                  "stoppen met Ctrl-C", markup=False)
+        for name, duty in BY_NAME.items():
+            out.print(f"  {name}: '{duty.cron}' (Europe/Amsterdam) {duty.title_nl}", markup=False)
+        try:
+            serve_embedded(settings)
+        except (KeyboardInterrupt, SystemExit):
+            out.print("ingebouwde planner gestopt")
+        return
+    moment = _moment(now)
+    settings = load_settings()
+    services = _services()
+    for report in run_all(services, moment, settings, tuple(only) if only else None):
+        _print_duty(report)
+
+
+@command()
+def plan(
+    now: NowOption = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Waarom opnieuw gepland wordt (bijv. "
+                                                                "'sluitingsdag 24 december toegevoegd').")] = None,
+    actor: ActorOption = None,
+) -> None:
+    """Plan alle taken van de praktijken (opnieuw), bijvoorbeeld na een wijziging van kalender of beleid."""
+    from flows.duties import plan_obligations
+
+    _print_duty(plan_obligations(_services(), _moment(now), actor=_actor(actor), reason=reason))
+
+
+STATUS_NL = {"open": "open", "done": "afgerond", "cancelled": "vervallen"}
+
+
+@command()
+def obligations(
+    agb: Annotated[str | None, typer.Argument(help="AGB-code; zonder: alle praktijken en de overleggen.")] = None,
+    status_filter: Annotated[str | None, typer.Option("--status", help="open, done of cancelled.")] = "open",
+    history_of: Annotated[str | None, typer.Option("--changes", help="Toon de wijzigingen van deze taak (sleutel).")]
+    = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Toon de taken (gesprekken, overleggen, koffers, scholing) met hun uiterste datum."""
+    from domain.obligations import OBLIGATION_NAMES_NL, ObligationKind
+    from storage import obligations as store
+
+    services = _services()
+    with services.session() as s:
+        if history_of is not None:
+            logged = store.changes(s, history_of)
+            if as_json:
+                out.print(json.dumps([{"at": c.at.isoformat(), "change": c.change, "old": c.old, "new": c.new,
+                                       "reason": c.reason, "actor": c.actor} for c in logged], ensure_ascii=False))
+                return
+            for c in logged:
+                out.print(f"{_short(c.at)} {c.change}: {c.reason} ({c.actor})", markup=False)
+            return
+        found = store.obligations(s, agb_code=agb, status=status_filter or None)
+    if as_json:
+        out.print(json.dumps([{"key": r.key, "kind": r.kind, "agb_code": r.agb_code, "subject": r.subject,
+                               "anchor_on": r.anchor_on.isoformat(), "due_on": r.due_on.isoformat(),
+                               "planned_on": r.planned_on.isoformat() if r.planned_on else None,
+                               "status": r.status, "notices_done": r.notices_done,
+                               "next_notice_on": r.next_notice_on.isoformat() if r.next_notice_on else None,
+                               "close_reason": r.close_reason} for r in found], ensure_ascii=False))
+        return
+    table = Table(title="Taken")
+    for column in ("taak", "praktijk", "onderwerp", "uiterlijk", "gepland op", "status", "berichten", "sleutel"):
+        table.add_column(column)
+    for r in found:
+        table.add_row(OBLIGATION_NAMES_NL[ObligationKind(r.kind)], r.agb_code or "zorggroep", r.subject,
+                      r.due_on.isoformat(), r.planned_on.isoformat() if r.planned_on else "",
+                      STATUS_NL.get(r.status, r.status), ", ".join(r.notices_done), r.key)
+    out.print(table)
+
+
+@command("record-kit-refresh")
+def record_kit_refresh(
+    agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")],
+    kit: Annotated[str, typer.Argument(help="inhalation (inhalatie) of insulin (insuline).")],
+    on: Annotated[str, typer.Option("--on", help="Datum van actualisatie (JJJJ-MM-DD).")],
+    now: NowOption = None, actor: ActorOption = None,
+) -> None:
+    """Leg vast dat een instructiekoffer van een praktijk is geactualiseerd."""
+    from domain.obligations import KitKind
+    from flows.duties import record_kit_refresh as record
+
+    aliases = {"inhalatie": "inhalation", "insuline": "insulin"}
+    try:
+        kind = KitKind(aliases.get(kit, kit))
+    except ValueError:
+        raise CliInputError(f"onbekende koffer {kit!r}: gebruik inhalation of insulin") from None
+    new = record(_services(), files.agb_code_argument(agb), kind, _date(on), _moment(now), _actor(actor))
+    out.print(f"koffer {kind.value} van {agb} geactualiseerd op {on}" + ("" if new else " (was al vastgelegd)"))
+
+
+@command("record-training")
+def record_training(
+    agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")],
+    person: Annotated[str, typer.Argument(help="Naam zoals in het register.")],
+    course: Annotated[str, typer.Argument(help="Code van de scholing, bijv. caspir of langerhans.")],
+    on: Annotated[str, typer.Option("--on", help="Datum waarop de scholing is gevolgd (JJJJ-MM-DD).")],
+    now: NowOption = None, actor: ActorOption = None,
+) -> None:
+    """Leg vast dat iemand een verplichte scholing heeft gevolgd."""
+    from flows.duties import record_course_completion
+
+    new = record_course_completion(_services(), files.agb_code_argument(agb), person, course, _date(on),
+                                   _moment(now), _actor(actor))
+    out.print(f"scholing {course} van {person} ({agb}) vastgelegd op {on}" + ("" if new else " (was al vastgelegd)"))
+
+
+@command()
+def runs(duty: Annotated[str | None, typer.Argument(help="Bijv. sweep_due.")] = None, as_json: JsonOption = False
+         ) -> None:
+    """Toon de laatste runs van de taken en wat ze deden."""
+    from storage import obligations as store
+
+    with _services().session() as s:
+        rows = store.duty_runs(s, duty)
+    if as_json:
+        out.print(json.dumps([r.summary for r in rows], ensure_ascii=False))
+        return
+    for r in rows:
+        sm = r.summary
+        out.print(f"{_short(r.moment)} {r.duty}: {sm.get('practices', 0)} praktijken, {sm.get('planned', 0)} gepland, "
+                  f"{sm.get('messages', 0)} berichten, {len(sm.get('failures', []))} fouten ({r.actor})", markup=False)
+
+
+@command()
+def serve(
+    limit: Annotated[int | None, typer.Option("--limit", help="Hoeveel runs tegelijk.")] = None,
+) -> None:
+    """Registreer het rooster als Prefect-deployments bij de Prefect-server (PREFECT_API_URL) en voer uit."""
+    from flows.orchestration import serve_deployments
+
+    serve_deployments(limit=limit)
+
+
+@command()
+def deploy(
+    pool: Annotated[str, typer.Option("--pool", help="Naam van de Prefect work pool (type process).")],
+) -> None:
+    """Registreer het rooster als deployments op een Prefect work pool, voor workers op meerdere machines."""
+    from flows.orchestration import deploy_to_pool
+
+    ids = deploy_to_pool(pool)
+    out.print(f"{len(ids)} deployments geregistreerd op work pool {pool}; start workers met "
+              f"'prefect worker start --pool {pool}'", markup=False)
 
 
 def _short_reason(reason: dict[str, Any]) -> str:

@@ -14,6 +14,9 @@ Example (the README has it too)::
     sc.run("2024-04-08")
     assert sc.state("01234567") == "extra_conversation"
 
+A practice's people are given by role: ``people: {gp_principal: "C. Bakker <c.bakker@x.example>",
+poh_chronic: [...]}``.
+
 Scores are given as a percentage (numerator of 100) or as ``(numerator, denominator)``.
 The shipped catalogue is loaded, with the sample targets and (unless ``sample_averages: false``)
 the illustrative national averages of ``flows/samples``.
@@ -81,9 +84,11 @@ class Scenario:
         practices = []
         for agb, spec in (data.get("practices") or {}).items():
             programmes = {Programme(p): _day(d) for p, d in (spec.get("programmes") or {}).items()}
+            people = tuple(_contact(c, Role(role)) for role, contacts in (spec.get("people") or {}).items()
+                           for c in ([contacts] if isinstance(contacts, str) else contacts))
             practices.append(Practice(agb_code=str(agb), name=spec.get("name", f"Praktijk {agb}"),
                                       gp_group=spec.get("gp_group"), email=spec.get("email"),
-                                      programmes=programmes))
+                                      programmes=programmes, people=people))
         groups = {p.gp_group for p in practices if p.gp_group}
         registry = Registry(
             care_group=CareGroup(name=data.get("care_group", "Zorggroep")),

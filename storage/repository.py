@@ -36,6 +36,7 @@ from domain.indicators import (
 from domain.messages import NAMESPACE, OutboxMessage
 from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
+from storage.obligations import insert_ignore
 from storage.tables import (
     CareGroupRow,
     ContactRow,
@@ -121,11 +122,16 @@ def _practices(session: Session, codes: Sequence[str] | None = None) -> list[Pra
     if codes is not None:
         query = query.where(col(PracticeRow.agb_code).in_(codes))
     rows = session.exec(query).all()
+    people_query = select(PracticePersonRow).order_by(col(PracticePersonRow.id))
+    enrolment_query = select(EnrolmentRow)
+    if codes is not None:
+        people_query = people_query.where(col(PracticePersonRow.agb_code).in_(codes))
+        enrolment_query = enrolment_query.where(col(EnrolmentRow.agb_code).in_(codes))
     people: dict[str, list[Person]] = defaultdict(list)
-    for p in session.exec(select(PracticePersonRow).order_by(col(PracticePersonRow.id))).all():
+    for p in session.exec(people_query).all():
         people[p.agb_code].append(Person(name=p.name, role=Role(p.role), email=p.email))
     programmes: dict[str, dict[Programme, date]] = defaultdict(dict)
-    for e in session.exec(select(EnrolmentRow)).all():
+    for e in session.exec(enrolment_query).all():
         programmes[e.agb_code][Programme(e.programme)] = e.started_on
     return [
         Practice(agb_code=r.agb_code, name=r.name, gp_group=r.gp_group, email=r.email,
@@ -389,8 +395,11 @@ def load_view(session: Session, agb_code: str) -> TrajectoryView:
     return _view_from_json(agb_code, row.view)
 
 
-def load_views(session: Session) -> dict[str, TrajectoryView]:
-    return {r.agb_code: _view_from_json(r.agb_code, r.view) for r in session.exec(select(TrajectoryRow)).all()}
+def load_views(session: Session, codes: Sequence[str] | None = None) -> dict[str, TrajectoryView]:
+    query = select(TrajectoryRow)
+    if codes is not None:
+        query = query.where(col(TrajectoryRow.agb_code).in_(list(codes)))
+    return {r.agb_code: _view_from_json(r.agb_code, r.view) for r in session.exec(query).all()}
 
 
 def _event_from_row(r: TrajectoryEventRow) -> TrajectoryTransitioned:
@@ -442,19 +451,16 @@ def append_transition(session: Session, event: TrajectoryTransitioned, view: Tra
 
 
 def add_messages(session: Session, messages: Iterable[OutboxMessage], created_at: datetime) -> int:
-    """Queue messages; a key already queued is left alone. Returns how many were new."""
-    new = 0
-    for m in messages:
-        if session.exec(select(OutboxRow.id).where(col(OutboxRow.key) == m.key)).first() is not None:
-            continue
-        session.add(OutboxRow(
-            id=str(m.id), key=m.key, kind=m.kind, agb_code=m.agb_code, recipient_name=m.recipient_name,
-            recipient_email=m.recipient_email, recipient_role=m.recipient_role, subject=m.subject,
-            payload=m.payload, created_at=created_at,
-        ))
-        new += 1
+    """Queue messages; a key already queued is left alone, also when another transaction queues it at
+    the same time (``INSERT ... ON CONFLICT DO NOTHING``). Returns how many were new."""
+    rows = {m.key: {
+        "id": str(m.id), "key": m.key, "kind": m.kind, "agb_code": m.agb_code, "recipient_name": m.recipient_name,
+        "recipient_email": m.recipient_email, "recipient_role": m.recipient_role, "subject": m.subject,
+        "payload": m.payload, "created_at": created_at, "status": "pending", "attempts": 0, "last_error": None,
+        "sent_at": None, "next_attempt_at": None, "last_attempt_at": None, "message_id": None,
+    } for m in messages}
     session.flush()
-    return new
+    return insert_ignore(session, OutboxRow, list(rows.values()), ["key"])
 
 
 def outbox(session: Session, status: str | None = None) -> list[OutboxRow]:

@@ -240,3 +240,92 @@ class EngineRunRow(SQLModel, table=True):
     transitions: int = 0
     messages: int = 0
     actor: str
+
+
+class ObligationRow(SQLModel, table=True):
+    """A duty of the quality cycle (``domain.obligations``): open until fulfilled or cancelled.
+
+    ``key`` is unique (kind, practice, subject, anchor), so planning twice, or two planners at once,
+    write one row. ``notices_done`` lists the messages already queued for it (``invitation``,
+    ``reminder``, ``overdue``, ``notice``); ``next_notice_on`` is the day the sweep must look again,
+    so a sweep reads only the rows with something due, not every practice.
+    """
+
+    __tablename__ = "obligation"
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of key
+    key: str = Field(max_length=255, unique=True)
+    kind: str = Field(max_length=32, index=True)
+    agb_code: str | None = Field(default=None, max_length=8, index=True)
+    subject: str = Field(max_length=160)
+    anchor_on: date
+    due_on: date = Field(index=True)
+    planned_on: date | None = None
+    status: str = Field(default="open", max_length=16, index=True)
+    closed_on: date | None = None
+    close_reason: str | None = None
+    basis: dict[str, Any] = _json(default_factory=dict)
+    details: dict[str, Any] = _json(default_factory=dict)
+    notices_done: list[str] = _json(default_factory=list)
+    next_notice_on: date | None = Field(default=None, index=True)
+    version: int = 0  # every update is guarded by it: two sweeps cannot both advance one obligation
+    created_at: datetime = _moment()
+    updated_at: datetime = _moment()
+
+
+class ObligationChangeRow(SQLModel, table=True):
+    """Append-only log of what happened to an obligation: planned, rescheduled (with why), done, cancelled.
+
+    ``UNIQUE(obligation_key, change, at)``: the same change recorded twice for one moment is one row.
+    """
+
+    __tablename__ = "obligation_change"
+    __table_args__ = (sa.UniqueConstraint("obligation_key", "change", "at", name="uq_obligation_change"),)
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_key: str = Field(max_length=255, index=True)
+    change: str = Field(max_length=16)  # planned | rescheduled | done | cancelled
+    at: datetime = _moment()
+    old: dict[str, Any] | None = _json(default=None)
+    new: dict[str, Any] | None = _json(default=None)
+    reason: str
+    actor: str
+
+
+class KitRefreshRow(SQLModel, table=True):
+    """An instruction kit refreshed at a practice (seed section 3)."""
+
+    __tablename__ = "kit_refresh"
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of practice, kit, day
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    kit: str = Field(max_length=16)
+    refreshed_on: date
+    recorded_at: datetime = _moment()
+    actor: str
+
+
+class CourseCompletionRow(SQLModel, table=True):
+    """A mandatory course completed by a person of a practice (seed section 4). Names and roles only."""
+
+    __tablename__ = "course_completion"
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of practice, person, course, day
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    person: str = Field(max_length=120)
+    course: str = Field(max_length=32)
+    completed_on: date
+    recorded_at: datetime = _moment()
+    actor: str
+
+
+class DutyRunRow(SQLModel, table=True):
+    """One row per duty and moment it ran for (``sweep_due`` at 2026-03-02 06:30, ...): what it did.
+
+    The first run for a moment records it; a rerun for the same moment (a retry) finds it and reports
+    ``already_ran``. ``summary`` is what the Prefect artifact and the CLI show.
+    """
+
+    __tablename__ = "duty_run"
+    duty: str = Field(primary_key=True, max_length=32)
+    moment: datetime = _moment(primary_key=True)
+    started_at: datetime = _moment()
+    finished_at: datetime | None = _moment(default=None)
+    summary: dict[str, Any] = _json(default_factory=dict)
+    actor: str

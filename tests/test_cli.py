@@ -186,13 +186,13 @@ def test_quality_officer_runs_the_first_quarter_of_the_cycle(staff: Staff) -> No
     assert "4 nieuw" in imported.stdout
 
     first = flat(staff("run", "--now", "2024-04-08T07:00").stdout)
-    assert "2 praktijken beoordeeld, 1 overgangen" in first
+    assert "sweep-due (openstaande taken): 2 praktijken" in first and "1 overgangen" in first
     assert f"{LINDE} Huisartsenpraktijk De Linde: jaarcyclus -> extra gesprek (flag_deviation)" in first
     assert "dm2/hba1c_measured: 60,0% (60/100)" in first and EIK not in first
     events = {agb: len(staff.history(agb)) for agb in (LINDE, EIK)}
 
     second = flat(staff("run", "--now", "2024-04-08T07:00").stdout)
-    assert "0 overgangen" in second and "niets gewijzigd" in second
+    assert "0 overgangen" in second and "moment was al eerder verwerkt" in second
     assert {agb: len(staff.history(agb)) for agb in (LINDE, EIK)} == events == {LINDE: 2, EIK: 1}
 
     lines = staff.json("status")

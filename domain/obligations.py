@@ -1,0 +1,349 @@
+"""Obligations: every recurring duty of the quality cycle as data, with its due date on a working day.
+
+A duty is an ``Obligation``: a start, annual or extra conversation due for a practice (seed section
+1), a POH meeting or practice-manager meeting on a date (section 4, 4-6 a year each), the two-yearly
+refresh of a practice's instruction kits (section 3), a mandatory course due for a person in a role
+(section 4). The domain computes them from facts (the trajectory, conversations held, kits refreshed,
+courses completed) and the working calendar; storage keeps them as rows; the sweep turns them into
+messages on their notice dates (``notice_stages``).
+
+Invariants:
+- A key names the duty and what it counts from (its *anchor*): the same facts give the same keys, so
+  planning twice is a no-op, and a duty whose anchor moves (a conversation held) is a new row.
+- Due dates are working days: a duty due *within* a span is pulled back to the last working day on
+  or before the span's end. A planned date (conversation, meeting) is a working day as well.
+- ``basis`` holds every input of the date rule except the anchor (spans, weekday, the calendar's
+  fingerprint). When a recomputation moves a date, the difference of the bases is recorded as why.
+- Nothing here reads the clock: the day of planning is an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+
+from domain.calendar import WorkingCalendar
+from domain.policy import Policy
+from domain.registry import Programme, Role
+from domain.trajectory import TrajectoryState, TrajectoryView
+
+
+class ObligationKind(StrEnum):
+    START_CONVERSATION = "start_conversation"
+    ANNUAL_CONVERSATION = "annual_conversation"
+    EXTRA_CONVERSATION = "extra_conversation"
+    POH_MEETING = "poh_meeting"
+    PRACTICE_MANAGER_MEETING = "practice_manager_meeting"
+    INSTRUCTION_KIT = "instruction_kit"
+    MANDATORY_COURSE = "mandatory_course"
+
+
+CONVERSATION_KINDS = frozenset({
+    ObligationKind.START_CONVERSATION, ObligationKind.ANNUAL_CONVERSATION, ObligationKind.EXTRA_CONVERSATION})
+MEETING_KINDS = frozenset({ObligationKind.POH_MEETING, ObligationKind.PRACTICE_MANAGER_MEETING})
+
+OBLIGATION_NAMES_NL = {
+    ObligationKind.START_CONVERSATION: "startgesprek",
+    ObligationKind.ANNUAL_CONVERSATION: "kwaliteitsjaargesprek",
+    ObligationKind.EXTRA_CONVERSATION: "extra gesprek",
+    ObligationKind.POH_MEETING: "POH-overleg",
+    ObligationKind.PRACTICE_MANAGER_MEETING: "praktijkmanagersoverleg",
+    ObligationKind.INSTRUCTION_KIT: "actualisatie instructiekoffer",
+    ObligationKind.MANDATORY_COURSE: "verplichte scholing",
+}
+
+# Who is invited to a care-group meeting (seed section 4, glossary): the POH meeting is for every
+# practice nurse (a POH elderly care may be a nurse practitioner or a nurse); the other for managers.
+MEETING_ROLES: dict[ObligationKind, frozenset[Role]] = {
+    ObligationKind.POH_MEETING: frozenset({Role.POH_CHRONIC, Role.POH_ELDERLY, Role.NURSE_PRACTITIONER, Role.NURSE}),
+    ObligationKind.PRACTICE_MANAGER_MEETING: frozenset({Role.PRACTICE_MANAGER}),
+}
+
+
+class KitKind(StrEnum):
+    """Instruction kits (instructiekoffers, seed section 3)."""
+
+    INHALATION = "inhalation"  # for patients with asthma or COPD
+    INSULIN = "insulin"  # for patients who (will) use insulin
+
+
+KIT_PROGRAMMES: dict[KitKind, frozenset[Programme]] = {
+    KitKind.INHALATION: frozenset({Programme.ASTHMA, Programme.COPD}),
+    KitKind.INSULIN: frozenset({Programme.DM2}),
+}
+KIT_NAMES_NL = {KitKind.INHALATION: "inhalatie-instructiekoffer", KitKind.INSULIN: "insuline-instructiekoffer"}
+
+
+class ObligationStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"  # fulfilled: the conversation was held, the kit refreshed, the course completed, the meeting held
+    CANCELLED = "cancelled"  # no longer owed: the practice left, the person is gone, the policy changed
+
+
+@dataclass(frozen=True)
+class Obligation:
+    key: str
+    kind: ObligationKind
+    agb_code: str | None  # None for care-group meetings
+    subject: str  # the programme, kit, "person|course" or meeting number it is about
+    anchor_on: date  # what the due date counts from: the last occurrence, or the start
+    due_on: date
+    planned_on: date | None = None  # conversations and meetings: the day they are set for
+    basis: Mapping[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def name_nl(self) -> str:
+        return OBLIGATION_NAMES_NL[self.kind]
+
+
+@dataclass(frozen=True)
+class PracticeFacts:
+    """What planning reads about one practice, besides the policy and the calendar."""
+
+    agb_code: str
+    view: TrajectoryView
+    programmes: Mapping[Programme, date]  # enrolments and their start dates
+    people: tuple[tuple[str, Role], ...]  # (name, role)
+    start_conversations: Mapping[Programme | None, date] = field(default_factory=dict)  # last held per programme
+    kit_refreshes: Mapping[KitKind, date] = field(default_factory=dict)  # last refresh per kit
+    course_completions: Mapping[tuple[str, str], date] = field(default_factory=dict)  # (person, course) -> last
+    first_planned: Mapping[str, date] = field(default_factory=dict)  # stored key -> the day it was first planned
+
+
+def calendar_fingerprint(calendar: WorkingCalendar) -> str:
+    closures = ",".join(d.isoformat() for d in sorted(calendar.closure_days))
+    return f"closures[{closures}];liberation_day_every_year={calendar.liberation_day_every_year}"
+
+
+def _span_due(anchor: date, calendar: WorkingCalendar, *, months: int = 0, days: int = 0) -> date:
+    """The last working day on or before the end of a span that starts at ``anchor``."""
+    return calendar.on_or_before(anchor + relativedelta(months=months, days=days))
+
+
+def conversation_day(due_on: date, first_planned_on: date, policy: Policy, calendar: WorkingCalendar) -> date:
+    """The day a conversation is set for: ``conversation_days_before_due`` before its due date, pulled to a
+    working day; but never so soon after it was first planned that the practice hears of it less than
+    ``reminder_days_before`` ahead (then the first working day after that, even past the due date)."""
+    wanted = calendar.on_or_before(due_on - timedelta(days=policy.conversation_days_before_due))
+    earliest = calendar.on_or_after(first_planned_on + timedelta(days=policy.reminder_days_before))
+    return max(wanted, earliest)
+
+
+def _conversation(kind: ObligationKind, facts: PracticeFacts, subject: str, anchor: date, due: date,
+                  basis: dict[str, Any], on: date, policy: Policy, calendar: WorkingCalendar) -> Obligation:
+    key = f"{kind.value}:{facts.agb_code}:{subject}:{anchor.isoformat()}"
+    first = facts.first_planned.get(key, on)
+    basis = basis | {"conversation_days_before_due": policy.conversation_days_before_due,
+                     "reminder_days_before": policy.reminder_days_before,
+                     "calendar": calendar_fingerprint(calendar)}
+    return Obligation(key, kind, facts.agb_code, subject, anchor, due,
+                      conversation_day(due, first, policy, calendar), basis)
+
+
+def _start_held(facts: PracticeFacts, subject: str, started: date, within_days: int) -> date | None:
+    """The start conversation that covers a start: for the cycle any, for a programme its own (or one
+    without a programme), held at most ``within_days`` before the start."""
+    if subject == "cycle":
+        candidates = list(facts.start_conversations.values())
+    else:
+        candidates = [d for p, d in facts.start_conversations.items() if p is None or p.value == subject]
+    held = [d for d in candidates if d >= started - timedelta(days=within_days)]
+    return max(held) if held else None
+
+
+def practice_obligations(facts: PracticeFacts, policy: Policy, calendar: WorkingCalendar, on: date) -> list[Obligation]:
+    """Every duty a practice has open, as the facts stand on ``on``."""
+    view = facts.view
+    if view.state is TrajectoryState.LEFT:
+        return []  # a practice that left owes nothing until it restarts
+    fp = calendar_fingerprint(calendar)
+    out: list[Obligation] = []
+    # Start conversation: when a practice starts a programme (seed 1, "Startgesprek"). Before its cycle
+    # runs, one start conversation opens it; after, each programme started later has its own.
+    within = policy.start_conversation_within_days
+    if view.state is TrajectoryState.START:
+        starts = {"cycle": min(facts.programmes.values())} if facts.programmes else {}
+    else:
+        cycle = view.cycle_started_on or date.min
+        starts = {p.value: d for p, d in sorted(facts.programmes.items()) if d > cycle}
+    for subject, started in starts.items():
+        if _start_held(facts, subject, started, within) is not None:
+            continue
+        due = _span_due(started, calendar, days=within)
+        out.append(_conversation(ObligationKind.START_CONVERSATION, facts, subject, started, due,
+                                 {"within_days": within}, on, policy, calendar))
+    if view.state is not TrajectoryState.START:
+        # Annual conversation: mandatory, within twelve months of the previous one (seed 1).
+        last = view.last_annual_conversation_on or view.cycle_started_on
+        if last is not None:
+            due = _span_due(last, calendar, months=policy.annual_conversation_every_months)
+            out.append(_conversation(ObligationKind.ANNUAL_CONVERSATION, facts, "cycle", last, due,
+                                     {"every_months": policy.annual_conversation_every_months}, on, policy, calendar))
+        # Extra conversation: when process indicators deviate strongly (seed 1, "Minder presterende praktijken").
+        if view.state is TrajectoryState.EXTRA_CONVERSATION and view.flagged_on is not None:
+            due = _span_due(view.flagged_on, calendar, days=policy.extra_conversation_within_days)
+            out.append(_conversation(ObligationKind.EXTRA_CONVERSATION, facts, "deviation", view.flagged_on, due,
+                                     {"within_days": policy.extra_conversation_within_days}, on, policy, calendar))
+    # Instruction kits: refreshed once every two years; a kit counts from its programme's start (seed 3).
+    for kit, programmes in KIT_PROGRAMMES.items():
+        kit_starts = [d for p, d in facts.programmes.items() if p in programmes]
+        if not kit_starts:
+            continue
+        refreshed = facts.kit_refreshes.get(kit)
+        anchor = refreshed or min(kit_starts)
+        due = _span_due(anchor, calendar, months=policy.kit_refresh_every_months)
+        out.append(Obligation(f"instruction_kit:{facts.agb_code}:{kit.value}:{anchor.isoformat()}",
+                              ObligationKind.INSTRUCTION_KIT, facts.agb_code, kit.value, anchor, due, None,
+                              {"every_months": policy.kit_refresh_every_months, "calendar": fp},
+                              {"last_refreshed_on": refreshed.isoformat() if refreshed else None}))
+    # Mandatory courses per person and role (seed 4, "Scholing").
+    for name, role in facts.people:
+        for course in policy.mandatory_courses:
+            if role not in course.roles:
+                continue
+            subject = f"{name}|{course.code}"
+            last = facts.course_completions.get((name, course.code))
+            if last is not None:
+                key = f"mandatory_course:{facts.agb_code}:{subject}:{last.isoformat()}"
+                due = _span_due(last, calendar, months=course.every_months)
+                anchor = last
+                basis = {"every_months": course.every_months}
+            else:  # nothing on record: due some months after we first knew of the person
+                key = f"mandatory_course:{facts.agb_code}:{subject}:none"
+                anchor = facts.first_planned.get(key, on)
+                due = _span_due(anchor, calendar, months=course.first_within_months)
+                basis = {"first_within_months": course.first_within_months}
+            out.append(Obligation(key, ObligationKind.MANDATORY_COURSE, facts.agb_code, subject, anchor, due, None,
+                                  basis | {"calendar": fp},
+                                  {"person": name, "role": role.value, "course": course.code,
+                                   "course_name": course.name,
+                                   "last_completed_on": last.isoformat() if last else None}))
+    return out
+
+
+def meeting_dates(year: int, count: int, weekday: int, calendar: WorkingCalendar) -> list[date]:
+    """``count`` meeting days spread evenly over ``year``: the middle of each equal slot, moved to the
+    meeting weekday on or after it and then to a working day (a holiday moves it to the next one)."""
+    first = date(year, 1, 1)
+    days = (date(year + 1, 1, 1) - first).days
+    out: list[date] = []
+    for i in range(count):
+        target = first + timedelta(days=int((i + 0.5) * days / count))
+        day = calendar.on_or_after(target + timedelta(days=(weekday - target.weekday()) % 7))
+        out.append(day if day.year == year else calendar.on_or_before(date(year, 12, 31)))
+    return out
+
+
+def meeting_obligations(year: int, policy: Policy, calendar: WorkingCalendar) -> list[Obligation]:
+    """The POH meetings and practice-manager meetings of a year (seed 4: each 4-6 times a year)."""
+    out = []
+    basis = {"meetings_per_year": policy.meetings_per_year, "meeting_weekday": policy.meeting_weekday,
+             "calendar": calendar_fingerprint(calendar)}
+    days = meeting_dates(year, policy.meetings_per_year, policy.meeting_weekday, calendar)
+    for kind in (ObligationKind.POH_MEETING, ObligationKind.PRACTICE_MANAGER_MEETING):
+        for n, day in enumerate(days, start=1):
+            out.append(Obligation(f"{kind.value}:{year}:{n}", kind, None, str(n), date(year, 1, 1), day, day, basis))
+    return out
+
+
+def fulfilled_on(obligation: Obligation, facts: PracticeFacts | None, on: date) -> date | None:
+    """The day an obligation was met, if it was; ``None`` while it is still owed.
+
+    The anchor is the last occurrence, so a later occurrence fulfils it; a meeting is held on its day.
+    """
+    kind = obligation.kind
+    if kind in MEETING_KINDS:
+        return obligation.due_on if obligation.due_on < on else None
+    if facts is None:
+        return None
+    view = facts.view
+    held: date | None = None
+    if kind is ObligationKind.ANNUAL_CONVERSATION:
+        held = view.last_annual_conversation_on
+        return held if held is not None and held > obligation.anchor_on else None
+    if kind is ObligationKind.EXTRA_CONVERSATION:
+        held = view.plan_agreed_on
+    elif kind is ObligationKind.START_CONVERSATION:
+        return _start_held(facts, obligation.subject, obligation.anchor_on, int(obligation.basis.get("within_days", 0)))
+    elif kind is ObligationKind.INSTRUCTION_KIT:
+        held = facts.kit_refreshes.get(KitKind(obligation.subject))
+        return held if held is not None and held > obligation.anchor_on else None
+    elif kind is ObligationKind.MANDATORY_COURSE:
+        person, course = obligation.subject.split("|", 1)
+        held = facts.course_completions.get((person, course))
+        if held is not None and obligation.key.endswith(":none"):
+            return held
+        return held if held is not None and held > obligation.anchor_on else None
+    return held if held is not None and held >= obligation.anchor_on else None
+
+
+def basis_change_reason(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """Why a recomputation moved a date, in Dutch: which inputs of the rule changed."""
+    parts = []
+    for name in sorted(set(old) | set(new)):
+        if old.get(name) == new.get(name):
+            continue
+        if name == "calendar":
+            parts.append("werkkalender gewijzigd (sluitingsdagen of Bevrijdingsdag)")
+        else:
+            parts.append(f"beleid {name}: {old.get(name, '-')} -> {new.get(name, '-')}")
+    return "; ".join(parts) or "herberekend"
+
+
+@dataclass(frozen=True)
+class NoticeStage:
+    """A message an open obligation owes on a day: ``invitation``, ``reminder``, ``overdue`` or ``notice``."""
+
+    name: str
+    on: date
+
+
+def notice_stages(obligation: Obligation, policy: Policy) -> list[NoticeStage]:
+    """The messages an obligation owes, in order, each on the day it is due to go out."""
+    kind = obligation.kind
+    if kind in CONVERSATION_KINDS and obligation.planned_on is not None:
+        planned = obligation.planned_on
+        return [NoticeStage("invitation", planned - timedelta(days=policy.invitation_days_before)),
+                NoticeStage("reminder", planned - timedelta(days=policy.reminder_days_before)),
+                NoticeStage("overdue", obligation.due_on + timedelta(days=1))]
+    if kind in MEETING_KINDS:
+        return [NoticeStage("invitation", obligation.due_on - timedelta(days=policy.invitation_days_before))]
+    if kind is ObligationKind.INSTRUCTION_KIT:
+        return [NoticeStage("notice", obligation.due_on - timedelta(days=policy.kit_notice_days_before))]
+    if kind is ObligationKind.MANDATORY_COURSE:
+        return [NoticeStage("notice", obligation.due_on - timedelta(days=policy.training_notice_days_before))]
+    return []
+
+
+def stages_to_send(obligation: Obligation, policy: Policy, done: frozenset[str],
+                   on: date) -> tuple[list[str], list[str]]:
+    """Which stages to send on ``on`` and which to mark done without sending (their moment passed).
+
+    An invitation and a reminder are only useful before the conversation or meeting: when both are
+    due (a late plan), the invitation alone goes out. An overdue notice goes once the due date passed.
+    """
+    send: list[str] = []
+    skip: list[str] = []
+    day = obligation.planned_on
+    for stage in notice_stages(obligation, policy):
+        if stage.name in done or stage.on > on:
+            continue
+        if stage.name in ("invitation", "reminder") and day is not None and on >= day:
+            skip.append(stage.name)  # too late to invite or remind for a day that has come
+        elif stage.name == "reminder" and "invitation" in send:
+            skip.append(stage.name)  # the invitation sent today is the reminder
+        else:
+            send.append(stage.name)
+    return send, skip
+
+
+def next_notice_on(obligation: Obligation, policy: Policy, done: frozenset[str]) -> date | None:
+    """The day the sweep must next look at an obligation (its next unsent stage), or ``None``."""
+    days = [s.on for s in notice_stages(obligation, policy) if s.name not in done]
+    return min(days) if days else None

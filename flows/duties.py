@@ -1,0 +1,556 @@
+"""The care group's recurring duties as plain service functions, each taking the moment it runs for.
+
+- ``plan_obligations``: bring every practice's open duties (start, annual and extra conversations,
+  instruction kits, mandatory courses) in line with the facts, the policy and the working calendar:
+  new duties are planned, moved ones rescheduled with the reason, met ones closed.
+- ``sweep_due``: advance trajectories, plan, and queue the invitations, reminders, overdue notices and
+  course reminders whose day has come.
+- ``plan_meetings``: the POH meetings and practice-manager meetings of this year and the next, and
+  their invitations.
+- ``refresh_kits``: the instruction kits falling due and the notices to their practices.
+- ``board_digest``: the board's periodic digest of every trajectory under the underperformer policy.
+- ``recalculate_from_inbox``: recalculate indicators from new extracts, then evaluate every practice.
+
+Invariants:
+- Idempotent per moment: a retry or a second run for the same ``now`` adds no rows and no messages
+  (deterministic keys, ``INSERT ... ON CONFLICT DO NOTHING``, version-guarded updates). A run killed
+  half-way committed whole batches only; the rerun completes the rest.
+- Two workers sweeping at once do not double-plan or double-notify: they race on unique keys and
+  version checks, and the loser does nothing.
+- Practices are rows swept in batches, never one schedule or one task per practice.
+- Nothing here reads the clock or knows of Prefect or APScheduler; ``flows/orchestration.py`` and
+  ``flows/runner.py`` wrap these functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlmodel import Session, col, select
+
+from domain.clock import as_amsterdam
+from domain.indicators import IndicatorFigures
+from domain.obligations import (
+    CONVERSATION_KINDS,
+    MEETING_KINDS,
+    KitKind,
+    Obligation,
+    ObligationKind,
+    ObligationStatus,
+    PracticeFacts,
+    basis_change_reason,
+    fulfilled_on,
+    meeting_obligations,
+    next_notice_on,
+    practice_obligations,
+    stages_to_send,
+)
+from domain.registry import Practice, Role
+from domain.rules import assess_progress
+from domain.trajectory import TrajectoryState, Trigger
+from flows.engine import (
+    ENGINE_ACTOR,
+    Services,
+    TransitionTaken,
+    UnknownPracticeError,
+    recalculate_indicators,
+    run_due,
+)
+from notifications.notices import (
+    conversation_messages,
+    digest_messages,
+    kit_messages,
+    meeting_messages,
+    officers_for,
+    training_messages,
+)
+from notifications.wording import date_nl, state_nl
+from storage import obligations as store
+from storage import repository as repo
+from storage.tables import CareGroupRow, ConversationRow, IndicatorImportRow, ObligationRow, TrajectoryEventRow
+
+PRACTICE_KINDS = frozenset(ObligationKind) - MEETING_KINDS
+SWEEP_KINDS = CONVERSATION_KINDS | {ObligationKind.MANDATORY_COURSE}
+DEFAULT_BATCH = 500
+EXTRACT_SUFFIXES = (".csv", ".parquet")
+
+
+@dataclass
+class DutyReport:
+    """What a duty did for a moment: what the CLI prints, the duty run records and the artifact shows."""
+
+    duty: str
+    moment: datetime
+    already_ran: bool = False
+    practices: int = 0
+    planned: int = 0
+    rescheduled: int = 0
+    done: int = 0
+    cancelled: int = 0
+    transitions: list[TransitionTaken] = field(default_factory=list)
+    queued: Counter[str] = field(default_factory=Counter)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (what, why), Dutch
+    lines: list[dict[str, str]] = field(default_factory=list)  # the artifact's table: praktijk, wat, details
+
+    @property
+    def messages(self) -> int:
+        return sum(self.queued.values())
+
+    @property
+    def escalated(self) -> list[str]:
+        return [t.agb_code for t in self.transitions if t.trigger is Trigger.ESCALATE]
+
+    def merge(self, other: DutyReport) -> None:
+        self.practices += other.practices
+        self.planned += other.planned
+        self.rescheduled += other.rescheduled
+        self.done += other.done
+        self.cancelled += other.cancelled
+        self.transitions.extend(other.transitions)
+        self.queued.update(other.queued)
+        self.failures.extend(other.failures)
+        self.lines.extend(other.lines)
+
+    def line(self, practice: str, what: str, details: str) -> None:
+        self.lines.append({"praktijk": practice, "wat": what, "details": details})
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "duty": self.duty, "moment": self.moment.isoformat(), "already_ran": self.already_ran,
+            "practices": self.practices, "planned": self.planned, "rescheduled": self.rescheduled,
+            "done": self.done, "cancelled": self.cancelled, "transitions": len(self.transitions),
+            "escalated": self.escalated, "messages": self.messages, "queued": dict(sorted(self.queued.items())),
+            "failures": [{"what": w, "why": y} for w, y in self.failures],
+        }
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def practice_batches(services: Services, size: int = DEFAULT_BATCH) -> list[list[str]]:
+    """The care group's practices in batches of ``size`` AGB codes, in a stable order."""
+    with services.session() as s:
+        codes = sorted(repo.practice_codes(s))
+    return [codes[i:i + size] for i in range(0, len(codes), size)]
+
+
+def _care_group(s: Session) -> str:
+    row = s.get(CareGroupRow, 1)
+    return row.name if row else "de zorggroep"
+
+
+def _day(moment: datetime) -> date:
+    return as_amsterdam(moment).date()
+
+
+def _facts(s: Session, practices: Sequence[Practice], rows: Sequence[ObligationRow]) -> dict[str, PracticeFacts]:
+    codes = [p.agb_code for p in practices]
+    views = repo.load_views(s, codes)
+    starts = store.start_conversations(s, codes)
+    kits = store.kit_refreshes(s, codes)
+    courses = store.course_completions(s, codes)
+    first: dict[str, dict[str, date]] = {}
+    for r in rows:
+        first.setdefault(r.agb_code or "", {})[r.key] = _day(r.created_at)
+    out = {}
+    for p in practices:
+        view = views.get(p.agb_code) or repo.load_view(s, p.agb_code)
+        out[p.agb_code] = PracticeFacts(
+            agb_code=p.agb_code, view=view, programmes=p.programmes,
+            people=tuple((person.name, person.role) for person in p.people),
+            start_conversations=starts.get(p.agb_code, {}), kit_refreshes=kits.get(p.agb_code, {}),
+            course_completions=courses.get(p.agb_code, {}),
+            first_planned=first.get(p.agb_code, {}))
+    return out
+
+
+def _notices_after_reschedule(row: ObligationRow, wanted: Obligation) -> list[str]:
+    """Which queued notices still hold once the dates move: a new day needs a new invitation and reminder,
+    a new due date a new overdue notice or kit/course notice."""
+    keep = set(row.notices_done)
+    if wanted.planned_on != row.planned_on:
+        keep -= {"invitation", "reminder"}
+    if wanted.due_on != row.due_on:
+        keep -= {"overdue", "notice"}
+    return sorted(keep)
+
+
+def _sync(s: Session, services: Services, rows: Sequence[ObligationRow], desired: dict[str, Obligation],
+          facts: dict[str, PracticeFacts], report: DutyReport, now: datetime, actor: str, reason: str | None,
+          on: date, create_before: date | None = None) -> None:
+    """Bring stored open obligations in line with the desired ones: reschedule, close, add."""
+    policy = services.policy
+    for row in rows:
+        want = desired.pop(row.key, None)
+        if want is not None:
+            if (want.due_on, want.planned_on) == (row.due_on, row.planned_on):
+                continue
+            if want.kind in MEETING_KINDS and row.due_on < on:
+                continue  # a meeting that has been held is not moved
+            why = basis_change_reason(row.basis, want.basis) + (f"; {reason}" if reason else "")
+            done = _notices_after_reschedule(row, want)
+            row.notices_done = done
+            if store.reschedule(s, row, want, next_notice_on=next_notice_on(want, policy, frozenset(done)),
+                                now=now, actor=actor, reason=why):
+                report.rescheduled += 1
+                report.line(row.agb_code or "zorggroep", f"{want.name_nl} verplaatst",
+                            f"{date_nl(row.due_on)} -> {date_nl(want.due_on)}: {why}")
+            continue
+        ob = store.as_obligation(row)
+        met = fulfilled_on(ob, facts.get(row.agb_code or ""), on)
+        if met is not None:
+            if store.close(s, row, ObligationStatus.DONE, met, now=now, actor=actor,
+                           reason=f"voldaan op {met.isoformat()}"):
+                report.done += 1
+            continue
+        view = facts[row.agb_code].view if row.agb_code in facts else None
+        why = (f"niet meer verschuldigd: traject staat op {state_nl(view.state.value)}" if view is not None
+               else "niet meer verschuldigd volgens beleid en kalender")
+        if reason:
+            why += f"; {reason}"
+        if store.close(s, row, ObligationStatus.CANCELLED, on, now=now, actor=actor, reason=why):
+            report.cancelled += 1
+            report.line(row.agb_code or "zorggroep", f"{ob.name_nl} vervallen", why)
+    fresh = [o for o in desired.values() if create_before is None or o.due_on >= create_before]
+    added = store.add_obligations(s, fresh, next_notice={o.key: next_notice_on(o, policy, frozenset()) for o in fresh},
+                                  now=now, actor=actor, reason=reason or "gepland")
+    report.planned += len(added)
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+
+def plan_batch(services: Services, now: datetime, codes: Sequence[str], *, actor: str = ENGINE_ACTOR,
+               reason: str | None = None) -> DutyReport:
+    """Plan one batch of practices' duties in one transaction."""
+    now = as_amsterdam(now)
+    on = now.date()
+    report = DutyReport("plan_obligations", now)
+    with services.transaction() as s:
+        practices = repo._practices(s, list(codes))
+        report.practices = len(practices)
+        rows = store.open_obligations(s, kinds=PRACTICE_KINDS, agb_codes=list(codes))
+        # a course never completed counts from the day it was first planned, also once closed and replanned
+        facts = _facts(s, practices, rows)
+        desired = {o.key: o for p in practices
+                   for o in practice_obligations(facts[p.agb_code], services.policy, services.calendar, on)}
+        _sync(s, services, rows, desired, facts, report, now, actor, reason, on)
+    return report
+
+
+def plan_obligations(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR, reason: str | None = None,
+                     batch_size: int = DEFAULT_BATCH) -> DutyReport:
+    """Plan every practice's duties; after a change of calendar or policy, ``reason`` says why."""
+    now = as_amsterdam(now)
+    report = DutyReport("plan_obligations", now)
+    for codes in practice_batches(services, batch_size):
+        report.merge(plan_batch(services, now, codes, actor=actor, reason=reason))
+    return _finish(services, report, actor)
+
+
+# --- the sweep --------------------------------------------------------------------------------
+
+
+def _prepare(s: Session, practice: Practice, on: date) -> dict[str, Any]:
+    """What a practice prepares for a conversation: its main indicators against target and national
+    average, and the agreements of its last plan (seed 1: agreements are evaluated the next time)."""
+    figures = IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s),
+                                     repo.load_scores(s, [practice.agb_code]).get(practice.agb_code, []))
+    latest = figures.latest_scores(on)
+    lines = []
+    for key, score in sorted(latest.items(), key=lambda kv: str(kv[0])):
+        definition = figures.catalogue.get(key)
+        if definition is None or not definition.main:
+            continue
+        average = figures.national_average(key, score.period_end)
+        lines.append({"programme": key.programme.value, "indicator": key.indicator, "name": definition.name,
+                      "score": round(score.score, 1), "numerator": score.numerator, "denominator": score.denominator,
+                      "target": figures.targets.get(key), "national_average": average[1] if average else None,
+                      "national_average_year": average[0] if average else None})
+    period = figures.latest_period(on)
+    prepare: dict[str, Any] = {"period_end": period.isoformat() if period else None, "indicators": lines,
+                               "agreements": []}
+    planned = s.exec(select(ConversationRow).where(
+        col(ConversationRow.agb_code) == practice.agb_code, col(ConversationRow.plan).is_not(None),
+        col(ConversationRow.held_on) <= on).order_by(col(ConversationRow.held_on).desc())).first()
+    if planned is not None and planned.plan:
+        prepare["agreements"] = list(planned.plan.get("agreements", []))
+        prepare["agreements_from"] = planned.held_on.isoformat()
+    return prepare
+
+
+def _queue_notices(s: Session, services: Services, rows: Sequence[ObligationRow], report: DutyReport,
+                   now: datetime) -> None:
+    """Queue the messages the given obligations owe today, and mark them, in the caller's transaction."""
+    on = now.date()
+    policy = services.policy
+    codes = sorted({r.agb_code for r in rows if r.agb_code})
+    practices = {p.agb_code: p for p in repo._practices(s, codes)} if codes else {}
+    officers = repo.contacts(s, Role.OFFICER)
+    care_group = _care_group(s)
+    all_practices: list[Practice] | None = None
+    for row in rows:
+        ob = store.as_obligation(row)
+        done = frozenset(row.notices_done)
+        send, skip = stages_to_send(ob, policy, done, on)
+        messages = []
+        practice = practices.get(row.agb_code or "")
+        for stage in send:
+            if ob.kind in CONVERSATION_KINDS and practice is not None:
+                view = repo.load_view(s, practice.agb_code)
+                prepare = _prepare(s, practice, on) if stage != "overdue" else None
+                messages += conversation_messages(stage, ob, practice, officers, care_group, policy, prepare,
+                                                  state=view.state.value, last_held_on=view.last_annual_conversation_on)
+            elif ob.kind in MEETING_KINDS:
+                if all_practices is None:
+                    all_practices = repo.practices(s)
+                organizer = officers_for("meeting", officers)
+                messages += meeting_messages(ob, all_practices, organizer[0] if organizer else None, care_group,
+                                             policy)
+            elif ob.kind is ObligationKind.INSTRUCTION_KIT and practice is not None:
+                contact = officers_for(practice.agb_code, officers)
+                messages += kit_messages(ob, practice, contact[0] if contact else None, care_group)
+            elif ob.kind is ObligationKind.MANDATORY_COURSE and practice is not None:
+                messages += training_messages(ob, practice, policy, care_group)
+        new_by_kind = Counter({kind: repo.add_messages(s, [m for m in messages if m.kind == kind], created_at=now)
+                               for kind in sorted({m.kind for m in messages})})
+        after = done | set(send) | set(skip)
+        if not store.mark_notices(s, row, sorted(after), next_notice_on(ob, policy, frozenset(after)), now):
+            continue  # another worker marked it first; its messages and ours share keys
+        new = sum(new_by_kind.values())
+        if new:
+            report.queued.update(+new_by_kind)
+            report.line(row.agb_code or "zorggroep", ob.name_nl,
+                        f"{', '.join(send)}: {new} bericht(en) klaargezet, datum {date_nl(ob.planned_on or ob.due_on)}")
+
+
+def _advance(services: Services, now: datetime, codes: Sequence[str], actor: str, report: DutyReport) -> None:
+    result = run_due(services, now, actor, only=codes)
+    report.transitions.extend(result.transitions)
+    report.queued["board"] += result.messages
+    if not result.messages:
+        del report.queued["board"]
+    for agb, why in result.skipped:
+        report.failures.append((agb, why))
+    for t in result.transitions:
+        report.line(f"{t.agb_code} {t.name}", f"{state_nl(t.from_state.value)} -> {state_nl(t.to_state.value)}",
+                    t.summary)
+
+
+def sweep_batch(services: Services, now: datetime, codes: Sequence[str], *, actor: str = ENGINE_ACTOR) -> DutyReport:
+    """One batch of practices: advance trajectories, plan duties, queue what is due today."""
+    now = as_amsterdam(now)
+    report = DutyReport("sweep_due", now)
+    _advance(services, now, codes, actor, report)
+    report.merge(plan_batch(services, now, codes, actor=actor))
+    report.practices = len(codes)
+    with services.transaction() as s:
+        rows = store.notices_due(s, now.date(), kinds=SWEEP_KINDS, agb_codes=list(codes))
+        _queue_notices(s, services, rows, report, now)
+    return report
+
+
+def sweep_due(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR,
+              batch_size: int = DEFAULT_BATCH) -> DutyReport:
+    """Everything due at ``now`` for every practice, batch by batch."""
+    now = as_amsterdam(now)
+    report = DutyReport("sweep_due", now)
+    for codes in practice_batches(services, batch_size):
+        report.merge(sweep_batch(services, now, codes, actor=actor))
+    report.duty = "sweep_due"
+    return _finish(services, report, actor)
+
+
+# --- meetings, kits, courses ------------------------------------------------------------------
+
+
+def plan_meetings(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR, reason: str | None = None
+                  ) -> DutyReport:
+    """Plan this year's and next year's POH and practice-manager meetings, close held ones, invite."""
+    now = as_amsterdam(now)
+    on = now.date()
+    report = DutyReport("plan_meetings", now)
+    with services.transaction() as s:
+        rows = store.open_obligations(s, kinds=MEETING_KINDS)
+        desired = {o.key: o for year in (on.year, on.year + 1)
+                   for o in meeting_obligations(year, services.policy, services.calendar)}
+        _sync(s, services, rows, desired, {}, report, now, actor, reason, on, create_before=on)
+        due = store.notices_due(s, on, kinds=MEETING_KINDS)
+        _queue_notices(s, services, due, report, now)
+    return _finish(services, report, actor)
+
+
+def refresh_kits(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR,
+                 batch_size: int = DEFAULT_BATCH) -> DutyReport:
+    """Plan every practice's instruction kits (via ``plan_obligations``' rules) and notify the practices
+    whose kits fall due for their two-yearly refresh."""
+    now = as_amsterdam(now)
+    report = DutyReport("refresh_kits", now)
+    for codes in practice_batches(services, batch_size):
+        report.merge(plan_batch(services, now, codes, actor=actor))
+        with services.transaction() as s:
+            rows = store.notices_due(s, now.date(), kinds=[ObligationKind.INSTRUCTION_KIT], agb_codes=codes)
+            _queue_notices(s, services, rows, report, now)
+    report.duty = "refresh_kits"
+    return _finish(services, report, actor)
+
+
+def _practice_or_raise(s: Session, agb_code: str) -> Practice:
+    practice = repo.get_practice(s, agb_code)
+    if practice is None:
+        raise UnknownPracticeError(agb_code)
+    return practice
+
+
+def record_kit_refresh(services: Services, agb_code: str, kit: KitKind, on: date, now: datetime, actor: str) -> bool:
+    """Record that a practice's instruction kit was refreshed; its next refresh is planned from it."""
+    with services.transaction() as s:
+        _practice_or_raise(s, agb_code)
+        new = store.record_kit_refresh(s, agb_code, kit, on, as_amsterdam(now), actor)
+    plan_batch(services, now, [agb_code], actor=actor)
+    return new
+
+
+def record_course_completion(services: Services, agb_code: str, person: str, course: str, on: date, now: datetime,
+                             actor: str) -> bool:
+    """Record that a person of a practice completed a mandatory course."""
+    with services.transaction() as s:
+        practice = _practice_or_raise(s, agb_code)
+        if not any(p.name == person for p in practice.people):
+            raise UnknownPersonError(f"{person} staat niet in het register van praktijk {agb_code}")
+        if not any(c.code == course for c in services.policy.mandatory_courses):
+            codes = ", ".join(c.code for c in services.policy.mandatory_courses)
+            raise UnknownPersonError(f"scholing {course!r} is onbekend; bekend zijn: {codes}")
+        new = store.record_course_completion(s, agb_code, person, course, on, as_amsterdam(now), actor)
+    plan_batch(services, now, [agb_code], actor=actor)
+    return new
+
+
+class UnknownPersonError(Exception):
+    """A person or course that the register or the policy does not know."""
+
+
+# --- the board's digest -----------------------------------------------------------------------
+
+
+def digest_period(on: date, months: int) -> tuple[date, date]:
+    """The last complete period of ``months`` (periods counted from 1 January) before ``on``."""
+    current = date(on.year, ((on.month - 1) // months) * months + 1, 1)
+    start = current - relativedelta(months=months)
+    return start, current - relativedelta(days=1)
+
+
+def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR) -> DutyReport:
+    """Queue the board's digest of the last complete period, once per period: every trajectory under
+    the underperformer policy with where its flagged indicators stand (issue: default quarterly)."""
+    now = as_amsterdam(now)
+    on = now.date()
+    report = DutyReport("board_digest", now)
+    months = services.policy.board_digest_every_months
+    start, end = digest_period(on, months)
+    with services.transaction() as s:
+        first = s.exec(select(TrajectoryEventRow.at).order_by(col(TrajectoryEventRow.at)).limit(1)).first()
+        if first is None or _day(first) > end:
+            report.line("zorggroep", "overzicht bestuur", "nog geen trajecten in de periode: geen overzicht")
+            return _finish(services, report, actor)
+        views = [v for v in repo.load_views(s).values() if v.state is TrajectoryState.UNDERPERFORMER_POLICY]
+        codes = [v.agb_code for v in views]
+        practices = {p.agb_code: p for p in repo._practices(s, codes)} if codes else {}
+        catalogue, targets, averages = repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s)
+        scores = repo.load_scores(s, codes) if codes else {}
+        trajectories = []
+        for view in sorted(views, key=lambda v: v.agb_code):
+            practice = practices[view.agb_code]
+            figures = IndicatorFigures.build(catalogue, targets, averages, scores.get(view.agb_code, []))
+            progress = assess_progress(figures, view.flagged, view.plan_agreed_on, end)
+            indicators = []
+            for r in progress.reasons:
+                key = next(k for k in view.flagged if k.programme == r.programme and k.indicator == r.indicator)
+                average = figures.national_average(key, r.period_end) if r.period_end else None
+                definition = figures.catalogue.get(key)
+                indicators.append({
+                    "programme": key.programme.value, "indicator": key.indicator,
+                    "name": definition.name if definition else None,
+                    "period_end": r.period_end.isoformat() if r.period_end else None, "score": r.score,
+                    "national_average": average[1] if average else None,
+                    "national_average_year": average[0] if average else None,
+                    "baseline_score": r.baseline_score, "improvement_points": r.improvement_points})
+            trajectories.append({
+                "practice": {"agb_code": practice.agb_code, "name": practice.name, "gp_group": practice.gp_group},
+                "entered_policy_at": view.entered_policy_at.isoformat() if view.entered_policy_at else None,
+                "plan_agreed_on": view.plan_agreed_on.isoformat() if view.plan_agreed_on else None,
+                "indicators": indicators})
+        messages = digest_messages(start, end, months, trajectories, repo.contacts(s, Role.BOARD), _care_group(s))
+        new = repo.add_messages(s, messages, created_at=now)
+        if new:
+            report.queued["board_digest"] += new
+        report.practices = len(trajectories)
+        report.line("zorggroep", "overzicht bestuur",
+                    f"{date_nl(start)} t/m {date_nl(end)}: {len(trajectories)} traject(en) onder het beleid, "
+                    + (f"{new} bericht(en) klaargezet" if new else "al eerder verstuurd"))
+    return _finish(services, report, actor)
+
+
+# --- indicators -------------------------------------------------------------------------------
+
+
+def _extract_digest(path: Path, period_end: date) -> str:
+    """The digest ``engine.recalculate_indicators`` logs an extract's import under."""
+    return hashlib.sha256(path.read_bytes() + period_end.isoformat().encode()).hexdigest()
+
+
+def _extracts(inbox: Path) -> Iterator[tuple[Path, date]]:
+    """Extracts waiting in the inbox, named ``<anything>_<period end YYYY-MM-DD>.csv|.parquet``."""
+    for path in sorted(inbox.iterdir()) if inbox.is_dir() else []:
+        if path.suffix in EXTRACT_SUFFIXES:
+            try:
+                yield path, date.fromisoformat(path.stem.rsplit("_", 1)[-1])
+            except ValueError:
+                continue
+
+
+def recalculate_from_inbox(services: Services, now: datetime, inbox: Path, *, actor: str = ENGINE_ACTOR
+                           ) -> DutyReport:
+    """Recalculate indicators from every new extract in ``inbox`` (an extract already imported, by its
+    SHA-256, is skipped), then evaluate every practice. A malformed extract is rejected whole and
+    reported; the others still go in."""
+    now = as_amsterdam(now)
+    report = DutyReport("recalculate_indicators", now)
+    with services.session() as s:
+        seen = set(s.exec(select(IndicatorImportRow.sha256)).all())
+    imported = 0
+    for path, period_end in _extracts(inbox):
+        if _extract_digest(path, period_end) in seen:
+            continue
+        try:
+            result = recalculate_indicators(services, path, period_end, now=now, actor=actor)
+        except Exception as exc:  # a bad file must not stop the others; the operator sees why
+            report.failures.append((path.name, str(exc)))
+            report.line("zorggroep", f"extract {path.name} geweigerd", str(exc))
+            continue
+        imported += 1
+        report.line("zorggroep", f"extract {path.name}", f"periode t/m {date_nl(period_end)}: {result}")
+    if imported:  # new figures: judge every practice now rather than at the next sweep
+        for codes in practice_batches(services):
+            _advance(services, now, codes, actor, report)
+    return _finish(services, report, actor)
+
+
+# --- bookkeeping ------------------------------------------------------------------------------
+
+
+def _finish(services: Services, report: DutyReport, actor: str) -> DutyReport:
+    """Record the duty's run for its moment (the first recorder wins; a rerun says it already ran)."""
+    with services.transaction() as s:
+        report.already_ran = store.get_duty_run(s, report.duty, report.moment) is not None
+        if not report.already_ran:
+            store.record_duty_run(s, report.duty, report.moment, started_at=report.moment,
+                                  finished_at=report.moment, summary=report.summary(), actor=actor)
+    return report

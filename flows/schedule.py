@@ -1,0 +1,135 @@
+"""The care group's schedule, declared once: which duty runs when, in Europe/Amsterdam.
+
+Both ways of running it read this declaration: ``qualitycycle serve`` registers it as Prefect
+deployments (``flows/orchestration.py``, ``Cron`` schedules with a time zone), and ``qualitycycle run``
+without ``--now`` fires the same duties from an embedded APScheduler (``flows/runner.py``).
+``qualitycycle run --now T`` runs every duty once for moment ``T``, in the order declared here.
+
+Invariants:
+- Every schedule is a five-field cron in Europe/Amsterdam local time, never firing between 02:00 and
+  03:00 (the hour that happens twice or not at all when the clocks change); ``check_schedule`` proves it
+  over a year, and a test runs it.
+- Per-practice due dates are rows in our database, swept by these few duties: 5,000 practices are
+  5,000 rows, not 5,000 schedules (Prefect also plans at most 100 days ahead).
+- A duty is a function ``(services, moment, settings) -> DutyReport``; the moment is passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+
+from domain.clock import AMSTERDAM, as_amsterdam
+from flows import duties
+from flows.duties import DutyReport
+from flows.engine import Services
+from flows.settings import Settings
+
+TIMEZONE = "Europe/Amsterdam"
+
+
+def _recalculate(services: Services, now: datetime, settings: Settings) -> DutyReport:
+    return duties.recalculate_from_inbox(services, now, settings.home / "inbox")
+
+
+def _sweep(services: Services, now: datetime, settings: Settings) -> DutyReport:
+    return duties.sweep_due(services, now)
+
+
+def _meetings(services: Services, now: datetime, settings: Settings) -> DutyReport:
+    return duties.plan_meetings(services, now)
+
+
+def _kits(services: Services, now: datetime, settings: Settings) -> DutyReport:
+    return duties.refresh_kits(services, now)
+
+
+def _digest(services: Services, now: datetime, settings: Settings) -> DutyReport:
+    return duties.board_digest(services, now)
+
+
+def _dispatch(services: Services, now: datetime, settings: Settings) -> DutyReport:
+    from flows.dispatch import channel_from_settings, dispatch_outbox
+
+    result = dispatch_outbox(services, channel_from_settings(settings), now, mail_from=settings.mail_from)
+    report = DutyReport("dispatch_outbox", as_amsterdam(now))
+    report.queued["sent"] = len(result.sent)
+    for p in result.retrying:
+        report.line("-", "later opnieuw", f"{p.key}: {p.reason}")
+    for p in result.failed:
+        report.failures.append((p.key, p.reason))
+        report.line("-", "mislukt, opgegeven", f"{p.key}: {p.reason}")
+    for p in result.held:
+        report.line("-", "wacht op e-mailadres", f"{p.key}: {p.reason}")
+    report.line("-", f"verzonden via {result.channel}", f"{len(result.sent)} bericht(en)")
+    return report
+
+
+@dataclass(frozen=True)
+class ScheduledDuty:
+    name: str  # the deployment's and the job's name: "sweep-due"
+    cron: str  # minute hour day month weekday, Europe/Amsterdam
+    run: Callable[[Services, datetime, Settings], DutyReport]
+    title_nl: str  # what an officer reads in the UI
+    description_nl: str
+    tags: tuple[str, ...] = ()
+
+
+SCHEDULE: tuple[ScheduledDuty, ...] = (
+    ScheduledDuty("recalculate-indicators", "30 5 * * 1-5", _recalculate, "Indicatoren herberekenen",
+                  "Nieuwe extracten in QC_HOME/inbox herberekenen en daarna elke praktijk beoordelen.",
+                  ("indicatoren",)),
+    ScheduledDuty("sweep-due", "0 6 * * 1-5", _sweep, "Openstaande taken",
+                  "Trajecten bijwerken, gesprekken plannen, uitnodigingen, herinneringen en "
+                  "termijnoverschrijdingen klaarzetten.", ("kwaliteitscyclus",)),
+    ScheduledDuty("plan-meetings", "15 6 * * 1", _meetings, "POH- en praktijkmanagersoverleg",
+                  "Overleggen van dit en volgend jaar plannen en uitnodigen.", ("overleg",)),
+    ScheduledDuty("refresh-kits", "30 6 * * 1", _kits, "Instructiekoffers",
+                  "Praktijken berichten waarvan een instructiekoffer aan actualisatie toe is.", ("koffers",)),
+    ScheduledDuty("board-digest", "0 7 * * 1-5", _digest, "Overzicht voor het bestuur",
+                  "Het periodieke overzicht van de verbetertrajecten onder het beleid, eens per periode.",
+                  ("bestuur",)),
+    ScheduledDuty("dispatch-outbox", "*/15 7-19 * * *", _dispatch, "Berichten versturen",
+                  "Klaargezette berichten versturen, mislukte later opnieuw.", ("berichten",)),
+)
+BY_NAME = {d.name: d for d in SCHEDULE}
+
+
+def trigger(duty: ScheduledDuty) -> CronTrigger:
+    return CronTrigger.from_crontab(duty.cron, timezone=AMSTERDAM)
+
+
+def fire_times(duty: ScheduledDuty, start: datetime, end: datetime) -> list[datetime]:
+    """When a duty fires between ``start`` and ``end`` (local time), as APScheduler computes it."""
+    times: list[datetime] = []
+    cron = trigger(duty)
+    previous = None
+    moment = cron.get_next_fire_time(None, as_amsterdam(start))
+    while moment is not None and moment < end:
+        times.append(moment)
+        previous = moment
+        moment = cron.get_next_fire_time(previous, previous + timedelta(seconds=1))
+    return times
+
+
+class ScheduleError(Exception):
+    """The schedule declares a duty in the night hour that daylight saving repeats or skips."""
+
+
+def check_schedule(schedule: tuple[ScheduledDuty, ...] = SCHEDULE, year: int = 2026) -> None:
+    """Refuse a schedule with any fire time between 02:00 and 03:00 local time over a whole year."""
+    start = datetime(year, 1, 1, tzinfo=AMSTERDAM)
+    end = datetime(year + 1, 1, 1, tzinfo=AMSTERDAM)
+    for duty in schedule:
+        bad = [t for t in fire_times(duty, start, end) if t.hour == 2]
+        if bad:
+            raise ScheduleError(f"{duty.name} ({duty.cron}) valt tussen 02:00 en 03:00, o.a. op {bad[0].isoformat()}")
+
+
+def run_all(services: Services, now: datetime, settings: Settings,
+            only: tuple[str, ...] | None = None) -> list[DutyReport]:
+    """Every declared duty once for ``now``, in declaration order (``qualitycycle run --now``)."""
+    return [d.run(services, now, settings) for d in SCHEDULE if only is None or d.name in only]

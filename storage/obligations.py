@@ -1,0 +1,263 @@
+"""Reading and writing obligations, kit refreshes, course completions and duty runs.
+
+The caller owns the transaction, as in ``storage.repository``: an obligation's change, its log row
+and the messages it causes are committed together.
+
+Invariants:
+- Inserts go through ``insert_ignore`` (``INSERT ... ON CONFLICT DO NOTHING`` on the unique key), so
+  a retried run, or a second worker planning the same moment, writes nothing twice and never fails
+  on the constraint: on PostgreSQL the second insert waits for the first transaction, then skips.
+- Every update of an obligation is ``WHERE id = :id AND version = :expected`` and bumps the version;
+  the loser of a race updates nothing and is told so (``False``), and does not log a change.
+- ``obligation_change`` is append-only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, SQLModel, col, select
+
+from domain.messages import NAMESPACE
+from domain.obligations import KitKind, Obligation, ObligationKind, ObligationStatus
+from domain.registry import Programme
+from storage.tables import (
+    ConversationRow,
+    CourseCompletionRow,
+    DutyRunRow,
+    KitRefreshRow,
+    ObligationChangeRow,
+    ObligationRow,
+)
+
+
+def insert_ignore(session: Session, table: type[SQLModel], rows: Sequence[Mapping[str, Any]],
+                  conflict: Sequence[str]) -> int:
+    """Insert rows, skipping any whose ``conflict`` columns already exist. Returns how many were new."""
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    tbl = table.__table__  # type: ignore[attr-defined]
+    new = 0
+    for start in range(0, len(rows), 500):
+        chunk = list(rows[start:start + 500])
+        stmt: Any
+        if dialect == "postgresql":
+            stmt = postgresql.insert(tbl).values(chunk).on_conflict_do_nothing(index_elements=list(conflict))
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(tbl).values(chunk).on_conflict_do_nothing(index_elements=list(conflict))
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            raise NotImplementedError(dialect)
+        new += session.connection().execute(stmt).rowcount or 0
+    return new
+
+
+def obligation_id(key: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"obligation:{key}"))
+
+
+def as_obligation(row: ObligationRow) -> Obligation:
+    return Obligation(key=row.key, kind=ObligationKind(row.kind), agb_code=row.agb_code, subject=row.subject,
+                      anchor_on=row.anchor_on, due_on=row.due_on, planned_on=row.planned_on, basis=row.basis,
+                      details=row.details)
+
+
+def _dates(row: ObligationRow | Obligation) -> dict[str, Any]:
+    return {"due_on": row.due_on.isoformat(), "planned_on": row.planned_on.isoformat() if row.planned_on else None,
+            "basis": dict(row.basis)}
+
+
+def _log(session: Session, key: str, change: str, at: datetime, reason: str, actor: str,
+         old: dict[str, Any] | None = None, new: dict[str, Any] | None = None) -> None:
+    insert_ignore(session, ObligationChangeRow, [{
+        "obligation_key": key, "change": change, "at": at, "old": old, "new": new, "reason": reason, "actor": actor,
+    }], ["obligation_key", "change", "at"])
+
+
+def add_obligations(session: Session, obligations: Iterable[Obligation], *, next_notice: Mapping[str, date | None],
+                    now: datetime, actor: str, reason: str) -> list[str]:
+    """Insert new obligations (keys already stored are left alone); log each one that was new."""
+    rows: list[dict[str, Any]] = [{
+        "id": obligation_id(o.key), "key": o.key, "kind": o.kind.value, "agb_code": o.agb_code,
+        "subject": o.subject, "anchor_on": o.anchor_on, "due_on": o.due_on, "planned_on": o.planned_on,
+        "status": ObligationStatus.OPEN.value, "basis": dict(o.basis), "details": dict(o.details),
+        "notices_done": [], "next_notice_on": next_notice.get(o.key), "version": 0,
+        "created_at": now, "updated_at": now,
+    } for o in obligations]
+    if not rows:
+        return []
+    existing = set(session.exec(select(ObligationRow.key).where(
+        col(ObligationRow.key).in_([r["key"] for r in rows]))).all())
+    fresh = [r for r in rows if r["key"] not in existing]
+    insert_ignore(session, ObligationRow, fresh, ["key"])
+    for r in fresh:
+        _log(session, r["key"], "planned", now, reason, actor, new={
+            "due_on": r["due_on"].isoformat(), "planned_on": r["planned_on"].isoformat() if r["planned_on"] else None})
+    return [r["key"] for r in fresh]
+
+
+def _guarded_update(session: Session, row: ObligationRow, values: dict[str, Any]) -> bool:
+    result = session.connection().execute(
+        sa.update(ObligationRow).where(col(ObligationRow.id) == row.id, col(ObligationRow.version) == row.version)
+        .values(**values, version=row.version + 1))
+    if result.rowcount != 1:
+        return False
+    for name, value in values.items():
+        setattr(row, name, value)
+    row.version += 1
+    return True
+
+
+def reschedule(session: Session, row: ObligationRow, wanted: Obligation, *, next_notice_on: date | None,
+               now: datetime, actor: str, reason: str) -> bool:
+    """Move an open obligation's dates to what the rule now gives, and log why."""
+    old = _dates(row)
+    ok = _guarded_update(session, row, {"due_on": wanted.due_on, "planned_on": wanted.planned_on,
+                                        "basis": dict(wanted.basis), "details": dict(wanted.details),
+                                        "next_notice_on": next_notice_on, "updated_at": now})
+    if ok:
+        _log(session, row.key, "rescheduled", now, reason, actor, old=old, new=_dates(wanted))
+    return ok
+
+
+def close(session: Session, row: ObligationRow, status: ObligationStatus, on: date, *, now: datetime, actor: str,
+          reason: str) -> bool:
+    ok = _guarded_update(session, row, {"status": status.value, "closed_on": on, "close_reason": reason,
+                                        "next_notice_on": None, "updated_at": now})
+    if ok:
+        _log(session, row.key, status.value, now, reason, actor)
+    return ok
+
+
+def mark_notices(session: Session, row: ObligationRow, done: Sequence[str], next_notice_on: date | None,
+                 now: datetime) -> bool:
+    return _guarded_update(session, row, {"notices_done": sorted(set(row.notices_done) | set(done)),
+                                          "next_notice_on": next_notice_on, "updated_at": now})
+
+
+def open_obligations(session: Session, *, kinds: Iterable[ObligationKind] | None = None,
+                     agb_codes: Sequence[str] | None = None) -> list[ObligationRow]:
+    query = select(ObligationRow).where(col(ObligationRow.status) == ObligationStatus.OPEN.value)
+    if kinds is not None:
+        query = query.where(col(ObligationRow.kind).in_([k.value for k in kinds]))
+    if agb_codes is not None:
+        query = query.where(col(ObligationRow.agb_code).in_(list(agb_codes)))
+    return list(session.exec(query.order_by(col(ObligationRow.due_on), col(ObligationRow.key))).all())
+
+
+def notices_due(session: Session, on: date, *, kinds: Iterable[ObligationKind],
+                agb_codes: Sequence[str] | None = None) -> list[ObligationRow]:
+    """Open obligations whose next notice day has come: the only rows a sweep needs to read."""
+    query = select(ObligationRow).where(
+        col(ObligationRow.status) == ObligationStatus.OPEN.value, col(ObligationRow.next_notice_on) <= on,
+        col(ObligationRow.kind).in_([k.value for k in kinds]))
+    if agb_codes is not None:
+        query = query.where(col(ObligationRow.agb_code).in_(list(agb_codes)))
+    return list(session.exec(query.order_by(col(ObligationRow.key))).all())
+
+
+def obligations(session: Session, *, agb_code: str | None = None, status: str | None = None,
+                kinds: Iterable[ObligationKind] | None = None) -> list[ObligationRow]:
+    query = select(ObligationRow)
+    if agb_code is not None:
+        query = query.where(col(ObligationRow.agb_code) == agb_code)
+    if status is not None:
+        query = query.where(col(ObligationRow.status) == status)
+    if kinds is not None:
+        query = query.where(col(ObligationRow.kind).in_([k.value for k in kinds]))
+    return list(session.exec(query.order_by(col(ObligationRow.due_on), col(ObligationRow.key))).all())
+
+
+def changes(session: Session, key: str | None = None) -> list[ObligationChangeRow]:
+    query = select(ObligationChangeRow)
+    if key is not None:
+        query = query.where(col(ObligationChangeRow.obligation_key) == key)
+    return list(session.exec(query.order_by(col(ObligationChangeRow.at), col(ObligationChangeRow.id))).all())
+
+
+# --- facts planning reads ---------------------------------------------------------------------
+
+
+def start_conversations(session: Session, codes: Sequence[str] | None = None
+                        ) -> dict[str, dict[Programme | None, date]]:
+    """Per practice, the last start conversation held per programme (``None``: without a programme)."""
+    query = select(ConversationRow.agb_code, ConversationRow.programme, sa.func.max(ConversationRow.held_on)).where(
+        col(ConversationRow.kind) == "start").group_by(col(ConversationRow.agb_code), col(ConversationRow.programme))
+    if codes is not None:
+        query = query.where(col(ConversationRow.agb_code).in_(list(codes)))
+    out: dict[str, dict[Programme | None, date]] = defaultdict(dict)
+    for agb, programme, held in session.exec(query).all():
+        out[agb][Programme(programme) if programme else None] = held
+    return out
+
+
+def kit_refreshes(session: Session, codes: Sequence[str] | None = None) -> dict[str, dict[KitKind, date]]:
+    query = select(KitRefreshRow.agb_code, KitRefreshRow.kit, sa.func.max(KitRefreshRow.refreshed_on)).group_by(
+        col(KitRefreshRow.agb_code), col(KitRefreshRow.kit))
+    if codes is not None:
+        query = query.where(col(KitRefreshRow.agb_code).in_(list(codes)))
+    out: dict[str, dict[KitKind, date]] = defaultdict(dict)
+    for agb, kit, day in session.exec(query).all():
+        out[agb][KitKind(kit)] = day
+    return out
+
+
+def course_completions(session: Session, codes: Sequence[str] | None = None
+                       ) -> dict[str, dict[tuple[str, str], date]]:
+    query = select(CourseCompletionRow.agb_code, CourseCompletionRow.person, CourseCompletionRow.course,
+                   sa.func.max(CourseCompletionRow.completed_on)).group_by(
+        col(CourseCompletionRow.agb_code), col(CourseCompletionRow.person), col(CourseCompletionRow.course))
+    if codes is not None:
+        query = query.where(col(CourseCompletionRow.agb_code).in_(list(codes)))
+    out: dict[str, dict[tuple[str, str], date]] = defaultdict(dict)
+    for agb, person, course, day in session.exec(query).all():
+        out[agb][(person, course)] = day
+    return out
+
+
+def record_kit_refresh(session: Session, agb_code: str, kit: KitKind, on: date, now: datetime, actor: str) -> bool:
+    row_id = str(uuid.uuid5(NAMESPACE, f"kit_refresh:{agb_code}:{kit.value}:{on.isoformat()}"))
+    return insert_ignore(session, KitRefreshRow, [{"id": row_id, "agb_code": agb_code, "kit": kit.value,
+                                                   "refreshed_on": on, "recorded_at": now, "actor": actor}],
+                         ["id"]) == 1
+
+
+def record_course_completion(session: Session, agb_code: str, person: str, course: str, on: date, now: datetime,
+                             actor: str) -> bool:
+    row_id = str(uuid.uuid5(NAMESPACE, f"course_completion:{agb_code}:{person}:{course}:{on.isoformat()}"))
+    return insert_ignore(session, CourseCompletionRow, [{
+        "id": row_id, "agb_code": agb_code, "person": person, "course": course, "completed_on": on,
+        "recorded_at": now, "actor": actor}], ["id"]) == 1
+
+
+# --- duty runs --------------------------------------------------------------------------------
+
+
+def get_duty_run(session: Session, duty: str, moment: datetime) -> DutyRunRow | None:
+    return session.get(DutyRunRow, (duty, moment))
+
+
+def record_duty_run(session: Session, duty: str, moment: datetime, *, started_at: datetime, finished_at: datetime,
+                    summary: dict[str, Any], actor: str) -> bool:
+    """The first run for a duty and moment is recorded; a second (a retry, another worker) is not."""
+    return insert_ignore(session, DutyRunRow, [{
+        "duty": duty, "moment": moment, "started_at": started_at, "finished_at": finished_at,
+        "summary": summary, "actor": actor}], ["duty", "moment"]) == 1
+
+
+def duty_runs(session: Session, duty: str | None = None, limit: int = 50) -> list[DutyRunRow]:
+    query = select(DutyRunRow)
+    if duty is not None:
+        query = query.where(col(DutyRunRow.duty) == duty)
+    return list(session.exec(query.order_by(col(DutyRunRow.moment).desc()).limit(limit)).all())
+
+
+def last_duty_run(session: Session, duty: str, before: datetime) -> DutyRunRow | None:
+    query = select(DutyRunRow).where(col(DutyRunRow.duty) == duty, col(DutyRunRow.moment) < before)
+    return session.exec(query.order_by(col(DutyRunRow.moment).desc()).limit(1)).first()
