@@ -1,11 +1,14 @@
 """The demo: a sample care group run through simulated years on SQLite, week by week.
 
-Deterministic (seeded): the same command prints the same table. Each Monday at 07:00 the
-engine runs; quarterly indicator figures are published five weeks after the quarter ends (as
-the indicator dashboard refreshes); officers hold the start conversations in January, every
-annual conversation three weeks before it falls due, and an extra conversation with an
-improvement plan two weeks after a practice is flagged; after each run the outbox is dispatched
-to ``.eml`` files in the demo's outbox folder. Practices follow profiles: steady,
+Deterministic (seeded): the same command prints the same table. Each Monday at 06:00 the
+care group's duties run as the schedule declares them (``flows/schedule.py``: sweep, meetings,
+kits, board digest), then the outbox is dispatched to ``.eml`` files in the demo's outbox folder:
+invitations with calendar invites, reminders, overdue notices, meeting invitations, kit and
+course notices, and the board's escalations and digests. Quarterly indicator figures are published
+five weeks after the quarter ends (as the indicator dashboard refreshes). Officers record each
+conversation the Monday after the day it was planned for (an extra conversation with an improvement
+plan; one practice's annual conversation slips past its due date and is recorded late); kits are
+refreshed on their due date and most people complete their mandatory course in time. Practices follow profiles: steady,
 a dip that recovers, an improver, a late dip, and underperformers who do not improve.
 National averages are the illustrative sample values (``flows/samples``), not real figures.
 """
@@ -14,26 +17,32 @@ from __future__ import annotations
 
 import random
 import shutil
+import zlib
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 
+from domain.clock import AMSTERDAM
 from domain.conversations import Attendee
+from domain.obligations import CONVERSATION_KINDS, KitKind, ObligationKind
 from domain.registry import Role
 from domain.trajectory import STATE_NAMES_NL, TrajectoryState
-from flows import engine
+from flows import duties, engine
 from flows.dispatch import dispatch_outbox
 from flows.scenario import FULL_ATTENDANCE, Scenario
 from notifications.channels import EmlFolderChannel
+from storage import obligations as store
 from storage import repository as repo
 from storage.database import sqlite_url
 
 START = date(2024, 1, 1)
 MAIL_FROM = "kwaliteit@zorggroep.example"
 PUBLICATION_LAG = timedelta(days=35)
+DUTY_HOUR = time(6, 0)
+MISSING_POH = (Attendee(role=Role.GP_PRINCIPAL, name="Huisarts"), Attendee(role=Role.OFFICER, name="Functionaris 1"))
 NAMES = ["De Linde", "De Eik", "Het Anker", "De Brug", "Zuiderpoort", "De Wilgen", "Kastanjehof", "De Meent",
          "Het Gastmeer", "De Kroeven", "Rozenburg", "De Vaart", "Het Baken", "De Schakel", "Molenzicht", "De Hoeve"]
 GROUPS = ["HAGRO-NOORD", "HAGRO-ZUID", "HAGRO-WEST"]
@@ -66,6 +75,20 @@ def _value(profile: str, key: str, quarter: int, rng: random.Random) -> float:
     return steady
 
 
+FIRST = ["A.", "B.", "C.", "D.", "E.", "F.", "G.", "H.", "J.", "K."]
+LAST = ["Bakker", "Mulder", "de Groot", "Bos", "Vos", "Peters", "Hendriks", "Dekker", "Brouwer", "Smit", "Meijer"]
+
+
+def _people(i: int) -> dict[str, str]:
+    """A practice's people by role; one POH elderly care has no e-mail address (held, officers told)."""
+    def person(n: int) -> str:
+        name = f"{FIRST[(i + n) % len(FIRST)]} {LAST[(3 * i + n) % len(LAST)]}"
+        return f"{name} <{name.split()[-1].lower()}{i + 1}.{n}@praktijk{i + 1}.example>"
+    elderly = person(3) if i != 4 else f"{FIRST[(i + 3) % len(FIRST)]} {LAST[(3 * i + 3) % len(LAST)]}"
+    return {"gp_principal": person(1), "poh_chronic": person(2), "poh_elderly": elderly,
+            "practice_manager": person(4)}
+
+
 def _name(i: int) -> str:
     suffix = f" {i // len(NAMES) + 1}" if i >= len(NAMES) else ""
     return f"Huisartsenpraktijk {NAMES[i % len(NAMES)]}{suffix}"
@@ -87,8 +110,9 @@ def run_demo(folder: Path, years: int = 3, practices: int = 12) -> DemoResult:
             agb: {"name": _name(i),
                   "gp_group": GROUPS[i % len(GROUPS)],
                   "email": f"praktijk{i + 1}@praktijk.example",
-                  "programmes": {"dm2": "2022-01-01", "cvrm": "2022-01-01", "elderly": "2022-01-01",
-                                 **({"copd": "2022-01-01"} if profile[agb] in ("late_dip", "steady") else {})}}
+                  "programmes": {"dm2": "2024-01-01", "cvrm": "2024-01-01", "elderly": "2024-01-01",
+                                 **({"copd": "2024-01-01"} if profile[agb] in ("late_dip", "steady") else {})},
+                  "people": _people(i)}
             for i, agb in enumerate(codes)
         },
     }
@@ -103,10 +127,9 @@ def run_demo(folder: Path, years: int = 3, practices: int = 12) -> DemoResult:
         quarters.append(period)
         period = (period + timedelta(days=1) + relativedelta(months=3)) - timedelta(days=1)
     published: set[date] = set()
-    started: set[str] = set()
-    missing_poh = Attendee(role=Role.GP_PRINCIPAL, name="Huisarts"), Attendee(role=Role.OFFICER, name="Functionaris 1")
 
     monday = START + timedelta(days=(7 - START.weekday()) % 7)
+    late = codes[2]  # this practice's annual conversation slips: the officers get an overdue notice
     while monday <= end:
         for q, period_end in enumerate(quarters):
             if period_end not in published and period_end + PUBLICATION_LAG <= monday:
@@ -116,29 +139,53 @@ def run_demo(folder: Path, years: int = 3, practices: int = 12) -> DemoResult:
                     for agb in codes
                 })
                 published.add(period_end)
-        sc.run(monday)
-        dispatch_outbox(services, outbox, sc.clock.now(), mail_from=MAIL_FROM)
-        tuesday = services.calendar.on_or_after(monday + timedelta(days=1))
-        for i, line in enumerate(engine.status(services)):
-            agb = line.agb_code
-            if agb not in started and monday.month == 1 and i % 4 == (monday.day - 1) // 7 % 4:
-                sc.conversation(agb, "start", services.calendar.on_or_after(monday + timedelta(days=2)))
-                started.add(agb)
-                continue
-            due = line.next_due
-            if due is None or due.on > monday + timedelta(days=21):
-                continue
-            if due.what == "annual_conversation":
-                attendees = missing_poh if i % 5 == 3 and monday.year == START.year else FULL_ATTENDANCE
-                sc.conversation(agb, "annual", tuesday, attendees=attendees)
-            elif due.what == "extra_conversation" and line.since and line.since.date() <= monday - timedelta(days=14):
-                flagged = [r for r in line.reasons if "indicator" in r]
-                plan = {f"{r['programme']}/{r['indicator']}": float(r["reference_value"]) - 5 for r in flagged}
-                sc.conversation(agb, "extra", tuesday, plan=plan or {"dm2/hba1c_measured": 85})
+        moment = datetime.combine(monday, DUTY_HOUR, tzinfo=AMSTERDAM)
+        duties.sweep_due(services, moment)
+        duties.plan_meetings(services, moment)
+        duties.refresh_kits(services, moment)
+        duties.board_digest(services, moment)
+        dispatch_outbox(services, outbox, moment, mail_from=MAIL_FROM)
+        sc.clock.set(datetime.combine(monday, time(9, 0), tzinfo=AMSTERDAM))
+        _officers_record_last_week(sc, services, monday, late)
         monday += timedelta(days=7)
-
     status = engine.status(services)
     return DemoResult(status=status, summary=_summary(services, status, database, end), database=database)
+
+
+def _officers_record_last_week(sc: Scenario, services: engine.Services, monday: date, late: str) -> None:
+    """What officers record on Monday morning about the week before: conversations held on their
+    planned day, kits refreshed on their due date, courses completed (two of every three people)."""
+    week = (monday - timedelta(days=7), monday - timedelta(days=1))
+    with services.session() as s:
+        rows = store.open_obligations(s)
+    views = {line.agb_code: line for line in engine.status(services)}
+    for row in rows:
+        agb = row.agb_code
+        if agb is None:
+            continue
+        kind = ObligationKind(row.kind)
+        if kind in CONVERSATION_KINDS and row.planned_on is not None:
+            held = row.planned_on
+            if kind is ObligationKind.ANNUAL_CONVERSATION and agb == late and held.year == START.year + 1:
+                held = row.due_on + timedelta(days=14)  # slipped: held two weeks after it was due
+            if not week[0] <= held <= week[1]:
+                continue
+            if kind is ObligationKind.START_CONVERSATION:
+                sc.conversation(agb, "start", held)
+            elif kind is ObligationKind.ANNUAL_CONVERSATION:
+                partial = int(agb) % 5 == 3 and held.year == START.year
+                sc.conversation(agb, "annual", held, attendees=MISSING_POH if partial else FULL_ATTENDANCE)
+            elif views[agb].state is TrajectoryState.EXTRA_CONVERSATION:
+                flagged = [r for r in views[agb].reasons if "indicator" in r]
+                plan = {f"{r['programme']}/{r['indicator']}": float(r["reference_value"]) - 5 for r in flagged}
+                sc.conversation(agb, "extra", held, plan=plan or {"dm2/hba1c_measured": 85})
+        elif kind is ObligationKind.INSTRUCTION_KIT and week[0] <= row.due_on <= week[1]:
+            duties.record_kit_refresh(services, agb, KitKind(row.subject), row.due_on, sc.clock.now(), sc.actor)
+        elif kind is ObligationKind.MANDATORY_COURSE and week[0] <= row.due_on - timedelta(days=7) <= week[1]:
+            person, course = row.subject.split("|", 1)
+            if zlib.crc32(row.key.encode()) % 3:
+                duties.record_course_completion(services, agb, person, course, row.due_on - timedelta(days=7),
+                                                sc.clock.now(), sc.actor)
 
 
 def _summary(services: engine.Services, status: list[engine.StatusLine], database: Path, end: date) -> str:

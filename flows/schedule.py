@@ -6,6 +6,8 @@ without ``--now`` fires the same duties from an embedded APScheduler (``flows/ru
 ``qualitycycle run --now T`` runs every duty once for moment ``T``, in the order declared here.
 
 Invariants:
+- Weekdays are written as names (``mon-fri``): APScheduler reads ``1-5`` as Tuesday to Saturday, cron
+  and Prefect as Monday to Friday; names mean the same to both, and a test compares their fire times.
 - Every schedule is a five-field cron in Europe/Amsterdam local time, never firing between 02:00 and
   03:00 (the hour that happens twice or not at all when the clocks change); ``check_schedule`` proves it
   over a year, and a test runs it.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -79,17 +81,17 @@ class ScheduledDuty:
 
 
 SCHEDULE: tuple[ScheduledDuty, ...] = (
-    ScheduledDuty("recalculate-indicators", "30 5 * * 1-5", _recalculate, "Indicatoren herberekenen",
+    ScheduledDuty("recalculate-indicators", "30 5 * * mon-fri", _recalculate, "Indicatoren herberekenen",
                   "Nieuwe extracten in QC_HOME/inbox herberekenen en daarna elke praktijk beoordelen.",
                   ("indicatoren",)),
-    ScheduledDuty("sweep-due", "0 6 * * 1-5", _sweep, "Openstaande taken",
+    ScheduledDuty("sweep-due", "0 6 * * mon-fri", _sweep, "Openstaande taken",
                   "Trajecten bijwerken, gesprekken plannen, uitnodigingen, herinneringen en "
                   "termijnoverschrijdingen klaarzetten.", ("kwaliteitscyclus",)),
-    ScheduledDuty("plan-meetings", "15 6 * * 1", _meetings, "POH- en praktijkmanagersoverleg",
+    ScheduledDuty("plan-meetings", "15 6 * * mon", _meetings, "POH- en praktijkmanagersoverleg",
                   "Overleggen van dit en volgend jaar plannen en uitnodigen.", ("overleg",)),
-    ScheduledDuty("refresh-kits", "30 6 * * 1", _kits, "Instructiekoffers",
+    ScheduledDuty("refresh-kits", "30 6 * * mon", _kits, "Instructiekoffers",
                   "Praktijken berichten waarvan een instructiekoffer aan actualisatie toe is.", ("koffers",)),
-    ScheduledDuty("board-digest", "0 7 * * 1-5", _digest, "Overzicht voor het bestuur",
+    ScheduledDuty("board-digest", "0 7 * * mon-fri", _digest, "Overzicht voor het bestuur",
                   "Het periodieke overzicht van de verbetertrajecten onder het beleid, eens per periode.",
                   ("bestuur",)),
     ScheduledDuty("dispatch-outbox", "*/15 7-19 * * *", _dispatch, "Berichten versturen",
@@ -106,12 +108,17 @@ def fire_times(duty: ScheduledDuty, start: datetime, end: datetime) -> list[date
     """When a duty fires between ``start`` and ``end`` (local time), as APScheduler computes it."""
     times: list[datetime] = []
     cron = trigger(duty)
-    previous = None
     moment = cron.get_next_fire_time(None, as_amsterdam(start))
-    while moment is not None and moment < end:
+    # arithmetic and comparisons in UTC: within one zone Python compares wall times, and in the
+    # repeated autumn hour 02:30 (second) would look no later than 02:30 (first)
+    while moment is not None and moment.timestamp() < end.timestamp():
         times.append(moment)
-        previous = moment
-        moment = cron.get_next_fire_time(previous, previous + timedelta(seconds=1))
+        search = moment.astimezone(UTC) + timedelta(seconds=1)
+        following = cron.get_next_fire_time(moment, search)
+        while following is not None and following.timestamp() <= moment.timestamp():
+            search += timedelta(minutes=30)
+            following = cron.get_next_fire_time(moment, search)
+        moment = following
     return times
 
 
