@@ -101,6 +101,17 @@ class Obligation:
     def name_nl(self) -> str:
         return OBLIGATION_NAMES_NL[self.kind]
 
+    @property
+    def title_nl(self) -> str:
+        """The kind and what it is about, as an officer reads it in a run's table."""
+        if self.kind is ObligationKind.INSTRUCTION_KIT and self.subject in set(KitKind):
+            return f"actualisatie {KIT_NAMES_NL[KitKind(self.subject)]}"
+        if self.kind is ObligationKind.MANDATORY_COURSE and "course_name" in self.details:
+            return f"verplichte scholing {self.details['course_name']} voor {self.details.get('person', '?')}"
+        if self.kind is ObligationKind.START_CONVERSATION and self.subject:
+            return f"startgesprek {self.subject}"
+        return self.name_nl
+
 
 @dataclass(frozen=True)
 class PracticeFacts:
@@ -140,6 +151,7 @@ def _conversation(kind: ObligationKind, facts: PracticeFacts, subject: str, anch
     key = f"{kind.value}:{facts.agb_code}:{subject}:{anchor.isoformat()}"
     first = facts.first_planned.get(key, on)
     basis = basis | {"conversation_days_before_due": policy.conversation_days_before_due,
+                     "invitation_days_before": policy.invitation_days_before,
                      "reminder_days_before": policy.reminder_days_before,
                      "calendar": calendar_fingerprint(calendar)}
     return Obligation(key, kind, facts.agb_code, subject, anchor, due,
@@ -200,7 +212,8 @@ def practice_obligations(facts: PracticeFacts, policy: Policy, calendar: Working
         due = _span_due(anchor, calendar, months=policy.kit_refresh_every_months)
         out.append(Obligation(f"instruction_kit:{facts.agb_code}:{kit.value}:{anchor.isoformat()}",
                               ObligationKind.INSTRUCTION_KIT, facts.agb_code, kit.value, anchor, due, None,
-                              {"every_months": policy.kit_refresh_every_months, "calendar": fp},
+                              {"every_months": policy.kit_refresh_every_months,
+                               "kit_notice_days_before": policy.kit_notice_days_before, "calendar": fp},
                               {"last_refreshed_on": refreshed.isoformat() if refreshed else None}))
     # Mandatory courses per person and role (seed 4, "Scholing").
     for name, role in facts.people:
@@ -220,7 +233,8 @@ def practice_obligations(facts: PracticeFacts, policy: Policy, calendar: Working
                 due = _span_due(anchor, calendar, months=course.first_within_months)
                 basis = {"first_within_months": course.first_within_months}
             out.append(Obligation(key, ObligationKind.MANDATORY_COURSE, facts.agb_code, subject, anchor, due, None,
-                                  basis | {"calendar": fp},
+                                  basis | {"training_notice_days_before": policy.training_notice_days_before,
+                                           "calendar": fp},
                                   {"person": name, "role": role.value, "course": course.code,
                                    "course_name": course.name,
                                    "last_completed_on": last.isoformat() if last else None}))
@@ -228,15 +242,21 @@ def practice_obligations(facts: PracticeFacts, policy: Policy, calendar: Working
 
 
 def meeting_dates(year: int, count: int, weekday: int, calendar: WorkingCalendar) -> list[date]:
-    """``count`` meeting days spread evenly over ``year``: the middle of each equal slot, moved to the
-    meeting weekday on or after it and then to a working day (a holiday moves it to the next one)."""
+    """``count`` meeting days spread evenly over ``year``: the meeting weekday on or after the middle of
+    each equal slot; when that day is a holiday or closure day, the same weekday a week later (earlier
+    at the end of the year), so a meeting is always on its weekday and a working day."""
     first = date(year, 1, 1)
     days = (date(year + 1, 1, 1) - first).days
     out: list[date] = []
     for i in range(count):
         target = first + timedelta(days=int((i + 0.5) * days / count))
-        day = calendar.on_or_after(target + timedelta(days=(weekday - target.weekday()) % 7))
-        out.append(day if day.year == year else calendar.on_or_before(date(year, 12, 31)))
+        day = target + timedelta(days=(weekday - target.weekday()) % 7)
+        step = timedelta(weeks=1)
+        while not calendar.is_working_day(day) or day.year != year:
+            if day.year != year:
+                step, day = -step, day - timedelta(weeks=1)
+            day += step
+        out.append(day)
     return out
 
 
@@ -244,7 +264,7 @@ def meeting_obligations(year: int, policy: Policy, calendar: WorkingCalendar) ->
     """The POH meetings and practice-manager meetings of a year (seed 4: each 4-6 times a year)."""
     out = []
     basis = {"meetings_per_year": policy.meetings_per_year, "meeting_weekday": policy.meeting_weekday,
-             "calendar": calendar_fingerprint(calendar)}
+             "invitation_days_before": policy.invitation_days_before, "calendar": calendar_fingerprint(calendar)}
     days = meeting_dates(year, policy.meetings_per_year, policy.meeting_weekday, calendar)
     for kind in (ObligationKind.POH_MEETING, ObligationKind.PRACTICE_MANAGER_MEETING):
         for n, day in enumerate(days, start=1):

@@ -30,7 +30,7 @@ from domain.errors import DomainError
 from domain.registry import Programme, Role
 from domain.trajectory import STATE_NAMES_NL
 from flows import engine
-from flows.duties import UnknownPersonError
+from flows.duties import RecordedInFutureError, UnknownPersonError
 from flows.settings import SettingsError, load_settings
 from statemachines.trajectory import TrajectoryError, mermaid
 from storage import files
@@ -51,7 +51,7 @@ KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     DomainError, TrajectoryError, SettingsError, CliInputError, ValidationError,
     engine.UnknownPracticeError, engine.ConversationInFutureError, engine.ImportStoppedError,
     engine.UnknownGpGroupError, engine.ConversationConflictError,
-    engine.repo.ConcurrentUpdateError, UnknownPersonError,
+    engine.repo.ConcurrentUpdateError, UnknownPersonError, RecordedInFutureError,
 )
 
 
@@ -646,7 +646,8 @@ def demo(
     out.print(result.summary, markup=False)
 
 
-OUTBOX_STATUS_NL = {"pending": "wacht", "sending": "bezig", "sent": "verzonden", "failed": "mislukt"}
+OUTBOX_STATUS_NL = {"pending": "wacht", "sending": "bezig", "sent": "verzonden", "failed": "mislukt",
+                    "withdrawn": "ingetrokken"}
 
 
 def _when(moment: datetime | None) -> str:

@@ -36,7 +36,7 @@ from dateutil.relativedelta import relativedelta
 from sqlmodel import Session, col, select
 
 from domain.clock import as_amsterdam
-from domain.indicators import IndicatorFigures
+from domain.indicators import IndicatorDefinition, IndicatorFigures, IndicatorScore, NationalAverage, Target
 from domain.obligations import (
     CONVERSATION_KINDS,
     MEETING_KINDS,
@@ -64,6 +64,7 @@ from flows.engine import (
     run_due,
 )
 from notifications.notices import (
+    CONVERSATION_OF,
     conversation_messages,
     digest_messages,
     kit_messages,
@@ -182,33 +183,51 @@ def _notices_after_reschedule(row: ObligationRow, wanted: Obligation) -> list[st
     return sorted(keep)
 
 
+def _withdrawn_prefixes(row: ObligationRow, wanted: Obligation) -> list[str]:
+    """Keys of the messages a move makes wrong: invitations and reminders for the old day."""
+    if row.planned_on is None or wanted.planned_on == row.planned_on:
+        return []
+    old = row.planned_on.isoformat()
+    if row.kind in {k.value for k in MEETING_KINDS}:
+        return [f"meeting_invitation:{row.kind}:{old}:"]
+    kind = CONVERSATION_OF[ObligationKind(row.kind)].value
+    return [f"conversation_{stage}:{row.agb_code}:{kind}:{old}:" for stage in ("invitation", "reminder")]
+
+
 def _sync(s: Session, services: Services, rows: Sequence[ObligationRow], desired: dict[str, Obligation],
           facts: dict[str, PracticeFacts], report: DutyReport, now: datetime, actor: str, reason: str | None,
           on: date, create_before: date | None = None) -> None:
-    """Bring stored open obligations in line with the desired ones: reschedule, close, add."""
+    """Bring stored open obligations in line with the desired ones: close met ones, reschedule moved ones
+    (and withdraw what was queued for the old day), cancel ones no longer owed, add new ones."""
     policy = services.policy
     for row in rows:
-        want = desired.pop(row.key, None)
-        if want is not None:
-            if (want.due_on, want.planned_on) == (row.due_on, row.planned_on):
-                continue
-            if want.kind in MEETING_KINDS and row.due_on < on:
-                continue  # a meeting that has been held is not moved
-            why = basis_change_reason(row.basis, want.basis) + (f"; {reason}" if reason else "")
-            done = _notices_after_reschedule(row, want)
-            row.notices_done = done
-            if store.reschedule(s, row, want, next_notice_on=next_notice_on(want, policy, frozenset(done)),
-                                now=now, actor=actor, reason=why):
-                report.rescheduled += 1
-                report.line(row.agb_code or "zorggroep", f"{want.name_nl} verplaatst",
-                            f"{date_nl(row.due_on)} -> {date_nl(want.due_on)}: {why}")
-            continue
         ob = store.as_obligation(row)
         met = fulfilled_on(ob, facts.get(row.agb_code or ""), on)
-        if met is not None:
+        if met is not None:  # checked first: a held meeting is still "desired" by this year's plan
+            desired.pop(row.key, None)
             if store.close(s, row, ObligationStatus.DONE, met, now=now, actor=actor,
                            reason=f"voldaan op {met.isoformat()}"):
                 report.done += 1
+            continue
+        want = desired.pop(row.key, None)
+        if want is not None:
+            if (want.due_on, want.planned_on, dict(want.basis)) == (row.due_on, row.planned_on, row.basis):
+                continue
+            if want.kind in MEETING_KINDS and want.due_on < on:
+                continue  # a coming meeting is never moved into the past (a new count per year mid-year)
+            why = basis_change_reason(row.basis, want.basis) + (f"; {reason}" if reason else "")
+            done = _notices_after_reschedule(row, want)
+            notice_on = next_notice_on(want, policy, frozenset(done))
+            if (want.due_on, want.planned_on, notice_on) == (row.due_on, row.planned_on, row.next_notice_on):
+                store.refresh_basis(s, row, want, now)  # the rule's inputs changed, its dates did not
+                continue
+            old_due, withdrawn = row.due_on, _withdrawn_prefixes(row, want)
+            if store.reschedule(s, row, want, notices_done=done, next_notice_on=notice_on,
+                                now=now, actor=actor, reason=why):
+                store.withdraw_messages(s, withdrawn, f"vervangen: verplaatst naar {want.planned_on}")
+                report.rescheduled += 1
+                report.line(row.agb_code or "zorggroep", f"{want.title_nl} verplaatst",
+                            f"{date_nl(old_due)} -> {date_nl(want.due_on)}: {why}")
             continue
         view = facts[row.agb_code].view if row.agb_code in facts else None
         why = (f"niet meer verschuldigd: traject staat op {state_nl(view.state.value)}" if view is not None
@@ -217,11 +236,16 @@ def _sync(s: Session, services: Services, rows: Sequence[ObligationRow], desired
             why += f"; {reason}"
         if store.close(s, row, ObligationStatus.CANCELLED, on, now=now, actor=actor, reason=why):
             report.cancelled += 1
-            report.line(row.agb_code or "zorggroep", f"{ob.name_nl} vervallen", why)
+            report.line(row.agb_code or "zorggroep", f"{ob.title_nl} vervallen", why)
     fresh = [o for o in desired.values() if create_before is None or o.due_on >= create_before]
-    added = store.add_obligations(s, fresh, next_notice={o.key: next_notice_on(o, policy, frozenset()) for o in fresh},
-                                  now=now, actor=actor, reason=reason or "gepland")
+    next_notice = {o.key: next_notice_on(o, policy, frozenset()) for o in fresh}
+    added = set(store.add_obligations(s, fresh, next_notice=next_notice, now=now, actor=actor,
+                                      reason=reason or "gepland"))
     report.planned += len(added)
+    for o in fresh:
+        if o.key in added and len(report.lines) < 2000:
+            report.line(o.agb_code or "zorggroep", f"{o.title_nl} gepland",
+                        f"uiterlijk {date_nl(o.due_on)}" + (f", op {date_nl(o.planned_on)}" if o.planned_on else ""))
 
 
 # --- planning ---------------------------------------------------------------------------------
@@ -258,11 +282,29 @@ def plan_obligations(services: Services, now: datetime, *, actor: str = ENGINE_A
 # --- the sweep --------------------------------------------------------------------------------
 
 
-def _prepare(s: Session, practice: Practice, on: date) -> dict[str, Any]:
+@dataclass
+class _Reference:
+    """What ``_prepare`` reads besides the practice's own: loaded once per ``_queue_notices`` call, for every
+    practice invited in it, instead of once per invitation (the call's transaction changes none of it)."""
+
+    catalogue: list[IndicatorDefinition]
+    targets: list[Target]
+    averages: list[NationalAverage]
+    scores: dict[str, list[IndicatorScore]]
+
+    @classmethod
+    def load(cls, s: Session, codes: Sequence[str]) -> _Reference:
+        return cls(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s),
+                   repo.load_scores(s, list(codes)) if codes else {})
+
+
+def _prepare(s: Session, practice: Practice, on: date, reference: _Reference | None = None) -> dict[str, Any]:
     """What a practice prepares for a conversation: its main indicators against target and national
     average, and the agreements of its last plan (seed 1: agreements are evaluated the next time)."""
-    figures = IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s),
-                                     repo.load_scores(s, [practice.agb_code]).get(practice.agb_code, []))
+    if reference is None:
+        reference = _Reference.load(s, [practice.agb_code])
+    figures = IndicatorFigures.build(reference.catalogue, reference.targets, reference.averages,
+                                     reference.scores.get(practice.agb_code, []))
     latest = figures.latest_scores(on)
     lines = []
     for key, score in sorted(latest.items(), key=lambda kv: str(kv[0])):
@@ -296,6 +338,7 @@ def _queue_notices(s: Session, services: Services, rows: Sequence[ObligationRow]
     officers = repo.contacts(s, Role.OFFICER)
     care_group = _care_group(s)
     all_practices: list[Practice] | None = None
+    reference: _Reference | None = None
     for row in rows:
         ob = store.as_obligation(row)
         done = frozenset(row.notices_done)
@@ -305,15 +348,20 @@ def _queue_notices(s: Session, services: Services, rows: Sequence[ObligationRow]
         for stage in send:
             if ob.kind in CONVERSATION_KINDS and practice is not None:
                 view = repo.load_view(s, practice.agb_code)
-                prepare = _prepare(s, practice, on) if stage != "overdue" else None
+                if stage != "overdue" and reference is None:
+                    reference = _Reference.load(s, sorted({r.agb_code for r in rows if r.agb_code in practices
+                                                           and ObligationKind(r.kind) in CONVERSATION_KINDS}))
+                prepare = _prepare(s, practice, on, reference) if stage != "overdue" else None
                 messages += conversation_messages(stage, ob, practice, officers, care_group, policy, prepare,
-                                                  state=view.state.value, last_held_on=view.last_annual_conversation_on)
+                                                  state=view.state.value, last_held_on=view.last_annual_conversation_on,
+                                                  sequence=row.version)
             elif ob.kind in MEETING_KINDS:
-                if all_practices is None:
-                    all_practices = repo.practices(s)
+                if all_practices is None:  # practices that left the cycle are not invited
+                    left = {v.agb_code for v in repo.load_views(s).values() if v.state is TrajectoryState.LEFT}
+                    all_practices = [p for p in repo.practices(s) if p.agb_code not in left]
                 organizer = officers_for("meeting", officers)
                 messages += meeting_messages(ob, all_practices, organizer[0] if organizer else None, care_group,
-                                             policy)
+                                             policy, sequence=row.version)
             elif ob.kind is ObligationKind.INSTRUCTION_KIT and practice is not None:
                 contact = officers_for(practice.agb_code, officers)
                 messages += kit_messages(ob, practice, contact[0] if contact else None, care_group)
@@ -409,8 +457,15 @@ def _practice_or_raise(s: Session, agb_code: str) -> Practice:
     return practice
 
 
+def _not_in_future(on: date, now: datetime, what: str) -> None:
+    if on > as_amsterdam(now).date():
+        raise RecordedInFutureError(f"{what} op {on.isoformat()} ligt in de toekomst (nu is het "
+                                    f"{as_amsterdam(now).date().isoformat()}); leg het vast op of na die dag")
+
+
 def record_kit_refresh(services: Services, agb_code: str, kit: KitKind, on: date, now: datetime, actor: str) -> bool:
     """Record that a practice's instruction kit was refreshed; its next refresh is planned from it."""
+    _not_in_future(on, now, f"actualisatie van de koffer {kit.value}")
     with services.transaction() as s:
         _practice_or_raise(s, agb_code)
         new = store.record_kit_refresh(s, agb_code, kit, on, as_amsterdam(now), actor)
@@ -421,20 +476,29 @@ def record_kit_refresh(services: Services, agb_code: str, kit: KitKind, on: date
 def record_course_completion(services: Services, agb_code: str, person: str, course: str, on: date, now: datetime,
                              actor: str) -> bool:
     """Record that a person of a practice completed a mandatory course."""
+    _not_in_future(on, now, f"scholing {course} van {person}")
     with services.transaction() as s:
         practice = _practice_or_raise(s, agb_code)
         if not any(p.name == person for p in practice.people):
             raise UnknownPersonError(f"{person} staat niet in het register van praktijk {agb_code}")
         if not any(c.code == course for c in services.policy.mandatory_courses):
             codes = ", ".join(c.code for c in services.policy.mandatory_courses)
-            raise UnknownPersonError(f"scholing {course!r} is onbekend; bekend zijn: {codes}")
+            raise UnknownCourseError(f"scholing {course!r} is onbekend; bekend zijn: {codes}")
         new = store.record_course_completion(s, agb_code, person, course, on, as_amsterdam(now), actor)
     plan_batch(services, now, [agb_code], actor=actor)
     return new
 
 
 class UnknownPersonError(Exception):
-    """A person or course that the register or the policy does not know."""
+    """A person the practice's register does not know."""
+
+
+class UnknownCourseError(UnknownPersonError):
+    """A course the policy's mandatory courses do not know (a subclass: one refusal for the CLI)."""
+
+
+class RecordedInFutureError(Exception):
+    """A refresh or completion is recorded once it has happened, not before."""
 
 
 # --- the board's digest -----------------------------------------------------------------------
@@ -460,7 +524,10 @@ def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
         if first is None or _day(first) > end:
             report.line("zorggroep", "overzicht bestuur", "nog geen trajecten in de periode: geen overzicht")
             return _finish(services, report, actor)
-        views = [v for v in repo.load_views(s).values() if v.state is TrajectoryState.UNDERPERFORMER_POLICY]
+        # who was under the policy at the period's end (a digest sent late must not list later escalations)
+        end_moment = datetime.combine(end + relativedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
+        under = set(repo.states_at(s, end_moment, TrajectoryState.UNDERPERFORMER_POLICY))
+        views = [v for v in repo.load_views(s, sorted(under)).values()] if under else []
         codes = [v.agb_code for v in views]
         practices = {p.agb_code: p for p in repo._practices(s, codes)} if codes else {}
         catalogue, targets, averages = repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s)

@@ -14,6 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -386,21 +387,39 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
     """Everything due at ``now``: evaluate indicators, transition trajectories, queue messages."""
     now = as_amsterdam(now)
     report = RunReport(moment=now)
+    # Only the practices asked for, and their scores: a sweep calls this per batch, and loading the whole
+    # registry and every score for each batch made a sweep quadratic in the practices. Every score is
+    # still read when the care group's medians are needed (they are taken across all practices).
+    with_medians = services.policy.without_national_average is not MissingAverage.NONE
     with services.session() as s:
         report.already_ran = repo.get_engine_run(s, now) is not None
-        registry = repo.load_registry(s)
+        practices = repo.practices(s) if only is None else repo._practices(s, sorted(set(only)))
+        codes = [p.agb_code for p in practices]
+        board = repo.contacts(s, Role.BOARD)
         catalogue, targets, averages = repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s)
-        scores = repo.load_scores(s)
+        everyone = only is None or with_medians
+        scores = repo.load_scores(s) if everyone else repo.load_scores(s, codes) if codes else {}
+        views = repo.load_views(s, codes) if only is not None else repo.load_views(s)
     medians: dict[tuple[IndicatorKey, date], float] = {}
-    if services.policy.without_national_average is not MissingAverage.NONE:
+    if with_medians:
         medians = {k: r.median for k, r in references(x for group in scores.values() for x in group).items()}
-    for practice in registry.practices:
-        if only is not None and practice.agb_code not in only:
-            continue
+    # the catalogue, targets, averages and medians as the rules read them, built once and shared by every
+    # practice's figures (the rules only read them)
+    shared = IndicatorFigures.build(catalogue, targets, averages, (), medians)
+    on = now.date()
+    for practice in practices:
         report.practices += 1
-        figures = IndicatorFigures.build(catalogue, targets, averages, scores.get(practice.agb_code, []), medians)
+        figures = dataclasses.replace(
+            IndicatorFigures.build((), (), (), scores.get(practice.agb_code, [])), catalogue=shared.catalogue,
+            targets=shared.targets, averages=shared.averages, care_group_medians=shared.care_group_medians)
         try:
-            taken, queued = evaluate_practice(services, practice, figures, registry.board, now, actor)
+            # Most practices have nothing due: decide on the view read above, and open a transaction (which
+            # reads the view again and decides again, as a concurrent writer may have moved it) only when
+            # something fires. A practice with nothing to fire writes nothing either way.
+            view = views.get(practice.agb_code) or TrajectoryView(agb_code=practice.agb_code)
+            if _first_that_fires(services, view, practice, figures, on, now, actor) is None:
+                continue
+            taken, queued = evaluate_practice(services, practice, figures, board, now, actor)
         except TrajectoryError as exc:
             report.skipped.append((practice.agb_code, str(exc)))
             continue

@@ -152,7 +152,9 @@ def _duty_flow(duty: ScheduledDuty) -> Any:
         finally:
             services.db.dispose()
 
-    body.__name__ = duty.name.replace("-", "_") + "_flow"
+    # the module-level name, also as __qualname__: Prefect's entrypoint ("flows/orchestration.py:<qualname>")
+    # must resolve to that name when ``serve`` loads the flow in a run's subprocess
+    body.__name__ = body.__qualname__ = duty.name.replace("-", "_") + "_flow"
     body.__doc__ = duty.description_nl
     return flow(name=duty.name, flow_run_name=_run_name(duty.name), retries=1, retry_delay_seconds=60,
                 log_prints=True, description=duty.description_nl)(body)

@@ -77,7 +77,8 @@ def _moment(day: date, at: time, minutes: int) -> tuple[str, str]:
 
 def conversation_messages(stage: str, obligation: Obligation, practice: Practice, officers: Sequence[Person],
                           care_group: str, policy: Policy, prepare: dict[str, Any] | None = None,
-                          state: str | None = None, last_held_on: date | None = None) -> list[OutboxMessage]:
+                          state: str | None = None, last_held_on: date | None = None,
+                          sequence: int = 0) -> list[OutboxMessage]:
     """An ``invitation`` (to every attendee the seed requires, with a calendar invite), a ``reminder`` (to
     the practice) or an ``overdue`` notice (to the practice's two officers) for a conversation."""
     kind = CONVERSATION_OF[obligation.kind]
@@ -100,8 +101,9 @@ def conversation_messages(stage: str, obligation: Obligation, practice: Practice
         if not people:  # no attendees registered: the practice's own address
             recipients = [(practice.name, practice.email, "practice")]
         recipients += [(p.name, p.email, "officer") for p in attending_officers]
+        # one calendar entry per duty: a moved conversation updates it (same UID, higher SEQUENCE)
         payload = base | {"conversation": conversation, "organizer": organizer, "attendees": attendees,
-                          "calendar_key": f"conversation:{agb}:{kind.value}:{day.isoformat()}"}
+                          "calendar_key": f"conversation:{obligation.key}", "calendar_sequence": sequence}
         if prepare is not None:
             payload["prepare"] = prepare
         subject = f"Uitnodiging {name} {practice.name}, {date_nl(day, weekday=True)}"
@@ -133,7 +135,7 @@ def conversation_messages(stage: str, obligation: Obligation, practice: Practice
 
 
 def meeting_messages(obligation: Obligation, practices: Sequence[Practice], organizer: Person | None,
-                     care_group: str, policy: Policy) -> list[OutboxMessage]:
+                     care_group: str, policy: Policy, sequence: int = 0) -> list[OutboxMessage]:
     """An invitation with a calendar invite to every POH (or practice manager) of every practice."""
     day = obligation.due_on
     start, end = _moment(day, policy.meeting_start, policy.meeting_minutes)
@@ -155,7 +157,7 @@ def meeting_messages(obligation: Obligation, practices: Sequence[Practice], orga
                 recipient_email=person.email, recipient_role=person.role.value, subject=subject,
                 payload={"care_group": {"name": care_group}, "practice": practice_payload(practice),
                          "meeting": meeting, "organizer": organizer_payload,
-                         "calendar_key": f"{kind}:{day.isoformat()}"}))
+                         "calendar_key": obligation.key, "calendar_sequence": sequence}))
     return out
 
 

@@ -26,7 +26,8 @@ Payloads per kind (the scheduling work queues these; ``sample_messages`` has one
   ``attendees: [{role, name, email?}]``, ``prepare: {period_end, indicators: [{programme, indicator,
   name?, score, numerator?, denominator?, target?, national_average?, national_average_year?}],
   agreements: [str], agreements_from?}``, ``calendar_key`` (the conversation's stable key, the same
-  for every recipient, so all invitations land on one calendar entry).
+  for every recipient, so all invitations land on one calendar entry), optionally ``calendar_sequence``
+  (raised each time the conversation is moved, so calendars update the entry instead of adding one).
 - ``conversation_reminder``: ``conversation`` as above, ``organizer``, optionally ``prepare``.
 - ``conversation_overdue`` (to an officer): ``conversation: {kind, due_on}``, ``state``,
   optionally ``last_held_on``.
@@ -222,7 +223,7 @@ def calendar_for(message: MessageLike, now: datetime, care_group: str | None = N
     organizer = _person(p.get("organizer") or {"name": care})
     return calendar_invite(key=str(p.get("calendar_key") or message.key), start=start, end=end, summary=summary,
                            description="\n".join(lines), location=event.get("location"), organizer=organizer,
-                           attendees=attendees, now=now)
+                           attendees=attendees, now=now, sequence=int(p.get("calendar_sequence") or 0))
 
 
 def _attachment_name(message: MessageLike, what: str, suffix: str) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
 from domain.messages import NAMESPACE
@@ -38,13 +39,15 @@ from storage.tables import (
 
 
 def insert_ignore(session: Session, table: type[SQLModel], rows: Sequence[Mapping[str, Any]],
-                  conflict: Sequence[str]) -> int:
-    """Insert rows, skipping any whose ``conflict`` columns already exist. Returns how many were new."""
+                  conflict: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Insert rows, skipping any whose ``conflict`` columns already exist. Returns the ``conflict`` values
+    of the rows this call inserted (``RETURNING``: a driver's rowcount is not reliable for this)."""
     if not rows:
-        return 0
+        return []
     dialect = session.get_bind().dialect.name
     tbl = table.__table__  # type: ignore[attr-defined]
-    new = 0
+    returning = [tbl.c[name] for name in conflict]
+    inserted: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), 500):
         chunk = list(rows[start:start + 500])
         stmt: Any
@@ -54,8 +57,8 @@ def insert_ignore(session: Session, table: type[SQLModel], rows: Sequence[Mappin
             stmt = sqlite.insert(tbl).values(chunk).on_conflict_do_nothing(index_elements=list(conflict))
         else:  # pragma: no cover - only SQLite and PostgreSQL are supported
             raise NotImplementedError(dialect)
-        new += session.connection().execute(stmt).rowcount or 0
-    return new
+        inserted += [tuple(r) for r in session.connection().execute(stmt.returning(*returning)).all()]
+    return inserted
 
 
 def obligation_id(key: str) -> str:
@@ -95,11 +98,13 @@ def add_obligations(session: Session, obligations: Iterable[Obligation], *, next
     existing = set(session.exec(select(ObligationRow.key).where(
         col(ObligationRow.key).in_([r["key"] for r in rows]))).all())
     fresh = [r for r in rows if r["key"] not in existing]
-    insert_ignore(session, ObligationRow, fresh, ["key"])
+    inserted = {key for (key,) in insert_ignore(session, ObligationRow, fresh, ["key"])}
     for r in fresh:
-        _log(session, r["key"], "planned", now, reason, actor, new={
-            "due_on": r["due_on"].isoformat(), "planned_on": r["planned_on"].isoformat() if r["planned_on"] else None})
-    return [r["key"] for r in fresh]
+        if r["key"] in inserted:  # a concurrent planner that lost the race logs nothing
+            _log(session, r["key"], "planned", now, reason, actor, new={
+                "due_on": r["due_on"].isoformat(),
+                "planned_on": r["planned_on"].isoformat() if r["planned_on"] else None})
+    return [r["key"] for r in fresh if r["key"] in inserted]
 
 
 def _guarded_update(session: Session, row: ObligationRow, values: dict[str, Any]) -> bool:
@@ -108,22 +113,29 @@ def _guarded_update(session: Session, row: ObligationRow, values: dict[str, Any]
         .values(**values, version=row.version + 1))
     if result.rowcount != 1:
         return False
-    for name, value in values.items():
-        setattr(row, name, value)
-    row.version += 1
+    # keep the loaded row in step without marking it dirty: an unguarded flush must never follow
+    for name, value in {**values, "version": row.version + 1}.items():
+        set_committed_value(row, name, value)
     return True
 
 
-def reschedule(session: Session, row: ObligationRow, wanted: Obligation, *, next_notice_on: date | None,
-               now: datetime, actor: str, reason: str) -> bool:
-    """Move an open obligation's dates to what the rule now gives, and log why."""
+def reschedule(session: Session, row: ObligationRow, wanted: Obligation, *, notices_done: Sequence[str],
+               next_notice_on: date | None, now: datetime, actor: str, reason: str) -> bool:
+    """Move an open obligation's dates (or notice days) to what the rule now gives, and log why."""
     old = _dates(row)
     ok = _guarded_update(session, row, {"due_on": wanted.due_on, "planned_on": wanted.planned_on,
                                         "basis": dict(wanted.basis), "details": dict(wanted.details),
-                                        "next_notice_on": next_notice_on, "updated_at": now})
+                                        "notices_done": list(notices_done), "next_notice_on": next_notice_on,
+                                        "updated_at": now})
     if ok:
         _log(session, row.key, "rescheduled", now, reason, actor, old=old, new=_dates(wanted))
     return ok
+
+
+def refresh_basis(session: Session, row: ObligationRow, wanted: Obligation, now: datetime) -> bool:
+    """Record the rule's current inputs where they changed without moving any date (nothing to log)."""
+    return _guarded_update(session, row, {"basis": dict(wanted.basis), "details": dict(wanted.details),
+                                          "updated_at": now})
 
 
 def close(session: Session, row: ObligationRow, status: ObligationStatus, on: date, *, now: datetime, actor: str,
@@ -223,17 +235,17 @@ def course_completions(session: Session, codes: Sequence[str] | None = None
 
 def record_kit_refresh(session: Session, agb_code: str, kit: KitKind, on: date, now: datetime, actor: str) -> bool:
     row_id = str(uuid.uuid5(NAMESPACE, f"kit_refresh:{agb_code}:{kit.value}:{on.isoformat()}"))
-    return insert_ignore(session, KitRefreshRow, [{"id": row_id, "agb_code": agb_code, "kit": kit.value,
-                                                   "refreshed_on": on, "recorded_at": now, "actor": actor}],
-                         ["id"]) == 1
+    return bool(insert_ignore(session, KitRefreshRow, [{"id": row_id, "agb_code": agb_code, "kit": kit.value,
+                                                        "refreshed_on": on, "recorded_at": now, "actor": actor}],
+                              ["id"]))
 
 
 def record_course_completion(session: Session, agb_code: str, person: str, course: str, on: date, now: datetime,
                              actor: str) -> bool:
     row_id = str(uuid.uuid5(NAMESPACE, f"course_completion:{agb_code}:{person}:{course}:{on.isoformat()}"))
-    return insert_ignore(session, CourseCompletionRow, [{
+    return bool(insert_ignore(session, CourseCompletionRow, [{
         "id": row_id, "agb_code": agb_code, "person": person, "course": course, "completed_on": on,
-        "recorded_at": now, "actor": actor}], ["id"]) == 1
+        "recorded_at": now, "actor": actor}], ["id"]))
 
 
 # --- duty runs --------------------------------------------------------------------------------
@@ -246,9 +258,9 @@ def get_duty_run(session: Session, duty: str, moment: datetime) -> DutyRunRow | 
 def record_duty_run(session: Session, duty: str, moment: datetime, *, started_at: datetime, finished_at: datetime,
                     summary: dict[str, Any], actor: str) -> bool:
     """The first run for a duty and moment is recorded; a second (a retry, another worker) is not."""
-    return insert_ignore(session, DutyRunRow, [{
+    return bool(insert_ignore(session, DutyRunRow, [{
         "duty": duty, "moment": moment, "started_at": started_at, "finished_at": finished_at,
-        "summary": summary, "actor": actor}], ["duty", "moment"]) == 1
+        "summary": summary, "actor": actor}], ["duty", "moment"]))
 
 
 def duty_runs(session: Session, duty: str | None = None, limit: int = 50) -> list[DutyRunRow]:
@@ -261,3 +273,17 @@ def duty_runs(session: Session, duty: str | None = None, limit: int = 50) -> lis
 def last_duty_run(session: Session, duty: str, before: datetime) -> DutyRunRow | None:
     query = select(DutyRunRow).where(col(DutyRunRow.duty) == duty, col(DutyRunRow.moment) < before)
     return session.exec(query.order_by(col(DutyRunRow.moment).desc()).limit(1)).first()
+
+
+def withdraw_messages(session: Session, key_prefixes: Sequence[str], reason: str) -> int:
+    """Withdraw messages not yet sent whose key starts with one of the prefixes (an invitation for a day
+    that has moved): they become ``withdrawn`` and are never sent. Sent ones stay as they were."""
+    from storage.tables import OutboxRow
+
+    if not key_prefixes:
+        return 0
+    result = session.connection().execute(
+        sa.update(OutboxRow).where(col(OutboxRow.status) == "pending",
+                                   sa.or_(*[col(OutboxRow.key).startswith(p, autoescape=True) for p in key_prefixes]))
+        .values(status="withdrawn", last_error=reason))
+    return int(result.rowcount or 0)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -118,25 +118,29 @@ def enrol(session: Session, agb_code: str, programme: Programme, started_on: dat
 
 
 def _practices(session: Session, codes: Sequence[str] | None = None) -> list[Practice]:
-    query = select(PracticeRow).order_by(col(PracticeRow.agb_code))
+    # columns, not ORM rows (read-only here): an ORM row per practice, person and enrolment cost
+    # several times the Practice made from it, and every sweep batch reads its practices
+    query = select(PracticeRow.agb_code, PracticeRow.name, PracticeRow.gp_group, PracticeRow.email).order_by(
+        col(PracticeRow.agb_code))
     if codes is not None:
         query = query.where(col(PracticeRow.agb_code).in_(codes))
     rows = session.exec(query).all()
-    people_query = select(PracticePersonRow).order_by(col(PracticePersonRow.id))
-    enrolment_query = select(EnrolmentRow)
+    people_query = select(PracticePersonRow.agb_code, PracticePersonRow.role, PracticePersonRow.name,
+                          PracticePersonRow.email).order_by(col(PracticePersonRow.id))
+    enrolment_query = select(EnrolmentRow.agb_code, EnrolmentRow.programme, col(EnrolmentRow.started_on))
     if codes is not None:
         people_query = people_query.where(col(PracticePersonRow.agb_code).in_(codes))
         enrolment_query = enrolment_query.where(col(EnrolmentRow.agb_code).in_(codes))
     people: dict[str, list[Person]] = defaultdict(list)
-    for p in session.exec(people_query).all():
-        people[p.agb_code].append(Person(name=p.name, role=Role(p.role), email=p.email))
+    for agb_code, role, name, email in session.exec(people_query).all():
+        people[agb_code].append(Person(name=name, role=Role(role), email=email))
     programmes: dict[str, dict[Programme, date]] = defaultdict(dict)
-    for e in session.exec(enrolment_query).all():
-        programmes[e.agb_code][Programme(e.programme)] = e.started_on
+    for agb_code, programme, started_on in session.exec(enrolment_query).all():
+        programmes[agb_code][Programme(programme)] = started_on
     return [
-        Practice(agb_code=r.agb_code, name=r.name, gp_group=r.gp_group, email=r.email,
-                 programmes=programmes[r.agb_code], people=tuple(people[r.agb_code]))
-        for r in rows
+        Practice(agb_code=agb_code, name=name, gp_group=gp_group, email=email,
+                 programmes=programmes[agb_code], people=tuple(people[agb_code]))
+        for agb_code, name, gp_group, email in rows
     ]
 
 
@@ -304,14 +308,19 @@ def revisions(session: Session, agb_code: str | None = None) -> list[ScoreRevisi
 
 
 def load_scores(session: Session, codes: Sequence[str] | None = None) -> dict[str, list[IndicatorScore]]:
-    query = select(IndicatorScoreRow)
+    # columns, not ORM rows: nothing here is changed through the session, and an ORM row per score
+    # cost more than the score itself
+    # (SQLAlchemy's select: SQLModel's is typed for at most four columns)
+    query = sa.select(col(IndicatorScoreRow.agb_code), col(IndicatorScoreRow.programme),
+                      col(IndicatorScoreRow.indicator), col(IndicatorScoreRow.period_end),
+                      col(IndicatorScoreRow.numerator), col(IndicatorScoreRow.denominator))
     if codes is not None:
         query = query.where(col(IndicatorScoreRow.agb_code).in_(codes))
     found: dict[str, list[IndicatorScore]] = defaultdict(list)
-    for r in session.exec(query).all():
-        found[r.agb_code].append(IndicatorScore(
-            agb_code=r.agb_code, programme=Programme(r.programme), indicator=r.indicator,
-            period_end=r.period_end, numerator=r.numerator, denominator=r.denominator))
+    for agb_code, programme, indicator, period_end, numerator, denominator in session.connection().execute(query):
+        found[agb_code].append(IndicatorScore(
+            agb_code=agb_code, programme=Programme(programme), indicator=indicator,
+            period_end=period_end, numerator=numerator, denominator=denominator))
     return found
 
 
@@ -354,7 +363,7 @@ def _view_to_json(view: TrajectoryView) -> dict[str, Any]:
     return data
 
 
-def _view_from_json(agb_code: str, data: dict[str, Any]) -> TrajectoryView:
+def _view_from_json(agb_code: str, data: Mapping[str, Any]) -> TrajectoryView:
     if not data:
         return TrajectoryView(agb_code=agb_code)
 
@@ -389,17 +398,29 @@ def view_as_json(view: TrajectoryView) -> dict[str, Any]:
 
 
 def load_view(session: Session, agb_code: str) -> TrajectoryView:
-    row = session.get(TrajectoryRow, agb_code)
-    if row is None:
+    # the view column only, not the ORM row: read for every practice on every sweep, and nothing changes
+    # the row through the session (``append_transition`` updates it with a guarded UPDATE)
+    found = session.exec(select(TrajectoryRow.view).where(col(TrajectoryRow.agb_code) == agb_code)).first()
+    if found is None:
         return TrajectoryView(agb_code=agb_code)
-    return _view_from_json(agb_code, row.view)
+    return _view_from_json(agb_code, found)
 
 
 def load_views(session: Session, codes: Sequence[str] | None = None) -> dict[str, TrajectoryView]:
-    query = select(TrajectoryRow)
+    query = select(TrajectoryRow.agb_code, TrajectoryRow.view)
     if codes is not None:
         query = query.where(col(TrajectoryRow.agb_code).in_(list(codes)))
-    return {r.agb_code: _view_from_json(r.agb_code, r.view) for r in session.exec(query).all()}
+    return {agb_code: _view_from_json(agb_code, view) for agb_code, view in session.exec(query).all()}
+
+
+def states_at(session: Session, moment: datetime, state: TrajectoryState) -> list[str]:
+    """The practices whose trajectory was in ``state`` at ``moment`` (by their last event before it)."""
+    last = (select(TrajectoryEventRow.agb_code, sa.func.max(TrajectoryEventRow.seq).label("seq"))
+            .where(col(TrajectoryEventRow.at) < moment).group_by(col(TrajectoryEventRow.agb_code)).subquery())
+    query = select(TrajectoryEventRow.agb_code).join(
+        last, sa.and_(col(TrajectoryEventRow.agb_code) == last.c.agb_code, col(TrajectoryEventRow.seq) == last.c.seq)
+    ).where(col(TrajectoryEventRow.to_state) == state.value)
+    return sorted(session.exec(query).all())
 
 
 def _event_from_row(r: TrajectoryEventRow) -> TrajectoryTransitioned:
@@ -460,7 +481,7 @@ def add_messages(session: Session, messages: Iterable[OutboxMessage], created_at
         "sent_at": None, "next_attempt_at": None, "last_attempt_at": None, "message_id": None,
     } for m in messages}
     session.flush()
-    return insert_ignore(session, OutboxRow, list(rows.values()), ["key"])
+    return len(insert_ignore(session, OutboxRow, list(rows.values()), ["key"]))
 
 
 def outbox(session: Session, status: str | None = None) -> list[OutboxRow]:

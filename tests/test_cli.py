@@ -577,3 +577,27 @@ def test_writing_a_chart_or_preview_to_a_folder_that_does_not_exist_fails_cleanl
     message = staff.refused("chart", LINDE, "--out", "/nonexistent/folder/linde.svg")
     assert message.startswith("fout: /nonexistent/folder/linde.svg kan niet worden gelezen of geschreven")
     assert staff.refused("preview", "board_escalation", "--out", "/nonexistent/x.eml").startswith("fout:")
+
+
+# --------------------------------------------------------------------------- the schedule at the command line
+
+
+def test_officer_runs_a_day_twice_and_the_second_run_sends_nothing(staff: Staff) -> None:
+    staff("init")
+    staff("load-registry", write("registry.yaml", REGISTRY))
+    staff("record-conversation", LINDE, "--kind", "start", "--held-on", "2024-01-15", "--now", "2024-01-15T14:00")
+    first = flat(staff("run", "--now", "2024-12-09T06:00").stdout)
+    assert "sweep-due (openstaande taken)" in first and "conversation_invitation" in first
+    mails = sorted(p.name for p in (staff.home / "outbox").glob("*.eml"))
+    assert any(name.startswith("conversation_invitation") for name in mails)
+
+    second = flat(staff("run", "--now", "2024-12-09T06:00").stdout)
+    assert "moment was al eerder verwerkt" in second and "sent 0" in second
+    assert "conversation_invitation" not in second.split("dispatch-outbox")[0]
+    assert sorted(p.name for p in (staff.home / "outbox").glob("*.eml")) == mails
+
+    due = staff.json("obligations", LINDE)
+    assert isinstance(due, list)
+    annual = next(o for o in due if isinstance(o, dict) and o["kind"] == "annual_conversation")
+    assert annual["due_on"] == "2025-01-15" and annual["planned_on"] == "2024-12-31"
+    assert annual["notices_done"] == ["invitation"]

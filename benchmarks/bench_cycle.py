@@ -1,0 +1,634 @@
+"""Benchmark of the whole quality cycle: synthetic care groups driven week by week for years (issue #4).
+
+For each size (practices) a fresh SQLite file under ``--out`` (git-ignored ``var/bench/cycle`` by
+default) is driven through the product's service functions only, in a fresh Python process so that
+its peak memory is its own:
+
+- **setup**: the schema (Alembic), the shipped catalogue, the sample targets and national averages,
+  and the registry (``engine.load_registry``): practices in GP groups of ten, each with a practice-
+  holding GP (two in 40% of practices), a POH chronic care, a POH elderly care and a practice manager,
+  all with e-mail addresses; every practice in dm2, cvrm and elderly care, 45% also in COPD and 60%
+  in asthma; programmes start on a Monday in the first 13 weeks of the simulation; four officers and
+  two board members;
+- **imports**: every quarter, five weeks after its end, ``engine.import_scores`` of every main process
+  indicator of every programme of every practice (12-month period, numerator over the practice's
+  programme population); most practices score around their target (target + 4, +/- 2 points), 8% deviate
+  from a quarter drawn between the 1st and the 8th: 3% drop HbA1c-measured and foot exam to about 58%
+  and stay there (underperformers: they escalate a year after their plan), 3% drop HbA1c-measured to
+  64% and recover by 6 points a quarter, 2% drop to 62% and improve by 2.2 points a quarter;
+- **sweeps**: every Monday ``duties.sweep_due`` at 06:00, ``plan_meetings`` at 06:15, ``refresh_kits``
+  at 06:30 and ``board_digest`` at 07:00;
+- **conversations**: what officers do, as ``engine.record_conversation`` at 16:00 on the day held: every
+  open start, annual or extra conversation obligation is held on its ``planned_on``; 5% of annual
+  conversations are held three weeks late instead (past their due date: overdue notices), 3% of annual
+  conversations miss the POH (an attendance gap); an extra conversation agrees an improvement plan with
+  a goal per flagged indicator (its target, in a year).
+
+Kit refreshes and course completions are not recorded: their notices go out once and the obligations
+stay open. Nothing is dispatched (the outbox only fills).
+
+Reported per size: wall time in all and per phase (``time.perf_counter``), the time per practice-year,
+peak memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of the size's own process, started by a parent
+that imports nothing of the project; ``VmHWM`` for comparison) and counts that show the run did real work
+(obligations by status, outbox messages by kind, transitions by trigger, escalations, conversations).
+
+With ``--prefect``, the state at the end of the largest run is copied (SQLite file, checkpointed), and
+one ``sweep_due`` for the next Monday is run on identical copies: called directly, and as the Prefect
+flow ``sweep_due_flow`` against a local ``prefect server start`` (temporary ``PREFECT_HOME``, telemetry
+off), with flow heartbeats switched off and on. Reported: both times, the overhead, whether both did the
+same work (equal summaries) and the task runs the flow created (read with Prefect's client).
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/bench_cycle.py --practices 500 5000 --years 3 [--prefect]
+
+Options: ``--out DIR``, ``--keep`` (keep the databases), ``--seed N``, ``--weeks N`` (stop after N weeks,
+to estimate a slow run), ``--profile FILE`` (cProfile the run of the last size into FILE).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = 20240101
+
+
+# --- the parent: lean on purpose (ru_maxrss of a child includes the parent's peak at fork) ---------------
+
+
+def _child(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run this script in a fresh process and return the JSON on its last line of output."""
+    completed = subprocess.run([sys.executable, __file__, *args], cwd=ROOT, env=env, text=True,
+                               stdout=subprocess.PIPE)
+    if completed.returncode != 0:
+        raise SystemExit(f"child {' '.join(args)} failed with exit code {completed.returncode}")
+    last = [line for line in completed.stdout.splitlines() if line.strip()][-1]
+    result: dict[str, Any] = json.loads(last)
+    return result
+
+
+def _print_cycle(results: list[dict[str, Any]], years: int) -> None:
+    print()
+    print(f"Full cycle, {years} simulated year(s), weekly duties, SQLite (one fresh file per size); "
+          "peak MB = ru_maxrss of a fresh process per size (VmHWM in brackets)")
+    header = (f"{'practices':>9} {'weeks':>5} {'total s':>8} {'setup':>7} {'imports':>8} {'sweeps':>8} "
+              f"{'convers.':>8} {'harness':>8} {'ms/pr.-yr':>9} {'peak MB':>14}")
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        p = r["phases"]
+        print(f"{r['practices']:>9,} {r['weeks']:>5} {r['total_s']:>8.1f} {p['setup']:>7.1f} {p['imports']:>8.1f} "
+              f"{p['sweeps']:>8.1f} {p['conversations']:>8.1f} {p['harness']:>8.1f} "
+              f"{1000 * r['per_practice_year_s']:>9.2f} {r['peak_mb']:>7.0f} ({r['vmhwm_mb']:>4.0f})")
+    print()
+    print("Sweeps per duty (s):")
+    for r in results:
+        d = r["duties"]
+        print(f"  {r['practices']:>6,} practices: " + ", ".join(f"{k} {v:.1f}" for k, v in d.items())
+              + f"; slowest week {r['slowest_week_s']:.2f} s ({r['slowest_week']})")
+    print()
+    print("Counts (proof of work):")
+    for r in results:
+        c = r["counts"]
+        print(f"  {r['practices']:>6,} practices:")
+        print(f"    conversations recorded {c['conversations']:,} ({_fmt_counts(c['conversations_by_kind'])}); "
+              f"refused {c['refused']}; late {c['late']}")
+        print(f"    scores {c['scores']:,} in {c['imports']} imports")
+        print(f"    obligations {c['obligations']:,} ({_fmt_counts(c['obligations_by_status'])}); "
+              f"by kind: {_fmt_counts(c['obligations_by_kind'])}; changes logged {c['obligation_changes']:,}")
+        print(f"    outbox messages {c['outbox']:,} ({_fmt_counts(c['outbox_by_kind'])})")
+        print(f"    transitions {c['transitions']:,} ({_fmt_counts(c['transitions_by_trigger'])}); "
+              f"escalations {c['escalations']} of {c['underperformers']} underperformer profiles")
+        print(f"    states at the end: {_fmt_counts(c['states'])}; duty runs {c['duty_runs']:,}")
+    if len(results) > 1:
+        first, last = results[0], results[-1]
+        ratio = (last["total_s"] / last["practices"]) / (first["total_s"] / first["practices"])
+        print()
+        print(f"Scaling: {last['practices'] / first['practices']:.0f}x the practices took "
+              f"{last['total_s'] / first['total_s']:.1f}x the time (time per practice {ratio:.2f}x the smallest's; "
+              "1.00 = linear)")
+
+
+def _fmt_counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())) or "none"
+
+
+class PrefectServer:
+    """``prefect server start`` as a subprocess with its own temporary PREFECT_HOME, telemetry off."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.home = Path(tempfile.mkdtemp(prefix="bench-prefect-"))
+        self.url = f"http://127.0.0.1:{port}/api"
+        self.env = {**os.environ, "PREFECT_HOME": str(self.home), "DO_NOT_TRACK": "1",
+                    "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_API_URL": self.url,
+                    "PREFECT_LOGGING_LEVEL": "WARNING"}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = self.home / "server.log"
+
+    def start(self, timeout: float = 120.0) -> float:
+        import urllib.request
+
+        started = time.perf_counter()
+        prefect = Path(sys.executable).parent / "prefect"
+        env = {k: v for k, v in self.env.items() if k != "PREFECT_API_URL"}
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen([str(prefect), "server", "start", "--host", "127.0.0.1",
+                                             "--port", str(self.port)], env=env, stdout=log,
+                                            stderr=subprocess.STDOUT, cwd=self.home)
+        while time.perf_counter() - started < timeout:
+            if self.process.poll() is not None:
+                raise SystemExit(f"prefect server exited ({self.process.returncode}); see {self.log}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return time.perf_counter() - started
+            except OSError:
+                pass
+            time.sleep(0.25)
+        raise SystemExit(f"prefect server not healthy after {timeout:.0f} s; see {self.log}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _print_prefect(r: dict[str, Any]) -> None:
+    print()
+    print(f"One sweep_due of {r['practices']:,} practices for {r['moment']} on identical copies of the end state "
+          f"(batches of {r['batch_size']}), Prefect server healthy after {r['server_start_s']:.1f} s:")
+    print(f"  direct, services already open              {r['direct_s']:8.2f} s")
+    print(f"  direct, opening services (as the runner)   {r['direct_open_s']:8.2f} s")
+    for label, key in (("heartbeats off", "flow_off"), ("heartbeats on (default)", "flow_on")):
+        f = r[key]
+        print(f"  Prefect flow, {label:<29}{f['wall_s']:8.2f} s  overhead {f['overhead_pct']:+6.1f}% "
+              f"(vs. opening services {f['overhead_open_pct']:+6.1f}%), {f['task_runs']} task runs "
+              f"({_fmt_counts(f['task_runs_by_name'])}), state {f['state']}, same work as direct: "
+              f"{'yes' if f['same_work'] else 'NO'}")
+    print(f"  first flow run of the process (a no-op flow, excluded above): {r['warmup_s']:.2f} s")
+    print(f"  the sweep did: {r['summary']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--practices", type=int, nargs="+", default=[500, 5000])
+    parser.add_argument("--years", type=int, default=3)
+    parser.add_argument("--weeks", type=int, default=None, help="stop after this many weeks (estimates)")
+    parser.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "cycle")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--keep", action="store_true", help="keep the databases")
+    parser.add_argument("--prefect", action="store_true", help="also time one sweep as the Prefect flow")
+    parser.add_argument("--port", type=int, default=4299, help="port of the local Prefect server")
+    parser.add_argument("--profile", type=Path, default=None, help="cProfile the last size into this file")
+    parser.add_argument("--child", choices=["cycle", "prefect"], default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--db", type=Path, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child == "cycle":
+        sys.path.insert(0, str(ROOT))
+        print(json.dumps(run_cycle(args.practices[0], args.years, args.db, args.seed, args.weeks, args.profile)))
+        return
+    if args.child == "prefect":
+        sys.path.insert(0, str(ROOT))
+        print(json.dumps(run_prefect_comparison(args.db, args.out)))
+        return
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; sizes {args.practices}, {args.years} year(s)"
+          + (f", first {args.weeks} weeks only" if args.weeks else ""))
+    results = []
+    for i, n in enumerate(args.practices):
+        db = args.out / f"cycle-{n}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        extra = ["--weeks", str(args.weeks)] if args.weeks else []
+        if args.profile and i == len(args.practices) - 1:
+            extra += ["--profile", str(args.profile)]
+        print(f"running {n:,} practices ...", flush=True)
+        result = _child(["--child", "cycle", "--practices", str(n), "--years", str(args.years), "--db", str(db),
+                         "--seed", str(args.seed), *extra])
+        print(f"  {n:,} practices: {result['total_s']:.1f} s", flush=True)
+        results.append(result)
+    _print_cycle(results, args.years)
+
+    if args.prefect:
+        largest = args.out / f"cycle-{args.practices[-1]}.db"
+        server = PrefectServer(args.port)
+        try:
+            started = server.start()
+            comparison = _child(["--child", "prefect", "--db", str(largest), "--out", str(args.out)], env=server.env)
+            comparison["server_start_s"] = started
+        finally:
+            server.stop()
+        _print_prefect(comparison)
+    if not args.keep:
+        for n in args.practices:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{args.out / f'cycle-{n}.db'}{suffix}").unlink(missing_ok=True)
+
+
+# --- the child: one care group through the years --------------------------------------------------------
+
+
+def _peak_mb() -> tuple[float, float]:
+    """(ru_maxrss, VmHWM) of this process in MB (Linux reports ru_maxrss in KiB)."""
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    hwm = float("nan")
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                hwm = int(line.split()[1]) / 1024
+    return maxrss, hwm
+
+
+def run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int | None,
+              profile: Path | None) -> dict[str, Any]:
+    if profile is None:
+        return _run_cycle(practices, years, db, seed, max_weeks)
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        return _run_cycle(practices, years, db, seed, max_weeks)
+    finally:
+        profiler.disable()
+        profiler.dump_stats(str(profile))
+
+
+def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int | None) -> dict[str, Any]:
+    import random
+    from collections import Counter, defaultdict
+    from datetime import date, datetime, timedelta
+    from datetime import time as clock
+
+    import sqlalchemy as sa
+    from dateutil.relativedelta import relativedelta
+    from sqlmodel import col, select
+
+    from domain.clock import AMSTERDAM
+    from domain.commands import RecordConversation
+    from domain.conversations import Attendee, ConversationKind, Goal, ImprovementPlan
+    from domain.indicators import IndicatorKind, IndicatorScore
+    from domain.obligations import CONVERSATION_KINDS, ObligationStatus
+    from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
+    from flows import duties, engine
+    from flows.scenario import FULL_ATTENDANCE, SAMPLES
+    from statemachines.trajectory import TrajectoryError
+    from storage import repository as repo
+    from storage.catalogue import default_catalogue
+    from storage.database import sqlite_url
+    from storage.files import parse_averages, parse_targets
+    from storage.tables import ObligationRow
+
+    started_all = time.perf_counter()
+    phases: dict[str, float] = defaultdict(float)
+    per_duty: dict[str, float] = defaultdict(float)
+    rng = random.Random(f"{seed}-{practices}")
+    start = date(2024, 1, 1)  # a Monday
+    end = start + relativedelta(years=years)
+    lag = timedelta(days=35)
+
+    # --- setup -------------------------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    services = engine.Services.open(sqlite_url(db))
+    engine.ensure_default_catalogue(services)
+    targets = parse_targets(SAMPLES / "targets.csv")
+    engine.import_targets(services, targets)
+    engine.import_averages(services, parse_averages(SAMPLES / "averages.csv"))
+    target_of = {(t.programme, t.indicator): t.target for t in targets}
+    main_process: dict[Programme, list[str]] = defaultdict(list)
+    for d in default_catalogue():
+        if d.main and d.kind is IndicatorKind.PROCESS:
+            main_process[d.programme].append(d.indicator)
+
+    codes = [f"01{i:06d}" for i in range(1, practices + 1)]
+    population = {Programme.DM2: 240, Programme.COPD: 80, Programme.ASTHMA: 100, Programme.CVRM: 300,
+                  Programme.ELDERLY: 60}
+    profile: dict[str, str] = {}
+    onset: dict[str, int] = {}
+    size: dict[str, float] = {}
+    practice_list = []
+    for i, agb in enumerate(codes):
+        programme_start = start + timedelta(weeks=i % 13)
+        programmes = {Programme.DM2: programme_start, Programme.CVRM: programme_start,
+                      Programme.ELDERLY: programme_start}
+        if rng.random() < 0.45:
+            programmes[Programme.COPD] = programme_start
+        if rng.random() < 0.60:
+            programmes[Programme.ASTHMA] = programme_start
+        domain = f"praktijk{i + 1}.example"
+        people = [Person(name=f"Huisarts {i + 1}a", role=Role.GP_PRINCIPAL, email=f"huisarts.a@{domain}")]
+        if rng.random() < 0.40:
+            people.append(Person(name=f"Huisarts {i + 1}b", role=Role.GP_PRINCIPAL, email=f"huisarts.b@{domain}"))
+        people += [Person(name=f"POH-S {i + 1}", role=Role.POH_CHRONIC, email=f"poh.s@{domain}"),
+                   Person(name=f"POH-O {i + 1}", role=Role.POH_ELDERLY, email=f"poh.o@{domain}"),
+                   Person(name=f"Praktijkmanager {i + 1}", role=Role.PRACTICE_MANAGER, email=f"pm@{domain}")]
+        practice_list.append(Practice(agb_code=agb, name=f"Huisartsenpraktijk {i + 1}",
+                                      gp_group=f"HAGRO-{i // 10 + 1:04d}", email=f"info@{domain}",
+                                      programmes=programmes, people=tuple(people)))
+        draw = rng.random()
+        profile[agb] = ("underperformer" if draw < 0.03 else "dip_recover" if draw < 0.06
+                        else "improver" if draw < 0.08 else "steady")
+        onset[agb] = rng.randint(1, 8)
+        size[agb] = rng.lognormvariate(0.0, 0.35)
+    registry = Registry(
+        care_group=CareGroup(name="Zorggroep Benchmark", email="kwaliteit@zorggroep.example"),
+        officers=tuple(Person(name=f"Functionaris {k}", role=Role.OFFICER, email=f"functionaris{k}@zorggroep.example")
+                       for k in range(1, 5)),
+        board=(Person(name="B. de Vries", role=Role.BOARD, email="bestuur@zorggroep.example"),
+               Person(name="M. Visser", role=Role.BOARD, email="m.visser@zorggroep.example")),
+        gp_groups=tuple(GpGroup(code=g, name=g) for g in sorted({p.gp_group for p in practice_list if p.gp_group})),
+        practices=tuple(practice_list),
+    )
+    engine.load_registry(services, registry)
+    by_code = {p.agb_code: p for p in practice_list}
+    phases["setup"] += time.perf_counter() - t0
+
+    # --- the figures ---------------------------------------------------------------------------------------
+    def value(agb: str, programme: Programme, indicator: str, q: int) -> float:
+        target = target_of.get((programme, indicator))
+        steady = min(99.0, (target if target is not None else 78.0) + 4 + rng.uniform(-2, 2))
+        kind, since = profile[agb], q - onset[agb]
+        if since < 0 or kind == "steady":
+            return steady
+        if kind == "underperformer" and (programme, indicator) in ((Programme.DM2, "hba1c_measured"),
+                                                                   (Programme.DM2, "foot_exam")):
+            return 58 + 0.2 * since + rng.uniform(-0.5, 0.5)
+        if kind == "dip_recover" and (programme, indicator) == (Programme.DM2, "hba1c_measured"):
+            return min(steady, 64 + 6 * since)
+        if kind == "improver" and (programme, indicator) == (Programme.DM2, "hba1c_measured"):
+            return min(steady, 62 + 2.2 * since)
+        return steady
+
+    def quarter_scores(q: int, period_end: date) -> list[IndicatorScore]:
+        out = []
+        for p in practice_list:
+            for programme in p.programmes:
+                denominator = max(5, round(population[programme] * size[p.agb_code]))
+                for indicator in main_process[programme]:
+                    share = max(0.0, min(100.0, value(p.agb_code, programme, indicator, q))) / 100
+                    out.append(IndicatorScore(agb_code=p.agb_code, programme=programme, indicator=indicator,
+                                              period_end=period_end, numerator=round(share * denominator),
+                                              denominator=denominator))
+        return out
+
+    quarters = []
+    period = date(2023, 12, 31)
+    while period + lag < end:
+        quarters.append(period)
+        period = period + timedelta(days=1) + relativedelta(months=3) - timedelta(days=1)
+    published: set[date] = set()
+
+    # --- the conversations ---------------------------------------------------------------------------------
+    missing_poh = tuple(a for a in FULL_ATTENDANCE if a.role is not Role.POH_ELDERLY)
+    handled: set[str] = set()
+    pending: list[tuple[date, str, str, str]] = []  # (held_on, agb, kind, obligation key)
+    counts: Counter[str] = Counter()
+
+    def plan_for(agb: str, held_on: date) -> ImprovementPlan:
+        with services.session() as s:
+            view = repo.load_view(s, agb)
+        keys = view.flagged or ()
+        goals = tuple(Goal(programme=k.programme, indicator=k.indicator,
+                           target=target_of.get((k.programme, k.indicator), 80.0), by=held_on + timedelta(days=365))
+                      for k in keys) or (Goal(programme=Programme.DM2, indicator="hba1c_measured", target=90.0,
+                                              by=held_on + timedelta(days=365)),)
+        return ImprovementPlan(goals=goals, agreements=("Recall-lijst maandelijks nalopen",))
+
+    def hold(held_on: date, agb: str, kind: str) -> None:
+        conversation_kind = {"start_conversation": ConversationKind.START, "annual_conversation":
+                             ConversationKind.ANNUAL, "extra_conversation": ConversationKind.EXTRA}[kind]
+        attendees: tuple[Attendee, ...] = FULL_ATTENDANCE
+        if conversation_kind is ConversationKind.ANNUAL and rng.random() < 0.03:
+            attendees = missing_poh
+        plan = plan_for(agb, held_on) if conversation_kind is ConversationKind.EXTRA else None
+        cmd = RecordConversation(agb_code=agb, kind=conversation_kind, held_on=held_on, attendees=attendees,
+                                 plan=plan)
+        try:
+            engine.record_conversation(services, cmd, datetime.combine(held_on, clock(16, 0), tzinfo=AMSTERDAM),
+                                       "bench:functionaris")
+            counts[conversation_kind.value] += 1
+        except (TrajectoryError, engine.ConversationConflictError, engine.ConversationInFutureError) as exc:
+            counts["refused"] += 1
+            if counts["refused"] <= 5:
+                print(f"refused: {agb} {kind} {held_on}: {exc}", file=sys.stderr)
+
+    conversation_kinds = [k.value for k in CONVERSATION_KINDS]
+
+    # --- the weeks -----------------------------------------------------------------------------------------
+    monday = start
+    weeks = 0
+    slowest = (0.0, "")
+    while monday < end and (max_weeks is None or weeks < max_weeks):
+        week_started = time.perf_counter()
+        # imports, published five weeks after the quarter
+        for q, period_end in enumerate(quarters):
+            if period_end in published or period_end + lag > monday:
+                continue
+            t0 = time.perf_counter()
+            scores = quarter_scores(q, period_end)
+            phases["harness"] += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            engine.import_scores(services, scores, source=f"indicatoren t/m {period_end.isoformat()}",
+                                 now=datetime.combine(monday, clock(5, 0), tzinfo=AMSTERDAM), actor="bench:import")
+            phases["imports"] += time.perf_counter() - t0
+            counts["imports"] += 1
+            published.add(period_end)
+        # the weekly duties
+        for name, at, duty in (("sweep_due", clock(6, 0), duties.sweep_due),
+                               ("plan_meetings", clock(6, 15), duties.plan_meetings),
+                               ("refresh_kits", clock(6, 30), duties.refresh_kits),
+                               ("board_digest", clock(7, 0), duties.board_digest)):
+            t0 = time.perf_counter()
+            duty(services, datetime.combine(monday, at, tzinfo=AMSTERDAM))
+            elapsed = time.perf_counter() - t0
+            per_duty[name] += elapsed
+            phases["sweeps"] += elapsed
+        # this week's conversations, as officers hold them
+        t0 = time.perf_counter()
+        sunday = monday + timedelta(days=6)
+        with services.session() as s:
+            due = s.exec(select(ObligationRow.key, ObligationRow.agb_code, ObligationRow.kind,
+                                ObligationRow.planned_on).where(
+                col(ObligationRow.status) == ObligationStatus.OPEN.value,
+                col(ObligationRow.kind).in_(conversation_kinds),
+                col(ObligationRow.planned_on) <= sunday)).all()
+        for key, agb, kind, planned_on in sorted(due, key=lambda r: r[0]):
+            if key in handled or agb is None or planned_on is None:
+                continue
+            handled.add(key)
+            held_on = planned_on
+            if kind == "annual_conversation" and rng.random() < 0.05:
+                held_on = services.calendar.on_or_after(planned_on + timedelta(days=21))
+                counts["late"] += 1
+            pending.append((held_on, agb, kind, key))
+        pending.sort()
+        while pending and pending[0][0] <= sunday:
+            held_on, agb, kind, _ = pending.pop(0)
+            hold(max(held_on, monday), agb, kind)
+        phases["conversations"] += time.perf_counter() - t0
+        week = time.perf_counter() - week_started
+        if week > slowest[0]:
+            slowest = (week, monday.isoformat())
+        monday += timedelta(days=7)
+        weeks += 1
+
+    total = time.perf_counter() - started_all
+    peak, hwm = _peak_mb()
+
+    # --- counts --------------------------------------------------------------------------------------------
+    def grouped(sql: str) -> dict[str, int]:
+        with services.db.connect() as c:
+            return {str(k): int(n) for k, n in c.execute(sa.text(sql)).all()}
+
+    def scalar(sql: str) -> int:
+        with services.db.connect() as c:
+            return int(c.execute(sa.text(sql)).scalar_one())
+
+    by_trigger = grouped("SELECT trigger, count(*) FROM trajectory_event GROUP BY trigger")
+    result_counts = {
+        "conversations": scalar("SELECT count(*) FROM conversation"),
+        "conversations_by_kind": grouped("SELECT kind, count(*) FROM conversation GROUP BY kind"),
+        "refused": counts["refused"], "late": counts["late"], "imports": counts["imports"],
+        "scores": scalar("SELECT count(*) FROM indicator_score"),
+        "obligations": scalar("SELECT count(*) FROM obligation"),
+        "obligations_by_status": grouped("SELECT status, count(*) FROM obligation GROUP BY status"),
+        "obligations_by_kind": grouped("SELECT kind, count(*) FROM obligation GROUP BY kind"),
+        "obligation_changes": scalar("SELECT count(*) FROM obligation_change"),
+        "outbox": scalar("SELECT count(*) FROM outbox"),
+        "outbox_by_kind": grouped("SELECT kind, count(*) FROM outbox GROUP BY kind"),
+        "transitions": sum(by_trigger.values()),
+        "transitions_by_trigger": by_trigger,
+        "escalations": by_trigger.get("escalate", 0),
+        "underperformers": sum(1 for v in profile.values() if v == "underperformer"),
+        "states": grouped("SELECT state, count(*) FROM trajectory GROUP BY state"),
+        "duty_runs": scalar("SELECT count(*) FROM duty_run"),
+    }
+    services.db.dispose()
+    simulated_years = weeks / 52.18
+    return {
+        "practices": practices, "years": years, "weeks": weeks, "last_monday": (monday - timedelta(days=7)).isoformat(),
+        "total_s": total, "phases": {k: phases[k] for k in ("setup", "imports", "sweeps", "conversations", "harness")},
+        "duties": dict(per_duty), "slowest_week_s": slowest[0], "slowest_week": slowest[1],
+        "per_practice_year_s": total / (practices * simulated_years),
+        "peak_mb": peak, "vmhwm_mb": hwm, "counts": result_counts,
+        "profiles": dict(Counter(profile.values())), "practices_checked": len(by_code),
+    }
+
+
+# --- the child: one sweep directly and as a Prefect flow, on identical copies ---------------------------
+
+
+def run_prefect_comparison(db: Path, out: Path) -> dict[str, Any]:
+    import sqlite3
+    from datetime import datetime, timedelta
+    from datetime import time as clock
+
+    from domain.clock import AMSTERDAM
+    from flows import duties, engine
+    from flows.runner import open_services
+    from flows.settings import load_settings
+    from storage.database import sqlite_url
+
+    # the moment: the Monday after the last one the cycle ran
+    with sqlite3.connect(db) as c:
+        last = c.execute("SELECT max(moment) FROM duty_run WHERE duty = 'sweep_due'").fetchone()[0]
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    last_day = datetime.fromisoformat(last).astimezone(AMSTERDAM).date()
+    moment = datetime.combine(last_day + timedelta(days=7), clock(6, 0), tzinfo=AMSTERDAM)
+    copies = {name: out / f"sweep-{name}.db" for name in ("direct", "direct_open", "flow_off", "flow_on")}
+    for copy in copies.values():
+        for suffix in ("-wal", "-shm"):
+            Path(f"{copy}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(db, copy)
+
+    def time_direct(path: Path, open_services_too: bool) -> tuple[float, dict[str, Any]]:
+        os.environ["QC_DATABASE_URL"] = sqlite_url(path)
+        if open_services_too:
+            t0 = time.perf_counter()
+            services = open_services(load_settings())
+        else:
+            services = engine.Services.open(sqlite_url(path))
+            t0 = time.perf_counter()
+        report = duties.sweep_due(services, moment)
+        elapsed = time.perf_counter() - t0
+        services.db.dispose()
+        return elapsed, report.summary()
+
+    direct_s, summary = time_direct(copies["direct"], False)
+    direct_open_s, summary_open = time_direct(copies["direct_open"], True)
+    assert summary_open == summary, "the two direct sweeps differ"
+
+    # Prefect: imported here (about 1.2 s), then one no-op flow so that the client and its connection pool
+    # are warm; each timed flow run then costs what a scheduled run costs in a long-lived process.
+    from prefect import flow, get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    from flows.orchestration import sweep_due_flow
+
+    @flow(name="bench-warmup")
+    def warmup() -> int:
+        return 1
+
+    t0 = time.perf_counter()
+    warmup()
+    warmup_s = time.perf_counter() - t0
+
+    def time_flow(path: Path) -> dict[str, Any]:
+        os.environ["QC_DATABASE_URL"] = sqlite_url(path)
+        t0 = time.perf_counter()
+        state = sweep_due_flow(now=moment, return_state=True)
+        wall = time.perf_counter() - t0
+        flow_summary = state.result()
+        flow_run_id = state.state_details.flow_run_id
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        by_name: dict[str, int] = {}
+        for run in runs:
+            base = run.name.split(" ")[0] if run.name else "?"
+            by_name[base] = by_name.get(base, 0) + 1
+        same = flow_summary == summary
+        return {"wall_s": wall, "overhead_pct": 100 * (wall - direct_s) / direct_s,
+                "overhead_open_pct": 100 * (wall - direct_open_s) / direct_open_s,
+                "task_runs": len(runs), "task_runs_by_name": by_name, "state": state.type.value,
+                "same_work": same}
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        flow_off = time_flow(copies["flow_off"])
+    flow_on = time_flow(copies["flow_on"])
+    for copy in copies.values():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{copy}{suffix}").unlink(missing_ok=True)
+    s = summary
+    return {
+        "practices": s["practices"], "moment": moment.isoformat(),
+        "batch_size": duties.DEFAULT_BATCH, "direct_s": direct_s, "direct_open_s": direct_open_s,
+        "flow_off": flow_off, "flow_on": flow_on, "warmup_s": warmup_s,
+        "summary": (f"{s['practices']} practices, planned {s['planned']}, rescheduled {s['rescheduled']}, "
+                    f"done {s['done']}, cancelled {s['cancelled']}, transitions {s['transitions']}, "
+                    f"messages {s['messages']}"),
+    }
+
+
+if __name__ == "__main__":
+    main()

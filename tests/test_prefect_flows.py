@@ -1,0 +1,206 @@
+"""The Prefect flows for real, on one temporary Prefect server per test session (per xdist worker).
+
+The duties' business logic is tested without Prefect elsewhere; this small suite proves only what
+Prefect adds: the run's name says what and when, the flow plans rows and queues messages in the
+product's database named by the ``QC_`` settings, an officer finds a Dutch summary and a table among
+the run's artifacts, a second run for the same moment sends nothing twice, and an unreachable
+database fails the run with a Dutch message.
+
+The server is Prefect's test harness (a subprocess on a temporary SQLite database) with flow
+heartbeats off: with them on every flow run costs about a second more (LIBRARY-NOTES, Prefect).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from sqlmodel import select
+
+from domain.clock import AMSTERDAM
+from flows.engine import Services
+from flows.orchestration import board_digest_flow, plan_meetings_flow, sweep_due_flow
+from flows.scenario import Scenario
+from storage import obligations as store
+from storage.database import sqlite_url
+from storage.tables import OutboxRow
+
+LINDE, EIK = "01234567", "07654321"
+DESCRIPTION = f"""
+care_group: Cohaesie
+officers: [A. Jansen <a.jansen@cohaesie.example>, P. de Boer <p.deboer@cohaesie.example>]
+board: [B. de Vries <bestuur@cohaesie.example>]
+practices:
+  "{LINDE}":
+    name: Huisartsenpraktijk De Linde
+    programmes: {{dm2: 2023-01-01}}
+    people: {{gp_principal: "C. Bakker <c.bakker@delinde.example>", poh_chronic: "D. Mulder <d.mulder@delinde.example>",
+              practice_manager: "E. Kok <e.kok@delinde.example>"}}
+  "{EIK}":
+    name: Praktijk De Eik
+    programmes: {{dm2: 2023-01-01, copd: 2023-01-01}}
+    people: {{gp_principal: "F. Visser <f.visser@deeik.example>", poh_chronic: "G. Smit <g.smit@deeik.example>",
+              practice_manager: "H. Bos <h.bos@deeik.example>"}}
+"""
+MONDAY = datetime(2024, 12, 9, 6, 0, tzinfo=AMSTERDAM)  # the annual conversations fall due at the turn of the year
+
+
+@pytest.fixture(scope="session")
+def prefect_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A temporary Prefect server for this session: its own PREFECT_HOME, no telemetry, no heartbeats."""
+    from prefect.settings import (
+        PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
+        PREFECT_HOME,
+        PREFECT_SERVER_ANALYTICS_ENABLED,
+        temporary_settings,
+    )
+    from prefect.testing.utilities import prefect_test_harness
+
+    home = tmp_path_factory.mktemp("prefect-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DO_NOT_TRACK", "1")
+        with temporary_settings(updates={PREFECT_HOME: home, PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None,
+                                         PREFECT_SERVER_ANALYTICS_ENABLED: False}), \
+                prefect_test_harness(server_startup_timeout=60):
+            yield
+
+
+@pytest.fixture
+def care_group(prefect_api: None, tmp_path: Path, sqlite_template: Path,
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[Services]:
+    """Two practices with their people, officers and a board, in the SQLite database of ``QC_HOME``."""
+    for name in list(os.environ):
+        if name.startswith("QC_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # no qualitycycle.toml from elsewhere
+    home = tmp_path / "var"
+    home.mkdir()
+    shutil.copy(sqlite_template, home / "qualitycycle.db")
+    monkeypatch.setenv("QC_HOME", str(home))
+    services = Services.open(sqlite_url(home / "qualitycycle.db"), upgrade=False)
+    sc = Scenario.build(services, DESCRIPTION, start="2024-01-01")
+    sc.conversation(LINDE, "start", "2024-01-15")
+    sc.conversation(EIK, "start", "2024-01-16")
+    yield services
+    services.db.dispose()
+
+
+def outbox(services: Services) -> list[OutboxRow]:
+    with services.session() as s:
+        return list(s.exec(select(OutboxRow)).all())
+
+
+def run(flow: Any, **parameters: Any) -> Any:
+    """Run a flow in this process and return its final state (never raising on failure)."""
+    return flow(**parameters, return_state=True)
+
+
+def flow_run_and_artifacts(state: Any) -> tuple[Any, dict[str, Any]]:
+    """The flow run (as the server has it) and its artifacts by type."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    run_id: UUID = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(run_id)
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+    by_type: dict[str, Any] = {str(a.type): a for a in artifacts}
+    assert len(by_type) == len(artifacts) == 2, [(a.type, a.key) for a in artifacts]
+    return flow_run, by_type
+
+
+def table(artifact: Any) -> list[dict[str, str]]:
+    data = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
+    return list(data)
+
+
+def test_sweep_due_plans_queues_and_tells_the_officer_in_dutch(care_group: Services) -> None:
+    state = run(sweep_due_flow, now=MONDAY)
+
+    assert state.is_completed(), state.message
+    assert state.result()["planned"] > 0
+    with care_group.session() as s:
+        planned = store.obligations(s)
+    assert {r.agb_code for r in planned} >= {LINDE, EIK}
+    assert {r.kind for r in planned} >= {"annual_conversation"}
+    queued = outbox(care_group)
+    assert {m.kind for m in queued} == {"conversation_invitation"}
+    assert {m.recipient_email for m in queued} >= {"c.bakker@delinde.example", "a.jansen@cohaesie.example"}
+
+    flow_run, artifacts = flow_run_and_artifacts(state)
+    assert flow_run.name == "sweep-due 2024-12-09 06:00"
+    assert flow_run.state.is_completed()
+    summary = artifacts["markdown"]
+    assert summary.key == "sweep-due-samenvatting"
+    assert "# Openstaande taken, maandag 9 december 2024 06:00" in summary.data
+    assert f"| Berichten klaargezet | {len(queued)} |" in summary.data
+    assert "| Geëscaleerd naar het bestuur | geen |" in summary.data
+    rows = table(artifacts["table"])
+    assert {row["praktijk"] for row in rows} == {LINDE, EIK}
+    # per practice: the annual conversation planned (when it falls due and the day it is planned for) and
+    # the invitations queued for it
+    for code in (LINDE, EIK):
+        mine = [(row["wat"], row["details"]) for row in rows if row["praktijk"] == code]
+        assert any(wat == "kwaliteitsjaargesprek gepland" and details.startswith("uiterlijk ")
+                   for wat, details in mine), mine
+        assert any(wat == "kwaliteitsjaargesprek" and "bericht(en) klaargezet" in details
+                   for wat, details in mine), mine
+
+
+def test_meetings_and_board_digest_run_as_flows(care_group: Services) -> None:
+    meetings = run(plan_meetings_flow, now=MONDAY.replace(minute=15))
+    digest = run(board_digest_flow, now=MONDAY.replace(hour=7))
+
+    assert meetings.is_completed(), meetings.message
+    assert digest.is_completed(), digest.message
+    with care_group.session() as s:
+        kinds = {r.kind for r in store.obligations(s)}
+    assert {"poh_meeting", "practice_manager_meeting"} <= kinds
+    assert [(m.kind, m.recipient_email) for m in outbox(care_group)] == [("board_digest", "bestuur@cohaesie.example")]
+
+    flow_run, artifacts = flow_run_and_artifacts(meetings)
+    assert flow_run.name == "plan-meetings 2024-12-09 06:15"
+    assert "# POH- en praktijkmanagersoverleg, maandag 9 december 2024 06:15" in artifacts["markdown"].data
+    assert "| Taken gepland | 10 |" in artifacts["markdown"].data
+    lines = table(artifacts["table"])
+    assert len(lines) == 10 and {line["praktijk"] for line in lines} == {"zorggroep"}
+    assert {line["wat"] for line in lines} == {"POH-overleg gepland", "praktijkmanagersoverleg gepland"}
+
+    flow_run, artifacts = flow_run_and_artifacts(digest)
+    assert flow_run.name == "board-digest 2024-12-09 07:00"
+    assert "# Overzicht voor het bestuur" in artifacts["markdown"].data
+    (line,) = table(artifacts["table"])
+    assert line["wat"] == "overzicht bestuur" and "1 juli 2024 t/m 30 september 2024" in line["details"]
+
+
+def test_a_second_run_for_the_same_moment_queues_nothing_twice(care_group: Services) -> None:
+    first = run(sweep_due_flow, now=MONDAY)
+    queued = sorted(m.key for m in outbox(care_group))
+    second = run(sweep_due_flow, now=MONDAY)
+
+    assert first.is_completed() and second.is_completed()
+    assert queued and sorted(m.key for m in outbox(care_group)) == queued
+    assert second.result()["already_ran"] is True and second.result()["messages"] == 0
+    _, artifacts = flow_run_and_artifacts(second)
+    assert "Dit moment was al eerder verwerkt" in artifacts["markdown"].data
+
+
+def test_an_unreachable_database_fails_the_run_in_dutch(prefect_api: None, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QC_HOME", str(tmp_path / "var"))
+    monkeypatch.setenv("QC_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")
+
+    state = run(sweep_due_flow.with_options(retries=0), now=MONDAY)
+
+    assert state.is_failed()
+    assert "database postgresql://postgres@127.0.0.1:1/none is niet bereikbaar" in state.message
+    assert "de volgende haalt het werk in" in state.message
