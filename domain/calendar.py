@@ -95,3 +95,22 @@ def progress_report_due_on(view: TrajectoryView, policy: Policy, calendar: Worki
         return None
     report_on = view.last_progress_report_at.date() + relativedelta(months=policy.progress_report_every_months)
     return calendar.on_or_after(report_on)
+
+
+def next_evaluation_on(view: TrajectoryView, score_periods: Iterable[date], policy: Policy,
+                       calendar: WorkingCalendar, on: date) -> date | None:
+    """The first day after ``on`` on which time alone, with no new fact, can change what the rules decide
+    for this trajectory; ``None`` when only a new fact can (a sweep then skips the practice until one comes).
+
+    The rules read the day in three ways: a score counts once its period has ended (``latest_scores``),
+    the underperformer rule waits ``underperformer_after_months`` after the plan (seed 1: "na een jaar"),
+    and a progress report is due every ``progress_report_every_months`` under the policy.
+    """
+    days = [d for d in score_periods if d > on]
+    if view.state is TrajectoryState.IMPROVEMENT_PLAN and view.plan_agreed_on is not None:
+        days.append(view.plan_agreed_on + relativedelta(months=policy.underperformer_after_months))
+    report_on = progress_report_due_on(view, policy, calendar)
+    if report_on is not None:
+        days.append(report_on)
+    later = [d for d in days if d > on]
+    return min(later) if later else None

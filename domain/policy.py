@@ -7,8 +7,11 @@ behind, after one year of practice visits, with little or no improvement.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import time
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -137,6 +140,12 @@ class Policy(BaseModel):
         3, ge=1, le=12, description="The board's digest of every trajectory under the policy (default quarterly)."
     )
 
+    def fingerprint(self) -> str:
+        """A digest of every threshold, the same in every process (sets in sorted order): what a review of
+        a practice was made under, so a changed policy makes the next sweep look at every practice."""
+        return hashlib.sha256(json.dumps(_canonical(self.model_dump(mode="python")), sort_keys=True)
+                              .encode()).hexdigest()[:32]
+
     @model_validator(mode="after")
     def _reminder_after_invitation(self) -> Policy:
         if self.reminder_days_before >= self.invitation_days_before:
@@ -144,3 +153,18 @@ class Policy(BaseModel):
         if 12 % self.board_digest_every_months:
             raise ValueError("board_digest_every_months moet 1, 2, 3, 4, 6 of 12 zijn (perioden vanaf 1 januari)")
         return self
+
+
+def _canonical(value: Any) -> Any:
+    """JSON-ready and independent of set order (string hashing differs per process)."""
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return sorted((_canonical(v) for v in value), key=repr)
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, int | float | str | bool) or value is None:
+        return value
+    return str(value)

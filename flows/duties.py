@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 from sqlmodel import Session, col, select
 
@@ -46,12 +47,14 @@ from domain.obligations import (
     ObligationStatus,
     PracticeFacts,
     basis_change_reason,
+    calendar_fingerprint,
     fulfilled_on,
     meeting_obligations,
     next_notice_on,
     practice_obligations,
     stages_to_send,
 )
+from domain.policy import MissingAverage
 from domain.registry import Practice, Role
 from domain.rules import assess_progress
 from domain.trajectory import TrajectoryState, Trigger
@@ -75,7 +78,17 @@ from notifications.notices import (
 from notifications.wording import date_nl, state_nl
 from storage import obligations as store
 from storage import repository as repo
-from storage.tables import CareGroupRow, ConversationRow, IndicatorImportRow, ObligationRow, TrajectoryEventRow
+from storage import review
+from storage.tables import (
+    CareGroupRow,
+    ConversationRow,
+    IndicatorImportRow,
+    IndicatorRow,
+    NationalAverageRow,
+    ObligationRow,
+    TargetRow,
+    TrajectoryEventRow,
+)
 
 PRACTICE_KINDS = frozenset(ObligationKind) - MEETING_KINDS
 SWEEP_KINDS = CONVERSATION_KINDS | {ObligationKind.MANDATORY_COURSE}
@@ -133,6 +146,36 @@ class DutyReport:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReviewBasis:
+    """What every practice's review shares, as digests: a review made under another basis is stale.
+
+    ``planning``: the policy and the working calendar. ``evaluation``: those, the indicator catalogue,
+    the targets and national averages, and (when the policy falls back to the care group's median) every
+    import of scores, since a median moves with any practice's figures."""
+
+    evaluation: str
+    planning: str
+
+    @classmethod
+    def load(cls, services: Services) -> ReviewBasis:
+        planning = _digest(services.policy.fingerprint(), calendar_fingerprint(services.calendar))
+        parts = [planning]
+        with services.session() as s:
+            for table in (IndicatorRow, TargetRow, NationalAverageRow):
+                columns = table.__table__.c  # type: ignore[union-attr]
+                rows = s.connection().execute(sa.select(columns).order_by(*columns)).all()
+                parts.append(repr([tuple(r) for r in rows]))
+            if services.policy.without_national_average is not MissingAverage.NONE:
+                parts.append(repr(s.connection().execute(sa.select(
+                    sa.func.count(), sa.func.max(col(IndicatorImportRow.imported_at)))).one()))
+        return cls(evaluation=_digest(*parts), planning=planning)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 def practice_batches(services: Services, size: int = DEFAULT_BATCH) -> list[list[str]]:
@@ -252,12 +295,17 @@ def _sync(s: Session, services: Services, rows: Sequence[ObligationRow], desired
 
 
 def plan_batch(services: Services, now: datetime, codes: Sequence[str], *, actor: str = ENGINE_ACTOR,
-               reason: str | None = None) -> DutyReport:
-    """Plan one batch of practices' duties in one transaction."""
+               reason: str | None = None, basis: ReviewBasis | None = None) -> DutyReport:
+    """Plan one batch of practices' duties in one transaction, and record them as planned under ``basis``
+    (so a sweep skips them until a fact of theirs, the policy or the calendar changes)."""
     now = as_amsterdam(now)
     on = now.date()
     report = DutyReport("plan_obligations", now)
+    if not codes:
+        return report
+    basis = basis or ReviewBasis.load(services)
     with services.transaction() as s:
+        stamps = review.stamps(s, list(codes))  # before the facts they stamp
         practices = repo._practices(s, list(codes))
         report.practices = len(practices)
         rows = store.open_obligations(s, kinds=PRACTICE_KINDS, agb_codes=list(codes))
@@ -266,16 +314,19 @@ def plan_batch(services: Services, now: datetime, codes: Sequence[str], *, actor
         desired = {o.key: o for p in practices
                    for o in practice_obligations(facts[p.agb_code], services.policy, services.calendar, on)}
         _sync(s, services, rows, desired, facts, report, now, actor, reason, on)
+        review.mark_planned(s, {p.agb_code: stamps.get(p.agb_code, (0, 0)) for p in practices}, basis.planning)
     return report
 
 
 def plan_obligations(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR, reason: str | None = None,
                      batch_size: int = DEFAULT_BATCH) -> DutyReport:
-    """Plan every practice's duties; after a change of calendar or policy, ``reason`` says why."""
+    """Plan every practice's duties, whether or not anything changed (the operator's ``qualitycycle plan``);
+    after a change of calendar or policy, ``reason`` says why."""
     now = as_amsterdam(now)
     report = DutyReport("plan_obligations", now)
+    basis = ReviewBasis.load(services)
     for codes in practice_batches(services, batch_size):
-        report.merge(plan_batch(services, now, codes, actor=actor, reason=reason))
+        report.merge(plan_batch(services, now, codes, actor=actor, reason=reason, basis=basis))
     return _finish(services, report, actor)
 
 
@@ -379,8 +430,11 @@ def _queue_notices(s: Session, services: Services, rows: Sequence[ObligationRow]
                         f"{', '.join(send)}: {new} bericht(en) klaargezet, datum {date_nl(ob.planned_on or ob.due_on)}")
 
 
-def _advance(services: Services, now: datetime, codes: Sequence[str], actor: str, report: DutyReport) -> None:
-    result = run_due(services, now, actor, only=codes)
+def _advance(services: Services, now: datetime, codes: Sequence[str], actor: str, report: DutyReport,
+             basis: ReviewBasis | None = None) -> None:
+    if not codes:
+        return
+    result = run_due(services, now, actor, only=codes, review_basis=basis.evaluation if basis else None)
     report.transitions.extend(result.transitions)
     report.queued["board"] += result.messages
     if not result.messages:
@@ -392,26 +446,64 @@ def _advance(services: Services, now: datetime, codes: Sequence[str], actor: str
                     t.summary)
 
 
-def sweep_batch(services: Services, now: datetime, codes: Sequence[str], *, actor: str = ENGINE_ACTOR) -> DutyReport:
-    """One batch of practices: advance trajectories, plan duties, queue what is due today."""
+def review_batches(services: Services, now: datetime, basis: ReviewBasis, *, batch_size: int = DEFAULT_BATCH,
+                   full: bool = False) -> list[list[str]]:
+    """The practices a sweep at ``now`` must look at, in batches: those whose facts, scores or shared
+    inputs changed since they were last reviewed, or whose next time-based decision falls due (``full``:
+    every practice)."""
+    if full:
+        return practice_batches(services, batch_size)
+    on = as_amsterdam(now).date()
+    with services.session() as s:
+        codes = sorted(set(review.due_for_evaluation(s, basis.evaluation, on))
+                       | set(review.due_for_planning(s, basis.planning)))
+    return [codes[i:i + batch_size] for i in range(0, len(codes), batch_size)]
+
+
+def sweep_batch(services: Services, now: datetime, codes: Sequence[str], *, actor: str = ENGINE_ACTOR,
+                basis: ReviewBasis | None = None, full: bool = False) -> DutyReport:
+    """One batch of practices: evaluate the trajectories and plan the duties of those that need it (all
+    of them with ``full``), each in its own transaction, and record the review."""
     now = as_amsterdam(now)
+    on = now.date()
     report = DutyReport("sweep_due", now)
-    _advance(services, now, codes, actor, report)
-    report.merge(plan_batch(services, now, codes, actor=actor))
-    report.practices = len(codes)
-    with services.transaction() as s:
-        rows = store.notices_due(s, now.date(), kinds=SWEEP_KINDS, agb_codes=list(codes))
-        _queue_notices(s, services, rows, report, now)
+    basis = basis or ReviewBasis.load(services)
+    with services.session() as s:
+        evaluate = list(codes) if full else review.due_for_evaluation(s, basis.evaluation, on, codes)
+    _advance(services, now, evaluate, actor, report, basis)
+    with services.session() as s:  # after the transitions, which count as changes to plan from
+        plan = list(codes) if full else review.due_for_planning(s, basis.planning, codes)
+    report.merge(plan_batch(services, now, plan, actor=actor, basis=basis))
+    report.practices = len(set(evaluate) | set(plan))
     return report
 
 
+def queue_due_notices(services: Services, now: datetime, kinds: Iterable[ObligationKind], report: DutyReport,
+                      *, chunk: int = DEFAULT_BATCH) -> None:
+    """Queue every message of the given kinds whose day has come, for every practice, ``chunk`` obligations
+    per transaction (read through the ``next_notice_on`` index: only the rows with something due)."""
+    kinds = list(kinds)
+    after: str | None = None
+    while True:
+        with services.transaction() as s:
+            rows = store.notices_due(s, now.date(), kinds=kinds, after_key=after, limit=chunk)
+            if not rows:
+                return
+            _queue_notices(s, services, rows, report, now)
+            after = rows[-1].key
+
+
 def sweep_due(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR,
-              batch_size: int = DEFAULT_BATCH) -> DutyReport:
-    """Everything due at ``now`` for every practice, batch by batch."""
+              batch_size: int = DEFAULT_BATCH, full: bool = False) -> DutyReport:
+    """Everything due at ``now``: the practices that need it reviewed batch by batch, then every message
+    whose day has come, ``batch_size`` obligations per transaction. ``full`` reviews every practice (the
+    same result, only slower)."""
     now = as_amsterdam(now)
     report = DutyReport("sweep_due", now)
-    for codes in practice_batches(services, batch_size):
-        report.merge(sweep_batch(services, now, codes, actor=actor))
+    basis = ReviewBasis.load(services)
+    for codes in review_batches(services, now, basis, batch_size=batch_size, full=full):
+        report.merge(sweep_batch(services, now, codes, actor=actor, basis=basis, full=full))
+    queue_due_notices(services, now, SWEEP_KINDS, report, chunk=batch_size)
     report.duty = "sweep_due"
     return _finish(services, report, actor)
 
@@ -436,16 +528,18 @@ def plan_meetings(services: Services, now: datetime, *, actor: str = ENGINE_ACTO
 
 
 def refresh_kits(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR,
-                 batch_size: int = DEFAULT_BATCH) -> DutyReport:
-    """Plan every practice's instruction kits (via ``plan_obligations``' rules) and notify the practices
-    whose kits fall due for their two-yearly refresh."""
+                 batch_size: int = DEFAULT_BATCH, full: bool = False) -> DutyReport:
+    """Plan the duties of practices whose facts changed (``full``: of every practice; the kits among them,
+    by ``plan_obligations``' rules) and notify the practices whose kits fall due for their two-yearly
+    refresh."""
     now = as_amsterdam(now)
     report = DutyReport("refresh_kits", now)
-    for codes in practice_batches(services, batch_size):
-        report.merge(plan_batch(services, now, codes, actor=actor))
-        with services.transaction() as s:
-            rows = store.notices_due(s, now.date(), kinds=[ObligationKind.INSTRUCTION_KIT], agb_codes=codes)
-            _queue_notices(s, services, rows, report, now)
+    basis = ReviewBasis.load(services)
+    with services.session() as s:
+        due = sorted(repo.practice_codes(s)) if full else review.due_for_planning(s, basis.planning)
+    for start in range(0, len(due), batch_size):
+        report.merge(plan_batch(services, now, due[start:start + batch_size], actor=actor, basis=basis))
+    queue_due_notices(services, now, [ObligationKind.INSTRUCTION_KIT], report)
     report.duty = "refresh_kits"
     return _finish(services, report, actor)
 
@@ -604,9 +698,12 @@ def recalculate_from_inbox(services: Services, now: datetime, inbox: Path, *, ac
             continue
         imported += 1
         report.line("zorggroep", f"extract {path.name}", f"periode t/m {date_nl(period_end)}: {result}")
-    if imported:  # new figures: judge every practice now rather than at the next sweep
-        for codes in practice_batches(services):
-            _advance(services, now, codes, actor, report)
+    if imported:  # new figures: judge the practices they concern now rather than at the next sweep
+        basis = ReviewBasis.load(services)
+        with services.session() as s:
+            due = review.due_for_evaluation(s, basis.evaluation, now.date())
+        for start in range(0, len(due), DEFAULT_BATCH):
+            _advance(services, now, due[start:start + DEFAULT_BATCH], actor, report, basis)
     return _finish(services, report, actor)
 
 

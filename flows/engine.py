@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from domain.calendar import Due, WorkingCalendar, next_due, progress_report_due_on
+from domain.calendar import Due, WorkingCalendar, next_due, next_evaluation_on, progress_report_due_on
 from domain.clock import as_amsterdam
 from domain.commands import LeaveProgramme, RecordConversation
 from domain.conversations import ConversationKind, attendance_gaps
@@ -56,6 +56,7 @@ from statemachines.trajectory import (
     replay,
 )
 from storage import repository as repo
+from storage import review
 from storage.catalogue import default_catalogue
 from storage.database import create_db_engine, migrate
 from storage.files import ConversationLine
@@ -383,8 +384,12 @@ def _first_that_fires(services: Services, view: TrajectoryView, practice: Practi
 
 
 def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
-            only: Sequence[str] | None = None) -> RunReport:
-    """Everything due at ``now``: evaluate indicators, transition trajectories, queue messages."""
+            only: Sequence[str] | None = None, review_basis: str | None = None) -> RunReport:
+    """Everything due at ``now``: evaluate indicators, transition trajectories, queue messages.
+
+    With ``review_basis`` (the sweep), each practice evaluated is recorded in ``practice_review`` with the
+    counters read before its facts and the next day time alone can change a decision, so the next sweep
+    skips it until something changes."""
     now = as_amsterdam(now)
     report = RunReport(moment=now)
     # Only the practices asked for, and their scores: a sweep calls this per batch, and loading the whole
@@ -395,6 +400,7 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         report.already_ran = repo.get_engine_run(s, now) is not None
         practices = repo.practices(s) if only is None else repo._practices(s, sorted(set(only)))
         codes = [p.agb_code for p in practices]
+        stamps = review.stamps(s, codes) if review_basis is not None else {}  # before the facts they stamp
         board = repo.contacts(s, Role.BOARD)
         catalogue, targets, averages = repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s)
         everyone = only is None or with_medians
@@ -407,30 +413,36 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
     # practice's figures (the rules only read them)
     shared = IndicatorFigures.build(catalogue, targets, averages, (), medians)
     on = now.date()
+    marks: dict[str, tuple[tuple[int, int], date | None]] = {}
     for practice in practices:
         report.practices += 1
+        own = scores.get(practice.agb_code, [])
         figures = dataclasses.replace(
-            IndicatorFigures.build((), (), (), scores.get(practice.agb_code, [])), catalogue=shared.catalogue,
+            IndicatorFigures.build((), (), (), own), catalogue=shared.catalogue,
             targets=shared.targets, averages=shared.averages, care_group_medians=shared.care_group_medians)
+        view = views.get(practice.agb_code) or TrajectoryView(agb_code=practice.agb_code)
         try:
             # Most practices have nothing due: decide on the view read above, and open a transaction (which
             # reads the view again and decides again, as a concurrent writer may have moved it) only when
             # something fires. A practice with nothing to fire writes nothing either way.
-            view = views.get(practice.agb_code) or TrajectoryView(agb_code=practice.agb_code)
-            if _first_that_fires(services, view, practice, figures, on, now, actor) is None:
-                continue
-            taken, queued = evaluate_practice(services, practice, figures, board, now, actor)
+            if _first_that_fires(services, view, practice, figures, on, now, actor) is not None:
+                taken, queued = evaluate_practice(services, practice, figures, board, now, actor)
+                report.transitions.extend(taken)
+                report.messages += queued
         except TrajectoryError as exc:
             report.skipped.append((practice.agb_code, str(exc)))
-            continue
-        report.transitions.extend(taken)
-        report.messages += queued
-    with services.session() as s:
+            continue  # not marked: tried again at the next sweep
+        if review_basis is not None:
+            # a transition taken above counted a change, so the next sweep looks again whatever this says
+            marks[practice.agb_code] = (stamps.get(practice.agb_code, (0, 0)), next_evaluation_on(
+                view, (sc.period_end for sc in own), services.policy, services.calendar, on))
+    with services.transaction() as s:
         if not report.already_ran:
             repo.record_engine_run(s, EngineRunRow(moment=now, started_at=now, finished_at=now,
                                                    transitions=len(report.transitions),
                                                    messages=report.messages, actor=actor))
-        s.commit()
+        if review_basis is not None:
+            review.mark_evaluated(s, marks, review_basis)
     return report
 
 

@@ -108,8 +108,16 @@ def _publish(report: DutyReport, title: str) -> None:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, task_run_name="batch {first}-{last}")
-def sweep_batch_task(services: Services, now: datetime, codes: list[str], first: str, last: str) -> DutyReport:
-    return duties.sweep_batch(services, now, codes)
+def sweep_batch_task(services: Services, now: datetime, codes: list[str], first: str, last: str,
+                     basis: duties.ReviewBasis) -> DutyReport:
+    return duties.sweep_batch(services, now, codes, basis=basis)
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, task_run_name="berichten {duty}")
+def notices_task(services: Services, now: datetime, duty: str) -> DutyReport:
+    report = DutyReport(duty, now)
+    duties.queue_due_notices(services, now, duties.SWEEP_KINDS, report)
+    return report
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, task_run_name="record {duty}")
@@ -124,8 +132,11 @@ def sweep_due_flow(now: datetime | None = None, batch_size: int = duties.DEFAULT
     services, _ = _services()
     try:
         report = DutyReport("sweep_due", moment)
-        for codes in duties.practice_batches(services, batch_size):
-            report.merge(sweep_batch_task(services, moment, codes, codes[0], codes[-1]))
+        basis = duties.ReviewBasis.load(services)
+        # only the practices whose facts, scores or deadlines moved; one task per batch of them
+        for codes in duties.review_batches(services, moment, basis, batch_size=batch_size):
+            report.merge(sweep_batch_task(services, moment, codes, codes[0], codes[-1], basis))
+        report.merge(notices_task(services, moment, "sweep_due"))
         report = record_task(services, report, "sweep_due")
         _publish(report, BY_NAME["sweep-due"].title_nl)
         return report.summary()

@@ -28,6 +28,7 @@ from sqlmodel import Session, SQLModel, col, select
 from domain.messages import NAMESPACE
 from domain.obligations import KitKind, Obligation, ObligationKind, ObligationStatus
 from domain.registry import Programme
+from storage import review
 from storage.tables import (
     ConversationRow,
     CourseCompletionRow,
@@ -164,14 +165,21 @@ def open_obligations(session: Session, *, kinds: Iterable[ObligationKind] | None
 
 
 def notices_due(session: Session, on: date, *, kinds: Iterable[ObligationKind],
-                agb_codes: Sequence[str] | None = None) -> list[ObligationRow]:
-    """Open obligations whose next notice day has come: the only rows a sweep needs to read."""
+                agb_codes: Sequence[str] | None = None, after_key: str | None = None,
+                limit: int | None = None) -> list[ObligationRow]:
+    """Open obligations whose next notice day has come: the only rows a sweep needs to read. In key
+    order; ``after_key`` and ``limit`` page through them."""
     query = select(ObligationRow).where(
         col(ObligationRow.status) == ObligationStatus.OPEN.value, col(ObligationRow.next_notice_on) <= on,
         col(ObligationRow.kind).in_([k.value for k in kinds]))
     if agb_codes is not None:
         query = query.where(col(ObligationRow.agb_code).in_(list(agb_codes)))
-    return list(session.exec(query.order_by(col(ObligationRow.key))).all())
+    if after_key is not None:
+        query = query.where(col(ObligationRow.key) > after_key)
+    query = query.order_by(col(ObligationRow.key))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.exec(query).all())
 
 
 def obligations(session: Session, *, agb_code: str | None = None, status: str | None = None,
@@ -235,6 +243,7 @@ def course_completions(session: Session, codes: Sequence[str] | None = None
 
 def record_kit_refresh(session: Session, agb_code: str, kit: KitKind, on: date, now: datetime, actor: str) -> bool:
     row_id = str(uuid.uuid5(NAMESPACE, f"kit_refresh:{agb_code}:{kit.value}:{on.isoformat()}"))
+    review.touch(session, [agb_code])
     return bool(insert_ignore(session, KitRefreshRow, [{"id": row_id, "agb_code": agb_code, "kit": kit.value,
                                                         "refreshed_on": on, "recorded_at": now, "actor": actor}],
                               ["id"]))
@@ -243,6 +252,7 @@ def record_kit_refresh(session: Session, agb_code: str, kit: KitKind, on: date, 
 def record_course_completion(session: Session, agb_code: str, person: str, course: str, on: date, now: datetime,
                              actor: str) -> bool:
     row_id = str(uuid.uuid5(NAMESPACE, f"course_completion:{agb_code}:{person}:{course}:{on.isoformat()}"))
+    review.touch(session, [agb_code])
     return bool(insert_ignore(session, CourseCompletionRow, [{
         "id": row_id, "agb_code": agb_code, "person": person, "course": course, "completed_on": on,
         "recorded_at": now, "actor": actor}], ["id"]))

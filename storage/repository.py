@@ -36,6 +36,7 @@ from domain.indicators import (
 from domain.messages import NAMESPACE, OutboxMessage
 from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
+from storage import review
 from storage.obligations import insert_ignore
 from storage.tables import (
     CareGroupRow,
@@ -102,6 +103,7 @@ def save_registry(session: Session, registry: Registry) -> dict[str, int]:
         for programme, started_on in practice.programmes.items():
             enrol(session, practice.agb_code, programme, started_on, keep_earlier=False)
     session.flush()
+    review.touch(session, [p.agb_code for p in registry.practices])  # people, enrolments, names
     return {"practices": len(registry.practices), "new_practices": new, "gp_groups": len(registry.gp_groups)}
 
 
@@ -110,10 +112,12 @@ def enrol(session: Session, agb_code: str, programme: Programme, started_on: dat
     row = session.get(EnrolmentRow, (agb_code, programme.value))
     if row is None:
         session.add(EnrolmentRow(agb_code=agb_code, programme=programme.value, started_on=started_on))
+        review.touch(session, [agb_code])
         return True
     if row.started_on == started_on or (keep_earlier and row.started_on <= started_on):
         return False
     row.started_on = started_on
+    review.touch(session, [agb_code])
     return True
 
 
@@ -293,6 +297,7 @@ def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: s
             new_numerator=score.numerator, new_denominator=score.denominator))
         row.numerator, row.denominator, row.import_id = score.numerator, score.denominator, import_id
     session.flush()
+    review.touch(session, {s.agb_code for s in fresh} | {score.agb_code for _, score in changed}, scores=True)
     return ScoreImport(import_id, len(fresh), len(changed), unchanged)
 
 
@@ -338,6 +343,7 @@ def get_conversation(session: Session, conversation: str) -> ConversationRow | N
 def add_conversation(session: Session, row: ConversationRow) -> None:
     session.add(row)
     session.flush()
+    review.touch(session, [row.agb_code])
 
 
 def conversations_of(session: Session, agb_code: str) -> list[ConversationRow]:
@@ -466,6 +472,7 @@ def append_transition(session: Session, event: TrajectoryTransitioned, view: Tra
         session.flush()
     except IntegrityError as exc:
         raise ConcurrentUpdateError(f"praktijk {event.agb_code}: gebeurtenis {event.seq} bestaat al") from exc
+    review.touch(session, [event.agb_code])
 
 
 # --- outbox -----------------------------------------------------------------------------------

@@ -329,3 +329,28 @@ class DutyRunRow(SQLModel, table=True):
     finished_at: datetime | None = _moment(default=None)
     summary: dict[str, Any] = _json(default_factory=dict)
     actor: str
+
+
+class PracticeReviewRow(SQLModel, table=True):
+    """Which practices a sweep must look at again: a change counter per practice and what was reviewed.
+
+    Every write of a fact a practice's trajectory or duties are computed from bumps ``changes`` (the
+    trajectory, the registry, enrolments, conversations, kits, courses) or ``scores`` (indicator scores) in
+    the same transaction. A sweep evaluates a practice when ``changes``/``scores`` passed what it last
+    evaluated, when the rules' inputs shared by all practices changed (``evaluated_basis``: policy, calendar,
+    catalogue, targets, averages) or when ``evaluate_on`` (the next day time alone can change a decision)
+    has come; it plans a practice's duties when ``changes`` or the planning basis moved. Reviewing a
+    practice that did not need it is harmless (the engine and the planner are idempotent); skipping one
+    that did is what the counters prevent.
+    """
+
+    __tablename__ = "practice_review"
+    agb_code: str = Field(foreign_key="practice.agb_code", primary_key=True, max_length=8)
+    changes: int = 1
+    scores: int = 0
+    evaluated_changes: int = 0
+    evaluated_scores: int = 0
+    evaluated_basis: str = Field(default="", max_length=64)
+    evaluate_on: date | None = Field(default=None, index=True)
+    planned_changes: int = 0
+    planned_basis: str = Field(default="", max_length=64)

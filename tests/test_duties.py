@@ -10,6 +10,7 @@ import shutil
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from email.message import EmailMessage
 from pathlib import Path
@@ -783,10 +784,31 @@ THREE = DESCRIPTION + f"""
 """
 
 
-def three_practices(services: Services) -> None:
+def three_practices(services: Services) -> Scenario:
     sc = Scenario.build(services, THREE)
     for agb in (LINDE, EIK, ESDOORN):
         sc.conversation(agb, "start", "2024-03-12")
+    return sc
+
+
+class ProcessDied(Exception):
+    """The fake's way of being killed: raised where its next transaction would begin."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DyingServices(Services):
+    """A worker that is killed after a given number of transactions: the work of those is committed, the
+    rest never happens (a fake of ``kill -9`` between two transactions)."""
+
+    left: list[int] = dataclasses.field(default_factory=lambda: [0])
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        if self.left[0] == 0:
+            raise ProcessDied()
+        self.left[0] -= 1
+        with super().transaction() as s:
+            yield s
 
 
 def test_a_sweep_killed_half_way_completes_on_the_rerun_without_duplicates(
@@ -796,11 +818,9 @@ def test_a_sweep_killed_half_way_completes_on_the_rerun_without_duplicates(
         three_practices(s)
         duties.sweep_due(s, at("2024-03-18"))
     moment = at("2025-01-29")
-    batches = duties.practice_batches(services, 1)
-    assert batches == [[ESDOORN], [LINDE], [EIK]]
-    duties.sweep_batch(services, moment, batches[0])  # then the process dies
-    assert {m.agb_code for m in outbox(services)} == {ESDOORN}
-    assert len(outbox(services, "conversation_invitation")) == 4
+    dying = DyingServices(services.db, services.policy, services.calendar, left=[2])
+    with pytest.raises(ProcessDied):
+        duties.sweep_due(dying, moment, batch_size=1)
     with services.session() as s:
         assert store.get_duty_run(s, "sweep_due", moment) is None  # not recorded as run
     rerun = duties.sweep_due(services, moment, batch_size=1)
@@ -808,6 +828,44 @@ def test_a_sweep_killed_half_way_completes_on_the_rerun_without_duplicates(
     duties.sweep_due(reference, moment)
     assert snapshot(services) == snapshot(reference)
     assert all(n == 1 for n in snapshot(services)[2].values())
+
+
+def test_a_sweep_killed_after_any_transaction_completes_on_the_rerun_exactly_as_an_uninterrupted_one(
+    tmp_path: Path, sqlite_template: Path, reference: Services,
+) -> None:
+    """Every point between two transactions of a sweep, one after the other: the killed run, then a rerun,
+    leaves what one sweep leaves, with every message and every logged change once."""
+    start = tmp_path / "start.db"
+    shutil.copy(sqlite_template, start)
+    base = Services.open(sqlite_url(start), upgrade=False)
+    for s in (base, reference):
+        sc = three_practices(s)
+        duties.sweep_due(s, at("2024-03-18"))
+        # figures that flag De Linde: the sweep reviews the three practices, not only their messages
+        sc.scores("2024-12-31", {LINDE: {**GOOD, "dm2/hba1c_measured": 60}, EIK: GOOD, ESDOORN: GOOD})
+    base.db.dispose()
+    moment = at("2025-01-29")
+    report = duties.sweep_due(reference, moment)
+    assert [(t.agb_code, t.trigger.value) for t in report.transitions] == [(LINDE, "flag_deviation")]
+    expected = snapshot(reference)
+    killed_at = 0
+    while True:
+        path = tmp_path / f"killed-{killed_at}.db"
+        shutil.copy(start, path)
+        services = Services.open(sqlite_url(path), upgrade=False)
+        try:
+            duties.sweep_due(DyingServices(services.db, services.policy, services.calendar, left=[killed_at]),
+                             moment, batch_size=1)
+            finished = True
+        except ProcessDied:
+            finished = False
+        duties.sweep_due(services, moment, batch_size=1)
+        assert snapshot(services) == expected, f"killed after {killed_at} transactions"
+        services.db.dispose()
+        if finished:  # the run needed fewer transactions than it was allowed: every point was tried
+            break
+        killed_at += 1
+    assert killed_at > 8  # reviews of three practices and their messages took many transactions
 
 
 @pytest.fixture

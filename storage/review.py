@@ -1,0 +1,115 @@
+"""Which practices a sweep must look at: change counters written with the facts, read by the sweep.
+
+A weekly sweep of every practice recomputed, for thousands of practices, what had not changed since the
+week before. Instead, every write of a fact that a practice's trajectory or duties are computed from
+bumps a counter on its ``practice_review`` row in the same transaction (``touch``), and the sweep reviews
+only the practices whose counters passed what it last reviewed, whose shared inputs (policy, calendar,
+reference figures: the *basis*) changed, or whose next time-based decision day has come.
+
+Invariants:
+- ``touch`` is called by the storage functions that write such facts (``repository.save_registry``,
+  ``enrol``, ``append_transition``, ``add_conversation``, ``save_scores``; ``obligations.record_kit_refresh``,
+  ``record_course_completion``), never by callers, so no write path can forget it.
+- A review reads the counters *before* the facts and records those: a write that lands in between leaves
+  the counter ahead of the mark, so the practice is reviewed again. Marks may go backwards when two workers
+  race; that only causes a review too many, never one too few.
+- A practice without a row (new, or registered by a version before this table) is always due; its first
+  review writes the row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from storage.tables import PracticeReviewRow, PracticeRow
+
+_TABLE: Any = PracticeReviewRow.__table__  # type: ignore[attr-defined]
+
+
+def _insert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(_TABLE)
+    if dialect == "sqlite":
+        return sqlite.insert(_TABLE)
+    raise NotImplementedError(dialect)  # pragma: no cover - only SQLite and PostgreSQL are supported
+
+
+def touch(session: Session, codes: Iterable[str], *, scores: bool = False) -> None:
+    """Count a change of the facts (or, with ``scores``, of the indicator scores) of these practices.
+
+    An update only: a practice without a row is due anyway, and its first review writes the row."""
+    ordered = sorted(set(codes))
+    column = _TABLE.c.scores if scores else _TABLE.c.changes
+    for start in range(0, len(ordered), 1000):
+        session.connection().execute(sa.update(_TABLE).where(_TABLE.c.agb_code.in_(ordered[start:start + 1000]))
+                                     .values({column: column + 1}))
+
+
+def _practices_with_review(codes: Sequence[str] | None) -> Any:
+    query = (sa.select(col(PracticeRow.agb_code))
+             .select_from(sa.outerjoin(PracticeRow.__table__, _TABLE,  # type: ignore[attr-defined]
+                                       _TABLE.c.agb_code == col(PracticeRow.agb_code))))
+    if codes is not None:
+        query = query.where(col(PracticeRow.agb_code).in_(list(codes)))
+    return query.order_by(col(PracticeRow.agb_code))
+
+
+def due_for_evaluation(session: Session, basis: str, on: date, codes: Sequence[str] | None = None) -> list[str]:
+    """Practices whose trajectory must be evaluated on ``on``: a fact or score changed, the basis changed,
+    or a time-based decision falls due."""
+    t = _TABLE
+    query = _practices_with_review(codes).where(sa.or_(
+        t.c.agb_code.is_(None), t.c.changes > t.c.evaluated_changes, t.c.scores > t.c.evaluated_scores,
+        t.c.evaluated_basis != basis, t.c.evaluate_on <= on))
+    return list(session.connection().execute(query).scalars())
+
+
+def due_for_planning(session: Session, basis: str, codes: Sequence[str] | None = None) -> list[str]:
+    """Practices whose duties must be planned again: a fact changed, or the planning basis did."""
+    t = _TABLE
+    query = _practices_with_review(codes).where(sa.or_(
+        t.c.agb_code.is_(None), t.c.changes > t.c.planned_changes, t.c.planned_basis != basis))
+    return list(session.connection().execute(query).scalars())
+
+
+def stamps(session: Session, codes: Sequence[str]) -> dict[str, tuple[int, int]]:
+    """(changes, scores) of these practices, as they stand before a review reads their facts."""
+    if not codes:
+        return {}
+    query = sa.select(_TABLE.c.agb_code, _TABLE.c.changes, _TABLE.c.scores).where(_TABLE.c.agb_code.in_(list(codes)))
+    return {code: (changes, scores) for code, changes, scores in session.connection().execute(query)}
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+    if not rows:
+        return
+    stmt = _insert(session)
+    stmt = stmt.on_conflict_do_update(index_elements=["agb_code"], set_={c: stmt.excluded[c] for c in columns})
+    session.connection().execute(stmt, rows)
+
+
+def _fresh(code: str, stamp: tuple[int, int]) -> dict[str, Any]:
+    return {"agb_code": code, "changes": stamp[0], "scores": stamp[1], "evaluated_changes": 0, "evaluated_scores": 0,
+            "evaluated_basis": "", "evaluate_on": None, "planned_changes": 0, "planned_basis": ""}
+
+
+def mark_evaluated(session: Session, marks: Mapping[str, tuple[tuple[int, int], date | None]], basis: str) -> None:
+    """Record that these practices were evaluated at the given stamps, and their next decision day."""
+    rows = [_fresh(code, stamp) | {"evaluated_changes": stamp[0], "evaluated_scores": stamp[1],
+                                   "evaluated_basis": basis, "evaluate_on": evaluate_on}
+            for code, (stamp, evaluate_on) in sorted(marks.items())]
+    _upsert(session, rows, ["evaluated_changes", "evaluated_scores", "evaluated_basis", "evaluate_on"])
+
+
+def mark_planned(session: Session, marks: Mapping[str, tuple[int, int]], basis: str) -> None:
+    """Record that these practices' duties were planned at the given stamps."""
+    rows = [_fresh(code, stamp) | {"planned_changes": stamp[0], "planned_basis": basis}
+            for code, stamp in sorted(marks.items())]
+    _upsert(session, rows, ["planned_changes", "planned_basis"])
