@@ -38,6 +38,7 @@ from sqlmodel import Session, col, select
 
 from domain.clock import as_amsterdam
 from domain.indicators import IndicatorDefinition, IndicatorFigures, IndicatorScore, NationalAverage, Target
+from domain.messages import OutboxMessage
 from domain.obligations import (
     CONVERSATION_KINDS,
     MEETING_KINDS,
@@ -344,16 +345,16 @@ class _Reference:
     scores: dict[str, list[IndicatorScore]]
 
     @classmethod
-    def load(cls, s: Session, codes: Sequence[str]) -> _Reference:
+    def load(cls, s: Session, codes: Sequence[str], on: date) -> _Reference:
         return cls(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s),
-                   repo.load_scores(s, list(codes)) if codes else {})
+                   repo.load_scores(s, list(codes), known_on=on) if codes else {})
 
 
 def _prepare(s: Session, practice: Practice, on: date, reference: _Reference | None = None) -> dict[str, Any]:
     """What a practice prepares for a conversation: its main indicators against target and national
     average, and the agreements of its last plan (seed 1: agreements are evaluated the next time)."""
     if reference is None:
-        reference = _Reference.load(s, [practice.agb_code])
+        reference = _Reference.load(s, [practice.agb_code], on)
     figures = IndicatorFigures.build(reference.catalogue, reference.targets, reference.averages,
                                      reference.scores.get(practice.agb_code, []))
     latest = figures.latest_scores(on)
@@ -390,18 +391,19 @@ def _queue_notices(s: Session, services: Services, rows: Sequence[ObligationRow]
     care_group = _care_group(s)
     all_practices: list[Practice] | None = None
     reference: _Reference | None = None
+    owed: list[tuple[ObligationRow, Obligation, list[str], list[str], list[OutboxMessage]]] = []
     for row in rows:
         ob = store.as_obligation(row)
         done = frozenset(row.notices_done)
         send, skip = stages_to_send(ob, policy, done, on)
-        messages = []
+        messages: list[OutboxMessage] = []
         practice = practices.get(row.agb_code or "")
         for stage in send:
             if ob.kind in CONVERSATION_KINDS and practice is not None:
                 view = repo.load_view(s, practice.agb_code)
                 if stage != "overdue" and reference is None:
                     reference = _Reference.load(s, sorted({r.agb_code for r in rows if r.agb_code in practices
-                                                           and ObligationKind(r.kind) in CONVERSATION_KINDS}))
+                                                           and ObligationKind(r.kind) in CONVERSATION_KINDS}), on)
                 prepare = _prepare(s, practice, on, reference) if stage != "overdue" else None
                 messages += conversation_messages(stage, ob, practice, officers, care_group, policy, prepare,
                                                   state=view.state.value, last_held_on=view.last_annual_conversation_on,
@@ -418,15 +420,19 @@ def _queue_notices(s: Session, services: Services, rows: Sequence[ObligationRow]
                 messages += kit_messages(ob, practice, contact[0] if contact else None, care_group)
             elif ob.kind is ObligationKind.MANDATORY_COURSE and practice is not None:
                 messages += training_messages(ob, practice, policy, care_group)
-        new_by_kind = Counter({kind: repo.add_messages(s, [m for m in messages if m.kind == kind], created_at=now)
-                               for kind in sorted({m.kind for m in messages})})
-        after = done | set(send) | set(skip)
-        if not store.mark_notices(s, row, sorted(after), next_notice_on(ob, policy, frozenset(after)), now):
+        owed.append((row, ob, send, skip, messages))
+    # every message of the chunk in one insert; a message of an obligation another worker marks first is
+    # queued all the same (the same key: the other worker's copy or ours, never both)
+    new_keys = repo.queue_messages(s, [m for *_, messages in owed for m in messages], created_at=now)
+    for row, ob, send, skip, messages in owed:
+        after = frozenset(row.notices_done) | set(send) | set(skip)
+        if not store.mark_notices(s, row, sorted(after), next_notice_on(ob, policy, after), now):
             continue  # another worker marked it first; its messages and ours share keys
+        new_by_kind = Counter(m.kind for m in messages if m.key in new_keys)
         new = sum(new_by_kind.values())
         if new:
-            report.queued.update(+new_by_kind)
-            report.line(row.agb_code or "zorggroep", ob.name_nl,
+            report.queued.update(new_by_kind)
+            report.line(row.agb_code or "zorggroep", ob.title_nl,
                         f"{', '.join(send)}: {new} bericht(en) klaargezet, datum {date_nl(ob.planned_on or ob.due_on)}")
 
 

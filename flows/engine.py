@@ -403,9 +403,13 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         stamps = review.stamps(s, codes) if review_basis is not None else {}  # before the facts they stamp
         board = repo.contacts(s, Role.BOARD)
         catalogue, targets, averages = repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s)
-        everyone = only is None or with_medians
-        scores = repo.load_scores(s) if everyone else repo.load_scores(s, codes) if codes else {}
         views = repo.load_views(s, codes) if only is not None else repo.load_views(s)
+        if only is None or with_medians:
+            scores = repo.load_scores(s)  # the medians are taken across every practice's figures
+        else:  # only what the rules read: a practice's history matters only once it has a plan
+            with_plan = {c for c, v in views.items() if v.state in (TrajectoryState.IMPROVEMENT_PLAN,
+                                                                     TrajectoryState.UNDERPERFORMER_POLICY)}
+            scores = repo.load_scores(s, codes, known_on=now.date(), complete=with_plan) if codes else {}
     medians: dict[tuple[IndicatorKey, date], float] = {}
     if with_medians:
         medians = {k: r.median for k, r in references(x for group in scores.values() for x in group).items()}

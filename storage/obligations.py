@@ -41,24 +41,25 @@ from storage.tables import (
 
 def insert_ignore(session: Session, table: type[SQLModel], rows: Sequence[Mapping[str, Any]],
                   conflict: Sequence[str]) -> list[tuple[Any, ...]]:
-    """Insert rows, skipping any whose ``conflict`` columns already exist. Returns the ``conflict`` values
-    of the rows this call inserted (``RETURNING``: a driver's rowcount is not reliable for this)."""
+    """Insert rows (each with the same columns), skipping any whose ``conflict`` columns already exist.
+    Returns the ``conflict`` values of the rows this call inserted (``RETURNING``: a driver's rowcount is
+    not reliable for this). One statement, executed for many rows: compiled once per table, not per call
+    (a multi-row ``VALUES`` is compiled anew for every call and cost more than the insert)."""
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
     tbl = table.__table__  # type: ignore[attr-defined]
-    returning = [tbl.c[name] for name in conflict]
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(tbl)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(tbl)
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(dialect)
+    stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict)).returning(*[tbl.c[n] for n in conflict])
     inserted: list[tuple[Any, ...]] = []
-    for start in range(0, len(rows), 500):
-        chunk = list(rows[start:start + 500])
-        stmt: Any
-        if dialect == "postgresql":
-            stmt = postgresql.insert(tbl).values(chunk).on_conflict_do_nothing(index_elements=list(conflict))
-        elif dialect == "sqlite":
-            stmt = sqlite.insert(tbl).values(chunk).on_conflict_do_nothing(index_elements=list(conflict))
-        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-            raise NotImplementedError(dialect)
-        inserted += [tuple(r) for r in session.connection().execute(stmt.returning(*returning)).all()]
+    for start in range(0, len(rows), 1000):
+        inserted += [tuple(r) for r in session.connection().execute(stmt, list(rows[start:start + 1000])).all()]
     return inserted
 
 

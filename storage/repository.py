@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -312,20 +312,40 @@ def revisions(session: Session, agb_code: str | None = None) -> list[ScoreRevisi
     return list(session.exec(query))
 
 
-def load_scores(session: Session, codes: Sequence[str] | None = None) -> dict[str, list[IndicatorScore]]:
+def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_on: date | None = None,
+                complete: Collection[str] = ()) -> dict[str, list[IndicatorScore]]:
+    """Per practice, its indicator scores: all of them, or with ``known_on`` only those the rules read on
+    that day without a baseline: each indicator's latest period known then and every later period (which
+    time brings into view). Practices in ``complete`` get all their scores all the same (rules about an
+    improvement plan also read the last figures before the plan)."""
     # columns, not ORM rows: nothing here is changed through the session, and an ORM row per score
-    # cost more than the score itself
-    # (SQLAlchemy's select: SQLModel's is typed for at most four columns)
-    query = sa.select(col(IndicatorScoreRow.agb_code), col(IndicatorScoreRow.programme),
-                      col(IndicatorScoreRow.indicator), col(IndicatorScoreRow.period_end),
-                      col(IndicatorScoreRow.numerator), col(IndicatorScoreRow.denominator))
-    if codes is not None:
-        query = query.where(col(IndicatorScoreRow.agb_code).in_(codes))
+    # cost more than the score itself; SQLAlchemy's select: SQLModel's is typed for at most four columns
+    t = IndicatorScoreRow.__table__  # type: ignore[attr-defined]
+    columns = (t.c.agb_code, t.c.programme, t.c.indicator, t.c.period_end, t.c.numerator, t.c.denominator)
+    queries: list[Any] = []
+    if known_on is None:
+        query = sa.select(*columns)
+        queries.append(query if codes is None else query.where(t.c.agb_code.in_(list(codes))))
+    else:
+        trimmed = [c for c in codes or () if c not in complete] if codes is not None else None
+        key = (t.c.agb_code, t.c.programme, t.c.indicator)
+        latest = sa.select(*key, sa.func.max(t.c.period_end).label("period_end")).where(t.c.period_end <= known_on)
+        later = sa.select(*columns).where(t.c.period_end > known_on)
+        if trimmed is not None:
+            latest = latest.where(t.c.agb_code.in_(trimmed))
+            later = later.where(t.c.agb_code.in_(trimmed))
+        latest_sq = latest.group_by(*key).subquery()
+        queries.append(sa.select(*columns).join(latest_sq, sa.and_(
+            *(c == latest_sq.c[c.name] for c in key), t.c.period_end == latest_sq.c.period_end)))
+        queries.append(later)
+        if complete:
+            queries.append(sa.select(*columns).where(t.c.agb_code.in_(sorted(complete))))
     found: dict[str, list[IndicatorScore]] = defaultdict(list)
-    for agb_code, programme, indicator, period_end, numerator, denominator in session.connection().execute(query):
-        found[agb_code].append(IndicatorScore(
-            agb_code=agb_code, programme=Programme(programme), indicator=indicator,
-            period_end=period_end, numerator=numerator, denominator=denominator))
+    for query in queries:
+        for agb_code, programme, indicator, period_end, numerator, denominator in session.connection().execute(query):
+            found[agb_code].append(IndicatorScore(
+                agb_code=agb_code, programme=Programme(programme), indicator=indicator,
+                period_end=period_end, numerator=numerator, denominator=denominator))
     return found
 
 
@@ -481,6 +501,11 @@ def append_transition(session: Session, event: TrajectoryTransitioned, view: Tra
 def add_messages(session: Session, messages: Iterable[OutboxMessage], created_at: datetime) -> int:
     """Queue messages; a key already queued is left alone, also when another transaction queues it at
     the same time (``INSERT ... ON CONFLICT DO NOTHING``). Returns how many were new."""
+    return len(queue_messages(session, messages, created_at))
+
+
+def queue_messages(session: Session, messages: Iterable[OutboxMessage], created_at: datetime) -> set[str]:
+    """``add_messages``, returning the keys of the messages that were new."""
     rows = {m.key: {
         "id": str(m.id), "key": m.key, "kind": m.kind, "agb_code": m.agb_code, "recipient_name": m.recipient_name,
         "recipient_email": m.recipient_email, "recipient_role": m.recipient_role, "subject": m.subject,
@@ -488,7 +513,7 @@ def add_messages(session: Session, messages: Iterable[OutboxMessage], created_at
         "sent_at": None, "next_attempt_at": None, "last_attempt_at": None, "message_id": None,
     } for m in messages}
     session.flush()
-    return len(insert_ignore(session, OutboxRow, list(rows.values()), ["key"]))
+    return {key for (key,) in insert_ignore(session, OutboxRow, list(rows.values()), ["key"])}
 
 
 def outbox(session: Session, status: str | None = None) -> list[OutboxRow]:
