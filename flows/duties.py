@@ -24,6 +24,7 @@ Invariants:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -37,7 +38,7 @@ from dateutil.relativedelta import relativedelta
 from sqlmodel import Session, col, select
 
 from domain.clock import as_amsterdam
-from domain.indicators import IndicatorDefinition, IndicatorFigures, IndicatorScore, NationalAverage, Target
+from domain.indicators import IndicatorFigures, IndicatorScore
 from domain.messages import OutboxMessage
 from domain.obligations import (
     CONVERSATION_KINDS,
@@ -58,7 +59,7 @@ from domain.obligations import (
 from domain.policy import MissingAverage
 from domain.registry import Practice, Role
 from domain.rules import assess_progress
-from domain.trajectory import TrajectoryState, Trigger
+from domain.trajectory import TrajectoryState, TrajectoryView, Trigger
 from flows.engine import (
     ENGINE_ACTOR,
     Services,
@@ -336,27 +337,37 @@ def plan_obligations(services: Services, now: datetime, *, actor: str = ENGINE_A
 
 @dataclass
 class _Reference:
-    """What ``_prepare`` reads besides the practice's own: loaded once per ``_queue_notices`` call, for every
-    practice invited in it, instead of once per invitation (the call's transaction changes none of it)."""
+    """What the messages of a chunk of obligations read besides the obligations: loaded once per chunk, for
+    every practice in it, instead of once per message (the chunk's transaction changes none of it)."""
 
-    catalogue: list[IndicatorDefinition]
-    targets: list[Target]
-    averages: list[NationalAverage]
+    shared: IndicatorFigures  # catalogue, targets and averages; no scores
     scores: dict[str, list[IndicatorScore]]
+    views: dict[str, TrajectoryView]
+    plans: dict[str, ConversationRow]  # per practice, its last conversation that agreed a plan
 
     @classmethod
     def load(cls, s: Session, codes: Sequence[str], on: date) -> _Reference:
-        return cls(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s),
-                   repo.load_scores(s, list(codes), known_on=on) if codes else {})
+        codes = sorted(set(codes))
+        plans: dict[str, ConversationRow] = {}
+        if codes:
+            for row in s.exec(select(ConversationRow).where(
+                    col(ConversationRow.agb_code).in_(codes), col(ConversationRow.plan).is_not(None),
+                    col(ConversationRow.held_on) <= on).order_by(col(ConversationRow.held_on),
+                                                                col(ConversationRow.recorded_at))):
+                plans[row.agb_code] = row  # the latest wins
+        return cls(IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s), ()),
+                   repo.load_scores(s, codes, known_on=on) if codes else {},
+                   repo.load_views(s, codes) if codes else {}, plans)
+
+    def view(self, agb_code: str) -> TrajectoryView:
+        return self.views.get(agb_code) or TrajectoryView(agb_code=agb_code)
 
 
-def _prepare(s: Session, practice: Practice, on: date, reference: _Reference | None = None) -> dict[str, Any]:
+def _prepare(practice: Practice, on: date, reference: _Reference) -> dict[str, Any]:
     """What a practice prepares for a conversation: its main indicators against target and national
     average, and the agreements of its last plan (seed 1: agreements are evaluated the next time)."""
-    if reference is None:
-        reference = _Reference.load(s, [practice.agb_code], on)
-    figures = IndicatorFigures.build(reference.catalogue, reference.targets, reference.averages,
-                                     reference.scores.get(practice.agb_code, []))
+    figures = dataclasses.replace(reference.shared, scores=IndicatorFigures.build(
+        (), (), (), reference.scores.get(practice.agb_code, [])).scores)
     latest = figures.latest_scores(on)
     lines = []
     for key, score in sorted(latest.items(), key=lambda kv: str(kv[0])):
@@ -371,9 +382,7 @@ def _prepare(s: Session, practice: Practice, on: date, reference: _Reference | N
     period = figures.latest_period(on)
     prepare: dict[str, Any] = {"period_end": period.isoformat() if period else None, "indicators": lines,
                                "agreements": []}
-    planned = s.exec(select(ConversationRow).where(
-        col(ConversationRow.agb_code) == practice.agb_code, col(ConversationRow.plan).is_not(None),
-        col(ConversationRow.held_on) <= on).order_by(col(ConversationRow.held_on).desc())).first()
+    planned = reference.plans.get(practice.agb_code)
     if planned is not None and planned.plan:
         prepare["agreements"] = list(planned.plan.get("agreements", []))
         prepare["agreements_from"] = planned.held_on.isoformat()
@@ -400,11 +409,11 @@ def _queue_notices(s: Session, services: Services, rows: Sequence[ObligationRow]
         practice = practices.get(row.agb_code or "")
         for stage in send:
             if ob.kind in CONVERSATION_KINDS and practice is not None:
-                view = repo.load_view(s, practice.agb_code)
-                if stage != "overdue" and reference is None:
-                    reference = _Reference.load(s, sorted({r.agb_code for r in rows if r.agb_code in practices
-                                                           and ObligationKind(r.kind) in CONVERSATION_KINDS}), on)
-                prepare = _prepare(s, practice, on, reference) if stage != "overdue" else None
+                if reference is None:
+                    reference = _Reference.load(s, [r.agb_code for r in rows if r.agb_code in practices
+                                                    and ObligationKind(r.kind) in CONVERSATION_KINDS], on)
+                view = reference.view(practice.agb_code)
+                prepare = _prepare(practice, on, reference) if stage != "overdue" else None
                 messages += conversation_messages(stage, ob, practice, officers, care_group, policy, prepare,
                                                   state=view.state.value, last_held_on=view.last_annual_conversation_on,
                                                   sequence=row.version)
@@ -624,6 +633,13 @@ def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
         if first is None or _day(first) > end:
             report.line("zorggroep", "overzicht bestuur", "nog geen trajecten in de periode: geen overzicht")
             return _finish(services, report, actor)
+        board, care_group = repo.contacts(s, Role.BOARD), _care_group(s)
+        # each member's digest has a key per period: when every member has this period's, there is nothing
+        # to gather (the duty runs each working day and finds the period done on all but the first)
+        keys = {m.key for m in digest_messages(start, end, months, [], board, care_group)}
+        if keys and repo.queued_keys(s, keys) == keys:
+            report.line("zorggroep", "overzicht bestuur", f"{date_nl(start)} t/m {date_nl(end)}: al eerder verstuurd")
+            return _finish(services, report, actor)
         # who was under the policy at the period's end (a digest sent late must not list later escalations)
         end_moment = datetime.combine(end + relativedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
         under = set(repo.states_at(s, end_moment, TrajectoryState.UNDERPERFORMER_POLICY))
@@ -654,7 +670,7 @@ def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
                 "entered_policy_at": view.entered_policy_at.isoformat() if view.entered_policy_at else None,
                 "plan_agreed_on": view.plan_agreed_on.isoformat() if view.plan_agreed_on else None,
                 "indicators": indicators})
-        messages = digest_messages(start, end, months, trajectories, repo.contacts(s, Role.BOARD), _care_group(s))
+        messages = digest_messages(start, end, months, trajectories, board, care_group)
         new = repo.add_messages(s, messages, created_at=now)
         if new:
             report.queued["board_digest"] += new

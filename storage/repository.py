@@ -516,6 +516,12 @@ def queue_messages(session: Session, messages: Iterable[OutboxMessage], created_
     return {key for (key,) in insert_ignore(session, OutboxRow, list(rows.values()), ["key"])}
 
 
+def queued_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    """Which of these message keys are in the outbox (whatever their status)."""
+    wanted = sorted(set(keys))
+    return set(session.exec(select(OutboxRow.key).where(col(OutboxRow.key).in_(wanted))).all()) if wanted else set()
+
+
 def outbox(session: Session, status: str | None = None) -> list[OutboxRow]:
     query = select(OutboxRow).order_by(col(OutboxRow.created_at), col(OutboxRow.key))
     if status:
