@@ -9,11 +9,13 @@ national benchmark's), never constants in code. Comparisons at thresholds are ex
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from fractions import Fraction
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -199,10 +201,20 @@ class IndicatorFigures:
         found = [s for s in self.scores if s.key == key and s.period_end <= day]
         return found[-1] if found else None
 
+    @cached_property
+    def _average_years(self) -> dict[IndicatorKey, list[int]]:
+        """Per indicator, the years with a national average, in order (``national_average`` is asked for every
+        indicator of every practice a sweep looks at)."""
+        years: dict[IndicatorKey, list[int]] = {}
+        for key, year in sorted(self.averages, key=lambda ky: ky[1]):
+            years.setdefault(key, []).append(year)
+        return years
+
     def national_average(self, key: IndicatorKey, period_end: date) -> tuple[int, float] | None:
         """The national average for a period: that of the period's year, else the latest earlier year."""
-        years = [year for (k, year) in self.averages if k == key and year <= period_end.year]
-        if not years:
+        years = self._average_years.get(key, [])
+        at = bisect_right(years, period_end.year)
+        if at == 0:
             return None
-        year = max(years)
+        year = years[at - 1]
         return year, self.averages[(key, year)]

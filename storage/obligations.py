@@ -14,6 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -109,10 +110,18 @@ def add_obligations(session: Session, obligations: Iterable[Obligation], *, next
     return [r["key"] for r in fresh if r["key"] in inserted]
 
 
+@functools.cache
+def _guarded_statement(columns: tuple[str, ...]) -> Any:
+    """``UPDATE obligation SET <columns>, version = :_new WHERE id = :_id AND version = :_version``, built once
+    per set of columns: a statement built anew for every row cost more than running it."""
+    t = ObligationRow.__table__  # type: ignore[attr-defined]
+    return (sa.update(t).where(t.c.id == sa.bindparam("_id"), t.c.version == sa.bindparam("_version"))
+            .values({**{c: sa.bindparam(c, type_=t.c[c].type) for c in columns}, "version": sa.bindparam("_new")}))
+
+
 def _guarded_update(session: Session, row: ObligationRow, values: dict[str, Any]) -> bool:
-    result = session.connection().execute(
-        sa.update(ObligationRow).where(col(ObligationRow.id) == row.id, col(ObligationRow.version) == row.version)
-        .values(**values, version=row.version + 1))
+    result = session.connection().execute(_guarded_statement(tuple(sorted(values))), {
+        **values, "_id": row.id, "_version": row.version, "_new": row.version + 1})
     if result.rowcount != 1:
         return False
     # keep the loaded row in step without marking it dirty: an unguarded flush must never follow

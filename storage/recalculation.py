@@ -85,6 +85,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from dateutil.relativedelta import relativedelta
@@ -949,6 +950,34 @@ def _made(columns: _Columns, period_end: date, fields_set: set[str]) -> list[Ind
                 "denominator": denominator,
             },
         )
+        set_fields_set(score, fields_set)
+        set_extra(score, None)
+        set_private(score, None)
+        append(score)
+    return made
+
+
+def stored_scores(rows: Iterable[Any]) -> list[IndicatorScore]:
+    """``IndicatorScore`` objects from rows read back from the database (agb_code, programme, indicator,
+    period_end, numerator, denominator), unvalidated: every row was validated on its way in (import or
+    recalculation), and a sweep reads hundreds of thousands of them. The same four slots as ``_made``
+    when ``_plain_construction`` holds, else ``model_construct``."""
+    fields_set = set(_SCORE_FIELDS)
+    if not _plain_construction():
+        return [IndicatorScore.model_construct(fields_set, agb_code=a, programme=Programme(p), indicator=i,
+                                               period_end=e, numerator=n, denominator=d)
+                for a, p, i, e, n, d in rows]
+    set_dict, set_fields_set, set_extra, set_private = (_slot_setter(name) for name in _SLOTS)
+    assert set_dict and set_fields_set and set_extra and set_private  # _plain_construction checked
+    new = object.__new__
+    model = IndicatorScore
+    programmes = {p.value: p for p in Programme}
+    made: list[IndicatorScore] = []
+    append = made.append
+    for agb_code, programme, indicator, period_end, numerator, denominator in rows:
+        score = new(model)
+        set_dict(score, {"agb_code": agb_code, "programme": programmes[programme], "indicator": indicator,
+                         "period_end": period_end, "numerator": numerator, "denominator": denominator})
         set_fields_set(score, fields_set)
         set_extra(score, None)
         set_private(score, None)

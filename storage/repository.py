@@ -38,6 +38,7 @@ from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Reg
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
 from storage import review
 from storage.obligations import insert_ignore
+from storage.recalculation import stored_scores
 from storage.tables import (
     CareGroupRow,
     ContactRow,
@@ -121,25 +122,37 @@ def enrol(session: Session, agb_code: str, programme: Programme, started_on: dat
     return True
 
 
+def _in(column: Any) -> Any:
+    return column.in_(sa.bindparam("codes", expanding=True))
+
+
+_PRACTICE = PracticeRow.__table__  # type: ignore[attr-defined]
+_PERSON = PracticePersonRow.__table__  # type: ignore[attr-defined]
+_ENROLMENT = EnrolmentRow.__table__  # type: ignore[attr-defined]
+# built once (a statement built per call cost more than running it): with and without a list of codes
+_PRACTICE_ROWS = sa.select(_PRACTICE.c.agb_code, _PRACTICE.c.name, _PRACTICE.c.gp_group, _PRACTICE.c.email)
+_PERSON_ROWS = sa.select(_PERSON.c.agb_code, _PERSON.c.role, _PERSON.c.name, _PERSON.c.email)
+_ENROLMENT_ROWS = sa.select(_ENROLMENT.c.agb_code, _ENROLMENT.c.programme, _ENROLMENT.c.started_on)
+_PRACTICE_QUERIES = {
+    False: (_PRACTICE_ROWS.order_by(_PRACTICE.c.agb_code), _PERSON_ROWS.order_by(_PERSON.c.id), _ENROLMENT_ROWS),
+    True: (_PRACTICE_ROWS.where(_in(_PRACTICE.c.agb_code)).order_by(_PRACTICE.c.agb_code),
+           _PERSON_ROWS.where(_in(_PERSON.c.agb_code)).order_by(_PERSON.c.id),
+           _ENROLMENT_ROWS.where(_in(_ENROLMENT.c.agb_code))),
+}
+
+
 def _practices(session: Session, codes: Sequence[str] | None = None) -> list[Practice]:
     # columns, not ORM rows (read-only here): an ORM row per practice, person and enrolment cost
     # several times the Practice made from it, and every sweep batch reads its practices
-    query = select(PracticeRow.agb_code, PracticeRow.name, PracticeRow.gp_group, PracticeRow.email).order_by(
-        col(PracticeRow.agb_code))
-    if codes is not None:
-        query = query.where(col(PracticeRow.agb_code).in_(codes))
-    rows = session.exec(query).all()
-    people_query = select(PracticePersonRow.agb_code, PracticePersonRow.role, PracticePersonRow.name,
-                          PracticePersonRow.email).order_by(col(PracticePersonRow.id))
-    enrolment_query = select(EnrolmentRow.agb_code, EnrolmentRow.programme, col(EnrolmentRow.started_on))
-    if codes is not None:
-        people_query = people_query.where(col(PracticePersonRow.agb_code).in_(codes))
-        enrolment_query = enrolment_query.where(col(EnrolmentRow.agb_code).in_(codes))
+    practice_query, people_query, enrolment_query = _PRACTICE_QUERIES[codes is not None]
+    params = {"codes": list(codes)} if codes is not None else {}
+    connection = session.connection()
+    rows = connection.execute(practice_query, params).all()
     people: dict[str, list[Person]] = defaultdict(list)
-    for agb_code, role, name, email in session.exec(people_query).all():
+    for agb_code, role, name, email in connection.execute(people_query, params):
         people[agb_code].append(Person(name=name, role=Role(role), email=email))
     programmes: dict[str, dict[Programme, date]] = defaultdict(dict)
-    for agb_code, programme, started_on in session.exec(enrolment_query).all():
+    for agb_code, programme, started_on in connection.execute(enrolment_query, params):
         programmes[agb_code][Programme(programme)] = started_on
     return [
         Practice(agb_code=agb_code, name=name, gp_group=gp_group, email=email,
@@ -342,10 +355,8 @@ def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_o
             queries.append(sa.select(*columns).where(t.c.agb_code.in_(sorted(complete))))
     found: dict[str, list[IndicatorScore]] = defaultdict(list)
     for query in queries:
-        for agb_code, programme, indicator, period_end, numerator, denominator in session.connection().execute(query):
-            found[agb_code].append(IndicatorScore(
-                agb_code=agb_code, programme=Programme(programme), indicator=indicator,
-                period_end=period_end, numerator=numerator, denominator=denominator))
+        for score in stored_scores(session.connection().execute(query)):
+            found[score.agb_code].append(score)
     return found
 
 
@@ -423,20 +434,25 @@ def view_as_json(view: TrajectoryView) -> dict[str, Any]:
     return _view_to_json(view)
 
 
+_TRAJECTORY = TrajectoryRow.__table__  # type: ignore[attr-defined]
+_VIEW = sa.select(_TRAJECTORY.c.view).where(_TRAJECTORY.c.agb_code == sa.bindparam("agb_code"))
+_VIEWS = {False: sa.select(_TRAJECTORY.c.agb_code, _TRAJECTORY.c.view),
+          True: sa.select(_TRAJECTORY.c.agb_code, _TRAJECTORY.c.view).where(_in(_TRAJECTORY.c.agb_code))}
+
+
 def load_view(session: Session, agb_code: str) -> TrajectoryView:
     # the view column only, not the ORM row: read for every practice on every sweep, and nothing changes
     # the row through the session (``append_transition`` updates it with a guarded UPDATE)
-    found = session.exec(select(TrajectoryRow.view).where(col(TrajectoryRow.agb_code) == agb_code)).first()
+    found = session.connection().execute(_VIEW, {"agb_code": agb_code}).scalar()
     if found is None:
         return TrajectoryView(agb_code=agb_code)
     return _view_from_json(agb_code, found)
 
 
 def load_views(session: Session, codes: Sequence[str] | None = None) -> dict[str, TrajectoryView]:
-    query = select(TrajectoryRow.agb_code, TrajectoryRow.view)
-    if codes is not None:
-        query = query.where(col(TrajectoryRow.agb_code).in_(list(codes)))
-    return {agb_code: _view_from_json(agb_code, view) for agb_code, view in session.exec(query).all()}
+    params = {"codes": list(codes)} if codes is not None else {}
+    return {agb_code: _view_from_json(agb_code, view)
+            for agb_code, view in session.connection().execute(_VIEWS[codes is not None], params)}
 
 
 def states_at(session: Session, moment: datetime, state: TrajectoryState) -> list[str]:
@@ -469,27 +485,30 @@ def event_id(agb_code: str, seq: int) -> str:
     return str(uuid.uuid5(NAMESPACE, f"trajectory_event:{agb_code}:{seq}"))
 
 
+_MOVE = (sa.update(_TRAJECTORY)
+         .where(_TRAJECTORY.c.agb_code == sa.bindparam("_agb_code"), _TRAJECTORY.c.version == sa.bindparam("_expected"))
+         .values({c: sa.bindparam(c, type_=_TRAJECTORY.c[c].type) for c in ("state", "since", "version", "view")}))
+_EVENT = sa.insert(TrajectoryEventRow.__table__)  # type: ignore[attr-defined]
+
+
 def append_transition(session: Session, event: TrajectoryTransitioned, view: TrajectoryView) -> None:
     """Append ``event`` and move the projection to ``view``, only from version ``event.seq - 1``."""
     if view.version != event.seq:
         raise ValueError("the view must be the fold of the event being appended")
     expected = event.seq - 1
-    result = session.execute(
-        sa.update(TrajectoryRow)
-        .where(col(TrajectoryRow.agb_code) == event.agb_code, col(TrajectoryRow.version) == expected)
-        .values(state=view.state.value, since=view.since, version=view.version, view=_view_to_json(view))
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    connection = session.connection()
+    result = connection.execute(_MOVE, {"_agb_code": event.agb_code, "_expected": expected, "state": view.state.value,
+                                        "since": view.since, "version": view.version, "view": _view_to_json(view)})
+    if result.rowcount != 1:
         raise ConcurrentUpdateError(
             f"praktijk {event.agb_code}: traject is intussen gewijzigd (verwacht versie {expected})"
         )
-    session.add(TrajectoryEventRow(
-        id=event_id(event.agb_code, event.seq), agb_code=event.agb_code, seq=event.seq, at=event.at,
-        trigger=event.trigger.value, from_state=event.from_state.value, to_state=event.to_state.value,
-        actor=event.actor, reasons=list(event.reasons), details=dict(event.details),
-    ))
-    try:
-        session.flush()
+    try:  # on a lost race the caller abandons the whole transaction and decides again
+        connection.execute(_EVENT, {
+            "id": event_id(event.agb_code, event.seq), "agb_code": event.agb_code, "seq": event.seq,
+            "at": event.at, "trigger": event.trigger.value, "from_state": event.from_state.value,
+            "to_state": event.to_state.value, "actor": event.actor, "reasons": list(event.reasons),
+            "details": dict(event.details)})
     except IntegrityError as exc:
         raise ConcurrentUpdateError(f"praktijk {event.agb_code}: gebeurtenis {event.seq} bestaat al") from exc
     review.touch(session, [event.agb_code])

@@ -41,15 +41,18 @@ def _insert(session: Session) -> Any:
     raise NotImplementedError(dialect)  # pragma: no cover - only SQLite and PostgreSQL are supported
 
 
+_TOUCH = {column: sa.update(_TABLE).where(_TABLE.c.agb_code.in_(sa.bindparam("codes", expanding=True)))
+          .values({column: _TABLE.c[column] + 1}) for column in ("changes", "scores")}
+
+
 def touch(session: Session, codes: Iterable[str], *, scores: bool = False) -> None:
     """Count a change of the facts (or, with ``scores``, of the indicator scores) of these practices.
 
     An update only: a practice without a row is due anyway, and its first review writes the row."""
     ordered = sorted(set(codes))
-    column = _TABLE.c.scores if scores else _TABLE.c.changes
+    statement = _TOUCH["scores" if scores else "changes"]
     for start in range(0, len(ordered), 1000):
-        session.connection().execute(sa.update(_TABLE).where(_TABLE.c.agb_code.in_(ordered[start:start + 1000]))
-                                     .values({column: column + 1}))
+        session.connection().execute(statement, {"codes": ordered[start:start + 1000]})
 
 
 def _practices_with_review(codes: Sequence[str] | None) -> Any:

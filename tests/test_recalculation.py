@@ -315,6 +315,22 @@ def test_the_scores_are_the_objects_pydantic_would_have_validated(
     assert all(score.model_fields_set == set(TABLE_SCHEMA) for score in scores)
 
 
+def test_scores_read_back_from_the_database_are_the_objects_that_were_stored(
+    tmp_path: Path, catalogue: list[IndicatorDefinition], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep reads stored scores without validating them again (they were validated on the way in)."""
+    stored = recalculate(write(tmp_path, "extract.csv", csv_text()), catalogue, E)
+    rows = [(s.agb_code, s.programme.value, s.indicator, s.period_end, s.numerator, s.denominator) for s in stored]
+    for fast in (True, False):
+        monkeypatch.setattr(recalculation, "_plain_construction", lambda fast=fast: fast)
+        read = recalculation.stored_scores(rows)
+        assert read == stored and [hash(s) for s in read] == [hash(s) for s in stored]
+        for score, original in zip(read, stored, strict=True):
+            assert type(score) is IndicatorScore and isinstance(score.programme, Programme)
+            assert score.__getstate__() == original.__getstate__() and repr(score) == repr(original)
+            assert pickle.loads(pickle.dumps(score)) == original
+
+
 def test_the_fast_objects_fall_back_to_model_construct(
     tmp_path: Path, catalogue: list[IndicatorDefinition], monkeypatch: pytest.MonkeyPatch
 ) -> None:
