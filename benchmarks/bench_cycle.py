@@ -172,8 +172,9 @@ class PrefectServer:
 
 def _print_prefect(r: dict[str, Any]) -> None:
     print()
-    print(f"One sweep_due of {r['practices']:,} practices for {r['moment']} on identical copies of the end state "
-          f"(batches of {r['batch_size']}), Prefect server healthy after {r['server_start_s']:.1f} s:")
+    print(f"One full sweep_due (every one of {r['practices']:,} practices reviewed) for {r['moment']} on identical "
+          f"copies of the end state (batches of {r['batch_size']}), Prefect server healthy after "
+          f"{r['server_start_s']:.1f} s:")
     print(f"  direct, services already open              {r['direct_s']:8.2f} s")
     print(f"  direct, opening services (as the runner)   {r['direct_open_s']:8.2f} s")
     for label, key in (("heartbeats off", "flow_off"), ("heartbeats on (default)", "flow_on")):
@@ -184,6 +185,11 @@ def _print_prefect(r: dict[str, Any]) -> None:
               f"{'yes' if f['same_work'] else 'NO'}")
     print(f"  first flow run of the process (a no-op flow, excluded above): {r['warmup_s']:.2f} s")
     print(f"  the sweep did: {r['summary']}")
+    f = r["flow_changed"]
+    print(f"The same Monday's ordinary sweep (only what changed), on another copy: direct {r['changed_s']:.2f} s, "
+          f"Prefect flow (heartbeats off) {f['wall_s']:.2f} s ({f['overhead_pct']:+.1f}%), {f['task_runs']} task "
+          f"runs ({_fmt_counts(f['task_runs_by_name'])}), same work: {'yes' if f['same_work'] else 'NO'}; "
+          f"it did: {r['changed_summary']}")
 
 
 def main() -> None:
@@ -555,13 +561,14 @@ def run_prefect_comparison(db: Path, out: Path) -> dict[str, Any]:
         c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     last_day = datetime.fromisoformat(last).astimezone(AMSTERDAM).date()
     moment = datetime.combine(last_day + timedelta(days=7), clock(6, 0), tzinfo=AMSTERDAM)
-    copies = {name: out / f"sweep-{name}.db" for name in ("direct", "direct_open", "flow_off", "flow_on")}
+    names = ("direct", "direct_open", "flow_off", "flow_on", "direct_changed", "flow_changed")
+    copies = {name: out / f"sweep-{name}.db" for name in names}
     for copy in copies.values():
         for suffix in ("-wal", "-shm"):
             Path(f"{copy}{suffix}").unlink(missing_ok=True)
         shutil.copyfile(db, copy)
 
-    def time_direct(path: Path, open_services_too: bool) -> tuple[float, dict[str, Any]]:
+    def time_direct(path: Path, open_services_too: bool, full: bool = True) -> tuple[float, dict[str, Any]]:
         os.environ["QC_DATABASE_URL"] = sqlite_url(path)
         if open_services_too:
             t0 = time.perf_counter()
@@ -569,14 +576,17 @@ def run_prefect_comparison(db: Path, out: Path) -> dict[str, Any]:
         else:
             services = engine.Services.open(sqlite_url(path))
             t0 = time.perf_counter()
-        report = duties.sweep_due(services, moment)
+        report = duties.sweep_due(services, moment, full=full)
         elapsed = time.perf_counter() - t0
         services.db.dispose()
         return elapsed, report.summary()
 
+    # the full sweep: every practice reviewed (as after a change of policy, or with full=True)
     direct_s, summary = time_direct(copies["direct"], False)
     direct_open_s, summary_open = time_direct(copies["direct_open"], True)
     assert summary_open == summary, "the two direct sweeps differ"
+    # the sweep of an ordinary Monday: only the practices whose facts, figures or deadlines moved
+    changed_s, changed_summary = time_direct(copies["direct_changed"], False, full=False)
 
     # Prefect: imported here (about 1.2 s), then one no-op flow so that the client and its connection pool
     # are warm; each timed flow run then costs what a scheduled run costs in a long-lived process.
@@ -594,10 +604,10 @@ def run_prefect_comparison(db: Path, out: Path) -> dict[str, Any]:
     warmup()
     warmup_s = time.perf_counter() - t0
 
-    def time_flow(path: Path) -> dict[str, Any]:
+    def time_flow(path: Path, full: bool = True) -> dict[str, Any]:
         os.environ["QC_DATABASE_URL"] = sqlite_url(path)
         t0 = time.perf_counter()
-        state = sweep_due_flow(now=moment, return_state=True)
+        state = sweep_due_flow(now=moment, full=full, return_state=True)
         wall = time.perf_counter() - t0
         flow_summary = state.result()
         flow_run_id = state.state_details.flow_run_id
@@ -607,14 +617,16 @@ def run_prefect_comparison(db: Path, out: Path) -> dict[str, Any]:
         for run in runs:
             base = run.name.split(" ")[0] if run.name else "?"
             by_name[base] = by_name.get(base, 0) + 1
-        same = flow_summary == summary
-        return {"wall_s": wall, "overhead_pct": 100 * (wall - direct_s) / direct_s,
+        reference, reference_s = (summary, direct_s) if full else (changed_summary, changed_s)
+        same = flow_summary == reference
+        return {"wall_s": wall, "overhead_pct": 100 * (wall - reference_s) / reference_s,
                 "overhead_open_pct": 100 * (wall - direct_open_s) / direct_open_s,
                 "task_runs": len(runs), "task_runs_by_name": by_name, "state": state.type.value,
                 "same_work": same}
 
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         flow_off = time_flow(copies["flow_off"])
+        flow_changed = time_flow(copies["flow_changed"], full=False)
     flow_on = time_flow(copies["flow_on"])
     for copy in copies.values():
         for suffix in ("", "-wal", "-shm"):
@@ -624,6 +636,9 @@ def run_prefect_comparison(db: Path, out: Path) -> dict[str, Any]:
         "practices": s["practices"], "moment": moment.isoformat(),
         "batch_size": duties.DEFAULT_BATCH, "direct_s": direct_s, "direct_open_s": direct_open_s,
         "flow_off": flow_off, "flow_on": flow_on, "warmup_s": warmup_s,
+        "changed_s": changed_s, "flow_changed": flow_changed,
+        "changed_summary": (f"{changed_summary['practices']} practices reviewed, planned {changed_summary['planned']}, "
+                            f"transitions {changed_summary['transitions']}, messages {changed_summary['messages']}"),
         "summary": (f"{s['practices']} practices, planned {s['planned']}, rescheduled {s['rescheduled']}, "
                     f"done {s['done']}, cancelled {s['cancelled']}, transitions {s['transitions']}, "
                     f"messages {s['messages']}"),

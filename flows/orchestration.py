@@ -109,14 +109,14 @@ def _publish(report: DutyReport, title: str) -> None:
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, task_run_name="batch {first}-{last}")
 def sweep_batch_task(services: Services, now: datetime, codes: list[str], first: str, last: str,
-                     basis: duties.ReviewBasis) -> DutyReport:
-    return duties.sweep_batch(services, now, codes, basis=basis)
+                     basis: duties.ReviewBasis, full: bool = False) -> DutyReport:
+    return duties.sweep_batch(services, now, codes, basis=basis, full=full)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, task_run_name="berichten {duty}")
-def notices_task(services: Services, now: datetime, duty: str) -> DutyReport:
+def notices_task(services: Services, now: datetime, duty: str, chunk: int) -> DutyReport:
     report = DutyReport(duty, now)
-    duties.queue_due_notices(services, now, duties.SWEEP_KINDS, report)
+    duties.queue_due_notices(services, now, duties.SWEEP_KINDS, report, chunk=chunk)
     return report
 
 
@@ -126,17 +126,19 @@ def record_task(services: Services, report: DutyReport, duty: str) -> DutyReport
 
 
 @flow(name="sweep-due", flow_run_name=_run_name("sweep-due"), retries=1, retry_delay_seconds=60, log_prints=True)
-def sweep_due_flow(now: datetime | None = None, batch_size: int = duties.DEFAULT_BATCH) -> dict[str, Any]:
-    """Openstaande taken: trajecten bijwerken, plannen, uitnodigen, herinneren (in batches van praktijken)."""
+def sweep_due_flow(now: datetime | None = None, batch_size: int = duties.DEFAULT_BATCH,
+                   full: bool = False) -> dict[str, Any]:
+    """Openstaande taken: trajecten bijwerken, plannen, uitnodigen, herinneren (in batches van praktijken).
+    Met ``full``: elke praktijk opnieuw bekijken, niet alleen die waarbij iets veranderde."""
     moment = _moment(now)
     services, _ = _services()
     try:
         report = DutyReport("sweep_due", moment)
         basis = duties.ReviewBasis.load(services)
         # only the practices whose facts, scores or deadlines moved; one task per batch of them
-        for codes in duties.review_batches(services, moment, basis, batch_size=batch_size):
-            report.merge(sweep_batch_task(services, moment, codes, codes[0], codes[-1], basis))
-        report.merge(notices_task(services, moment, "sweep_due"))
+        for codes in duties.review_batches(services, moment, basis, batch_size=batch_size, full=full):
+            report.merge(sweep_batch_task(services, moment, codes, codes[0], codes[-1], basis, full))
+        report.merge(notices_task(services, moment, "sweep_due", batch_size))
         report = record_task(services, report, "sweep_due")
         _publish(report, BY_NAME["sweep-due"].title_nl)
         return report.summary()

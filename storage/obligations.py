@@ -40,15 +40,8 @@ from storage.tables import (
 )
 
 
-def insert_ignore(session: Session, table: type[SQLModel], rows: Sequence[Mapping[str, Any]],
-                  conflict: Sequence[str]) -> list[tuple[Any, ...]]:
-    """Insert rows (each with the same columns), skipping any whose ``conflict`` columns already exist.
-    Returns the ``conflict`` values of the rows this call inserted (``RETURNING``: a driver's rowcount is
-    not reliable for this). One statement, executed for many rows: compiled once per table, not per call
-    (a multi-row ``VALUES`` is compiled anew for every call and cost more than the insert)."""
-    if not rows:
-        return []
-    dialect = session.get_bind().dialect.name
+@functools.cache
+def _insert_ignore_statement(dialect: str, table: type[SQLModel], conflict: tuple[str, ...]) -> Any:
     tbl = table.__table__  # type: ignore[attr-defined]
     stmt: Any
     if dialect == "postgresql":
@@ -57,7 +50,18 @@ def insert_ignore(session: Session, table: type[SQLModel], rows: Sequence[Mappin
         stmt = sqlite.insert(tbl)
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise NotImplementedError(dialect)
-    stmt = stmt.on_conflict_do_nothing(index_elements=list(conflict)).returning(*[tbl.c[n] for n in conflict])
+    return stmt.on_conflict_do_nothing(index_elements=list(conflict)).returning(*[tbl.c[n] for n in conflict])
+
+
+def insert_ignore(session: Session, table: type[SQLModel], rows: Sequence[Mapping[str, Any]],
+                  conflict: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Insert rows (each with the same columns), skipping any whose ``conflict`` columns already exist.
+    Returns the ``conflict`` values of the rows this call inserted (``RETURNING``: a driver's rowcount is
+    not reliable for this). One statement, executed for many rows: compiled once per table, not per call
+    (a multi-row ``VALUES`` is compiled anew for every call and cost more than the insert)."""
+    if not rows:
+        return []
+    stmt = _insert_ignore_statement(session.get_bind().dialect.name, table, tuple(conflict))
     inserted: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), 1000):
         inserted += [tuple(r) for r in session.connection().execute(stmt, list(rows[start:start + 1000])).all()]
@@ -79,11 +83,14 @@ def _dates(row: ObligationRow | Obligation) -> dict[str, Any]:
             "basis": dict(row.basis)}
 
 
-def _log(session: Session, key: str, change: str, at: datetime, reason: str, actor: str,
-         old: dict[str, Any] | None = None, new: dict[str, Any] | None = None) -> None:
-    insert_ignore(session, ObligationChangeRow, [{
-        "obligation_key": key, "change": change, "at": at, "old": old, "new": new, "reason": reason, "actor": actor,
-    }], ["obligation_key", "change", "at"])
+def _change(key: str, change: str, at: datetime, reason: str, actor: str, old: dict[str, Any] | None = None,
+            new: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"obligation_key": key, "change": change, "at": at, "old": old, "new": new, "reason": reason,
+            "actor": actor}
+
+
+def _log(session: Session, changes: Sequence[dict[str, Any]]) -> None:
+    insert_ignore(session, ObligationChangeRow, changes, ["obligation_key", "change", "at"])
 
 
 def add_obligations(session: Session, obligations: Iterable[Obligation], *, next_notice: Mapping[str, date | None],
@@ -102,11 +109,10 @@ def add_obligations(session: Session, obligations: Iterable[Obligation], *, next
         col(ObligationRow.key).in_([r["key"] for r in rows]))).all())
     fresh = [r for r in rows if r["key"] not in existing]
     inserted = {key for (key,) in insert_ignore(session, ObligationRow, fresh, ["key"])}
-    for r in fresh:
-        if r["key"] in inserted:  # a concurrent planner that lost the race logs nothing
-            _log(session, r["key"], "planned", now, reason, actor, new={
-                "due_on": r["due_on"].isoformat(),
-                "planned_on": r["planned_on"].isoformat() if r["planned_on"] else None})
+    # a concurrent planner that lost the race logs nothing
+    _log(session, [_change(r["key"], "planned", now, reason, actor, new={
+        "due_on": r["due_on"].isoformat(), "planned_on": r["planned_on"].isoformat() if r["planned_on"] else None})
+        for r in fresh if r["key"] in inserted])
     return [r["key"] for r in fresh if r["key"] in inserted]
 
 
@@ -139,7 +145,7 @@ def reschedule(session: Session, row: ObligationRow, wanted: Obligation, *, noti
                                         "notices_done": list(notices_done), "next_notice_on": next_notice_on,
                                         "updated_at": now})
     if ok:
-        _log(session, row.key, "rescheduled", now, reason, actor, old=old, new=_dates(wanted))
+        _log(session, [_change(row.key, "rescheduled", now, reason, actor, old=old, new=_dates(wanted))])
     return ok
 
 
@@ -154,7 +160,7 @@ def close(session: Session, row: ObligationRow, status: ObligationStatus, on: da
     ok = _guarded_update(session, row, {"status": status.value, "closed_on": on, "close_reason": reason,
                                         "next_notice_on": None, "updated_at": now})
     if ok:
-        _log(session, row.key, status.value, now, reason, actor)
+        _log(session, [_change(row.key, status.value, now, reason, actor)])
     return ok
 
 

@@ -67,6 +67,26 @@ class ConcurrentUpdateError(Exception):
 # --- registry -----------------------------------------------------------------------------
 
 
+def _in(column: Any) -> Any:
+    return column.in_(sa.bindparam("codes", expanding=True))
+
+
+_PRACTICE = PracticeRow.__table__  # type: ignore[attr-defined]
+_PERSON = PracticePersonRow.__table__  # type: ignore[attr-defined]
+_ENROLMENT = EnrolmentRow.__table__  # type: ignore[attr-defined]
+_TRAJECTORY = TrajectoryRow.__table__  # type: ignore[attr-defined]
+# built once (a statement built per call cost more than running it): with and without a list of codes
+_PRACTICE_ROWS = sa.select(_PRACTICE.c.agb_code, _PRACTICE.c.name, _PRACTICE.c.gp_group, _PRACTICE.c.email)
+_PERSON_ROWS = sa.select(_PERSON.c.agb_code, _PERSON.c.role, _PERSON.c.name, _PERSON.c.email)
+_ENROLMENT_ROWS = sa.select(_ENROLMENT.c.agb_code, _ENROLMENT.c.programme, _ENROLMENT.c.started_on)
+_PRACTICE_QUERIES = {
+    False: (_PRACTICE_ROWS.order_by(_PRACTICE.c.agb_code), _PERSON_ROWS.order_by(_PERSON.c.id), _ENROLMENT_ROWS),
+    True: (_PRACTICE_ROWS.where(_in(_PRACTICE.c.agb_code)).order_by(_PRACTICE.c.agb_code),
+           _PERSON_ROWS.where(_in(_PERSON.c.agb_code)).order_by(_PERSON.c.id),
+           _ENROLMENT_ROWS.where(_in(_ENROLMENT.c.agb_code))),
+}
+
+
 def save_registry(session: Session, registry: Registry) -> dict[str, int]:
     """Upsert the registry. Practices not in it stay; a listed practice's people are replaced."""
     care = session.get(CareGroupRow, 1)
@@ -81,31 +101,55 @@ def save_registry(session: Session, registry: Registry) -> dict[str, int]:
     for group in registry.gp_groups:
         session.merge(GpGroupRow(code=group.code, name=group.name))
     session.flush()
-    new = 0
-    for practice in registry.practices:
-        if practice.gp_group and session.get(GpGroupRow, practice.gp_group) is None:
-            session.add(GpGroupRow(code=practice.gp_group, name=practice.gp_group))
-            session.flush()
-        existing = session.get(PracticeRow, practice.agb_code)
-        if existing is None:
-            new += 1
-            session.add(PracticeRow(agb_code=practice.agb_code, name=practice.name,
-                                    gp_group=practice.gp_group, email=practice.email))
-            session.add(TrajectoryRow(agb_code=practice.agb_code, state=TrajectoryState.START.value,
-                                      version=0, view={}))
-        else:
-            existing.name, existing.gp_group, existing.email = practice.name, practice.gp_group, practice.email
-        session.flush()
-        session.execute(sa.delete(PracticePersonRow).where(col(PracticePersonRow.agb_code) == practice.agb_code))
-        session.add_all(
-            PracticePersonRow(agb_code=practice.agb_code, role=p.role.value, name=p.name, email=p.email)
-            for p in practice.people
-        )
-        for programme, started_on in practice.programmes.items():
-            enrol(session, practice.agb_code, programme, started_on, keep_earlier=False)
-    session.flush()
-    review.touch(session, [p.agb_code for p in registry.practices])  # people, enrolments, names
-    return {"practices": len(registry.practices), "new_practices": new, "gp_groups": len(registry.gp_groups)}
+    # in bulk, a few statements for the whole registry (a care group registers thousands of practices)
+    connection = session.connection()
+    codes = [p.agb_code for p in registry.practices]
+    known_groups = set(session.exec(select(GpGroupRow.code)).all())
+    unknown_groups = sorted({p.gp_group for p in registry.practices if p.gp_group} - known_groups)
+    if unknown_groups:  # a group named only by its practices gets its code as its name
+        connection.execute(sa.insert(GpGroupRow.__table__), [  # type: ignore[attr-defined]
+            {"code": g, "name": g} for g in unknown_groups])
+    existing: set[str] = set()
+    for start in range(0, len(codes), 1000):
+        existing |= set(connection.execute(sa.select(_PRACTICE.c.agb_code).where(_in(_PRACTICE.c.agb_code)),
+                                           {"codes": codes[start:start + 1000]}).scalars())
+    fresh = [p for p in registry.practices if p.agb_code not in existing]
+    known = [p for p in registry.practices if p.agb_code in existing]
+    if fresh:
+        connection.execute(sa.insert(_PRACTICE), [
+            {"agb_code": p.agb_code, "name": p.name, "gp_group": p.gp_group, "email": p.email} for p in fresh])
+        connection.execute(sa.insert(_TRAJECTORY), [
+            {"agb_code": p.agb_code, "state": TrajectoryState.START.value, "since": None, "version": 0, "view": {}}
+            for p in fresh])
+    if known:
+        connection.execute(
+            sa.update(_PRACTICE).where(_PRACTICE.c.agb_code == sa.bindparam("_agb_code"))
+            .values(name=sa.bindparam("name"), gp_group=sa.bindparam("gp_group"), email=sa.bindparam("email")),
+            [{"_agb_code": p.agb_code, "name": p.name, "gp_group": p.gp_group, "email": p.email} for p in known])
+    # a listed practice's people are replaced; its enrolments take the registry's start dates
+    enrolled: dict[tuple[str, str], date] = {}
+    for start in range(0, len(codes), 1000):
+        chunk = {"codes": codes[start:start + 1000]}
+        connection.execute(sa.delete(_PERSON).where(_in(_PERSON.c.agb_code)), chunk)
+        enrolled.update({(a, p): d for a, p, d in connection.execute(_PRACTICE_QUERIES[True][2], chunk)})
+    person_rows = [{"agb_code": p.agb_code, "role": person.role.value, "name": person.name, "email": person.email}
+                   for p in registry.practices for person in p.people]
+    if person_rows:
+        connection.execute(sa.insert(_PERSON), person_rows)
+    wanted = {(p.agb_code, programme.value): started_on
+              for p in registry.practices for programme, started_on in p.programmes.items()}
+    new_enrolments = [{"agb_code": a, "programme": g, "started_on": d} for (a, g), d in wanted.items()
+                      if (a, g) not in enrolled]
+    moved = [{"_agb_code": a, "_programme": g, "started_on": d} for (a, g), d in wanted.items()
+             if (a, g) in enrolled and enrolled[(a, g)] != d]
+    if new_enrolments:
+        connection.execute(sa.insert(_ENROLMENT), new_enrolments)
+    if moved:
+        connection.execute(sa.update(_ENROLMENT).where(_ENROLMENT.c.agb_code == sa.bindparam("_agb_code"),
+                                                       _ENROLMENT.c.programme == sa.bindparam("_programme"))
+                           .values(started_on=sa.bindparam("started_on")), moved)
+    review.touch(session, codes)  # people, enrolments, names
+    return {"practices": len(registry.practices), "new_practices": len(fresh), "gp_groups": len(registry.gp_groups)}
 
 
 def enrol(session: Session, agb_code: str, programme: Programme, started_on: date, keep_earlier: bool = True) -> bool:
@@ -120,25 +164,6 @@ def enrol(session: Session, agb_code: str, programme: Programme, started_on: dat
     row.started_on = started_on
     review.touch(session, [agb_code])
     return True
-
-
-def _in(column: Any) -> Any:
-    return column.in_(sa.bindparam("codes", expanding=True))
-
-
-_PRACTICE = PracticeRow.__table__  # type: ignore[attr-defined]
-_PERSON = PracticePersonRow.__table__  # type: ignore[attr-defined]
-_ENROLMENT = EnrolmentRow.__table__  # type: ignore[attr-defined]
-# built once (a statement built per call cost more than running it): with and without a list of codes
-_PRACTICE_ROWS = sa.select(_PRACTICE.c.agb_code, _PRACTICE.c.name, _PRACTICE.c.gp_group, _PRACTICE.c.email)
-_PERSON_ROWS = sa.select(_PERSON.c.agb_code, _PERSON.c.role, _PERSON.c.name, _PERSON.c.email)
-_ENROLMENT_ROWS = sa.select(_ENROLMENT.c.agb_code, _ENROLMENT.c.programme, _ENROLMENT.c.started_on)
-_PRACTICE_QUERIES = {
-    False: (_PRACTICE_ROWS.order_by(_PRACTICE.c.agb_code), _PERSON_ROWS.order_by(_PERSON.c.id), _ENROLMENT_ROWS),
-    True: (_PRACTICE_ROWS.where(_in(_PRACTICE.c.agb_code)).order_by(_PRACTICE.c.agb_code),
-           _PERSON_ROWS.where(_in(_PERSON.c.agb_code)).order_by(_PERSON.c.id),
-           _ENROLMENT_ROWS.where(_in(_ENROLMENT.c.agb_code))),
-}
 
 
 def _practices(session: Session, codes: Sequence[str] | None = None) -> list[Practice]:
@@ -434,7 +459,6 @@ def view_as_json(view: TrajectoryView) -> dict[str, Any]:
     return _view_to_json(view)
 
 
-_TRAJECTORY = TrajectoryRow.__table__  # type: ignore[attr-defined]
 _VIEW = sa.select(_TRAJECTORY.c.view).where(_TRAJECTORY.c.agb_code == sa.bindparam("agb_code"))
 _VIEWS = {False: sa.select(_TRAJECTORY.c.agb_code, _TRAJECTORY.c.view),
           True: sa.select(_TRAJECTORY.c.agb_code, _TRAJECTORY.c.view).where(_in(_TRAJECTORY.c.agb_code))}
