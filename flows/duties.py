@@ -3,13 +3,15 @@
 - ``plan_obligations``: bring every practice's open duties (start, annual and extra conversations,
   instruction kits, mandatory courses) in line with the facts, the policy and the working calendar:
   new duties are planned, moved ones rescheduled with the reason, met ones closed.
-- ``sweep_due``: advance trajectories, plan, and queue the invitations, reminders, overdue notices and
-  course reminders whose day has come.
+- ``sweep_due``: for the practices whose facts, figures, shared inputs or deadlines moved
+  (``storage.review``), advance trajectories and plan duties; then queue the invitations, reminders,
+  overdue notices and course reminders whose day has come.
 - ``plan_meetings``: the POH meetings and practice-manager meetings of this year and the next, and
   their invitations.
 - ``refresh_kits``: the instruction kits falling due and the notices to their practices.
 - ``board_digest``: the board's periodic digest of every trajectory under the underperformer policy.
-- ``recalculate_from_inbox``: recalculate indicators from new extracts, then evaluate every practice.
+- ``recalculate_from_inbox``: recalculate indicators from new extracts, then evaluate the practices
+  whose figures changed.
 
 Invariants:
 - Idempotent per moment: a retry or a second run for the same ``now`` adds no rows and no messages
@@ -17,7 +19,8 @@ Invariants:
   half-way committed whole batches only; the rerun completes the rest.
 - Two workers sweeping at once do not double-plan or double-notify: they race on unique keys and
   version checks, and the loser does nothing.
-- Practices are rows swept in batches, never one schedule or one task per practice.
+- Practices are rows swept in batches, never one schedule or one task per practice; a sweep reviews
+  only the practices that need it, and ends exactly where reviewing all of them ends (``full=True``).
 - Nothing here reads the clock or knows of Prefect or APScheduler; ``flows/orchestration.py`` and
   ``flows/runner.py`` wrap these functions.
 """
@@ -241,10 +244,15 @@ def _withdrawn_prefixes(row: ObligationRow, wanted: Obligation) -> list[str]:
 
 def _sync(s: Session, services: Services, rows: Sequence[ObligationRow], desired: dict[str, Obligation],
           facts: dict[str, PracticeFacts], report: DutyReport, now: datetime, actor: str, reason: str | None,
-          on: date, create_before: date | None = None) -> None:
+          on: date, create_before: date | None = None) -> set[str]:
     """Bring stored open obligations in line with the desired ones: close met ones, reschedule moved ones
-    (and withdraw what was queued for the old day), cancel ones no longer owed, add new ones."""
+    (and withdraw what was queued for the old day), cancel ones no longer owed, add new ones.
+
+    Returns the practices (``""`` for the care group's meetings) with an update that another writer beat:
+    the row changed under us (a notice queued, another planner), so this planning is not complete for
+    them and they must not be recorded as planned; the next sweep plans them again."""
     policy = services.policy
+    lost: set[str] = set()
     for row in rows:
         ob = store.as_obligation(row)
         met = fulfilled_on(ob, facts.get(row.agb_code or ""), on)
@@ -253,6 +261,8 @@ def _sync(s: Session, services: Services, rows: Sequence[ObligationRow], desired
             if store.close(s, row, ObligationStatus.DONE, met, now=now, actor=actor,
                            reason=f"voldaan op {met.isoformat()}"):
                 report.done += 1
+            else:
+                lost.add(row.agb_code or "")
             continue
         want = desired.pop(row.key, None)
         if want is not None:
@@ -264,7 +274,8 @@ def _sync(s: Session, services: Services, rows: Sequence[ObligationRow], desired
             done = _notices_after_reschedule(row, want)
             notice_on = next_notice_on(want, policy, frozenset(done))
             if (want.due_on, want.planned_on, notice_on) == (row.due_on, row.planned_on, row.next_notice_on):
-                store.refresh_basis(s, row, want, now)  # the rule's inputs changed, its dates did not
+                if not store.refresh_basis(s, row, want, now):  # the rule's inputs changed, its dates did not
+                    lost.add(row.agb_code or "")
                 continue
             old_due, withdrawn = row.due_on, _withdrawn_prefixes(row, want)
             if store.reschedule(s, row, want, notices_done=done, next_notice_on=notice_on,
@@ -273,6 +284,8 @@ def _sync(s: Session, services: Services, rows: Sequence[ObligationRow], desired
                 report.rescheduled += 1
                 report.line(row.agb_code or "zorggroep", f"{want.title_nl} verplaatst",
                             f"{date_nl(old_due)} -> {date_nl(want.due_on)}: {why}")
+            else:
+                lost.add(row.agb_code or "")
             continue
         view = facts[row.agb_code].view if row.agb_code in facts else None
         why = (f"niet meer verschuldigd: traject staat op {state_nl(view.state.value)}" if view is not None
@@ -282,6 +295,8 @@ def _sync(s: Session, services: Services, rows: Sequence[ObligationRow], desired
         if store.close(s, row, ObligationStatus.CANCELLED, on, now=now, actor=actor, reason=why):
             report.cancelled += 1
             report.line(row.agb_code or "zorggroep", f"{ob.title_nl} vervallen", why)
+        else:
+            lost.add(row.agb_code or "")
     fresh = [o for o in desired.values() if create_before is None or o.due_on >= create_before]
     next_notice = {o.key: next_notice_on(o, policy, frozenset()) for o in fresh}
     added = set(store.add_obligations(s, fresh, next_notice=next_notice, now=now, actor=actor,
@@ -291,6 +306,7 @@ def _sync(s: Session, services: Services, rows: Sequence[ObligationRow], desired
         if o.key in added and len(report.lines) < 2000:
             report.line(o.agb_code or "zorggroep", f"{o.title_nl} gepland",
                         f"uiterlijk {date_nl(o.due_on)}" + (f", op {date_nl(o.planned_on)}" if o.planned_on else ""))
+    return lost
 
 
 # --- planning ---------------------------------------------------------------------------------
@@ -315,8 +331,9 @@ def plan_batch(services: Services, now: datetime, codes: Sequence[str], *, actor
         facts = _facts(s, practices, rows)
         desired = {o.key: o for p in practices
                    for o in practice_obligations(facts[p.agb_code], services.policy, services.calendar, on)}
-        _sync(s, services, rows, desired, facts, report, now, actor, reason, on)
-        review.mark_planned(s, {p.agb_code: stamps.get(p.agb_code, (0, 0)) for p in practices}, basis.planning)
+        lost = _sync(s, services, rows, desired, facts, report, now, actor, reason, on)
+        review.mark_planned(s, {p.agb_code: stamps.get(p.agb_code, (0, 0)) for p in practices
+                                if p.agb_code not in lost}, basis.planning)
     return report
 
 

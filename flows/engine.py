@@ -397,10 +397,11 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
     # still read when the care group's medians are needed (they are taken across all practices).
     with_medians = services.policy.without_national_average is not MissingAverage.NONE
     with services.session() as s:
+        # the review counters before any fact they stamp (a fact written in between leaves them behind)
+        stamps = review.stamps(s, None if only is None else sorted(set(only))) if review_basis is not None else {}
         report.already_ran = repo.get_engine_run(s, now) is not None
         practices = repo.practices(s) if only is None else repo._practices(s, sorted(set(only)))
         codes = [p.agb_code for p in practices]
-        stamps = review.stamps(s, codes) if review_basis is not None else {}  # before the facts they stamp
         board = repo.contacts(s, Role.BOARD)
         catalogue, targets, averages = repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s)
         views = repo.load_views(s, codes) if only is not None else repo.load_views(s)

@@ -121,6 +121,7 @@ def save_registry(session: Session, registry: Registry) -> dict[str, int]:
         connection.execute(sa.insert(_TRAJECTORY), [
             {"agb_code": p.agb_code, "state": TrajectoryState.START.value, "since": None, "version": 0, "view": {}}
             for p in fresh])
+        review.register(session, [p.agb_code for p in fresh])
     if known:
         connection.execute(
             sa.update(_PRACTICE).where(_PRACTICE.c.agb_code == sa.bindparam("_agb_code"))
@@ -317,7 +318,10 @@ def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: s
     unchanged = len(scores) - len(fresh) - len(changed)
     if not fresh and not changed:
         return ScoreImport(None, 0, 0, unchanged)
-    import_id = str(uuid.uuid5(NAMESPACE, f"indicator_import:{sha256}:{at.isoformat()}"))
+    # deterministic (a replayed history lands on the same ids), and distinct when the same file comes back at
+    # the same moment after another one changed the figures in between (A, B, A: the third changes them back)
+    earlier = session.connection().execute(sa.select(sa.func.count()).select_from(IndicatorImportRow)).scalar_one()
+    import_id = str(uuid.uuid5(NAMESPACE, f"indicator_import:{sha256}:{at.isoformat()}:{earlier}"))
     session.add(IndicatorImportRow(id=import_id, source=source, sha256=sha256, imported_at=at, actor=actor,
                                    rows=len(scores), new=len(fresh), changed=len(changed), unchanged=unchanged))
     session.flush()

@@ -13,8 +13,9 @@ Invariants:
 - A review reads the counters *before* the facts and records those: a write that lands in between leaves
   the counter ahead of the mark, so the practice is reviewed again. Marks may go backwards when two workers
   race; that only causes a review too many, never one too few.
-- A practice without a row (new, or registered by a version before this table) is always due; its first
-  review writes the row.
+- Every practice has a row from its registration on (``register``; the migration adds them for practices
+  registered before), so no change is lost for want of a row to count it on. A practice without a row all
+  the same is always due.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ _TOUCH = {column: sa.update(_TABLE).where(_TABLE.c.agb_code.in_(sa.bindparam("co
 def touch(session: Session, codes: Iterable[str], *, scores: bool = False) -> None:
     """Count a change of the facts (or, with ``scores``, of the indicator scores) of these practices.
 
-    An update only: a practice without a row is due anyway, and its first review writes the row."""
+    An update only (indicator scores may name a practice not registered); every registered practice has a
+    row (``register``)."""
     ordered = sorted(set(codes))
     statement = _TOUCH["scores" if scores else "changes"]
     for start in range(0, len(ordered), 1000):
@@ -82,12 +84,22 @@ def due_for_planning(session: Session, basis: str, codes: Sequence[str] | None =
     return list(session.connection().execute(query).scalars())
 
 
-def stamps(session: Session, codes: Sequence[str]) -> dict[str, tuple[int, int]]:
-    """(changes, scores) of these practices, as they stand before a review reads their facts."""
-    if not codes:
-        return {}
-    query = sa.select(_TABLE.c.agb_code, _TABLE.c.changes, _TABLE.c.scores).where(_TABLE.c.agb_code.in_(list(codes)))
+def stamps(session: Session, codes: Sequence[str] | None) -> dict[str, tuple[int, int]]:
+    """(changes, scores) of these practices (``None``: of all), as they stand before a review reads their facts."""
+    query = sa.select(_TABLE.c.agb_code, _TABLE.c.changes, _TABLE.c.scores)
+    if codes is not None:
+        if not codes:
+            return {}
+        query = query.where(_TABLE.c.agb_code.in_(list(codes)))
     return {code: (changes, scores) for code, changes, scores in session.connection().execute(query)}
+
+
+def register(session: Session, codes: Iterable[str]) -> None:
+    """Rows for newly registered practices: one change counted, nothing reviewed yet (``touch`` only updates
+    rows, so every practice gets one when it is registered)."""
+    rows = [_fresh(code, (1, 0)) for code in sorted(set(codes))]
+    if rows:
+        session.connection().execute(sa.insert(_TABLE), rows)
 
 
 def _upsert(session: Session, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:

@@ -142,6 +142,12 @@ def test_same_figures_again_change_nothing_and_a_correction_is_recorded(services
     assert (revision.old_numerator, revision.new_numerator, revision.import_id) == (9, 11, result.import_id)
     assert log[-1].source == "scores-correctie.csv" and log[-1].changed == 1
     assert engine.indicator_view(services, agb_code=A).lines[0].numerator == 11
+    # the first file once more, at the same moment: it changes the figure back, and is its own import
+    back = engine.import_scores(services, [score], source="scores.csv", now=NOW, actor="officer")
+    assert (back.new, back.changed) == (0, 1) and back.import_id not in (None, result.import_id)
+    with services.session() as s:
+        assert [r.import_id for r in repo.revisions(s, A)] == [result.import_id, back.import_id]
+    assert engine.indicator_view(services, agb_code=A).lines[0].numerator == 9
 
 
 def test_a_decision_already_taken_keeps_the_figures_it_was_taken_on(services: Services) -> None:

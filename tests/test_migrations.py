@@ -45,3 +45,20 @@ def test_migrations_build_exactly_the_models_schema_and_can_run_again(
     migrate(engine)
     assert current_revision(engine) == head
     engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_practices_registered_before_the_review_table_are_reviewed_by_the_first_sweep_after_the_upgrade(
+    kind: str, tmp_path: Path, worker_id: str
+) -> None:
+    engine = create_db_engine(_fresh_url(kind, tmp_path, worker_id))
+    migrate(engine, "0004")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO practice (agb_code, name) VALUES ('01234567', 'De Linde'), "
+                             "('07654321', 'De Eik')"))
+    migrate(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT agb_code, changes, evaluated_changes, planned_changes "
+                                    "FROM practice_review ORDER BY agb_code")).all()
+    assert [tuple(r) for r in rows] == [("01234567", 1, 0, 0), ("07654321", 1, 0, 0)]
+    engine.dispose()

@@ -13,7 +13,7 @@ import pytest
 from domain.calendar import WorkingCalendar, next_evaluation_on
 from domain.clock import AMSTERDAM
 from domain.indicators import IndicatorKey
-from domain.obligations import KitKind
+from domain.obligations import KitKind, practice_obligations
 from domain.policy import Policy
 from domain.registry import Programme
 from domain.trajectory import TrajectoryState, TrajectoryView
@@ -89,6 +89,51 @@ def test_new_figures_are_judged_at_the_next_sweep_without_replanning_the_others(
     report = duties.sweep_due(services, monday("2024-05-06"))
     assert [(t.agb_code, t.trigger.value) for t in report.transitions] == [(LINDE, "flag_deviation")]
     assert report.planned == 1 and report.queued["conversation_invitation"] > 0  # the flag plans the extra one
+
+
+def test_a_practice_that_moves_in_a_sweep_is_looked_at_again_by_the_next(services: Services) -> None:
+    """Its transition is a change: the sweep that flagged it planned from it, the next one evaluates it once
+    more (nothing fires), and after that it rests."""
+    sc = started(services)
+    duties.sweep_due(services, monday("2024-01-22"))
+    sc.scores("2024-03-31", {LINDE: {**GOOD, HBA1C: 60}})
+    duties.sweep_due(services, monday("2024-05-06"))
+    assert due(services, date(2024, 5, 13)) == ([LINDE], [])
+    again = duties.sweep_due(services, monday("2024-05-13"))
+    assert again.practices == 1 and again.transitions == []
+    assert due(services, date(2024, 5, 20)) == ([], [])
+
+
+def test_every_registered_practice_has_a_review_row_from_the_start(services: Services) -> None:
+    started(services)
+    with services.session() as s:
+        stamps = review.stamps(s, None)
+    assert set(stamps) == {LINDE, EIK} and all(changes > 1 for changes, _ in stamps.values())
+
+
+def test_a_planning_that_lost_a_race_on_an_obligation_is_not_recorded_as_planned(services: Services) -> None:
+    """Another writer changed an obligation between our read and our update (a notice queued, another
+    planner): our update is refused, and the practice stays due for planning."""
+    sc = started(services)
+    duties.sweep_due(services, monday("2024-01-22"))
+    sc.conversation(LINDE, "annual", "2024-01-25")
+    with services.session() as s:
+        stale = store.open_obligations(s, agb_codes=[LINDE])
+    with services.transaction() as s:  # another worker marks a notice on the annual conversation first
+        (annual,) = [r for r in store.open_obligations(s, agb_codes=[LINDE]) if r.kind == "annual_conversation"]
+        assert store.mark_notices(s, annual, ["invitation"], annual.next_notice_on, monday("2024-01-29"))
+    with services.transaction() as s:
+        practices = repo._practices(s, [LINDE])
+        facts = duties._facts(s, practices, stale)
+        desired = {o.key: o for o in practice_obligations(facts[LINDE], services.policy, services.calendar,
+                                                          date(2024, 1, 29))}
+        report = duties.DutyReport("sweep_due", monday("2024-01-29"))
+        lost = duties._sync(s, services, stale, desired, facts, report, monday("2024-01-29"), "test", None,
+                            date(2024, 1, 29))
+    assert lost == {LINDE} and report.done == 0
+    assert LINDE in due(services, date(2024, 1, 29))[1]
+    # the next sweep plans it again and closes the held annual conversation
+    assert duties.sweep_due(services, monday("2024-01-29")).done == 1
 
 
 def test_a_changed_policy_or_calendar_reviews_every_practice_once(services: Services) -> None:

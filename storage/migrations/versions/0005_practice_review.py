@@ -32,7 +32,10 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('practice_review', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_practice_review_evaluate_on'), ['evaluate_on'], unique=False)
-    # no rows: a practice without one is due, and its first review writes it
+    # a row for every practice registered before: one change counted, so the first sweep reviews it
+    op.execute("INSERT INTO practice_review (agb_code, changes, scores, evaluated_changes, evaluated_scores, "
+               "evaluated_basis, evaluate_on, planned_changes, planned_basis) "
+               "SELECT agb_code, 1, 0, 0, 0, '', NULL, 0, '' FROM practice")
 
 
 def downgrade() -> None:
