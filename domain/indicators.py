@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from fractions import Fraction
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -36,6 +36,12 @@ class IndicatorKey:
 
     def __str__(self) -> str:
         return f"{self.programme.value}/{self.indicator}"
+
+
+@lru_cache(maxsize=4096)
+def _key(programme: Programme, indicator: str) -> IndicatorKey:
+    """One shared (immutable) key per indicator: the rules ask a score for its key millions of times a sweep."""
+    return IndicatorKey(programme, indicator)
 
 
 class _Frozen(BaseModel):
@@ -88,7 +94,7 @@ class IndicatorDefinition(_Frozen):
 
     @property
     def key(self) -> IndicatorKey:
-        return IndicatorKey(self.programme, self.indicator)
+        return _key(self.programme, self.indicator)
 
     @property
     def computable(self) -> bool:
@@ -102,7 +108,7 @@ class Target(_Frozen):
 
     @property
     def key(self) -> IndicatorKey:
-        return IndicatorKey(self.programme, self.indicator)
+        return _key(self.programme, self.indicator)
 
 
 class NationalAverage(_Frozen):
@@ -113,7 +119,7 @@ class NationalAverage(_Frozen):
 
     @property
     def key(self) -> IndicatorKey:
-        return IndicatorKey(self.programme, self.indicator)
+        return _key(self.programme, self.indicator)
 
 
 class IndicatorScore(_Frozen):
@@ -134,7 +140,7 @@ class IndicatorScore(_Frozen):
 
     @property
     def key(self) -> IndicatorKey:
-        return IndicatorKey(self.programme, self.indicator)
+        return _key(self.programme, self.indicator)
 
     @property
     def exact_score(self) -> Fraction:
@@ -145,8 +151,10 @@ class IndicatorScore(_Frozen):
         return round(float(self.exact_score), 2)
 
 
+@lru_cache(maxsize=4096)
 def exact(value: float) -> Fraction:
-    """The decimal a person typed (``72.5``, ``0.2``) as an exact fraction."""
+    """The decimal a person typed (``72.5``, ``0.2``) as an exact fraction (shared: a ``Fraction`` is
+    immutable, and the same few targets and thresholds are converted for every score)."""
     return Fraction(str(value))
 
 

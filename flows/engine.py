@@ -201,11 +201,16 @@ def _messages_for(
     return messages
 
 
-def _commit_fired(s: Session, fired: Fired, view: TrajectoryView, practice: Practice,
+def _commit_fired(s: Session, fired: Fired, view: TrajectoryView, practice: Practice | None,
                   board: tuple[Person, ...], now: datetime, policy: Policy) -> tuple[TrajectoryView, int]:
-    """Append the event, move the projection and queue its messages, in the caller's transaction."""
+    """Append the event, move the projection and queue its messages, in the caller's transaction
+    (``practice`` may be left out only when the transition tells no one)."""
     new_view = view.apply(fired.event)
     repo.append_transition(s, fired.event, new_view)
+    if not fired.effects:
+        return new_view, 0
+    if practice is None:
+        raise ValueError("a transition that notifies the board needs its practice")
     queued = repo.add_messages(s, _messages_for(fired, practice, board, view, policy), created_at=now)
     return new_view, queued
 
@@ -228,8 +233,7 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
     conv_id = repo.conversation_id(cmd.agb_code, cmd.kind.value, cmd.held_on, programme)
     gaps = attendance_gaps(cmd.kind, cmd.attendees)
     with services.session() as s:
-        practice = repo.get_practice(s, cmd.agb_code)
-        if practice is None:
+        if not repo.is_registered(s, cmd.agb_code):
             raise UnknownPracticeError(cmd.agb_code)
         stored = repo.get_conversation(s, conv_id)
         if stored is not None:
@@ -263,6 +267,8 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
         if trigger is not None:
             ctx = GuardContext(on=cmd.held_on, policy=services.policy, plan=cmd.plan, view=view)
             fired = fire(view, trigger, at=now, actor=actor, ctx=ctx, details=details)
+            # the practice and the board only when the board is to be told (most conversations tell no one)
+            practice = repo.get_practice(s, cmd.agb_code) if fired.effects else None
             board = repo.contacts(s, Role.BOARD) if fired.effects else ()
             _commit_fired(s, fired, view, practice, board, now, services.policy)
         repo.add_conversation(s, ConversationRow(

@@ -196,6 +196,13 @@ def get_practice(session: Session, agb_code: str) -> Practice | None:
     return found[0] if found else None
 
 
+_REGISTERED = sa.select(_PRACTICE.c.agb_code).where(_PRACTICE.c.agb_code == sa.bindparam("agb_code"))
+
+
+def is_registered(session: Session, agb_code: str) -> bool:
+    return session.connection().execute(_REGISTERED, {"agb_code": agb_code}).first() is not None
+
+
 def practice_codes(session: Session) -> set[str]:
     return set(session.exec(select(PracticeRow.agb_code)).all())
 
