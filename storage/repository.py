@@ -309,43 +309,54 @@ def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: s
     """Upsert figures by (practice, indicator, period). A figure that changes keeps its old value in
     ``score_revision``; an import that changes something is logged in ``indicator_import``; one that
     changes nothing (the same file again) writes nothing at all."""
+    # Core statements and tuples throughout: a nation's import is a million figures
+    t = IndicatorScoreRow.__table__  # type: ignore[attr-defined]
+    connection = session.connection()
     periods = sorted({s.period_end for s in scores})
-    existing: dict[tuple[str, str, str, date], IndicatorScoreRow] = {}
+    existing: dict[tuple[str, str, str, date], tuple[int, int]] = {}
     if periods:
-        query = select(IndicatorScoreRow).where(col(IndicatorScoreRow.period_end).in_(periods))
-        existing = {(r.agb_code, r.programme, r.indicator, r.period_end): r for r in session.exec(query)}
+        query = sa.select(t.c.agb_code, t.c.programme, t.c.indicator, t.c.period_end, t.c.numerator,
+                          t.c.denominator).where(t.c.period_end.in_(periods))
+        existing = {(a, p, i, e): (n, d) for a, p, i, e, n, d in connection.execute(query)}
     fresh: list[IndicatorScore] = []
-    changed: list[tuple[IndicatorScoreRow, IndicatorScore]] = []
+    changed: list[tuple[tuple[int, int], IndicatorScore]] = []
     for score in scores:
-        row = existing.get((score.agb_code, score.programme.value, score.indicator, score.period_end))
-        if row is None:
+        old = existing.get((score.agb_code, score.programme.value, score.indicator, score.period_end))
+        if old is None:
             fresh.append(score)
-        elif (row.numerator, row.denominator) != (score.numerator, score.denominator):
-            changed.append((row, score))
+        elif old != (score.numerator, score.denominator):
+            changed.append((old, score))
     unchanged = len(scores) - len(fresh) - len(changed)
     if not fresh and not changed:
         return ScoreImport(None, 0, 0, unchanged)
     # deterministic (a replayed history lands on the same ids), and distinct when the same file comes back at
     # the same moment after another one changed the figures in between (A, B, A: the third changes them back)
-    earlier = session.connection().execute(sa.select(sa.func.count()).select_from(IndicatorImportRow)).scalar_one()
+    earlier = connection.execute(sa.select(sa.func.count()).select_from(IndicatorImportRow)).scalar_one()
     import_id = str(uuid.uuid5(NAMESPACE, f"indicator_import:{sha256}:{at.isoformat()}:{earlier}"))
     session.add(IndicatorImportRow(id=import_id, source=source, sha256=sha256, imported_at=at, actor=actor,
                                    rows=len(scores), new=len(fresh), changed=len(changed), unchanged=unchanged))
     session.flush()
     if fresh:
-        session.execute(sa.insert(IndicatorScoreRow), [
+        connection.execute(sa.insert(t), [
             {"agb_code": s.agb_code, "programme": s.programme.value, "indicator": s.indicator,
              "period_end": s.period_end, "numerator": s.numerator, "denominator": s.denominator,
              "import_id": import_id}
             for s in fresh
         ])
-    for row, score in changed:
-        session.add(ScoreRevisionRow(
-            import_id=import_id, agb_code=row.agb_code, programme=row.programme, indicator=row.indicator,
-            period_end=row.period_end, old_numerator=row.numerator, old_denominator=row.denominator,
-            new_numerator=score.numerator, new_denominator=score.denominator))
-        row.numerator, row.denominator, row.import_id = score.numerator, score.denominator, import_id
-    session.flush()
+    if changed:
+        connection.execute(sa.insert(ScoreRevisionRow.__table__), [  # type: ignore[attr-defined]
+            {"import_id": import_id, "agb_code": score.agb_code, "programme": score.programme.value,
+             "indicator": score.indicator, "period_end": score.period_end, "old_numerator": old[0],
+             "old_denominator": old[1], "new_numerator": score.numerator, "new_denominator": score.denominator}
+            for old, score in changed])
+        key = (t.c.agb_code == sa.bindparam("_agb_code"), t.c.programme == sa.bindparam("_programme"),
+               t.c.indicator == sa.bindparam("_indicator"), t.c.period_end == sa.bindparam("_period_end"))
+        connection.execute(sa.update(t).where(*key).values(
+            numerator=sa.bindparam("numerator"), denominator=sa.bindparam("denominator"),
+            import_id=sa.bindparam("import_id")), [
+            {"_agb_code": score.agb_code, "_programme": score.programme.value, "_indicator": score.indicator,
+             "_period_end": score.period_end, "numerator": score.numerator, "denominator": score.denominator,
+             "import_id": import_id} for _, score in changed])
     review.touch(session, {s.agb_code for s in fresh} | {score.agb_code for _, score in changed}, scores=True)
     return ScoreImport(import_id, len(fresh), len(changed), unchanged)
 
