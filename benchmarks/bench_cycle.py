@@ -33,10 +33,12 @@ that imports nothing of the project; ``VmHWM`` for comparison) and counts that s
 (obligations by status, outbox messages by kind, transitions by trigger, escalations, conversations).
 
 With ``--prefect``, the state at the end of the largest run is copied (SQLite file, checkpointed), and
-one ``sweep_due`` for the next Monday is run on identical copies: called directly, and as the Prefect
-flow ``sweep_due_flow`` against a local ``prefect server start`` (temporary ``PREFECT_HOME``, telemetry
-off), with flow heartbeats switched off and on. Reported: both times, the overhead, whether both did the
-same work (equal summaries) and the task runs the flow created (read with Prefect's client).
+``sweep_due`` for the next Monday is run on identical copies: a full sweep (``full=True``: every practice
+reviewed, as after a change of policy) called directly, and as the Prefect flow ``sweep_due_flow`` against
+a local ``prefect server start`` (temporary ``PREFECT_HOME``, telemetry off), with flow heartbeats switched
+off and on; and the ordinary sweep of that Monday (only the practices whose facts, figures or deadlines
+moved) directly and as the flow. Reported: the times, the overhead, whether both did the same work (equal
+summaries) and the task runs the flow created (read with Prefect's client).
 
 Usage (from the repository root)::
 
@@ -172,24 +174,27 @@ class PrefectServer:
 
 def _print_prefect(r: dict[str, Any]) -> None:
     print()
-    print(f"One full sweep_due (every one of {r['practices']:,} practices reviewed) for {r['moment']} on identical "
-          f"copies of the end state (batches of {r['batch_size']}), Prefect server healthy after "
-          f"{r['server_start_s']:.1f} s:")
-    print(f"  direct, services already open              {r['direct_s']:8.2f} s")
-    print(f"  direct, opening services (as the runner)   {r['direct_open_s']:8.2f} s")
-    for label, key in (("heartbeats off", "flow_off"), ("heartbeats on (default)", "flow_on")):
-        f = r[key]
-        print(f"  Prefect flow, {label:<29}{f['wall_s']:8.2f} s  overhead {f['overhead_pct']:+6.1f}% "
-              f"(vs. opening services {f['overhead_open_pct']:+6.1f}%), {f['task_runs']} task runs "
-              f"({_fmt_counts(f['task_runs_by_name'])}), state {f['state']}, same work as direct: "
-              f"{'yes' if f['same_work'] else 'NO'}")
+    print(f"sweep_due for {r['moment']} on an identical copy of the end state each time (batches of "
+          f"{r['batch_size']}), {r['repeat']} runs of each, interleaved; Prefect server healthy after "
+          f"{r['server_start_s']:.1f} s. Direct: settings read, services opened, the sweep (as a runner does).")
+    rows = (("full sweep, direct", "direct_full", None), ("full sweep, flow, heartbeats off", "flow_full_off",
+            "direct_full"), ("full sweep, flow, heartbeats on (default)", "flow_full_on", "direct_full"),
+            ("ordinary sweep, direct", "direct_ordinary", None),
+            ("ordinary sweep, flow, heartbeats off", "flow_ordinary_off", "direct_ordinary"))
+    for label, key, base in rows:
+        runs = "/".join(f"{t:.2f}" for t in r["times"][key])
+        line = f"  {label:<42} median {r['median'][key]:6.2f} s  best {r['best'][key]:6.2f} s  (runs {runs})"
+        if base is not None:
+            over = 100 * (r["median"][key] - r["median"][base]) / r["median"][base]
+            best = 100 * (r["best"][key] - r["best"][base]) / r["best"][base]
+            t = r["tasks"][key]
+            line += (f"  overhead {over:+.1f}% (best {best:+.1f}%), {t['task_runs']} task runs "
+                     f"({_fmt_counts(t['task_runs_by_name'])}), {t['state']}")
+        print(line)
+    print(f"  every run did the same work as the direct one: {'yes' if r['same_work'] else 'NO'}")
+    print(f"  the full sweep: {r['full']}")
+    print(f"  the ordinary sweep (only what moved): {r['ordinary']}")
     print(f"  first flow run of the process (a no-op flow, excluded above): {r['warmup_s']:.2f} s")
-    print(f"  the sweep did: {r['summary']}")
-    f = r["flow_changed"]
-    print(f"The same Monday's ordinary sweep (only what changed), on another copy: direct {r['changed_s']:.2f} s, "
-          f"Prefect flow (heartbeats off) {f['wall_s']:.2f} s ({f['overhead_pct']:+.1f}%), {f['task_runs']} task "
-          f"runs ({_fmt_counts(f['task_runs_by_name'])}), same work: {'yes' if f['same_work'] else 'NO'}; "
-          f"it did: {r['changed_summary']}")
 
 
 def main() -> None:
@@ -202,6 +207,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     parser.add_argument("--prefect", action="store_true", help="also time one sweep as the Prefect flow")
     parser.add_argument("--port", type=int, default=4299, help="port of the local Prefect server")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each sweep variant with --prefect")
     parser.add_argument("--profile", type=Path, default=None, help="cProfile the last size into this file")
     parser.add_argument("--child", choices=["cycle", "prefect"], default=None, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, default=None, help=argparse.SUPPRESS)
@@ -213,7 +219,7 @@ def main() -> None:
         return
     if args.child == "prefect":
         sys.path.insert(0, str(ROOT))
-        print(json.dumps(run_prefect_comparison(args.db, args.out)))
+        print(json.dumps(run_prefect_comparison(args.db, args.out, args.repeat)))
         return
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -239,7 +245,8 @@ def main() -> None:
         server = PrefectServer(args.port)
         try:
             started = server.start()
-            comparison = _child(["--child", "prefect", "--db", str(largest), "--out", str(args.out)], env=server.env)
+            comparison = _child(["--child", "prefect", "--db", str(largest), "--out", str(args.out),
+                                 "--repeat", str(args.repeat)], env=server.env)
             comparison["server_start_s"] = started
         finally:
             server.stop()
@@ -544,13 +551,14 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
 # --- the child: one sweep directly and as a Prefect flow, on identical copies ---------------------------
 
 
-def run_prefect_comparison(db: Path, out: Path) -> dict[str, Any]:
+def run_prefect_comparison(db: Path, out: Path, repeat: int) -> dict[str, Any]:
     import sqlite3
+    import statistics
     from datetime import datetime, timedelta
     from datetime import time as clock
 
     from domain.clock import AMSTERDAM
-    from flows import duties, engine
+    from flows import duties
     from flows.runner import open_services
     from flows.settings import load_settings
     from storage.database import sqlite_url
@@ -561,32 +569,27 @@ def run_prefect_comparison(db: Path, out: Path) -> dict[str, Any]:
         c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     last_day = datetime.fromisoformat(last).astimezone(AMSTERDAM).date()
     moment = datetime.combine(last_day + timedelta(days=7), clock(6, 0), tzinfo=AMSTERDAM)
-    names = ("direct", "direct_open", "flow_off", "flow_on", "direct_changed", "flow_changed")
-    copies = {name: out / f"sweep-{name}.db" for name in names}
-    for copy in copies.values():
-        for suffix in ("-wal", "-shm"):
-            Path(f"{copy}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(db, copy)
+    work = out / "sweep.db"
 
-    def time_direct(path: Path, open_services_too: bool, full: bool = True) -> tuple[float, dict[str, Any]]:
-        os.environ["QC_DATABASE_URL"] = sqlite_url(path)
-        if open_services_too:
-            t0 = time.perf_counter()
-            services = open_services(load_settings())
-        else:
-            services = engine.Services.open(sqlite_url(path))
-            t0 = time.perf_counter()
+    def fresh_copy() -> Path:
+        """An identical copy of the end state for each timed sweep (a sweep changes its database)."""
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{work}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(db, work)
+        with open(work, "rb") as f:  # read it once, so that every run starts from the page cache alike
+            while f.read(1 << 24):
+                pass
+        os.environ["QC_DATABASE_URL"] = sqlite_url(work)
+        return work
+
+    def direct(full: bool) -> tuple[float, dict[str, Any]]:
+        """As a runner calls it: settings read, services opened, the sweep, the engine disposed."""
+        fresh_copy()
+        t0 = time.perf_counter()
+        services = open_services(load_settings())
         report = duties.sweep_due(services, moment, full=full)
-        elapsed = time.perf_counter() - t0
         services.db.dispose()
-        return elapsed, report.summary()
-
-    # the full sweep: every practice reviewed (as after a change of policy, or with full=True)
-    direct_s, summary = time_direct(copies["direct"], False)
-    direct_open_s, summary_open = time_direct(copies["direct_open"], True)
-    assert summary_open == summary, "the two direct sweeps differ"
-    # the sweep of an ordinary Monday: only the practices whose facts, figures or deadlines moved
-    changed_s, changed_summary = time_direct(copies["direct_changed"], False, full=False)
+        return time.perf_counter() - t0, report.summary()
 
     # Prefect: imported here (about 1.2 s), then one no-op flow so that the client and its connection pool
     # are warm; each timed flow run then costs what a scheduled run costs in a long-lived process.
@@ -604,12 +607,16 @@ def run_prefect_comparison(db: Path, out: Path) -> dict[str, Any]:
     warmup()
     warmup_s = time.perf_counter() - t0
 
-    def time_flow(path: Path, full: bool = True) -> dict[str, Any]:
-        os.environ["QC_DATABASE_URL"] = sqlite_url(path)
-        t0 = time.perf_counter()
-        state = sweep_due_flow(now=moment, full=full, return_state=True)
+    def as_flow(full: bool, heartbeats: bool) -> tuple[float, dict[str, Any], dict[str, Any]]:
+        fresh_copy()
+        if heartbeats:
+            t0 = time.perf_counter()
+            state = sweep_due_flow(now=moment, full=full, return_state=True)
+        else:
+            with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+                t0 = time.perf_counter()
+                state = sweep_due_flow(now=moment, full=full, return_state=True)
         wall = time.perf_counter() - t0
-        flow_summary = state.result()
         flow_run_id = state.state_details.flow_run_id
         with get_client(sync_client=True) as client:
             runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
@@ -617,31 +624,37 @@ def run_prefect_comparison(db: Path, out: Path) -> dict[str, Any]:
         for run in runs:
             base = run.name.split(" ")[0] if run.name else "?"
             by_name[base] = by_name.get(base, 0) + 1
-        reference, reference_s = (summary, direct_s) if full else (changed_summary, changed_s)
-        same = flow_summary == reference
-        return {"wall_s": wall, "overhead_pct": 100 * (wall - reference_s) / reference_s,
-                "overhead_open_pct": 100 * (wall - direct_open_s) / direct_open_s,
-                "task_runs": len(runs), "task_runs_by_name": by_name, "state": state.type.value,
-                "same_work": same}
+        return wall, state.result(), {"task_runs": len(runs), "task_runs_by_name": by_name,
+                                      "state": state.type.value}
 
-    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
-        flow_off = time_flow(copies["flow_off"])
-        flow_changed = time_flow(copies["flow_changed"], full=False)
-    flow_on = time_flow(copies["flow_on"])
-    for copy in copies.values():
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{copy}{suffix}").unlink(missing_ok=True)
-    s = summary
+    # interleaved, so that a slower minute of the shared machine falls on every variant alike
+    variants = ("direct_full", "flow_full_off", "flow_full_on", "direct_ordinary", "flow_ordinary_off")
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    summaries: dict[str, dict[str, Any]] = {}
+    tasks: dict[str, dict[str, Any]] = {}
+    same = True
+    for _ in range(repeat):
+        for v in variants:
+            full = "full" in v
+            if v.startswith("direct"):
+                wall, summary = direct(full)
+            else:
+                wall, summary, tasks[v] = as_flow(full, heartbeats=v.endswith("_on"))
+            times[v].append(wall)
+            reference = summaries.setdefault("full" if full else "ordinary", summary)
+            same = same and summary == reference
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{work}{suffix}").unlink(missing_ok=True)
+
+    def describe(summary: dict[str, Any]) -> str:
+        return (f"{summary['practices']} practices reviewed, planned {summary['planned']}, done {summary['done']}, "
+                f"transitions {summary['transitions']}, messages {summary['messages']}")
+
     return {
-        "practices": s["practices"], "moment": moment.isoformat(),
-        "batch_size": duties.DEFAULT_BATCH, "direct_s": direct_s, "direct_open_s": direct_open_s,
-        "flow_off": flow_off, "flow_on": flow_on, "warmup_s": warmup_s,
-        "changed_s": changed_s, "flow_changed": flow_changed,
-        "changed_summary": (f"{changed_summary['practices']} practices reviewed, planned {changed_summary['planned']}, "
-                            f"transitions {changed_summary['transitions']}, messages {changed_summary['messages']}"),
-        "summary": (f"{s['practices']} practices, planned {s['planned']}, rescheduled {s['rescheduled']}, "
-                    f"done {s['done']}, cancelled {s['cancelled']}, transitions {s['transitions']}, "
-                    f"messages {s['messages']}"),
+        "moment": moment.isoformat(), "batch_size": duties.DEFAULT_BATCH, "repeat": repeat, "warmup_s": warmup_s,
+        "times": times, "median": {v: statistics.median(t) for v, t in times.items()},
+        "best": {v: min(t) for v, t in times.items()}, "tasks": tasks, "same_work": same,
+        "full": describe(summaries["full"]), "ordinary": describe(summaries["ordinary"]),
     }
 
 
