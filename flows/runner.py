@@ -32,7 +32,7 @@ from flows.duties import DutyReport
 from flows.engine import Services
 from flows.schedule import BY_NAME, SCHEDULE, check_schedule, trigger
 from flows.settings import Settings, load_settings
-from storage.database import normalise_url
+from storage.database import create_db_engine
 
 log = logging.getLogger("qualitycycle.runner")
 JOB_TABLE = "scheduler_job"
@@ -62,7 +62,9 @@ def run_duty(name: str, moment: datetime | None = None) -> DutyReport:
 def build_scheduler(settings: Settings, *, blocking: bool = True) -> BaseScheduler:
     """A scheduler with every declared duty as a persistent cron job in the product's database."""
     check_schedule()
-    store = SQLAlchemyJobStore(url=normalise_url(settings.db_url()), tablename=JOB_TABLE)
+    # the product's own engine: on SQLite the same WAL mode and busy timeout as every other connection to the
+    # file (a plain engine held locks in the rollback-journal mode that made the duties' connections fail)
+    store = SQLAlchemyJobStore(engine=create_db_engine(settings.db_url()), tablename=JOB_TABLE)
     kind = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = kind(jobstores={"default": store}, timezone=AMSTERDAM,
                      job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
