@@ -103,9 +103,11 @@ def save_registry(session: Session, registry: Registry) -> dict[str, int]:
     session.flush()
     # in bulk, a few statements for the whole registry (a care group registers thousands of practices)
     connection = session.connection()
-    codes = [p.agb_code for p in registry.practices]
+    # a practice listed twice: the later entry counts (as a second upsert of it would)
+    listed = list({p.agb_code: p for p in registry.practices}.values())
+    codes = [p.agb_code for p in listed]
     known_groups = set(session.exec(select(GpGroupRow.code)).all())
-    unknown_groups = sorted({p.gp_group for p in registry.practices if p.gp_group} - known_groups)
+    unknown_groups = sorted({p.gp_group for p in listed if p.gp_group} - known_groups)
     if unknown_groups:  # a group named only by its practices gets its code as its name
         connection.execute(sa.insert(GpGroupRow.__table__), [  # type: ignore[attr-defined]
             {"code": g, "name": g} for g in unknown_groups])
@@ -113,8 +115,8 @@ def save_registry(session: Session, registry: Registry) -> dict[str, int]:
     for start in range(0, len(codes), 1000):
         existing |= set(connection.execute(sa.select(_PRACTICE.c.agb_code).where(_in(_PRACTICE.c.agb_code)),
                                            {"codes": codes[start:start + 1000]}).scalars())
-    fresh = [p for p in registry.practices if p.agb_code not in existing]
-    known = [p for p in registry.practices if p.agb_code in existing]
+    fresh = [p for p in listed if p.agb_code not in existing]
+    known = [p for p in listed if p.agb_code in existing]
     if fresh:
         connection.execute(sa.insert(_PRACTICE), [
             {"agb_code": p.agb_code, "name": p.name, "gp_group": p.gp_group, "email": p.email} for p in fresh])
@@ -134,10 +136,10 @@ def save_registry(session: Session, registry: Registry) -> dict[str, int]:
         connection.execute(sa.delete(_PERSON).where(_in(_PERSON.c.agb_code)), chunk)
         enrolled.update({(a, p): d for a, p, d in connection.execute(_PRACTICE_QUERIES[True][2], chunk)})
     person_rows = [{"agb_code": p.agb_code, "role": person.role.value, "name": person.name, "email": person.email}
-                   for p in registry.practices for person in p.people]
+                   for p in listed for person in p.people]
     if person_rows:
         connection.execute(sa.insert(_PERSON), person_rows)
-    wanted = {(p.agb_code, programme.value): started_on
+    wanted = {(p.agb_code, programme.value): started_on  # every entry's programmes; a later date wins
               for p in registry.practices for programme, started_on in p.programmes.items()}
     new_enrolments = [{"agb_code": a, "programme": g, "started_on": d} for (a, g), d in wanted.items()
                       if (a, g) not in enrolled]
@@ -321,11 +323,13 @@ def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: s
     fresh: list[IndicatorScore] = []
     changed: list[tuple[tuple[int, int], IndicatorScore]] = []
     for score in scores:
-        old = existing.get((score.agb_code, score.programme.value, score.indicator, score.period_end))
+        figure = (score.agb_code, score.programme.value, score.indicator, score.period_end)
+        old = existing.get(figure)
         if old is None:
             fresh.append(score)
         elif old != (score.numerator, score.denominator):
             changed.append((old, score))
+            existing[figure] = (score.numerator, score.denominator)  # a later line for the same figure chains on
     unchanged = len(scores) - len(fresh) - len(changed)
     if not fresh and not changed:
         return ScoreImport(None, 0, 0, unchanged)

@@ -148,6 +148,13 @@ def test_same_figures_again_change_nothing_and_a_correction_is_recorded(services
     with services.session() as s:
         assert [r.import_id for r in repo.revisions(s, A)] == [result.import_id, back.import_id]
     assert engine.indicator_view(services, agb_code=A).lines[0].numerator == 9
+    # one file that corrects the same figure twice: the revisions follow each other
+    twice = [score.model_copy(update={"numerator": 10}), score.model_copy(update={"numerator": 12})]
+    chained = engine.import_scores(services, twice, source="dubbel.csv", now=NOW, actor="officer")
+    assert chained.changed == 2
+    with services.session() as s:
+        steps = [(r.old_numerator, r.new_numerator) for r in repo.revisions(s, A) if r.import_id == chained.import_id]
+    assert steps == [(9, 10), (10, 12)]
 
 
 def test_a_decision_already_taken_keeps_the_figures_it_was_taken_on(services: Services) -> None:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from domain.conversations import Attendee
-from domain.registry import Role
+from domain.registry import Person, Role
 from domain.trajectory import TrajectoryState
 from flows import engine
 from flows.engine import Services
@@ -252,3 +252,20 @@ def test_leaving_on_a_future_date_is_refused(services: Services) -> None:
     else:
         raise AssertionError("a leave in the future must be refused")
     assert sc.state(LINDE) is TrajectoryState.ANNUAL_CYCLE
+
+
+def test_a_practice_listed_twice_in_a_registry_is_saved_once_as_its_later_entry(services: Services) -> None:
+    started(services)
+    with Session(services.db) as s:
+        registry = repo.load_registry(s)
+    linde = next(p for p in registry.practices if p.agb_code == LINDE)
+    renamed = linde.model_copy(update={"name": "De Linde (nieuw)", "people": (
+        Person(name="C. Bakker", role=Role.GP_PRINCIPAL, email="c.bakker@delinde.example"),)})
+    fresh = linde.model_copy(update={"agb_code": "01111111", "name": "De Esdoorn"})
+    again = registry.model_copy(update={"practices": (linde, renamed, fresh, fresh)})
+    assert engine.load_registry(services, again)["new_practices"] == 1
+    with Session(services.db) as s:
+        practice = repo.get_practice(s, LINDE)
+        assert practice is not None and practice.name == "De Linde (nieuw)"
+        assert [p.name for p in practice.people] == ["C. Bakker"]
+        assert repo.get_practice(s, "01111111") is not None
