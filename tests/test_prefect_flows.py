@@ -31,24 +31,8 @@ from flows.scenario import Scenario
 from storage import obligations as store
 from storage.database import sqlite_url
 from storage.tables import OutboxRow
+from tests.prefect_care_group import DESCRIPTION, EIK, LINDE
 
-LINDE, EIK = "01234567", "07654321"
-DESCRIPTION = f"""
-care_group: Cohaesie
-officers: [A. Jansen <a.jansen@cohaesie.example>, P. de Boer <p.deboer@cohaesie.example>]
-board: [B. de Vries <bestuur@cohaesie.example>]
-practices:
-  "{LINDE}":
-    name: Huisartsenpraktijk De Linde
-    programmes: {{dm2: 2023-01-01}}
-    people: {{gp_principal: "C. Bakker <c.bakker@delinde.example>", poh_chronic: "D. Mulder <d.mulder@delinde.example>",
-              practice_manager: "E. Kok <e.kok@delinde.example>"}}
-  "{EIK}":
-    name: Praktijk De Eik
-    programmes: {{dm2: 2023-01-01, copd: 2023-01-01}}
-    people: {{gp_principal: "F. Visser <f.visser@deeik.example>", poh_chronic: "G. Smit <g.smit@deeik.example>",
-              practice_manager: "H. Bos <h.bos@deeik.example>"}}
-"""
 MONDAY = datetime(2024, 12, 9, 6, 0, tzinfo=AMSTERDAM)  # the annual conversations fall due at the turn of the year
 
 

@@ -43,26 +43,10 @@ from flows.schedule import SCHEDULE
 from storage import obligations as store
 from storage.database import normalise_url, sqlite_url
 from storage.tables import OutboxRow
+from tests.prefect_care_group import DESCRIPTION, EIK, LINDE
 
 BIN = Path(sys.executable).parent
 POSTGRES_URL = os.environ.get("QC_POSTGRES_URL")
-LINDE, EIK = "01234567", "07654321"
-DESCRIPTION = f"""
-care_group: Cohaesie
-officers: [A. Jansen <a.jansen@cohaesie.example>, P. de Boer <p.deboer@cohaesie.example>]
-board: [B. de Vries <bestuur@cohaesie.example>]
-practices:
-  "{LINDE}":
-    name: Huisartsenpraktijk De Linde
-    programmes: {{dm2: 2023-01-01}}
-    people: {{gp_principal: "C. Bakker <c.bakker@delinde.example>", poh_chronic: "D. Mulder <d.mulder@delinde.example>",
-              practice_manager: "E. Kok <e.kok@delinde.example>"}}
-  "{EIK}":
-    name: Praktijk De Eik
-    programmes: {{dm2: 2023-01-01, copd: 2023-01-01}}
-    people: {{gp_principal: "F. Visser <f.visser@deeik.example>", poh_chronic: "G. Smit <g.smit@deeik.example>",
-              practice_manager: "H. Bos <h.bos@deeik.example>"}}
-"""
 T = TypeVar("T")
 STOP_TIMEOUT = 10  # seconds a process gets to end on SIGTERM
 
