@@ -106,7 +106,7 @@ def next_evaluation_on(view: TrajectoryView, score_periods: Iterable[date], poli
     the underperformer rule waits ``underperformer_after_months`` after the plan (seed 1: "na een jaar"),
     and a progress report is due every ``progress_report_every_months`` under the policy.
     """
-    days = [d for d in score_periods if d > on]
+    days = list(score_periods)
     if view.state is TrajectoryState.IMPROVEMENT_PLAN and view.plan_agreed_on is not None:
         days.append(view.plan_agreed_on + relativedelta(months=policy.underperformer_after_months))
     report_on = progress_report_due_on(view, policy, calendar)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 from fractions import Fraction
@@ -151,6 +151,10 @@ class IndicatorScore(_Frozen):
         return round(float(self.exact_score), 2)
 
 
+def _score_order(score: IndicatorScore) -> tuple[date, Programme, str]:
+    return score.period_end, score.programme, score.indicator
+
+
 @lru_cache(maxsize=4096)
 def exact(value: float) -> Fraction:
     """The decimal a person typed (``72.5``, ``0.2``) as an exact fraction (shared: a ``Fraction`` is
@@ -184,9 +188,17 @@ class IndicatorFigures:
             catalogue={d.key: d for d in catalogue},
             targets={t.key: t.target for t in targets},
             averages={(a.key, a.year): a.national_average for a in averages},
-            scores=tuple(sorted(scores, key=lambda s: (s.period_end, s.programme, s.indicator))),
+            scores=tuple(sorted(scores, key=_score_order)),
             care_group_medians=dict(care_group_medians or {}),
         )
+
+    def with_scores(self, scores: Iterable[IndicatorScore]) -> IndicatorFigures:
+        """These figures (catalogue, targets, averages, medians) with one practice's scores instead: built once
+        for a care group, shared by every practice a sweep judges (the rules only read them)."""
+        figures = replace(self, scores=tuple(sorted(scores, key=_score_order)))
+        if "_average_years" in self.__dict__:  # the index of averages is the same: carry it over
+            figures.__dict__["_average_years"] = self.__dict__["_average_years"]
+        return figures
 
     def latest_period(self, on: date) -> date | None:
         """The end of the latest 12-month period known on ``on``."""

@@ -27,7 +27,6 @@ Invariants:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -183,11 +182,14 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
+def _batches(codes: Sequence[str], size: int) -> list[list[str]]:
+    return [list(codes[i:i + size]) for i in range(0, len(codes), size)]
+
+
 def practice_batches(services: Services, size: int = DEFAULT_BATCH) -> list[list[str]]:
     """The care group's practices in batches of ``size`` AGB codes, in a stable order."""
     with services.session() as s:
-        codes = sorted(repo.practice_codes(s))
-    return [codes[i:i + size] for i in range(0, len(codes), size)]
+        return _batches(sorted(repo.practice_codes(s)), size)
 
 
 def _care_group(s: Session) -> str:
@@ -383,8 +385,7 @@ class _Reference:
 def _prepare(practice: Practice, on: date, reference: _Reference) -> dict[str, Any]:
     """What a practice prepares for a conversation: its main indicators against target and national
     average, and the agreements of its last plan (seed 1: agreements are evaluated the next time)."""
-    figures = dataclasses.replace(reference.shared, scores=IndicatorFigures.build(
-        (), (), (), reference.scores.get(practice.agb_code, [])).scores)
+    figures = reference.shared.with_scores(reference.scores.get(practice.agb_code, []))
     latest = figures.latest_scores(on)
     lines = []
     for key, score in sorted(latest.items(), key=lambda kv: str(kv[0])):
@@ -489,7 +490,7 @@ def review_batches(services: Services, now: datetime, basis: ReviewBasis, *, bat
     with services.session() as s:
         codes = sorted(set(review.due_for_evaluation(s, basis.evaluation, on))
                        | set(review.due_for_planning(s, basis.planning)))
-    return [codes[i:i + batch_size] for i in range(0, len(codes), batch_size)]
+    return _batches(codes, batch_size)
 
 
 def sweep_batch(services: Services, now: datetime, codes: Sequence[str], *, actor: str = ENGINE_ACTOR,
@@ -567,10 +568,13 @@ def refresh_kits(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
     now = as_amsterdam(now)
     report = DutyReport("refresh_kits", now)
     basis = ReviewBasis.load(services)
-    with services.session() as s:
-        due = sorted(repo.practice_codes(s)) if full else review.due_for_planning(s, basis.planning)
-    for start in range(0, len(due), batch_size):
-        report.merge(plan_batch(services, now, due[start:start + batch_size], actor=actor, basis=basis))
+    if full:
+        batches = practice_batches(services, batch_size)
+    else:
+        with services.session() as s:
+            batches = _batches(review.due_for_planning(s, basis.planning), batch_size)
+    for codes in batches:
+        report.merge(plan_batch(services, now, codes, actor=actor, basis=basis))
     queue_due_notices(services, now, [ObligationKind.INSTRUCTION_KIT], report)
     report.duty = "refresh_kits"
     return _finish(services, report, actor)
@@ -663,12 +667,12 @@ def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
         views = [v for v in repo.load_views(s, sorted(under)).values()] if under else []
         codes = [v.agb_code for v in views]
         practices = {p.agb_code: p for p in repo._practices(s, codes)} if codes else {}
-        catalogue, targets, averages = repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s)
+        shared = IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s), ())
         scores = repo.load_scores(s, codes) if codes else {}
         trajectories = []
         for view in sorted(views, key=lambda v: v.agb_code):
             practice = practices[view.agb_code]
-            figures = IndicatorFigures.build(catalogue, targets, averages, scores.get(view.agb_code, []))
+            figures = shared.with_scores(scores.get(view.agb_code, []))
             progress = assess_progress(figures, view.flagged, view.plan_agreed_on, end)
             indicators = []
             for r in progress.reasons:
@@ -741,8 +745,8 @@ def recalculate_from_inbox(services: Services, now: datetime, inbox: Path, *, ac
         basis = ReviewBasis.load(services)
         with services.session() as s:
             due = review.due_for_evaluation(s, basis.evaluation, now.date())
-        for start in range(0, len(due), DEFAULT_BATCH):
-            _advance(services, now, due[start:start + DEFAULT_BATCH], actor, report, basis)
+        for codes in _batches(due, DEFAULT_BATCH):
+            _advance(services, now, codes, actor, report, basis)
     return _finish(services, report, actor)
 
 

@@ -14,7 +14,6 @@ Invariants:
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -404,9 +403,10 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
     with_medians = services.policy.without_national_average is not MissingAverage.NONE
     with services.session() as s:
         # the review counters before any fact they stamp (a fact written in between leaves them behind)
-        stamps = review.stamps(s, None if only is None else sorted(set(only))) if review_basis is not None else {}
+        asked = None if only is None else sorted(set(only))
+        stamps = review.stamps(s, asked) if review_basis is not None else {}
         report.already_ran = repo.get_engine_run(s, now) is not None
-        practices = repo.practices(s) if only is None else repo._practices(s, sorted(set(only)))
+        practices = repo.practices(s) if asked is None else repo._practices(s, asked)
         codes = [p.agb_code for p in practices]
         board = repo.contacts(s, Role.BOARD)
         catalogue, targets, averages = repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s)
@@ -428,9 +428,7 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
     for practice in practices:
         report.practices += 1
         own = scores.get(practice.agb_code, [])
-        figures = dataclasses.replace(
-            IndicatorFigures.build((), (), (), own), catalogue=shared.catalogue,
-            targets=shared.targets, averages=shared.averages, care_group_medians=shared.care_group_medians)
+        figures = shared.with_scores(own)
         view = views.get(practice.agb_code) or TrajectoryView(agb_code=practice.agb_code)
         try:
             # Most practices have nothing due: decide on the view read above, and open a transaction (which

@@ -37,6 +37,7 @@ from storage.tables import (
     KitRefreshRow,
     ObligationChangeRow,
     ObligationRow,
+    OutboxRow,
 )
 
 
@@ -304,8 +305,6 @@ def last_duty_run(session: Session, duty: str, before: datetime) -> DutyRunRow |
 def withdraw_messages(session: Session, key_prefixes: Sequence[str], reason: str) -> int:
     """Withdraw messages not yet sent whose key starts with one of the prefixes (an invitation for a day
     that has moved): they become ``withdrawn`` and are never sent. Sent ones stay as they were."""
-    from storage.tables import OutboxRow
-
     if not key_prefixes:
         return 0
     result = session.connection().execute(

@@ -926,63 +926,47 @@ def _slot_setter(name: str) -> Callable[[object, object], None] | None:
     return None
 
 
-def _made(columns: _Columns, period_end: date, fields_set: set[str]) -> list[IndicatorScore]:
-    """``IndicatorScore`` objects from a table's columns, unvalidated: the four slots ``model_construct`` sets, set
-    directly. They share ``fields_set``, as objects made by ``model_construct(fields_set, ...)`` do (the model is
-    frozen: pydantic copies the set before it changes it, in ``model_copy``)."""
+def _plain(values: Iterable[dict[str, Any]], fields_set: set[str]) -> list[IndicatorScore]:
+    """``IndicatorScore`` objects from their field values, unvalidated: the four slots ``model_construct`` sets,
+    set directly. They share ``fields_set``, as objects made by ``model_construct(fields_set, ...)`` do (the
+    model is frozen: pydantic copies the set before it changes it, in ``model_copy``)."""
     set_dict, set_fields_set, set_extra, set_private = (_slot_setter(name) for name in _SLOTS)
     assert set_dict and set_fields_set and set_extra and set_private  # _plain_construction checked
     new = object.__new__
     model = IndicatorScore
-    programmes = _PROGRAMME_ORDER
     made: list[IndicatorScore] = []
     append = made.append
-    for agb_code, programme, indicator, numerator, denominator in zip(*columns, strict=True):
+    for fields in values:
         score = new(model)
-        set_dict(
-            score,
-            {
-                "agb_code": agb_code,
-                "programme": programmes[programme],
-                "indicator": indicator,
-                "period_end": period_end,
-                "numerator": numerator,
-                "denominator": denominator,
-            },
-        )
+        set_dict(score, fields)
         set_fields_set(score, fields_set)
         set_extra(score, None)
         set_private(score, None)
         append(score)
     return made
+
+
+def _made(columns: _Columns, period_end: date, fields_set: set[str]) -> list[IndicatorScore]:
+    """``IndicatorScore`` objects from a table's columns (``_plain``)."""
+    programmes = _PROGRAMME_ORDER
+    return _plain(({"agb_code": agb_code, "programme": programmes[programme], "indicator": indicator,
+                    "period_end": period_end, "numerator": numerator, "denominator": denominator}
+                   for agb_code, programme, indicator, numerator, denominator in zip(*columns, strict=True)),
+                  fields_set)
 
 
 def stored_scores(rows: Iterable[Any]) -> list[IndicatorScore]:
     """``IndicatorScore`` objects from rows read back from the database (agb_code, programme, indicator,
     period_end, numerator, denominator), unvalidated: every row was validated on its way in (import or
-    recalculation), and a sweep reads hundreds of thousands of them. The same four slots as ``_made``
-    when ``_plain_construction`` holds, else ``model_construct``."""
+    recalculation), and a sweep reads hundreds of thousands of them. ``_plain`` when
+    ``_plain_construction`` holds, else ``model_construct``."""
     fields_set = set(_SCORE_FIELDS)
-    if not _plain_construction():
-        return [IndicatorScore.model_construct(fields_set, agb_code=a, programme=Programme(p), indicator=i,
-                                               period_end=e, numerator=n, denominator=d)
-                for a, p, i, e, n, d in rows]
-    set_dict, set_fields_set, set_extra, set_private = (_slot_setter(name) for name in _SLOTS)
-    assert set_dict and set_fields_set and set_extra and set_private  # _plain_construction checked
-    new = object.__new__
-    model = IndicatorScore
     programmes = {p.value: p for p in Programme}
-    made: list[IndicatorScore] = []
-    append = made.append
-    for agb_code, programme, indicator, period_end, numerator, denominator in rows:
-        score = new(model)
-        set_dict(score, {"agb_code": agb_code, "programme": programmes[programme], "indicator": indicator,
-                         "period_end": period_end, "numerator": numerator, "denominator": denominator})
-        set_fields_set(score, fields_set)
-        set_extra(score, None)
-        set_private(score, None)
-        append(score)
-    return made
+    values = ({"agb_code": a, "programme": programmes[p], "indicator": i, "period_end": e, "numerator": n,
+               "denominator": d} for a, p, i, e, n, d in rows)
+    if not _plain_construction():
+        return [IndicatorScore.model_construct(fields_set, **v) for v in values]
+    return _plain(values, fields_set)
 
 
 @contextmanager

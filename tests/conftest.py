@@ -82,3 +82,13 @@ def sqlite_services(tmp_path: Path, sqlite_template: Path) -> Iterator[Services]
     services = Services.open(sqlite_url(path), upgrade=False)
     yield services
     services.db.dispose()
+
+
+@pytest.fixture
+def two_workers(postgres_database: str) -> Iterator[tuple[Services, Services]]:
+    """Two independent engines (own connection pools) on one emptied PostgreSQL database, like two workers."""
+    _empty_postgres(postgres_database)
+    first, second = Services.open(postgres_database, upgrade=False), Services.open(postgres_database, upgrade=False)
+    yield first, second
+    first.db.dispose()
+    second.db.dispose()

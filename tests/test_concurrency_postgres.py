@@ -4,7 +4,6 @@ real connections to PostgreSQL (each ``Services`` has its own engine and connect
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -33,18 +32,6 @@ practices:
 MOMENT = datetime(2024, 4, 8, 7, 0, tzinfo=AMSTERDAM)
 
 
-@pytest.fixture
-def two_processes(postgres_database: str) -> Iterator[tuple[Services, Services]]:
-    """Two independent engines on one emptied PostgreSQL database, like two workers."""
-    from tests.conftest import _empty_postgres
-
-    _empty_postgres(postgres_database)
-    first, second = Services.open(postgres_database, upgrade=False), Services.open(postgres_database, upgrade=False)
-    yield first, second
-    first.db.dispose()
-    second.db.dispose()
-
-
 def flagged_figures(services: Services) -> IndicatorFigures:
     sc = Scenario.build(services, DESCRIPTION)
     sc.conversation(LINDE, "start", "2024-01-15")
@@ -60,9 +47,9 @@ def events(services: Services) -> list[TrajectoryEventRow]:
 
 
 def test_second_writer_of_the_same_version_loses_even_while_the_first_has_not_committed(
-    two_processes: tuple[Services, Services],
+    two_workers: tuple[Services, Services],
 ) -> None:
-    a, b = two_processes
+    a, b = two_workers
     figures = flagged_figures(a)
     with Session(a.db) as session_a, Session(b.db) as session_b:
         view_a, view_b = repo.load_view(session_a, LINDE), repo.load_view(session_b, LINDE)
@@ -100,9 +87,9 @@ def test_second_writer_of_the_same_version_loses_even_while_the_first_has_not_co
 
 
 def test_two_workers_evaluating_at_once_escalate_and_notify_the_board_once(
-    two_processes: tuple[Services, Services],
+    two_workers: tuple[Services, Services],
 ) -> None:
-    a, b = two_processes
+    a, b = two_workers
     sc = Scenario.build(a, DESCRIPTION)
     sc.conversation(LINDE, "start", "2024-01-15")
     sc.scores("2024-03-31", {LINDE: {"dm2/hba1c_measured": 60}})

@@ -868,18 +868,6 @@ def test_a_sweep_killed_after_any_transaction_completes_on_the_rerun_exactly_as_
     assert killed_at > 8  # reviews of three practices and their messages took many transactions
 
 
-@pytest.fixture
-def two_workers(postgres_database: str) -> Iterator[tuple[Services, Services]]:
-    """Two independent engines (own connection pools) on one emptied PostgreSQL database."""
-    from tests.conftest import _empty_postgres
-
-    _empty_postgres(postgres_database)
-    first, second = Services.open(postgres_database, upgrade=False), Services.open(postgres_database, upgrade=False)
-    yield first, second
-    first.db.dispose()
-    second.db.dispose()
-
-
 @pytest.mark.postgres
 def test_two_workers_sweeping_the_same_moment_queue_each_message_and_plan_each_duty_once(
     two_workers: tuple[Services, Services], reference: Services,
