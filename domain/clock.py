@@ -1,12 +1,19 @@
-"""Time as an argument: the clock protocol and a clock for tests and simulations.
+"""Time as an argument: the clock protocol, a clock for tests and simulations, and the one conversion
+of a moment from the edge.
 
-Invariant: every moment is timezone-aware and shown in Europe/Amsterdam. The real clock
-lives at the edge (``flows``), never here.
+Invariants:
+- Every moment inside the product is a plain ``datetime.datetime`` (never a subclass such as Prefect's
+  pendulum ``DateTime``), timezone-aware, in Europe/Amsterdam, to the microsecond. ``as_amsterdam`` makes
+  one out of whatever an edge hands over (a CLI option, a flow parameter, Prefect's scheduled start time,
+  APScheduler's fire time) and ``parse_moment`` out of text: pendulum's arithmetic drops the zone
+  (``DateTime - timedelta`` is naive) and its serialisation differs, which once stored every scheduled run's
+  step an hour off and made every scheduled dispatch fail (issue 9).
+- The real clock lives at the edge (``flows``), never here.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -35,10 +42,32 @@ class FixedClock:
 
 
 def as_amsterdam(moment: datetime) -> datetime:
-    """A naive moment is read as Amsterdam wall-clock time; an aware one is converted."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=AMSTERDAM)
-    return moment.astimezone(AMSTERDAM)
+    """The same instant as a plain ``datetime`` in Europe/Amsterdam. A naive moment is read as Amsterdam
+    wall-clock time; an aware one (of any ``datetime`` subclass and any zone) is converted exactly."""
+    if type(moment) is datetime:  # the common case, and the only one the standard library handles alone
+        return moment.replace(tzinfo=AMSTERDAM) if moment.tzinfo is None else moment.astimezone(AMSTERDAM)
+    # a subclass (pendulum's DateTime from Prefect): rebuild from its fields and its offset, not through its
+    # own astimezone or arithmetic, whose results keep the subclass and may lose the zone
+    offset = moment.utcoffset()
+    if offset is None:
+        return datetime(moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+                        moment.microsecond, tzinfo=AMSTERDAM, fold=moment.fold)
+    wall = datetime(moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+                    moment.microsecond, tzinfo=UTC)  # the wall time, labelled UTC only to subtract the offset
+    return (wall - offset).astimezone(AMSTERDAM)
+
+
+class MomentError(ValueError):
+    """A moment given as text that cannot be read."""
+
+
+def parse_moment(text: str) -> datetime:
+    """A moment typed by a person or passed as a parameter: ISO 8601 (``2025-06-02T06:00``, with or without
+    seconds and offset, or only a date, meaning its start); without an offset it is Amsterdam wall time."""
+    try:
+        return as_amsterdam(datetime.fromisoformat(text.strip()))
+    except ValueError:
+        raise MomentError(f"moment {text!r} onleesbaar: gebruik JJJJ-MM-DD of JJJJ-MM-DDTUU:MM[:SS]") from None
 
 
 def start_of_day(day: date) -> datetime:

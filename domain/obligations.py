@@ -108,8 +108,10 @@ class Obligation:
             return f"actualisatie {KIT_NAMES_NL[KitKind(self.subject)]}"
         if self.kind is ObligationKind.MANDATORY_COURSE and "course_name" in self.details:
             return f"verplichte scholing {self.details['course_name']} voor {self.details.get('person', '?')}"
+        if self.kind is ObligationKind.START_CONVERSATION and self.subject == "cycle":
+            return "startgesprek kwaliteitscyclus"
         if self.kind is ObligationKind.START_CONVERSATION and self.subject:
-            return f"startgesprek {self.subject}"
+            return f"startgesprek programma {self.subject}"
         return self.name_nl
 
 
@@ -314,6 +316,10 @@ def basis_change_reason(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
         else:
             parts.append(f"beleid {name}: {old.get(name, '-')} -> {new.get(name, '-')}")
     return "; ".join(parts) or "herberekend"
+
+
+NOTICE_STAGE_NAMES_NL = {"invitation": "uitnodiging", "reminder": "herinnering",
+                         "overdue": "melding termijn verstreken", "notice": "aankondiging"}
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from domain.clock import AMSTERDAM, as_amsterdam
+from domain.clock import AMSTERDAM, MomentError, as_amsterdam, parse_moment
 from domain.commands import LeaveProgramme, RecordConversation
 from domain.conversations import KIND_NAMES_NL, Attendee, ConversationKind
 from domain.errors import DomainError
@@ -110,12 +110,13 @@ def _actor(given: str | None) -> str:
 
 
 def _moment(value: str | None) -> datetime:
+    """``--now`` as the product's moment (to the microsecond), else the clock: the edge reads it here."""
     if value is None:
-        return datetime.now(tz=AMSTERDAM)
+        return as_amsterdam(datetime.now(tz=AMSTERDAM))
     try:
-        return as_amsterdam(datetime.fromisoformat(value))
-    except ValueError:
-        raise CliInputError(f"moment {value!r} onleesbaar: gebruik JJJJ-MM-DD of JJJJ-MM-DDTUU:MM") from None
+        return parse_moment(value)
+    except MomentError as exc:
+        raise CliInputError(str(exc)) from None
 
 
 def _date(value: str) -> date:
@@ -275,23 +276,17 @@ def leave(
     out.print(f"praktijk {event.agb_code}: {STATE_NAMES_NL[event.from_state]} -> {STATE_NAMES_NL[event.to_state]}")
 
 
-DUTY_NAMES_NL = {"sweep_due": "openstaande taken", "plan_obligations": "taken plannen",
-                 "plan_meetings": "overleggen", "refresh_kits": "instructiekoffers",
-                 "board_digest": "overzicht bestuur", "recalculate_indicators": "indicatoren",
-                 "dispatch_outbox": "verzenden"}
-
-
 def _print_duty(report: Any) -> None:
-    queued = ", ".join(f"{k} {v}" for k, v in sorted(report.queued.items())) or "geen berichten"
-    out.print(f"{report.duty.replace('_', '-')} ({DUTY_NAMES_NL.get(report.duty, report.duty)}): "
-              f"{report.practices} praktijken, {report.planned} gepland, {report.rescheduled} verplaatst, "
-              f"{report.done} afgerond, {report.cancelled} vervallen, {len(report.transitions)} overgangen; "
-              f"{queued}" + (" (moment was al eerder verwerkt)" if report.already_ran else ""), markup=False)
+    from flows import run_report
+
+    out.print(run_report.headline(report), markup=False)
     for t in report.transitions:
         out.print(f"  {t.agb_code} {t.name}: {STATE_NAMES_NL[t.from_state]} -> {STATE_NAMES_NL[t.to_state]} "
                   f"({t.trigger.value}) {t.summary}", markup=False)
-    for what, why in report.failures:
-        err.print(f"  fout bij {what}: {why}", markup=False)
+    for line in run_report.deferred_lines(report):
+        out.print(f"  {line}", markup=False)
+    for line in run_report.failure_lines(report):
+        err.print(f"  {line}", markup=False)
 
 
 @command()
@@ -314,19 +309,23 @@ def run(
 
         settings = load_settings()
         out.print(f"ingebouwde planner gestart (taken in tabel {JOB_TABLE} van de eigen database); "
-                  "stoppen met Ctrl-C", markup=False)
+                  "stoppen met Ctrl-C of SIGTERM", markup=False)
         for name, duty in BY_NAME.items():
             out.print(f"  {name}: '{duty.cron}' (Europe/Amsterdam) {duty.title_nl}", markup=False)
-        try:
-            serve_embedded(settings)
-        except (KeyboardInterrupt, SystemExit):
-            out.print("ingebouwde planner gestopt")
+        serve_embedded(settings)
+        out.print("ingebouwde planner gestopt", markup=False)
         return
     moment = _moment(now)
     settings = load_settings()
     services = _services()
-    for report in run_all(services, moment, settings, tuple(only) if only else None):
+    reports = run_all(services, moment, settings, tuple(only) if only else None)
+    for report in reports:
         _print_duty(report)
+    if any(r.failures for r in reports):
+        from flows import run_report
+
+        err.print(f"mislukt: {run_report.failure_message(reports)}", markup=False)
+        raise typer.Exit(1)
 
 
 @command()
@@ -434,10 +433,13 @@ def runs(duty: Annotated[str | None, typer.Argument(help="Bijv. sweep_due.")] = 
     if as_json:
         out.print(json.dumps([r.summary for r in rows], ensure_ascii=False))
         return
+    from flows.run_report import title
+
     for r in rows:
         sm = r.summary
-        out.print(f"{_short(r.moment)} {r.duty}: {sm.get('practices', 0)} praktijken, {sm.get('planned', 0)} gepland, "
-                  f"{sm.get('messages', 0)} berichten, {len(sm.get('failures', []))} fouten ({r.actor})", markup=False)
+        out.print(f"{_short(r.moment)} {title(r.duty)}: {sm.get('practices', 0)} praktijken, {sm.get('planned', 0)} "
+                  f"gepland, {sm.get('messages', 0)} berichten, {len(sm.get('failures', []))} fouten ({r.actor})",
+                  markup=False)
 
 
 @command()

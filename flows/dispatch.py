@@ -18,6 +18,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,6 +44,7 @@ class Problem:
     recipient: str
     reason: str
     next_attempt_at: datetime | None = None
+    kind: str = ""
 
 
 @dataclass
@@ -52,12 +54,17 @@ class DispatchReport:
     moment: datetime
     channel: str
     sent: list[str] = field(default_factory=list)  # keys delivered by this dispatch
+    sent_to: list[tuple[str | None, str, str]] = field(default_factory=list)  # of those: (agb_code, kind, who)
     resent: list[str] = field(default_factory=list)  # of those: found in "sending" after a crash (same Message-ID)
     retrying: list[Problem] = field(default_factory=list)
     failed: list[Problem] = field(default_factory=list)
     held: list[Problem] = field(default_factory=list)
     notices_queued: int = 0
     skipped: int = 0  # claimed by another dispatcher in the meantime
+
+    @property
+    def sent_kinds(self) -> Counter[str]:
+        return Counter(kind for _, kind, _ in self.sent_to)
 
     @property
     def nothing_to_do(self) -> bool:
@@ -188,7 +195,7 @@ def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Reg
             repo.hold_message(s, row.id, reason)
             report.notices_queued += repo.add_messages(s, _notices(row, reason, registry), created_at=now)
             s.commit()
-        report.held.append(Problem(row.key, row.agb_code, row.recipient_name, reason))
+        report.held.append(Problem(row.key, row.agb_code, row.recipient_name, reason, kind=row.kind))
         return
     if row.status == "sending" and row.attempts >= max_attempts:  # interrupted on its last attempt: stop here
         reason = (f"opgegeven na {row.attempts} pogingen: de laatste werd onderbroken (het bericht kan zijn "
@@ -196,7 +203,7 @@ def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Reg
         with services.session() as s:
             repo.mark_failed(s, row.id, reason, attempts=row.attempts)
             s.commit()
-        report.failed.append(Problem(row.key, row.agb_code, address, reason))
+        report.failed.append(Problem(row.key, row.agb_code, address, reason, kind=row.kind))
         return
     with services.session() as s:
         claimed = repo.claim_message(s, row.id, expected_status=row.status, expected_attempts=row.attempts,
@@ -214,17 +221,18 @@ def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Reg
         with services.session() as s:
             if attempts >= max_attempts:
                 repo.mark_failed(s, row.id, f"opgegeven na {attempts} pogingen: {error}", attempts=attempts)
-                report.failed.append(Problem(row.key, row.agb_code, address, error))
+                report.failed.append(Problem(row.key, row.agb_code, address, error, kind=row.kind))
             else:
                 retry_at = now + backoff * 2 ** (attempts - 1)
                 repo.mark_retry(s, row.id, error, retry_at, attempts=attempts)
-                report.retrying.append(Problem(row.key, row.agb_code, address, error, retry_at))
+                report.retrying.append(Problem(row.key, row.agb_code, address, error, retry_at, kind=row.kind))
             s.commit()
         return
     with services.session() as s:
         repo.mark_sent(s, row.id, now, attempts=attempts)
         s.commit()
     report.sent.append(row.key)
+    report.sent_to.append((row.agb_code, row.kind, f"{row.recipient_name} <{address}>"))
     if row.status == "sending":
         report.resent.append(row.key)
 

@@ -45,6 +45,7 @@ from domain.messages import OutboxMessage
 from domain.obligations import (
     CONVERSATION_KINDS,
     MEETING_KINDS,
+    NOTICE_STAGE_NAMES_NL,
     KitKind,
     Obligation,
     ObligationKind,
@@ -114,8 +115,10 @@ class DutyReport:
     cancelled: int = 0
     transitions: list[TransitionTaken] = field(default_factory=list)
     queued: Counter[str] = field(default_factory=Counter)
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (what, why), Dutch
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (what, why), Dutch: the run failed
+    deferred: list[tuple[str, str]] = field(default_factory=list)  # (practice, why): left to the next run
     lines: list[dict[str, str]] = field(default_factory=list)  # the artifact's table: praktijk, wat, details
+    delivery: Delivery | None = None  # what a dispatch sent, held, retried and gave up
 
     @property
     def messages(self) -> int:
@@ -134,6 +137,7 @@ class DutyReport:
         self.transitions.extend(other.transitions)
         self.queued.update(other.queued)
         self.failures.extend(other.failures)
+        self.deferred.extend(other.deferred)
         self.lines.extend(other.lines)
 
     def line(self, practice: str, what: str, details: str) -> None:
@@ -146,7 +150,29 @@ class DutyReport:
             "done": self.done, "cancelled": self.cancelled, "transitions": len(self.transitions),
             "escalated": self.escalated, "messages": self.messages, "queued": dict(sorted(self.queued.items())),
             "failures": [{"what": w, "why": y} for w, y in self.failures],
+            "deferred": [{"practice": p, "why": y} for p, y in self.deferred],
+            **({"delivery": self.delivery.summary()} if self.delivery is not None else {}),
         }
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures)
+
+
+@dataclass
+class Delivery:
+    """What one dispatch of the outbox did: counted per message kind, with the reason for each problem."""
+
+    channel: str
+    sent: Counter[str] = field(default_factory=Counter)  # per kind
+    resent: int = 0  # of those: found half-sent after an interruption, sent again with the same Message-ID
+    held: list[tuple[str, str]] = field(default_factory=list)  # (kind, why): waiting for an address
+    retrying: list[tuple[str, str]] = field(default_factory=list)  # (kind, why): tried again later
+    given_up: list[tuple[str, str]] = field(default_factory=list)  # (kind, why): failed for good
+
+    def summary(self) -> dict[str, Any]:
+        return {"channel": self.channel, "sent": dict(sorted(self.sent.items())), "resent": self.resent,
+                "held": len(self.held), "retrying": len(self.retrying), "given_up": len(self.given_up)}
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -460,7 +486,8 @@ def _queue_notices(s: Session, services: Services, rows: Sequence[ObligationRow]
         if new:
             report.queued.update(new_by_kind)
             report.line(row.agb_code or "zorggroep", ob.title_nl,
-                        f"{', '.join(send)}: {new} bericht(en) klaargezet, datum {date_nl(ob.planned_on or ob.due_on)}")
+                        f"{', '.join(NOTICE_STAGE_NAMES_NL.get(x, x) for x in send)}: {new} bericht(en) klaargezet, "
+                        f"datum {date_nl(ob.planned_on or ob.due_on)}")
 
 
 def _advance(services: Services, now: datetime, codes: Sequence[str], actor: str, report: DutyReport,
@@ -474,6 +501,10 @@ def _advance(services: Services, now: datetime, codes: Sequence[str], actor: str
         del report.queued["board"]
     for agb, why in result.skipped:
         report.failures.append((agb, why))
+        report.line(agb, "fout", why)
+    for agb, why in result.deferred:
+        report.deferred.append((agb, why))
+        report.line(agb, "uitgesteld", why)
     for t in result.transitions:
         report.line(f"{t.agb_code} {t.name}", f"{state_nl(t.from_state.value)} -> {state_nl(t.to_state.value)}",
                     t.summary)

@@ -45,6 +45,7 @@ from domain.rules import assess_progress
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
 from notifications.charts import Series
 from statemachines.trajectory import (
+    EventBeforeLastError,
     Fired,
     GuardContext,
     GuardRejectedError,
@@ -319,7 +320,10 @@ class RunReport:
     practices: int = 0
     transitions: list[TransitionTaken] = field(default_factory=list)
     messages: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # failures: (agb_code, why), Dutch
+    # practices whose trajectory took a step after this run's moment (an officer recorded a conversation
+    # while the run was due or under way): not judged now, not a failure; the next run judges them
+    deferred: list[tuple[str, str]] = field(default_factory=list)
     already_ran: bool = False
 
 
@@ -367,9 +371,11 @@ def evaluate_practice(
                     taken.append(TransitionTaken(practice.agb_code, practice.name, fired.event.trigger,
                                                  view_before.state, view.state, _summary(fired)))
             return taken, queued
-        except repo.ConcurrentUpdateError:
-            if attempt == 3:  # another process keeps winning: let the operator see it
-                raise
+        except repo.ConcurrentUpdateError as exc:
+            if attempt == 3:  # another process keeps winning, or the stored state is off: let the operator see it
+                raise repo.ConcurrentUpdateError(
+                    f"{exc}; drie pogingen mislukt: blijft dit terugkomen, vergelijk dan de opgeslagen stand met "
+                    f"de gebeurtenissen (qualitycycle replay {practice.agb_code})") from exc
 
 
 def _first_that_fires(services: Services, view: TrajectoryView, practice: Practice, figures: IndicatorFigures,
@@ -386,6 +392,16 @@ def _first_that_fires(services: Services, view: TrajectoryView, practice: Practi
         except GuardRejectedError:
             continue
     return None
+
+
+def _failure_why(agb_code: str, exc: Exception) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if text.startswith(f"praktijk {agb_code}") else f"praktijk {agb_code}: {text}"
+
+
+def _deferred_why(last: datetime, now: datetime) -> str:
+    return (f"niet beoordeeld: het traject zette op {as_amsterdam(last):%Y-%m-%d %H:%M:%S} een stap, na het moment "
+            f"van deze run ({as_amsterdam(now):%Y-%m-%d %H:%M:%S}); de volgende run beoordeelt de praktijk")
 
 
 def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
@@ -430,6 +446,9 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         own = scores.get(practice.agb_code, [])
         figures = shared.with_scores(own)
         view = views.get(practice.agb_code) or TrajectoryView(agb_code=practice.agb_code)
+        if view.last_event_at is not None and view.last_event_at > now:
+            report.deferred.append((practice.agb_code, _deferred_why(view.last_event_at, now)))
+            continue  # not marked: the next sweep looks again
         try:
             # Most practices have nothing due: decide on the view read above, and open a transaction (which
             # reads the view again and decides again, as a concurrent writer may have moved it) only when
@@ -438,9 +457,17 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
                 taken, queued = evaluate_practice(services, practice, figures, board, now, actor)
                 report.transitions.extend(taken)
                 report.messages += queued
+        except EventBeforeLastError as exc:  # a step recorded between reading the view and deciding
+            report.deferred.append((practice.agb_code, _deferred_why(exc.last, now)))
+            continue
         except TrajectoryError as exc:
             report.skipped.append((practice.agb_code, str(exc)))
             continue  # not marked: tried again at the next sweep
+        except sa.exc.OperationalError:
+            raise  # the database is gone: every practice after this one would fail the same way
+        except Exception as exc:  # one practice's fault must not stop the others; the run reports it
+            report.skipped.append((practice.agb_code, _failure_why(practice.agb_code, exc)))
+            continue
         if review_basis is not None:
             # a transition taken above counted a change, so the next sweep looks again whatever this says
             marks[practice.agb_code] = (stamps.get(practice.agb_code, (0, 0)), next_evaluation_on(

@@ -1,110 +1,131 @@
 """Prefect flows: the declared duties wrapped for operations staff, who watch them in the Prefect UI.
 
 Each flow adds only what operators need around the service functions of ``flows/duties.py``: a run
-name that says what and when (``sweep-due 2026-03-02 06:00``), tags, retries, and artifacts that tell
-an officer in Dutch what the run did (a summary, and a table: practices planned, escalated, messages
-queued, failures with reasons). Practice work is split into batches, one task per batch, never one
-task per practice.
+name that says what and when (``sweep-due 2026-03-02 06:00``), tags, task retries, and artifacts that
+tell an officer in Dutch what the run did (``flows/run_report.py``: a summary and a table). Practice
+work is split into batches, one task per batch, never one task per practice.
 
 Invariants:
-- The moment a run works for is its parameter ``now`` or, when empty, the time the run was scheduled
-  for (so a retry of the same run works for the same moment and lands on the same rows); only when
-  neither exists (an ad-hoc run) the clock at the edge.
-- A database that cannot be reached fails the run with a Dutch message naming it; the next run
-  catches up, because the duties work from state, not from the runs that happened.
+- The moment a run works for is its parameter ``now`` or, when empty (every run the scheduler starts),
+  the time the run was scheduled for, to the microsecond; only an ad-hoc run without either takes the
+  clock. Both come in as Prefect's own datetime type and are converted once, by ``domain.clock``, into
+  a plain datetime in Europe/Amsterdam (pendulum's arithmetic loses the zone).
+- A run in which a practice, a batch, an extract or a message failed finishes the rest, publishes what
+  it did, logs one Dutch line per failure and ends **Failed** with a message that counts them. A flow
+  run is never retried as a whole (a retry would only repeat a practice's refusal and delay the Failed
+  state); a task (one batch) is retried twice for a passing fault, and opening the database is tried
+  three times over a minute.
+- A database that cannot be reached fails the run with one Dutch line naming it, without a traceback;
+  the next run catches up, because the duties work from state, not from the runs that happened.
 - ``deployments()`` turns the one declaration in ``flows/schedule.py`` into Prefect deployments with
   ``Cron`` schedules in Europe/Amsterdam (never the UTC shorthands).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from prefect import Flow, flow, task
+from prefect import Flow, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.schedules import Cron
+from prefect.states import Failed
 
-from domain.clock import AMSTERDAM, as_amsterdam
-from flows import duties
+from domain.clock import AMSTERDAM, as_amsterdam, parse_moment
+from flows import duties, run_report
 from flows.duties import DutyReport
 from flows.engine import Services
 from flows.runner import open_services
 from flows.schedule import BY_NAME, SCHEDULE, TIMEZONE, ScheduledDuty, check_schedule
 from flows.settings import Settings, load_settings
-from notifications.wording import date_nl
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TABLE_LIMIT = 500  # rows in the artifact's table; the summary counts everything
+CONNECT_PAUSES: tuple[float, ...] = (15, 45)  # seconds between tries to reach the product's database
 
 
 class DatabaseUnreachableError(RuntimeError):
     """The product's database did not answer; the run fails and the next one catches up."""
 
 
-def _moment(now: datetime | None) -> datetime:
+def _moment(now: datetime | str | None) -> datetime:
+    """The moment a run works for, to the microsecond: its parameter ``now``, else the time the scheduler
+    planned the run for (Prefect's own datetime type, converted at this edge), else the clock."""
+    if isinstance(now, str):
+        return parse_moment(now)
     if now is not None:
-        return as_amsterdam(now).replace(second=0, microsecond=0)
+        return as_amsterdam(now)
     scheduled = flow_run.scheduled_start_time
-    moment = scheduled if scheduled is not None else datetime.now(tz=AMSTERDAM)
-    return as_amsterdam(moment).replace(second=0, microsecond=0)
+    return as_amsterdam(scheduled if scheduled is not None else datetime.now(tz=AMSTERDAM))
 
 
 def _run_name(duty: str) -> Callable[[], str]:
     def name() -> str:
-        parameters = flow_run.parameters or {}
-        given = parameters.get("now")
-        moment = _moment(datetime.fromisoformat(given) if isinstance(given, str) else given)
-        return f"{duty} {moment:%Y-%m-%d %H:%M}"
+        moment = _moment((flow_run.parameters or {}).get("now"))
+        return f"{duty} {moment:%Y-%m-%d} {run_report.clock(moment)}"
 
     return name
 
 
+def _where(settings: Settings) -> str:
+    return sa.make_url(settings.db_url()).render_as_string(hide_password=True)
+
+
 def _services() -> tuple[Services, Settings]:
+    """Open the product's database, trying again after each pause of ``CONNECT_PAUSES`` (a database that
+    restarts at 06:00 must not cost the care group a day's sweep: runs are not retried as a whole)."""
     settings = load_settings()
-    try:
-        services = open_services(settings)
-        with services.db.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as exc:
-        where = sa.make_url(settings.db_url()).render_as_string(hide_password=True)
-        raise DatabaseUnreachableError(
-            f"database {where} is niet bereikbaar; deze run is mislukt en de volgende haalt het werk in "
-            f"({str(exc.orig).strip().splitlines()[0] if exc.orig else exc})") from exc
-    return services, settings
+    for pause in (*CONNECT_PAUSES, None):
+        try:
+            services = open_services(settings)
+            with services.db.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+            return services, settings
+        except sa.exc.OperationalError as exc:
+            if pause is None:
+                raise DatabaseUnreachableError(
+                    f"database {_where(settings)} is niet bereikbaar; deze run is mislukt en de volgende haalt het "
+                    f"werk in ({run_report.first_line(exc.orig if exc.orig is not None else exc)})") from None
+            get_run_logger().warning("database %s nog niet bereikbaar; over %s s opnieuw", _where(settings), pause)
+            time.sleep(pause)
+    raise AssertionError("unreachable")
 
 
-def _publish(report: DutyReport, title: str) -> None:
-    """Tell an officer in Dutch what the run did: a summary and a table."""
+def _publish(report: DutyReport) -> None:
+    """Tell an officer in Dutch what the run did: a summary (with the table's lines, readable) and a table."""
     key = report.duty.replace("_", "-")
-    moment = f"{date_nl(report.moment, weekday=True)} {report.moment:%H:%M}"
-    lines = [f"# {title}, {moment}", ""]
-    if report.already_ran:
-        lines += ["Dit moment was al eerder verwerkt: deze run heeft alleen afgemaakt wat nog openstond.", ""]
-    lines += [
-        "| | |", "|---|---|",
-        f"| Praktijken | {report.practices} |",
-        f"| Taken gepland | {report.planned} |",
-        f"| Taken verplaatst | {report.rescheduled} |",
-        f"| Taken afgerond | {report.done} |",
-        f"| Taken vervallen | {report.cancelled} |",
-        f"| Overgangen in trajecten | {len(report.transitions)} |",
-        f"| Geëscaleerd naar het bestuur | {', '.join(report.escalated) or 'geen'} |",
-        f"| Berichten klaargezet | {report.messages} |",
-        f"| Fouten | {len(report.failures)} |",
-    ]
-    if report.queued:
-        lines += ["", "Berichten per soort: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.queued.items()))]
+    name = run_report.title(report.duty)
+    create_markdown_artifact(run_report.summary_markdown(report), key=f"{key}-samenvatting",
+                             description=f"{name}: samenvatting")
+    create_table_artifact(run_report.table_rows(report, TABLE_LIMIT), key=key,
+                          description=f"{name}: wat deze run deed ({len(report.lines)} regels)")
+
+
+def _outcome(report: DutyReport) -> Any:
+    """Publish, log one line (and one per failure) and end the run: Completed with the summary, or Failed
+    with a message that counts the failures, after everything else was done."""
+    _publish(report)
+    logger = get_run_logger()
+    logger.info(run_report.headline(report))
+    for line in run_report.deferred_lines(report):
+        logger.info(line)
+    for line in run_report.failure_lines(report):
+        logger.error(line)
     if report.failures:
-        lines += ["", "## Fouten", ""] + [f"- {what}: {why}" for what, why in report.failures]
-    create_markdown_artifact("\n".join(lines), key=f"{key}-samenvatting", description=f"{title}: samenvatting")
-    rows = report.lines[:TABLE_LIMIT] or [{"praktijk": "-", "wat": "niets te doen", "details": ""}]
-    create_table_artifact(rows, key=key, description=f"{title}: wat deze run deed ({len(report.lines)} regels)")
+        return Failed(message=f"{run_report.title(report.duty)}: {run_report.failure_message([report])}")
+    return report.summary()
+
+
+def _failed(duty: str, why: str) -> Any:
+    message = f"{run_report.title(duty)}: {why}"
+    get_run_logger().error(message)
+    return Failed(message=message)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, task_run_name="batch {first}-{last}")
@@ -125,52 +146,72 @@ def record_task(services: Services, report: DutyReport, duty: str) -> DutyReport
     return duties._finish(services, report, duties.ENGINE_ACTOR)
 
 
-@flow(name="sweep-due", flow_run_name=_run_name("sweep-due"), retries=1, retry_delay_seconds=60, log_prints=True)
+@flow(name="sweep-due", flow_run_name=_run_name("sweep-due"), log_prints=True)
 def sweep_due_flow(now: datetime | None = None, batch_size: int = duties.DEFAULT_BATCH,
-                   full: bool = False) -> dict[str, Any]:
+                   full: bool = False) -> Any:
     """Openstaande taken: trajecten bijwerken, plannen, uitnodigen, herinneren (in batches van praktijken).
     Met ``full``: elke praktijk opnieuw bekijken, niet alleen die waarbij iets veranderde."""
     moment = _moment(now)
-    services, _ = _services()
+    try:
+        services, _ = _services()
+    except DatabaseUnreachableError as exc:
+        return _failed("sweep_due", str(exc))
     try:
         report = DutyReport("sweep_due", moment)
-        basis = duties.ReviewBasis.load(services)
-        # only the practices whose facts, scores or deadlines moved; one task per batch of them
-        for codes in duties.review_batches(services, moment, basis, batch_size=batch_size, full=full):
-            report.merge(sweep_batch_task(services, moment, codes, codes[0], codes[-1], basis, full))
-        report.merge(notices_task(services, moment, "sweep_due", batch_size))
-        report = record_task(services, report, "sweep_due")
-        _publish(report, BY_NAME["sweep-due"].title_nl)
-        return report.summary()
+        try:
+            basis = duties.ReviewBasis.load(services)
+            batches = duties.review_batches(services, moment, basis, batch_size=batch_size, full=full)
+        except Exception as exc:  # nothing could be looked at: say why, in Dutch
+            return _failed("sweep_due", run_report.unexpected(exc))
+        # only the practices whose facts, scores or deadlines moved; one task per batch of them, and a batch
+        # that fails (after its retries) does not stop the others
+        for codes in batches:
+            try:
+                report.merge(sweep_batch_task(services, moment, codes, codes[0], codes[-1], basis, full))
+            except Exception as exc:
+                report.failures.append((f"praktijken {codes[0]} t/m {codes[-1]}", run_report.unexpected(exc)))
+        try:
+            report.merge(notices_task(services, moment, "sweep_due", batch_size))
+        except Exception as exc:
+            report.failures.append(("berichten klaarzetten", run_report.unexpected(exc)))
+        try:
+            report = record_task(services, report, "sweep_due")
+        except Exception as exc:
+            report.failures.append(("run vastleggen", run_report.unexpected(exc)))
+        return _outcome(report)
     finally:
         services.db.dispose()
 
 
 def _duty_flow(duty: ScheduledDuty) -> Any:
     """A flow that runs one declared duty as one task and publishes what it did."""
+    code = duty.name.replace("-", "_")
 
     @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, name=duty.name, task_run_name=duty.name)
     def run(services: Services, settings: Settings, now: datetime) -> DutyReport:
         return duty.run(services, now, settings)
 
-    def body(now: datetime | None = None) -> dict[str, Any]:
+    def body(now: datetime | None = None) -> Any:
         moment = _moment(now)
-        services, settings = _services()
         try:
-            report = run(services, settings, moment)
-            _publish(report, duty.title_nl)
-            if report.failures and duty.name == "dispatch-outbox":
-                print(f"{len(report.failures)} bericht(en) definitief mislukt")
-            return report.summary()
+            services, settings = _services()
+        except DatabaseUnreachableError as exc:
+            return _failed(code, str(exc))
+        try:
+            try:
+                report = run(services, settings, moment)
+            except Exception as exc:
+                return _failed(code, run_report.unexpected(exc))
+            return _outcome(report)
         finally:
             services.db.dispose()
 
     # the module-level name, also as __qualname__: Prefect's entrypoint ("flows/orchestration.py:<qualname>")
     # must resolve to that name when ``serve`` loads the flow in a run's subprocess
-    body.__name__ = body.__qualname__ = duty.name.replace("-", "_") + "_flow"
+    body.__name__ = body.__qualname__ = code + "_flow"
     body.__doc__ = duty.description_nl
-    return flow(name=duty.name, flow_run_name=_run_name(duty.name), retries=1, retry_delay_seconds=60,
-                log_prints=True, description=duty.description_nl)(body)
+    return flow(name=duty.name, flow_run_name=_run_name(duty.name), log_prints=True,
+                description=duty.description_nl)(body)
 
 
 recalculate_indicators_flow = _duty_flow(BY_NAME["recalculate-indicators"])

@@ -18,6 +18,7 @@ Invariants:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,11 +27,13 @@ from apscheduler.triggers.cron import CronTrigger
 
 from domain.clock import AMSTERDAM, as_amsterdam
 from flows import duties
-from flows.duties import DutyReport
+from flows.duties import Delivery, DutyReport
 from flows.engine import Services
 from flows.settings import Settings
+from notifications.wording import message_kind_nl
 
 TIMEZONE = "Europe/Amsterdam"
+log = logging.getLogger("qualitycycle.schedule")
 
 
 def _recalculate(services: Services, now: datetime, settings: Settings) -> DutyReport:
@@ -58,15 +61,20 @@ def _dispatch(services: Services, now: datetime, settings: Settings) -> DutyRepo
 
     result = dispatch_outbox(services, channel_from_settings(settings), now, mail_from=settings.mail_from)
     report = DutyReport("dispatch_outbox", as_amsterdam(now))
-    report.queued["sent"] = len(result.sent)
-    for p in result.retrying:
-        report.line("-", "later opnieuw", f"{p.key}: {p.reason}")
-    for p in result.failed:
-        report.failures.append((p.key, p.reason))
-        report.line("-", "mislukt, opgegeven", f"{p.key}: {p.reason}")
-    for p in result.held:
-        report.line("-", "wacht op e-mailadres", f"{p.key}: {p.reason}")
-    report.line("-", f"verzonden via {result.channel}", f"{len(result.sent)} bericht(en)")
+    delivery = report.delivery = Delivery(channel=result.channel, sent=result.sent_kinds, resent=len(result.resent))
+    for agb, kind, who in result.sent_to:
+        report.line(agb or "zorggroep", f"{message_kind_nl(kind)} verzonden", f"aan {who}")
+    for stage, problems, into in (("later opnieuw", result.retrying, delivery.retrying),
+                                  ("opgegeven", result.failed, delivery.given_up),
+                                  ("wacht op een e-mailadres", result.held, delivery.held)):
+        for p in problems:
+            into.append((p.kind, p.reason))
+            when = f" (volgende poging {p.next_attempt_at:%Y-%m-%d %H:%M})" if p.next_attempt_at else ""
+            report.line(p.agb_code or "zorggroep", f"{message_kind_nl(p.kind)} {stage}", f"{p.reason}{when}")
+    # a message given up is a failure of the run: an officer must look (a missing address is not: the
+    # officers were sent a notice, and the message goes once the address is in the registry)
+    report.failures += [(f"{message_kind_nl(p.kind)} aan {p.recipient}"
+                         + (f" (praktijk {p.agb_code})" if p.agb_code else ""), p.reason) for p in result.failed]
     return report
 
 
@@ -138,5 +146,19 @@ def check_schedule(schedule: tuple[ScheduledDuty, ...] = SCHEDULE, year: int = 2
 
 def run_all(services: Services, now: datetime, settings: Settings,
             only: tuple[str, ...] | None = None) -> list[DutyReport]:
-    """Every declared duty once for ``now``, in declaration order (``qualitycycle run --now``)."""
-    return [d.run(services, now, settings) for d in SCHEDULE if only is None or d.name in only]
+    """Every declared duty once for ``now``, in declaration order (``qualitycycle run --now``). A duty that
+    raises does not stop the others: its report carries the failure, in Dutch."""
+    from flows.run_report import unexpected
+
+    reports = []
+    for duty in SCHEDULE:
+        if only is not None and duty.name not in only:
+            continue
+        try:
+            reports.append(duty.run(services, now, settings))
+        except Exception as exc:
+            log.debug("%s raised", duty.name, exc_info=True)
+            failed = DutyReport(duty.name.replace("-", "_"), as_amsterdam(now))
+            failed.failures.append((duty.title_nl, unexpected(exc)))
+            reports.append(failed)
+    return reports

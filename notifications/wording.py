@@ -48,6 +48,23 @@ MEETING_NAMES_NL = {"poh_meeting": "POH-overleg", "practice_manager_meeting": "p
 KIT_NAMES_NL = {"inhalation": "instructiekoffer inhalatie", "insulin": "instructiekoffer insuline"}
 COURSE_NAMES_NL = {"caspir": "Caspir-cursus", "langerhans": "Langerhans-scholing"}
 
+# every message kind (one template each) as an officer reads it in a run's report and in ``outbox``
+MESSAGE_KIND_NAMES_NL = {
+    "conversation_invitation": "uitnodiging voor een gesprek",
+    "conversation_reminder": "herinnering aan een gesprek",
+    "conversation_overdue": "gesprek over de termijn",
+    "meeting_invitation": "uitnodiging voor een overleg",
+    "kit_refresh_due": "instructiekoffer aan actualisatie toe",
+    "training_due": "verplichte scholing aan de beurt",
+    "board_escalation": "melding aan het bestuur: beleid minder presterende praktijken",
+    "board_progress": "voortgang van een verbetertraject aan het bestuur",
+    "board_recovery": "herstel gemeld aan het bestuur",
+    "board_left": "vertrek gemeld aan het bestuur",
+    "board_digest": "overzicht voor het bestuur",
+    "missing_address": "melding: geen bruikbaar e-mailadres",
+    "board": "bericht aan het bestuur",  # a run's count of the board messages its transitions queued
+}
+
 MONTHS_NL = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
              "oktober", "november", "december")
 WEEKDAYS_NL = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
@@ -66,6 +83,10 @@ def conversation_nl(kind: str) -> str:
         return KIND_NAMES_NL[ConversationKind(kind)]
     except ValueError:
         return kind
+
+
+def message_kind_nl(kind: str) -> str:
+    return MESSAGE_KIND_NAMES_NL.get(kind, kind)
 
 
 def state_nl(state: str) -> str:

@@ -65,6 +65,17 @@ class GuardRejectedError(TrajectoryError):
         self.why = why
 
 
+class EventBeforeLastError(TrajectoryError):
+    """A step at a moment before the practice's last step: the log is ordered, so it is refused. For a run
+    this means someone recorded a fact after the run's moment: the run leaves the practice to the next."""
+
+    def __init__(self, agb_code: str, at: datetime, last: datetime) -> None:
+        super().__init__(f"praktijk {agb_code}: moment {at.isoformat()} ligt voor de laatste gebeurtenis "
+                         f"({last.isoformat()})")
+        self.at = at
+        self.last = last
+
+
 class ReplayMismatchError(TrajectoryError):
     """A stored event that the machine does not allow: the history and the machine disagree."""
 
@@ -237,10 +248,7 @@ def fire(
     if at.tzinfo is None:
         raise ValueError("a transition's moment must be timezone-aware")
     if view.last_event_at is not None and at < view.last_event_at:
-        raise TrajectoryError(
-            f"praktijk {view.agb_code}: moment {at.isoformat()} ligt voor de laatste gebeurtenis "
-            f"({view.last_event_at.isoformat()})"
-        )
+        raise EventBeforeLastError(view.agb_code, at, view.last_event_at)
     subject = _Subject(view.state)
     try:
         moved = MACHINE.events[trigger.value].trigger(subject, ctx=ctx)

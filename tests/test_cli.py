@@ -186,13 +186,14 @@ def test_quality_officer_runs_the_first_quarter_of_the_cycle(staff: Staff) -> No
     assert "4 nieuw" in imported.stdout
 
     first = flat(staff("run", "--now", "2024-04-08T07:00").stdout)
-    assert "sweep-due (openstaande taken): 2 praktijken" in first and "1 overgangen" in first
+    assert "sweep-due (Openstaande taken) 2024-04-08 07:00: 2 praktijken bekeken" in first
+    assert "1 stappen in trajecten" in first
     assert f"{LINDE} Huisartsenpraktijk De Linde: jaarcyclus -> extra gesprek (flag_deviation)" in first
     assert "dm2/hba1c_measured: 60,0% (60/100)" in first and EIK not in first
     events = {agb: len(staff.history(agb)) for agb in (LINDE, EIK)}
 
     second = flat(staff("run", "--now", "2024-04-08T07:00").stdout)
-    assert "0 overgangen" in second and "moment was al eerder verwerkt" in second
+    assert "0 stappen in trajecten" in second and "moment was al eerder verwerkt" in second
     assert {agb: len(staff.history(agb)) for agb in (LINDE, EIK)} == events == {LINDE: 2, EIK: 1}
 
     lines = staff.json("status")
@@ -533,11 +534,11 @@ def test_stricter_policy_file_flags_a_practice_at_80_percent_of_target(staff: St
     staff("import-indicators", write("scores.csv", f"{SCORE_HEADER}\n{LINDE},dm2,hba1c_measured,2024-03-31,72,100\n"),
           "--now", "2024-04-05")
     default = flat(staff("run", "--now", "2024-04-08T07:00").stdout)
-    assert "0 overgangen" in default and staff.state(LINDE) == "annual_cycle"
+    assert "0 stappen in trajecten" in default and staff.state(LINDE) == "annual_cycle"
 
     strict = {"QC_POLICY_FILE": write("beleid.yaml", "deviation_share_of_target: 0.05\n")}
     stricter = flat(staff("run", "--now", "2024-04-15T07:00", env=strict).stdout)
-    assert "1 overgangen" in stricter and "jaarcyclus -> extra gesprek (flag_deviation)" in stricter
+    assert "1 stappen in trajecten" in stricter and "jaarcyclus -> extra gesprek (flag_deviation)" in stricter
     reason = staff.status()[LINDE]["reasons"][0]
     assert reason["score"] == 72.0 and reason["threshold"] == 85.5
     assert staff.state(EIK) == "annual_cycle"
@@ -587,13 +588,14 @@ def test_officer_runs_a_day_twice_and_the_second_run_sends_nothing(staff: Staff)
     staff("load-registry", write("registry.yaml", REGISTRY))
     staff("record-conversation", LINDE, "--kind", "start", "--held-on", "2024-01-15", "--now", "2024-01-15T14:00")
     first = flat(staff("run", "--now", "2024-12-09T06:00").stdout)
-    assert "sweep-due (openstaande taken)" in first and "conversation_invitation" in first
+    assert "sweep-due (Openstaande taken)" in first and "uitnodiging voor een gesprek: " in first
+    assert "conversation_invitation" not in first  # message kinds by their Dutch names
     mails = sorted(p.name for p in (staff.home / "outbox").glob("*.eml"))
     assert any(name.startswith("conversation_invitation") for name in mails)
 
     second = flat(staff("run", "--now", "2024-12-09T06:00").stdout)
-    assert "moment was al eerder verwerkt" in second and "sent 0" in second
-    assert "conversation_invitation" not in second.split("dispatch-outbox")[0]
+    assert "moment was al eerder verwerkt" in second and "0 verzonden" in second
+    assert "uitnodiging" not in second.split("dispatch-outbox")[0]
     assert sorted(p.name for p in (staff.home / "outbox").glob("*.eml")) == mails
 
     due = staff.json("obligations", LINDE)
@@ -601,3 +603,61 @@ def test_officer_runs_a_day_twice_and_the_second_run_sends_nothing(staff: Staff)
     annual = next(o for o in due if isinstance(o, dict) and o["kind"] == "annual_conversation")
     assert annual["due_on"] == "2025-01-15" and annual["planned_on"] == "2024-12-31"
     assert annual["notices_done"] == ["invitation"]
+
+
+def test_a_run_in_which_a_practice_fails_does_the_rest_and_exits_non_zero(staff: Staff) -> None:
+    staff.set_up_care_group()
+    staff.start_cycles()
+    scores = SCORES_Q1.replace(f"{EIK},dm2,hba1c_measured,2024-03-31,95", f"{EIK},dm2,hba1c_measured,2024-03-31,60")
+    staff("import-indicators", write("scores.csv", scores), "--now", "2024-04-05")
+    with sqlite3.connect(staff.home / "qualitycycle.db") as conn:  # De Linde's stored state is off by one step
+        conn.execute("UPDATE trajectory SET version = version - 1 WHERE agb_code = ?", (LINDE,))
+
+    result = staff.invoke(("run", "--now", "2024-04-08T07:00"), None)
+
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    errors = result.stderr.splitlines()
+    assert (f"  fout: praktijk {LINDE}: traject is intussen gewijzigd (verwacht versie 1); drie pogingen mislukt: "
+            "blijft dit terugkomen, vergelijk dan de opgeslagen stand met de gebeurtenissen "
+            f"(qualitycycle replay {LINDE})") in errors
+    assert errors[-1].startswith(f"mislukt: 1 fout(en) (Openstaande taken: 1). Eerste: {LINDE}: praktijk {LINDE}: ")
+    # everything else was done: De Eik flagged, the messages dispatched
+    assert staff.state(EIK) == "extra_conversation" and staff.state(LINDE) == "annual_cycle"
+    assert "dispatch-outbox (Berichten versturen)" in result.stdout
+
+
+def test_a_conversation_recorded_in_the_same_minute_as_a_run_never_fails_it(staff: Staff) -> None:
+    staff.set_up_care_group()
+    staff.start_cycles()
+    staff("import-indicators", write("scores.csv", SCORES_Q1), "--now", "2024-04-05")
+    # an officer records De Eik's annual conversation at 07:00:32; the run of 07:00 starts after it
+    staff("record-conversation", EIK, "--kind", "annual", "--held-on", "2024-04-05", "--now", "2024-04-08T07:00:32",
+          *FULL_ATTENDANCE)
+
+    first = staff("run", "--now", "2024-04-08T07:00")  # exit 0 (Staff asserts it)
+
+    lines = flat(first.stdout)
+    assert f"uitgesteld: praktijk {EIK}: niet beoordeeld: het traject zette op 2024-04-08 07:00:32 een stap, na het " \
+        "moment van deze run (2024-04-08 07:00:00); de volgende run beoordeelt de praktijk" in lines
+    assert "1 uitgesteld naar de volgende run" in lines and "fout" not in first.stderr
+    assert staff.state(LINDE) == "extra_conversation"  # the others were judged as usual
+    later = flat(staff("run", "--now", "2024-04-08T07:05").stdout)
+    assert "uitgesteld" not in later and staff.state(EIK) == "annual_cycle"
+
+
+def test_runs_on_a_summer_and_a_winter_morning_store_their_steps_at_that_instant(staff: Staff) -> None:
+    staff.set_up_care_group()
+    staff.start_cycles()
+    staff("import-indicators", write("scores.csv", SCORES_Q1), "--now", "2024-04-05")
+
+    staff("run", "--now", "2024-07-01T06:00:15")  # summer time, read as Amsterdam wall time
+    staff("run", "--now", "2024-12-09T05:00:00Z")  # winter, given in UTC: 06:00 in Amsterdam
+
+    flagged = next(e for e in staff.history(LINDE) if e["trigger"] == "flag_deviation")
+    assert flagged["at"] == "2024-07-01T06:00:15+02:00"
+    assert staff.status()[LINDE]["since"] == "2024-07-01T06:00:15+02:00"
+    assert {r["moment"] for r in staff.json("runs", "sweep_due")} == {"2024-07-01T06:00:15+02:00",
+                                                                      "2024-12-09T06:00:00+01:00"}
+    replayed = staff("replay")
+    assert replayed.stdout.count("toestand komt overeen") == 2

@@ -199,7 +199,7 @@ def test_each_duty_reports_how_many_messages_it_queued_and_whether_a_record_was_
     assert duties.plan_meetings(services, at("2025-01-14")).queued == {"meeting_invitation": 7}
     sweep = duties.sweep_due(services, at("2025-01-29"))
     assert sweep.queued == {"conversation_invitation": 11, "training_due": 7} and sweep.messages == 18
-    assert "invitation: 5 bericht(en) klaargezet" in next(x["details"] for x in sweep.lines if x["praktijk"] == LINDE)
+    assert "uitnodiging: 5 bericht(en) klaargezet" in next(x["details"] for x in sweep.lines if x["praktijk"] == LINDE)
     with services.session() as s:
         run = store.get_duty_run(s, "sweep_due", at("2025-01-29"))
     assert run is not None and run.summary["messages"] == 18

@@ -16,21 +16,24 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import pendulum
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
-from domain.clock import AMSTERDAM
-from flows.engine import Services
-from flows.orchestration import board_digest_flow, plan_meetings_flow, sweep_due_flow
+from domain.clock import AMSTERDAM, FixedClock, as_amsterdam
+from flows import orchestration
+from flows.engine import Services, known_practices, replay_practice
+from flows.orchestration import board_digest_flow, dispatch_outbox_flow, plan_meetings_flow, sweep_due_flow
 from flows.scenario import Scenario
 from storage import obligations as store
 from storage.database import sqlite_url
-from storage.tables import OutboxRow
+from storage.tables import OutboxRow, TrajectoryEventRow, TrajectoryRow
 from tests.prefect_care_group import DESCRIPTION, EIK, LINDE
 
 MONDAY = datetime(2024, 12, 9, 6, 0, tzinfo=AMSTERDAM)  # the annual conversations fall due at the turn of the year
@@ -126,7 +129,8 @@ def test_sweep_due_plans_queues_and_tells_the_officer_in_dutch(care_group: Servi
     assert summary.key == "sweep-due-samenvatting"
     assert "# Openstaande taken, maandag 9 december 2024 06:00" in summary.data
     assert f"| Berichten klaargezet | {len(queued)} |" in summary.data
-    assert "| Geëscaleerd naar het bestuur | geen |" in summary.data
+    assert "| Gemeld aan het bestuur (beleid) | geen |" in summary.data
+    assert "**Gelukt.**" in summary.data and "conversation_invitation" not in summary.data
     rows = table(artifacts["table"])
     assert {row["praktijk"] for row in rows} == {LINDE, EIK}
     # per practice: the annual conversation planned (when it falls due and the day it is planned for) and
@@ -182,9 +186,127 @@ def test_an_unreachable_database_fails_the_run_in_dutch(prefect_api: None, tmp_p
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("QC_HOME", str(tmp_path / "var"))
     monkeypatch.setenv("QC_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none")
+    monkeypatch.setattr(orchestration, "CONNECT_PAUSES", (0.1, 0.1))  # in production: 15 and 45 seconds
 
-    state = run(sweep_due_flow.with_options(retries=0), now=MONDAY)
+    state = run(sweep_due_flow, now=MONDAY)
 
     assert state.is_failed()
-    assert "database postgresql://postgres@127.0.0.1:1/none is niet bereikbaar" in state.message
-    assert "de volgende haalt het werk in" in state.message
+    assert state.message.startswith("Openstaande taken: database postgresql://postgres@127.0.0.1:1/none is niet "
+                                    "bereikbaar; deze run is mislukt en de volgende haalt het werk in (")
+    logs = logs_of(state)
+    assert sum("nog niet bereikbaar; over 0.1 s opnieuw" in line for line in logs) == 2, logs
+    assert not any("Traceback" in line for line in logs), logs  # one Dutch line, not a traceback
+
+
+# --------------------------------------------------------------------------- runs as the scheduler starts them
+
+
+def replay_agrees(services: Services) -> dict[str, int]:
+    """Every practice's state rebuilt from its events equals the stored one; events per practice."""
+    found = {}
+    for code in sorted(known_practices(services)):
+        result = replay_practice(services, code)
+        assert result.agrees, (code, result.error, result.differences)
+        found[code] = result.events
+    return found
+
+
+def logs_of(state: Any) -> list[str]:
+    from prefect import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler().flush()  # the run's logs go to the server in the background
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[
+            state.state_details.flow_run_id])))
+    return [log.message for log in logs]
+
+
+def test_runs_without_parameters_work_for_the_moment_they_were_started_to_the_second(care_group: Services) -> None:
+    """What the scheduler does: no ``now``. The moment is the run's scheduled start time (Prefect's own
+    datetime type), kept with its seconds; the sweep's steps and the dispatch are stored at that instant."""
+    sc_scores(care_group, {LINDE: 55})  # De Linde far below target: the sweep flags it
+    sweep = run(sweep_due_flow)
+    dispatch = run(dispatch_outbox_flow)
+
+    assert sweep.is_completed(), sweep.message
+    assert dispatch.is_completed(), dispatch.message
+    flow_run, _ = flow_run_and_artifacts(sweep)
+    moment = as_amsterdam(flow_run.expected_start_time)
+    assert sweep.result()["moment"] == moment.isoformat()
+    with care_group.session() as s:
+        (event,) = [e for e in s.exec(select(TrajectoryEventRow).where(TrajectoryEventRow.agb_code == LINDE))
+                    if e.trigger == "flag_deviation"]
+        row = s.get(TrajectoryRow, LINDE)
+    assert row is not None and event.at == row.since == moment  # the same instant, not an hour apart
+    replay_agrees(care_group)
+
+    dispatched_at = as_amsterdam(flow_run_and_artifacts(dispatch)[0].expected_start_time)
+    assert outbox(care_group) and {(m.status, m.sent_at) for m in outbox(care_group)} == {("sent", dispatched_at)}
+    assert sweep.result()["failures"] == [] and dispatch.result()["failures"] == []
+
+
+def test_a_dispatch_run_tells_the_officer_what_it_sent_in_dutch(care_group: Services) -> None:
+    run(sweep_due_flow, now=MONDAY)
+    queued = outbox(care_group)
+    state = run(dispatch_outbox_flow, now=pendulum.datetime(2024, 12, 9, 6, 15, tz="UTC"))  # Prefect's own type
+
+    assert state.is_completed(), state.message
+    flow_run, artifacts = flow_run_and_artifacts(state)
+    assert flow_run.name == "dispatch-outbox 2024-12-09 07:15"
+    summary = artifacts["markdown"].data
+    assert summary.startswith("# Berichten versturen, maandag 9 december 2024 07:15\n\n**Gelukt.**")
+    assert f"| Verzonden | {len(queued)} |" in summary and "| Opgegeven | 0 |" in summary
+    assert f"- uitnodiging voor een gesprek: {len(queued)}" in summary
+    assert "Berichten klaargezet" not in summary and "Praktijken" not in summary  # not the sweep's summary
+    assert "conversation_invitation" not in summary
+    rows = table(artifacts["table"])
+    assert len(rows) == len(queued) and {r["wat"] for r in rows} == {"uitnodiging voor een gesprek verzonden"}
+    assert any(r["praktijk"] == LINDE and r["details"] == "aan C. Bakker <c.bakker@delinde.example>" for r in rows)
+    assert {m.status for m in outbox(care_group)} == {"sent"}
+
+
+def test_a_run_in_which_a_practice_fails_finishes_the_rest_and_ends_failed(care_group: Services) -> None:
+    sc_scores(care_group, {LINDE: 55, EIK: 55})
+    with care_group.transaction() as s:  # De Linde's stored state restored from an older backup than its events
+        s.connection().execute(sa.text("UPDATE trajectory SET version = version - 1 WHERE agb_code = :a"),
+                               {"a": LINDE})
+    state = run(sweep_due_flow, now=MONDAY)
+
+    assert state.is_failed()
+    assert state.message.startswith(f"Openstaande taken: 1 fout(en) (Openstaande taken: 1). Eerste: {LINDE}: "
+                                    f"praktijk {LINDE}: ")
+    assert f"qualitycycle replay {LINDE}" in state.message
+    flow_run, artifacts = flow_run_and_artifacts(state)
+    assert flow_run.state.is_failed() and flow_run.name == "sweep-due 2024-12-09 06:00"
+    summary = artifacts["markdown"].data
+    assert "**Mislukt: 1 fout(en).**" in summary and "| Fouten | 1 |" in summary and f"- {LINDE}: praktijk" in summary
+    # the rest was done: De Eik flagged, everyone's duties planned and invitations queued
+    with care_group.session() as s:
+        assert s.get(TrajectoryRow, EIK).state == "extra_conversation"  # type: ignore[union-attr]
+    assert {m.agb_code for m in outbox(care_group)} >= {EIK}
+    logs = logs_of(state)
+    assert any(line.startswith(f"fout: praktijk {LINDE}: ") for line in logs), logs
+    assert not any("Traceback" in line for line in logs)
+
+
+def test_each_run_over_a_summer_and_a_winter_morning_keeps_the_instant(care_group: Services) -> None:
+    sc_scores(care_group, {LINDE: 55})
+    summer = pendulum.datetime(2024, 7, 1, 6, 0, tz="Europe/Amsterdam")  # Prefect's own type, as scheduled
+    winter = pendulum.datetime(2024, 12, 9, 5, 0, 30, tz="UTC")
+    assert run(sweep_due_flow, now=summer).is_completed()
+    assert run(sweep_due_flow, now=winter).is_completed()
+    assert run(dispatch_outbox_flow, now=winter).is_completed()
+
+    with care_group.session() as s:
+        (flagged,) = [e for e in s.exec(select(TrajectoryEventRow)) if e.trigger == "flag_deviation"]
+    assert flagged.at == datetime(2024, 7, 1, 4, 0, tzinfo=UTC)
+    assert replay_agrees(care_group) == {LINDE: 2, EIK: 1}
+    assert {m.sent_at for m in outbox(care_group)} == {datetime(2024, 12, 9, 5, 0, 30, tzinfo=UTC)}
+
+
+def sc_scores(services: Services, hba1c: dict[str, int]) -> None:
+    """Figures of the first quarter of 2024, published in April: HbA1c checked in this many of 100."""
+    sc = Scenario(services, FixedClock(datetime(2024, 4, 5, 9, 0, tzinfo=AMSTERDAM)))
+    sc.scores("2024-03-31", {agb: {"dm2/hba1c_measured": value} for agb, value in hba1c.items()})

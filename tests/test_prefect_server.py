@@ -35,14 +35,14 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from domain.clock import AMSTERDAM
+from domain.clock import AMSTERDAM, FixedClock
 from flows import orchestration
-from flows.engine import Services
+from flows.engine import Services, replay_practice
 from flows.scenario import Scenario
 from flows.schedule import SCHEDULE
 from storage import obligations as store
 from storage.database import normalise_url, sqlite_url
-from storage.tables import OutboxRow
+from storage.tables import OutboxRow, TrajectoryEventRow, TrajectoryRow
 from tests.prefect_care_group import DESCRIPTION, EIK, LINDE
 
 BIN = Path(sys.executable).parent
@@ -262,6 +262,136 @@ def test_serve_registers_the_schedule_and_runs_triggered_duties(tmp_path: Path, 
         services.db.dispose()
 
 
+# --------------------------------------------------------------------------- runs as the scheduler starts them
+
+SUMMER = datetime(2024, 7, 1, 6, 0, tzinfo=AMSTERDAM)  # after De Linde's first-quarter figures: it is flagged
+WINTER = datetime(2024, 12, 9, 6, 0, tzinfo=AMSTERDAM)  # the annual conversations' invitations are due
+
+
+def build_flagged_care_group(url: str) -> None:
+    """The care group of ``build_care_group`` with De Linde's HbA1c checks far below target in Q1 2024."""
+    build_care_group(url)
+    services = Services.open(url, upgrade=False)
+    try:
+        sc = Scenario(services, FixedClock(datetime(2024, 4, 5, 9, 0, tzinfo=AMSTERDAM)))
+        sc.scores("2024-03-31", {LINDE: {"dm2/hba1c_measured": 55}, EIK: {"dm2/hba1c_measured": 95}})
+    finally:
+        services.db.dispose()
+
+
+def serve_without_schedules(procs: Processes, tmp_path: Path, home: Path) -> str:
+    """A server and ``qualitycycle serve``; the deployments' own Cron schedules switched off once registered,
+    so that only the runs a test schedules run (a real dispatch would otherwise start every quarter hour)."""
+    api = start_server(procs, tmp_path)
+    procs.start("serve", [str(BIN / "qualitycycle"), "serve"],
+                clean_env(PREFECT_API_URL=api, PREFECT_HOME=str(tmp_path / "serve"), QC_HOME=str(home),
+                          PREFECT_RUNNER_POLL_FREQUENCY="1"), cwd=tmp_path)
+    with api_settings(api):
+        def all_registered() -> list[Any] | None:
+            with client() as c:
+                found = c.read_deployments()
+            return found if len(found) == len(SCHEDULE) else None
+
+        for deployment in wait_for("six deployments", all_registered, procs, timeout=45):
+            with client() as c:
+                for schedule in deployment.schedules:
+                    c.update_deployment_schedule(deployment.id, schedule.id, active=False)
+    return api
+
+
+def schedule(deployment: str, when: datetime) -> Any:
+    """What the scheduler does at a fire time: a run of the deployment in state Scheduled for ``when``, with
+    no parameters; a runner starts it (``when`` lies in the past, so at once)."""
+    from prefect.states import Scheduled
+
+    with client() as c:
+        created = c.create_flow_run_from_deployment(c.read_deployment_by_name(deployment).id,
+                                                    state=Scheduled(scheduled_time=when))
+    assert created.parameters == {}
+    return created
+
+
+def scheduled_run(deployment: str, when: datetime, procs: Processes, timeout: float = 90) -> Any:
+    """``schedule`` a run and return it once final."""
+    created = schedule(deployment, when)
+
+    def final() -> Any:
+        with client() as c:
+            found = c.read_flow_run(created.id)
+        return found if found.state is not None and found.state.is_final() else None
+
+    return wait_for(f"{deployment} for {when.isoformat()} final", final, procs, timeout=timeout)
+
+
+def qualitycycle(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "qualitycycle"), *args], env=clean_env(QC_HOME=str(home)), cwd=home,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_scheduled_sweeps_and_dispatch_without_parameters_complete_send_and_replay(
+        tmp_path: Path, processes: Processes) -> None:
+    home = tmp_path / "var"
+    home.mkdir()
+    build_flagged_care_group(sqlite_url(home / "qualitycycle.db"))
+    api = serve_without_schedules(processes, tmp_path, home)
+
+    with api_settings(api):
+        summer = scheduled_run("sweep-due/sweep-due", SUMMER, processes)
+        winter = scheduled_run("sweep-due/sweep-due", WINTER, processes)
+        dispatch = scheduled_run("dispatch-outbox/dispatch-outbox", WINTER.replace(hour=7), processes)
+        for run in (summer, winter, dispatch):
+            assert run.state.is_completed(), (run.name, run.state, processes.logs())
+        assert [r.name for r in (summer, winter, dispatch)] == [
+            "sweep-due 2024-07-01 06:00", "sweep-due 2024-12-09 06:00", "dispatch-outbox 2024-12-09 07:00"]
+        summary = next(a for a in artifacts_of(dispatch.id).values() if a.type == "markdown").data
+        assert summary.startswith("# Berichten versturen, maandag 9 december 2024 07:00\n\n**Gelukt.**")
+
+    services = Services.open(sqlite_url(home / "qualitycycle.db"), upgrade=False)
+    try:
+        with services.session() as s:
+            flagged = [e for e in s.exec(select(TrajectoryEventRow)) if e.trigger == "flag_deviation"]
+            linde = s.get(TrajectoryRow, LINDE)
+            messages = list(s.exec(select(OutboxRow)).all())
+    finally:
+        services.db.dispose()
+    # the step is stored at the instant the run was scheduled for, and the state since that same instant
+    assert [(e.agb_code, e.at) for e in flagged] == [(LINDE, SUMMER)]
+    assert linde is not None and linde.since == SUMMER and linde.state == "extra_conversation"
+    assert messages and {(m.status, m.sent_at) for m in messages} == {("sent", WINTER.replace(hour=7))}
+    assert len(list((home / "outbox").glob("*.eml"))) == len(messages)
+    replayed = qualitycycle(home, "replay")
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout.count("toestand komt overeen") == 2
+
+
+def test_a_scheduled_run_in_which_a_practice_fails_ends_failed_and_says_how_many(
+        tmp_path: Path, processes: Processes) -> None:
+    home = tmp_path / "var"
+    home.mkdir()
+    database = home / "qualitycycle.db"
+    build_flagged_care_group(sqlite_url(database))
+    with sa.create_engine(sqlite_url(database)).begin() as connection:  # De Linde's stored state is off by one step
+        connection.execute(sa.text("UPDATE trajectory SET version = version - 1 WHERE agb_code = :a"), {"a": LINDE})
+    api = serve_without_schedules(processes, tmp_path, home)
+
+    with api_settings(api):
+        run = scheduled_run("sweep-due/sweep-due", SUMMER, processes)
+        assert run.state.is_failed(), (run.state, processes.logs())
+        assert run.state.message.startswith(
+            f"Openstaande taken: 1 fout(en) (Openstaande taken: 1). Eerste: {LINDE}: praktijk {LINDE}: ")
+        summary = next(a for a in artifacts_of(run.id).values() if a.type == "markdown").data
+        assert "**Mislukt: 1 fout(en).**" in summary and "| Praktijken bekeken | 2 |" in summary
+        with client() as c:
+            retried = c.read_flow_run(run.id)
+        assert retried.run_count == 1  # failed once, not retried as a whole
+    served = processes.log("serve")  # what operations staff read: one Dutch line per failure, no traceback
+    assert f"ERROR   | Flow run 'sweep-due 2024-07-01 06:00' - fout: praktijk {LINDE}: " in served
+    assert "Traceback" not in served
+    listed = qualitycycle(home, "status", "--json")
+    states = {line["agb_code"]: line["state"] for line in json.loads(listed.stdout)}
+    assert states[EIK] == "annual_cycle" and states[LINDE] == "annual_cycle"  # De Eik was judged (and is fine)
+
+
 # --------------------------------------------------------------------------- 2. scaling out
 
 
@@ -295,7 +425,7 @@ def test_two_workers_share_the_runs_of_a_process_pool(tmp_path: Path, processes:
     suffix = f"{worker_id}_{os.getpid()}"  # two test sessions on one PostgreSQL server do not collide
     with postgres_database(f"qc_prefect_{suffix}") as prefect_db, \
             postgres_database(f"qc_product_{suffix}") as product_db:
-        build_care_group(product_db)
+        build_flagged_care_group(product_db)
         async_url = sa.make_url(prefect_db).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
         api = start_server(processes, tmp_path, PREFECT_API_DATABASE_CONNECTION_URL=async_url)
         pool = "qualitycycle"
@@ -326,8 +456,9 @@ def test_two_workers_share_the_runs_of_a_process_pool(tmp_path: Path, processes:
                 assert deployment.work_pool_name == pool
                 assert deployment.schedules[0].schedule.timezone == "Europe/Amsterdam"
 
+            # four sweeps as the scheduler starts them (no parameters), one run given its moment by hand
             moments = [datetime(2024, 12, day, 6, 0, tzinfo=AMSTERDAM) for day in (9, 10, 11, 12)]
-            triggered = [trigger("sweep-due/sweep-due", m.isoformat(), timeout=0) for m in moments]
+            triggered = [schedule("sweep-due/sweep-due", m) for m in moments]
             triggered.append(trigger("plan-meetings/plan-meetings", "2024-12-09T06:15:00+01:00", timeout=0))
             ids = [r.id for r in triggered]
 
@@ -337,6 +468,8 @@ def test_two_workers_share_the_runs_of_a_process_pool(tmp_path: Path, processes:
                 return runs if all(r.state is not None and r.state.is_final() for r in runs) else None
 
             runs = wait_for("five runs final", all_final, processes, timeout=100, every=1)
+            dispatch = scheduled_run("dispatch-outbox/dispatch-outbox", moments[-1].replace(hour=7), processes)
+        assert dispatch.state.is_completed(), (dispatch.state, processes.logs())
 
         assert [r.state.type.value for r in runs] == ["COMPLETED"] * 5, processes.logs()
         assert [r.name for r in runs] == [f"sweep-due {m:%Y-%m-%d %H:%M}" for m in moments] + [
@@ -360,11 +493,20 @@ def test_two_workers_share_the_runs_of_a_process_pool(tmp_path: Path, processes:
         services = Services.open(product_db, upgrade=False)
         try:
             with services.session() as s:
-                keys = [m.key for m in s.exec(select(OutboxRow)).all()]
+                messages = list(s.exec(select(OutboxRow)).all())
                 sweeps = store.duty_runs(s, "sweep_due")
                 meetings = store.duty_runs(s, "plan_meetings")
+                flagged = [e for e in s.exec(select(TrajectoryEventRow)) if e.trigger == "flag_deviation"]
+                linde = s.get(TrajectoryRow, LINDE)
+            replays = [replay_practice(services, code) for code in (LINDE, EIK)]
         finally:
             services.db.dispose()
+        keys = [m.key for m in messages]
         assert keys and len(keys) == len(set(keys))
+        assert {(m.status, m.sent_at) for m in messages} == {("sent", moments[-1].replace(hour=7))}
         assert sorted(r.moment for r in sweeps) == moments
         assert len(meetings) == 1
+        # whichever sweep reached De Linde first flagged it, at its scheduled instant, through a worker
+        (event,) = flagged
+        assert event.agb_code == LINDE and event.at in moments and linde is not None and linde.since == event.at
+        assert all(r.agrees for r in replays), [(r.agb_code, r.error, r.differences) for r in replays]

@@ -5,15 +5,21 @@ runs once when the runner comes back."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from apscheduler.triggers.cron import CronTrigger
 
 from domain.clock import AMSTERDAM
+from flows import runner
+from flows.duties import DutyReport
 from flows.runner import JOB_TABLE, build_scheduler
 from flows.schedule import (
     BY_NAME,
@@ -90,9 +96,8 @@ def _stored_jobs(settings: Settings) -> dict[str, float]:
 
 
 def test_embedded_runner_keeps_its_jobs_in_the_products_database_once(settings: Settings) -> None:
-    for _ in range(2):  # a restart replaces the jobs, never duplicates them
-        scheduler = build_scheduler(settings, blocking=False)
-        scheduler.start(paused=True)
+    for _ in range(2):  # a restart keeps the jobs, never duplicates them
+        scheduler = build_scheduler(settings)
         scheduler.shutdown(wait=False)
     jobs = _stored_jobs(settings)
     assert set(jobs) == set(BY_NAME)
@@ -101,33 +106,126 @@ def test_embedded_runner_keeps_its_jobs_in_the_products_database_once(settings: 
 
 
 def test_a_duty_missed_three_times_while_the_machine_was_off_runs_once(settings: Settings) -> None:
-    scheduler = build_scheduler(settings, blocking=False)
-    scheduler.start(paused=True)
+    scheduler = build_scheduler(settings)
+    job = scheduler.get_job("plan-meetings")
+    assert job.coalesce and job.misfire_grace_time is None and job.max_instances == 1
+    # as if the machine had been off for three weeks of Monday runs: the stored next run time lies three weeks back
+    scheduler.modify_job("plan-meetings", next_run_time=datetime.now(tz=AMSTERDAM) - timedelta(weeks=3))
+    scheduler.shutdown(wait=False)
+
+    scheduler = build_scheduler(settings)  # the restart keeps that stored time ...
     try:
-        job = scheduler.get_job("plan-meetings")
-        assert job.coalesce and job.misfire_grace_time is None and job.max_instances == 1
-        # as if the machine had been off for three weeks of Monday runs
-        scheduler.modify_job("plan-meetings", next_run_time=datetime.now(tz=AMSTERDAM) - timedelta(weeks=3))
-        scheduler.resume()
-        engine = create_db_engine(settings.db_url())
-        deadline = time.monotonic() + 30
-        runs: list[tuple[str, datetime]] = []
-        while time.monotonic() < deadline:
-            try:
-                with engine.connect() as connection:
-                    runs = [tuple(r) for r in connection.execute(sa.text(  # type: ignore[misc]
-                        "SELECT duty, moment FROM duty_run WHERE duty = 'plan_meetings'")).all()]
-            except sa.exc.OperationalError:  # the duty has not yet created the product's tables
-                runs = []
-            if runs:
-                break
-            time.sleep(0.2)
+        assert scheduler.get_job("plan-meetings").next_run_time < datetime.now(tz=AMSTERDAM)
+        scheduler.resume()  # ... and runs the missed duty once
+        assert _wait_for_runs(settings, "plan_meetings", 1) == 1
         time.sleep(1.0)  # a second (uncoalesced) run would land by now
-        with engine.connect() as connection:
-            count = connection.execute(sa.text("SELECT count(*) FROM duty_run WHERE duty = 'plan_meetings'")).scalar()
-        engine.dispose()
-        assert runs and count == 1
+        assert _count_runs(settings, "plan_meetings") == 1
         next_run = scheduler.get_job("plan-meetings").next_run_time
         assert next_run > datetime.now(tz=AMSTERDAM) and next_run.weekday() == 0
     finally:
         scheduler.shutdown(wait=True)
+
+
+def _count_runs(settings: Settings, duty: str) -> int:
+    engine = create_db_engine(settings.db_url())
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(sa.text("SELECT count(*) FROM duty_run WHERE duty = :d"), {"d": duty})
+            return int(found.scalar() or 0)
+    except sa.exc.OperationalError:  # the duty has not yet created the product's tables
+        return 0
+    finally:
+        engine.dispose()
+
+
+def _wait_for_runs(settings: Settings, duty: str, count: int, timeout: float = 30) -> int:
+    deadline = time.monotonic() + timeout
+    found = 0
+    while time.monotonic() < deadline:
+        found = _count_runs(settings, duty)
+        if found >= count:
+            break
+        time.sleep(0.2)
+    return found
+
+
+def test_a_duty_that_fell_due_while_the_runner_was_stopped_runs_once_when_it_is_started_again(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Real time: a duty fires three seconds from now; the runner is started and stopped before that, stays
+    down over the fire time, and is started again (with APScheduler's ``replace_existing`` the stored next run
+    time was recomputed from now and the missed run was lost)."""
+    ran: list[datetime] = []
+
+    def tick(services: Any, now: datetime, settings: Settings) -> DutyReport:
+        ran.append(now)
+        report = DutyReport("tick", now)
+        report.planned = 1
+        return report
+
+    fire = (datetime.now(tz=AMSTERDAM) + timedelta(seconds=3)).replace(microsecond=0)
+    duty = ScheduledDuty("tick", "* * * * *", tick, "Tik", "")
+    monkeypatch.setattr(runner, "SCHEDULE", (duty,))
+    monkeypatch.setattr(runner, "BY_NAME", {"tick": duty})
+    # the declared schedule has minutes; this test needs seconds
+    monkeypatch.setattr(runner, "trigger", lambda d: CronTrigger(hour=fire.hour, minute=fire.minute, second=fire.second,
+                                                                 timezone=AMSTERDAM))
+
+    stop = threading.Event()
+    first = threading.Thread(target=runner.serve_embedded, args=(settings, stop))
+    first.start()
+    time.sleep(0.5)
+    stop.set()
+    first.join(timeout=10)
+    assert not first.is_alive() and ran == [] and datetime.now(tz=AMSTERDAM) < fire
+    assert datetime.fromtimestamp(_stored_jobs(settings)["tick"], tz=AMSTERDAM) == fire
+
+    while datetime.now(tz=AMSTERDAM) < fire + timedelta(seconds=1):  # the machine is off over the fire time
+        time.sleep(0.1)
+    caplog.set_level(logging.INFO, logger="qualitycycle")
+    stop = threading.Event()
+    second = threading.Thread(target=runner.serve_embedded, args=(settings, stop))
+    second.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not ran and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        second.join(timeout=10)
+    assert len(ran) == 1 and ran[0] > fire  # once, for the moment it ran (the clock, with its seconds)
+    assert datetime.fromtimestamp(_stored_jobs(settings)["tick"], tz=AMSTERDAM) == fire + timedelta(days=1)
+    lines = [r.getMessage() for r in caplog.records if r.name == "qualitycycle.runner"]
+    assert any(line.startswith(f"tick (tick) {ran[0]:%Y-%m-%d %H:%M:%S}: ") and "1 taken gepland" in line
+               and "geen fouten" in line for line in lines), lines
+
+
+def test_a_failing_duty_is_logged_loudly_in_dutch_and_the_runner_goes_on(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(services: Any, now: datetime, settings: Settings) -> DutyReport:
+        raise sa.exc.OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused\nmore detail"))
+
+    def refusing(services: Any, now: datetime, settings: Settings) -> DutyReport:
+        report = DutyReport("sweep_due", now)
+        report.failures.append(("01234567", "praktijk 01234567: 'escalate' kan niet in toestand 'start'"))
+        return report
+
+    monkeypatch.setattr(runner, "BY_NAME", {"broken": ScheduledDuty("broken", "0 6 * * *", broken, "Kapot", ""),
+                                            "sweep-due": ScheduledDuty("sweep-due", "0 6 * * *", refusing, "T", "")})
+    caplog.set_level(logging.INFO, logger="qualitycycle")
+    moment = datetime(2026, 7, 6, 4, 0, 12, tzinfo=UTC)  # a summer morning, as APScheduler hands it over
+
+    assert runner.run_duty("broken", moment) is None  # no exception escapes into the scheduler
+    report = runner.run_duty("sweep-due", moment)
+    assert report is not None and report.moment == datetime(2026, 7, 6, 6, 0, 12, tzinfo=AMSTERDAM)
+
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        "broken 2026-07-06 06:00:12: mislukt, niet afgemaakt: database niet bereikbaar of niet bruikbaar: "
+        "connection refused",
+        "sweep-due (Openstaande taken) 2026-07-06 06:00:12: 0 praktijken bekeken, 0 taken gepland, 0 verplaatst, "
+        "0 afgerond, 0 vervallen, 0 stappen in trajecten, gemeld aan het bestuur: niemand, 0 berichten klaargezet; "
+        "1 fout(en)",
+        "  fout: praktijk 01234567: 'escalate' kan niet in toestand 'start'",
+    ]
+    assert not any(r.exc_info for r in errors)  # no traceback in what an officer reads
