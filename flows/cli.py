@@ -461,7 +461,19 @@ def deploy(
 
     ids = deploy_to_pool(pool)
     out.print(f"{len(ids)} deployments geregistreerd op work pool {pool}; start workers met "
-              f"'prefect worker start --pool {pool}'", markup=False)
+              f"'qualitycycle worker --pool {pool}'", markup=False)
+
+
+@command()
+def worker(
+    pool: Annotated[str, typer.Option("--pool", help="Naam van de Prefect work pool (type process).")],
+    name: Annotated[str | None, typer.Option("--name", help="Naam van deze worker in de Prefect-UI.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Hoeveel runs tegelijk.")] = None,
+) -> None:
+    """Voer de runs van een work pool uit; stopt netjes op SIGTERM of Ctrl-C (lopende runs maken af)."""
+    from flows.orchestration import run_worker
+
+    run_worker(pool, name=name, limit=limit)
 
 
 def _short_reason(reason: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ Invariants:
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -43,7 +44,7 @@ from flows.duties import DutyReport
 from flows.engine import Services
 from flows.runner import open_services
 from flows.schedule import BY_NAME, SCHEDULE, TIMEZONE, ScheduledDuty, check_schedule
-from flows.settings import Settings, load_settings
+from flows.settings import PrefectServerMissingError, Settings, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TABLE_LIMIT = 500  # rows in the artifact's table; the summary counts everything
@@ -118,30 +119,55 @@ def _outcome(report: DutyReport) -> Any:
     for line in run_report.failure_lines(report):
         logger.error(line)
     if report.failures:
-        return Failed(message=f"{run_report.title(report.duty)}: {run_report.failure_message([report])}")
+        return _failed_state(f"{run_report.title(report.duty)}: {run_report.failure_message([report])}")
     return report.summary()
+
+
+class RunFailedError(Exception):
+    """A run that finished what it could and ends Failed: its failures were already told in Dutch."""
+
+
+class _QuietDeliberateFailure(logging.Filter):
+    """Drop Prefect's "Engine execution exited with unexpected exception" record, with its traceback, for a run
+    these flows end Failed on purpose.
+
+    In the process that runs a deployment's flow (``serve``, a worker), Prefect's engine turns a Failed state
+    back into an exception and logs it with a traceback into the run's log, below the Dutch lines that already
+    said what failed; an officer reading the log should not meet a traceback for a practice that failed. Any
+    other exception keeps its record and traceback (for operations)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, RunFailedError)
+
+
+logging.getLogger("prefect.flow_runs").addFilter(_QuietDeliberateFailure())
+
+
+def _failed_state(message: str) -> Any:
+    return Failed(message=message, data=RunFailedError(message))
 
 
 def _failed(duty: str, why: str) -> Any:
     message = f"{run_report.title(duty)}: {why}"
     get_run_logger().error(message)
-    return Failed(message=message)
+    return _failed_state(message)
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, task_run_name="batch {first}-{last}")
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, task_run_name="praktijken {first} t/m {last}")
 def sweep_batch_task(services: Services, now: datetime, codes: list[str], first: str, last: str,
                      basis: duties.ReviewBasis, full: bool = False) -> DutyReport:
     return duties.sweep_batch(services, now, codes, basis=basis, full=full)
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, task_run_name="berichten {duty}")
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, task_run_name="berichten klaarzetten")
 def notices_task(services: Services, now: datetime, duty: str, chunk: int) -> DutyReport:
     report = DutyReport(duty, now)
     duties.queue_due_notices(services, now, duties.SWEEP_KINDS, report, chunk=chunk)
     return report
 
 
-@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, task_run_name="record {duty}")
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, task_run_name="run vastleggen")
 def record_task(services: Services, report: DutyReport, duty: str) -> DutyReport:
     return duties._finish(services, report, duties.ENGINE_ACTOR)
 
@@ -187,7 +213,7 @@ def _duty_flow(duty: ScheduledDuty) -> Any:
     """A flow that runs one declared duty as one task and publishes what it did."""
     code = duty.name.replace("-", "_")
 
-    @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, name=duty.name, task_run_name=duty.name)
+    @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, name=duty.name, task_run_name=duty.title_nl)
     def run(services: Services, settings: Settings, now: datetime) -> DutyReport:
         return duty.run(services, now, settings)
 
@@ -231,6 +257,20 @@ FLOWS: dict[str, Any] = {
 ENTRYPOINTS = {name: f"flows/orchestration.py:{f.fn.__name__}" for name, f in FLOWS.items()}
 
 
+def require_server() -> str:
+    """The Prefect API this process talks to, or a refusal: without ``PREFECT_API_URL`` Prefect quietly starts
+    a temporary server of its own, registers everything there and never plans a run (LIBRARY-NOTES)."""
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        raise PrefectServerMissingError(
+            "PREFECT_API_URL is niet gezet: zonder Prefect-server wordt niets gepland (Prefect zou een tijdelijke "
+            "server starten die geen runs plant). Start de server en zet bijvoorbeeld "
+            "PREFECT_API_URL=http://127.0.0.1:4200/api (docs/prefect.md, stap 1)")
+    return str(url)
+
+
 def deployments(paused: bool = False) -> list[Any]:
     """The declared schedule as Prefect deployments (served by this process: ``qualitycycle serve``)."""
     check_schedule()
@@ -243,6 +283,7 @@ def serve_deployments(limit: int | None = None) -> None:
     """Register the deployments with the Prefect server (``PREFECT_API_URL``) and run what it schedules."""
     from prefect import serve
 
+    require_server()
     serve(*deployments(), limit=limit)
 
 
@@ -251,6 +292,7 @@ def deploy_to_pool(pool: str, source: Path = PROJECT_ROOT) -> list[str]:
     share the runs; the code is read from ``source`` (a checkout every worker can reach)."""
     from prefect import deploy
 
+    require_server()
     check_schedule()
     items: list[Any] = []
     for d in SCHEDULE:
@@ -260,3 +302,67 @@ def deploy_to_pool(pool: str, source: Path = PROJECT_ROOT) -> list[str]:
             description=d.description_nl))
     ids: Any = deploy(*items, work_pool_name=pool, build=False, push=False, print_next_steps_message=False)
     return [str(i) for i in ids]
+
+
+def run_worker(pool: str, *, name: str | None = None, limit: int | None = None) -> None:
+    """A process worker for ``pool`` that stops cleanly (``qualitycycle worker``).
+
+    ``prefect worker start`` 3.9 ignores a first SIGTERM (its handler turns it into a SIGINT that the worker
+    never acts on; measured: still running after 40 s) and only a second one ends it, with SIGKILL. Here the
+    first SIGTERM or Ctrl-C stops taking new runs and lets the runs under way finish (each is its own
+    process); a second one stops at once (a run cut off is completed by the next run: the duties work from
+    state)."""
+    import asyncio
+    import contextlib
+    import signal
+
+    from prefect.workers.process import ProcessWorker
+
+    require_server()
+
+    class StoppableWorker(ProcessWorker):
+        stopping = False
+        running = 0
+
+        async def get_and_submit_flow_runs(self) -> list[Any]:
+            return [] if self.stopping else await super().get_and_submit_flow_runs()
+
+        async def run(self, flow_run: Any, configuration: Any, task_status: Any = None) -> Any:
+            self.running += 1
+            try:
+                return await super().run(flow_run, configuration, task_status)
+            finally:
+                self.running -= 1
+
+    async def main() -> None:
+        worker = StoppableWorker(work_pool_name=pool, name=name, limit=limit)
+        work = asyncio.ensure_future(worker.start(printer=lambda *a, **k: print(*a, flush=True)))
+        signals = 0
+        asked = asyncio.Event()
+
+        def ask_to_stop() -> None:
+            nonlocal signals
+            signals += 1
+            asked.set()
+            if signals > 1:
+                print("tweede stopsignaal: worker stopt nu", flush=True)
+                work.cancel()
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, ask_to_stop)
+        stopper = asyncio.ensure_future(asked.wait())
+        await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if not work.done():
+            worker.stopping = True
+            print(f"worker stopt: neemt geen nieuwe runs meer aan; wacht op {worker.running} lopende run(s) "
+                  "(nog een stopsignaal: nu stoppen)", flush=True)
+            while worker.running and not work.done():
+                await asyncio.sleep(0.2)
+            work.cancel()
+        stopper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
+        print("worker gestopt", flush=True)
+
+    asyncio.run(main())

@@ -18,7 +18,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from flows.duties import DutyReport
@@ -120,8 +120,13 @@ def headline(report: DutyReport) -> str:
     return head + body + "; " + "; ".join(tail)
 
 
+def failure_text(what: str, why: str) -> str:
+    """``praktijk 01234567: ...`` once, not ``01234567: praktijk 01234567: ...``."""
+    return why if why.startswith(f"praktijk {what}") else f"{what}: {why}"
+
+
 def failure_lines(report: DutyReport) -> list[str]:
-    """One Dutch line per failure: ``fout bij 01234567: ...``."""
+    """One Dutch line per failure: ``fout: praktijk 01234567: ...``, ``fout bij extract_x.csv: ...``."""
     return [f"fout: {why}" if why.startswith(f"praktijk {what}") else f"fout bij {what}: {why}"
             for what, why in report.failures]
 
@@ -130,14 +135,13 @@ def deferred_lines(report: DutyReport) -> list[str]:
     return [f"uitgesteld: praktijk {agb}: {why}" for agb, why in report.deferred]
 
 
-def failure_message(reports: Iterable[DutyReport]) -> str:
-    """What a failed run's state says: how many failures, in which duties, and the first of them."""
+def failure_message(reports: Sequence[DutyReport]) -> str:
+    """What a failed run says in one line: how many failures (per duty, when it ran several) and the first."""
     failed = [r for r in reports if r.failures]
     count = sum(len(r.failures) for r in failed)
-    where = ", ".join(f"{title(r.duty)}: {len(r.failures)}" for r in failed)
-    what, why = failed[0].failures[0]
+    where = f" ({', '.join(f'{title(r.duty)}: {len(r.failures)}' for r in failed)})" if len(reports) > 1 else ""
     more = f" (en {count - 1} meer; zie de samenvatting)" if count > 1 else ""
-    return f"{count} fout(en) ({where}). Eerste: {what}: {why}{more}"
+    return f"{count} fout(en){where}. Eerste: {failure_text(*failed[0].failures[0])}{more}"
 
 
 def unexpected(exc: BaseException) -> str:
@@ -190,7 +194,7 @@ def summary_markdown(report: DutyReport) -> str:
             lines += ["", "Berichten per soort:", ""] + [f"- {message_kind_nl(k)}: {n}"
                                                           for k, n in sorted(report.queued.items(), key=_by_name)]
     if report.failures:
-        lines += ["", "## Fouten", ""] + [f"- {_cell(what)}: {_cell(why)}" for what, why in report.failures]
+        lines += ["", "## Fouten", ""] + [f"- {_cell(failure_text(what, why))}" for what, why in report.failures]
     if report.delivery is not None:
         for heading, problems in (("Wachten op een e-mailadres", report.delivery.held),
                                   ("Later opnieuw", report.delivery.retrying)):

@@ -27,6 +27,10 @@ class SettingsError(Exception):
     """A setting or a settings file is wrong; the message says which."""
 
 
+class PrefectServerMissingError(SettingsError):
+    """No Prefect server is configured: Prefect would start a temporary one that never schedules a run."""
+
+
 def _settings_file() -> Path | None:
     named = os.environ.get("QC_SETTINGS_FILE")
     if named:
