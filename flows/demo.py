@@ -32,6 +32,7 @@ from domain.registry import Role
 from domain.trajectory import STATE_NAMES_NL, TrajectoryState
 from flows import duties, engine
 from flows.dispatch import dispatch_outbox
+from flows.run_report import kinds_text
 from flows.scenario import FULL_ATTENDANCE, Scenario
 from notifications.channels import EmlFolderChannel
 from storage import obligations as store
@@ -206,7 +207,7 @@ def _summary(services: engine.Services, status: list[engine.StatusLine], databas
         lines.append(f"  {line.agb_code} {line.name}, op {event.at.date().isoformat()}:")
         lines.extend(f"    - {r['explanation']}" for r in event.reasons)
     lines.append("Berichten verstuurd (als .eml in de outbox-map): "
-                 + (", ".join(f"{k}: {n}" for k, n in sorted(messages.items())) or "geen"))
+                 + (kinds_text(messages) or "geen"))
     lines.append(f"Outbox-map: {database.parent / 'outbox'} ({len(list((database.parent / 'outbox').glob('*.eml')))} "
                  "berichten, te openen met elk mailprogramma)")
     still = [line for line in status if line.state is TrajectoryState.UNDERPERFORMER_POLICY]

@@ -56,12 +56,12 @@ MESSAGE_KIND_NAMES_NL = {
     "meeting_invitation": "uitnodiging voor een overleg",
     "kit_refresh_due": "instructiekoffer aan actualisatie toe",
     "training_due": "verplichte scholing aan de beurt",
-    "board_escalation": "melding aan het bestuur: beleid minder presterende praktijken",
+    "board_escalation": "melding aan het bestuur (beleid minder presterende praktijken)",
     "board_progress": "voortgang van een verbetertraject aan het bestuur",
     "board_recovery": "herstel gemeld aan het bestuur",
     "board_left": "vertrek gemeld aan het bestuur",
     "board_digest": "overzicht voor het bestuur",
-    "missing_address": "melding: geen bruikbaar e-mailadres",
+    "missing_address": "melding geen bruikbaar e-mailadres",
     "board": "bericht aan het bestuur",  # a run's count of the board messages its transitions queued
 }
 

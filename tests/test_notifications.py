@@ -320,3 +320,15 @@ def test_implicit_tls_reaches_a_server_with_a_self_signed_certificate(tmp_path: 
         SmtpChannel(server.host, server.port, security="tls", ssl_context=server.client_context()).send(msg)
         (received,) = server.received
         assert "had uiterlijk op vrijdag 14 november 2025 gehouden moeten zijn" in text_of(received.message)
+
+
+def test_every_message_kind_has_a_dutch_name_for_the_run_reports() -> None:
+    from pathlib import Path
+
+    from notifications.wording import MESSAGE_KIND_NAMES_NL
+
+    templates = Path(__file__).resolve().parents[1] / "notifications" / "templates"
+    kinds = {p.name.split(".")[0] for p in templates.glob("*.txt.j2") if not p.name.startswith("_")}
+    assert kinds and kinds <= set(MESSAGE_KIND_NAMES_NL)
+    names = [MESSAGE_KIND_NAMES_NL[k] for k in kinds]
+    assert len(set(names)) == len(names) and not any("_" in n or ":" in n for n in names)

@@ -148,6 +148,23 @@ def start_server(procs: Processes, home: Path, **settings: str) -> str:
     return api
 
 
+def serve(procs: Processes, tmp_path: Path, home: Path) -> tuple[str, list[Any]]:
+    """A server and ``qualitycycle serve`` on the product database in ``home``: the API URL and the six
+    deployments once registered."""
+    api = start_server(procs, tmp_path)
+    procs.start("serve", [str(BIN / "qualitycycle"), "serve"],
+                clean_env(PREFECT_API_URL=api, PREFECT_HOME=str(tmp_path / "serve"), QC_HOME=str(home),
+                          PREFECT_RUNNER_POLL_FREQUENCY="1"), cwd=tmp_path)
+    with api_settings(api):
+        def all_registered() -> list[Any] | None:
+            with client() as c:
+                found = c.read_deployments()
+            return found if len(found) == len(SCHEDULE) else None
+
+        registered: list[Any] = wait_for("six deployments", all_registered, procs, timeout=45)
+    return api, registered
+
+
 def api_settings(api: str) -> AbstractContextManager[Any]:
     """This test process talks to the subprocess server, whatever else this session set up."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -205,18 +222,10 @@ def test_serve_registers_the_schedule_and_runs_triggered_duties(tmp_path: Path, 
     home.mkdir()
     build_care_group(sqlite_url(home / "qualitycycle.db"))
     # the scheduler plans runs of newly registered deployments within a few seconds (its "recent" loop)
-    api = start_server(processes, tmp_path)
-    processes.start("serve", [str(BIN / "qualitycycle"), "serve"],
-                    clean_env(PREFECT_API_URL=api, PREFECT_HOME=str(tmp_path / "serve"), QC_HOME=str(home),
-                              PREFECT_RUNNER_POLL_FREQUENCY="1"), cwd=tmp_path)
+    api, registered = serve(processes, tmp_path, home)
 
     with api_settings(api):
-        def all_registered() -> list[Any] | None:
-            with client() as c:
-                found = c.read_deployments()
-            return found if len(found) == len(SCHEDULE) else None
-
-        deployments = {d.name: d for d in wait_for("six deployments", all_registered, processes, timeout=45)}
+        deployments = {d.name: d for d in registered}
         assert set(deployments) == {d.name for d in SCHEDULE}
         for duty in SCHEDULE:
             (schedule,) = deployments[duty.name].schedules
@@ -289,17 +298,9 @@ def build_flagged_care_group(url: str) -> None:
 def serve_without_schedules(procs: Processes, tmp_path: Path, home: Path) -> str:
     """A server and ``qualitycycle serve``; the deployments' own Cron schedules switched off once registered,
     so that only the runs a test schedules run (a real dispatch would otherwise start every quarter hour)."""
-    api = start_server(procs, tmp_path)
-    procs.start("serve", [str(BIN / "qualitycycle"), "serve"],
-                clean_env(PREFECT_API_URL=api, PREFECT_HOME=str(tmp_path / "serve"), QC_HOME=str(home),
-                          PREFECT_RUNNER_POLL_FREQUENCY="1"), cwd=tmp_path)
+    api, registered = serve(procs, tmp_path, home)
     with api_settings(api):
-        def all_registered() -> list[Any] | None:
-            with client() as c:
-                found = c.read_deployments()
-            return found if len(found) == len(SCHEDULE) else None
-
-        for deployment in wait_for("six deployments", all_registered, procs, timeout=45):
+        for deployment in registered:
             with client() as c:
                 for schedule in deployment.schedules:
                     c.update_deployment_schedule(deployment.id, schedule.id, active=False)
