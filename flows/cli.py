@@ -302,6 +302,8 @@ def run(
     from flows.schedule import BY_NAME, run_all
 
     unknown = [name for name in only or [] if name not in BY_NAME]
+    if only and now is None:
+        raise CliInputError("--only werkt alleen samen met --now (de ingebouwde planner voert het hele rooster uit)")
     if unknown:
         raise CliInputError(f"onbekende taak {unknown[0]!r}; bekend zijn: {', '.join(BY_NAME)}")
     if now is None:
@@ -318,6 +320,9 @@ def run(
     moment = _moment(now)
     settings = load_settings()
     services = _services()
+    from flows.run_report import log_operations_to
+
+    log_operations_to(settings.home)  # tracebacks of unexpected failures, for whoever maintains the product
     reports = run_all(services, moment, settings, tuple(only) if only else None)
     for report in reports:
         _print_duty(report)

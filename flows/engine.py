@@ -15,10 +15,11 @@ Invariants:
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -399,9 +400,26 @@ def _failure_why(agb_code: str, exc: Exception) -> str:
     return text if text.startswith(f"praktijk {agb_code}") else f"praktijk {agb_code}: {text}"
 
 
-def _deferred_why(last: datetime, now: datetime) -> str:
-    return (f"niet beoordeeld: het traject zette op {as_amsterdam(last):%Y-%m-%d %H:%M:%S} een stap, na het moment "
-            f"van deze run ({as_amsterdam(now):%Y-%m-%d %H:%M:%S}); de volgende run beoordeelt de praktijk")
+operations = logging.getLogger("qualitycycle.operations")  # tracebacks for operations staff (flows/run_report)
+
+# How far after a run's moment a practice's last step may lie and still count as an officer's work done while
+# the run was due or under way (a run starts seconds to hours after its scheduled time). A step further ahead
+# is no such thing: a run for a moment long past, or a step recorded with a wrong date. Deferring it would
+# leave the practice unjudged run after run without anything going red, so it fails the run instead.
+DEFER_WITHIN = timedelta(days=1)
+
+
+def _later_step(report: RunReport, agb_code: str, last: datetime, now: datetime) -> None:
+    """A practice whose trajectory stepped after the run's moment: deferred to the next run, or a failure."""
+    step, moment = f"{as_amsterdam(last):%Y-%m-%d %H:%M:%S}", f"{as_amsterdam(now):%Y-%m-%d %H:%M:%S}"
+    if last.timestamp() - now.timestamp() <= DEFER_WITHIN.total_seconds():
+        report.deferred.append((agb_code, f"niet beoordeeld: het traject zette op {step} een stap, na het moment "
+                                          f"van deze run ({moment}); de volgende run beoordeelt de praktijk"))
+    else:
+        report.skipped.append((agb_code, (
+            f"praktijk {agb_code}: niet beoordeeld: het traject zette op {step} een stap, meer dan een dag na het "
+            f"moment van deze run ({moment}); een run voor een moment zo ver terug kan de praktijk niet beoordelen, "
+            f"of die stap is met een verkeerde datum vastgelegd (qualitycycle history {agb_code})")))
 
 
 def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
@@ -446,8 +464,8 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         own = scores.get(practice.agb_code, [])
         figures = shared.with_scores(own)
         view = views.get(practice.agb_code) or TrajectoryView(agb_code=practice.agb_code)
-        if view.last_event_at is not None and view.last_event_at > now:
-            report.deferred.append((practice.agb_code, _deferred_why(view.last_event_at, now)))
+        if view.last_event_at is not None and view.last_event_at.timestamp() > now.timestamp():
+            _later_step(report, practice.agb_code, view.last_event_at, now)
             continue  # not marked: the next sweep looks again
         try:
             # Most practices have nothing due: decide on the view read above, and open a transaction (which
@@ -458,7 +476,7 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
                 report.transitions.extend(taken)
                 report.messages += queued
         except EventBeforeLastError as exc:  # a step recorded between reading the view and deciding
-            report.deferred.append((practice.agb_code, _deferred_why(exc.last, now)))
+            _later_step(report, practice.agb_code, exc.last, now)
             continue
         except TrajectoryError as exc:
             report.skipped.append((practice.agb_code, str(exc)))
@@ -466,6 +484,8 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         except sa.exc.OperationalError:
             raise  # the database is gone: every practice after this one would fail the same way
         except Exception as exc:  # one practice's fault must not stop the others; the run reports it
+            if not isinstance(exc, repo.ConcurrentUpdateError):  # foreseen, and its message says what to do
+                operations.error("praktijk %s", practice.agb_code, exc_info=exc)
             report.skipped.append((practice.agb_code, _failure_why(practice.agb_code, exc)))
             continue
         if review_basis is not None:

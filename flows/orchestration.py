@@ -82,6 +82,7 @@ def _services() -> tuple[Services, Settings]:
     """Open the product's database, trying again after each pause of ``CONNECT_PAUSES`` (a database that
     restarts at 06:00 must not cost the care group a day's sweep: runs are not retried as a whole)."""
     settings = load_settings()
+    run_report.log_operations_to(settings.home, stderr=True)  # the process log of serve or a worker
     for pause in (*CONNECT_PAUSES, None):
         try:
             services = open_services(settings)
@@ -141,7 +142,35 @@ class _QuietDeliberateFailure(logging.Filter):
         return not isinstance(exc, RunFailedError)
 
 
+class _TaskFailureInDutch(logging.Filter):
+    """Tell a task's failed attempt in one Dutch line, and send its traceback to the operations log.
+
+    Prefect's task engine logs each failed attempt of a task (a batch of practices, a duty) with the exception's
+    English text and, after the last attempt, its traceback, on the flow run's Logs tab that officers read. The
+    record is rewritten in place: the same moment and level, a Dutch line, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Finished in state Failed("):  # the state's message: English, with SQL
+            record.msg, record.args = "klaar: mislukt (zie de regel hierboven)", ()
+            return True
+        if not str(record.msg).startswith("Task run failed with"):
+            return True
+        args = record.args if isinstance(record.args, tuple) else ()
+        exc = record.exc_info[1] if record.exc_info else next(
+            (a for a in args if isinstance(a, BaseException)), None)
+        if exc is None:
+            return True
+        if record.exc_info:
+            run_report.operations.error("taak %s", getattr(record, "task_run_name", "?"), exc_info=record.exc_info)
+        retry = len(args) == 5 and "Retry" in str(record.msg)
+        record.msg = (f"poging mislukt ({run_report.dutch_error(exc)}); nieuwe poging {args[2]} van {args[3]}"
+                      if retry else f"mislukt na de laatste poging: {run_report.dutch_error(exc)}")
+        record.args, record.exc_info, record.exc_text = (), None, None
+        return True
+
+
 logging.getLogger("prefect.flow_runs").addFilter(_QuietDeliberateFailure())
+logging.getLogger("prefect.task_runs").addFilter(_TaskFailureInDutch())
 
 
 def _failed_state(message: str) -> Any:
@@ -357,7 +386,8 @@ def run_worker(pool: str, *, name: str | None = None, limit: int | None = None) 
             worker.stopping = True
             print(f"worker stopt: neemt geen nieuwe runs meer aan; wacht op {worker.running} lopende run(s) "
                   "(nog een stopsignaal: nu stoppen)", flush=True)
-            while worker.running and not work.done():
+            # a run claimed but not yet started (still being submitted) counts as under way too
+            while (worker.running or worker._submitting_flow_run_ids) and not work.done():
                 await asyncio.sleep(0.2)
             work.cancel()
         stopper.cancel()

@@ -11,6 +11,9 @@ Invariants:
 - Each duty's summary shows the counts that duty is about (a dispatch: sent, held, retried, given up; a
   sweep: practices, duties, transitions, messages queued); a count of another duty's kind is left out
   unless it is not zero.
+- An exception a runner catches becomes one Dutch line for officers and a traceback in the operations log
+  (``$QC_HOME/logs/operations.log``, and the process's standard error for long-running runners), never in
+  what officers read.
 - A run failed when its report has failures (a practice the engine refused, an extract rejected, a
   message given up): runners end such a run Failed / non-zero after it finished what it could.
   Practices left to the next run (``deferred``) are not failures.
@@ -18,13 +21,16 @@ Invariants:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 
 from flows.duties import DutyReport
 from flows.schedule import BY_NAME
 from notifications.wording import date_nl, message_kind_nl
 
+operations = logging.getLogger("qualitycycle.operations")
 TABLE_IN_SUMMARY = 200  # lines of the table repeated in the summary, where long reasons wrap and stay readable
 
 _EXTRA_TITLES = {"plan_obligations": "Taken plannen"}
@@ -144,13 +150,42 @@ def failure_message(reports: Sequence[DutyReport]) -> str:
     return f"{count} fout(en){where}. Eerste: {failure_text(*failed[0].failures[0])}{more}"
 
 
-def unexpected(exc: BaseException) -> str:
-    """A failure no duty reported (an exception), in one Dutch line; its traceback belongs in a debug log."""
+def dutch_error(exc: BaseException) -> str:
+    """An exception as one Dutch line for officers (no traceback)."""
     from sqlalchemy.exc import OperationalError
 
     if isinstance(exc, OperationalError):
         return f"database niet bereikbaar of niet bruikbaar: {first_line(exc.orig if exc.orig is not None else exc)}"
     return f"onverwachte fout ({type(exc).__name__}): {first_line(exc)}"
+
+
+def unexpected(exc: BaseException, where: str = "") -> str:
+    """A failure no duty reported (an exception, caught by a runner): its traceback goes to the operations log,
+    and the one Dutch line officers read comes back."""
+    operations.error("%s: %s", where or "run", dutch_error(exc), exc_info=exc)
+    return dutch_error(exc)
+
+
+def log_operations_to(home: Path, *, stderr: bool = False) -> Path:
+    """Send the operations log (tracebacks of unexpected failures) to ``<home>/logs/operations.log`` and, for a
+    long-running process whose own output operations staff read (the embedded runner, ``serve``, a worker),
+    to standard error. Idempotent: a handler is added once per target."""
+    folder = home / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = (folder / "operations.log").resolve()
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    present = {getattr(h, "baseFilename", None) or type(h).__name__ for h in operations.handlers}
+    if str(path) not in present:
+        to_file = logging.FileHandler(path, encoding="utf-8")
+        to_file.setFormatter(formatter)
+        operations.addHandler(to_file)
+    if stderr and "StreamHandler" not in present:
+        to_stderr = logging.StreamHandler()
+        to_stderr.setFormatter(formatter)
+        operations.addHandler(to_stderr)
+    operations.setLevel(logging.INFO)
+    operations.propagate = False  # never into a handler officers read (Prefect's run log, the runner's lines)
+    return path
 
 
 def first_line(exc: BaseException) -> str:

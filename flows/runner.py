@@ -19,7 +19,8 @@ Invariants (LIBRARY-NOTES, APScheduler):
   (``domain.clock.as_amsterdam``); the duties work from state (what is due on or before that day), so a
   late or coalesced run catches up on everything missed.
 - Every run logs one line (duty, moment, counts, failures); each failure, and a run that could not
-  finish, is logged as an error in Dutch, without a traceback (that goes to the debug log).
+  finish, is logged as an error in Dutch, without a traceback (that goes to the operations log,
+  ``$QC_HOME/logs/operations.log``).
 """
 
 from __future__ import annotations
@@ -72,8 +73,8 @@ def run_duty(name: str, moment: datetime | None = None) -> DutyReport | None:
     try:
         report = execute_duty(name, now)
     except Exception as exc:
-        log.error("%s %s: mislukt, niet afgemaakt: %s", name, f"{now:%Y-%m-%d %H:%M:%S}", run_report.unexpected(exc))
-        log.debug("details", exc_info=True)
+        log.error("%s %s: mislukt, niet afgemaakt: %s", name, f"{now:%Y-%m-%d %H:%M:%S}",
+                  run_report.unexpected(exc, name))
         return None
     log_report(report)
     return report
@@ -104,10 +105,13 @@ class _Scheduler(BackgroundScheduler):
     to the next start. A test stops a runner with a missed duty and finds it still due at the restart."""
 
     def _process_jobs(self) -> float | None:
-        if self.state == STATE_STOPPED:
-            return None
-        wait: float | None = super()._process_jobs()
-        return wait
+        # under the job stores' lock (re-entrant; the library's pass takes it again), which ``shutdown`` holds
+        # while it stops the executors after setting STOPPED: a pass that began before cannot outlive them
+        with self._jobstores_lock:
+            if self.state == STATE_STOPPED:
+                return None
+            wait: float | None = super()._process_jobs()
+            return wait
 
 
 def build_scheduler(settings: Settings) -> BaseScheduler:
@@ -152,8 +156,10 @@ def configure_logging() -> None:
 def serve_embedded(settings: Settings | None = None, stop: threading.Event | None = None) -> None:
     """Run the schedule until interrupted (Ctrl-C, SIGTERM, or ``stop`` set); a duty running then finishes."""
     configure_logging()
+    settings = settings or load_settings()
+    run_report.log_operations_to(settings.home, stderr=True)
     stop = stop or threading.Event()
-    scheduler = build_scheduler(settings or load_settings())
+    scheduler = build_scheduler(settings)
     for job in scheduler.get_jobs():
         log.info("%s: volgende run %s", job.id, f"{job.next_run_time:%Y-%m-%d %H:%M}" if job.next_run_time else "-")
 

@@ -18,7 +18,6 @@ Invariants:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,7 +32,6 @@ from flows.settings import Settings
 from notifications.wording import message_kind_nl
 
 TIMEZONE = "Europe/Amsterdam"
-log = logging.getLogger("qualitycycle.schedule")
 
 
 def _recalculate(services: Services, now: datetime, settings: Settings) -> DutyReport:
@@ -157,8 +155,7 @@ def run_all(services: Services, now: datetime, settings: Settings,
         try:
             reports.append(duty.run(services, now, settings))
         except Exception as exc:
-            log.debug("%s raised", duty.name, exc_info=True)
             failed = DutyReport(duty.name.replace("-", "_"), as_amsterdam(now))
-            failed.failures.append((duty.title_nl, unexpected(exc)))
+            failed.failures.append((duty.title_nl, unexpected(exc, duty.name)))
             reports.append(failed)
     return reports

@@ -247,7 +247,9 @@ def fire(
     """Take ``trigger`` from the view's state, or raise. Returns the event to append."""
     if at.tzinfo is None:
         raise ValueError("a transition's moment must be timezone-aware")
-    if view.last_event_at is not None and at < view.last_event_at:
+    # compared as instants: within one zone Python compares wall times, and in the repeated autumn hour
+    # 02:15 (second) would count as before 02:45 (first)
+    if view.last_event_at is not None and at.timestamp() < view.last_event_at.timestamp():
         raise EventBeforeLastError(view.agb_code, at, view.last_event_at)
     subject = _Subject(view.state)
     try:

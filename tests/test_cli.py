@@ -646,6 +646,27 @@ def test_a_conversation_recorded_in_the_same_minute_as_a_run_never_fails_it(staf
     assert "uitgesteld" not in later and staff.state(EIK) == "annual_cycle"
 
 
+def test_a_run_for_a_moment_long_before_a_practices_last_step_fails_it_rather_than_defer_it_for_ever(
+        staff: Staff) -> None:
+    staff.set_up_care_group()
+    staff.start_cycles()
+    # De Eik's annual conversation recorded with a wrong date (a week ahead of the run being replayed)
+    staff("record-conversation", EIK, "--kind", "annual", "--held-on", "2024-04-05", "--now", "2024-04-15T10:00",
+          *FULL_ATTENDANCE)
+
+    result = staff.invoke(("run", "--now", "2024-04-08T07:00", "--only", "sweep-due"), None)
+
+    assert result.exit_code == 1, result.output
+    assert (f"fout: praktijk {EIK}: niet beoordeeld: het traject zette op 2024-04-15 10:00:00 een stap, meer dan een "
+            "dag na het moment van deze run (2024-04-08 07:00:00)") in flat(result.stderr)
+    assert "uitgesteld" not in result.stdout
+
+
+def test_only_goes_with_now(staff: Staff) -> None:
+    staff("init")
+    assert "--only werkt alleen samen met --now" in staff.refused("run", "--only", "sweep-due")
+
+
 def test_runs_on_a_summer_and_a_winter_morning_store_their_steps_at_that_instant(staff: Staff) -> None:
     staff.set_up_care_group()
     staff.start_cycles()

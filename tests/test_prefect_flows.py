@@ -309,3 +309,31 @@ def sc_scores(services: Services, hba1c: dict[str, int]) -> None:
     """Figures of the first quarter of 2024, published in April: HbA1c checked in this many of 100."""
     sc = Scenario(services, FixedClock(datetime(2024, 4, 5, 9, 0, tzinfo=AMSTERDAM)))
     sc.scores("2024-03-31", {agb: {"dm2/hba1c_measured": value} for agb, value in hba1c.items()})
+
+
+def test_a_batch_that_keeps_failing_is_told_in_dutch_and_its_traceback_goes_to_operations(
+        care_group: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    def lost_connection(*args: Any, **kwargs: Any) -> Any:
+        raise sa.exc.OperationalError("UPDATE trajectory ...", {}, ConnectionResetError("server closed the connection"))
+
+    monkeypatch.setattr(orchestration.duties, "sweep_batch", lost_connection)
+    monkeypatch.setattr(orchestration, "sweep_batch_task", orchestration.sweep_batch_task.with_options(
+        retries=1, retry_delay_seconds=0))  # in production: twice, after 30 s
+
+    state = run(sweep_due_flow, now=MONDAY)
+
+    assert state.is_failed()
+    assert state.message.startswith("Openstaande taken: 1 fout(en). Eerste: praktijken 01234567 t/m 07654321: "
+                                    "database niet bereikbaar of niet bruikbaar: server closed the connection")
+    logs = logs_of(state)
+    assert "poging mislukt (database niet bereikbaar of niet bruikbaar: server closed the connection); nieuwe " \
+           "poging 1 van 1" in logs, logs
+    assert "mislukt na de laatste poging: database niet bereikbaar of niet bruikbaar: server closed the " \
+           "connection" in logs, logs
+    assert not any("Traceback" in line or "UPDATE trajectory" in line for line in logs), logs
+    operations = (Path(os.environ["QC_HOME"]) / "logs" / "operations.log").read_text(encoding="utf-8")
+    assert "Traceback" in operations and "server closed the connection" in operations
+    # the run did what it could: the messages already due were looked at and the run was recorded, with its failure
+    with care_group.session() as s:
+        (recorded,) = store.duty_runs(s, "sweep_due")
+    assert [f["what"] for f in recorded.summary["failures"]] == ["praktijken 01234567 t/m 07654321"]

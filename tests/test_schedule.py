@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from apscheduler.triggers.cron import CronTrigger
 
 from domain.clock import AMSTERDAM
-from flows import runner
+from flows import run_report, runner
 from flows.duties import DutyReport
 from flows.runner import JOB_TABLE, build_scheduler
 from flows.schedule import (
@@ -215,11 +215,12 @@ def test_a_failing_duty_is_logged_loudly_in_dutch_and_the_runner_goes_on(
     caplog.set_level(logging.INFO, logger="qualitycycle")
     moment = datetime(2026, 7, 6, 4, 0, 12, tzinfo=UTC)  # a summer morning, as APScheduler hands it over
 
+    run_report.log_operations_to(settings.home)
     assert runner.run_duty("broken", moment) is None  # no exception escapes into the scheduler
     report = runner.run_duty("sweep-due", moment)
     assert report is not None and report.moment == datetime(2026, 7, 6, 6, 0, 12, tzinfo=AMSTERDAM)
 
-    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "qualitycycle.runner"]
     assert [r.getMessage() for r in errors] == [
         "broken 2026-07-06 06:00:12: mislukt, niet afgemaakt: database niet bereikbaar of niet bruikbaar: "
         "connection refused",
@@ -228,4 +229,6 @@ def test_a_failing_duty_is_logged_loudly_in_dutch_and_the_runner_goes_on(
         "1 fout(en)",
         "  fout: praktijk 01234567: 'escalate' kan niet in toestand 'start'",
     ]
-    assert not any(r.exc_info for r in errors)  # no traceback in what an officer reads
+    assert not any(r.exc_info for r in errors)  # no traceback in what an officer reads ...
+    operations = (settings.home / "logs" / "operations.log").read_text(encoding="utf-8")
+    assert "broken: database niet bereikbaar" in operations and "Traceback" in operations  # ... but for operations
