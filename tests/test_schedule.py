@@ -151,7 +151,7 @@ def _wait_for_runs(settings: Settings, duty: str, count: int, timeout: float = 3
 
 def test_a_duty_that_fell_due_while_the_runner_was_stopped_runs_once_when_it_is_started_again(
         settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    """Real time: a duty fires three seconds from now; the runner is started and stopped before that, stays
+    """Real time: a duty fires six seconds from now; the runner is started and stopped before that, stays
     down over the fire time, and is started again (with APScheduler's ``replace_existing`` the stored next run
     time was recomputed from now and the missed run was lost)."""
     ran: list[datetime] = []
@@ -162,7 +162,7 @@ def test_a_duty_that_fell_due_while_the_runner_was_stopped_runs_once_when_it_is_
         report.planned = 1
         return report
 
-    fire = (datetime.now(tz=AMSTERDAM) + timedelta(seconds=3)).replace(microsecond=0)
+    fire = (datetime.now(tz=AMSTERDAM) + timedelta(seconds=6)).replace(microsecond=0)  # room for a slow start
     duty = ScheduledDuty("tick", "* * * * *", tick, "Tik", "")
     monkeypatch.setattr(runner, "SCHEDULE", (duty,))
     monkeypatch.setattr(runner, "BY_NAME", {"tick": duty})
