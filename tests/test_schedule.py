@@ -232,3 +232,31 @@ def test_a_failing_duty_is_logged_loudly_in_dutch_and_the_runner_goes_on(
     assert not any(r.exc_info for r in errors)  # no traceback in what an officer reads ...
     operations = (settings.home / "logs" / "operations.log").read_text(encoding="utf-8")
     assert "broken: database niet bereikbaar" in operations and "Traceback" in operations  # ... but for operations
+
+
+def test_the_embedded_runner_over_a_summer_and_a_winter_morning_stores_steps_at_their_instant(
+        settings: Settings) -> None:
+    from flows.engine import Services, known_practices, replay_practice
+    from flows.scenario import Scenario
+    from tests.prefect_care_group import DESCRIPTION, EIK, LINDE
+
+    services = Services.open(settings.db_url())
+    try:
+        sc = Scenario.build(services, DESCRIPTION, start="2024-01-01")
+        sc.conversation(LINDE, "start", "2024-01-15")
+        sc.conversation(EIK, "start", "2024-01-16")
+        sc.clock.set(datetime(2024, 4, 5, 9, 0, tzinfo=AMSTERDAM))
+        sc.scores("2024-03-31", {LINDE: {"dm2/hba1c_measured": 55}})
+        # fire times as APScheduler hands them over: aware, in whatever zone the trigger computed them
+        summer = runner.run_duty("sweep-due", datetime(2024, 7, 1, 4, 0, 7, tzinfo=UTC))
+        winter = runner.run_duty("sweep-due", datetime(2024, 12, 9, 6, 0, tzinfo=AMSTERDAM))
+        sent = runner.run_duty("dispatch-outbox", datetime(2024, 12, 9, 6, 15, tzinfo=AMSTERDAM))
+        assert summer is not None and winter is not None and sent is not None
+        assert not (summer.failures or winter.failures or sent.failures)
+        assert [t.trigger.value for t in summer.transitions] == ["flag_deviation"]
+        assert sent.delivery is not None and sum(sent.delivery.sent.values()) > 0
+        (flagged,) = [e for e in sc.history(LINDE) if e.trigger.value == "flag_deviation"]
+        assert flagged.at == datetime(2024, 7, 1, 6, 0, 7, tzinfo=AMSTERDAM)
+        assert all(replay_practice(services, code).agrees for code in known_practices(services))
+    finally:
+        services.db.dispose()
