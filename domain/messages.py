@@ -8,6 +8,7 @@ Rendering to mail is the notifications layer's job; here a message holds the fac
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,8 @@ def board_messages(
     }
     if progress_every_months is not None:
         payload["progress_every_months"] = progress_every_months
+    if effect.kind == "board_progress":
+        payload["indicators"] = [_progress_line(r) for r in event.reasons if r.get("indicator")]
     return [
         OutboxMessage(
             key=f"{effect.kind}:{practice.agb_code}:{event.seq}:{member.email or member.name}",
@@ -75,3 +78,13 @@ def board_messages(
         )
         for member in board
     ]
+
+
+def _progress_line(reason: Mapping[str, Any]) -> dict[str, Any]:
+    """A progress reason as the line the board reads: the score against target *and* national average, and
+    the change since the plan (the reason's own ``reference`` is the target; the average has fields of its own,
+    absent from reasons stored before they existed)."""
+    keys = ("programme", "indicator", "name", "score", "numerator", "denominator", "period_end",
+            "national_average", "national_average_year", "improvement_points", "baseline_score",
+            "baseline_period_end")
+    return {**{k: reason.get(k) for k in keys}, "target": reason.get("reference_value")}

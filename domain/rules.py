@@ -52,6 +52,11 @@ class Reason(BaseModel):
     baseline_score: float | None = None
     improvement_points: float | None = None
     explanation: str
+    # what a person reading the decision needs besides the rule's own numbers: the indicator's Dutch name from
+    # the catalogue, and (where the reference is the target) the national average it is also measured against
+    name: str | None = None
+    national_average: float | None = None
+    national_average_year: int | None = None
 
     @property
     def key(self) -> IndicatorKey:
@@ -121,7 +126,7 @@ def assess_deviation(
                 rule=Rule.STRONG_DEVIATION, programme=score.programme, indicator=score.indicator,
                 period_end=score.period_end, score=score.score, numerator=score.numerator,
                 denominator=score.denominator, reference="target", reference_value=target,
-                threshold=float(threshold),
+                threshold=float(threshold), name=_name(figures, score.key),
                 explanation=(
                     f"{score.key}: {_fmt(score.score)}% ({score.numerator}/{score.denominator}) ligt "
                     f"meer dan {_fmt(float(share) * 100)}% onder de streefwaarde {_fmt(target)}% "
@@ -191,7 +196,7 @@ def assess_underperformance(
             rule=Rule.UNDERPERFORMER, programme=score.programme, indicator=score.indicator,
             period_end=score.period_end, score=score.score, numerator=score.numerator,
             denominator=score.denominator, reference=reference, reference_value=average,
-            reference_year=year, threshold=float(threshold),
+            reference_year=year, threshold=float(threshold), name=_name(figures, score.key),
             baseline_period_end=baseline.period_end, baseline_score=baseline.score,
             improvement_points=round(float(improvement), 2),
             explanation=(
@@ -236,12 +241,17 @@ def assess_recovery(
         reasons.append(Reason(
             rule=Rule.RECOVERED, programme=key.programme, indicator=key.indicator, period_end=score.period_end,
             score=score.score, numerator=score.numerator, denominator=score.denominator,
-            reference="target", reference_value=target, threshold=target,
+            reference="target", reference_value=target, threshold=target, name=_name(figures, key),
             explanation=f"{key}: {_fmt(score.score)}% haalt de streefwaarde {_fmt(target)}%",
         ))
     applies = not notes and len(reasons) == len(flagged)
     return Decision(rule=Rule.RECOVERED, applies=applies, on=on, period_end=period,
                     reasons=tuple(reasons), notes=tuple(notes))
+
+
+def _name(figures: IndicatorFigures, key: IndicatorKey) -> str | None:
+    definition = figures.catalogue.get(key)
+    return definition.name if definition is not None else None
 
 
 def assess_progress(
@@ -270,7 +280,8 @@ def assess_progress(
         reasons.append(Reason(
             rule=Rule.PROGRESS, programme=key.programme, indicator=key.indicator, period_end=score.period_end,
             score=score.score, numerator=score.numerator, denominator=score.denominator, reference="target",
-            reference_value=target, reference_year=average[0] if average else None, threshold=target,
+            reference_value=target, threshold=target, name=_name(figures, key),
+            national_average=average[1] if average else None, national_average_year=average[0] if average else None,
             baseline_period_end=baseline.period_end if baseline else None,
             baseline_score=baseline.score if baseline else None,
             improvement_points=round(improvement, 2) if improvement is not None else None, explanation=text,

@@ -50,7 +50,7 @@ class CliInputError(Exception):
 KNOWN_ERRORS: tuple[type[BaseException], ...] = (
     DomainError, TrajectoryError, SettingsError, CliInputError, ValidationError,
     engine.UnknownPracticeError, engine.ConversationInFutureError, engine.ImportStoppedError,
-    engine.UnknownGpGroupError, engine.ConversationConflictError,
+    engine.UnknownGpGroupError, engine.ConversationConflictError, engine.UnknownIndicatorError,
     engine.repo.ConcurrentUpdateError, UnknownPersonError, RecordedInFutureError,
 )
 
@@ -248,7 +248,8 @@ def record_conversation(
         agb_code=files.agb_code_argument(agb), kind=kind, held_on=_date(held_on), programme=programme,
         attendees=_attendees(attendee or []), plan=files.parse_plan(plan) if plan else None,
     )
-    _describe_conversation(engine.record_conversation(_services(), cmd, _moment(now), _actor(actor)))
+    _describe_conversation(engine.record_conversation(_services(), cmd, _moment(now), _actor(actor),
+                                                      plan_source=str(plan) if plan else "verbeterplan"))
 
 
 @command("import-conversations")

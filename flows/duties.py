@@ -60,7 +60,7 @@ from domain.obligations import (
     stages_to_send,
 )
 from domain.policy import MissingAverage
-from domain.registry import Practice, Role
+from domain.registry import Person, Practice, Role
 from domain.rules import assess_progress
 from domain.trajectory import TrajectoryState, TrajectoryView, Trigger
 from flows.engine import (
@@ -672,65 +672,97 @@ def digest_period(on: date, months: int) -> tuple[date, date]:
     return start, current - relativedelta(days=1)
 
 
+def digest_periods(first: date, on: date, months: int) -> list[tuple[date, date]]:
+    """Every complete period of ``months`` (counted from 1 January) from the one holding ``first`` up to the
+    last one before ``on``, oldest first."""
+    start = date(first.year, ((first.month - 1) // months) * months + 1, 1)
+    last_start, _ = digest_period(on, months)
+    periods = []
+    while start <= last_start:
+        following = start + relativedelta(months=months)
+        periods.append((start, following - relativedelta(days=1)))
+        start = following
+    return periods
+
+
 def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR) -> DutyReport:
-    """Queue the board's digest of the last complete period, once per period: every trajectory under
-    the underperformer policy with where its flagged indicators stand (issue: default quarterly)."""
+    """Queue the board's digest of every complete period since the last one sent, each once: every trajectory
+    under the underperformer policy with where its flagged indicators stand (issue: default quarterly). A
+    period in which no run happened is not lost: the next run sends it (a care group's machine off for a
+    quarter). Before the first digest ever sent, only the last complete period."""
     now = as_amsterdam(now)
     on = now.date()
     report = DutyReport("board_digest", now)
     months = services.policy.board_digest_every_months
-    start, end = digest_period(on, months)
     with services.transaction() as s:
         first = s.exec(select(TrajectoryEventRow.at).order_by(col(TrajectoryEventRow.at)).limit(1)).first()
-        if first is None or _day(first) > end:
-            report.line("zorggroep", "overzicht bestuur", "nog geen trajecten in de periode: geen overzicht")
-            return _finish(services, report, actor)
-        board, care_group = repo.contacts(s, Role.BOARD), _care_group(s)
-        # each member's digest has a key per period: when every member has this period's, there is nothing
-        # to gather (the duty runs each working day and finds the period done on all but the first)
-        keys = {m.key for m in digest_messages(start, end, months, [], board, care_group)}
-        if keys and repo.queued_keys(s, keys) == keys:
+        periods = digest_periods(_day(first), on, months) if first is not None else []
+        # the periods after the last one sent (all of them, once each); before any was sent only the last
+        # complete one: a care group that starts the digest does not get a digest for every past quarter
+        last = repo.last_digest_period(s)
+        periods = [p for p in periods if p[0] > last] if last else periods[-1:]
+        if last and not periods:
+            start, end = digest_period(on, months)
             report.line("zorggroep", "overzicht bestuur", f"{date_nl(start)} t/m {date_nl(end)}: al eerder verstuurd")
             return _finish(services, report, actor)
-        # who was under the policy at the period's end (a digest sent late must not list later escalations)
-        end_moment = datetime.combine(end + relativedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
-        under = set(repo.states_at(s, end_moment, TrajectoryState.UNDERPERFORMER_POLICY))
-        views = [v for v in repo.load_views(s, sorted(under)).values()] if under else []
-        codes = [v.agb_code for v in views]
-        practices = {p.agb_code: p for p in repo._practices(s, codes)} if codes else {}
-        shared = IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s), ())
-        scores = repo.load_scores(s, codes) if codes else {}
-        trajectories = []
-        for view in sorted(views, key=lambda v: v.agb_code):
-            practice = practices[view.agb_code]
-            figures = shared.with_scores(scores.get(view.agb_code, []))
-            progress = assess_progress(figures, view.flagged, view.plan_agreed_on, end)
-            indicators = []
-            for r in progress.reasons:
-                key = next(k for k in view.flagged if k.programme == r.programme and k.indicator == r.indicator)
-                average = figures.national_average(key, r.period_end) if r.period_end else None
-                definition = figures.catalogue.get(key)
-                indicators.append({
-                    "programme": key.programme.value, "indicator": key.indicator,
-                    "name": definition.name if definition else None,
-                    "period_end": r.period_end.isoformat() if r.period_end else None, "score": r.score,
-                    "national_average": average[1] if average else None,
-                    "national_average_year": average[0] if average else None,
-                    "baseline_score": r.baseline_score, "improvement_points": r.improvement_points})
-            trajectories.append({
-                "practice": {"agb_code": practice.agb_code, "name": practice.name, "gp_group": practice.gp_group},
-                "entered_policy_at": view.entered_policy_at.isoformat() if view.entered_policy_at else None,
-                "plan_agreed_on": view.plan_agreed_on.isoformat() if view.plan_agreed_on else None,
-                "indicators": indicators})
-        messages = digest_messages(start, end, months, trajectories, board, care_group)
-        new = repo.add_messages(s, messages, created_at=now)
-        if new:
-            report.queued["board_digest"] += new
-        report.practices = len(trajectories)
-        report.line("zorggroep", "overzicht bestuur",
-                    f"{date_nl(start)} t/m {date_nl(end)}: {len(trajectories)} traject(en) onder het beleid, "
-                    + (f"{new} bericht(en) klaargezet" if new else "al eerder verstuurd"))
+        if not periods:
+            report.line("zorggroep", "overzicht bestuur",
+                        "nog geen trajecten in een afgesloten periode: geen overzicht")
+            return _finish(services, report, actor)
+        board, care_group = repo.contacts(s, Role.BOARD), _care_group(s)
+        for start, end in periods:
+            # each member's digest has a key per period: when every member has a period's, there is nothing to
+            # gather (the duty runs each working day and finds every period done on all but the first)
+            keys = {m.key for m in digest_messages(start, end, months, [], board, care_group)}
+            if keys and repo.queued_keys(s, keys) == keys:
+                continue
+            _digest_of_period(s, start, end, months, board, care_group, now, report)
+        if not report.lines:
+            start, end = periods[-1]
+            report.line("zorggroep", "overzicht bestuur", f"{date_nl(start)} t/m {date_nl(end)}: al eerder verstuurd")
     return _finish(services, report, actor)
+
+
+def _digest_of_period(s: Session, start: date, end: date, months: int, board: Sequence[Person], care_group: str,
+                      now: datetime, report: DutyReport) -> None:
+    # who was under the policy at the period's end (a digest sent late must not list later escalations)
+    end_moment = datetime.combine(end + relativedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
+    under = set(repo.states_at(s, end_moment, TrajectoryState.UNDERPERFORMER_POLICY))
+    views = [v for v in repo.load_views(s, sorted(under)).values()] if under else []
+    codes = [v.agb_code for v in views]
+    practices = {p.agb_code: p for p in repo._practices(s, codes)} if codes else {}
+    shared = IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s), ())
+    scores = repo.load_scores(s, codes) if codes else {}
+    trajectories = []
+    for view in sorted(views, key=lambda v: v.agb_code):
+        practice = practices[view.agb_code]
+        figures = shared.with_scores(scores.get(view.agb_code, []))
+        progress = assess_progress(figures, view.flagged, view.plan_agreed_on, end)
+        indicators = []
+        for r in progress.reasons:
+            key = next(k for k in view.flagged if k.programme == r.programme and k.indicator == r.indicator)
+            average = figures.national_average(key, r.period_end) if r.period_end else None
+            definition = figures.catalogue.get(key)
+            indicators.append({
+                "programme": key.programme.value, "indicator": key.indicator,
+                "name": definition.name if definition else None,
+                "period_end": r.period_end.isoformat() if r.period_end else None, "score": r.score,
+                "national_average": average[1] if average else None,
+                "national_average_year": average[0] if average else None,
+                "baseline_score": r.baseline_score, "improvement_points": r.improvement_points})
+        trajectories.append({
+            "practice": {"agb_code": practice.agb_code, "name": practice.name, "gp_group": practice.gp_group},
+            "entered_policy_at": view.entered_policy_at.isoformat() if view.entered_policy_at else None,
+            "plan_agreed_on": view.plan_agreed_on.isoformat() if view.plan_agreed_on else None,
+            "indicators": indicators})
+    messages = digest_messages(start, end, months, trajectories, board, care_group)
+    new = repo.add_messages(s, messages, created_at=now)
+    if new:
+        report.queued["board_digest"] += new
+    report.practices = max(report.practices, len(trajectories))
+    report.line("zorggroep", "overzicht bestuur",
+                f"{date_nl(start)} t/m {date_nl(end)}: {len(trajectories)} traject(en) onder het beleid, "
+                + (f"{new} bericht(en) klaargezet" if new else "al eerder verstuurd"))
 
 
 # --- indicators -------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from sqlmodel import Session
 from domain.calendar import Due, WorkingCalendar, next_due, next_evaluation_on, progress_report_due_on
 from domain.clock import as_amsterdam
 from domain.commands import LeaveProgramme, RecordConversation
-from domain.conversations import ConversationKind, attendance_gaps
+from domain.conversations import ConversationKind, ImprovementPlan, attendance_gaps
 from domain.indicator_views import IndicatorLine, indicator_lines, pool, references
 from domain.indicators import (
     IndicatorDefinition,
@@ -85,6 +85,21 @@ def _same_conversation_or_raise(stored: ConversationRow, cmd: RecordConversation
         raise ConversationConflictError(
             f"{cmd.kind.value}gesprek van {cmd.agb_code} op {cmd.held_on.isoformat()} is al vastgelegd met "
             "andere aanwezigen of een ander verbeterplan; het eerder vastgelegde gesprek blijft staan")
+
+
+class UnknownIndicatorError(Exception):
+    """A plan's goal on an indicator the catalogue does not know: refused, nothing stored."""
+
+
+def _plan_indicators_known_or_raise(s: Session, plan: ImprovementPlan, source: str) -> None:
+    known = {(k.programme.value, k.indicator) for k in repo.load_catalogue(s)}
+    for i, goal in enumerate(plan.goals):
+        if (goal.programme.value, goal.indicator) not in known:
+            same = sorted(ind for prog, ind in known if prog == goal.programme.value)
+            raise UnknownIndicatorError(
+                f"{source}, goals[{i}].indicator: indicator {goal.programme.value}/{goal.indicator} staat niet in de "
+                f"indicatorcatalogus; er is niets vastgelegd (bekend voor {goal.programme.value}: "
+                f"{', '.join(same) or 'geen'})")
 
 
 class UnknownPracticeError(Exception):
@@ -216,7 +231,8 @@ def _commit_fired(s: Session, fired: Fired, view: TrajectoryView, practice: Prac
     return new_view, queued
 
 
-def record_conversation(services: Services, cmd: RecordConversation, now: datetime, actor: str) -> ConversationRecorded:
+def record_conversation(services: Services, cmd: RecordConversation, now: datetime, actor: str,
+                        plan_source: str = "verbeterplan") -> ConversationRecorded:
     """Store a conversation and take the transition it implies, in one transaction.
 
     start: opens the annual cycle (from ``start`` or after leaving); with a programme while the
@@ -236,6 +252,8 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
     with services.session() as s:
         if not repo.is_registered(s, cmd.agb_code):
             raise UnknownPracticeError(cmd.agb_code)
+        if cmd.plan is not None:
+            _plan_indicators_known_or_raise(s, cmd.plan, plan_source)
         stored = repo.get_conversation(s, conv_id)
         if stored is not None:
             _same_conversation_or_raise(stored, cmd)

@@ -567,6 +567,12 @@ def append_transition(session: Session, event: TrajectoryTransitioned, view: Tra
 # --- outbox -----------------------------------------------------------------------------------
 
 
+def last_digest_period(session: Session) -> date | None:
+    """The start of the latest period a board digest was queued for (keys ``board_digest:<start>:<who>``)."""
+    keys = session.exec(select(OutboxRow.key).where(col(OutboxRow.kind) == "board_digest")).all()
+    return max((date.fromisoformat(k.split(":")[1]) for k in keys), default=None)
+
+
 def add_messages(session: Session, messages: Iterable[OutboxMessage], created_at: datetime) -> int:
     """Queue messages; a key already queued is left alone, also when another transaction queues it at
     the same time (``INSERT ... ON CONFLICT DO NOTHING``). Returns how many were new."""

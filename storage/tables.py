@@ -47,6 +47,12 @@ def _json(**kw: Any) -> Any:
     return Field(sa_type=sa.JSON, **kw)
 
 
+def _json_or_null(**kw: Any) -> Any:
+    """A JSON column that may be empty: ``None`` is stored as SQL NULL, not as the JSON text ``null`` (which
+    ``IS NOT NULL`` lets through: a conversation without a plan once hid the last plan's agreements)."""
+    return Field(sa_type=sa.JSON(none_as_null=True), **kw)
+
+
 class CareGroupRow(SQLModel, table=True):
     __tablename__ = "care_group"
     id: int = Field(default=1, primary_key=True)
@@ -178,7 +184,7 @@ class ConversationRow(SQLModel, table=True):
     programme: str | None = Field(default=None, max_length=16)
     attendees: list[dict[str, Any]] = _json(default_factory=list)
     attendance_gaps: list[str] = _json(default_factory=list)
-    plan: dict[str, Any] | None = _json(default=None)
+    plan: dict[str, Any] | None = _json_or_null(default=None)
     recorded_at: datetime = _moment()
     actor: str
 
@@ -284,8 +290,8 @@ class ObligationChangeRow(SQLModel, table=True):
     obligation_key: str = Field(max_length=255, index=True)
     change: str = Field(max_length=16)  # planned | rescheduled | done | cancelled
     at: datetime = _moment()
-    old: dict[str, Any] | None = _json(default=None)
-    new: dict[str, Any] | None = _json(default=None)
+    old: dict[str, Any] | None = _json_or_null(default=None)
+    new: dict[str, Any] | None = _json_or_null(default=None)
     reason: str
     actor: str
 

@@ -689,3 +689,15 @@ def test_the_sample_registry_a_newcomer_starts_from_loads(staff: Staff) -> None:
     loaded = staff("load-registry", str(SAMPLES / "registry.yaml"))
     assert "3 praktijken (3 nieuw), 2 huisartsengroepen" in loaded.stdout
     assert {line["agb_code"] for line in staff.json("status")} == {"01000001", "01000002", "01000003"}
+
+
+def test_a_plan_with_a_goal_on_an_unknown_indicator_is_refused_naming_it(staff: Staff) -> None:
+    staff.flag_linde()
+    before = staff.snapshot()
+    plan = write("plan.yaml", "goals: [{programme: dm2, indicator: bestaat_niet, target: 90, by: 2025-03-15}]\n")
+    message = staff.refused("record-conversation", LINDE, "--kind", "extra", "--held-on", "2024-04-29",
+                            "--now", "2024-04-29T16:00", "--plan", plan, *FULL_ATTENDANCE)
+    assert message.startswith("fout: plan.yaml, goals[0].indicator: indicator dm2/bestaat_niet staat niet in de "
+                              "indicatorcatalogus; er is niets vastgelegd (bekend voor dm2: ")
+    assert "hba1c_measured" in message
+    assert staff.snapshot() == before and staff.state(LINDE) == "extra_conversation"

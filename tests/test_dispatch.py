@@ -144,7 +144,8 @@ def test_board_hears_of_the_escalation_over_smtp_once_per_member(services: Servi
         assert msg["Message-ID"] == f"<{row.id}@qualitycycle>" == row.message_id
         body = cast(EmailMessage, msg.get_body(preferencelist=("plain",))).get_content()
         assert "Het bestuur van Cohaesie wordt geïnformeerd" in body
-        assert "dm2/hba1c_measured: 64,0% (64/100)" in body and "landelijk gemiddelde 92,0% (2024)" in body
+        assert "HbA1c bepaald in afgelopen 12 maanden (dm2/hba1c_measured): 64,0% (64/100)" in body
+        assert "landelijk gemiddelde 92,0% (2024)" in body
         assert "loopt nu 1 jaar" in body and "van 60,0% (periode tot 31 maart 2024) naar 64,0%" in body
         assert (row.status, row.attempts, row.sent_at, row.last_error) == ("sent", 1, T, None)
     # the same moment again, for the engine and the dispatcher: nothing new, nothing sent again
@@ -195,7 +196,8 @@ def test_every_board_notification_the_engine_queues_renders_and_goes_out(service
     assert "Stand op 11 augustus 2025" in progress and "loopt nu 1 jaar en 3 maanden" in progress
     (recovery,) = bodies["board_recovery"]
     assert "voldoet de praktijk weer aan de streefwaarden" in recovery
-    assert "dm2/hba1c_measured: 91,0% (91/100) over de periode tot 30 september 2025; streefwaarde 90,0%" in recovery
+    assert ("HbA1c bepaald in afgelopen 12 maanden (dm2/hba1c_measured): 91,0% (91/100) over de periode tot "
+            "30 september 2025; streefwaarde 90,0%") in recovery
 
 
 # --- refusals and outages ---------------------------------------------------------------------------

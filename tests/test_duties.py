@@ -935,3 +935,50 @@ def test_the_worker_that_loses_the_race_to_plan_a_duty_does_not_log_it_as_planne
         worker.join(timeout=10)
     assert Counter(c.change for c in changes(a)) == {"planned": len(wanted)}
     assert outcome["a"] and outcome["b"] == []
+
+
+def test_the_agreements_of_a_plan_stay_in_the_next_invitation_after_a_conversation_without_a_plan(
+        services: Services) -> None:
+    """Seed 1: agreements are recorded in a report and evaluated at the next conversation. A later conversation
+    without a plan (once stored as the JSON text ``null``, which ``plan IS NOT NULL`` let through) must not hide
+    the last plan's agreements."""
+    from domain.commands import RecordConversation
+    from domain.conversations import ConversationKind, Goal, ImprovementPlan
+    from domain.registry import Programme
+    from flows.scenario import FULL_ATTENDANCE
+
+    sc = care_group(services)
+    sc.scores("2024-03-31", {LINDE: {"dm2/hba1c_measured": 55}})
+    sc.run("2024-04-08")
+    plan = ImprovementPlan(goals=(Goal(programme=Programme.DM2, indicator="hba1c_measured", target=85,
+                                       by=date(2025, 3, 31)),),
+                           agreements=("Recall-lijst HbA1c maandelijks nalopen",))
+    engine.record_conversation(services, RecordConversation(
+        agb_code=LINDE, kind=ConversationKind.EXTRA, held_on=date(2024, 4, 29), attendees=FULL_ATTENDANCE,
+        plan=plan), at("2024-04-29", 16), "officer")
+    sc.conversation(LINDE, "extra", "2024-06-12")  # a visit without a plan
+    with services.session() as s:
+        stored = {c.held_on: c.plan for c in repo.conversations_of(s, LINDE)}
+    assert stored[date(2024, 6, 12)] is None
+
+    duties.sweep_due(services, at("2025-01-29"))
+    (invitation, *_) = [m for m in outbox(services, "conversation_invitation") if m.agb_code == LINDE
+                        and m.payload["conversation"]["kind"] == "annual"]
+    assert invitation.payload["prepare"]["agreements"] == ["Recall-lijst HbA1c maandelijks nalopen"]
+    assert invitation.payload["prepare"]["agreements_from"] == "2024-04-29"
+
+
+def test_a_digest_period_without_any_run_is_sent_by_the_next_run(services: Services) -> None:
+    """Runs on 6 May 2024 (the first quarter's digest) and then only on 9 December: the second and third
+    quarters' digests go out on 9 December, once each, oldest first."""
+    care_group(services)
+    duties.board_digest(services, at("2024-05-06", 8))
+    report = duties.board_digest(services, at("2024-12-09", 8))
+    again = duties.board_digest(services, at("2024-12-10", 8))
+
+    periods = [m.payload["period"]["start"] for m in outbox(services, "board_digest")]
+    assert sorted(set(periods)) == ["2024-01-01", "2024-04-01", "2024-07-01"]
+    assert len(periods) == 3 * len({m.recipient_email for m in outbox(services, "board_digest")})
+    assert [line["details"].split(":")[0] for line in report.lines] == [
+        "1 april 2024 t/m 30 juni 2024", "1 juli 2024 t/m 30 september 2024"]
+    assert again.messages == 0 and "al eerder verstuurd" in again.lines[0]["details"]

@@ -96,3 +96,33 @@ def test_every_golden_history_replays_through_todays_machine(name: str) -> None:
         view = replay(agb, [_from_portable(agb, e) for e in events])
         assert view.state.value == events[-1]["to_state"]
         assert view.version == len(events)
+
+
+def test_the_board_reads_each_indicator_by_name_against_target_and_national_average(
+        sqlite_services: Services) -> None:
+    """The mails built from the real escalation and progress events of three years: every indicator by its
+    Dutch name; progress against the target *and* the national average (with its year, after the average, not
+    after the target), and the change since the plan."""
+    from notifications.rendering import render
+    from storage import repository as repo
+
+    three_years(sqlite_services)
+    with sqlite_services.session() as s:
+        messages = {m.kind: m for m in repo.outbox(s) if m.agb_code == LINDE}
+
+    def text(kind: str) -> str:
+        row = messages[kind]
+        rendered = render(engine.OutboxMessage(
+            key=row.key, kind=row.kind, agb_code=row.agb_code, recipient_name=row.recipient_name,
+            recipient_email=row.recipient_email, recipient_role=row.recipient_role, subject=row.subject,
+            payload=dict(row.payload)), mail_from="kwaliteit@cohaesie.example", now=row.created_at)
+        part = rendered.get_body(preferencelist=("plain",))
+        assert part is not None
+        return " ".join(str(part.get_content()).split())
+
+    escalation, progress = text("board_escalation"), text("board_progress")
+    name = "HbA1c bepaald in afgelopen 12 maanden (dm2/hba1c_measured)"
+    assert f"- {name}: " in escalation
+    line = progress[progress.index(f"- {name}: "):]
+    assert "; streefwaarde 90,0%; landelijk gemiddelde 92,0% (2024)" in line  # not "streefwaarde 90,0% (2024)"
+    assert "; sinds het verbeterplan +" in line and " procentpunt (was 60,0%)" in line

@@ -62,3 +62,23 @@ def test_practices_registered_before_the_review_table_are_reviewed_by_the_first_
                                     "FROM practice_review ORDER BY agb_code")).all()
     assert [tuple(r) for r in rows] == [("01234567", 1, 0, 0), ("07654321", 1, 0, 0)]
     engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_conversation_stored_without_a_plan_before_the_upgrade_has_no_plan_after_it(
+    kind: str, tmp_path: Path, worker_id: str
+) -> None:
+    engine = create_db_engine(_fresh_url(kind, tmp_path, worker_id))
+    migrate(engine, "0005")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO practice (agb_code, name) VALUES ('01234567', 'De Linde')"))
+        for held_on, plan in (("2024-04-29", '{"goals": [], "agreements": ["Recall"]}'), ("2024-06-12", "null")):
+            conn.execute(sa.text(
+                "INSERT INTO conversation (id, agb_code, kind, held_on, attendees, attendance_gaps, plan, recorded_at, "
+                "actor) VALUES (:id, '01234567', 'extra', :held_on, '[]', '[]', :plan, '2024-06-12 14:00:00', 'x')"),
+                {"id": held_on, "held_on": held_on, "plan": plan})
+    migrate(engine)
+    with engine.connect() as conn:
+        with_plan = conn.execute(sa.text("SELECT held_on FROM conversation WHERE plan IS NOT NULL")).scalars().all()
+    assert [str(d) for d in with_plan] == ["2024-04-29"]
+    engine.dispose()
