@@ -72,3 +72,14 @@ def parse_moment(text: str) -> datetime:
 
 def start_of_day(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=AMSTERDAM)
+
+
+# A fact known by its day (a conversation held on, a practice left on) counts from noon of that day: after
+# that morning's runs (the schedule runs every duty before 07:00), before the next day's. Fixed, not the time
+# it was typed in, so history entered years later takes the same steps as history entered on the day.
+FACT_TIME = time(12, 0)
+
+
+def fact_moment(day: date) -> datetime:
+    """The moment a fact dated ``day`` counts from: noon, Europe/Amsterdam."""
+    return datetime.combine(day, FACT_TIME, tzinfo=AMSTERDAM)

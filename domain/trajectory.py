@@ -51,7 +51,12 @@ class Trigger(StrEnum):
 
 @dataclass(frozen=True)
 class TrajectoryTransitioned:
-    """Event: a practice's trajectory took a transition (possibly staying in its state)."""
+    """Event: a practice's trajectory took a transition (possibly staying in its state).
+
+    Two times: ``at`` is when it happened (the moment the engine decided, or the day a conversation was held
+    at noon: ``domain.clock.fact_moment``), ``recorded_at`` when it was written. The engine orders and judges by
+    ``at``; an event recorded after a later one (``details["late"]``) keeps its own ``at`` and its place in the
+    log: steps already taken are never rewritten."""
 
     agb_code: str
     seq: int
@@ -62,6 +67,11 @@ class TrajectoryTransitioned:
     actor: str
     reasons: tuple[dict[str, Any], ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
+    recorded_at: datetime | None = None  # None: as ``at`` (events stored before both times were kept)
+
+    @property
+    def recorded(self) -> datetime:
+        return self.recorded_at or self.at
 
 
 @dataclass(frozen=True)
@@ -97,7 +107,10 @@ class TrajectoryView:
         if event.seq != self.version + 1:
             raise ValueError(f"event {event.seq} follows version {self.version} of {self.agb_code}")
         held_on = _held_on(event)
-        changes: dict[str, Any] = {"version": event.seq, "last_event_at": event.at}
+        # the latest moment anything happened: a step recorded late does not move it back
+        last = self.last_event_at
+        latest = event.at if last is None or event.at.timestamp() > last.timestamp() else last
+        changes: dict[str, Any] = {"version": event.seq, "last_event_at": latest}
         if event.from_state != event.to_state:
             # "since" is when it happened: the day a conversation was held, else the moment the engine decided
             since = start_of_day(held_on) if "held_on" in event.details else event.at
@@ -107,8 +120,8 @@ class TrajectoryView:
             changes.update(cycle_started_on=held_on, flagged=(), flagged_on=None, plan_agreed_on=None,
                            entered_policy_at=None, last_progress_report_at=None)
         elif trigger is Trigger.HOLD_ANNUAL_CONVERSATION:  # a late entry of an older one moves nothing back
-            last = self.last_annual_conversation_on
-            changes.update(last_annual_conversation_on=held_on if last is None else max(last, held_on))
+            held_before = self.last_annual_conversation_on
+            changes.update(last_annual_conversation_on=held_on if held_before is None else max(held_before, held_on))
         elif trigger is Trigger.FLAG_DEVIATION:
             changes.update(flagged=_keys(event.reasons), flagged_on=event.at.date())
         elif trigger is Trigger.AGREE_IMPROVEMENT_PLAN:

@@ -225,7 +225,10 @@ def _describe_conversation(result: engine.ConversationRecorded) -> None:
     out.print(f"{name} van {result.agb_code} op {result.held_on} vastgelegd")
     if result.transition is not None and result.transition.from_state != result.transition.to_state:
         out.print(f"  traject: {STATE_NAMES_NL[result.transition.from_state]} -> "
-                  f"{STATE_NAMES_NL[result.transition.to_state]}")
+                  f"{STATE_NAMES_NL[result.transition.to_state]}"
+                  + (" (later vastgelegd dan de laatste stap)" if result.transition.details.get("late") else ""))
+    if result.waiting:
+        out.print(f"  traject: {result.waiting}", markup=False)
     if result.enrolled:
         out.print(f"  programma {result.enrolled} gestart")
     for gap in result.attendance_gaps:
@@ -272,9 +275,14 @@ def leave(
     actor: ActorOption = None,
 ) -> None:
     """Een praktijk verlaat de kwaliteitscyclus van de zorggroep."""
-    event = engine.leave(_services(), LeaveProgramme(agb_code=files.agb_code_argument(agb), on=_date(on),
-                                                     reason=reason), _moment(now), _actor(actor))
-    out.print(f"praktijk {event.agb_code}: {STATE_NAMES_NL[event.from_state]} -> {STATE_NAMES_NL[event.to_state]}")
+    result = engine.leave(_services(), LeaveProgramme(agb_code=files.agb_code_argument(agb), on=_date(on),
+                                                      reason=reason), _moment(now), _actor(actor))
+    if result.transition is not None:
+        event = result.transition
+        out.print(f"praktijk {event.agb_code}: {STATE_NAMES_NL[event.from_state]} -> "
+                  f"{STATE_NAMES_NL[event.to_state]}")
+    else:
+        out.print(f"vertrek van {result.agb_code} op {result.on} vastgelegd; traject: {result.waiting}", markup=False)
 
 
 def _print_duty(report: Any) -> None:
@@ -496,7 +504,8 @@ def _status_table(lines: list[engine.StatusLine], title: str = "Praktijken") -> 
         table.add_column(column, overflow="fold")
     for line in lines:
         reasons = "; ".join([_short_reason(r) for r in line.reasons]
-                            + [f"bericht wacht: {held}" for held in line.held_messages])
+                            + [f"bericht wacht: {held}" for held in line.held_messages]
+                            + [f"stap wacht: {step}" for step in line.waiting_steps])
         due = f"{line.next_due.name_nl} {line.next_due.on.isoformat()}" if line.next_due else ""
         table.add_row(line.agb_code, line.name, line.gp_group or "", STATE_NAMES_NL[line.state],
                       line.since.date().isoformat() if line.since else "", due, reasons)

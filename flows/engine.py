@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from domain.calendar import Due, WorkingCalendar, next_due, next_evaluation_on, progress_report_due_on
-from domain.clock import as_amsterdam
+from domain.clock import as_amsterdam, fact_moment
 from domain.commands import LeaveProgramme, RecordConversation
 from domain.conversations import ConversationKind, ImprovementPlan, attendance_gaps
 from domain.indicator_views import IndicatorLine, indicator_lines, pool, references
@@ -43,7 +43,7 @@ from domain.messages import OutboxMessage, board_messages
 from domain.policy import MissingAverage, Policy
 from domain.registry import Person, Practice, Registry, Role
 from domain.rules import assess_progress
-from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
+from domain.trajectory import STATE_NAMES_NL, TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
 from notifications.charts import Series
 from statemachines.trajectory import (
     EventBeforeLastError,
@@ -62,7 +62,7 @@ from storage.catalogue import default_catalogue
 from storage.database import create_db_engine, migrate
 from storage.files import ConversationLine
 from storage.recalculation import recalculate
-from storage.tables import ConversationRow, EngineRunRow, TrajectoryRow
+from storage.tables import ConversationRow, EngineRunRow, TrajectoryRow, TrajectoryStepRow
 
 ENGINE_ACTOR = "engine"
 MAX_STEPS_PER_RUN = 5
@@ -203,6 +203,7 @@ class ConversationRecorded:
     attendance_gaps: tuple[str, ...]
     transition: TrajectoryTransitioned | None
     enrolled: str | None = None
+    waiting: str | None = None  # the step not taken at once: until when, or why
 
 
 def _messages_for(
@@ -231,14 +232,117 @@ def _commit_fired(s: Session, fired: Fired, view: TrajectoryView, practice: Prac
     return new_view, queued
 
 
+# How recently the engine must have run for the care group to count as live: a fact recorded then is taken at
+# once (the runs still to come lie after it); in a care group bringing in history (no run yet, or the last one
+# long ago) a fact waits until a run reaches the moment it happened, so runs for earlier moments still can come.
+LIVE_WITHIN = timedelta(days=7)
+
+
+def _reached(s: Session, now: datetime, live: bool | None = None) -> datetime | None:
+    """Up to which moment a fact recorded now is taken at once: the engine's horizon, or now when the care
+    group is live (the engine ran in the last week; ``live`` says so outright, as a scenario with the clock
+    in hand does)."""
+    horizon = repo.engine_horizon(s)
+    if live:
+        return now if horizon is None or now.timestamp() > horizon.timestamp() else horizon
+    if live is None and horizon is not None and horizon.timestamp() >= (now - LIVE_WITHIN).timestamp():
+        return now if now.timestamp() > horizon.timestamp() else horizon
+    return horizon
+
+
+class _StepWaits(Exception):
+    """A step its practice's state cannot take now; the reason is what the officers read."""
+
+
+_STEP_NAMES_NL = {
+    Trigger.HOLD_START_CONVERSATION: "startgesprek", Trigger.HOLD_ANNUAL_CONVERSATION: "kwaliteitsjaargesprek",
+    Trigger.AGREE_IMPROVEMENT_PLAN: "extra gesprek met verbeterplan", Trigger.LEAVE: "vertrek uit de cyclus",
+}
+
+
+def step_text(step: TrajectoryStepRow) -> str:
+    """``extra gesprek met verbeterplan van 29 april 2024``."""
+    name = _STEP_NAMES_NL.get(Trigger(step.trigger), step.trigger)
+    return f"{name} van {step.details.get('held_on') or as_amsterdam(step.happened_at).date().isoformat()}"
+
+
+def step_waiting(step: TrajectoryStepRow) -> str:
+    """Why a step is not taken: what its state lacks, or the run it waits for."""
+    return step.waiting or f"wordt gezet door de eerste run op of na {as_amsterdam(step.happened_at):%Y-%m-%d %H:%M}"
+
+
+def _step_fires(services: Services, view: TrajectoryView, step: TrajectoryStepRow, recorded_at: datetime) -> Fired:
+    trigger = Trigger(step.trigger)
+    held_on = date.fromisoformat(step.details["held_on"])
+    plan = ImprovementPlan.model_validate(step.details["plan"]) if step.details.get("plan") else None
+    if trigger is Trigger.AGREE_IMPROVEMENT_PLAN and view.flagged_on is not None and held_on < view.flagged_on:
+        raise _StepWaits(f"ligt voor de markering van de afwijking op {view.flagged_on.isoformat()}: een verbeterplan "
+                         "volgt op de afwijking; corrigeer de datum of leg het gesprek opnieuw vast")
+    ctx = GuardContext(on=held_on, policy=services.policy, plan=plan, view=view)
+    try:
+        # the event is written now; when the officer entered the fact stays with it
+        details = {**step.details, "fact_recorded_at": as_amsterdam(step.recorded_at).isoformat()}
+        return fire(view, trigger, at=as_amsterdam(step.happened_at), actor=step.actor, ctx=ctx,
+                    details=details, reasons=step.reasons, recorded_at=recorded_at, late_ok=True)
+    except (InvalidTransitionError, GuardRejectedError) as exc:
+        state = STATE_NAMES_NL[view.state]
+        if view.state in (TrajectoryState.START, TrajectoryState.LEFT):
+            raise _StepWaits(f"wacht op een startgesprek: het traject staat op '{state}'") from exc
+        if trigger is Trigger.AGREE_IMPROVEMENT_PLAN and view.state is TrajectoryState.ANNUAL_CYCLE:
+            raise _StepWaits(f"wacht: het traject staat op '{state}'; een verbeterplan volgt op de markering van "
+                             "een afwijking") from exc
+        why = f": {exc.why}" if isinstance(exc, GuardRejectedError) else ""
+        raise _StepWaits(f"wacht: kan niet vanuit '{state}'{why}") from exc
+
+
+def _take_steps(s: Session, services: Services, view: TrajectoryView, agb_code: str, upto: datetime,
+                recorded_at: datetime) -> tuple[TrajectoryView, list[tuple[Fired, TrajectoryView]], int]:
+    """Take every step of the practice whose fact happened by ``upto``, in the order they happened, in the
+    caller's transaction; a step that cannot be taken yet keeps waiting (with why). Returns the new view, the
+    steps taken (with the view before each) and the messages queued."""
+    taken: list[tuple[Fired, TrajectoryView]] = []
+    queued = 0
+    practice: Practice | None = None
+    board: tuple[Person, ...] = ()
+    moved = True
+    while moved:  # a step taken may let an earlier one that waited go
+        moved = False
+        for step in repo.due_steps(s, agb_code, upto):
+            if step.waiting is not None:
+                # it waited, and a fact that happened after it was taken since: taking it now would put it after
+                # that one (a second leave taken after the practice started again); the officers decide
+                later = repo.last_taken_step_at(s, agb_code)
+                if later is not None and later.timestamp() > as_amsterdam(step.happened_at).timestamp():
+                    repo.mark_step(s, step, attention=True, waiting=(
+                        f"{step.waiting}; intussen is een later feit (van {later:%Y-%m-%d}) al verwerkt: controleer "
+                        "de datum, of leg het opnieuw vast"))
+                    continue
+            try:
+                fired = _step_fires(services, view, step, recorded_at)
+            except _StepWaits as exc:
+                repo.mark_step(s, step, waiting=str(exc))
+                continue
+            if fired.effects and practice is None:
+                practice, board = repo.get_practice(s, agb_code), repo.contacts(s, Role.BOARD)
+            before = view
+            view, n = _commit_fired(s, fired, view, practice, board, recorded_at, services.policy)
+            repo.mark_step(s, step, taken_as=fired.event.seq)
+            taken.append((fired, before))
+            queued += n
+            moved = True
+    return view, taken, queued
+
+
 def record_conversation(services: Services, cmd: RecordConversation, now: datetime, actor: str,
-                        plan_source: str = "verbeterplan") -> ConversationRecorded:
-    """Store a conversation and take the transition it implies, in one transaction.
+                        plan_source: str = "verbeterplan", *, live: bool | None = None) -> ConversationRecorded:
+    """Store a conversation, and the step it asks of the trajectory, in one transaction.
 
     start: opens the annual cycle (from ``start`` or after leaving); with a programme while the
     cycle already runs, it only starts that enrolment. annual: recorded in every active state.
     extra: with a plan it agrees the improvement plan; without one it is a recorded visit.
-    Recording the same conversation again changes nothing.
+    The step is taken at once when the engine has reached the day it was held (``_reached``), else by the
+    first run at or after it; a step its state cannot take waits, with why. Recording the same
+    conversation again changes nothing.
     """
     now = as_amsterdam(now)
     if cmd.held_on > now.date():
@@ -274,33 +378,62 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
         elif cmd.kind is ConversationKind.ANNUAL:
             trigger = Trigger.HOLD_ANNUAL_CONVERSATION
         elif cmd.plan is not None:
-            if view.flagged_on is not None and cmd.held_on < view.flagged_on:
-                raise ConversationConflictError(
-                    f"extra gesprek van {cmd.agb_code} op {cmd.held_on.isoformat()} ligt voor de markering op "
-                    f"{view.flagged_on.isoformat()}: een verbeterplan volgt op de afwijking, niet ervoor")
             trigger = Trigger.AGREE_IMPROVEMENT_PLAN
             details["plan"] = cmd.plan.model_dump(mode="json")
         elif view.state in (TrajectoryState.START, TrajectoryState.LEFT):
             raise InvalidTransitionError(cmd.agb_code, "extra_conversation", view.state.value)
-        fired: Fired | None = None
-        if trigger is not None:
-            ctx = GuardContext(on=cmd.held_on, policy=services.policy, plan=cmd.plan, view=view)
-            fired = fire(view, trigger, at=now, actor=actor, ctx=ctx, details=details)
-            # the practice and the board only when the board is to be told (most conversations tell no one)
-            practice = repo.get_practice(s, cmd.agb_code) if fired.effects else None
-            board = repo.contacts(s, Role.BOARD) if fired.effects else ()
-            _commit_fired(s, fired, view, practice, board, now, services.policy)
         repo.add_conversation(s, ConversationRow(
             id=conv_id, agb_code=cmd.agb_code, kind=cmd.kind.value, held_on=cmd.held_on, programme=programme,
             attendees=[a.model_dump(mode="json") for a in cmd.attendees], attendance_gaps=list(gaps),
             plan=cmd.plan.model_dump(mode="json") if cmd.plan else None, recorded_at=now, actor=actor,
         ))
+        outcome = _record_step(s, services, view, cmd.agb_code, trigger, fact_moment(cmd.held_on), now, actor,
+                               details, (), source=f"conversation:{conv_id}", live=live)
         s.commit()
     return ConversationRecorded(conv_id, cmd.agb_code, cmd.kind, cmd.held_on, False, gaps,
-                                fired.event if fired else None, enrolled)
+                                outcome.transition, enrolled, outcome.waiting)
 
 
-def leave(services: Services, cmd: LeaveProgramme, now: datetime, actor: str) -> TrajectoryTransitioned:
+@dataclass(frozen=True)
+class StepOutcome:
+    """What became of a fact's step when it was recorded: taken (its event), waiting (why), or neither
+    (no step asked, or the engine has not reached the day yet: ``waiting`` says so)."""
+
+    transition: TrajectoryTransitioned | None = None
+    waiting: str | None = None
+
+
+def _record_step(s: Session, services: Services, view: TrajectoryView, agb_code: str, trigger: Trigger | None,
+                 happened_at: datetime, now: datetime, actor: str, details: dict[str, Any],
+                 reasons: tuple[dict[str, Any], ...], *, source: str, live: bool | None = None) -> StepOutcome:
+    if trigger is None:
+        return StepOutcome()
+    step = TrajectoryStepRow(id=repo.step_id(source), agb_code=agb_code, trigger=trigger.value,
+                             happened_at=happened_at, recorded_at=now, actor=actor, details=details,
+                             reasons=list(reasons))
+    repo.add_step(s, step)
+    reached = _reached(s, now, live)
+    if reached is None or happened_at.timestamp() > reached.timestamp():
+        return StepOutcome(waiting=step_waiting(step))
+    _, taken, _ = _take_steps(s, services, view, agb_code, reached, now)
+    mine = [fired.event for fired, _ in taken if fired.event.details.get("held_on") == details.get("held_on")
+            and fired.event.trigger is trigger]
+    if mine:
+        return StepOutcome(transition=mine[0])
+    return StepOutcome(waiting=step.waiting or "wacht")
+
+
+@dataclass(frozen=True)
+class LeaveRecorded:
+    agb_code: str
+    on: date
+    transition: TrajectoryTransitioned | None
+    waiting: str | None = None
+
+
+def leave(services: Services, cmd: LeaveProgramme, now: datetime, actor: str, *, live: bool | None = None
+          ) -> LeaveRecorded:
+    """Record that a practice leaves the quality cycle on a day: the step is taken as a conversation's is."""
     now = as_amsterdam(now)
     if cmd.on > now.date():
         raise ConversationInFutureError(
@@ -311,13 +444,12 @@ def leave(services: Services, cmd: LeaveProgramme, now: datetime, actor: str) ->
         if practice is None:
             raise UnknownPracticeError(cmd.agb_code)
         view = repo.load_view(s, cmd.agb_code)
-        fired = fire(view, Trigger.LEAVE, at=now, actor=actor,
-                     details={"held_on": cmd.on.isoformat(), "reason": cmd.reason},
-                     reasons=[{"explanation": cmd.reason}])
-        board = repo.contacts(s, Role.BOARD) if fired.effects else ()
-        _commit_fired(s, fired, view, practice, board, now, services.policy)
+        outcome = _record_step(s, services, view, cmd.agb_code, Trigger.LEAVE, fact_moment(cmd.on), now, actor,
+                               {"held_on": cmd.on.isoformat(), "reason": cmd.reason},
+                               ({"explanation": cmd.reason},), source=f"leave:{cmd.agb_code}:{cmd.on.isoformat()}",
+                               live=live)
         s.commit()
-    return fired.event
+    return LeaveRecorded(cmd.agb_code, cmd.on, outcome.transition, outcome.waiting)
 
 
 # --- the engine run ---------------------------------------------------------------------------
@@ -363,7 +495,14 @@ def _candidates(view: TrajectoryView, on: date, services: Services) -> list[Trig
 def _summary(fired: Fired) -> str:
     if fired.decision is not None:
         return fired.decision.summary()
-    return "; ".join(str(r.get("explanation", "")) for r in fired.event.reasons) or fired.event.trigger.value
+    explained = "; ".join(str(r.get("explanation", "")) for r in fired.event.reasons)
+    held_on = fired.event.details.get("held_on")
+    if held_on:  # a recorded fact's step: what it was, when it happened and by whom it was recorded
+        name = _STEP_NAMES_NL.get(fired.event.trigger, fired.event.trigger.value)
+        late = ", later vastgelegd dan de laatste stap" if fired.event.details.get("late") else ""
+        what = f"{name} van {held_on} (vastgelegd door {fired.event.actor}{late})"
+        return f"{what}: {explained}" if explained else what
+    return explained or fired.event.trigger.value
 
 
 def evaluate_practice(
@@ -381,6 +520,11 @@ def evaluate_practice(
             with services.transaction() as s:
                 view = repo.load_view(s, practice.agb_code)
                 for _ in range(MAX_STEPS_PER_RUN):
+                    # first the steps of the facts that happened by now (in their order), then the rules
+                    view, steps, n = _take_steps(s, services, view, practice.agb_code, now, now)
+                    queued += n
+                    taken.extend(TransitionTaken(practice.agb_code, practice.name, f.event.trigger, before.state,
+                                                 f.event.to_state, _summary(f)) for f, before in steps)
                     fired = _first_that_fires(services, view, practice, figures, on, now, actor)
                     if fired is None:
                         break
@@ -463,6 +607,8 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         board = repo.contacts(s, Role.BOARD)
         catalogue, targets, averages = repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s)
         views = repo.load_views(s, codes) if only is not None else repo.load_views(s)
+        with_steps = repo.practices_with_due_steps(s, codes, now)  # facts that happened by now, not yet taken
+        next_steps = repo.next_step_days(s, codes, now) if review_basis is not None else {}
         if only is None or with_medians:
             scores = repo.load_scores(s)  # the medians are taken across every practice's figures
         else:  # only what the rules read: a practice's history matters only once it has a plan
@@ -489,7 +635,8 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
             # Most practices have nothing due: decide on the view read above, and open a transaction (which
             # reads the view again and decides again, as a concurrent writer may have moved it) only when
             # something fires. A practice with nothing to fire writes nothing either way.
-            if _first_that_fires(services, view, practice, figures, on, now, actor) is not None:
+            if practice.agb_code in with_steps or \
+                    _first_that_fires(services, view, practice, figures, on, now, actor) is not None:
                 taken, queued = evaluate_practice(services, practice, figures, board, now, actor)
                 report.transitions.extend(taken)
                 report.messages += queued
@@ -508,8 +655,11 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
             continue
         if review_basis is not None:
             # a transition taken above counted a change, so the next sweep looks again whatever this says
-            marks[practice.agb_code] = (stamps.get(practice.agb_code, (0, 0)), next_evaluation_on(
-                view, (sc.period_end for sc in own), services.policy, services.calendar, on))
+            # the next day time alone can change a decision, or a recorded fact's step comes due
+            days = [d for d in (next_evaluation_on(view, (sc.period_end for sc in own), services.policy,
+                                                   services.calendar, on), next_steps.get(practice.agb_code))
+                    if d is not None]
+            marks[practice.agb_code] = (stamps.get(practice.agb_code, (0, 0)), min(days) if days else None)
     with services.transaction() as s:
         if not report.already_ran:
             repo.record_engine_run(s, EngineRunRow(moment=now, started_at=now, finished_at=now,
@@ -533,6 +683,8 @@ class StatusLine:
     reasons: tuple[dict[str, Any], ...]
     next_due: Due | None
     held_messages: tuple[str, ...] = ()  # messages waiting for an address, with the reason
+    # steps recorded facts ask that the trajectory has not taken: until when, or why it cannot (attention)
+    waiting_steps: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -545,6 +697,7 @@ class StatusLine:
             "next_due": self.next_due.on.isoformat() if self.next_due else None,
             "next_due_kind": self.next_due.what if self.next_due else None,
             "held_messages": list(self.held_messages),
+            "waiting_steps": list(self.waiting_steps),
         }
 
 
@@ -552,6 +705,9 @@ def status(services: Services) -> list[StatusLine]:
     with services.session() as s:
         views = repo.load_views(s)
         practices = repo.practices(s)
+        steps: dict[str, list[str]] = {}
+        for step in repo.pending_steps(s):
+            steps.setdefault(step.agb_code, []).append(f"{step_text(step)}: {step_waiting(step)}")
     held = held_messages_by_practice(services)
     lines = []
     for p in practices:
@@ -559,7 +715,7 @@ def status(services: Services) -> list[StatusLine]:
         lines.append(StatusLine(p.agb_code, p.name, p.gp_group, view.state,
                                 as_amsterdam(view.since) if view.since else None, view.reasons,
                                 next_due(view, services.policy, services.calendar),
-                                tuple(held.get(p.agb_code, ()))))
+                                tuple(held.get(p.agb_code, ())), tuple(steps.get(p.agb_code, ()))))
     return lines
 
 
@@ -658,6 +814,7 @@ def event_as_json(event: TrajectoryTransitioned) -> dict[str, Any]:
     return {
         "seq": event.seq,
         "at": as_amsterdam(event.at).isoformat(),
+        "recorded_at": as_amsterdam(event.recorded).isoformat(),
         "trigger": event.trigger.value,
         "from_state": event.from_state.value,
         "to_state": event.to_state.value,

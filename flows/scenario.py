@@ -76,6 +76,10 @@ class Scenario:
     services: engine.Services
     clock: FixedClock
     actor: str = "scenario"
+    # a live care group: what it records is taken as it is recorded, as in production, where the engine runs
+    # every working day; ``live=False`` brings in history the way a care group starting with the product does
+    # (a fact waits until a run reaches the day it happened)
+    live: bool = True
 
     @classmethod
     def build(cls, services: engine.Services, description: str | Mapping[str, Any],
@@ -157,7 +161,16 @@ class Scenario:
         cmd = RecordConversation(agb_code=agb, kind=ConversationKind(kind), held_on=held_on,
                                  programme=Programme(programme) if programme else None,
                                  attendees=attendees, plan=improvement_plan)
-        return engine.record_conversation(self.services, cmd, self.clock.now(), self.actor)
+        return engine.record_conversation(self.services, cmd, self.clock.now(), self.actor,
+                                          live=True if self.live else None)
+
+    def leave(self, agb: str, on: str | date, reason: str = "praktijk stopt") -> engine.LeaveRecorded:
+        """Record that a practice leaves the cycle on ``on`` (the clock moves there, at noon, if it is behind)."""
+        day = _day(on)
+        if self.clock.now().date() < day:
+            self.clock.set(datetime.combine(day, time(12, 0), tzinfo=AMSTERDAM))
+        return engine.leave(self.services, engine.LeaveProgramme(agb_code=agb, on=day, reason=reason),
+                            self.clock.now(), self.actor, live=True if self.live else None)
 
     # --- running the engine ---------------------------------------------------------------
 

@@ -243,13 +243,22 @@ def fire(
     ctx: GuardContext | None = None,
     details: Mapping[str, Any] | None = None,
     reasons: Iterable[Mapping[str, Any]] = (),
+    recorded_at: datetime | None = None,
+    late_ok: bool = False,
 ) -> Fired:
-    """Take ``trigger`` from the view's state, or raise. Returns the event to append."""
+    """Take ``trigger`` from the view's state, or raise. Returns the event to append.
+
+    ``at`` is when the step happened, ``recorded_at`` (default: ``at``) when it is written. A step before the
+    practice's latest one is refused (``EventBeforeLastError``: the engine never decides in the past), unless
+    ``late_ok``: a fact recorded late (a conversation typed in after the engine moved on) is taken from the
+    state the practice is in now, keeps its own moment and says so (``details["late"]``)."""
     if at.tzinfo is None:
         raise ValueError("a transition's moment must be timezone-aware")
     # compared as instants: within one zone Python compares wall times, and in the repeated autumn hour
     # 02:15 (second) would count as before 02:45 (first)
-    if view.last_event_at is not None and at.timestamp() < view.last_event_at.timestamp():
+    late = view.last_event_at is not None and at.timestamp() < view.last_event_at.timestamp()
+    if late and not late_ok:
+        assert view.last_event_at is not None
         raise EventBeforeLastError(view.agb_code, at, view.last_event_at)
     subject = _Subject(view.state)
     try:
@@ -274,7 +283,8 @@ def fire(
         to_state=TrajectoryState(subject.state),
         actor=actor,
         reasons=tuple(all_reasons),
-        details=dict(details or {}),
+        details={**(details or {}), **({"late": True} if late else {})},
+        recorded_at=recorded_at or at,
     )
     effects = tuple(BoardNotificationRequested(kind, view.agb_code, event.seq) for kind in subject.effects)
     return Fired(event=event, effects=effects, decision=decision)

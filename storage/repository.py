@@ -43,6 +43,7 @@ from storage.tables import (
     CareGroupRow,
     ContactRow,
     ConversationRow,
+    DutyRunRow,
     EngineRunRow,
     EnrolmentRow,
     GpGroupRow,
@@ -57,6 +58,7 @@ from storage.tables import (
     TargetRow,
     TrajectoryEventRow,
     TrajectoryRow,
+    TrajectoryStepRow,
 )
 
 
@@ -519,7 +521,7 @@ def _event_from_row(r: TrajectoryEventRow) -> TrajectoryTransitioned:
     return TrajectoryTransitioned(
         agb_code=r.agb_code, seq=r.seq, at=as_amsterdam(r.at), trigger=Trigger(r.trigger),
         from_state=TrajectoryState(r.from_state), to_state=TrajectoryState(r.to_state), actor=r.actor,
-        reasons=tuple(r.reasons or ()), details=dict(r.details or {}),
+        reasons=tuple(r.reasons or ()), details=dict(r.details or {}), recorded_at=as_amsterdam(r.recorded_at),
     )
 
 
@@ -529,6 +531,91 @@ def load_events(session: Session, agb_code: str) -> list[TrajectoryTransitioned]
         .order_by(col(TrajectoryEventRow.seq))
     ).all()
     return [_event_from_row(r) for r in rows]
+
+
+# --- steps recorded facts ask of a trajectory ---------------------------------------------------
+
+
+def step_id(source: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"trajectory_step:{source}"))
+
+
+def add_step(session: Session, row: TrajectoryStepRow) -> bool:
+    """Keep a step a fact asks of its practice's trajectory (once: the same fact again adds nothing)."""
+    if session.get(TrajectoryStepRow, row.id) is not None:
+        return False
+    session.add(row)
+    session.flush()
+    review.touch(session, [row.agb_code])  # the next sweep looks at the practice
+    return True
+
+
+def due_steps(session: Session, agb_code: str, upto: datetime) -> list[TrajectoryStepRow]:
+    """The steps not yet taken whose fact happened by ``upto``, in the order they happened (then recorded)."""
+    return list(session.exec(
+        select(TrajectoryStepRow).where(col(TrajectoryStepRow.agb_code) == agb_code,
+                                        col(TrajectoryStepRow.status) == "pending",
+                                        col(TrajectoryStepRow.happened_at) <= upto)
+        .order_by(col(TrajectoryStepRow.happened_at), col(TrajectoryStepRow.recorded_at), col(TrajectoryStepRow.id))
+    ).all())
+
+
+def practices_with_due_steps(session: Session, codes: Sequence[str], upto: datetime) -> set[str]:
+    if not codes:
+        return set()
+    return set(session.exec(select(TrajectoryStepRow.agb_code).where(
+        col(TrajectoryStepRow.agb_code).in_(list(codes)), col(TrajectoryStepRow.status) == "pending",
+        col(TrajectoryStepRow.happened_at) <= upto).distinct()).all())
+
+
+def next_step_days(session: Session, codes: Sequence[str], after: datetime) -> dict[str, date]:
+    """Per practice, the day its next step not yet taken comes due after ``after`` (facts recorded ahead of the
+    engine: history brought in, waiting for the runs to reach it)."""
+    if not codes:
+        return {}
+    rows = session.exec(select(TrajectoryStepRow.agb_code, sa.func.min(col(TrajectoryStepRow.happened_at))).where(
+        col(TrajectoryStepRow.agb_code).in_(list(codes)), col(TrajectoryStepRow.status) == "pending",
+        col(TrajectoryStepRow.happened_at) > after).group_by(col(TrajectoryStepRow.agb_code))).all()
+    return {agb: as_amsterdam(moment).date() for agb, moment in rows if moment is not None}
+
+
+def last_taken_step_at(session: Session, agb_code: str) -> datetime | None:
+    """When the latest fact whose step the practice's trajectory took happened."""
+    found = session.exec(select(sa.func.max(col(TrajectoryStepRow.happened_at))).where(
+        col(TrajectoryStepRow.agb_code) == agb_code, col(TrajectoryStepRow.status) == "taken")).one()
+    return as_amsterdam(found) if found is not None else None
+
+
+def pending_steps(session: Session, codes: Sequence[str] | None = None) -> list[TrajectoryStepRow]:
+    """Steps not taken: waiting for a run or a state, or needing attention."""
+    query = select(TrajectoryStepRow).where(col(TrajectoryStepRow.status).in_(["pending", "attention"]))
+    if codes is not None:
+        query = query.where(col(TrajectoryStepRow.agb_code).in_(list(codes)))
+    return list(session.exec(query.order_by(col(TrajectoryStepRow.agb_code), col(TrajectoryStepRow.happened_at))).all())
+
+
+def mark_step(session: Session, step: TrajectoryStepRow, *, taken_as: int | None = None,
+              waiting: str | None = None, attention: bool = False) -> None:
+    if taken_as is not None:
+        step.status, step.event_seq, step.waiting = "taken", taken_as, None
+    elif attention:
+        step.status, step.waiting = "attention", waiting
+    elif step.waiting == waiting:
+        return  # nothing new to say
+    else:
+        step.waiting = waiting
+    session.add(step)
+    session.flush()
+
+
+def engine_horizon(session: Session) -> datetime | None:
+    """The latest moment the engine has judged the care group for (a run of the engine, a sweep, a
+    recalculation): a fact that happened by then is taken at once when it is recorded."""
+    runs = session.exec(select(sa.func.max(col(EngineRunRow.moment)))).one()
+    duties = session.exec(select(sa.func.max(col(DutyRunRow.moment))).where(
+        col(DutyRunRow.duty).in_(["sweep_due", "recalculate_indicators"]))).one()
+    found = [as_amsterdam(m) for m in (runs, duties) if m is not None]
+    return max(found, key=lambda m: m.timestamp()) if found else None
 
 
 def event_id(agb_code: str, seq: int) -> str:
@@ -558,7 +645,7 @@ def append_transition(session: Session, event: TrajectoryTransitioned, view: Tra
             "id": event_id(event.agb_code, event.seq), "agb_code": event.agb_code, "seq": event.seq,
             "at": event.at, "trigger": event.trigger.value, "from_state": event.from_state.value,
             "to_state": event.to_state.value, "actor": event.actor, "reasons": list(event.reasons),
-            "details": dict(event.details)})
+            "details": dict(event.details), "recorded_at": event.recorded})
     except IntegrityError as exc:
         raise ConcurrentUpdateError(f"praktijk {event.agb_code}: gebeurtenis {event.seq} bestaat al") from exc
     review.touch(session, [event.agb_code])

@@ -211,6 +211,33 @@ class TrajectoryEventRow(SQLModel, table=True):
     actor: str
     reasons: list[dict[str, Any]] = _json(default_factory=list)
     details: dict[str, Any] = _json(default_factory=dict)
+    recorded_at: datetime = _moment()  # when it was written; ``at`` is when it happened
+
+
+class TrajectoryStepRow(SQLModel, table=True):
+    """A step a recorded fact asks of a practice's trajectory (a conversation held, the practice leaving),
+    kept until the engine takes it.
+
+    The engine takes a step when it reaches the moment the fact happened (``happened_at``): at once when the
+    fact is recorded after that moment was reached, else at the first run at or after it, in the order the
+    facts happened. A step its state cannot take yet stays ``pending`` with ``waiting`` saying why, never
+    dropped; once taken it is ``taken`` with the event's ``seq``. A waiting step that a later fact's step went
+    past (a leave recorded for a practice that had left, before it started again) is ``attention``: shown to
+    the officers, never taken by itself.
+    """
+
+    __tablename__ = "trajectory_step"
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of the fact (a conversation's id, a leave's day)
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    trigger: str = Field(max_length=32)
+    happened_at: datetime = _moment(index=True)
+    recorded_at: datetime = _moment()
+    actor: str
+    details: dict[str, Any] = _json(default_factory=dict)
+    reasons: list[dict[str, Any]] = _json(default_factory=list)
+    status: str = Field(default="pending", max_length=16, index=True)  # pending | taken | attention
+    waiting: str | None = None
+    event_seq: int | None = None
 
 
 class OutboxRow(SQLModel, table=True):

@@ -313,7 +313,7 @@ def test_a_flagged_practice_is_invited_to_its_extra_conversation_by_the_sweep_th
 def test_a_practice_that_leaves_owes_nothing_more_and_its_open_duties_are_cancelled(services: Services) -> None:
     care_group(services)
     engine.leave(services, engine.LeaveProgramme(agb_code=EIK, on=date(2024, 12, 31), reason="praktijk gestopt"),
-                 at("2025-01-02"), "user:officer")
+                 at("2025-01-02"), "user:officer", live=True)
     report = duties.sweep_due(services, at("2025-01-29"))
     assert report.cancelled == 8
     eik = obligations(services, agb_code=EIK)
@@ -325,7 +325,7 @@ def test_a_practice_that_leaves_owes_nothing_more_and_its_open_duties_are_cancel
 def test_a_practice_that_left_is_not_invited_to_care_group_meetings(services: Services) -> None:
     care_group(services)
     engine.leave(services, engine.LeaveProgramme(agb_code=EIK, on=date(2024, 12, 31), reason="praktijk gestopt"),
-                 at("2025-01-02"), "user:officer")
+                 at("2025-01-02"), "user:officer", live=True)
     duties.plan_meetings(services, at("2025-01-14"))
     assert {m.agb_code for m in outbox(services, "meeting_invitation")} == {LINDE}
 

@@ -82,3 +82,23 @@ def test_a_conversation_stored_without_a_plan_before_the_upgrade_has_no_plan_aft
         with_plan = conn.execute(sa.text("SELECT held_on FROM conversation WHERE plan IS NOT NULL")).scalars().all()
     assert [str(d) for d in with_plan] == ["2024-04-29"]
     engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_events_stored_with_one_time_get_it_as_both_times_and_no_step_waits_after_the_upgrade(
+    kind: str, tmp_path: Path, worker_id: str
+) -> None:
+    engine = create_db_engine(_fresh_url(kind, tmp_path, worker_id))
+    migrate(engine, "0006")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO practice (agb_code, name) VALUES ('01234567', 'De Linde')"))
+        conn.execute(sa.text(
+            "INSERT INTO trajectory_event (id, agb_code, seq, at, \"trigger\", from_state, to_state, actor, reasons, "
+            "details) VALUES ('e1', '01234567', 1, '2024-01-15 15:00:00', 'hold_start_conversation', 'start', "
+            "'annual_cycle', 'user:a.jansen', '[]', '{\"held_on\": \"2024-01-15\"}')"))
+    migrate(engine)
+    with engine.connect() as conn:
+        at, recorded = conn.execute(sa.text("SELECT at, recorded_at FROM trajectory_event")).one()
+        steps = conn.execute(sa.text("SELECT count(*) FROM trajectory_step")).scalar()
+    assert at == recorded and str(at).startswith("2024-01-15 15:00") and steps == 0
+    engine.dispose()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from domain.clock import AMSTERDAM
 from domain.conversations import Attendee
 from domain.registry import Person, Role
 from domain.trajectory import TrajectoryState
@@ -150,15 +151,23 @@ def test_start_conversation_for_a_later_programme_enrols_it_and_leaves_the_traje
     assert enrolment[0].started_on == date(2024, 9, 2)
 
 
-def test_annual_conversation_before_any_start_conversation_is_refused(services: Services) -> None:
+def test_annual_conversation_before_any_start_conversation_is_kept_and_waits_for_the_start(
+        services: Services) -> None:
+    """A fact the trajectory cannot take yet is kept, never dropped, and shown to the officers; once the start
+    conversation is in, the engine takes both in the order they happened."""
     sc = Scenario.build(services, DESCRIPTION)
-    try:
-        sc.conversation(LINDE, "annual", "2024-02-01")
-    except engine.InvalidTransitionError as exc:
-        assert "hold_annual_conversation" in str(exc) and "start" in str(exc)
-    else:
-        raise AssertionError("an annual conversation from 'start' must be refused")
+    recorded = sc.conversation(LINDE, "annual", "2024-02-01")
+    assert recorded.transition is None and recorded.waiting is not None and "'start'" in recorded.waiting
     assert rows(services, TrajectoryEventRow) == []
+    (line,) = [s for s in engine.status(services) if s.agb_code == LINDE]
+    assert line.waiting_steps == (f"kwaliteitsjaargesprek van 2024-02-01: {recorded.waiting}",)
+
+    sc.conversation(LINDE, "start", "2024-01-15")  # entered after it, held before it
+    assert sc.triggers(LINDE) == ["hold_start_conversation", "hold_annual_conversation"]
+    assert [e.at for e in sc.history(LINDE)] == [datetime(2024, 1, 15, 12, tzinfo=AMSTERDAM),
+                                                  datetime(2024, 2, 1, 12, tzinfo=AMSTERDAM)]
+    (line,) = [s for s in engine.status(services) if s.agb_code == LINDE]
+    assert line.waiting_steps == ()
 
 
 def test_annual_conversation_is_due_within_twelve_months_on_a_working_day(services: Services) -> None:
@@ -222,16 +231,18 @@ def test_recording_a_conversation_again_with_a_plan_is_an_error_not_a_silent_dro
     assert sc.state(LINDE) is TrajectoryState.EXTRA_CONVERSATION
 
 
-def test_a_plan_agreed_before_the_practice_was_flagged_is_refused(services: Services) -> None:
+def test_a_plan_dated_before_the_practice_was_flagged_is_kept_as_needing_attention(services: Services) -> None:
     sc = started(services)
     sc.scores("2024-03-31", {LINDE: with_hba1c(60), EIK: GOOD})
     sc.run("2024-04-08")
-    try:
-        sc.conversation(LINDE, "extra", "2024-03-20", plan={"dm2/hba1c_measured": 85})
-    except engine.ConversationConflictError as exc:
-        assert "voor de markering" in str(exc)
-    else:
-        raise AssertionError("a plan dated before the flag must be refused")
+    recorded = sc.conversation(LINDE, "extra", "2024-03-20", plan={"dm2/hba1c_measured": 85})
+
+    assert recorded.transition is None and recorded.waiting is not None
+    assert "ligt voor de markering van de afwijking op 2024-04-08" in recorded.waiting
+    assert sc.state(LINDE) is TrajectoryState.EXTRA_CONVERSATION  # not moved by it
+    sc.run("2024-04-15")
+    (line,) = [s for s in engine.status(services) if s.agb_code == LINDE]
+    assert line.waiting_steps == (f"extra gesprek met verbeterplan van 2024-03-20: {recorded.waiting}",)
 
 
 def test_a_late_entry_of_an_older_annual_conversation_does_not_move_the_due_date_back(services: Services) -> None:

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from sqlmodel import Session, SQLModel, func, select
 
 from domain.clock import AMSTERDAM
-from domain.commands import LeaveProgramme
 from domain.conversations import Goal, ImprovementPlan
 from domain.indicators import (
     IndicatorDefinition,
@@ -363,18 +362,15 @@ def live_through(sc: Scenario, steps: list[Step]) -> datetime:
         elif isinstance(step, Conversation):
             plan = {HBA1C: step.plan} if step.plan is not None else None
             try:
-                sc.conversation(step.agb, step.kind, day, plan=plan, programme=step.programme)
+                if sc.conversation(step.agb, step.kind, day, plan=plan, programme=step.programme).waiting:
+                    event("conversation waits")
             except TrajectoryError as refused:
                 event(f"refused: {type(refused).__name__}")
         else:
             if sc.state(step.agb) is S.UNDERPERFORMER_POLICY:
                 event("left under the policy")
-            if sc.clock.now().date() < day:
-                sc.clock.set(datetime.combine(day, time(12, 0), tzinfo=AMSTERDAM))
-            try:
-                engine.leave(sc.services, LeaveProgramme(step.agb, day, "praktijk stopt"), sc.clock.now(), "officer")
-            except TrajectoryError as refused:
-                event(f"refused: {type(refused).__name__}")
+            if sc.leave(step.agb, day).waiting:
+                event("leave waits")
     last = next_monday_after(day)
     sc.run(last)
     return datetime.combine(last, time(7, 0), tzinfo=AMSTERDAM)
@@ -418,8 +414,7 @@ def test_a_practice_leaving_under_the_underperformer_policy_leaves_and_the_board
     sc.run("2025-05-05")
     assert sc.state(agb) is S.UNDERPERFORMER_POLICY
 
-    engine.leave(sqlite_services, LeaveProgramme(agb, date(2025, 5, 12), "praktijk stopt"),
-                 datetime(2025, 5, 12, 12, 0, tzinfo=AMSTERDAM), "officer")
+    sc.leave(agb, "2025-05-12")
     assert sc.state(agb) is S.LEFT
     assert engine.replay_practice(sqlite_services, agb).agrees
     with Session(sqlite_services.db) as s:
