@@ -106,7 +106,8 @@ def next_evaluation_on(view: TrajectoryView, score_periods: Iterable[date], poli
     the underperformer rule waits ``underperformer_after_months`` after the plan (seed 1: "na een jaar"),
     and a progress report is due every ``progress_report_every_months`` under the policy.
     """
-    days = list(score_periods)
+    # a period's figures come into view once they count (its end plus the policy's publication delay)
+    days = [end + timedelta(days=policy.figures_count_after_days) for end in score_periods]
     if view.state is TrajectoryState.IMPROVEMENT_PLAN and view.plan_agreed_on is not None:
         days.append(view.plan_agreed_on + relativedelta(months=policy.underperformer_after_months))
     report_on = progress_report_due_on(view, policy, calendar)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from functools import cached_property, lru_cache
@@ -174,6 +174,8 @@ class IndicatorFigures:
     averages: Mapping[tuple[IndicatorKey, int], float]
     scores: tuple[IndicatorScore, ...]
     care_group_medians: Mapping[tuple[IndicatorKey, date], float] = field(default_factory=dict)
+    # a figure is known from its period end plus this many days (``Policy.figures_count_after_days``)
+    count_after_days: int = 0
 
     @classmethod
     def build(
@@ -183,6 +185,7 @@ class IndicatorFigures:
         averages: Iterable[NationalAverage],
         scores: Iterable[IndicatorScore],
         care_group_medians: Mapping[tuple[IndicatorKey, date], float] | None = None,
+        count_after_days: int = 0,
     ) -> IndicatorFigures:
         return cls(
             catalogue={d.key: d for d in catalogue},
@@ -190,7 +193,12 @@ class IndicatorFigures:
             averages={(a.key, a.year): a.national_average for a in averages},
             scores=tuple(sorted(scores, key=_score_order)),
             care_group_medians=dict(care_group_medians or {}),
+            count_after_days=count_after_days,
         )
+
+    def known_until(self, on: date) -> date:
+        """The last period end whose figures count on ``on``."""
+        return on - timedelta(days=self.count_after_days)
 
     def with_scores(self, scores: Iterable[IndicatorScore]) -> IndicatorFigures:
         """These figures (catalogue, targets, averages, medians) with one practice's scores instead: built once
@@ -202,14 +210,16 @@ class IndicatorFigures:
 
     def latest_period(self, on: date) -> date | None:
         """The end of the latest 12-month period known on ``on``."""
-        ends = [s.period_end for s in self.scores if s.period_end <= on]
+        known = self.known_until(on)
+        ends = [s.period_end for s in self.scores if s.period_end <= known]
         return max(ends) if ends else None
 
     def latest_scores(self, on: date) -> dict[IndicatorKey, IndicatorScore]:
         """Each indicator's own latest score known on ``on`` (programmes' figures may arrive apart)."""
         latest: dict[IndicatorKey, IndicatorScore] = {}
+        known = self.known_until(on)
         for s in self.scores:  # sorted by period end: later ones overwrite
-            if s.period_end <= on:
+            if s.period_end <= known:
                 latest[s.key] = s
         return latest
 

@@ -96,6 +96,12 @@ class Policy(BaseModel):
         description="Where no national average exists at all: skip the indicator, or compare with the care "
         "group's own median across its practices for that period.",
     )
+    figures_count_after_days: int = Field(
+        0, ge=0, le=366,
+        description="An indicator figure counts from its period end plus this many days, live and in a backfill "
+        "alike: set it to the publication delay (figures are published some weeks after a quarter) so that history "
+        "brought in flags a practice on the day it could have been, not on the period's last day.",
+    )
     progress_report_every_months: int = Field(
         3, ge=1, description="How often the board hears how a trajectory under the policy goes."
     )

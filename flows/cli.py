@@ -32,6 +32,7 @@ from domain.trajectory import STATE_NAMES_NL
 from flows import engine
 from flows.duties import RecordedInFutureError, UnknownPersonError
 from flows.settings import SettingsError, load_settings
+from notifications.wording import message_kind_nl
 from statemachines.trajectory import TrajectoryError, mermaid
 from storage import files
 from storage.database import current_revision
@@ -676,7 +677,7 @@ def demo(
 
 
 OUTBOX_STATUS_NL = {"pending": "wacht", "sending": "bezig", "sent": "verzonden", "failed": "mislukt",
-                    "withdrawn": "ingetrokken"}
+                    "withdrawn": "ingetrokken", "historic": "historisch (niet verstuurd)"}
 
 
 def _when(moment: datetime | None) -> str:
@@ -688,8 +689,37 @@ def _short(moment: datetime | None) -> str:
 
 
 @command()
+def backfill(
+    start: Annotated[str, typer.Option("--from", help="Eerste dag van de geschiedenis (JJJJ-MM-DD).")],
+    until: Annotated[str | None, typer.Option(
+        "--until", help="Tot dit moment (Europe/Amsterdam); standaard: nu.")] = None,
+) -> None:
+    """Breng geschiedenis in: loop het rooster van --from tot --until door zoals de planners dat hadden gedaan."""
+    from flows.backfill import NOT_WALKED
+    from flows.backfill import backfill as walk
+    from flows.run_report import log_operations_to
+
+    settings = load_settings()
+    services = _services()
+    log_operations_to(settings.home)
+    report = walk(services, settings, _date(start), _moment(until))
+    for duty, name in NOT_WALKED.items():
+        out.print(f"niet doorlopen: {duty} ({name})", markup=False)
+    runs = ", ".join(f"{duty.replace('_', '-')} {n}x" for duty, n in sorted(report.runs.items()))
+    out.print(f"backfill {report.start} tot {report.until:%Y-%m-%d %H:%M}: {runs}; {report.transitions} stappen in "
+              f"trajecten, {report.planned} taken gepland, {report.queued} berichten klaargezet, waarvan "
+              f"{report.historic} bewaard als historisch (niet verstuurd)", markup=False)
+    for what, why in report.failures:
+        err.print(f"  fout bij {what}: {why}", markup=False)
+    if report.failures:
+        err.print(f"mislukt: {len(report.failures)} fout(en)", markup=False)
+        raise typer.Exit(1)
+
+
+@command()
 def outbox(
-    status: Annotated[str | None, typer.Option("--status", help="pending, sending, sent of failed.")] = None,
+    status: Annotated[str | None, typer.Option(
+        "--status", help="pending, sending, sent, failed of historic.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """De berichten in de outbox: wat wacht (en waarom), wat is verzonden en wat is mislukt."""
@@ -715,7 +745,8 @@ def outbox(
     for r in rows:
         who = f"{r.recipient_name} <{r.recipient_email}>" if r.recipient_email else f"{r.recipient_name} (geen adres)"
         when = r.sent_at if r.status == "sent" else r.next_attempt_at
-        table.add_row(_short(r.created_at), r.kind, r.agb_code or "", who, OUTBOX_STATUS_NL.get(r.status, r.status),
+        table.add_row(_short(r.created_at), message_kind_nl(r.kind), r.agb_code or "", who,
+                      OUTBOX_STATUS_NL.get(r.status, r.status),
                       str(r.attempts), _short(when), r.last_error or "")
     out.print(table)
     counts: dict[str, int] = {}

@@ -31,7 +31,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -227,12 +227,13 @@ def _day(moment: datetime) -> date:
     return as_amsterdam(moment).date()
 
 
-def _facts(s: Session, practices: Sequence[Practice], rows: Sequence[ObligationRow]) -> dict[str, PracticeFacts]:
+def _facts(s: Session, practices: Sequence[Practice], rows: Sequence[ObligationRow], on: date
+           ) -> dict[str, PracticeFacts]:
     codes = [p.agb_code for p in practices]
     views = repo.load_views(s, codes)
-    starts = store.start_conversations(s, codes)
-    kits = store.kit_refreshes(s, codes)
-    courses = store.course_completions(s, codes)
+    starts = store.start_conversations(s, codes, on)
+    kits = store.kit_refreshes(s, codes, on)
+    courses = store.course_completions(s, codes, on)
     first: dict[str, dict[str, date]] = {}
     for r in rows:
         first.setdefault(r.agb_code or "", {})[r.key] = _day(r.created_at)
@@ -356,7 +357,7 @@ def plan_batch(services: Services, now: datetime, codes: Sequence[str], *, actor
         report.practices = len(practices)
         rows = store.open_obligations(s, kinds=PRACTICE_KINDS, agb_codes=list(codes))
         # a course never completed counts from the day it was first planned, also once closed and replanned
-        facts = _facts(s, practices, rows)
+        facts = _facts(s, practices, rows, on)
         desired = {o.key: o for p in practices
                    for o in practice_obligations(facts[p.agb_code], services.policy, services.calendar, on)}
         lost = _sync(s, services, rows, desired, facts, report, now, actor, reason, on)
@@ -391,7 +392,7 @@ class _Reference:
     plans: dict[str, ConversationRow]  # per practice, its last conversation that agreed a plan
 
     @classmethod
-    def load(cls, s: Session, codes: Sequence[str], on: date) -> _Reference:
+    def load(cls, s: Session, codes: Sequence[str], on: date, count_after_days: int = 0) -> _Reference:
         codes = sorted(set(codes))
         plans: dict[str, ConversationRow] = {}
         if codes:
@@ -400,8 +401,9 @@ class _Reference:
                     col(ConversationRow.held_on) <= on).order_by(col(ConversationRow.held_on),
                                                                 col(ConversationRow.recorded_at))):
                 plans[row.agb_code] = row  # the latest wins
-        return cls(IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s), ()),
-                   repo.load_scores(s, codes, known_on=on) if codes else {},
+        return cls(IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s), (),
+                                          count_after_days=count_after_days),
+                   repo.load_scores(s, codes, known_on=on - timedelta(days=count_after_days)) if codes else {},
                    repo.load_views(s, codes) if codes else {}, plans)
 
     def view(self, agb_code: str) -> TrajectoryView:
@@ -455,7 +457,8 @@ def _queue_notices(s: Session, services: Services, rows: Sequence[ObligationRow]
             if ob.kind in CONVERSATION_KINDS and practice is not None:
                 if reference is None:
                     reference = _Reference.load(s, [r.agb_code for r in rows if r.agb_code in practices
-                                                    and ObligationKind(r.kind) in CONVERSATION_KINDS], on)
+                                                    and ObligationKind(r.kind) in CONVERSATION_KINDS], on,
+                                                policy.figures_count_after_days)
                 view = reference.view(practice.agb_code)
                 prepare = _prepare(practice, on, reference) if stage != "overdue" else None
                 messages += conversation_messages(stage, ob, practice, officers, care_group, policy, prepare,
@@ -716,7 +719,8 @@ def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
             keys = {m.key for m in digest_messages(start, end, months, [], board, care_group)}
             if keys and repo.queued_keys(s, keys) == keys:
                 continue
-            _digest_of_period(s, start, end, months, board, care_group, now, report)
+            _digest_of_period(s, start, end, months, board, care_group, now, report,
+                              services.policy.figures_count_after_days)
         if not report.lines:
             start, end = periods[-1]
             report.line("zorggroep", "overzicht bestuur", f"{date_nl(start)} t/m {date_nl(end)}: al eerder verstuurd")
@@ -724,14 +728,15 @@ def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
 
 
 def _digest_of_period(s: Session, start: date, end: date, months: int, board: Sequence[Person], care_group: str,
-                      now: datetime, report: DutyReport) -> None:
+                      now: datetime, report: DutyReport, count_after_days: int = 0) -> None:
     # who was under the policy at the period's end (a digest sent late must not list later escalations)
     end_moment = datetime.combine(end + relativedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
     under = set(repo.states_at(s, end_moment, TrajectoryState.UNDERPERFORMER_POLICY))
     views = [v for v in repo.load_views(s, sorted(under)).values()] if under else []
     codes = [v.agb_code for v in views]
     practices = {p.agb_code: p for p in repo._practices(s, codes)} if codes else {}
-    shared = IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s), ())
+    shared = IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s), (),
+                                    count_after_days=count_after_days)
     scores = repo.load_scores(s, codes) if codes else {}
     trajectories = []
     for view in sorted(views, key=lambda v: v.agb_code):

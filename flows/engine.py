@@ -254,6 +254,11 @@ class _StepWaits(Exception):
     """A step its practice's state cannot take now; the reason is what the officers read."""
 
 
+class _StepNeedsNoTransition(Exception):
+    """A fact whose step is done without a transition (a start conversation for one more programme while the
+    cycle runs: its enrolment was stored with the conversation)."""
+
+
 _STEP_NAMES_NL = {
     Trigger.HOLD_START_CONVERSATION: "startgesprek", Trigger.HOLD_ANNUAL_CONVERSATION: "kwaliteitsjaargesprek",
     Trigger.AGREE_IMPROVEMENT_PLAN: "extra gesprek met verbeterplan", Trigger.LEAVE: "vertrek uit de cyclus",
@@ -278,6 +283,9 @@ def _step_fires(services: Services, view: TrajectoryView, step: TrajectoryStepRo
     if trigger is Trigger.AGREE_IMPROVEMENT_PLAN and view.flagged_on is not None and held_on < view.flagged_on:
         raise _StepWaits(f"ligt voor de markering van de afwijking op {view.flagged_on.isoformat()}: een verbeterplan "
                          "volgt op de afwijking; corrigeer de datum of leg het gesprek opnieuw vast")
+    if trigger is Trigger.HOLD_START_CONVERSATION and step.details.get("programme") and \
+            view.state not in (TrajectoryState.START, TrajectoryState.LEFT):
+        raise _StepNeedsNoTransition
     ctx = GuardContext(on=held_on, policy=services.policy, plan=plan, view=view)
     try:
         # the event is written now; when the officer entered the fact stays with it
@@ -321,6 +329,9 @@ def _take_steps(s: Session, services: Services, view: TrajectoryView, agb_code: 
                 fired = _step_fires(services, view, step, recorded_at)
             except _StepWaits as exc:
                 repo.mark_step(s, step, waiting=str(exc))
+                continue
+            except _StepNeedsNoTransition:
+                repo.mark_step(s, step, taken_as=0)
                 continue
             if fired.effects and practice is None:
                 practice, board = repo.get_practice(s, agb_code), repo.contacts(s, Role.BOARD)
@@ -373,15 +384,15 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
                 details["programme"] = programme
                 if repo.enrol(s, cmd.agb_code, cmd.programme, cmd.held_on):
                     enrolled = programme
-            if view.state in (TrajectoryState.START, TrajectoryState.LEFT) or cmd.programme is None:
-                trigger = Trigger.HOLD_START_CONVERSATION
+            # with a programme while the cycle runs it only starts the enrolment: decided when the step is
+            # taken, from the state on that day (a start conversation of 2024 typed in before its cycle's)
+            trigger = Trigger.HOLD_START_CONVERSATION
         elif cmd.kind is ConversationKind.ANNUAL:
             trigger = Trigger.HOLD_ANNUAL_CONVERSATION
         elif cmd.plan is not None:
             trigger = Trigger.AGREE_IMPROVEMENT_PLAN
             details["plan"] = cmd.plan.model_dump(mode="json")
-        elif view.state in (TrajectoryState.START, TrajectoryState.LEFT):
-            raise InvalidTransitionError(cmd.agb_code, "extra_conversation", view.state.value)
+        # an extra conversation without a plan is a recorded visit: it asks no step
         repo.add_conversation(s, ConversationRow(
             id=conv_id, agb_code=cmd.agb_code, kind=cmd.kind.value, held_on=cmd.held_on, programme=programme,
             attendees=[a.model_dump(mode="json") for a in cmd.attendees], attendance_gaps=list(gaps),
@@ -614,13 +625,15 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         else:  # only what the rules read: a practice's history matters only once it has a plan
             with_plan = {c for c, v in views.items() if v.state in (TrajectoryState.IMPROVEMENT_PLAN,
                                                                      TrajectoryState.UNDERPERFORMER_POLICY)}
-            scores = repo.load_scores(s, codes, known_on=now.date(), complete=with_plan) if codes else {}
+            known_on = now.date() - timedelta(days=services.policy.figures_count_after_days)
+            scores = repo.load_scores(s, codes, known_on=known_on, complete=with_plan) if codes else {}
     medians: dict[tuple[IndicatorKey, date], float] = {}
     if with_medians:
         medians = {k: r.median for k, r in references(x for group in scores.values() for x in group).items()}
     # the catalogue, targets, averages and medians as the rules read them, built once and shared by every
     # practice's figures (the rules only read them)
-    shared = IndicatorFigures.build(catalogue, targets, averages, (), medians)
+    shared = IndicatorFigures.build(catalogue, targets, averages, (), medians,
+                                    count_after_days=services.policy.figures_count_after_days)
     on = now.date()
     marks: dict[str, tuple[tuple[int, int], date | None]] = {}
     for practice in practices:

@@ -221,11 +221,17 @@ def changes(session: Session, key: str | None = None) -> list[ObligationChangeRo
 # --- facts planning reads ---------------------------------------------------------------------
 
 
-def start_conversations(session: Session, codes: Sequence[str] | None = None
+# The facts planning reads count from the day they happened (``on``: held, refreshed, completed by then), so a
+# backfill planning 2024 does not see a refresh of 2025 typed in beforehand.
+
+
+def start_conversations(session: Session, codes: Sequence[str] | None = None, on: date | None = None
                         ) -> dict[str, dict[Programme | None, date]]:
     """Per practice, the last start conversation held per programme (``None``: without a programme)."""
     query = select(ConversationRow.agb_code, ConversationRow.programme, sa.func.max(ConversationRow.held_on)).where(
         col(ConversationRow.kind) == "start").group_by(col(ConversationRow.agb_code), col(ConversationRow.programme))
+    if on is not None:
+        query = query.where(col(ConversationRow.held_on) <= on)
     if codes is not None:
         query = query.where(col(ConversationRow.agb_code).in_(list(codes)))
     out: dict[str, dict[Programme | None, date]] = defaultdict(dict)
@@ -234,9 +240,12 @@ def start_conversations(session: Session, codes: Sequence[str] | None = None
     return out
 
 
-def kit_refreshes(session: Session, codes: Sequence[str] | None = None) -> dict[str, dict[KitKind, date]]:
+def kit_refreshes(session: Session, codes: Sequence[str] | None = None, on: date | None = None
+                  ) -> dict[str, dict[KitKind, date]]:
     query = select(KitRefreshRow.agb_code, KitRefreshRow.kit, sa.func.max(KitRefreshRow.refreshed_on)).group_by(
         col(KitRefreshRow.agb_code), col(KitRefreshRow.kit))
+    if on is not None:
+        query = query.where(col(KitRefreshRow.refreshed_on) <= on)
     if codes is not None:
         query = query.where(col(KitRefreshRow.agb_code).in_(list(codes)))
     out: dict[str, dict[KitKind, date]] = defaultdict(dict)
@@ -245,11 +254,13 @@ def kit_refreshes(session: Session, codes: Sequence[str] | None = None) -> dict[
     return out
 
 
-def course_completions(session: Session, codes: Sequence[str] | None = None
+def course_completions(session: Session, codes: Sequence[str] | None = None, on: date | None = None
                        ) -> dict[str, dict[tuple[str, str], date]]:
     query = select(CourseCompletionRow.agb_code, CourseCompletionRow.person, CourseCompletionRow.course,
                    sa.func.max(CourseCompletionRow.completed_on)).group_by(
         col(CourseCompletionRow.agb_code), col(CourseCompletionRow.person), col(CourseCompletionRow.course))
+    if on is not None:
+        query = query.where(col(CourseCompletionRow.completed_on) <= on)
     if codes is not None:
         query = query.where(col(CourseCompletionRow.agb_code).in_(list(codes)))
     out: dict[str, dict[tuple[str, str], date]] = defaultdict(dict)

@@ -691,6 +691,23 @@ def outbox(session: Session, status: str | None = None) -> list[OutboxRow]:
     return list(session.exec(query).all())
 
 
+def outbox_ids(session: Session) -> set[str]:
+    return set(session.exec(select(OutboxRow.id)).all())
+
+
+def keep_as_historic(session: Session, *, before: datetime, except_ids: set[str]) -> int:
+    """Keep the pending messages queued before ``before`` (other than ``except_ids``) as ``historic``: a
+    backfill's messages, fallen due in the past, are kept to see and never sent."""
+    rows = session.exec(select(OutboxRow.id).where(col(OutboxRow.status) == "pending",
+                                                   col(OutboxRow.created_at) < before)).all()
+    ids = [i for i in rows if i not in except_ids]
+    for start in range(0, len(ids), 500):
+        session.connection().execute(
+            sa.update(OutboxRow.__table__).where(OutboxRow.__table__.c.id.in_(ids[start:start + 500]))  # type: ignore[attr-defined]
+            .values(status="historic", last_error="historisch: viel in het verleden (backfill), niet verstuurd"))
+    return len(ids)
+
+
 # --- engine runs ------------------------------------------------------------------------------
 
 

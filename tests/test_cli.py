@@ -784,3 +784,38 @@ def test_a_new_care_group_brings_in_two_years_and_runs_them_in_order_as_if_enter
     told = [m for m in staff.json("outbox") if m["kind"] == "board_escalation"]
     assert told and {m["agb_code"] for m in told} == {LINDE} and {m["status"] for m in told} == {"sent"}
     assert "toestand komt overeen" in staff("replay", LINDE).stdout
+
+
+def test_onboarding_registry_figures_conversations_backfill_then_the_runner(staff: Staff) -> None:
+    """The README's onboarding path: bring in 2024 and the first half of 2025, backfill it, then run as usual.
+    Nobody gets 2024's invitations: what the backfill queued is historic; the next run sends only what is new."""
+    staff.set_up_care_group()
+    rows = [SCORE_HEADER] + [f"{agb},dm2,hba1c_measured,{q},{v},100" for q, linde in (
+        ("2024-03-31", 60), ("2024-06-30", 61), ("2024-09-30", 62), ("2024-12-31", 63), ("2025-03-31", 64))
+        for agb, v in ((LINDE, linde), (EIK, 95))]
+    staff("import-indicators", write("cijfers.csv", "\n".join(rows) + "\n"))
+    write("gesprekken.csv", f"agb_code,kind,held_on\n{LINDE},start,2024-01-15\n{EIK},start,2024-01-16\n"
+                            f"{LINDE},annual,2024-11-12\n{EIK},annual,2024-11-13\n")
+    staff("import-conversations", "gesprekken.csv")
+    staff("record-conversation", LINDE, "--kind", "extra", "--held-on", "2024-04-29", "--plan",
+          write("plan.yaml", PLAN), *FULL_ATTENDANCE)
+
+    walked = flat(staff("backfill", "--from", "2024-01-01", "--until", "2025-06-30T05:00").stdout)
+
+    assert "niet doorlopen: dispatch-outbox" in walked and "bewaard als historisch (niet verstuurd)" in walked
+    assert staff.state(LINDE) == "underperformer_policy" and staff.state(EIK) == "annual_cycle"
+    assert [e["trigger"] for e in staff.history(LINDE)][:3] == [
+        "hold_start_conversation", "flag_deviation", "agree_improvement_plan"]
+    historic = staff.json("outbox", "--status", "historic")
+    assert historic and not [m for m in staff.json("outbox") if m["status"] not in ("historic",)]
+    assert {m["kind"] for m in historic} >= {"board_escalation", "conversation_invitation"}
+    assert staff.status()[LINDE]["waiting_steps"] == []
+    again = flat(staff("backfill", "--from", "2024-01-01", "--until", "2025-06-30T05:00").stdout)
+    assert "0 stappen in trajecten" in again and "0 berichten klaargezet" in again  # done once
+
+    staff("run", "--now", "2025-10-13T06:00")  # an ordinary run after the backfill
+    sent = [m for m in staff.json("outbox") if m["status"] == "sent"]
+    assert {m["kind"] for m in sent} >= {"board_progress", "conversation_invitation"}
+    assert all(m["created_at"] >= "2025-10-13" for m in sent)  # only what lies ahead of the backfill
+    assert len(list((staff.home / "outbox").glob("*.eml"))) == len(sent)
+    assert "toestand komt overeen" in staff("replay").stdout

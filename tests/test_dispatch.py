@@ -370,7 +370,8 @@ def test_staff_see_the_outbox_send_it_and_preview_every_kind(tmp_path: Path, mon
     assert [(m["kind"], m["last_error"]) for m in waiting] == [
         ("kit_refresh_due", "geen e-mailadres bekend voor Huisartsenpraktijk De Linde (praktijk 01234567)")]
     table = run("outbox").stdout
-    assert "kit_refresh_due" in table and "(geen adres)" in table and "wacht: 1, verzonden: 2" in table
+    assert "instructiekoffer" in table and "(geen adres)" in table  # the kind by its Dutch name
+    assert "wacht: 1, verzonden: 2" in table
     assert {m["kind"] for m in json.loads(run("outbox", "--status", "sent", "--json").stdout)} == {
         "board_escalation", "missing_address"}
     assert "--status 'bogus' onbekend" in run("outbox", "--status", "bogus", code=1).stderr

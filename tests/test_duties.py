@@ -505,7 +505,7 @@ def test_a_worker_that_loses_a_reschedule_race_leaves_the_winners_notices_alone(
     with Session(services.db, expire_on_commit=False) as slow:  # worker B reads the rows, then stalls
         practices = repo._practices(slow, [LINDE])
         rows = store.open_obligations(slow, kinds=duties.PRACTICE_KINDS, agb_codes=[LINDE])
-        facts = duties._facts(slow, practices, rows)
+        facts = duties._facts(slow, practices, rows, now.date())
         desired = {o.key: o for o in practice_obligations(facts[LINDE], closed.policy, closed.calendar, now.date())}
         duties.sweep_due(closed, now, actor="a")  # worker A moves the conversation and invites for the new day
         assert obligation(services, LINDE_ANNUAL).notices_done == ["invitation"]

@@ -1,0 +1,177 @@
+"""History brought in: a backfill over two years of a care group's facts takes the same steps, at the same
+moments and for the same reasons, as running the same facts live, every scheduled moment as it came; and it
+sends nothing of the past.
+
+The care group: De Linde is flagged, agrees a plan, stays far behind and is escalated; De Eik dips and
+recovers; Het Anker leaves. Figures are published 30 days after a quarter and count from 35 days after it
+(``figures_count_after_days``), live and in the backfill alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import SQLModel, select
+
+from domain.clock import AMSTERDAM, FixedClock
+from domain.policy import Policy
+from flows import engine
+from flows.backfill import NOT_WALKED, backfill
+from flows.dispatch import dispatch_outbox
+from flows.engine import Services
+from flows.scenario import Scenario
+from flows.schedule import SCHEDULE, fire_times
+from flows.settings import Settings
+from notifications.channels import EmlFolderChannel
+from storage import obligations as store
+from storage import repository as repo
+from storage.tables import OutboxRow, TrajectoryEventRow
+
+LINDE, EIK, ANKER = "01234567", "07654321", "01112223"
+DESCRIPTION = f"""
+care_group: Cohaesie
+officers: [A. Jansen <a.jansen@cohaesie.example>, P. de Boer <p.deboer@cohaesie.example>]
+board: [B. de Vries <bestuur@cohaesie.example>]
+practices:
+  "{LINDE}": {{name: De Linde, programmes: {{dm2: 2023-01-01}},
+              people: {{gp_principal: "C. Bakker <c.bakker@delinde.example>"}}}}
+  "{EIK}": {{name: De Eik, programmes: {{dm2: 2023-01-01}}}}
+  "{ANKER}": {{name: Het Anker, programmes: {{dm2: 2023-01-01, copd: 2023-01-01}}}}
+"""
+GOOD = {"dm2/hba1c_measured": 95, "dm2/bp_measured": 95, "dm2/foot_exam": 85}
+START, UNTIL = date(2024, 1, 1), datetime(2025, 7, 1, 0, 0, tzinfo=AMSTERDAM)
+POLICY = Policy(figures_count_after_days=35)
+QUARTERS = ["2023-12-31", "2024-03-31", "2024-06-30", "2024-09-30", "2024-12-31", "2025-03-31"]
+LINDE_HBA1C = [94, 60, 61, 62, 63, 64]
+EIK_HBA1C = [94, 70, 91, 93, 94, 95]
+
+
+@dataclasses.dataclass(frozen=True)
+class Fact:
+    """Something that happened, and when an officer entered it in a live care group."""
+
+    recorded: datetime
+    record: Callable[[Scenario, bool], Any]
+
+
+def facts() -> list[Fact]:
+    def conversation(agb: str, kind: str, on: str, plan: dict[str, float] | None = None) -> Fact:
+        day = date.fromisoformat(on)
+        return Fact(datetime.combine(day, time(16, 0), tzinfo=AMSTERDAM),
+                    lambda sc, live: sc.conversation(agb, kind, day, plan=plan))
+
+    def figures(i: int) -> Fact:
+        end = date.fromisoformat(QUARTERS[i])
+        values = {LINDE: {**GOOD, "dm2/hba1c_measured": LINDE_HBA1C[i]},
+                  EIK: {**GOOD, "dm2/hba1c_measured": EIK_HBA1C[i]}, ANKER: GOOD}
+        return Fact(datetime.combine(end + timedelta(days=30), time(9, 0), tzinfo=AMSTERDAM),
+                    lambda sc, live: sc.scores(end, values))
+
+    def leave(agb: str, on: str) -> Fact:
+        day = date.fromisoformat(on)
+        return Fact(datetime.combine(day, time(16, 0), tzinfo=AMSTERDAM), lambda sc, live: sc.leave(agb, day))
+
+    return sorted([
+        conversation(LINDE, "start", "2024-01-15"), conversation(EIK, "start", "2024-01-16"),
+        conversation(ANKER, "start", "2024-01-17"), *(figures(i) for i in range(len(QUARTERS))),
+        conversation(LINDE, "extra", "2024-05-21", plan={"dm2/hba1c_measured": 85}),
+        conversation(EIK, "extra", "2024-05-22"),
+        conversation(LINDE, "annual", "2024-11-12"), conversation(ANKER, "annual", "2024-11-13"),
+        leave(ANKER, "2025-02-14"),
+    ], key=lambda f: f.recorded.timestamp())
+
+
+def schedule_moments() -> list[tuple[datetime, Any]]:
+    walked = [d for d in SCHEDULE if d.name not in NOT_WALKED]
+    return sorted(((m, i, d) for i, d in enumerate(walked) for m in fire_times(d, datetime.combine(
+        START, time(0), tzinfo=AMSTERDAM), UNTIL)), key=lambda x: (x[0].timestamp(), x[1]))  # type: ignore[misc]
+
+
+def live(services: Services, settings: Settings) -> None:
+    """Every scheduled moment as it came, each fact entered on its day as it happened."""
+    sc = Scenario.build(services, DESCRIPTION, start="2024-01-01")
+    sc.live = False  # decided as in production: live because the engine runs every working day
+    pending = facts()
+    for moment, _, duty in schedule_moments():
+        while pending and pending[0].recorded.timestamp() <= moment.timestamp():
+            fact = pending.pop(0)
+            sc.clock.set(fact.recorded)
+            fact.record(sc, False)
+        sc.clock.set(moment)
+        report = duty.run(services, moment, settings)
+        assert not report.failures, (duty.name, moment, report.failures)
+
+
+def brought_in(services: Services, settings: Settings) -> None:
+    """The same facts all entered after the fact, then the backfill."""
+    sc = Scenario.build(services, DESCRIPTION, start="2024-01-01")
+    sc.live = False
+    typed_in = datetime(2025, 7, 1, 10, 0, tzinfo=AMSTERDAM)
+    for fact in facts():
+        sc.clock = FixedClock(typed_in)
+        fact.record(sc, False)
+    report = backfill(services, settings, START, UNTIL)
+    assert not report.failures, report.failures
+
+
+def trajectories(services: Services) -> dict[str, list[tuple[Any, ...]]]:
+    with services.session() as s:
+        return {agb: [(e.seq, e.trigger.value, e.at, e.from_state.value, e.to_state.value, e.reasons)
+                      for e in repo.load_events(s, agb)] for agb in (LINDE, EIK, ANKER)}
+
+
+def obligations(services: Services) -> list[tuple[Any, ...]]:
+    with services.session() as s:
+        return sorted((o.key, o.due_on, o.planned_on, o.status, o.closed_on) for o in store.obligations(s))
+
+
+def empty(services: Services) -> None:
+    with services.db.begin() as conn:
+        for table in reversed(SQLModel.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Iterator[Settings]:
+    yield Settings(home=tmp_path / "var")
+
+
+def test_a_backfill_takes_the_same_steps_at_the_same_moments_as_living_through_it_and_sends_nothing(
+        db_url: str, settings: Settings, tmp_path: Path) -> None:
+    services = Services.open(db_url, POLICY, upgrade=False)
+    try:
+        live(services, settings)
+        lived, lived_obligations = trajectories(services), obligations(services)
+        empty(services)
+        brought_in(services, settings)
+        replayed, replayed_obligations = trajectories(services), obligations(services)
+
+        assert [e[1] for e in lived[LINDE]] == [
+            "hold_start_conversation", "flag_deviation", "agree_improvement_plan", "hold_annual_conversation",
+            "escalate"]
+        assert [e[1] for e in lived[EIK]] == ["hold_start_conversation", "flag_deviation", "recover"]
+        assert [e[1] for e in lived[ANKER]] == ["hold_start_conversation", "hold_annual_conversation", "leave"]
+        for agb in (LINDE, EIK, ANKER):
+            assert replayed[agb] == lived[agb], agb  # same triggers, moments and reasons, row for row
+        assert replayed_obligations == lived_obligations
+
+        # nothing of the past is sent: every message the backfill queued is historic, and a dispatch after it
+        # sends none of them
+        with services.session() as s:
+            messages = list(s.exec(select(OutboxRow)).all())
+        assert messages and {m.status for m in messages} == {"historic"}
+        assert {m.kind for m in messages} >= {"board_escalation", "conversation_invitation"}
+        sent = dispatch_outbox(services, EmlFolderChannel(tmp_path / "outbox"), UNTIL + timedelta(hours=8),
+                               mail_from="kwaliteit@cohaesie.example")
+        assert sent.sent == [] and not list((tmp_path / "outbox").glob("*.eml"))
+        assert all(engine.replay_practice(services, agb).agrees for agb in (LINDE, EIK, ANKER))
+        with services.session() as s:
+            assert repo.engine_horizon(s) is not None
+            assert len(list(s.exec(select(TrajectoryEventRow)).all())) == sum(len(v) for v in lived.values())
+    finally:
+        services.db.dispose()
