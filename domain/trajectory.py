@@ -9,6 +9,7 @@ module only names things and folds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -101,16 +102,18 @@ class TrajectoryView:
     entered_policy_at: datetime | None = None
     last_progress_report_at: datetime | None = None
 
-    def apply(self, event: TrajectoryTransitioned) -> TrajectoryView:
+    def apply(self, event: TrajectoryTransitioned, *, in_sequence: bool = True) -> TrajectoryView:
+        """The view after ``event``. ``in_sequence=False`` folds a selection of events (those that happened by a
+        moment, ``as_of``): ``version`` then counts the events folded."""
         if event.agb_code != self.agb_code:
             raise ValueError(f"event of {event.agb_code} applied to trajectory of {self.agb_code}")
-        if event.seq != self.version + 1:
+        if in_sequence and event.seq != self.version + 1:
             raise ValueError(f"event {event.seq} follows version {self.version} of {self.agb_code}")
         held_on = _held_on(event)
         # the latest moment anything happened: a step recorded late does not move it back
         last = self.last_event_at
         latest = event.at if last is None or event.at.timestamp() > last.timestamp() else last
-        changes: dict[str, Any] = {"version": event.seq, "last_event_at": latest}
+        changes: dict[str, Any] = {"version": event.seq if in_sequence else self.version + 1, "last_event_at": latest}
         if event.from_state != event.to_state:
             # "since" is when it happened: the day a conversation was held, else the moment the engine decided
             since = start_of_day(held_on) if "held_on" in event.details else event.at
@@ -150,4 +153,19 @@ def fold(agb_code: str, events: list[TrajectoryTransitioned]) -> TrajectoryView:
     view = TrajectoryView(agb_code=agb_code)
     for event in events:
         view = view.apply(event)
+    return view
+
+
+def happened_by(events: Iterable[TrajectoryTransitioned], moment: datetime) -> list[TrajectoryTransitioned]:
+    """The events that happened by ``moment``, in the order they happened (a step recorded late in its place)."""
+    return sorted((e for e in events if e.at.timestamp() <= moment.timestamp()),
+                  key=lambda e: (e.at.timestamp(), e.seq))
+
+
+def as_of(agb_code: str, events: Iterable[TrajectoryTransitioned], moment: datetime) -> TrajectoryView:
+    """Where a practice stood at ``moment``: the fold of what happened by then, rebuilt from the events (nothing
+    of the past is stored twice)."""
+    view = TrajectoryView(agb_code=agb_code)
+    for event in happened_by(events, moment):
+        view = view.apply(event, in_sequence=False)
     return view

@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -130,6 +130,8 @@ def _date(value: str) -> date:
 NowOption = Annotated[str | None, typer.Option("--now", help="Het moment (Europe/Amsterdam); standaard: nu.")]
 ActorOption = Annotated[str | None, typer.Option("--actor", help="Wie dit vastlegt (standaard QC_ACTOR of gebruiker).")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Uitvoer als JSON.")]
+AsOfOption = Annotated[str | None, typer.Option(
+    "--as-of", help="Zoals het stond op deze datum (eind van de dag) of dit moment, herbouwd uit de gebeurtenissen.")]
 FileArg = Annotated[Path, typer.Argument(help="CSV (komma of puntkomma, UTF-8 met of zonder BOM) of XLSX.")]
 
 
@@ -514,30 +516,44 @@ def _status_table(lines: list[engine.StatusLine], title: str = "Praktijken") -> 
 
 
 @command()
-def status(as_json: JsonOption = False) -> None:
+def status(as_json: JsonOption = False, as_of: AsOfOption = None) -> None:
     """Waar staat elke praktijk in de kwaliteitscyclus, sinds wanneer, waarom, en wat komt er aan."""
-    lines = engine.status(_services())
+    moment = _as_of(as_of)
+    lines = engine.status(_services(), moment)
     if as_json:
         typer.echo(json.dumps([line.as_json() for line in lines], ensure_ascii=False, indent=2))
     else:
-        out.print(_status_table(lines))
+        out.print(_status_table(lines, "Praktijken" + (f" op {moment:%Y-%m-%d %H:%M}" if moment else "")))
 
 
 @command()
-def history(agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")], as_json: JsonOption = False) -> None:
+def history(agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")], as_json: JsonOption = False,
+            as_of: AsOfOption = None) -> None:
     """De gebeurtenissen van het traject van een praktijk, in volgorde."""
-    events = engine.history(_services(), files.agb_code_argument(agb))
+    moment = _as_of(as_of)
+    events = engine.history(_services(), files.agb_code_argument(agb), moment)
     if as_json:
         typer.echo(json.dumps([engine.event_as_json(e) for e in events], ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"Geschiedenis van {agb}")
-    for column in ("#", "Moment", "Trigger", "Van", "Naar", "Door", "Redenen"):
+    table = Table(title=f"Geschiedenis van {agb}" + (f" tot en met {moment:%Y-%m-%d %H:%M}" if moment else ""))
+    for column in ("#", "Gebeurd", "Vastgelegd", "Trigger", "Van", "Naar", "Door", "Redenen"):
         table.add_column(column, overflow="fold")
     for e in events:
         reasons = "; ".join(str(r.get("explanation", "")) for r in e.reasons)
-        table.add_row(str(e.seq), e.at.astimezone(AMSTERDAM).isoformat(timespec="minutes"), e.trigger.value,
+        late = " (laat)" if e.details.get("late") else ""
+        table.add_row(str(e.seq), e.at.astimezone(AMSTERDAM).isoformat(timespec="minutes"),
+                      e.recorded.astimezone(AMSTERDAM).isoformat(timespec="minutes") + late, e.trigger.value,
                       e.from_state.value, e.to_state.value, e.actor, reasons)
     out.print(table)
+
+
+def _as_of(value: str | None) -> datetime | None:
+    """``--as-of``: a moment, or a date meaning the end of that day (everything that happened on it)."""
+    if value is None:
+        return None
+    if "T" not in value and " " not in value.strip():
+        return datetime.combine(_date(value.strip()), time.max, tzinfo=AMSTERDAM)
+    return _moment(value)
 
 
 @command()

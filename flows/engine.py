@@ -43,7 +43,15 @@ from domain.messages import OutboxMessage, board_messages
 from domain.policy import MissingAverage, Policy
 from domain.registry import Person, Practice, Registry, Role
 from domain.rules import assess_progress
-from domain.trajectory import STATE_NAMES_NL, TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
+from domain.trajectory import (
+    STATE_NAMES_NL,
+    TrajectoryState,
+    TrajectoryTransitioned,
+    TrajectoryView,
+    Trigger,
+    as_of,
+    happened_by,
+)
 from notifications.charts import Series
 from statemachines.trajectory import (
     EventBeforeLastError,
@@ -714,7 +722,11 @@ class StatusLine:
         }
 
 
-def status(services: Services) -> list[StatusLine]:
+def status(services: Services, as_of: datetime | None = None) -> list[StatusLine]:
+    """Where every practice stands: now (the stored projections, with the steps waiting and the messages held),
+    or ``as_of`` a past moment (rebuilt from the events that happened by then; what waited then is not kept)."""
+    if as_of is not None:
+        return _status_as_of(services, as_amsterdam(as_of))
     with services.session() as s:
         views = repo.load_views(s)
         practices = repo.practices(s)
@@ -741,11 +753,27 @@ def held_messages_by_practice(services: Services) -> dict[str | None, list[str]]
     return found
 
 
-def history(services: Services, agb_code: str) -> list[TrajectoryTransitioned]:
+def _status_as_of(services: Services, moment: datetime) -> list[StatusLine]:
+    with services.session() as s:
+        practices = repo.practices(s)
+        events = repo.load_all_events(s)
+    lines = []
+    for p in practices:
+        view = as_of(p.agb_code, events.get(p.agb_code, ()), moment)
+        lines.append(StatusLine(p.agb_code, p.name, p.gp_group, view.state,
+                                as_amsterdam(view.since) if view.since else None, view.reasons,
+                                next_due(view, services.policy, services.calendar)))
+    return lines
+
+
+def history(services: Services, agb_code: str, as_of: datetime | None = None) -> list[TrajectoryTransitioned]:
+    """A practice's events in the order they were recorded; ``as_of`` a moment: those that happened by then, in
+    the order they happened."""
     with services.session() as s:
         if repo.get_practice(s, agb_code) is None:
             raise UnknownPracticeError(agb_code)
-        return repo.load_events(s, agb_code)
+        events = repo.load_events(s, agb_code)
+    return events if as_of is None else happened_by(events, as_amsterdam(as_of))
 
 
 @dataclass(frozen=True)

@@ -291,9 +291,19 @@ def fire(
 
 
 def replay(agb_code: str, events: Iterable[TrajectoryTransitioned]) -> TrajectoryView:
-    """Rebuild a practice's view from its events, checking each against the machine."""
+    """Rebuild a practice's view from its events, checking each against the machine, and its times against
+    its place in the log: an event that happened before one recorded earlier says it was recorded late
+    (``details["late"]``), one that did not does not. (``recorded_at`` is the moment of the run or command that
+    wrote it, a logical moment: a run for 06:00 may write after an officer at 06:00:30, so its order is not
+    checked.)"""
     view = TrajectoryView(agb_code=agb_code)
     for event in events:
+        late = view.last_event_at is not None and event.at.timestamp() < view.last_event_at.timestamp()
+        if late != bool(event.details.get("late")):
+            raise ReplayMismatchError(
+                f"praktijk {agb_code}, gebeurtenis {event.seq}: gebeurd op {event.at.isoformat()}, "
+                + ("voor een eerder vastgelegde gebeurtenis, maar niet als laat vastgelegd gemarkeerd" if late else
+                   "als laat vastgelegd gemarkeerd, maar niet voor een eerder vastgelegde gebeurtenis"))
         if event.from_state is not view.state:
             raise ReplayMismatchError(
                 f"praktijk {agb_code}, gebeurtenis {event.seq}: begint in '{event.from_state}', "

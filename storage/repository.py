@@ -618,6 +618,15 @@ def engine_horizon(session: Session) -> datetime | None:
     return max(found, key=lambda m: m.timestamp()) if found else None
 
 
+def load_all_events(session: Session) -> dict[str, list[TrajectoryTransitioned]]:
+    """Every practice's events, in the order they were recorded."""
+    found: dict[str, list[TrajectoryTransitioned]] = defaultdict(list)
+    for r in session.exec(select(TrajectoryEventRow).order_by(col(TrajectoryEventRow.agb_code),
+                                                              col(TrajectoryEventRow.seq))).all():
+        found[r.agb_code].append(_event_from_row(r))
+    return found
+
+
 def event_id(agb_code: str, seq: int) -> str:
     return str(uuid.uuid5(NAMESPACE, f"trajectory_event:{agb_code}:{seq}"))
 

@@ -819,3 +819,25 @@ def test_onboarding_registry_figures_conversations_backfill_then_the_runner(staf
     assert all(m["created_at"] >= "2025-10-13" for m in sent)  # only what lies ahead of the backfill
     assert len(list((staff.home / "outbox").glob("*.eml"))) == len(sent)
     assert "toestand komt overeen" in staff("replay").stdout
+
+
+def test_a_conversation_entered_a_week_late_is_kept_late_and_the_past_can_be_shown(staff: Staff) -> None:
+    flagged = staff.flag_linde()  # De Linde flagged on Monday 8 April at 07:00
+    assert "jaarcyclus -> extra gesprek" in flat(flagged.stdout)
+    # on Wednesday 10 April an officer enters the annual conversation held on Tuesday 2 April
+    entered = staff("record-conversation", LINDE, "--kind", "annual", "--held-on", "2024-04-02", *FULL_ATTENDANCE,
+                    "--now", "2024-04-10T09:00")
+    assert "vastgelegd" in entered.stdout and "wordt gezet" not in entered.stdout  # taken at once: live
+
+    last = staff.history(LINDE)[-1]
+    assert (last["trigger"], last["at"], last["recorded_at"], last["details"]["late"]) == (
+        "hold_annual_conversation", "2024-04-02T12:00:00+02:00", "2024-04-10T09:00:00+02:00", True)
+    assert staff.state(LINDE) == "extra_conversation"  # the steps already taken are not rewritten
+    before = {line["agb_code"]: line for line in staff.json("status", "--as-of", "2024-04-05")}
+    assert before[LINDE]["state"] == "annual_cycle" and before[LINDE]["next_due"] == "2025-04-02"
+    assert [e["trigger"] for e in staff.json("history", LINDE, "--as-of", "2024-04-05")] == [
+        "hold_start_conversation", "hold_annual_conversation"]
+    assert [e["trigger"] for e in staff.json("history", LINDE, "--as-of", "2024-04-08T07:00")] == [
+        "hold_start_conversation", "hold_annual_conversation", "flag_deviation"]
+    assert "(laat)" in flat(staff("history", LINDE).stdout)
+    assert "toestand komt overeen" in staff("replay", LINDE).stdout

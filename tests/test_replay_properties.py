@@ -11,8 +11,10 @@ moment changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -348,13 +350,17 @@ def count(services: Services, table: type[SQLModel]) -> int:
         return s.exec(select(func.count()).select_from(table)).one()
 
 
-def live_through(sc: Scenario, steps: list[Step]) -> datetime:
-    """Take every step, moving time forward only; return the moment of the final engine run."""
+def live_through(sc: Scenario, steps: list[Step],
+                 after_run: Callable[[datetime], None] | None = None) -> datetime:
+    """Take every step, moving time forward only; return the moment of the final engine run. ``after_run`` is
+    told the moment of every run once it is done."""
     day = sc.clock.now().date()
     for step in steps:
         if isinstance(step, Run):
             day = next_monday_after(day) + timedelta(weeks=step.weeks_later)
             sc.run(day)
+            if after_run is not None:
+                after_run(sc.clock.now())
             continue
         day += timedelta(days=step.after_days)
         if isinstance(step, Scores):
@@ -421,3 +427,25 @@ def test_a_practice_leaving_under_the_underperformer_policy_leaves_and_the_board
         told = s.exec(select(OutboxRow).where(OutboxRow.kind == "board_left")).all()
     assert len(told) == len(BOARD)
 
+
+
+def _seen(line: engine.StatusLine) -> tuple[Any, ...]:
+    return (line.agb_code, line.state, line.since, line.reasons, line.next_due)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=care_group_histories())
+def test_status_as_of_any_past_run_is_what_status_said_then(
+    services: Services, history: tuple[tuple[str, ...], list[Step]],
+) -> None:
+    """Rebuilt from the events (nothing of the past stored twice), where every practice stood at each weekly
+    run is exactly what ``status`` said right after that run."""
+    codes, steps = history
+    empty_database(services)
+    sc = Scenario.build(services, description(codes), start="2024-01-01")
+    said: dict[datetime, list[tuple[Any, ...]]] = {}
+    live_through(sc, steps, after_run=lambda moment: said.__setitem__(
+        moment, [_seen(line) for line in engine.status(services)]))
+    event(f"{len(said)} runs")
+    for moment, lines in said.items():
+        assert [_seen(line) for line in engine.status(services, as_of=moment)] == lines, moment

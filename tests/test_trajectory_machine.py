@@ -212,3 +212,23 @@ def test_every_board_effect_of_the_machine_has_a_message_subject() -> None:
 
     kinds = {kind for effects in BOARD_EFFECTS.values() for kind in effects}
     assert kinds <= set(SUBJECTS_NL), kinds - set(SUBJECTS_NL)
+
+
+def test_replay_checks_that_a_step_before_an_earlier_recorded_one_says_it_was_recorded_late() -> None:
+    from domain.trajectory import TrajectoryTransitioned
+
+    def step(seq: int, trigger: Trigger, at: datetime, late: bool | None = None) -> TrajectoryTransitioned:
+        states = {Trigger.HOLD_START_CONVERSATION: (TrajectoryState.START, TrajectoryState.ANNUAL_CYCLE),
+                  Trigger.HOLD_ANNUAL_CONVERSATION: (TrajectoryState.ANNUAL_CYCLE, TrajectoryState.ANNUAL_CYCLE)}
+        source, target = states[trigger]
+        details = {"held_on": at.date().isoformat(), **({"late": late} if late is not None else {})}
+        return TrajectoryTransitioned("01234567", seq, at, trigger, source, target, "officer", details=details)
+
+    start = step(1, Trigger.HOLD_START_CONVERSATION, datetime(2024, 3, 1, 12, tzinfo=AMSTERDAM))
+    earlier = datetime(2024, 2, 1, 12, tzinfo=AMSTERDAM)
+    assert replay("01234567", [start, step(2, Trigger.HOLD_ANNUAL_CONVERSATION, earlier, late=True)]).version == 2
+    with pytest.raises(ReplayMismatchError, match="niet als laat vastgelegd gemarkeerd"):
+        replay("01234567", [start, step(2, Trigger.HOLD_ANNUAL_CONVERSATION, earlier)])
+    with pytest.raises(ReplayMismatchError, match="als laat vastgelegd gemarkeerd, maar"):
+        replay("01234567", [start, step(2, Trigger.HOLD_ANNUAL_CONVERSATION,
+                                        datetime(2024, 4, 1, 12, tzinfo=AMSTERDAM), late=True)])
