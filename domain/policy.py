@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, time
 from enum import StrEnum
 from typing import Any
 
@@ -174,3 +176,30 @@ def _canonical(value: Any) -> Any:
     if isinstance(value, int | float | str | bool) or value is None:
         return value
     return str(value)
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    """A policy as the care group set it, with the day from which it applies. Number 0 is the policy of the
+    settings (``QC_POLICY_FILE``, ``QC_POLICY__*``, else the defaults), in force before any version was set."""
+
+    number: int
+    applies_from: date | None
+    policy: Policy
+    reason: str = "instellingen"
+
+    @property
+    def label(self) -> str:
+        """``beleid 2 (vanaf 2025-01-01)``, as a decision names the policy it was taken under."""
+        if self.number == 0:
+            return "beleid 0 (instellingen)"
+        return f"beleid {self.number} (vanaf {self.applies_from.isoformat() if self.applies_from else '?'})"
+
+
+def in_force(versions: Sequence[PolicyVersion], base: Policy, on: date) -> PolicyVersion:
+    """The version that applies on ``on``: the latest one set to apply from that day or earlier (the highest
+    number among those of one day), else the settings' policy."""
+    applying = [v for v in versions if v.applies_from is not None and v.applies_from <= on]
+    if not applying:
+        return PolicyVersion(0, None, base)
+    return max(applying, key=lambda v: (v.applies_from or date.min, v.number))

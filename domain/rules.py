@@ -202,9 +202,13 @@ def assess_underperformance(
             explanation=(
                 f"{score.key}: {_fmt(score.score)}% ({score.numerator}/{score.denominator}) blijft "
                 f"{lag_text} {reference_name} {_fmt(average)}% ({year or period.isoformat()}; grens "
-                f"{_fmt(float(threshold))}%) en steeg sinds {baseline.period_end.isoformat()} "
-                f"({_fmt(baseline.score)}%) maar {_fmt(float(improvement))} punt "
-                f"(minder dan {_fmt(policy.min_improvement_points)})"
+                f"{_fmt(float(threshold))}%) en "
+                + (f"steeg sinds {baseline.period_end.isoformat()} ({_fmt(baseline.score)}%) maar "
+                   f"{_fmt(float(improvement))} punt (minder dan {_fmt(policy.min_improvement_points)})"
+                   if improvement >= 0 else
+                   f"daalde sinds {baseline.period_end.isoformat()} ({_fmt(baseline.score)}%) met "
+                   f"{_fmt(float(-improvement))} punt (verbetering van minder dan "
+                   f"{_fmt(policy.min_improvement_points)})")
             ),
         ))
     return Decision(rule=Rule.UNDERPERFORMER, applies=bool(reasons), on=on, period_end=period,

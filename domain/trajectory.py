@@ -50,6 +50,18 @@ class Trigger(StrEnum):
     LEAVE = "leave"
 
 
+TRIGGER_NAMES_NL = {
+    "hold_start_conversation": "startgesprek",
+    "hold_annual_conversation": "kwaliteitsjaargesprek",
+    "flag_deviation": "markering sterke afwijking (extra gesprek)",
+    "agree_improvement_plan": "verbeterplan afgesproken",
+    "recover": "hersteld",
+    "escalate": "onder het beleid minder presterende praktijken (bestuur ingelicht)",
+    "report_progress": "voortgangsbericht aan het bestuur",
+    "leave": "vertrek uit de cyclus",
+}
+
+
 @dataclass(frozen=True)
 class TrajectoryTransitioned:
     """Event: a practice's trajectory took a transition (possibly staying in its state).

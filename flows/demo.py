@@ -9,7 +9,7 @@ five weeks after the quarter ends (as the indicator dashboard refreshes). Office
 conversation the Monday after the day it was planned for (an extra conversation with an improvement
 plan; one practice's annual conversation slips past its due date and is recorded late); kits are
 refreshed on their due date and most people complete their mandatory course in time. Practices follow profiles: steady,
-a dip that recovers, an improver, a late dip, and underperformers who do not improve.
+a dip that recovers, a slow decline, an improver, a late dip, and underperformers who do not improve.
 National averages are the illustrative sample values (``flows/samples``), not real figures.
 """
 
@@ -47,7 +47,7 @@ MISSING_POH = (Attendee(role=Role.GP_PRINCIPAL, name="Huisarts"), Attendee(role=
 NAMES = ["De Linde", "De Eik", "Het Anker", "De Brug", "Zuiderpoort", "De Wilgen", "Kastanjehof", "De Meent",
          "Het Gastmeer", "De Kroeven", "Rozenburg", "De Vaart", "Het Baken", "De Schakel", "Molenzicht", "De Hoeve"]
 GROUPS = ["HAGRO-NOORD", "HAGRO-ZUID", "HAGRO-WEST"]
-PROFILES = ["steady", "underperformer", "dip_recover", "steady", "improver", "late_dip"]
+PROFILES = ["steady", "underperformer", "dip_recover", "slow_decline", "improver", "late_dip"]
 TARGETS = {  # the sample targets, for generating plausible figures
     "dm2/hba1c_measured": 90, "dm2/bp_measured": 90, "dm2/ldl_measured": 85, "dm2/egfr_measured": 85,
     "dm2/foot_exam": 80, "copd/smoking_recorded": 85, "copd/burden_measured": 75, "copd/inhaler_checked": 75,
@@ -71,6 +71,9 @@ def _value(profile: str, key: str, quarter: int, rng: random.Random) -> float:
         return min(94.0, 64 + 6 * (quarter - 1))
     if profile == "improver" and key == "dm2/hba1c_measured" and quarter >= 1:
         return min(93.0, 62 + 2.2 * (quarter - 1))
+    if profile == "slow_decline" and key == "dm2/hba1c_measured" and quarter >= 1:
+        # slides a few points a quarter: a stricter deviation threshold would flag it a quarter or two earlier
+        return max(70.0, 88 - 3.4 * quarter)
     if profile == "late_dip" and key == "copd/inhaler_checked" and quarter >= 5:
         return 50 + 0.3 * (quarter - 5) + rng.uniform(-0.5, 0.5)
     return steady

@@ -346,6 +346,7 @@ def plan_batch(services: Services, now: datetime, codes: Sequence[str], *, actor
     """Plan one batch of practices' duties in one transaction, and record them as planned under ``basis``
     (so a sweep skips them until a fact of theirs, the policy or the calendar changes)."""
     now = as_amsterdam(now)
+    services = services.in_force(now)
     on = now.date()
     report = DutyReport("plan_obligations", now)
     if not codes:
@@ -371,6 +372,7 @@ def plan_obligations(services: Services, now: datetime, *, actor: str = ENGINE_A
     """Plan every practice's duties, whether or not anything changed (the operator's ``qualitycycle plan``);
     after a change of calendar or policy, ``reason`` says why."""
     now = as_amsterdam(now)
+    services = services.in_force(now)
     report = DutyReport("plan_obligations", now)
     basis = ReviewBasis.load(services)
     for codes in practice_batches(services, batch_size):
@@ -532,6 +534,7 @@ def sweep_batch(services: Services, now: datetime, codes: Sequence[str], *, acto
     """One batch of practices: evaluate the trajectories and plan the duties of those that need it (all
     of them with ``full``), each in its own transaction, and record the review."""
     now = as_amsterdam(now)
+    services = services.in_force(now)
     on = now.date()
     report = DutyReport("sweep_due", now)
     basis = basis or ReviewBasis.load(services)
@@ -550,6 +553,7 @@ def queue_due_notices(services: Services, now: datetime, kinds: Iterable[Obligat
     """Queue every message of the given kinds whose day has come, for every practice, ``chunk`` obligations
     per transaction (read through the ``next_notice_on`` index: only the rows with something due)."""
     kinds = list(kinds)
+    services = services.in_force(now)
     after: str | None = None
     while True:
         with services.transaction() as s:
@@ -566,6 +570,7 @@ def sweep_due(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR,
     whose day has come, ``batch_size`` obligations per transaction. ``full`` reviews every practice (the
     same result, only slower)."""
     now = as_amsterdam(now)
+    services = services.in_force(now)
     report = DutyReport("sweep_due", now)
     basis = ReviewBasis.load(services)
     for codes in review_batches(services, now, basis, batch_size=batch_size, full=full):
@@ -582,6 +587,7 @@ def plan_meetings(services: Services, now: datetime, *, actor: str = ENGINE_ACTO
                   ) -> DutyReport:
     """Plan this year's and next year's POH and practice-manager meetings, close held ones, invite."""
     now = as_amsterdam(now)
+    services = services.in_force(now)
     on = now.date()
     report = DutyReport("plan_meetings", now)
     with services.transaction() as s:
@@ -600,6 +606,7 @@ def refresh_kits(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
     by ``plan_obligations``' rules) and notify the practices whose kits fall due for their two-yearly
     refresh."""
     now = as_amsterdam(now)
+    services = services.in_force(now)
     report = DutyReport("refresh_kits", now)
     basis = ReviewBasis.load(services)
     if full:
@@ -641,6 +648,7 @@ def record_course_completion(services: Services, agb_code: str, person: str, cou
                              actor: str) -> bool:
     """Record that a person of a practice completed a mandatory course."""
     _not_in_future(on, now, f"scholing {course} van {person}")
+    services = services.in_force(on)
     with services.transaction() as s:
         practice = _practice_or_raise(s, agb_code)
         if not any(p.name == person for p in practice.people):
@@ -694,6 +702,7 @@ def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
     period in which no run happened is not lost: the next run sends it (a care group's machine off for a
     quarter). Before the first digest ever sent, only the last complete period."""
     now = as_amsterdam(now)
+    services = services.in_force(now)
     on = now.date()
     report = DutyReport("board_digest", now)
     months = services.policy.board_digest_every_months
@@ -794,6 +803,7 @@ def recalculate_from_inbox(services: Services, now: datetime, inbox: Path, *, ac
     SHA-256, is skipped), then evaluate every practice. A malformed extract is rejected whole and
     reported; the others still go in."""
     now = as_amsterdam(now)
+    services = services.in_force(now)
     report = DutyReport("recalculate_indicators", now)
     with services.session() as s:
         seen = set(s.exec(select(IndicatorImportRow.sha256)).all())

@@ -18,7 +18,7 @@ import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from domain.indicators import (
     Target,
 )
 from domain.messages import OutboxMessage, board_messages
-from domain.policy import MissingAverage, Policy
+from domain.policy import MissingAverage, Policy, PolicyVersion, in_force
 from domain.registry import Person, Practice, Registry, Role
 from domain.rules import assess_progress
 from domain.trajectory import (
@@ -117,11 +117,33 @@ class UnknownPracticeError(Exception):
 
 @dataclass(frozen=True)
 class Services:
-    """What the service functions work with: a database, the policy and the working calendar."""
+    """What the service functions work with: a database, the policy and the working calendar.
+
+    ``policy`` is the settings' policy until ``in_force(moment)`` gives these services with the policy version
+    that applies on that day (``qualitycycle policy set``); every service function that judges or plans for a
+    moment starts with it, so a decision is taken under the version of its own day and names it."""
 
     db: sa.Engine
     policy: Policy = field(default_factory=Policy)
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    base_policy: Policy | None = None  # the settings' policy, once ``policy`` is a version's
+    policy_version: PolicyVersion | None = None
+
+    def in_force(self, moment: datetime | date) -> Services:
+        """These services with the policy version that applies on the day of ``moment``."""
+        on = moment.date() if isinstance(moment, datetime) and moment.tzinfo is None else (
+            as_amsterdam(moment).date() if isinstance(moment, datetime) else moment)
+        base = self.base_policy or self.policy
+        with self.session() as s:
+            versions = repo.policy_versions(s)
+        version = in_force(versions, base, on)
+        if version.policy is self.policy and self.policy_version == version:
+            return self
+        return replace(self, policy=version.policy, base_policy=base, policy_version=version)
+
+    @property
+    def policy_label(self) -> str:
+        return (self.policy_version or PolicyVersion(0, None, self.policy)).label
 
     @classmethod
     def open(cls, url: str, policy: Policy | None = None, calendar: WorkingCalendar | None = None,
@@ -285,6 +307,7 @@ def step_waiting(step: TrajectoryStepRow) -> str:
 
 
 def _step_fires(services: Services, view: TrajectoryView, step: TrajectoryStepRow, recorded_at: datetime) -> Fired:
+    services = services.in_force(as_amsterdam(step.happened_at))  # judged under the policy of its own day
     trigger = Trigger(step.trigger)
     held_on = date.fromisoformat(step.details["held_on"])
     plan = ImprovementPlan.model_validate(step.details["plan"]) if step.details.get("plan") else None
@@ -297,7 +320,8 @@ def _step_fires(services: Services, view: TrajectoryView, step: TrajectoryStepRo
     ctx = GuardContext(on=held_on, policy=services.policy, plan=plan, view=view)
     try:
         # the event is written now; when the officer entered the fact stays with it
-        details = {**step.details, "fact_recorded_at": as_amsterdam(step.recorded_at).isoformat()}
+        details = {**step.details, "fact_recorded_at": as_amsterdam(step.recorded_at).isoformat(),
+                   "policy_version": services.policy_label}
         return fire(view, trigger, at=as_amsterdam(step.happened_at), actor=step.actor, ctx=ctx,
                     details=details, reasons=step.reasons, recorded_at=recorded_at, late_ok=True)
     except (InvalidTransitionError, GuardRejectedError) as exc:
@@ -369,6 +393,7 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
             f"gesprek van {cmd.agb_code} op {cmd.held_on.isoformat()} ligt in de toekomst "
             f"(nu is het {now.date().isoformat()}); leg een gesprek vast nadat het is gehouden"
         )
+    services = services.in_force(cmd.held_on)  # its step is judged under the policy of the day it was held
     programme = cmd.programme.value if cmd.programme else None
     conv_id = repo.conversation_id(cmd.agb_code, cmd.kind.value, cmd.held_on, programme)
     gaps = attendance_gaps(cmd.kind, cmd.attendees)
@@ -458,6 +483,7 @@ def leave(services: Services, cmd: LeaveProgramme, now: datetime, actor: str, *,
         raise ConversationInFutureError(
             f"vertrek van {cmd.agb_code} op {cmd.on.isoformat()} ligt in de toekomst (nu is het "
             f"{now.date().isoformat()}); leg het vast op of na die dag")
+    services = services.in_force(cmd.on)
     with services.session() as s:
         practice = repo.get_practice(s, cmd.agb_code)
         if practice is None:
@@ -570,7 +596,8 @@ def _first_that_fires(services: Services, view: TrajectoryView, practice: Practi
             reasons = [r.model_dump(mode="json") for r in progress.reasons]
             reasons += [{"explanation": note} for note in progress.notes]
         try:
-            return fire(view, trigger, at=now, actor=actor, ctx=ctx, reasons=reasons)
+            return fire(view, trigger, at=now, actor=actor, ctx=ctx, reasons=reasons,
+                        details={"policy_version": services.policy_label})
         except GuardRejectedError:
             continue
     return None
@@ -611,6 +638,7 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
     counters read before its facts and the next day time alone can change a decision, so the next sweep
     skips it until something changes."""
     now = as_amsterdam(now)
+    services = services.in_force(now)
     report = RunReport(moment=now)
     # Only the practices asked for, and their scores: a sweep calls this per batch, and loading the whole
     # registry and every score for each batch made a sweep quadratic in the practices. Every score is

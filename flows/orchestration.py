@@ -214,6 +214,7 @@ def sweep_due_flow(now: datetime | None = None, batch_size: int = duties.DEFAULT
     try:
         report = DutyReport("sweep_due", moment)
         try:
+            services = services.in_force(moment)  # the review basis names the policy in force at the moment
             basis = duties.ReviewBasis.load(services)
             batches = duties.review_batches(services, moment, basis, batch_size=batch_size, full=full)
         except Exception as exc:  # nothing could be looked at: say why, in Dutch

@@ -70,3 +70,19 @@ def current_revision(engine: Engine) -> str | None:
         from alembic.runtime.migration import MigrationContext
 
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def copy_rows(source: Engine, target: Engine, table_names: set[str] | None = None, chunk: int = 1000) -> None:
+    """Copy every row of the product's tables (or of ``table_names``) from ``source`` into ``target``, a database
+    migrated to the same schema: a what-if works on a copy, so that nothing it does is stored."""
+    from sqlmodel import SQLModel
+
+    import storage.tables  # noqa: F401  (registers the tables)
+
+    with source.connect() as read, target.begin() as write:
+        for table in SQLModel.metadata.sorted_tables:
+            if table_names is not None and table.name not in table_names:
+                continue
+            rows = [dict(r) for r in read.execute(sa.select(table)).mappings()]
+            for start in range(0, len(rows), chunk):
+                write.execute(sa.insert(table), rows[start:start + chunk])

@@ -34,6 +34,7 @@ from domain.indicators import (
     ValueOp,
 )
 from domain.messages import NAMESPACE, OutboxMessage
+from domain.policy import Policy, PolicyVersion
 from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
 from storage import review
@@ -52,6 +53,7 @@ from storage.tables import (
     IndicatorScoreRow,
     NationalAverageRow,
     OutboxRow,
+    PolicyVersionRow,
     PracticePersonRow,
     PracticeRow,
     ScoreRevisionRow,
@@ -531,6 +533,24 @@ def load_events(session: Session, agb_code: str) -> list[TrajectoryTransitioned]
         .order_by(col(TrajectoryEventRow.seq))
     ).all()
     return [_event_from_row(r) for r in rows]
+
+
+# --- policy versions ----------------------------------------------------------------------------
+
+
+def policy_versions(session: Session) -> list[PolicyVersion]:
+    return [PolicyVersion(r.number, r.applies_from, Policy.model_validate(r.policy), r.reason)
+            for r in session.exec(select(PolicyVersionRow).order_by(col(PolicyVersionRow.number))).all()]
+
+
+def add_policy_version(session: Session, policy: Policy, applies_from: date, reason: str, now: datetime,
+                       actor: str) -> int:
+    """Store a new version (numbered after the last) and return its number."""
+    last = session.exec(select(sa.func.max(col(PolicyVersionRow.number)))).one() or 0
+    session.add(PolicyVersionRow(number=last + 1, applies_from=applies_from, policy=policy.model_dump(mode="json"),
+                                 reason=reason, recorded_at=now, actor=actor))
+    session.flush()
+    return int(last + 1)
 
 
 # --- steps recorded facts ask of a trajectory ---------------------------------------------------

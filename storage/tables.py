@@ -387,3 +387,18 @@ class PracticeReviewRow(SQLModel, table=True):
     evaluate_on: date | None = Field(default=None, index=True)
     planned_changes: int = 0
     planned_basis: str = Field(default="", max_length=64)
+
+
+class PolicyVersionRow(SQLModel, table=True):
+    """A version of the care group's policy (every threshold), with the day from which it applies.
+
+    Append-only: a later version with an earlier or the same day supersedes; nothing is overwritten, so every
+    decision can name the version it was taken under (``details.policy_version`` of its event)."""
+
+    __tablename__ = "policy_version"
+    number: int = Field(primary_key=True)
+    applies_from: date = Field(index=True)
+    policy: dict[str, Any] = _json(default_factory=dict)
+    reason: str
+    recorded_at: datetime = _moment()
+    actor: str

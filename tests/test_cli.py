@@ -841,3 +841,56 @@ def test_a_conversation_entered_a_week_late_is_kept_late_and_the_past_can_be_sho
         "hold_start_conversation", "hold_annual_conversation", "flag_deviation"]
     assert "(laat)" in flat(staff("history", LINDE).stdout)
     assert "toestand komt overeen" in staff("replay", LINDE).stdout
+
+
+# --------------------------------------------------------------------------- policy versions
+
+
+def test_a_policy_version_applies_from_its_day_and_every_decision_names_it(staff: Staff) -> None:
+    staff.set_up_care_group()
+    staff.start_cycles()
+    # 75 of 100 HbA1c checks: above the default threshold (72%), below a stricter one (76.5%)
+    staff("import-indicators", write("scores.csv", f"{SCORE_HEADER}\n{LINDE},dm2,hba1c_measured,2024-03-31,75,100\n"),
+          "--now", "2024-04-05")
+    staff("run", "--now", "2024-04-08T07:00", "--only", "sweep-due")
+    assert staff.state(LINDE) == "annual_cycle"
+
+    set_ = staff("policy", "set", write("strenger.yaml", "deviation_share_of_target: 0.15\n"), "--from", "2024-04-15",
+                 "--reason", "bestuursbesluit 10 april: strenger", "--now", "2024-04-10T12:00")
+    assert "beleid 1 vastgelegd, geldt vanaf 2024-04-15" in set_.stdout
+    staff("run", "--now", "2024-04-12T07:00", "--only", "sweep-due")  # still the old policy
+    assert staff.state(LINDE) == "annual_cycle"
+    staff("run", "--now", "2024-04-15T07:00", "--only", "sweep-due")
+
+    flag = staff.history(LINDE)[-1]
+    assert (flag["trigger"], flag["details"]["policy_version"]) == ("flag_deviation", "beleid 1 (vanaf 2024-04-15)")
+    assert staff.history(LINDE)[0]["details"]["policy_version"] == "beleid 0 (instellingen)"
+    shown = staff.json("policy", "show", "--now", "2024-04-16T00:00")
+    assert isinstance(shown, dict) and shown["in_force"] == "beleid 1 (vanaf 2024-04-15)"
+    assert shown["policy"]["deviation_share_of_target"] == 0.15
+    assert [(v["number"], v["reason"]) for v in shown["versions"]] == [(1, "bestuursbesluit 10 april: strenger")]
+    refused = staff.refused("policy", "set", write("fout.yaml", "deviation_share_of_target: 2\n"), "--from",
+                            "2024-05-01", "--reason", "typefout")
+    assert refused.startswith("fout: fout.yaml, deviation_share_of_target:")
+
+
+def test_what_if_a_stricter_threshold_on_the_demo_lists_the_practices_flagged_earlier_and_stores_nothing(
+        staff: Staff) -> None:
+    from flows.demo import run_demo
+
+    run_demo(staff.home / "demo", years=2, practices=12)
+    database = staff.home / "demo" / "qualitycycle.db"
+    env = {"QC_DATABASE_URL": f"sqlite:///{database}"}
+    before = database.read_bytes()
+
+    shown = staff("policy", "what-if", write("strenger.yaml", "deviation_share_of_target: 0.15\n"), "--from",
+                  "2024-01-01", "--months", "24", env=env)
+
+    lines = flat(shown.stdout)
+    assert "wat als deviation_share_of_target: 0.2 -> 0.15" in lines and "trajecten herbouwd" in lines
+    for agb in ("01000004", "01000010"):  # the practices whose figures slide a few points a quarter
+        assert (f"{agb} Huisartsenpraktijk") in lines
+    assert lines.count("markering sterke afwijking (extra gesprek): onder het voorstel eerder") == 2
+    assert "alleen onder het huidige beleid" not in lines
+    assert database.read_bytes() == before  # nothing stored
+    assert not list((staff.home / "outbox").glob("*.eml"))  # nothing sent

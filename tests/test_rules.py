@@ -225,3 +225,17 @@ def test_without_any_national_average_the_care_group_may_judge_against_its_own_m
         [BASELINE, latest], care_group_medians={(HBA1C, LATER): 90.0})
     policy = Policy(without_national_average=MissingAverage.CARE_GROUP_MEDIAN)
     assert not assess_underperformance(with_national, policy, ENROLLED, PLAN, ON).applies  # national 70 wins
+
+
+def test_a_practice_that_declined_since_the_plan_is_said_to_have_declined_not_to_have_risen() -> None:
+    (reason,) = underperformance(score("hba1c_measured", LATER, 57)).reasons
+    assert reason.improvement_points == pytest.approx(-3.0)
+    assert "daalde sinds 2024-03-31 (60,0%) met 3,0 punt" in reason.explanation and "steeg" not in reason.explanation
+    (risen,) = underperformance(score("hba1c_measured", LATER, 62)).reasons
+    assert "steeg sinds 2024-03-31 (60,0%) maar 2,0 punt (minder dan 5,0)" in risen.explanation
+
+
+def test_figures_count_from_their_period_end_plus_the_publication_delay() -> None:
+    delayed = IndicatorFigures.build(CATALOGUE, [], [], [score("hba1c_measured", Q1, 60)], count_after_days=35)
+    assert delayed.latest_scores(date(2024, 5, 4)) == {}
+    assert HBA1C in delayed.latest_scores(date(2024, 5, 5)) and delayed.latest_period(date(2024, 5, 5)) == Q1

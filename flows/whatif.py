@@ -1,0 +1,184 @@
+"""A policy change tried before it applies: the care group run under the current and a proposed policy, on
+copies, and where the two differ, per practice.
+
+- Forward (the default): both copies are the database as it is; the schedule is walked from the engine's
+  horizon for ``months`` months (``flows.backfill``), once under the policy in force, once under the
+  proposed one from the first day. What differs is what the proposal would change from now on.
+- From a day (``since``): both copies hold the facts only (registry, figures, conversations, leaves, kits,
+  courses, policy versions); every trajectory is rebuilt from ``since`` under each policy, as a backfill would,
+  so "flagged earlier" can be read off the past.
+
+Invariants: nothing is stored in the care group's database and nothing is sent: the copies are temporary
+SQLite databases, removed afterwards, and the walk never dispatches. The comparison names every step that comes
+under one policy and not (or at another moment) under the other, with its reasons.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlmodel import select
+
+from domain.clock import as_amsterdam, fact_moment, start_of_day
+from domain.policy import Policy
+from domain.trajectory import TRIGGER_NAMES_NL, TrajectoryTransitioned, Trigger
+from flows.backfill import backfill
+from flows.engine import Services
+from flows.settings import Settings
+from storage import repository as repo
+from storage import review
+from storage.database import copy_rows, create_db_engine, migrate, sqlite_url
+from storage.tables import ConversationRow, PracticeRow, TrajectoryRow, TrajectoryStepRow
+
+# what a rebuild from a day copies: the facts, never what the engine made of them
+FACT_TABLES = {"care_group", "contact", "gp_group", "practice", "practice_person", "enrolment", "indicator",
+               "target", "national_average", "indicator_score", "indicator_import", "score_revision", "conversation",
+               "kit_refresh", "course_completion", "policy_version", "trajectory_step"}
+
+
+@dataclass(frozen=True)
+class Difference:
+    agb_code: str
+    name: str
+    text: str  # Dutch: what happens under which policy, when, why
+
+
+@dataclass
+class WhatIfReport:
+    start: datetime
+    until: datetime
+    current: str  # the policy in force, as its label
+    changed: dict[str, tuple[Any, Any]]  # threshold -> (current, proposed)
+    differences: list[Difference] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def practices(self) -> list[str]:
+        return sorted({d.agb_code for d in self.differences})
+
+
+def what_if(services: Services, settings: Settings, proposed: Policy, *, now: datetime, months: int = 12,
+            since: date | None = None) -> WhatIfReport:
+    now = as_amsterdam(now)
+    with services.session() as s:
+        horizon = repo.engine_horizon(s)
+        names = {p.agb_code: p.name for p in repo.practices(s)}
+    start = start_of_day(since) if since is not None else (horizon or now)
+    until = start + relativedelta(months=months)
+    current = services.in_force(start)
+    now_dumped, then_dumped = current.policy.model_dump(mode="json"), proposed.model_dump(mode="json")
+    changed = {k: (v, then_dumped[k]) for k, v in now_dumped.items() if then_dumped[k] != v}
+    report = WhatIfReport(start, until, current.policy_label, changed)
+    with tempfile.TemporaryDirectory(prefix="qc-what-if-") as folder:
+        runs = {}
+        for which, policy in (("current", None), ("proposed", proposed)):
+            copy = _copy(services, Path(folder) / f"{which}.db", facts_only=since is not None)
+            try:
+                if policy is not None:  # the proposal applies from the first day walked
+                    with copy.transaction() as s:
+                        repo.add_policy_version(s, policy, start.date(), "wat-als: voorstel", now, "what-if")
+                walked = backfill(copy, settings, start.date(), until)
+                report.failures += [(f"{which}: {w}", y) for w, y in walked.failures]
+                with copy.session() as s:
+                    runs[which] = {agb: [e for e in events if e.at.timestamp() >= start.timestamp()]
+                                   for agb, events in repo.load_all_events(s).items()}
+            finally:
+                copy.db.dispose()
+    for agb in sorted(set(runs["current"]) | set(runs["proposed"])):
+        for text in _compare(runs["current"].get(agb, []), runs["proposed"].get(agb, [])):
+            report.differences.append(Difference(agb, names.get(agb, agb), text))
+    return report
+
+
+def _copy(services: Services, path: Path, *, facts_only: bool) -> Services:
+    """A temporary SQLite copy of the care group's database (of its facts only: the trajectories rebuilt)."""
+    target = create_db_engine(sqlite_url(path))
+    migrate(target)
+    copy_rows(services.db, target, FACT_TABLES if facts_only else None)
+    copy = replace(services, db=target)
+    if facts_only:
+        _steps_again(copy, services)
+    return copy
+
+
+def _steps_again(copy: Services, source: Services) -> None:
+    """Every fact's step waiting again, for the walk to take in order; facts recorded before steps were kept
+    (conversations and leaves taken at once) get theirs from what they are."""
+    with source.session() as s:
+        leaves = [e for events in repo.load_all_events(s).values() for e in events if e.trigger is Trigger.LEAVE]
+    with copy.transaction() as s:
+        steps = {r.id: r for r in s.exec(select(TrajectoryStepRow)).all()}
+        for e in leaves:
+            held_on = str(e.details.get("held_on") or as_amsterdam(e.at).date().isoformat())
+            sid = repo.step_id(f"leave:{e.agb_code}:{held_on}")
+            if sid not in steps:
+                s.add(TrajectoryStepRow(
+                    id=sid, agb_code=e.agb_code, trigger=Trigger.LEAVE.value,
+                    happened_at=fact_moment(date.fromisoformat(held_on)), recorded_at=e.recorded, actor=e.actor,
+                    details={"held_on": held_on, "reason": e.details.get("reason", "")}, reasons=list(e.reasons)))
+        for step in steps.values():
+            step.status, step.waiting, step.event_seq = "pending", None, None
+            s.add(step)
+        for c in s.exec(select(ConversationRow)).all():
+            trigger = {"start": Trigger.HOLD_START_CONVERSATION, "annual": Trigger.HOLD_ANNUAL_CONVERSATION}.get(
+                c.kind, Trigger.AGREE_IMPROVEMENT_PLAN if c.plan else None)
+            sid = repo.step_id(f"conversation:{c.id}")
+            if trigger is None or sid in steps:
+                continue
+            details: dict[str, Any] = {"held_on": c.held_on.isoformat(), "conversation_id": c.id}
+            if c.programme:
+                details["programme"] = c.programme
+            if c.plan:
+                details["plan"] = c.plan
+            s.add(TrajectoryStepRow(id=sid, agb_code=c.agb_code, trigger=trigger.value,
+                                    happened_at=fact_moment(c.held_on), recorded_at=c.recorded_at, actor=c.actor,
+                                    details=details, reasons=[]))
+        s.flush()
+        codes = list(s.exec(select(PracticeRow.agb_code)).all())
+        for code in codes:  # every trajectory from the start, every practice looked at
+            s.add(TrajectoryRow(agb_code=code, state="start", since=None, version=0, view={}))
+        review.register(s, codes)
+
+
+def _when(event: TrajectoryTransitioned) -> str:
+    return f"{as_amsterdam(event.at):%Y-%m-%d}"
+
+
+def _why(event: TrajectoryTransitioned) -> str:
+    explained = [str(r.get("explanation")) for r in event.reasons if r.get("explanation")]
+    return f" ({'; '.join(explained)})" if explained else ""
+
+
+def _compare(current: list[TrajectoryTransitioned], proposed: list[TrajectoryTransitioned]) -> list[str]:
+    """Where two runs of one practice differ: each step by trigger and occurrence, earlier, later or only
+    under one policy."""
+    def numbered(events: list[TrajectoryTransitioned]) -> dict[tuple[str, int], TrajectoryTransitioned]:
+        seen: dict[str, int] = defaultdict(int)
+        out = {}
+        for e in sorted(events, key=lambda e: (e.at.timestamp(), e.seq)):
+            seen[e.trigger.value] += 1
+            out[(e.trigger.value, seen[e.trigger.value])] = e
+        return out
+
+    now, then = numbered(current), numbered(proposed)
+    lines = []
+    for key in sorted(set(now) | set(then), key=lambda k: min(
+            x.at.timestamp() for x in (now.get(k), then.get(k)) if x is not None)):
+        a, b = now.get(key), then.get(key)
+        name = TRIGGER_NAMES_NL.get(key[0], key[0])
+        if a is None and b is not None:
+            lines.append(f"{name}: alleen onder het voorstel, op {_when(b)}{_why(b)}")
+        elif b is None and a is not None:
+            lines.append(f"{name}: alleen onder het huidige beleid, op {_when(a)}{_why(a)}")
+        elif a is not None and b is not None and _when(a) != _when(b):
+            earlier = "eerder" if b.at < a.at else "later"
+            days = abs((b.at - a.at) / timedelta(days=1))
+            lines.append(f"{name}: onder het voorstel {earlier}, op {_when(b)} in plaats van {_when(a)} "
+                         f"({days:.0f} dagen){_why(b)}")
+    return lines
