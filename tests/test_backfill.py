@@ -2,7 +2,8 @@
 moments and for the same reasons, as running the same facts live, every scheduled moment as it came; and it
 sends nothing of the past.
 
-The care group: De Linde is flagged, agrees a plan, stays far behind and is escalated; De Eik dips and
+The care group, from January 2024 to the end of 2025: De Linde is flagged, agrees a plan, stays far behind, is
+escalated and the board hears how it goes every quarter; De Eik dips and
 recovers; Het Anker leaves. Figures are published 30 days after a quarter and count from 35 days after it
 (``figures_count_after_days``), live and in the backfill alike.
 """
@@ -44,11 +45,12 @@ practices:
   "{ANKER}": {{name: Het Anker, programmes: {{dm2: 2023-01-01, copd: 2023-01-01}}}}
 """
 GOOD = {"dm2/hba1c_measured": 95, "dm2/bp_measured": 95, "dm2/foot_exam": 85}
-START, UNTIL = date(2024, 1, 1), datetime(2025, 7, 1, 0, 0, tzinfo=AMSTERDAM)
+START, UNTIL = date(2024, 1, 1), datetime(2026, 1, 1, 0, 0, tzinfo=AMSTERDAM)  # two years
 POLICY = Policy(figures_count_after_days=35)
-QUARTERS = ["2023-12-31", "2024-03-31", "2024-06-30", "2024-09-30", "2024-12-31", "2025-03-31"]
-LINDE_HBA1C = [94, 60, 61, 62, 63, 64]
-EIK_HBA1C = [94, 70, 91, 93, 94, 95]
+QUARTERS = ["2023-12-31", "2024-03-31", "2024-06-30", "2024-09-30", "2024-12-31", "2025-03-31", "2025-06-30",
+            "2025-09-30"]
+LINDE_HBA1C = [94, 60, 61, 62, 63, 64, 64, 65]
+EIK_HBA1C = [94, 70, 91, 93, 94, 95, 95, 95]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +113,7 @@ def brought_in(services: Services, settings: Settings) -> None:
     """The same facts all entered after the fact, then the backfill."""
     sc = Scenario.build(services, DESCRIPTION, start="2024-01-01")
     sc.live = False
-    typed_in = datetime(2025, 7, 1, 10, 0, tzinfo=AMSTERDAM)
+    typed_in = datetime(2026, 1, 5, 10, 0, tzinfo=AMSTERDAM)
     for fact in facts():
         sc.clock = FixedClock(typed_in)
         fact.record(sc, False)
@@ -153,7 +155,7 @@ def test_a_backfill_takes_the_same_steps_at_the_same_moments_as_living_through_i
 
         assert [e[1] for e in lived[LINDE]] == [
             "hold_start_conversation", "flag_deviation", "agree_improvement_plan", "hold_annual_conversation",
-            "escalate"]
+            "escalate", "report_progress", "report_progress"]
         assert [e[1] for e in lived[EIK]] == ["hold_start_conversation", "flag_deviation", "recover"]
         assert [e[1] for e in lived[ANKER]] == ["hold_start_conversation", "hold_annual_conversation", "leave"]
         for agb in (LINDE, EIK, ANKER):
@@ -165,7 +167,8 @@ def test_a_backfill_takes_the_same_steps_at_the_same_moments_as_living_through_i
         with services.session() as s:
             messages = list(s.exec(select(OutboxRow)).all())
         assert messages and {m.status for m in messages} == {"historic"}
-        assert {m.kind for m in messages} >= {"board_escalation", "conversation_invitation"}
+        assert {m.kind for m in messages} >= {"board_escalation", "board_progress", "board_digest",
+                                              "conversation_invitation", "conversation_reminder"}
         sent = dispatch_outbox(services, EmlFolderChannel(tmp_path / "outbox"), UNTIL + timedelta(hours=8),
                                mail_from="kwaliteit@cohaesie.example")
         assert sent.sent == [] and not list((tmp_path / "outbox").glob("*.eml"))
