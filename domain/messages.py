@@ -10,8 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from typing import Any
 
+from domain.clock import AMSTERDAM
 from domain.registry import Person, Practice
 from domain.trajectory import BoardNotificationRequested, TrajectoryTransitioned
 
@@ -88,3 +90,20 @@ def _progress_line(reason: Mapping[str, Any]) -> dict[str, Any]:
             "national_average", "national_average_year", "improvement_points", "baseline_score",
             "baseline_period_end")
     return {**{k: reason.get(k) for k in keys}, "target": reason.get("reference_value")}
+
+
+def about(message: OutboxMessage) -> datetime | None:
+    """The moment a message is about when that lies ahead of its sending: the conversation or meeting it invites
+    to or reminds of, the day a kit or course falls due. ``None`` for a message about what already happened (a
+    board notification, an overdue notice). A backfill keeps a message as historic unless this lies ahead."""
+    payload = message.payload
+    for part in ("conversation", "meeting"):
+        start = (payload.get(part) or {}).get("start") if isinstance(payload.get(part), dict) else None
+        if isinstance(start, str) and "T" in start:
+            return datetime.fromisoformat(start)
+    for part in ("kits", "courses"):
+        items = payload.get(part) or []
+        dues = [str(i["due_on"]) for i in items if isinstance(i, dict) and isinstance(i.get("due_on"), str)]
+        if dues:
+            return datetime.combine(date.fromisoformat(max(dues)), time(0, 0), tzinfo=AMSTERDAM)
+    return None

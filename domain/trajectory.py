@@ -169,14 +169,15 @@ def fold(agb_code: str, events: list[TrajectoryTransitioned]) -> TrajectoryView:
 
 
 def happened_by(events: Iterable[TrajectoryTransitioned], moment: datetime) -> list[TrajectoryTransitioned]:
-    """The events that happened by ``moment``, in the order they happened (a step recorded late in its place)."""
-    return sorted((e for e in events if e.at.timestamp() <= moment.timestamp()),
-                  key=lambda e: (e.at.timestamp(), e.seq))
+    """The events that happened by ``moment``, in the order they were taken (``seq``): a step recorded late was
+    decided from the state the practice was in when it was taken, so it is folded in that place."""
+    return sorted((e for e in events if e.at.timestamp() <= moment.timestamp()), key=lambda e: e.seq)
 
 
 def as_of(agb_code: str, events: Iterable[TrajectoryTransitioned], moment: datetime) -> TrajectoryView:
     """Where a practice stood at ``moment``: the fold of what happened by then, rebuilt from the events (nothing
-    of the past is stored twice)."""
+    of the past is stored twice). Of a history without late steps this is what ``status`` said at that moment;
+    with them, it is what is known now to have happened by then."""
     view = TrajectoryView(agb_code=agb_code)
     for event in happened_by(events, moment):
         view = view.apply(event, in_sequence=False)

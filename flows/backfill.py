@@ -7,21 +7,24 @@ from their period end plus the policy's publication delay, so the trajectories, 
 of those years are recorded at the moments they would have been taken.
 
 Invariants:
-- Nothing is sent: every message the walk queues (it fell due before ``until``) is kept as ``historic``, visible
-  in ``outbox``, never dispatched; nobody gets 2024's invitations in 2026. Messages queued before the backfill
-  are left alone.
+- Nothing of the past is sent: a message the walk queues about what lies before ``until`` (a board
+  notification, an overdue notice, an invitation to a conversation already held) is stored ``historic`` in the
+  transaction of its cause, visible in ``outbox``, never dispatched, however the walk ends; nobody gets 2024's
+  invitations in 2026. One about a conversation, meeting or due day still ahead of ``until`` is queued as usual
+  and goes out with the next dispatch. Messages queued by anything else are left alone.
 - Not walked: ``dispatch-outbox`` (nothing of the past is sent) and ``recalculate-indicators`` (its inbox is for
   figures arriving now; history comes in through ``import-indicators``).
 - After a backfill the engine's horizon is ``until``: the care group is live, and the next ordinary run plans
   and sends only what lies ahead.
-- Idempotent: a second backfill over the same span finds every moment done and adds nothing.
+- Only over a span the engine has not judged: a second backfill over the same span finds it done and adds
+  nothing; one that starts before the engine's horizon (a live care group) is refused.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 
 from domain.clock import as_amsterdam, start_of_day
 from flows.duties import DutyReport
@@ -29,6 +32,7 @@ from flows.engine import Services
 from flows.run_report import title, unexpected
 from flows.schedule import SCHEDULE, fire_times
 from flows.settings import Settings
+from storage import obligations as store
 from storage import repository as repo
 
 NOT_WALKED = {
@@ -51,6 +55,7 @@ class BackfillReport:
     queued: int = 0
     historic: int = 0  # messages kept as historic
     failures: list[tuple[str, str]] = field(default_factory=list)
+    done_already: bool = False  # the engine had judged the whole span: nothing walked
 
     def add(self, report: DutyReport) -> None:
         self.runs[report.duty] += 1
@@ -61,25 +66,47 @@ class BackfillReport:
                           for what, why in report.failures]
 
 
-def backfill(services: Services, settings: Settings, start: date, until: datetime) -> BackfillReport:
-    """Walk the schedule from ``start`` (00:00) up to ``until`` and keep what it queued as historic."""
-    until = as_amsterdam(until)
-    begin = start_of_day(start)
+def backfill(services: Services, settings: Settings, start: date | datetime, until: datetime, *, now: datetime,
+             into_the_future: bool = False) -> BackfillReport:
+    """Walk the schedule from ``start`` (00:00) up to ``until``; what it queues about the past is historic.
+
+    Refused for an ``until`` after ``now`` (the engine would judge the future), and over a span the engine has
+    already judged in part (a live care group: facts taken at once would stand after the walk's moments); a span
+    it has judged whole is done already, and the walk adds nothing. ``start`` may be a moment (the walk then
+    takes the fire times after it); ``into_the_future`` is for a what-if on a copy only."""
+    until, now = as_amsterdam(until), as_amsterdam(now)
+    begin = as_amsterdam(start) if isinstance(start, datetime) else start_of_day(start)
+    start = begin.date()
     if until.timestamp() <= begin.timestamp():
         raise BackfillError(f"backfill van {start.isoformat()} tot {until:%Y-%m-%d %H:%M}: het einde ligt niet na "
                             "het begin")
+    if until.timestamp() > now.timestamp() and not into_the_future:
+        raise BackfillError(f"backfill tot {until:%Y-%m-%d %H:%M} ligt na nu ({now:%Y-%m-%d %H:%M}): een backfill "
+                            "brengt het verleden in, de toekomst neemt de planner")
     report = BackfillReport(start, until)
     with services.session() as s:
-        before = repo.outbox_ids(s)
+        horizon = repo.engine_horizon(s)
+        historic_before = repo.count_historic(s)
+    if horizon is not None and horizon.timestamp() >= until.timestamp():
+        report.done_already = True  # every moment of the span was judged: nothing to walk
+        return report
+    if horizon is not None and horizon.timestamp() > begin.timestamp():
+        raise BackfillError(f"de motor heeft al geoordeeld tot {horizon:%Y-%m-%d %H:%M}; een backfill kan alleen "
+                            f"verder na die dag (--from {(horizon.date() + timedelta(days=1)).isoformat()})")
+    walking = replace(services, historic_before=until)  # messages about the past are historic when queued
     walked = [d for d in SCHEDULE if d.name not in NOT_WALKED]
     moments = sorted(((moment, order, duty) for order, duty in enumerate(walked)
                       for moment in fire_times(duty, begin, until)),
                      key=lambda item: (item[0].timestamp(), item[1]))
     for moment, _, duty in moments:
         try:
-            report.add(duty.run(services, moment, settings))
+            report.add(duty.run(walking, moment, settings))
         except Exception as exc:  # one moment's fault does not stop the walk; the report says it
             report.failures.append((f"{duty.title_nl} {moment:%Y-%m-%d %H:%M}", unexpected(exc, duty.name)))
     with services.transaction() as s:
-        report.historic = repo.keep_as_historic(s, before=until, except_ids=before)
+        report.historic = repo.count_historic(s) - historic_before
+        if not report.failures:  # the span is judged: the engine's horizon moves to its end
+            store.record_duty_run(s, "backfill", until, started_at=now, finished_at=now, actor="backfill", summary={
+                "from": begin.isoformat(), "runs": dict(report.runs), "transitions": report.transitions,
+                "historic": report.historic})
     return report

@@ -523,7 +523,7 @@ def _status_table(lines: list[engine.StatusLine], title: str = "Praktijken") -> 
 def status(as_json: JsonOption = False, as_of: AsOfOption = None) -> None:
     """Waar staat elke praktijk in de kwaliteitscyclus, sinds wanneer, waarom, en wat komt er aan."""
     moment = _as_of(as_of)
-    lines = engine.status(_services(), moment)
+    lines = engine.status(_services(), moment, now=_moment(None))
     if as_json:
         typer.echo(json.dumps([line.as_json() for line in lines], ensure_ascii=False, indent=2))
     else:
@@ -715,14 +715,22 @@ def backfill(
         "--until", help="Tot dit moment (Europe/Amsterdam); standaard: nu.")] = None,
 ) -> None:
     """Breng geschiedenis in: loop het rooster van --from tot --until door zoals de planners dat hadden gedaan."""
-    from flows.backfill import NOT_WALKED
+    from flows.backfill import NOT_WALKED, BackfillError
     from flows.backfill import backfill as walk
     from flows.run_report import log_operations_to
 
     settings = load_settings()
     services = _services()
     log_operations_to(settings.home)
-    report = walk(services, settings, _date(start), _moment(until))
+    now = _moment(None)
+    try:
+        report = walk(services, settings, _date(start), _moment(until) if until else now, now=now)
+    except BackfillError as exc:
+        raise CliInputError(str(exc)) from None
+    if report.done_already:
+        out.print(f"backfill {report.start} tot {report.until:%Y-%m-%d %H:%M}: de motor had deze periode al "
+                  "beoordeeld; niets te doen", markup=False)
+        return
     for duty, name in NOT_WALKED.items():
         out.print(f"niet doorlopen: {duty} ({name})", markup=False)
     runs = ", ".join(f"{duty.replace('_', '-')} {n}x" for duty, n in sorted(report.runs.items()))

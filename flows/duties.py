@@ -62,7 +62,7 @@ from domain.obligations import (
 from domain.policy import MissingAverage
 from domain.registry import Person, Practice, Role
 from domain.rules import assess_progress
-from domain.trajectory import TrajectoryState, TrajectoryView, Trigger
+from domain.trajectory import TrajectoryState, TrajectoryView, Trigger, as_of
 from flows.engine import (
     ENGINE_ACTOR,
     Services,
@@ -741,7 +741,8 @@ def _digest_of_period(s: Session, start: date, end: date, months: int, board: Se
     # who was under the policy at the period's end (a digest sent late must not list later escalations)
     end_moment = datetime.combine(end + relativedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
     under = set(repo.states_at(s, end_moment, TrajectoryState.UNDERPERFORMER_POLICY))
-    views = [v for v in repo.load_views(s, sorted(under)).values()] if under else []
+    # each trajectory as it stood at the period's end (a digest sent late must not show a later plan or policy)
+    views = [as_of(code, repo.load_events(s, code), end_moment) for code in sorted(under)]
     codes = [v.agb_code for v in views]
     practices = {p.agb_code: p for p in repo._practices(s, codes)} if codes else {}
     shared = IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s), (),

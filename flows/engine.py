@@ -128,6 +128,8 @@ class Services:
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
     base_policy: Policy | None = None  # the settings' policy, once ``policy`` is a version's
     policy_version: PolicyVersion | None = None
+    # a backfill's services: every message about what lies before this moment is stored historic when queued
+    historic_before: datetime | None = None
 
     def in_force(self, moment: datetime | date) -> Services:
         """These services with the policy version that applies on the day of ``moment``."""
@@ -156,6 +158,8 @@ class Services:
     @contextmanager
     def session(self) -> Iterator[Session]:
         with Session(self.db, expire_on_commit=False) as session:
+            if self.historic_before is not None:
+                session.info[repo.HISTORIC_BEFORE] = self.historic_before
             yield session
 
     @contextmanager
@@ -368,7 +372,8 @@ def _take_steps(s: Session, services: Services, view: TrajectoryView, agb_code: 
             if fired.effects and practice is None:
                 practice, board = repo.get_practice(s, agb_code), repo.contacts(s, Role.BOARD)
             before = view
-            view, n = _commit_fired(s, fired, view, practice, board, recorded_at, services.policy)
+            policy = services.in_force(as_amsterdam(step.happened_at)).policy  # the policy of the step's day
+            view, n = _commit_fired(s, fired, view, practice, board, recorded_at, policy)
             repo.mark_step(s, step, taken_as=fired.event.seq)
             taken.append((fired, before))
             queued += n
@@ -460,10 +465,11 @@ def _record_step(s: Session, services: Services, view: TrajectoryView, agb_code:
     if reached is None or happened_at.timestamp() > reached.timestamp():
         return StepOutcome(waiting=step_waiting(step))
     _, taken, _ = _take_steps(s, services, view, agb_code, reached, now)
-    mine = [fired.event for fired, _ in taken if fired.event.details.get("held_on") == details.get("held_on")
-            and fired.event.trigger is trigger]
+    mine = [fired.event for fired, _ in taken if step.status == "taken" and fired.event.seq == step.event_seq]
     if mine:
         return StepOutcome(transition=mine[0])
+    if step.status == "taken":  # taken without a transition (one more programme's start while the cycle runs)
+        return StepOutcome()
     return StepOutcome(waiting=step.waiting or "wacht")
 
 
@@ -750,11 +756,14 @@ class StatusLine:
         }
 
 
-def status(services: Services, as_of: datetime | None = None) -> list[StatusLine]:
+def status(services: Services, as_of: datetime | None = None, *, now: datetime | None = None) -> list[StatusLine]:
     """Where every practice stands: now (the stored projections, with the steps waiting and the messages held),
-    or ``as_of`` a past moment (rebuilt from the events that happened by then; what waited then is not kept)."""
+    or ``as_of`` a past moment (rebuilt from the events that happened by then; what waited then is not kept).
+    Due dates follow the policy in force at that moment (``now``: the clock the caller reads)."""
     if as_of is not None:
-        return _status_as_of(services, as_amsterdam(as_of))
+        return _status_as_of(services.in_force(as_of), as_amsterdam(as_of))
+    if now is not None:
+        services = services.in_force(now)
     with services.session() as s:
         views = repo.load_views(s)
         practices = repo.practices(s)

@@ -15,6 +15,7 @@ under one policy and not (or at another moment) under the other, with its reason
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -73,7 +74,7 @@ def what_if(services: Services, settings: Settings, proposed: Policy, *, now: da
     until = start + relativedelta(months=months)
     current = services.in_force(start)
     now_dumped, then_dumped = current.policy.model_dump(mode="json"), proposed.model_dump(mode="json")
-    changed = {k: (v, then_dumped[k]) for k, v in now_dumped.items() if then_dumped[k] != v}
+    changed = {k: (v, then_dumped[k]) for k, v in now_dumped.items() if _canonical(then_dumped[k]) != _canonical(v)}
     report = WhatIfReport(start, until, current.policy_label, changed)
     with tempfile.TemporaryDirectory(prefix="qc-what-if-") as folder:
         runs = {}
@@ -83,7 +84,7 @@ def what_if(services: Services, settings: Settings, proposed: Policy, *, now: da
                 if policy is not None:  # the proposal applies from the first day walked
                     with copy.transaction() as s:
                         repo.add_policy_version(s, policy, start.date(), "wat-als: voorstel", now, "what-if")
-                walked = backfill(copy, settings, start.date(), until)
+                walked = backfill(copy, settings, start, until, now=now, into_the_future=True)
                 report.failures += [(f"{which}: {w}", y) for w, y in walked.failures]
                 with copy.session() as s:
                     runs[which] = {agb: [e for e in events if e.at.timestamp() >= start.timestamp()]
@@ -94,6 +95,15 @@ def what_if(services: Services, settings: Settings, proposed: Policy, *, now: da
         for text in _compare(runs["current"].get(agb, []), runs["proposed"].get(agb, [])):
             report.differences.append(Difference(agb, names.get(agb, agb), text))
     return report
+
+
+def _canonical(value: Any) -> str:
+    """A threshold's value to compare: sets (programmes, roles) come out of JSON as lists in any order."""
+    if isinstance(value, list):
+        return json.dumps(sorted(_canonical(v) for v in value))
+    if isinstance(value, dict):
+        return json.dumps({k: _canonical(v) for k, v in sorted(value.items())})
+    return json.dumps(value)
 
 
 def _copy(services: Services, path: Path, *, facts_only: bool) -> Services:

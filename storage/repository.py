@@ -33,7 +33,7 @@ from domain.indicators import (
     Target,
     ValueOp,
 )
-from domain.messages import NAMESPACE, OutboxMessage
+from domain.messages import NAMESPACE, OutboxMessage, about
 from domain.policy import Policy, PolicyVersion
 from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
@@ -633,7 +633,7 @@ def engine_horizon(session: Session) -> datetime | None:
     recalculation): a fact that happened by then is taken at once when it is recorded."""
     runs = session.exec(select(sa.func.max(col(EngineRunRow.moment)))).one()
     duties = session.exec(select(sa.func.max(col(DutyRunRow.moment))).where(
-        col(DutyRunRow.duty).in_(["sweep_due", "recalculate_indicators"]))).one()
+        col(DutyRunRow.duty).in_(["sweep_due", "recalculate_indicators", "backfill"]))).one()
     found = [as_amsterdam(m) for m in (runs, duties) if m is not None]
     return max(found, key=lambda m: m.timestamp()) if found else None
 
@@ -695,14 +695,34 @@ def add_messages(session: Session, messages: Iterable[OutboxMessage], created_at
     return len(queue_messages(session, messages, created_at))
 
 
+HISTORIC_BEFORE = "historic_before"  # a session's info key: messages about what lies before it are historic
+HISTORIC_REASON = "historisch: ging over het verleden (backfill), niet verstuurd"
+
+
+def _status(message: OutboxMessage, created_at: datetime, historic_before: datetime | None) -> str:
+    if historic_before is None:
+        return "pending"
+    concerns = about(message) or created_at
+    return "historic" if concerns.timestamp() < historic_before.timestamp() else "pending"
+
+
 def queue_messages(session: Session, messages: Iterable[OutboxMessage], created_at: datetime) -> set[str]:
-    """``add_messages``, returning the keys of the messages that were new."""
-    rows = {m.key: {
-        "id": str(m.id), "key": m.key, "kind": m.kind, "agb_code": m.agb_code, "recipient_name": m.recipient_name,
-        "recipient_email": m.recipient_email, "recipient_role": m.recipient_role, "subject": m.subject,
-        "payload": m.payload, "created_at": created_at, "status": "pending", "attempts": 0, "last_error": None,
-        "sent_at": None, "next_attempt_at": None, "last_attempt_at": None, "message_id": None,
-    } for m in messages}
+    """``add_messages``, returning the keys of the messages that were new.
+
+    In a session of a backfill (``session.info[HISTORIC_BEFORE]``) a message about what lies before that moment is
+    stored ``historic`` at once, in the transaction of its cause: never sent, however the walk ends; one about a
+    conversation, meeting or due day still ahead is queued as usual."""
+    historic_before = session.info.get(HISTORIC_BEFORE)
+    rows = {}
+    for m in messages:
+        status = _status(m, created_at, historic_before)
+        rows[m.key] = {
+            "id": str(m.id), "key": m.key, "kind": m.kind, "agb_code": m.agb_code, "recipient_name": m.recipient_name,
+            "recipient_email": m.recipient_email, "recipient_role": m.recipient_role, "subject": m.subject,
+            "payload": m.payload, "created_at": created_at, "status": status, "attempts": 0,
+            "last_error": HISTORIC_REASON if status == "historic" else None,
+            "sent_at": None, "next_attempt_at": None, "last_attempt_at": None, "message_id": None,
+        }
     session.flush()
     return {key for (key,) in insert_ignore(session, OutboxRow, list(rows.values()), ["key"])}
 
@@ -720,21 +740,9 @@ def outbox(session: Session, status: str | None = None) -> list[OutboxRow]:
     return list(session.exec(query).all())
 
 
-def outbox_ids(session: Session) -> set[str]:
-    return set(session.exec(select(OutboxRow.id)).all())
-
-
-def keep_as_historic(session: Session, *, before: datetime, except_ids: set[str]) -> int:
-    """Keep the pending messages queued before ``before`` (other than ``except_ids``) as ``historic``: a
-    backfill's messages, fallen due in the past, are kept to see and never sent."""
-    rows = session.exec(select(OutboxRow.id).where(col(OutboxRow.status) == "pending",
-                                                   col(OutboxRow.created_at) < before)).all()
-    ids = [i for i in rows if i not in except_ids]
-    for start in range(0, len(ids), 500):
-        session.connection().execute(
-            sa.update(OutboxRow.__table__).where(OutboxRow.__table__.c.id.in_(ids[start:start + 500]))  # type: ignore[attr-defined]
-            .values(status="historic", last_error="historisch: viel in het verleden (backfill), niet verstuurd"))
-    return len(ids)
+def count_historic(session: Session) -> int:
+    return int(session.exec(select(sa.func.count()).select_from(OutboxRow).where(
+        col(OutboxRow.status) == "historic")).one())
 
 
 # --- engine runs ------------------------------------------------------------------------------

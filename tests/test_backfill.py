@@ -20,6 +20,7 @@ import pytest
 from sqlmodel import SQLModel, select
 
 from domain.clock import AMSTERDAM, FixedClock
+from domain.messages import OutboxMessage, about
 from domain.policy import Policy
 from flows import engine
 from flows.backfill import NOT_WALKED, backfill
@@ -117,14 +118,22 @@ def brought_in(services: Services, settings: Settings) -> None:
     for fact in facts():
         sc.clock = FixedClock(typed_in)
         fact.record(sc, False)
-    report = backfill(services, settings, START, UNTIL)
+    report = backfill(services, settings, START, UNTIL, now=typed_in)
     assert not report.failures, report.failures
 
 
 def trajectories(services: Services) -> dict[str, list[tuple[Any, ...]]]:
+    """Every event but when it was written (and when its fact was typed in): those differ, by design."""
     with services.session() as s:
-        return {agb: [(e.seq, e.trigger.value, e.at, e.from_state.value, e.to_state.value, e.reasons)
+        return {agb: [(e.seq, e.trigger.value, e.at, e.from_state.value, e.to_state.value, e.reasons,
+                       {k: v for k, v in e.details.items() if k != "fact_recorded_at"})
                       for e in repo.load_events(s, agb)] for agb in (LINDE, EIK, ANKER)}
+
+
+def _message(row: OutboxRow) -> OutboxMessage:
+    return OutboxMessage(key=row.key, kind=row.kind, agb_code=row.agb_code, recipient_name=row.recipient_name,
+                         recipient_email=row.recipient_email, recipient_role=row.recipient_role,
+                         subject=row.subject, payload=dict(row.payload))
 
 
 def obligations(services: Services) -> list[tuple[Any, ...]]:
@@ -162,8 +171,8 @@ def test_a_backfill_takes_the_same_steps_at_the_same_moments_as_living_through_i
             assert replayed[agb] == lived[agb], agb  # same triggers, moments and reasons, row for row
         assert replayed_obligations == lived_obligations
 
-        # nothing of the past is sent: every message the backfill queued is historic, and a dispatch after it
-        # sends none of them
+        # nothing of the past is sent: every message the backfill queued is about what lies before --until (no
+        # conversation of this care group is planned after it) and historic, and a dispatch after it sends none
         with services.session() as s:
             messages = list(s.exec(select(OutboxRow)).all())
         assert messages and {m.status for m in messages} == {"historic"}
@@ -178,3 +187,48 @@ def test_a_backfill_takes_the_same_steps_at_the_same_moments_as_living_through_i
             assert len(list(s.exec(select(TrajectoryEventRow)).all())) == sum(len(v) for v in lived.values())
     finally:
         services.db.dispose()
+
+
+
+def test_an_invitation_to_a_conversation_still_ahead_of_the_backfill_goes_out_the_past_does_not(
+        sqlite_services: Services, settings: Settings, tmp_path: Path) -> None:
+    """Backfilled until 15 October 2025: De Linde's annual conversation is planned for 29 October, its invitation
+    queued on 1 October. It concerns what lies ahead, so it is queued as usual and the next dispatch sends it;
+    everything about the past stays historic."""
+    services = dataclasses.replace(sqlite_services, policy=POLICY)
+    sc = Scenario.build(services, DESCRIPTION, start="2024-01-01")
+    sc.live = False
+    sc.clock = FixedClock(datetime(2025, 10, 15, 10, 0, tzinfo=AMSTERDAM))
+    for fact in facts():
+        if fact.recorded < datetime(2025, 10, 15, tzinfo=AMSTERDAM):
+            fact.record(sc, False)
+    until = datetime(2025, 10, 15, 6, 0, tzinfo=AMSTERDAM)
+    report = backfill(services, settings, START, until, now=until)
+    assert not report.failures and report.historic > 0
+
+    with services.session() as s:
+        messages = list(s.exec(select(OutboxRow)).all())
+    ahead = [m for m in messages if m.status == "pending"]
+    assert ahead and {m.kind for m in ahead} == {"conversation_invitation"}
+    assert {m.payload["conversation"]["start"][:10] for m in ahead} == {"2025-10-29"}
+    historic = [about(_message(m)) for m in messages if m.status == "historic"]
+    assert historic and all(moment is None or moment < until for moment in historic)
+    sent = dispatch_outbox(services, EmlFolderChannel(tmp_path / "outbox"), until + timedelta(hours=2),
+                           mail_from="kwaliteit@cohaesie.example")
+    assert sorted(sent.sent) == sorted(m.key for m in ahead)
+
+
+def test_a_backfill_into_the_future_or_over_what_the_engine_judged_is_refused(
+        sqlite_services: Services, settings: Settings) -> None:
+    from flows.backfill import BackfillError
+
+    Scenario.build(sqlite_services, DESCRIPTION, start="2024-01-01")
+    now = datetime(2025, 1, 6, 9, 0, tzinfo=AMSTERDAM)
+    with pytest.raises(BackfillError, match="ligt na nu"):
+        backfill(sqlite_services, settings, START, now + timedelta(days=1), now=now)
+    engine.run_due(sqlite_services, datetime(2024, 6, 3, 7, 0, tzinfo=AMSTERDAM))  # the engine judged June 2024
+    with pytest.raises(BackfillError, match=r"al geoordeeld tot 2024-06-03 07:00.*--from 2024-06-04"):
+        backfill(sqlite_services, settings, START, now, now=now)
+    assert backfill(sqlite_services, settings, START, datetime(2024, 5, 1, tzinfo=AMSTERDAM), now=now).done_already
+    assert not backfill(sqlite_services, settings, date(2024, 6, 4), datetime(2024, 7, 1, tzinfo=AMSTERDAM),
+                        now=now).failures
