@@ -51,7 +51,11 @@ def _insert_ignore_statement(dialect: str, table: type[SQLModel], conflict: tupl
         stmt = sqlite.insert(tbl)
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise NotImplementedError(dialect)
-    return stmt.on_conflict_do_nothing(index_elements=list(conflict)).returning(*[tbl.c[n] for n in conflict])
+    # no conflict target: a row's id is derived from its key (uuid5), so two workers inserting the same row at
+    # once collide on the primary key as well as on the key, and PostgreSQL checks only the target's index
+    # speculatively (a unique violation on the other one surfaced in a two-worker test); without a target,
+    # every unique constraint makes the insert a no-op
+    return stmt.on_conflict_do_nothing().returning(*[tbl.c[n] for n in conflict])
 
 
 def insert_ignore(session: Session, table: type[SQLModel], rows: Sequence[Mapping[str, Any]],
