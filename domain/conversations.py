@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.inputs import Name, SaneDate, Text
 from domain.registry import Programme, Role
 
 
@@ -35,7 +35,7 @@ class Attendee(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     role: Role
-    name: str = Field(min_length=1)
+    name: Name
 
 
 class Goal(BaseModel):
@@ -44,7 +44,7 @@ class Goal(BaseModel):
     programme: Programme
     indicator: str = Field(min_length=1)
     target: float = Field(ge=0, le=100)
-    by: date
+    by: SaneDate
 
 
 class ImprovementPlan(BaseModel):
@@ -53,7 +53,7 @@ class ImprovementPlan(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     goals: tuple[Goal, ...] = Field(min_length=1)
-    agreements: tuple[str, ...] = ()
+    agreements: tuple[Text, ...] = ()
 
 
 ELDERLY_CARE_ROLES = frozenset({Role.POH_ELDERLY, Role.NURSE_PRACTITIONER, Role.NURSE})

@@ -19,6 +19,7 @@ from functools import cached_property, lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.inputs import MAX_COUNT, Name, Text
 from domain.registry import AgbCode, Programme
 
 
@@ -67,17 +68,17 @@ class IndicatorDefinition(_Frozen):
     """
 
     programme: Programme
-    indicator: str = Field(min_length=1)
-    name: str = Field(min_length=1)
+    indicator: Name
+    name: Name
     kind: IndicatorKind
     main: bool = False
     check: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$")
     window_months: int | None = Field(None, ge=1, le=120)
     value_op: ValueOp | None = None
     value_threshold: float | None = None
-    numerator: str | None = None
-    denominator: str | None = None
-    source: str | None = None
+    numerator: Text | None = None
+    denominator: Text | None = None
+    source: Text | None = None
 
     @model_validator(mode="after")
     def _computation_is_complete(self) -> IndicatorDefinition:
@@ -127,8 +128,8 @@ class IndicatorScore(_Frozen):
     programme: Programme
     indicator: str
     period_end: date
-    numerator: int = Field(ge=0)
-    denominator: int = Field(gt=0)
+    numerator: int = Field(ge=0, le=MAX_COUNT)
+    denominator: int = Field(gt=0, le=MAX_COUNT)
 
     @model_validator(mode="after")
     def _numerator_within_denominator(self) -> IndicatorScore:

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.inputs import Name
 from domain.registry import CHRONIC_PROGRAMMES, Programme, Role
 
 
@@ -46,7 +47,7 @@ class MandatoryCourse(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     code: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
-    name: str = Field(min_length=1, description="Dutch name as people know it.")
+    name: Name = Field(description="Dutch name as people know it.")
     roles: frozenset[Role]
     every_months: int = Field(ge=1, le=120)
     first_within_months: int = Field(
@@ -135,7 +136,7 @@ class Policy(BaseModel):
     meeting_weekday: int = Field(1, ge=0, le=4, description="Weekday of meetings: 0 Monday ... 4 Friday.")
     meeting_start: time = Field(time(19, 0), description="Time of day meetings start.")
     meeting_minutes: int = Field(120, ge=15, le=480)
-    meeting_location: str = Field("Kantoor van de zorggroep", min_length=1)
+    meeting_location: Name = Field("Kantoor van de zorggroep")
     kit_refresh_every_months: int = Field(
         24, ge=1, description="Instruction kits (inhalation, insulin) are refreshed this often (seed: two-yearly)."
     )

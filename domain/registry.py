@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.errors import InvalidAgbCodeError
+from domain.inputs import Email, Name, SaneDate
 
 _AGB = re.compile(r"^\d{8}$")
 
@@ -71,22 +72,22 @@ class _Frozen(BaseModel):
 
 
 class Person(_Frozen):
-    name: str = Field(min_length=1)
+    name: Name
     role: Role
-    email: str | None = None
+    email: Email | None = None
 
 
 class GpGroup(_Frozen):
-    code: str = Field(min_length=1)
-    name: str = Field(min_length=1)
+    code: Name
+    name: Name
 
 
 class Practice(_Frozen):
     agb_code: AgbCode
-    name: str = Field(min_length=1)
+    name: Name
     gp_group: str | None = None
-    email: str | None = None
-    programmes: dict[Programme, date] = Field(default_factory=dict)
+    email: Email | None = None
+    programmes: dict[Programme, SaneDate] = Field(default_factory=dict)
     people: tuple[Person, ...] = ()
 
     def enrolled_in(self, programme: Programme, on: date) -> bool:
@@ -95,8 +96,8 @@ class Practice(_Frozen):
 
 
 class CareGroup(_Frozen):
-    name: str = Field(min_length=1)
-    email: str | None = None
+    name: Name
+    email: Email | None = None
 
 
 class Registry(_Frozen):

@@ -27,6 +27,7 @@ from domain.clock import AMSTERDAM, MomentError, as_amsterdam, parse_moment
 from domain.commands import LeaveProgramme, RecordConversation
 from domain.conversations import KIND_NAMES_NL, Attendee, ConversationKind
 from domain.errors import DomainError
+from domain.inputs import check_date, check_name, check_text, checked
 from domain.registry import Programme, Role
 from domain.trajectory import STATE_NAMES_NL
 from flows import engine
@@ -39,8 +40,9 @@ from storage.database import current_revision
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="qualitycycle: de kwaliteitscyclus van de zorggroep (gesprekken, verbetertrajecten, bestuur).")
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # never wrap: a message stays one line, a path whole
+out = Console(markup=False, highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+# never wrap: a message stays one line, a path whole; no markup: a name like "[/x]" is text, not a style
+err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -109,7 +111,7 @@ def _services() -> engine.Services:
 
 def _actor(given: str | None) -> str:
     if given:
-        return given
+        return checked(check_name, given, "--actor")
     settings = load_settings()
     return settings.actor or f"user:{getpass.getuser()}"
 
@@ -119,16 +121,19 @@ def _moment(value: str | None) -> datetime:
     if value is None:
         return as_amsterdam(datetime.now(tz=AMSTERDAM))
     try:
-        return parse_moment(value)
+        moment = parse_moment(value)
     except MomentError as exc:
         raise CliInputError(str(exc)) from None
+    checked(check_date, moment.date(), "--now")
+    return moment
 
 
 def _date(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise CliInputError(f"datum {value!r} onleesbaar: gebruik JJJJ-MM-DD") from None
+    return checked(check_date, day, "datum")
 
 
 NowOption = Annotated[str | None, typer.Option("--now", help="Het moment (Europe/Amsterdam); standaard: nu.")]
@@ -908,6 +913,7 @@ def policy_set(
 ) -> None:
     """Leg een nieuwe versie van het beleid vast, geldend vanaf een dag; beslissingen noemen hun versie."""
     day = _date(start)
+    reason = checked(check_text, reason, "--reason")
     policy = _proposed(file, day)
     services = _services()
     with services.transaction() as s:

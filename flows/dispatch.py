@@ -6,8 +6,10 @@ send; mark ``sent`` and commit. A failure puts the row back to ``pending`` until
 ``now + backoff * 2**(attempts - 1)``, and after ``max_attempts`` into ``failed``.
 
 Invariants:
-- A crash between sending and marking leaves the row in ``sending``; the next dispatch (once
-  ``reclaim_after`` has passed) sends it again with the same ``Message-ID`` (derived from the key), so a
+- A claim holds a row for ``reclaim_after`` of real time, measured by the database's clock (a lease): no other
+  dispatcher takes it before, whatever logical moment it works for, so two dispatchers never send a message
+  twice. A crash between sending and marking leaves the row in ``sending``; the next dispatch after the lease
+  sends it again with the same ``Message-ID`` (derived from the key), so a
   mail client shows one message, and the ``.eml`` channel overwrites the same file.
 - A message without a usable address is never attempted: it stays ``pending`` with the reason in
   ``last_error``, and the care group's officers (else the care group's address) get one
@@ -24,6 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from domain.clock import as_amsterdam
+from domain.inputs import check_email
 from domain.messages import OutboxMessage
 from domain.registry import Registry
 from flows.engine import Services, held_messages_by_practice
@@ -108,6 +111,10 @@ def resolve_address(row: OutboxRow, registry: Registry) -> tuple[str | None, str
     address = current or row.recipient_email
     if not address:
         return None, f"geen e-mailadres bekend voor {_who(row)}"
+    try:  # an address stored before addresses were checked: one recipient, nothing a header reads as more
+        check_email(address)
+    except ValueError as exc:
+        return None, f"e-mailadres voor {_who(row)} onbruikbaar: {exc}"
     if row.recipient_role not in CARE_GROUP_ROLES and row.agb_code:
         own = {a.lower() for a in [practice.email if practice else None,
                                    *(p.email for p in (practice.people if practice else ()))] if a}
@@ -176,18 +183,19 @@ def dispatch_outbox(
     seen: set[str] = set()
     while limit is None or len(seen) < limit:
         with services.session() as s:
-            due = [r for r in repo.due_messages(s, now, reclaim_before=now - reclaim_after) if r.id not in seen]
+            due = [r for r in repo.due_messages(s, now) if r.id not in seen]
         if not due:
             break  # notices queued on the way are picked up by the next round of this loop
         for row in due[: None if limit is None else limit - len(seen)]:
             seen.add(row.id)
             _deliver(services, channel, row, registry, now, report, mail_from=mail_from,
-                     max_attempts=max_attempts, backoff=backoff)
+                     max_attempts=max_attempts, backoff=backoff, lease=reclaim_after)
     return report
 
 
 def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Registry, now: datetime,
-             report: DispatchReport, *, mail_from: str, max_attempts: int, backoff: timedelta) -> None:
+             report: DispatchReport, *, mail_from: str, max_attempts: int, backoff: timedelta,
+             lease: timedelta) -> None:
     address, problem = resolve_address(row, registry)
     if address is None:
         reason = problem or "geen e-mailadres"
@@ -207,7 +215,8 @@ def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Reg
         return
     with services.session() as s:
         claimed = repo.claim_message(s, row.id, expected_status=row.status, expected_attempts=row.attempts,
-                                     now=now, message_id=message_id(row.key), recipient_email=address)
+                                     now=now, message_id=message_id(row.key), recipient_email=address,
+                                     lease_seconds=lease.total_seconds())
         s.commit()  # the attempt is on record before anything leaves
     if not claimed:
         report.skipped += 1

@@ -41,6 +41,7 @@ from sqlmodel import Session, col, select
 
 from domain.clock import as_amsterdam
 from domain.indicators import IndicatorFigures, IndicatorScore
+from domain.inputs import check_date, checked
 from domain.messages import OutboxMessage
 from domain.obligations import (
     CONVERSATION_KINDS,
@@ -359,9 +360,18 @@ def plan_batch(services: Services, now: datetime, codes: Sequence[str], *, actor
         rows = store.open_obligations(s, kinds=PRACTICE_KINDS, agb_codes=list(codes))
         # a course never completed counts from the day it was first planned, also once closed and replanned
         facts = _facts(s, practices, rows, on)
-        desired = {o.key: o for p in practices
-                   for o in practice_obligations(facts[p.agb_code], services.policy, services.calendar, on)}
-        lost = _sync(s, services, rows, desired, facts, report, now, actor, reason, on)
+        desired: dict[str, Obligation] = {}
+        failed: set[str] = set()
+        for p in practices:  # one practice's impossible dates must not leave the others unplanned
+            try:
+                desired.update((o.key, o) for o in practice_obligations(facts[p.agb_code], services.policy,
+                                                                         services.calendar, on))
+            except (ValueError, OverflowError) as exc:
+                failed.add(p.agb_code)
+                report.failures.append((p.agb_code, f"praktijk {p.agb_code}: taken niet te plannen ({exc}); "
+                                                    "controleer de data van de praktijk in het register"))
+        rows = [r for r in rows if r.agb_code not in failed]
+        lost = _sync(s, services, rows, desired, facts, report, now, actor, reason, on) | failed
         review.mark_planned(s, {p.agb_code: stamps.get(p.agb_code, (0, 0)) for p in practices
                                 if p.agb_code not in lost}, basis.planning)
     return report
@@ -629,6 +639,7 @@ def _practice_or_raise(s: Session, agb_code: str) -> Practice:
 
 
 def _not_in_future(on: date, now: datetime, what: str) -> None:
+    checked(check_date, on, what)
     if on > as_amsterdam(now).date():
         raise RecordedInFutureError(f"{what} op {on.isoformat()} ligt in de toekomst (nu is het "
                                     f"{as_amsterdam(now).date().isoformat()}); leg het vast op of na die dag")
@@ -810,6 +821,12 @@ def recalculate_from_inbox(services: Services, now: datetime, inbox: Path, *, ac
         seen = set(s.exec(select(IndicatorImportRow.sha256)).all())
     imported = 0
     for path, period_end in _extracts(inbox):
+        if period_end > now.date():  # as import-indicators refuses it: figures of a period not yet ended
+            why = (f"periode-einde {period_end.isoformat()} in de bestandsnaam ligt in de toekomst (nu is het "
+                   f"{now.date().isoformat()}); hernoem het bestand naar het echte einde van de periode")
+            report.failures.append((path.name, why))
+            report.line("zorggroep", f"extract {path.name} geweigerd", why)
+            continue
         if _extract_digest(path, period_end) in seen:
             continue
         try:

@@ -39,6 +39,7 @@ from domain.indicators import (
     NationalAverage,
     Target,
 )
+from domain.inputs import check_date, check_text, checked
 from domain.messages import OutboxMessage, board_messages
 from domain.policy import MissingAverage, Policy, PolicyVersion, in_force
 from domain.registry import Person, Practice, Registry, Role
@@ -398,6 +399,7 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
             f"gesprek van {cmd.agb_code} op {cmd.held_on.isoformat()} ligt in de toekomst "
             f"(nu is het {now.date().isoformat()}); leg een gesprek vast nadat het is gehouden"
         )
+    checked(check_date, cmd.held_on, "datum van het gesprek")
     services = services.in_force(cmd.held_on)  # its step is judged under the policy of the day it was held
     programme = cmd.programme.value if cmd.programme else None
     conv_id = repo.conversation_id(cmd.agb_code, cmd.kind.value, cmd.held_on, programme)
@@ -489,6 +491,8 @@ def leave(services: Services, cmd: LeaveProgramme, now: datetime, actor: str, *,
         raise ConversationInFutureError(
             f"vertrek van {cmd.agb_code} op {cmd.on.isoformat()} ligt in de toekomst (nu is het "
             f"{now.date().isoformat()}); leg het vast op of na die dag")
+    checked(check_date, cmd.on, "datum van vertrek")
+    reason = checked(check_text, cmd.reason, "reden van vertrek")
     services = services.in_force(cmd.on)
     with services.session() as s:
         practice = repo.get_practice(s, cmd.agb_code)
@@ -496,8 +500,8 @@ def leave(services: Services, cmd: LeaveProgramme, now: datetime, actor: str, *,
             raise UnknownPracticeError(cmd.agb_code)
         view = repo.load_view(s, cmd.agb_code)
         outcome = _record_step(s, services, view, cmd.agb_code, Trigger.LEAVE, fact_moment(cmd.on), now, actor,
-                               {"held_on": cmd.on.isoformat(), "reason": cmd.reason},
-                               ({"explanation": cmd.reason},), source=f"leave:{cmd.agb_code}:{cmd.on.isoformat()}",
+                               {"held_on": cmd.on.isoformat(), "reason": reason},
+                               ({"explanation": reason},), source=f"leave:{cmd.agb_code}:{cmd.on.isoformat()}",
                                live=live)
         s.commit()
     return LeaveRecorded(cmd.agb_code, cmd.on, outcome.transition, outcome.waiting)

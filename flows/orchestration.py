@@ -75,7 +75,8 @@ def _run_name(duty: str) -> Callable[[], str]:
 
 
 def _where(settings: Settings) -> str:
-    return sa.make_url(settings.db_url()).render_as_string(hide_password=True)
+    """The database's address as staff read it: no password, no connection options."""
+    return sa.make_url(settings.db_url()).set(query={}).render_as_string(hide_password=True)
 
 
 def _services() -> tuple[Services, Settings]:

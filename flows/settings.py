@@ -13,14 +13,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import Field, SecretStr, ValidationError
+import sqlalchemy as sa
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 
 from domain.calendar import WorkingCalendar
+from domain.inputs import Email, Name
 from domain.policy import Policy
-from storage.database import sqlite_url
-from storage.files import dutch_message
+from storage.database import CONNECT_TIMEOUT, STATEMENT_TIMEOUT, normalise_url, sqlite_url
+from storage.files import YAML_MAX_BYTES, YamlError, dutch_message, load_yaml_text
 
 
 class SettingsError(Exception):
@@ -69,14 +71,27 @@ class Settings(BaseSettings):
     policy: dict[str, Any] = Field(default_factory=dict, description="Policy thresholds (settings file [policy]).")
     closure_days: list[date] = Field(default_factory=list, description="Days the care group is closed.")
     liberation_day_every_year: bool = Field(False, description="Treat 5 May as a holiday every year.")
-    actor: str | None = Field(None, description="Who is recorded as the actor of manual changes.")
-    smtp_host: str | None = Field(None, description="SMTP server; without it messages go to QC_HOME/outbox as .eml.")
+    actor: Name | None = Field(None, description="Who is recorded as the actor of manual changes.")
+    smtp_host: Name | None = Field(None, description="SMTP server; without it messages go to QC_HOME/outbox as .eml.")
     smtp_port: int | None = Field(None, ge=1, le=65535, description="Default 25, 587 for starttls, 465 for tls.")
     smtp_security: Literal["none", "starttls", "tls"] = Field("none", description="none, starttls or tls.")
-    smtp_user: str | None = Field(None, description="SMTP login, when the server asks for one.")
+    smtp_user: Name | None = Field(None, description="SMTP login, when the server asks for one.")
     smtp_password: SecretStr | None = Field(None, description="SMTP password (environment or settings file; "
                                                               "never committed, never printed).")
-    mail_from: str = Field("kwaliteit@zorggroep.invalid", description="Sender address of every message.")
+    smtp_allow_plain_auth: bool = Field(False, description="Allow an SMTP login without TLS (only for a relay on "
+                                        "this machine): otherwise refused, the password would cross the wire in clear.")
+    mail_from: Email = Field("kwaliteit@zorggroep.invalid", description="Sender address of every message.")
+    db_connect_timeout: int = Field(CONNECT_TIMEOUT, ge=1, le=600, description="Seconds to reach PostgreSQL.")
+    db_statement_timeout: int = Field(STATEMENT_TIMEOUT, ge=1, le=86400, description="Seconds a statement may take.")
+
+    @model_validator(mode="after")
+    def _no_password_in_the_clear(self) -> Settings:
+        if (self.smtp_user or self.smtp_password) and self.smtp_security == "none" and not self.smtp_allow_plain_auth:
+            raise ValueError(
+                "QC_SMTP_USER/QC_SMTP_PASSWORD zonder TLS: het wachtwoord zou onversleuteld over de lijn gaan; zet "
+                "QC_SMTP_SECURITY=starttls of tls (alleen voor een relay op deze machine zelf: "
+                "QC_SMTP_ALLOW_PLAIN_AUTH=true)")
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -90,8 +105,23 @@ class Settings(BaseSettings):
         return init_settings, env_settings, _TomlFile(settings_cls)
 
     def db_url(self) -> str:
+        """The database's address; on PostgreSQL with the timeouts of these settings (unless the address sets
+        them), so every connection of every command, runner and worker gives up instead of hanging."""
         if self.database_url:
-            return self.database_url
+            try:
+                url = sa.make_url(normalise_url(self.database_url))
+            except sa.exc.ArgumentError:
+                raise SettingsError(f"QC_DATABASE_URL {self.database_url!r} is onleesbaar: gebruik "
+                                    "postgresql://gebruiker@server:5432/database (of laat het weg: SQLite)") from None
+            if url.get_backend_name() not in ("sqlite", "postgresql"):
+                raise SettingsError(f"QC_DATABASE_URL: database {url.get_backend_name()!r} wordt niet ondersteund; "
+                                    "alleen PostgreSQL (postgresql://...) of SQLite (sqlite:///pad)")
+            if url.get_backend_name() == "postgresql":
+                query = dict(url.query)
+                query.setdefault("connect_timeout", str(self.db_connect_timeout))
+                query.setdefault("options", f"-c statement_timeout={self.db_statement_timeout * 1000}")
+                url = url.set(query=query)
+            return url.render_as_string(hide_password=False)
         self.home.mkdir(parents=True, exist_ok=True)
         return sqlite_url(self.home.resolve() / "qualitycycle.db")
 
@@ -114,16 +144,17 @@ class Settings(BaseSettings):
 def read_policy_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise SettingsError(f"beleidsbestand {path} bestaat niet")
-    text = path.read_text(encoding="utf-8")
+    if path.stat().st_size > YAML_MAX_BYTES:
+        raise SettingsError(f"beleidsbestand {path} is te groot voor een beleid")
     try:
-        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+        text = path.read_bytes().decode("utf-8-sig")
+        data = tomllib.loads(text) if path.suffix == ".toml" else load_yaml_text(text)
+    except UnicodeDecodeError:
+        raise SettingsError(f"beleidsbestand {path}: geen UTF-8; sla het op als UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"beleidsbestand {path}: geen geldige TOML ({exc})") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f", regel {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "onleesbaar"
-        raise SettingsError(f"beleidsbestand {path}{where}: geen geldige YAML ({problem})") from exc
+        raise SettingsError(f"beleidsbestand {path}: geen geldige TOML ({exc})") from None
+    except YamlError as exc:
+        raise SettingsError(f"beleidsbestand {path}: {exc}") from None
     if isinstance(data, dict) and isinstance(data.get("policy"), dict):
         data = data["policy"]
     if not isinstance(data, dict):
@@ -131,14 +162,20 @@ def read_policy_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _first_error(exc: ValidationError) -> str:
+def _first_error(exc: ValidationError, prefix: str = "") -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"])
-    return f"{where}: {dutch_message(err)}"
+    if prefix and where:
+        where = (prefix + where.replace(".", "__")).upper()
+    return f"{where}: {dutch_message(err)}" if where else dutch_message(err)
 
 
 def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        raise SettingsError(f"instelling ongeldig: {_first_error(exc)}") from exc
+        raise SettingsError(f"instelling ongeldig: {_first_error(exc, 'QC_')}") from None
+    except PydanticSettingsError as exc:  # a value the settings source could not even parse (JSON of a list)
+        field = str(exc).split('"')[1] if '"' in str(exc) else "?"
+        raise SettingsError(f"instelling ongeldig: QC_{field.upper()}: onleesbaar (een lijst schrijft u als JSON, "
+                            'bijvoorbeeld ["2026-12-24", "2026-12-31"])') from None

@@ -44,6 +44,7 @@ Payloads per kind (the scheduling work queues these; ``sample_messages`` has one
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
@@ -56,6 +57,7 @@ from typing import Any, Protocol
 import jinja2
 
 from domain.clock import as_amsterdam
+from domain.inputs import check_email
 from domain.messages import NAMESPACE, SUBJECTS_NL, OutboxMessage
 from notifications import wording
 from notifications.channels import KEY_HEADER
@@ -230,6 +232,12 @@ def _attachment_name(message: MessageLike, what: str, suffix: str) -> str:
     return f"{what}-{message.agb_code}{suffix}" if message.agb_code else f"{what}{suffix}"
 
 
+def _one_line(text: str) -> str:
+    """A header value on one line: a name stored before names were checked (an Alt-Enter from Excel) must not
+    make every later dispatch fail on "Header values may not contain linefeed"."""
+    return " ".join(re.sub(r"[\x00-\x1f\x7f]", " ", text).split())
+
+
 def render(message: MessageLike, *, mail_from: str, now: datetime, care_group: str | None = None) -> EmailMessage:
     """The whole e-mail: headers, multipart/alternative text and HTML, and the attachments the payload asks for."""
     if now.tzinfo is None:
@@ -238,10 +246,15 @@ def render(message: MessageLike, *, mail_from: str, now: datetime, care_group: s
         raise RenderError(f"bericht {message.key}: geen e-mailadres bekend voor {message.recipient_name}")
     text, html = render_bodies(message, care_group)
     sender = care_group or (message.payload.get("care_group") or {}).get("name") or "Kwaliteitscyclus zorggroep"
+    try:
+        check_email(message.recipient_email)
+        check_email(mail_from)
+    except ValueError as exc:
+        raise RenderError(f"bericht {message.key}: {exc}") from None
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = formataddr((sender, mail_from))
-    msg["To"] = formataddr((message.recipient_name, message.recipient_email))
-    msg["Subject"] = message.subject
+    msg["From"] = formataddr((_one_line(sender), mail_from))
+    msg["To"] = formataddr((_one_line(message.recipient_name), message.recipient_email))
+    msg["Subject"] = _one_line(message.subject)
     msg["Date"] = format_datetime(as_amsterdam(now).replace(microsecond=0))
     msg["Message-ID"] = message_id(message.key)
     msg[KEY_HEADER] = message.key

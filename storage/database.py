@@ -30,8 +30,27 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def create_db_engine(url: str, **kw: Any) -> Engine:
+class DatabaseUrlError(ValueError):
+    """A database address the product cannot use (another kind of database, or unreadable)."""
+
+
+CONNECT_TIMEOUT = 10  # seconds to reach PostgreSQL: a server that accepts and never answers must not hang a command
+STATEMENT_TIMEOUT = 300  # seconds one statement may take on PostgreSQL
+
+
+def create_db_engine(url: str, *, connect_timeout: int = CONNECT_TIMEOUT, statement_timeout: int = STATEMENT_TIMEOUT,
+                     **kw: Any) -> Engine:
+    """An engine for SQLite or PostgreSQL (refused: any other kind). On PostgreSQL a connection gives up after
+    ``connect_timeout`` seconds and a statement after ``statement_timeout`` (unless the address sets them)."""
     url = normalise_url(url)
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise DatabaseUrlError(f"database-adres {url!r} is onleesbaar: gebruik sqlite:///pad of "
+                               "postgresql://gebruiker@server:5432/database") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseUrlError(f"database {parsed.get_backend_name()!r} wordt niet ondersteund: alleen SQLite "
+                               "(sqlite:///pad) en PostgreSQL (postgresql://...)")
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **kw)
 
@@ -47,13 +66,19 @@ def create_db_engine(url: str, **kw: Any) -> Engine:
             cursor.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **kw)
+    connect_args: dict[str, Any] = dict(kw.pop("connect_args", {}))
+    if "connect_timeout" not in parsed.query:
+        connect_args.setdefault("connect_timeout", connect_timeout)
+    if "options" not in parsed.query:
+        connect_args.setdefault("options", f"-c statement_timeout={statement_timeout * 1000}")
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kw)
 
 
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # ConfigParser interpolates '%': an address with encoded options (statement_timeout%3D...) must escape it
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return config
 
 

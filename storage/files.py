@@ -396,17 +396,37 @@ def _delimiter_name(delimiter: str) -> str:
     return {",": "komma (,)", ";": "puntkomma (;)", "\t": "tab"}.get(delimiter, repr(delimiter))
 
 
-def _decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM); UTF-16 when it has a BOM; else Windows-1252 (old Excel)."""
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _decode(data: bytes, file: str = "bestand") -> str:
+    """A file's text by a rule a person can predict: UTF-16 when it starts with its byte-order mark; UTF-8 (with
+    or without BOM) when the whole file is UTF-8; Windows-1252 (an old Excel export) when it holds no UTF-8
+    character at all. A file with UTF-8 characters and bytes that are not (one stray Windows-1252 byte in a UTF-8
+    file) is refused with the row and column of the first such byte: read either way, some names would be
+    stored garbled ("Ã«")."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputFileError([Problem(file, None, None, "bestand begint als UTF-16 maar is het niet")]) from None
     try:
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            return data.decode("cp1252")
-        except UnicodeDecodeError:
-            return data.decode("latin-1")
+    except UnicodeDecodeError as exc:
+        if _UTF8_MULTIBYTE.search(data):
+            before = data[:exc.start]
+            row = before.count(b"\n") + 1
+            column = len(before[before.rfind(b"\n") + 1:].decode("utf-8", errors="replace")) + 1
+            raise InputFileError([Problem(file, row, None, (
+                f"positie {column}: het bestand mengt tekensets (UTF-8 en een losse byte {data[exc.start]:#04x} van "
+                "een andere, zoals Windows-1252); sla het op als UTF-8 (in Excel: CSV UTF-8) en lever het opnieuw "
+                "aan"))]) from None
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError as exc:
+        raise InputFileError([Problem(file, None, None, (
+            f"onbekende tekenset (byte {data[exc.start]:#04x}); sla het op als UTF-8 (in Excel: CSV UTF-8)"
+        ))]) from None
 
 
 def _csv_records(source: Path, table: _Table) -> tuple[list[tuple[int, list[str]]], str]:
@@ -419,7 +439,7 @@ def _csv_records(source: Path, table: _Table) -> tuple[list[tuple[int, list[str]
             fatal=True,
         )
         return [], ","
-    text = _decode(data)
+    text = _decode(data, table.file)
     header_line = next((line for line in text.splitlines() if line.strip()), "")
     counts = {delimiter: header_line.count(delimiter) for delimiter in (",", ";", "\t")}
     delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
@@ -1054,8 +1074,39 @@ def parse_conversations(
 # --------------------------------------------------------------------------- YAML
 
 
+YAML_MAX_BYTES = 2_000_000
+YAML_MAX_DEPTH = 40
+
+
 class _StrictYamlLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key written twice in one mapping (PyYAML keeps the last)."""
+    """A safe loader for the files people write (registry, plans, reports, policy): no arbitrary objects
+    (``SafeLoader``), a key written twice in one mapping refused (PyYAML keeps the last), no aliases (``*naam``:
+    a "billion laughs" file of a few lines grows past gigabytes), nesting at most ``YAML_MAX_DEPTH`` deep (50,000
+    brackets made the composer overflow the stack), and dates left as text, so that ``2023-02-30`` is refused
+    where it stands, in Dutch, instead of crashing the loader."""
+
+    yaml_implicit_resolvers = {  # noqa: RUF012 (PyYAML's own class-level table)
+        first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "verwijzingen (*naam) worden niet gelezen: schrijf de "
+                                              "waarde zelf uit", event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > YAML_MAX_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"meer dan {YAML_MAX_DEPTH} niveaus diep genest",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: set[tuple[str, str]] = set()
@@ -1086,21 +1137,38 @@ def _load_yaml(path: FilePath) -> object:
         raise refuse("is geen bestand (maar bijvoorbeeld een map)")
     if source.suffix.lower() not in YAML_SUFFIXES:
         raise refuse(f"onbekend bestandstype {source.suffix or '(geen extensie)'!r}: verwacht .yaml of .yml")
-    text = _decode(source.read_bytes())
+    if source.stat().st_size > YAML_MAX_BYTES:
+        raise refuse(f"bestand is groter dan {YAML_MAX_BYTES // 1_000_000} MB: zo groot is een register, plan of "
+                     "beleid nooit")
+    text = _decode(source.read_bytes(), file)
     if not text.strip():
         raise refuse("bestand is leeg")
     try:
-        document = yaml.load(text, Loader=_StrictYamlLoader)  # a SafeLoader subclass: no arbitrary objects
+        document = load_yaml_text(text)
+    except YamlError as exc:
+        raise refuse(str(exc), exc.line) from None
+    if document is None:
+        raise refuse("bestand is leeg")
+    return document
+
+
+class YamlError(ValueError):
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def load_yaml_text(text: str) -> object:
+    """YAML a person wrote, read with ``_StrictYamlLoader``; refused with the line where it went wrong."""
+    try:
+        return yaml.load(text, Loader=_StrictYamlLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         where = f" (regel {line}, positie {mark.column + 1})" if mark is not None else ""
-        raise refuse(f"het bestand is geen geldige YAML{where}: {exc.problem or exc.context}", line) from None
-    except yaml.YAMLError as exc:
-        raise refuse(f"het bestand is geen geldige YAML: {exc}") from None
-    if document is None:
-        raise refuse("bestand is leeg")
-    return document
+        raise YamlError(f"het bestand is geen geldige YAML{where}: {exc.problem or exc.context}", line) from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise YamlError(f"het bestand is geen geldige YAML: {type(exc).__name__}") from None
 
 
 def _mapping(row: _Row, value: object, expected: str) -> dict[str, Any] | None:

@@ -182,13 +182,15 @@ def _practices(session: Session, codes: Sequence[str] | None = None) -> list[Pra
     rows = connection.execute(practice_query, params).all()
     people: dict[str, list[Person]] = defaultdict(list)
     for agb_code, role, name, email in connection.execute(people_query, params):
-        people[agb_code].append(Person(name=name, role=Role(role), email=email))
+        people[agb_code].append(Person.model_construct(name=name, role=Role(role), email=email))
     programmes: dict[str, dict[Programme, date]] = defaultdict(dict)
     for agb_code, programme, started_on in connection.execute(enrolment_query, params):
         programmes[agb_code][Programme(programme)] = started_on
+    # stored data was checked where it came in (``domain.inputs``); it is read back as it is, so that a rule
+    # made stricter later cannot stop every command on a row stored before
     return [
-        Practice(agb_code=agb_code, name=name, gp_group=gp_group, email=email,
-                 programmes=programmes[agb_code], people=tuple(people[agb_code]))
+        Practice.model_construct(agb_code=agb_code, name=name, gp_group=gp_group, email=email,
+                                 programmes=programmes[agb_code], people=tuple(people[agb_code]))
         for agb_code, name, gp_group, email in rows
     ]
 
@@ -216,16 +218,17 @@ def practice_codes(session: Session) -> set[str]:
 def contacts(session: Session, role: Role) -> tuple[Person, ...]:
     """The care group's officers or board members (not a practice's people)."""
     rows = session.exec(select(ContactRow).where(col(ContactRow.role) == role.value).order_by(col(ContactRow.id)))
-    return tuple(Person(name=c.name, role=role, email=c.email) for c in rows)
+    return tuple(Person.model_construct(name=c.name, role=role, email=c.email) for c in rows)
 
 
 def load_registry(session: Session) -> Registry:
     care = session.get(CareGroupRow, 1)
-    return Registry(
-        care_group=CareGroup(name=care.name if care else "Zorggroep", email=care.email if care else None),
+    return Registry.model_construct(
+        care_group=CareGroup.model_construct(name=care.name if care else "Zorggroep",
+                                             email=care.email if care else None),
         officers=contacts(session, Role.OFFICER),
         board=contacts(session, Role.BOARD),
-        gp_groups=tuple(GpGroup(code=g.code, name=g.name)
+        gp_groups=tuple(GpGroup.model_construct(code=g.code, name=g.name)
                         for g in session.exec(select(GpGroupRow).order_by(col(GpGroupRow.code))).all()),
         practices=tuple(_practices(session)),
     )
@@ -774,15 +777,22 @@ def record_engine_run(session: Session, run: EngineRunRow) -> bool:
 # is claimed again once ``reclaim_before`` has passed its last attempt, and sent with the same Message-ID.
 
 
-def due_messages(session: Session, now: datetime, *, reclaim_before: datetime,
-                 limit: int | None = None) -> list[OutboxRow]:
-    """Rows to deliver at ``now``: pending ones whose next attempt is due, and ones a crashed
-    dispatcher left in ``sending`` (last attempt at or before ``reclaim_before``), oldest first."""
+def database_now(session: Session, plus_seconds: float = 0) -> Any:
+    """The database's own time (UTC, as the moment columns store it), ``plus_seconds`` later: leases are judged
+    by it, one clock for every dispatcher on every machine, never a caller's logical moment."""
+    seconds = int(plus_seconds)
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.text(f"(timezone('utc', now()) + interval '{seconds} seconds')")
+    return sa.func.strftime("%Y-%m-%d %H:%M:%f000", "now", f"{seconds:+d} seconds")
+
+
+def due_messages(session: Session, now: datetime, *, limit: int | None = None) -> list[OutboxRow]:
+    """Rows to deliver at ``now``: pending ones whose next attempt is due, and ones a crashed dispatcher left in
+    ``sending`` once their lease has ended in real time, oldest first."""
     pending = sa.and_(col(OutboxRow.status) == "pending",
                       sa.or_(col(OutboxRow.next_attempt_at).is_(None), col(OutboxRow.next_attempt_at) <= now))
     stranded = sa.and_(col(OutboxRow.status) == "sending",
-                       sa.or_(col(OutboxRow.last_attempt_at).is_(None),
-                              col(OutboxRow.last_attempt_at) <= reclaim_before))
+                       sa.or_(col(OutboxRow.lease_until).is_(None), col(OutboxRow.lease_until) < database_now(session)))
     query = (select(OutboxRow).where(sa.or_(pending, stranded))
              .order_by(col(OutboxRow.created_at), col(OutboxRow.key)))
     if limit is not None:
@@ -791,15 +801,16 @@ def due_messages(session: Session, now: datetime, *, reclaim_before: datetime,
 
 
 def claim_message(session: Session, row_id: str, *, expected_status: str, expected_attempts: int, now: datetime,
-                  message_id: str, recipient_email: str) -> bool:
-    """Record an attempt before sending: ``sending``, attempts + 1. False when another dispatcher
-    changed the row since it was read (it is theirs)."""
+                  message_id: str, recipient_email: str, lease_seconds: float) -> bool:
+    """Record an attempt before sending: ``sending``, attempts + 1, held for ``lease_seconds`` of the database's
+    real time. False when another dispatcher changed the row since it was read (it is theirs)."""
     result = session.execute(
         sa.update(OutboxRow)
         .where(col(OutboxRow.id) == row_id, col(OutboxRow.status) == expected_status,
                col(OutboxRow.attempts) == expected_attempts)
         .values(status="sending", attempts=expected_attempts + 1, last_attempt_at=now, message_id=message_id,
-                recipient_email=recipient_email, next_attempt_at=None)
+                recipient_email=recipient_email, next_attempt_at=None,
+                lease_until=database_now(session, lease_seconds))
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 

@@ -261,6 +261,9 @@ class OutboxRow(SQLModel, table=True):
     next_attempt_at: datetime | None = _moment(default=None)
     last_attempt_at: datetime | None = _moment(default=None)
     message_id: str | None = Field(default=None, max_length=255)
+    # a claim's lease, in the database's own real time (UTC): no other dispatcher takes a row in ``sending``
+    # before it ends, whatever logical moment it works for
+    lease_until: datetime | None = _moment(default=None)
 
 
 class EngineRunRow(SQLModel, table=True):

@@ -7,6 +7,7 @@ import dataclasses
 import email
 import email.policy
 import json
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -159,13 +160,16 @@ def test_a_crash_between_sending_and_marking_leaves_each_board_member_one_messag
     services: Services, smtp: MailServer
 ) -> None:
     escalated(services)
-    with pytest.raises(SimulatedCrash):
-        dispatch(services, CrashAfterSend(smtp_channel(smtp)), T)
+    with pytest.raises(SimulatedCrash):  # a lease of two seconds of real time, so that the test can outlive it
+        dispatch(services, CrashAfterSend(smtp_channel(smtp)), T, reclaim_after=timedelta(seconds=2))
     (stranded,) = outbox_rows(services, status="sending")
     assert stranded.attempts == 1 and stranded.last_attempt_at == T  # the attempt was on record before sending
-    # a dispatcher right after the crash sends the rest; the stranded row waits until its attempt is stale
-    soon = dispatch(services, smtp_channel(smtp), T + timedelta(minutes=1))
+    assert stranded.lease_until is not None
+    # a dispatcher right after the crash sends the rest; the stranded row waits until its lease has ended in
+    # real time, however late a moment that dispatcher works for
+    soon = dispatch(services, smtp_channel(smtp), T + timedelta(days=1))
     assert len(soon.sent) == 1 and soon.resent == []
+    time.sleep(2.5)
     later = dispatch(services, smtp_channel(smtp), T + timedelta(minutes=10))
     assert later.resent == [stranded.key] == later.sent
     assert len(smtp.received) == 3  # one copy went out twice...
@@ -234,7 +238,7 @@ def test_a_crash_on_the_last_attempt_ends_in_failed_not_in_endless_resending(
     engine.load_registry(services, registry())
     queue(services, sample_messages()["board_digest"])
     with pytest.raises(SimulatedCrash):
-        dispatch(services, CrashAfterSend(smtp_channel(smtp)), T, max_attempts=1)
+        dispatch(services, CrashAfterSend(smtp_channel(smtp)), T, max_attempts=1, reclaim_after=timedelta(0))
     report = dispatch(services, smtp_channel(smtp), T + timedelta(hours=1), max_attempts=1)
     (problem,) = report.failed
     assert "onderbroken" in problem.reason and report.sent == []
@@ -327,8 +331,8 @@ def test_without_smtp_settings_every_kind_lands_once_as_an_eml_file_even_after_a
     queue(services, *samples.values())
     channel = channel_from_settings(Settings(home=tmp_path / "var"))
     assert isinstance(channel, EmlFolderChannel) and channel.folder == tmp_path / "var" / "outbox"
-    with pytest.raises(SimulatedCrash):
-        dispatch(services, CrashAfterSend(channel), T)
+    with pytest.raises(SimulatedCrash):  # its lease ended at once: the next dispatcher may take the row
+        dispatch(services, CrashAfterSend(channel), T, reclaim_after=timedelta(0))
     dispatch(services, channel, T + timedelta(minutes=10))
     files = sorted(channel.folder.glob("*.eml"))
     assert len(files) == len(samples) == len(list(channel.folder.iterdir()))  # one file each, nothing left over

@@ -191,8 +191,8 @@ def test_an_unreachable_database_fails_the_run_in_dutch(prefect_api: None, tmp_p
     state = run(sweep_due_flow, now=MONDAY)
 
     assert state.is_failed()
-    assert state.message.startswith("Openstaande taken: database postgresql://postgres@127.0.0.1:1/none is niet "
-                                    "bereikbaar; deze run is mislukt en de volgende haalt het werk in (")
+    assert state.message.startswith("Openstaande taken: database postgresql+psycopg://postgres@127.0.0.1:1/none is "
+                                    "niet bereikbaar; deze run is mislukt en de volgende haalt het werk in (")
     logs = logs_of(state)
     assert sum("nog niet bereikbaar; over 0.1 s opnieuw" in line for line in logs) == 2, logs
     assert not any("Traceback" in line for line in logs), logs  # one Dutch line, not a traceback

@@ -221,7 +221,11 @@ def _tables(database: Path) -> dict[str, list[str]]:
         names = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         # what differs by design: which runs found work (engine_run, duty_run summaries), the review marks
         skip = {"engine_run", "duty_run", "practice_review"}
-        return {t: sorted(map(repr, db.execute(f"SELECT * FROM {t}").fetchall())) for t in names if t not in skip}
+        tables = {t: sorted(map(repr, db.execute(f"SELECT * FROM {t}").fetchall())) for t in names if t not in skip}
+        # a delivery's lease is the database's real time, which differs between any two runs
+        tables["outbox"] = sorted(map(repr, db.execute(
+            "SELECT * FROM (SELECT id, key, status, attempts, sent_at, payload, created_at FROM outbox)").fetchall()))
+        return tables
 
 
 def test_a_care_group_swept_only_where_something_changed_ends_exactly_as_one_swept_in_full(tmp_path: Path) -> None:

@@ -33,7 +33,9 @@ def test_environment_overrides_home_database_and_one_threshold(monkeypatch: pyte
     assert load_settings().db_url().endswith("data/qualitycycle.db")
     assert load_settings().load_policy().lag_mode is LagMode.POINTS
     monkeypatch.setenv("QC_DATABASE_URL", "postgresql://qc@db.example/qc")
-    assert load_settings().db_url() == "postgresql://qc@db.example/qc"
+    # with the timeouts every connection gets, unless the address sets them itself
+    assert load_settings().db_url() == ("postgresql+psycopg://qc@db.example/qc?connect_timeout=10&"
+                                        "options=-c+statement_timeout%3D300000")
 
 
 def test_settings_file_sets_policy_and_closure_days_and_environment_wins(

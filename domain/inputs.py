@@ -1,0 +1,139 @@
+"""What outside text may be: the one guard every door uses (files, YAML, command-line options, settings, later the
+web forms), so that no door can forget it.
+
+Invariants:
+- No data that identifies a patient gets in, free text included: a number that looks like a BSN (nine digits,
+  with or without separators such as ``1234.56.782`` or ``123 456 782``, passing the eleven-test) is refused
+  wherever it stands, and the refusal never repeats it. The event log cannot be erased, so this is checked
+  before anything is stored.
+- Names (of a practice, a person, a care group, a GP group, a course) have no control characters (a line break
+  from Excel's Alt-Enter would poison every mail header) and at most ``NAME_MAX`` characters.
+- An e-mail address is one address (``name@domain``), parsed by the standard library's parser, without
+  angle brackets, commas or anything else a mail header would read as a second recipient.
+- Dates lie within a sane horizon (``SANE_FROM`` .. ``SANE_UNTIL``): ``9999-12-31``, a common "no date"
+  placeholder, is refused where it enters instead of overflowing a calculation later.
+- The refusals are ``ValueError``s with a Dutch message (pydantic reports them with the field's place), so the
+  reader of a file names file, row and column, and a command names the option.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+from email.errors import HeaderParseError
+from email.headerregistry import Address
+from typing import Annotated, TypeVar
+
+from pydantic import AfterValidator
+
+from domain.errors import DomainError
+
+T = TypeVar("T")
+NAME_MAX = 120
+MAX_COUNT = 10_000_000  # patients in one practice's count: far above any real one, far below a database's int
+TEXT_MAX = 2000
+EMAIL_MAX = 254
+SANE_FROM = date(1990, 1, 1)
+SANE_UNTIL = date(2100, 12, 31)
+
+_BSN_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+# nine digits, possibly written in groups with dots, spaces or hyphens, not part of a longer run of digits
+_BSN_LIKE = re.compile(r"(?<![0-9])[0-9](?:[ .\-]?[0-9]){8}(?![0-9])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+PATIENT_DATA = ("bevat een nummer dat op een BSN lijkt (negen cijfers die de elfproef doorstaan); het product slaat "
+                "nooit gegevens op die een patiënt identificeren: laat het weg")
+
+
+def passes_elfproef(digits: str) -> bool:
+    """The Dutch eleven-test for a BSN: nine digits, weighted sum divisible by 11 and not 0."""
+    if not re.fullmatch(r"[0-9]{9}", digits):
+        return False
+    total = sum(int(d) * w for d, w in zip(digits, _BSN_WEIGHTS, strict=True))
+    return total != 0 and total % 11 == 0
+
+
+def contains_bsn(text: str) -> bool:
+    """Whether anywhere in ``text`` stands a number that looks like a BSN."""
+    return any(passes_elfproef(re.sub(r"[ .\-]", "", m.group())) for m in _BSN_LIKE.finditer(text))
+
+
+def check_no_patient_data(text: str) -> str:
+    if contains_bsn(text):
+        raise ValueError(PATIENT_DATA)
+    return text
+
+
+def check_name(text: str) -> str:
+    """A name as it may stand in a mail header and a calendar invite."""
+    text = text.strip()
+    if not text:
+        raise ValueError("mag niet leeg zijn")
+    if _CONTROL.search(text):
+        raise ValueError("bevat een regeleinde of ander stuurteken (bijvoorbeeld Alt-Enter in Excel); haal het weg")
+    if len(text) > NAME_MAX:
+        raise ValueError(f"is te lang ({len(text)} tekens; hoogstens {NAME_MAX})")
+    return check_no_patient_data(text)
+
+
+def check_text(text: str) -> str:
+    """Free text (an agreement, a reason, a report's summary): lines allowed, no patient data, a sane length."""
+    text = text.strip()
+    if not text:
+        raise ValueError("mag niet leeg zijn")
+    if _CONTROL_EXCEPT_LINES.search(text):
+        raise ValueError("bevat een stuurteken; haal het weg")
+    if len(text) > TEXT_MAX:
+        raise ValueError(f"is te lang ({len(text)} tekens; hoogstens {TEXT_MAX})")
+    return check_no_patient_data(text)
+
+
+def check_email(text: str) -> str:
+    """One e-mail address, as the standard library's parser reads it, nothing a header would take for more."""
+    text = text.strip()
+    if not text:
+        raise ValueError("mag niet leeg zijn")
+    if len(text) > EMAIL_MAX or _CONTROL.search(text) or re.search(r"[\s<>,;\"()\[\]\\]", text):
+        raise ValueError(f"{_shown(text)} is geen enkel e-mailadres (naam@domein.nl)")
+    try:
+        address = Address(addr_spec=text)
+    except (HeaderParseError, ValueError, IndexError):
+        raise ValueError(f"{_shown(text)} is geen geldig e-mailadres (naam@domein.nl)") from None
+    if address.addr_spec != text or not address.username or not address.domain:
+        raise ValueError(f"{_shown(text)} is geen geldig e-mailadres (naam@domein.nl)")
+    return text
+
+
+def check_date(day: date) -> date:
+    """A date within the horizon the product plans in."""
+    if not SANE_FROM <= day <= SANE_UNTIL:
+        raise ValueError(f"datum {day.isoformat()} valt buiten {SANE_FROM.year}-{SANE_UNTIL.year}; gebruik de echte "
+                         "datum (een plaatshouder als 9999-12-31 kan niet)")
+    return day
+
+
+def _shown(text: str) -> str:
+    """Text repeated in a refusal: without control characters, shortened, never a BSN."""
+    clean = _CONTROL.sub("?", text)
+    clean = clean if len(clean) <= 60 else clean[:57] + "..."
+    return "deze waarde" if contains_bsn(clean) else repr(clean)
+
+
+Name = Annotated[str, AfterValidator(check_name)]
+Text = Annotated[str, AfterValidator(check_text)]
+Email = Annotated[str, AfterValidator(check_email)]
+SaneDate = Annotated[date, AfterValidator(check_date)]
+
+
+class InputError(DomainError, ValueError):
+    """Outside text refused at a door that is not a file or a form (a command-line option, a setting)."""
+
+
+def checked(check: Callable[[T], T], value: T, where: str) -> T:
+    """``check(value)``, or an ``InputError`` that names where the value came from (``--reason``)."""
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}") from None
