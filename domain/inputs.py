@@ -19,6 +19,7 @@ Invariants:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from datetime import date
 from email.errors import HeaderParseError
@@ -41,6 +42,7 @@ _BSN_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
 # nine digits, possibly written in groups with dots, spaces or hyphens, not part of a longer run of digits
 _BSN_LIKE = re.compile(r"(?<![0-9])[0-9](?:[ .\-]?[0-9]){8}(?![0-9])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_EXCEPT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 PATIENT_DATA = ("bevat een nummer dat op een BSN lijkt (negen cijfers die de elfproef doorstaan); het product slaat "
@@ -58,6 +60,38 @@ def passes_elfproef(digits: str) -> bool:
 def contains_bsn(text: str) -> bool:
     """Whether anywhere in ``text`` stands a number that looks like a BSN."""
     return any(passes_elfproef(re.sub(r"[ .\-]", "", m.group())) for m in _BSN_LIKE.finditer(text))
+
+
+# Column names that announce data identifying a patient, compared lower case, without accents, spaces,
+# underscores, hyphens or dots ("Geb. datum", "geb_datum" and "GebDatum" all read "gebdatum").
+_PATIENT_HEADERS = frozenset({
+    "bsn", "bsnnummer", "bsnnr", "burgerservicenummer", "sofinummer", "sofinr",
+    "patientnaam", "naampatient", "patientname",
+    "geboortedatum", "geboortedat", "gebdatum", "gebdat", "geboren", "birthdate", "dateofbirth", "birthday", "dob",
+})
+_BSN_CELL = re.compile(r"[0-9]{9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3}")
+
+
+def normalised_header(name: str) -> str:
+    """Lower case, accents removed (patiënt -> patient), spaces, underscores, hyphens and dots dropped."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"[\s_\-.]+", "", plain.lower())
+
+
+def is_patient_header(name: str) -> bool:
+    """Whether a column is named like a patient identifier (``BSN``, ``geboorte datum``, ``geb_datum``,
+    ``patient_bsn``)."""
+    normal = normalised_header(name)
+    if normal in _PATIENT_HEADERS:
+        return True
+    stripped = normal.replace("patient", "")
+    return stripped != normal and stripped in _PATIENT_HEADERS
+
+
+def looks_like_bsn(cell: str) -> bool:
+    """A cell that is nine digits (also written ``1234.56.782``) passing the eleven-test."""
+    return bool(_BSN_CELL.fullmatch(cell)) and passes_elfproef(cell.replace(".", ""))
 
 
 def check_no_patient_data(text: str) -> str:
@@ -96,13 +130,13 @@ def check_email(text: str) -> str:
     if not text:
         raise ValueError("mag niet leeg zijn")
     if len(text) > EMAIL_MAX or _CONTROL.search(text) or re.search(r"[\s<>,;\"()\[\]\\]", text):
-        raise ValueError(f"{_shown(text)} is geen enkel e-mailadres (naam@domein.nl)")
+        raise ValueError(f"{shown(text)} is geen enkel e-mailadres (naam@domein.nl)")
     try:
         address = Address(addr_spec=text)
     except (HeaderParseError, ValueError, IndexError):
-        raise ValueError(f"{_shown(text)} is geen geldig e-mailadres (naam@domein.nl)") from None
+        raise ValueError(f"{shown(text)} is geen geldig e-mailadres (naam@domein.nl)") from None
     if address.addr_spec != text or not address.username or not address.domain:
-        raise ValueError(f"{_shown(text)} is geen geldig e-mailadres (naam@domein.nl)")
+        raise ValueError(f"{shown(text)} is geen geldig e-mailadres (naam@domein.nl)")
     return text
 
 
@@ -114,7 +148,13 @@ def check_date(day: date) -> date:
     return day
 
 
-def _shown(text: str) -> str:
+def printable(text: str) -> str:
+    """Text for a terminal or a log: every control character but the line break shown as ``?``, so that an
+    escape sequence in a file's header cannot colour, move or clear the screen it is echoed to."""
+    return _CONTROL_EXCEPT_NEWLINE.sub("?", text)
+
+
+def shown(text: str) -> str:
     """Text repeated in a refusal: without control characters, shortened, never a BSN."""
     clean = _CONTROL.sub("?", text)
     clean = clean if len(clean) <= 60 else clean[:57] + "..."

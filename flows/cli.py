@@ -10,24 +10,27 @@ import functools
 import getpass
 import hashlib
 import json
+import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import typer._click.exceptions as click_errors  # typer carries its own click; its errors live here
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy.exc import IntegrityError, OperationalError
+from typer.core import TyperGroup
 
 from domain.clock import AMSTERDAM, MomentError, as_amsterdam, parse_moment
 from domain.commands import LeaveProgramme, RecordConversation
 from domain.conversations import KIND_NAMES_NL, Attendee, ConversationKind
 from domain.errors import DomainError
-from domain.inputs import check_date, check_name, check_text, checked
+from domain.inputs import check_date, check_name, check_text, checked, printable, shown
 from domain.registry import Programme, Role
 from domain.trajectory import STATE_NAMES_NL
 from flows import engine
@@ -38,7 +41,58 @@ from statemachines.trajectory import TrajectoryError, mermaid
 from storage import files
 from storage.database import current_revision
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+
+class _DutchCommandLine(TyperGroup):
+    """The command group whose usage errors (an unknown command or option, a missing argument, a value of the
+    wrong kind) are one Dutch line on stderr, exit 2, instead of click's English box."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except click_errors.UsageError as exc:
+            err.print(f"fout: {printable(_usage_nl(exc))}", markup=False)
+            sys.exit(2)
+        except click_errors.ClickException as exc:
+            err.print(f"fout: {printable(exc.format_message())}", markup=False)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            err.print("afgebroken", markup=False)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_nl(exc: click_errors.UsageError) -> str:
+    """A usage error in Dutch, with where to read how the command is used."""
+    command = exc.ctx.command_path if exc.ctx is not None else "qualitycycle"
+    see = f" (zie {command} --help)"
+    if isinstance(exc, click_errors.MissingParameter):
+        name = "/".join(getattr(exc.param, "opts", None) or [])
+        if getattr(exc.param, "param_type_name", "") == "argument":
+            name = f"argument {name.upper()}"
+        return f"{name or 'een argument'} ontbreekt{see}"
+    if isinstance(exc, click_errors.BadParameter):
+        name = "/".join(getattr(exc.param, "opts", None) or []) or "waarde"
+        cause = exc.__cause__
+        if isinstance(cause, ValidationError) and cause.errors():
+            return f"{name}: {files.dutch_message(cause.errors()[0])}{see}"
+        return f"{name}: ongeldige waarde{see}"
+    if isinstance(exc, click_errors.NoSuchOption):
+        maybe = f"; bedoelt u {' of '.join(exc.possibilities)}?" if exc.possibilities else ""
+        return f"onbekende optie {exc.option_name}{maybe}{see}"
+    if isinstance(exc, click_errors.BadOptionUsage):
+        return f"optie {exc.option_name} heeft een waarde nodig{see}"
+    unknown = re.match(r"No such command '(.*)'", exc.message)
+    if unknown:
+        return f"onbekende opdracht {unknown.group(1)!r}{see}"
+    if exc.message.startswith("Got unexpected extra argument"):
+        return f"te veel argumenten{see}"
+    return f"onjuist gebruik{see}"
+
+
+app = typer.Typer(cls=_DutchCommandLine, add_completion=False, no_args_is_help=True,
                   help="qualitycycle: de kwaliteitscyclus van de zorggroep (gesprekken, verbetertrajecten, bestuur).")
 out = Console(markup=False, highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 # never wrap: a message stays one line, a path whole; no markup: a name like "[/x]" is text, not a style
@@ -63,18 +117,19 @@ def _friendly_errors() -> Iterator[None]:
     try:
         yield
     except KNOWN_ERRORS as exc:
-        err.print(f"fout: {_one_line(exc)}", markup=False)
+        err.print(f"fout: {printable(_one_line(exc))}", markup=False)
         raise typer.Exit(1) from None
     except IntegrityError:
         err.print("fout: iemand anders legde tegelijk hetzelfde vast; er is niets dubbel opgeslagen, "
                   "probeer het opnieuw", markup=False)
         raise typer.Exit(1) from None
     except OSError as exc:
-        err.print(f"fout: {exc.filename or 'bestand'} kan niet worden gelezen of geschreven: {exc.strerror}",
-                  markup=False)
+        err.print(f"fout: {printable(str(exc.filename or 'bestand'))} kan niet worden gelezen of geschreven: "
+                  f"{exc.strerror}", markup=False)
         raise typer.Exit(1) from None
     except OperationalError as exc:
-        err.print(f"fout: database niet bereikbaar of niet bruikbaar: {' '.join(str(exc.orig).split())}", markup=False)
+        err.print(f"fout: database niet bereikbaar of niet bruikbaar: {printable(' '.join(str(exc.orig).split()))}",
+                  markup=False)
         raise typer.Exit(1) from None
 
 
@@ -128,12 +183,13 @@ def _moment(value: str | None) -> datetime:
     return moment
 
 
-def _date(value: str) -> date:
+def _date(value: str, option: str) -> date:
+    """A date option (``--on``), refused with the option's name when unreadable or outside the horizon."""
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise CliInputError(f"datum {value!r} onleesbaar: gebruik JJJJ-MM-DD") from None
-    return checked(check_date, day, "datum")
+        raise CliInputError(f"{option} {shown(value)}: onleesbare of onbestaande datum; gebruik JJJJ-MM-DD") from None
+    return checked(check_date, day, option)
 
 
 NowOption = Annotated[str | None, typer.Option("--now", help="Het moment (Europe/Amsterdam); standaard: nu.")]
@@ -207,9 +263,9 @@ def recalculate(
     actor: ActorOption = None,
 ) -> None:
     """Herbereken alle indicatoren per praktijk uit een extract; alleen de uitkomsten worden bewaard."""
-    moment, end = _moment(now), _date(period_end)
+    moment, end = _moment(now), _date(period_end, "--period-end")
     if end > moment.date():
-        raise CliInputError(f"einde van de periode {end.isoformat()} ligt in de toekomst")
+        raise CliInputError(f"--period-end {end.isoformat()} ligt in de toekomst")
     result = engine.recalculate_indicators(_services(), extract, end, now=moment, actor=_actor(actor))
     out.print(f"herberekend tot {end.isoformat()}: {result.new} nieuw, {result.changed} gewijzigd, "
               f"{result.unchanged} ongewijzigd (geen patiëntgegevens bewaard)")
@@ -220,12 +276,13 @@ def _attendees(values: list[str]) -> tuple[Attendee, ...]:
     for value in values:
         role, sep, name = value.partition("=")
         if not sep or not name.strip():
-            raise CliInputError(f"--attendee {value!r}: gebruik ROL=NAAM, bijvoorbeeld gp_principal='Dr. Bakker'")
+            raise CliInputError(f"--attendee {shown(value)}: gebruik ROL=NAAM, bijvoorbeeld gp_principal='Dr. Bakker'")
         try:
-            attendees.append(Attendee(role=Role(role.strip()), name=name.strip()))
+            known = Role(role.strip())
         except ValueError:
             roles = ", ".join(r.value for r in Role)
-            raise CliInputError(f"--attendee {value!r}: onbekende rol {role!r} (mogelijk: {roles})") from None
+            raise CliInputError(f"--attendee: onbekende rol {shown(role)} (mogelijk: {roles})") from None
+        attendees.append(Attendee(role=known, name=checked(check_name, name, f"--attendee {known.value}=")))
     return tuple(attendees)
 
 
@@ -260,7 +317,7 @@ def record_conversation(
 ) -> None:
     """Leg een gesprek vast (start, kwaliteitsjaargesprek of extra gesprek) en neem de bijbehorende stap."""
     cmd = RecordConversation(
-        agb_code=files.agb_code_argument(agb), kind=kind, held_on=_date(held_on), programme=programme,
+        agb_code=files.agb_code_argument(agb), kind=kind, held_on=_date(held_on, "--held-on"), programme=programme,
         attendees=_attendees(attendee or []), plan=files.parse_plan(plan) if plan else None,
     )
     _describe_conversation(engine.record_conversation(_services(), cmd, _moment(now), _actor(actor),
@@ -287,8 +344,9 @@ def leave(
     actor: ActorOption = None,
 ) -> None:
     """Een praktijk verlaat de kwaliteitscyclus van de zorggroep."""
-    result = engine.leave(_services(), LeaveProgramme(agb_code=files.agb_code_argument(agb), on=_date(on),
-                                                      reason=reason), _moment(now), _actor(actor))
+    result = engine.leave(_services(), LeaveProgramme(agb_code=files.agb_code_argument(agb), on=_date(on, "--on"),
+                                                      reason=checked(check_text, reason, "--reason")),
+                          _moment(now), _actor(actor))
     if result.transition is not None:
         event = result.transition
         out.print(f"praktijk {event.agb_code}: {STATE_NAMES_NL[event.from_state]} -> "
@@ -428,7 +486,7 @@ def record_kit_refresh(
         kind = KitKind(aliases.get(kit, kit))
     except ValueError:
         raise CliInputError(f"onbekende koffer {kit!r}: gebruik inhalation of insulin") from None
-    new = record(_services(), files.agb_code_argument(agb), kind, _date(on), _moment(now), _actor(actor))
+    new = record(_services(), files.agb_code_argument(agb), kind, _date(on, "--on"), _moment(now), _actor(actor))
     out.print(f"koffer {kind.value} van {agb} geactualiseerd op {on}" + ("" if new else " (was al vastgelegd)"))
 
 
@@ -443,7 +501,8 @@ def record_training(
     """Leg vast dat iemand een verplichte scholing heeft gevolgd."""
     from flows.duties import record_course_completion
 
-    new = record_course_completion(_services(), files.agb_code_argument(agb), person, course, _date(on),
+    person = checked(check_name, person, "PERSON (naam)")
+    new = record_course_completion(_services(), files.agb_code_argument(agb), person, course, _date(on, "--on"),
                                    _moment(now), _actor(actor))
     out.print(f"scholing {course} van {person} ({agb}) vastgelegd op {on}" + ("" if new else " (was al vastgelegd)"))
 
@@ -561,7 +620,7 @@ def _as_of(value: str | None) -> datetime | None:
     if value is None:
         return None
     if "T" not in value and " " not in value.strip():
-        return datetime.combine(_date(value.strip()), time.max, tzinfo=AMSTERDAM)
+        return datetime.combine(_date(value.strip(), "--as-of"), time.max, tzinfo=AMSTERDAM)
     return _moment(value)
 
 
@@ -603,7 +662,7 @@ def indicators(
     if sum(x is not None and x is not False for x in (agb, gp_group, care_group or None)) != 1:
         raise CliInputError("geef precies een van: AGB-code, --gp-group CODE of --care-group")
     view = engine.indicator_view(_services(), agb_code=files.agb_code_argument(agb) if agb else None,
-                                 gp_group=gp_group, period_end=_date(period) if period else None,
+                                 gp_group=gp_group, period_end=_date(period, "--period") if period else None,
                                  on=_moment(None).date())
     if as_json:
         typer.echo(json.dumps({"scope": view.scope, "period_end": view.period_end.isoformat() if view.period_end
@@ -729,7 +788,7 @@ def backfill(
     log_operations_to(settings.home)
     now = _moment(None)
     try:
-        report = walk(services, settings, _date(start), _moment(until) if until else now, now=now)
+        report = walk(services, settings, _date(start, "--from"), _moment(until) if until else now, now=now)
     except BackfillError as exc:
         raise CliInputError(str(exc)) from None
     if report.done_already:
@@ -912,7 +971,7 @@ def policy_set(
     now: NowOption = None, actor: ActorOption = None,
 ) -> None:
     """Leg een nieuwe versie van het beleid vast, geldend vanaf een dag; beslissingen noemen hun versie."""
-    day = _date(start)
+    day = _date(start, "--from")
     reason = checked(check_text, reason, "--reason")
     policy = _proposed(file, day)
     services = _services()
@@ -934,7 +993,7 @@ def policy_what_if(
     from flows.whatif import what_if
 
     moment = _moment(now)
-    start = _date(since) if since else None
+    start = _date(since, "--from") if since else None
     proposed = _proposed(file, start or moment.date())
     report = what_if(_services(), load_settings(), proposed, now=moment, months=months, since=start)
     changed = ", ".join(f"{k}: {a} -> {b}" for k, a, b in ((k, *v) for k, v in report.changed.items()))

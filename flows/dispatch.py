@@ -15,6 +15,9 @@ Invariants:
   ``last_error``, and the care group's officers (else the care group's address) get one
   ``missing_address`` notice per recipient lacking an address, whose key makes it once, however
   often the dispatcher runs.
+- A recipient the mail server refuses for good (a 5xx reply) is not tried again at that address: the message is
+  held with the reason and the officers get one notice naming the refused address; it goes as soon as the
+  registry gives the recipient another address. A 4xx reply or an outage is retried with backoff.
 - Running the dispatcher again for the same moment sends nothing new.
 """
 
@@ -38,6 +41,7 @@ from storage import repository as repo
 from storage.tables import OutboxRow
 
 CARE_GROUP_ROLES = frozenset({"board", "officer", "care_group"})
+REFUSED = "adres blijvend geweigerd: "  # last_error of a message held after a 5xx refusal of its address
 
 
 @dataclass(frozen=True)
@@ -124,9 +128,10 @@ def resolve_address(row: OutboxRow, registry: Registry) -> tuple[str | None, str
     return address, None
 
 
-def _notices(row: OutboxRow, reason: str, registry: Registry) -> list[OutboxMessage]:
+def _notices(row: OutboxRow, reason: str, registry: Registry, *, refused: str | None = None) -> list[OutboxMessage]:
     """One ``missing_address`` notice per officer with an address (else to the care group's address),
-    keyed by the recipient that lacks an address, so it is queued once however often this runs."""
+    keyed by the recipient that lacks an address (and the address the mail server ``refused``, if any), so it
+    is queued once however often this runs."""
     if row.kind == "missing_address":
         return []  # a notice that cannot be delivered does not beget another
     officers = [(o.name, o.email, "officer") for o in registry.officers if o.email]
@@ -142,12 +147,15 @@ def _notices(row: OutboxRow, reason: str, registry: Registry) -> list[OutboxMess
                  "recipient_role": row.recipient_role},
         "reason": reason,
     }
+    if refused is not None:
+        payload["refused"] = refused
     if payload["practice"] is None:
         del payload["practice"]
     about = f"{row.recipient_name}" + (f" ({practice.name})" if practice and row.recipient_role != "practice" else "")
     return [
         OutboxMessage(
-            key=f"missing_address:{row.agb_code or '-'}:{row.recipient_role}:{row.recipient_name}:{email}",
+            key=(f"missing_address:{row.agb_code or '-'}:{row.recipient_role}:{row.recipient_name}:{email}"
+                 + (f":geweigerd:{refused}" if refused is not None else "")),
             kind="missing_address", agb_code=row.agb_code, recipient_name=name, recipient_email=email,
             recipient_role=role, subject=f"Bericht niet verstuurd: geen bruikbaar e-mailadres voor {about}",
             payload=payload,
@@ -205,6 +213,12 @@ def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Reg
             s.commit()
         report.held.append(Problem(row.key, row.agb_code, row.recipient_name, reason, kind=row.kind))
         return
+    if (row.status == "pending" and row.next_attempt_at is None and (row.last_error or "").startswith(REFUSED)
+            and address.lower() == (row.recipient_email or "").lower()):
+        # refused for good at this address: not tried again until the registry gives the recipient another one
+        report.held.append(Problem(row.key, row.agb_code, row.recipient_name, row.last_error or REFUSED,
+                                   kind=row.kind))
+        return
     if row.status == "sending" and row.attempts >= max_attempts:  # interrupted on its last attempt: stop here
         reason = (f"opgegeven na {row.attempts} pogingen: de laatste werd onderbroken (het bericht kan zijn "
                   f"afgeleverd); {row.last_error or 'geen foutmelding'}")
@@ -228,7 +242,15 @@ def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Reg
     except (DeliveryError, RenderError) as exc:
         error = str(exc)
         with services.session() as s:
-            if attempts >= max_attempts:
+            if isinstance(exc, DeliveryError) and exc.permanent:
+                # a 5xx refusal of the recipient: repeating it five times cannot help and tells nobody; hold the
+                # message and tell the officers, who correct the address in the registry
+                reason = f"{REFUSED}{address}: {error}"
+                repo.mark_refused(s, row.id, reason, attempts=attempts)
+                report.notices_queued += repo.add_messages(s, _notices(row, reason, registry, refused=address),
+                                                           created_at=now)
+                report.held.append(Problem(row.key, row.agb_code, row.recipient_name, reason, kind=row.kind))
+            elif attempts >= max_attempts:
                 repo.mark_failed(s, row.id, f"opgegeven na {attempts} pogingen: {error}", attempts=attempts)
                 report.failed.append(Problem(row.key, row.agb_code, address, error, kind=row.kind))
             else:

@@ -8,6 +8,7 @@ else from a ``[policy]`` table in the settings file, else ``Policy()``'s default
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -51,9 +52,11 @@ class _TomlFile(PydanticBaseSettingsSource):
         self.data: dict[str, Any] = {}
         if path is not None:
             try:
-                self.data = tomllib.loads(path.read_text(encoding="utf-8"))
+                self.data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
+            except UnicodeDecodeError:
+                raise SettingsError(f"instellingenbestand {path}: geen UTF-8; sla het op als UTF-8") from None
             except tomllib.TOMLDecodeError as exc:
-                raise SettingsError(f"instellingenbestand {path}: {exc}") from exc
+                raise SettingsError(f"instellingenbestand {path}: {toml_error_nl(exc)}") from None
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return self.data.get(field_name), field_name, False
@@ -132,7 +135,8 @@ class Settings(BaseSettings):
         try:
             return Policy.model_validate(data)
         except ValidationError as exc:
-            raise SettingsError(f"beleid (policy) ongeldig: {_first_error(exc)}") from exc
+            source = str(self.policy_file) if self.policy_file is not None else "[policy] van het instellingenbestand"
+            raise SettingsError(f"beleid (policy) ongeldig: {_first_error(exc, source)}") from None
 
     def smtp_port_or_default(self) -> int:
         return self.smtp_port or {"none": 25, "starttls": 587, "tls": 465}[self.smtp_security]
@@ -152,7 +156,7 @@ def read_policy_file(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise SettingsError(f"beleidsbestand {path}: geen UTF-8; sla het op als UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"beleidsbestand {path}: geen geldige TOML ({exc})") from None
+        raise SettingsError(f"beleidsbestand {path}: {toml_error_nl(exc)}") from None
     except YamlError as exc:
         raise SettingsError(f"beleidsbestand {path}: {exc}") from None
     if isinstance(data, dict) and isinstance(data.get("policy"), dict):
@@ -162,19 +166,36 @@ def read_policy_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _first_error(exc: ValidationError, prefix: str = "") -> str:
+def toml_error_nl(exc: tomllib.TOMLDecodeError) -> str:
+    """tomllib's error as a Dutch sentence with the place: its own text is English."""
+    place = re.search(r"line (\d+), column (\d+)", str(exc))
+    return "geen geldige TOML" + (f" (regel {place.group(1)}, positie {place.group(2)})" if place else "")
+
+
+def _first_error(exc: ValidationError, policy_source: str | None = None) -> str:
+    """The first problem, named as the person set it: a policy's key in its file; a setting's environment
+    variable (``QC_CLOSURE_DAYS``) when it is set, else its key in the settings file (``closure_days[0] in
+    qualitycycle.toml``)."""
     err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"])
-    if prefix and where:
-        where = (prefix + where.replace(".", "__")).upper()
-    return f"{where}: {dutch_message(err)}" if where else dutch_message(err)
+    loc = [str(p) for p in err["loc"]]
+    if not loc:
+        return dutch_message(err)
+    key = loc[0] + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
+    variable = f"QC_{loc[0].upper()}"
+    if policy_source is not None:
+        where = f"{key} in {policy_source}"
+    elif variable in os.environ or not (path := _settings_file()):
+        where = variable
+    else:
+        where = f"{key} in {path}"
+    return f"{where}: {dutch_message(err)}"
 
 
 def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        raise SettingsError(f"instelling ongeldig: {_first_error(exc, 'QC_')}") from None
+        raise SettingsError(f"instelling ongeldig: {_first_error(exc)}") from None
     except PydanticSettingsError as exc:  # a value the settings source could not even parse (JSON of a list)
         field = str(exc).split('"')[1] if '"' in str(exc) else "?"
         raise SettingsError(f"instelling ongeldig: QC_{field.upper()}: onleesbaar (een lijst schrijft u als JSON, "

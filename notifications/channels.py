@@ -26,7 +26,15 @@ KEY_HEADER = "X-Qualitycycle-Key"
 
 
 class DeliveryError(Exception):
-    """A message could not be delivered this time (refused, unreachable, not writable); try again later."""
+    """A message could not be delivered this time (refused, unreachable, not writable); try again later.
+
+    ``permanent``: the server refused the recipient or the message with a 5xx reply (RFC 5321: "do not repeat
+    the exact request"), so trying the same address again cannot help; a 4xx reply, an outage or a refused login
+    (the care group's own settings, fixed once for all messages) is worth retrying."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class Channel(Protocol):
@@ -94,13 +102,17 @@ class SmtpChannel:
                 _quit(smtp)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = "; ".join(f"{rcpt}: {code} {_text(reply)}" for rcpt, (code, reply) in exc.recipients.items())
-            raise DeliveryError(f"{where} weigerde de ontvanger ({codes})") from exc
+            raise DeliveryError(f"{where} weigerde de ontvanger ({codes})",
+                                permanent=all(code >= 500 for code, _ in exc.recipients.values())) from exc
         except smtplib.SMTPSenderRefused as exc:
             raise DeliveryError(f"{where} weigerde de afzender {exc.sender} ({exc.smtp_code} "
                                 f"{_text(exc.smtp_error)})") from exc
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"{where} weigerde de inlog van {self.user} ({exc.smtp_code} "
                                 f"{_text(exc.smtp_error)})") from exc
+        except smtplib.SMTPDataError as exc:
+            raise DeliveryError(f"{where} weigerde het bericht ({exc.smtp_code} {_text(exc.smtp_error)})",
+                                permanent=exc.smtp_code >= 500) from exc
         except smtplib.SMTPResponseException as exc:
             raise DeliveryError(f"{where} weigerde het bericht ({exc.smtp_code} {_text(exc.smtp_error)})") from exc
         except smtplib.SMTPNotSupportedError as exc:
@@ -111,7 +123,8 @@ class SmtpChannel:
             raise DeliveryError(f"{where} niet bereikbaar ({exc.__class__.__name__}: {exc})") from exc
         if refused:  # some recipients refused, others accepted: with one recipient per message, not reached
             codes = "; ".join(f"{rcpt}: {code} {_text(reply)}" for rcpt, (code, reply) in refused.items())
-            raise DeliveryError(f"{where} weigerde een ontvanger ({codes})")
+            raise DeliveryError(f"{where} weigerde een ontvanger ({codes})",
+                                permanent=all(code >= 500 for code, _ in refused.values()))
 
 
 def _quit(smtp: smtplib.SMTP) -> None:

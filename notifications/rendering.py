@@ -38,7 +38,8 @@ Payloads per kind (the scheduling work queues these; ``sample_messages`` has one
 - ``training_due``: ``person: {name, role}``, ``courses: [{code: caspir|langerhans|..., name?,
   due_on, last_completed_on?, url?}]``; optionally ``practice``.
 - ``missing_address`` (to an officer): ``held: {key, kind, subject, recipient_name,
-  recipient_role}``, ``reason``, optionally ``practice``.
+  recipient_role}``, ``reason``, optionally ``practice`` and ``refused`` (the address a mail server refused
+  for good).
 """
 
 from __future__ import annotations

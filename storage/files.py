@@ -25,7 +25,6 @@ import codecs
 import csv
 import io
 import re
-import unicodedata
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from domain.indicators import (
     NationalAverage,
     Target,
 )
+from domain.inputs import check_text, contains_bsn, is_patient_header, looks_like_bsn, passes_elfproef, printable
 from domain.registry import (
     AgbCode,
     CareGroup,
@@ -120,7 +120,8 @@ class Problem:
             where.append(f"rij {self.row}")
         if self.column is not None:
             where.append(f"kolom {self.column}")
-        return f"{', '.join(where)}: {self.message}"
+        # a header or cell repeated in the message may hold an escape sequence: never echoed raw to a terminal
+        return printable(f"{', '.join(where)}: {self.message}".replace("\n", " "))
 
 
 def _render(problems: Sequence[Problem]) -> str:
@@ -163,52 +164,6 @@ NEVER_STORED = (
     "het product slaat nooit gegevens op die een patiënt identificeren; "
     "verwijder deze gegevens uit het bestand en lever het opnieuw aan"
 )
-_PATIENT_HEADERS = frozenset(
-    {
-        "bsn",
-        "burgerservicenummer",
-        "patientnaam",
-        "naampatient",
-        "geboortedatum",
-        "birthdate",
-        "dateofbirth",
-        "patientname",
-        "dob",
-    }
-)
-_BSN_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
-_BSN_CELL = re.compile(r"[0-9]{9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3}")
-
-
-def _normalised_header(name: str) -> str:
-    """Lower case, accents removed (patiënt -> patient), spaces, underscores and hyphens dropped."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return re.sub(r"[\s_\-]+", "", plain.lower())
-
-
-def is_patient_header(name: str) -> bool:
-    """Whether a column is named like a patient identifier (``BSN``, ``geboorte datum``, ``patient_bsn``)."""
-    normal = _normalised_header(name)
-    if normal in _PATIENT_HEADERS:
-        return True
-    stripped = normal.replace("patient", "")
-    return stripped != normal and stripped in _PATIENT_HEADERS
-
-
-def passes_elfproef(digits: str) -> bool:
-    """The Dutch eleven-test for a BSN: nine digits, weighted sum divisible by 11 and not 0."""
-    if not re.fullmatch(r"[0-9]{9}", digits):
-        return False
-    total = sum(int(d) * w for d, w in zip(digits, _BSN_WEIGHTS, strict=True))
-    return total != 0 and total % 11 == 0
-
-
-def looks_like_bsn(cell: str) -> bool:
-    """A cell of nine digits (also written ``1234.56.782``) that passes the eleven-test."""
-    return bool(_BSN_CELL.fullmatch(cell)) and passes_elfproef(cell.replace(".", ""))
-
-
 # --------------------------------------------------------------------------- reading tables
 
 
@@ -311,7 +266,7 @@ def _fill_table(
             )
     for number, cells in data:
         for index, cell in enumerate(cells):
-            if looks_like_bsn(cell):
+            if contains_bsn(cell):  # also in free text: "BSN 111222333 gebeld" in a remark column
                 table.patient_problems.append(
                     Problem(
                         table.file,
@@ -472,12 +427,26 @@ def _xlsx_records(source: Path, table: _Table) -> list[tuple[int, list[str]]]:
         if not workbook.worksheets:
             table.problem(None, None, "de Excel-werkmap heeft geen werkblad", fatal=True)
             return []
-        sheet = workbook.worksheets[0]
-        if hasattr(sheet, "reset_dimensions"):
-            sheet.reset_dimensions()  # some programs store wrong dimensions; read what is there
-        return [(number, [_cell_text(cell) for cell in row]) for number, row in enumerate(sheet.iter_rows(), start=1)]
+        records = _sheet_records(workbook.worksheets[0])
+        if not any(any(cells) for _, cells in records):
+            # the first sheet is the one read (a workbook's other sheets are often notes or pivots): say where the
+            # data is when the first is empty, rather than "empty file"
+            filled = next((sheet.title for sheet in workbook.worksheets[1:]
+                           if any(any(cells) for _, cells in _sheet_records(sheet))), None)
+            if filled is not None:
+                table.problem(None, None, f"het eerste werkblad ({workbook.worksheets[0].title!r}) is leeg; de "
+                              f"gegevens staan op werkblad {filled!r}: alleen het eerste werkblad wordt gelezen, "
+                              "zet ze daar", fatal=True)
+                return []
+        return records
     finally:
         workbook.close()
+
+
+def _sheet_records(sheet: Any) -> list[tuple[int, list[str]]]:
+    if hasattr(sheet, "reset_dimensions"):
+        sheet.reset_dimensions()  # some programs store wrong dimensions; read what is there
+    return [(number, [_cell_text(cell) for cell in row]) for number, row in enumerate(sheet.iter_rows(), start=1)]
 
 
 def _number_text(value: Decimal) -> str:
@@ -543,7 +512,8 @@ _FALSE = frozenset({"false", "nee", "no", "0", "onwaar"})
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _DUTCH_DATE = re.compile(r"([0-9]{1,2})-([0-9]{1,2})-([0-9]{4})")
 _COUNT = re.compile(r"[0-9]+")
-_DECIMAL = re.compile(r"(-?[0-9]+)(?:[.,]([0-9]+))?\s*%?")
+_DECIMAL = re.compile(r"(-?[0-9]{1,15})(?:[.,]([0-9]{1,15}))?\s*%?")
+_DIGITS_MAX = 15  # more digits than any count or percentage has; Python refuses int() beyond 4,300 digits
 _YEAR = re.compile(r"[0-9]{4}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _DATE_FORMS = "verwacht JJJJ-MM-DD (bijv. 2024-12-31) of DD-MM-JJJJ (bijv. 31-12-2024)"
@@ -657,6 +627,8 @@ def _count(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     if isinstance(value, str) and _COUNT.fullmatch(value.strip()):
+        if len(value.strip()) > _DIGITS_MAX:
+            raise _InvalidValue(f"aantal van {len(value.strip())} cijfers is te groot: verwacht het aantal patiënten")
         return int(value.strip())
     if _blank(value):
         raise _InvalidValue("aantal ontbreekt: verwacht een geheel getal van 0 of meer")
@@ -731,6 +703,9 @@ def dutch_message(error: ErrorDetails) -> str:
         return f"{_number(given)} is te groot: mag hoogstens {_number(ctx.get('le'))} zijn"
     if kind == "less_than":
         return f"{_number(given)} is te groot: moet kleiner zijn dan {_number(ctx.get('lt'))}"
+    if kind == "literal_error":
+        expected = str(ctx.get("expected", "")).replace(" or ", " of ")
+        return f"waarde {given!r} is onbekend: verwacht een van {expected}"
     if kind == "enum":
         expected = str(ctx.get("expected", "")).replace(" or ", " of ")
         return f"waarde {given!r} is onbekend: verwacht een van {expected}"
@@ -1076,6 +1051,7 @@ def parse_conversations(
 
 YAML_MAX_BYTES = 2_000_000
 YAML_MAX_DEPTH = 40
+YAML_MAX_DIGITS = 30
 
 
 class _StrictYamlLoader(yaml.SafeLoader):
@@ -1108,6 +1084,13 @@ class _StrictYamlLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        if len(node.value) > YAML_MAX_DIGITS:  # int() of thousands of digits is slow, and refused past 4,300
+            raise yaml.constructor.ConstructorError(None, None, f"getal van {len(node.value)} tekens is te lang",
+                                                    node.start_mark)
+        value: int = super().construct_yaml_int(node)
+        return value
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
         seen: set[tuple[str, str]] = set()
         for key_node, _ in node.value:
@@ -1122,6 +1105,9 @@ class _StrictYamlLoader(yaml.SafeLoader):
                     )
                 seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+_StrictYamlLoader.add_constructor("tag:yaml.org,2002:int", _StrictYamlLoader.construct_yaml_int)
 
 
 def _load_yaml(path: FilePath) -> object:
@@ -1399,7 +1385,10 @@ def parse_plan(path: FilePath) -> ImprovementPlan:
             goals.append(goal)
         for index, raw in enumerate(_items(top, "agreements", data.get("agreements"))):
             if isinstance(raw, str) and raw.strip():
-                agreements.append(raw.strip())
+                try:  # free text: the one guard of outside text (no BSN, no control characters, a sane length)
+                    agreements.append(check_text(raw))
+                except ValueError as exc:
+                    top.add(f"agreements[{index}]", str(exc))
             else:
                 top.add(f"agreements[{index}]", "een afspraak is een regel tekst en mag niet leeg zijn")
     _raise(problems)

@@ -833,6 +833,13 @@ def mark_retry(session: Session, row_id: str, error: str, next_attempt_at: datet
                     .values(status="pending", last_error=error, next_attempt_at=next_attempt_at))
 
 
+def mark_refused(session: Session, row_id: str, reason: str, *, attempts: int) -> None:
+    """Refused for good at the address it was sent to: ``pending`` without a next attempt (held, like a message
+    without an address), ``reason`` saying so, until the registry gives the recipient another address."""
+    session.execute(sa.update(OutboxRow).where(_claimed(row_id, attempts))
+                    .values(status="pending", last_error=reason, next_attempt_at=None))
+
+
 def mark_failed(session: Session, row_id: str, error: str, *, attempts: int) -> None:
     """Given up after the last attempt: ``failed``, visible in ``qualitycycle outbox --status failed``."""
     session.execute(sa.update(OutboxRow).where(_claimed(row_id, attempts))

@@ -1,8 +1,9 @@
 """A real SMTP server on loopback for the notification tests (aiosmtpd), recording what it receives.
 
 ``running_mailserver()`` starts one on a free port of 127.0.0.1 and stops it afterwards; ``refuse`` makes it
-answer the next N messages with ``550``; ``tls`` makes it speak STARTTLS (``starttls``) or implicit TLS
-(``tls``) with a self-signed certificate made with ``cryptography``, optionally requiring a login.
+answer the next N messages with ``reply`` (451, or a 550 a test sets); ``tls`` makes it speak STARTTLS
+(``starttls``) or implicit TLS (``tls``) with a self-signed certificate made with ``cryptography``, optionally
+requiring a login.
 """
 
 from __future__ import annotations
@@ -43,17 +44,19 @@ class Received:
 
 @dataclass
 class Recorder:
-    """The server's handler: keeps every accepted message; refuses the next ``refuse`` ones with 550."""
+    """The server's handler: keeps every accepted message; refuses the next ``refuse`` ones with ``reply``
+    (a temporary 451 unless a test sets a permanent 5xx)."""
 
     received: list[Received] = field(default_factory=list)
     refuse: int = 0
     refused: int = 0
+    reply: str = "451 4.3.0 tijdelijk niet beschikbaar (testserver)"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.refuse > 0:
             self.refuse -= 1
             self.refused += 1
-            return "550 5.7.1 bericht geweigerd door de testserver"
+            return self.reply
         content = envelope.original_content or envelope.content
         assert isinstance(content, bytes)
         self.received.append(Received(str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos], content))

@@ -438,7 +438,7 @@ def test_recording_the_same_conversation_twice_says_it_was_already_recorded(staf
         pytest.param(("1234567", "--kind", "start", "--held-on", "2024-01-15"),
                      "AGB-code '1234567' is ongeldig: verwacht precies 8 cijfers", id="short-agb-code"),
         pytest.param((LINDE, "--kind", "annual", "--held-on", "2024-13-01"),
-                     "datum '2024-13-01' onleesbaar", id="bad-date"),
+                     "--held-on '2024-13-01': onleesbare of onbestaande datum", id="bad-date"),
         pytest.param((LINDE, "--kind", "annual", "--held-on", "2024-11-12", "--now", "morgen"),
                      "moment 'morgen' onleesbaar", id="bad-moment"),
         pytest.param((LINDE, "--kind", "extra", "--held-on", "2024-04-29", "--plan", "geen-plan.yaml"),

@@ -217,7 +217,7 @@ def test_refusing_server_is_retried_with_growing_backoff_then_given_up_as_failed
     for attempt in range(1, 6):
         report = dispatch(services, smtp_channel(smtp), at)
         (row,) = outbox_rows(services)
-        assert row.attempts == attempt and "550" in (row.last_error or "")
+        assert row.attempts == attempt and "451" in (row.last_error or "")
         if attempt < 5:
             assert row.status == "pending" and row.next_attempt_at is not None
             assert dispatch(services, smtp_channel(smtp), row.next_attempt_at - timedelta(seconds=1)).nothing_to_do

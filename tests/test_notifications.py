@@ -263,8 +263,13 @@ def test_unwritable_outbox_folder_is_a_delivery_error_in_dutch(tmp_path: Path) -
 def test_refusing_or_unreachable_smtp_server_is_a_delivery_error_in_dutch(smtp: MailServer) -> None:
     msg = render(sample("board_recovery"), mail_from=FROM, now=NOW)
     smtp.recorder.refuse = 1
-    with pytest.raises(DeliveryError, match=r"weigerde het bericht \(550"):
+    with pytest.raises(DeliveryError, match=r"weigerde het bericht \(451") as temporary:
         SmtpChannel(smtp.host, smtp.port).send(msg)
+    assert not temporary.value.permanent
+    smtp.recorder.refuse, smtp.recorder.reply = 1, "550 5.1.1 mailbox bestaat niet"
+    with pytest.raises(DeliveryError, match=r"weigerde het bericht \(550") as permanent:
+        SmtpChannel(smtp.host, smtp.port).send(msg)
+    assert permanent.value.permanent
     with pytest.raises(DeliveryError, match="niet bereikbaar"):
         SmtpChannel("127.0.0.1", closed_port(), timeout=2).send(msg)
     assert smtp.received == []
