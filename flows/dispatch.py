@@ -83,7 +83,8 @@ def channel_from_settings(settings: Settings, home: Path | None = None) -> Chann
     if settings.smtp_host:
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
         return SmtpChannel(host=settings.smtp_host, port=settings.smtp_port_or_default(),
-                           security=settings.smtp_security, user=settings.smtp_user or None, password=password)
+                           security=settings.smtp_security, user=settings.smtp_user or None, password=password,
+                           allow_plain_auth=settings.smtp_allow_plain_auth)
     return EmlFolderChannel((home or settings.home) / "outbox")
 
 

@@ -57,10 +57,15 @@ class SmtpChannel:
     password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False)
+    allow_plain_auth: bool = False  # a login without TLS: only for a relay on this machine (QC_SMTP_ALLOW_PLAIN_AUTH)
 
     def __post_init__(self) -> None:
         if self.security not in DEFAULT_PORTS:
             raise ValueError(f"onbekende SMTP-beveiliging {self.security!r}: kies none, starttls of tls")
+        if self.user and self.security == "none" and not self.allow_plain_auth:
+            # smtplib would send AUTH PLAIN, the password in base64, over the open line for every message
+            raise ValueError("inloggen bij de mailserver zonder TLS zou het wachtwoord onversleuteld versturen: kies "
+                             "starttls of tls (QC_SMTP_SECURITY)")
 
     @property
     def effective_port(self) -> int:
