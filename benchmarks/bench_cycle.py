@@ -303,8 +303,8 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
     from domain.indicators import IndicatorKind, IndicatorScore
     from domain.obligations import CONVERSATION_KINDS, ObligationStatus
     from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
-    from flows import duties, engine
-    from flows.scenario import FULL_ATTENDANCE, SAMPLES
+    from flows.services import duties, engine
+    from flows.testing.scenario import FULL_ATTENDANCE, SAMPLES
     from statemachines.trajectory import TrajectoryError
     from storage import repository as repo
     from storage.catalogue import default_catalogue
@@ -558,9 +558,9 @@ def run_prefect_comparison(db: Path, out: Path, repeat: int) -> dict[str, Any]:
     from datetime import time as clock
 
     from domain.clock import AMSTERDAM
-    from flows import duties
-    from flows.runner import open_services
-    from flows.settings import load_settings
+    from flows.runners.embedded import open_services
+    from flows.services import duties
+    from flows.services.settings import load_settings
     from storage.database import sqlite_url
 
     # the moment: the Monday after the last one the cycle ran
@@ -597,7 +597,7 @@ def run_prefect_comparison(db: Path, out: Path, repeat: int) -> dict[str, Any]:
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
     from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 
-    from flows.orchestration import sweep_due_flow
+    from flows.runners.prefect_flows import sweep_due_flow
 
     @flow(name="bench-warmup")
     def warmup() -> int:

@@ -44,8 +44,8 @@ MIN_PNG_BYTES = 60_000
 
 def care_group(database: Path) -> None:
     """Six practices started in January 2024; De Linde's HbA1c checks fall far below target in Q3."""
-    from flows.engine import Services
-    from flows.scenario import Scenario
+    from flows.services.engine import Services
+    from flows.testing.scenario import Scenario
 
     services = Services.open(sqlite_url(database))
     try:
@@ -68,8 +68,8 @@ def broken_practice(database: Path) -> None:
     import sqlalchemy as sa
 
     from domain.clock import AMSTERDAM, FixedClock
-    from flows.engine import Services
-    from flows.scenario import Scenario
+    from flows.services.engine import Services
+    from flows.testing.scenario import Scenario
 
     services = Services.open(sqlite_url(database), upgrade=False)
     try:

@@ -25,10 +25,10 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.triggers.cron import CronTrigger
 
 from domain.clock import AMSTERDAM, as_amsterdam
-from flows import duties
-from flows.duties import Delivery, DutyReport
-from flows.engine import Services
-from flows.settings import Settings
+from flows.services import duties
+from flows.services.duties import Delivery, DutyReport
+from flows.services.engine import Services
+from flows.services.settings import Settings
 from notifications.wording import message_kind_nl
 
 TIMEZONE = "Europe/Amsterdam"
@@ -55,7 +55,7 @@ def _digest(services: Services, now: datetime, settings: Settings) -> DutyReport
 
 
 def _dispatch(services: Services, now: datetime, settings: Settings) -> DutyReport:
-    from flows.dispatch import channel_from_settings, dispatch_outbox
+    from flows.services.outbox import channel_from_settings, dispatch_outbox
 
     result = dispatch_outbox(services, channel_from_settings(settings), now, mail_from=settings.mail_from)
     report = DutyReport("dispatch_outbox", as_amsterdam(now))
@@ -146,7 +146,7 @@ def run_all(services: Services, now: datetime, settings: Settings,
             only: tuple[str, ...] | None = None) -> list[DutyReport]:
     """Every declared duty once for ``now``, in declaration order (``qualitycycle run --now``). A duty that
     raises does not stop the others: its report carries the failure, in Dutch."""
-    from flows.run_report import unexpected
+    from flows.services.run_report import unexpected
 
     reports = []
     for duty in SCHEDULE:

@@ -22,13 +22,13 @@ from sqlmodel import SQLModel, select
 from domain.clock import AMSTERDAM, FixedClock
 from domain.messages import OutboxMessage, about
 from domain.policy import Policy
-from flows import engine
-from flows.backfill import NOT_WALKED, backfill
-from flows.dispatch import dispatch_outbox
-from flows.engine import Services
-from flows.scenario import Scenario
 from flows.schedule import SCHEDULE, fire_times
-from flows.settings import Settings
+from flows.services import engine
+from flows.services.backfill import NOT_WALKED, backfill
+from flows.services.engine import Services
+from flows.services.outbox import dispatch_outbox
+from flows.services.settings import Settings
+from flows.testing.scenario import Scenario
 from notifications.channels import EmlFolderChannel
 from storage import obligations as store
 from storage import repository as repo
@@ -220,7 +220,7 @@ def test_an_invitation_to_a_conversation_still_ahead_of_the_backfill_goes_out_th
 
 def test_a_backfill_into_the_future_or_over_what_the_engine_judged_is_refused(
         sqlite_services: Services, settings: Settings) -> None:
-    from flows.backfill import BackfillError
+    from flows.services.backfill import BackfillError
 
     Scenario.build(sqlite_services, DESCRIPTION, start="2024-01-01")
     now = datetime(2025, 1, 6, 9, 0, tzinfo=AMSTERDAM)

@@ -3,7 +3,7 @@
 Each test is one member of staff with a folder of their own (``QC_HOME`` in ``tmp_path``, the
 working directory too, so no ``qualitycycle.toml`` from elsewhere is read and no ``QC_``
 variable of the machine leaks in): they load the register and the sample reference data of
-``flows/samples/``, deliver files they wrote themselves, record conversations and run the
+``flows/testing/samples/``, deliver files they wrote themselves, record conversations and run the
 engine with ``--now``. Commands run in-process through Typer's ``CliRunner``; one test runs
 the installed console script in a subprocess to prove the entry point works.
 
@@ -29,11 +29,11 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 import flows
-from flows.cli import app
+from flows.cli.app import app
 from statemachines.trajectory import mermaid
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = Path(flows.__file__).resolve().parent / "samples"
+SAMPLES = Path(flows.__file__).resolve().parent / "testing" / "samples"
 LINDE, EIK = "01234567", "07654321"
 
 REGISTRY = f"""\
@@ -881,7 +881,7 @@ def test_a_policy_version_applies_from_its_day_and_every_decision_names_it(staff
 
 def test_what_if_a_stricter_threshold_on_the_demo_lists_the_practices_flagged_earlier_and_stores_nothing(
         staff: Staff) -> None:
-    from flows.demo import run_demo
+    from flows.testing.demo import run_demo
 
     run_demo(staff.home / "demo", years=2, practices=12)
     database = staff.home / "demo" / "qualitycycle.db"

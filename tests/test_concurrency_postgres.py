@@ -13,9 +13,9 @@ from sqlmodel import Session, select
 from domain.clock import AMSTERDAM
 from domain.indicators import IndicatorFigures
 from domain.trajectory import TrajectoryState, Trigger
-from flows import engine
-from flows.engine import Services
-from flows.scenario import Scenario
+from flows.services import engine
+from flows.services.engine import Services
+from flows.testing.scenario import Scenario
 from statemachines.trajectory import GuardContext, fire
 from storage import repository as repo
 from storage.tables import OutboxRow, TrajectoryEventRow

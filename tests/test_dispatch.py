@@ -21,12 +21,12 @@ from typer.testing import CliRunner
 from domain.clock import AMSTERDAM
 from domain.messages import OutboxMessage
 from domain.registry import CareGroup, Person, Practice, Registry, Role
-from flows import engine
-from flows.cli import app
-from flows.dispatch import DispatchReport, channel_from_settings, dispatch_outbox, held_by_practice
-from flows.engine import Services
-from flows.scenario import Scenario
-from flows.settings import Settings
+from flows.cli.app import app
+from flows.services import engine
+from flows.services.engine import Services
+from flows.services.outbox import DispatchReport, channel_from_settings, dispatch_outbox, held_by_practice
+from flows.services.settings import Settings
+from flows.testing.scenario import Scenario
 from notifications.channels import Channel, EmlFolderChannel, SmtpChannel
 from notifications.rendering import sample_messages
 from storage import repository as repo

@@ -25,10 +25,10 @@ from domain.clock import AMSTERDAM
 from domain.obligations import KitKind, ObligationKind, PracticeFacts, practice_obligations
 from domain.policy import Policy
 from domain.trajectory import TrajectoryState
-from flows import duties, engine
-from flows.dispatch import dispatch_outbox, resolve_address
-from flows.engine import Services, UnknownPracticeError
-from flows.scenario import Scenario
+from flows.services import duties, engine
+from flows.services.engine import Services, UnknownPracticeError
+from flows.services.outbox import dispatch_outbox, resolve_address
+from flows.testing.scenario import Scenario
 from notifications.channels import EmlFolderChannel
 from notifications.rendering import render
 from storage import obligations as store
@@ -945,7 +945,7 @@ def test_the_agreements_of_a_plan_stay_in_the_next_invitation_after_a_conversati
     from domain.commands import RecordConversation
     from domain.conversations import ConversationKind, Goal, ImprovementPlan
     from domain.registry import Programme
-    from flows.scenario import FULL_ATTENDANCE
+    from flows.testing.scenario import FULL_ATTENDANCE
 
     sc = care_group(services)
     sc.scores("2024-03-31", {LINDE: {"dm2/hba1c_measured": 55}})

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, Trigger
-from flows import engine
-from flows.engine import Services
-from flows.scenario import Scenario
+from flows.services import engine
+from flows.services.engine import Services
+from flows.testing.scenario import Scenario
 from statemachines.trajectory import replay
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -30,11 +30,11 @@ from domain.conversations import Attendee, Goal, ImprovementPlan
 from domain.inputs import InputError, check_email
 from domain.messages import OutboxMessage
 from domain.registry import CareGroup, Person, Practice, Programme, Registry, Role
-from flows import duties, engine
-from flows.cli import app
-from flows.dispatch import REFUSED, dispatch_outbox
-from flows.engine import Services
-from flows.settings import SettingsError, load_settings, read_policy_file
+from flows.cli.app import app
+from flows.services import duties, engine
+from flows.services.engine import Services
+from flows.services.outbox import REFUSED, dispatch_outbox
+from flows.services.settings import SettingsError, load_settings, read_policy_file
 from notifications.channels import Channel, SmtpChannel
 from notifications.rendering import sample_messages
 from storage import obligations as stored_obligations

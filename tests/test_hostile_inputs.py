@@ -26,10 +26,10 @@ from typer.testing import CliRunner
 
 import flows
 import storage.tables  # noqa: F401  (registers the tables)
-from flows.cli import app
+from flows.cli.app import app
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
-SAMPLES = Path(flows.__file__).resolve().parent / "samples"
+SAMPLES = Path(flows.__file__).resolve().parent / "testing" / "samples"
 CASES: list[dict[str, Any]] = yaml.safe_load((HOSTILE / "cases.yaml").read_text(encoding="utf-8"))
 POSTGRES_URL = os.environ.get("QC_POSTGRES_URL")
 PATIENT_NUMBERS = ("111222333", "1112.22.333", "111-222-333")

@@ -13,9 +13,9 @@ from domain.clock import AMSTERDAM
 from domain.indicator_views import reference, wilson_interval
 from domain.indicators import IndicatorKind, IndicatorScore
 from domain.registry import Programme
-from flows import engine
-from flows.engine import Services
-from flows.scenario import Scenario
+from flows.services import engine
+from flows.services.engine import Services
+from flows.testing.scenario import Scenario
 from notifications.charts import practice_chart_svg
 from storage import repository as repo
 from storage.catalogue import DEFAULT_CATALOGUE_FILE, default_catalogue

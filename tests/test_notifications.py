@@ -17,8 +17,8 @@ from pydantic import SecretStr
 
 from domain.clock import AMSTERDAM
 from domain.messages import OutboxMessage
-from flows.dispatch import channel_from_settings
-from flows.settings import Settings
+from flows.services.outbox import channel_from_settings
+from flows.services.settings import Settings
 from notifications.channels import DeliveryError, EmlFolderChannel, SmtpChannel, eml_name, message_bytes
 from notifications.rendering import KINDS, TEMPLATES, RenderError, message_id, render, sample_messages
 from tests.mailserver import MailServer, closed_port, running_mailserver

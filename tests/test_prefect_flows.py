@@ -27,10 +27,10 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from domain.clock import AMSTERDAM, FixedClock, as_amsterdam
-from flows import orchestration
-from flows.engine import Services, known_practices, replay_practice
-from flows.orchestration import board_digest_flow, dispatch_outbox_flow, plan_meetings_flow, sweep_due_flow
-from flows.scenario import Scenario
+from flows.runners import prefect_flows as orchestration
+from flows.runners.prefect_flows import board_digest_flow, dispatch_outbox_flow, plan_meetings_flow, sweep_due_flow
+from flows.services.engine import Services, known_practices, replay_practice
+from flows.testing.scenario import Scenario
 from storage import obligations as store
 from storage.database import sqlite_url
 from storage.tables import OutboxRow, TrajectoryEventRow, TrajectoryRow

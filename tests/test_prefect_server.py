@@ -36,10 +36,10 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from domain.clock import AMSTERDAM, FixedClock
-from flows import orchestration
-from flows.engine import Services, replay_practice
-from flows.scenario import Scenario
+from flows.runners import prefect_flows as orchestration
 from flows.schedule import SCHEDULE
+from flows.services.engine import Services, replay_practice
+from flows.testing.scenario import Scenario
 from storage import obligations as store
 from storage.database import normalise_url, sqlite_url
 from storage.tables import OutboxRow, TrajectoryEventRow, TrajectoryRow

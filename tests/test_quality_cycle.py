@@ -11,9 +11,9 @@ from domain.clock import AMSTERDAM
 from domain.conversations import Attendee
 from domain.registry import Person, Role
 from domain.trajectory import TrajectoryState
-from flows import engine
-from flows.engine import Services
-from flows.scenario import Scenario
+from flows.services import engine
+from flows.services.engine import Services
+from flows.testing.scenario import Scenario
 from storage import repository as repo
 from storage.tables import EnrolmentRow, OutboxRow, TrajectoryEventRow, TrajectoryRow
 

@@ -33,9 +33,9 @@ from domain.indicators import (
 from domain.policy import LagMode, Policy
 from domain.registry import Programme
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger, fold
-from flows import engine
-from flows.engine import Services
-from flows.scenario import SAMPLES, Scenario
+from flows.services import engine
+from flows.services.engine import Services
+from flows.testing.scenario import SAMPLES, Scenario
 from statemachines.trajectory import (
     Fired,
     GuardContext,

@@ -17,10 +17,10 @@ from domain.obligations import KitKind, practice_obligations
 from domain.policy import Policy
 from domain.registry import Programme
 from domain.trajectory import TrajectoryState, TrajectoryView
-from flows import duties, engine
-from flows.demo import run_demo
-from flows.engine import Services
-from flows.scenario import Scenario
+from flows.services import duties, engine
+from flows.services.engine import Services
+from flows.testing.demo import run_demo
+from flows.testing.scenario import Scenario
 from storage import obligations as store
 from storage import repository as repo
 from storage import review

@@ -18,9 +18,8 @@ import sqlalchemy as sa
 from apscheduler.triggers.cron import CronTrigger
 
 from domain.clock import AMSTERDAM
-from flows import run_report, runner
-from flows.duties import DutyReport
-from flows.runner import JOB_TABLE, build_scheduler
+from flows.runners import embedded as runner
+from flows.runners.embedded import JOB_TABLE, build_scheduler
 from flows.schedule import (
     BY_NAME,
     SCHEDULE,
@@ -30,7 +29,9 @@ from flows.schedule import (
     check_schedule,
     fire_times,
 )
-from flows.settings import Settings
+from flows.services import run_report
+from flows.services.duties import DutyReport
+from flows.services.settings import Settings
 from storage.database import create_db_engine
 
 
@@ -236,8 +237,8 @@ def test_a_failing_duty_is_logged_loudly_in_dutch_and_the_runner_goes_on(
 
 def test_the_embedded_runner_over_a_summer_and_a_winter_morning_stores_steps_at_their_instant(
         settings: Settings) -> None:
-    from flows.engine import Services, known_practices, replay_practice
-    from flows.scenario import Scenario
+    from flows.services.engine import Services, known_practices, replay_practice
+    from flows.testing.scenario import Scenario
     from tests.prefect_care_group import DESCRIPTION, EIK, LINDE
 
     services = Services.open(settings.db_url())

@@ -10,7 +10,7 @@ import pytest
 
 from domain.calendar import WorkingCalendar
 from domain.policy import LagMode
-from flows.settings import Settings, SettingsError, load_settings
+from flows.services.settings import Settings, SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)

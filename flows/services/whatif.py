@@ -2,7 +2,7 @@
 copies, and where the two differ, per practice.
 
 - Forward (the default): both copies are the database as it is; the schedule is walked from the engine's
-  horizon for ``months`` months (``flows.backfill``), once under the policy in force, once under the
+  horizon for ``months`` months (``flows.services.backfill``), once under the policy in force, once under the
   proposed one from the first day. What differs is what the proposal would change from now on.
 - From a day (``since``): both copies hold the facts only (registry, figures, conversations, leaves, kits,
   courses, policy versions); every trajectory is rebuilt from ``since`` under each policy, as a backfill would,
@@ -29,9 +29,9 @@ from sqlmodel import select
 from domain.clock import as_amsterdam, fact_moment, start_of_day
 from domain.policy import Policy
 from domain.trajectory import TRIGGER_NAMES_NL, TrajectoryTransitioned, Trigger
-from flows.backfill import backfill
-from flows.engine import Services
-from flows.settings import Settings
+from flows.services.backfill import backfill
+from flows.services.engine import Services
+from flows.services.settings import Settings
 from storage import repository as repo
 from storage import review
 from storage.database import copy_rows, create_db_engine, migrate, sqlite_url

@@ -19,7 +19,7 @@ poh_chronic: [...]}``.
 
 Scores are given as a percentage (numerator of 100) or as ``(numerator, denominator)``.
 The shipped catalogue is loaded, with the sample targets and (unless ``sample_averages: false``)
-the illustrative national averages of ``flows/samples``.
+the illustrative national averages of ``flows/testing/samples``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from domain.conversations import Attendee, ConversationKind, Goal, ImprovementPl
 from domain.indicators import IndicatorScore, NationalAverage, Target
 from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned
-from flows import engine
+from flows.services import engine
 from storage.files import parse_averages, parse_targets
 
 SAMPLES = Path(__file__).parent / "samples"

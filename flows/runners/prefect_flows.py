@@ -39,12 +39,12 @@ from prefect.schedules import Cron
 from prefect.states import Failed
 
 from domain.clock import AMSTERDAM, as_amsterdam, parse_moment
-from flows import duties, run_report
-from flows.duties import DutyReport
-from flows.engine import Services
-from flows.runner import open_services
+from flows.runners.embedded import open_services
 from flows.schedule import BY_NAME, SCHEDULE, TIMEZONE, ScheduledDuty, check_schedule
-from flows.settings import PrefectServerMissingError, Settings, load_settings
+from flows.services import duties, run_report
+from flows.services.duties import DutyReport
+from flows.services.engine import Services
+from flows.services.settings import PrefectServerMissingError, Settings, load_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TABLE_LIMIT = 500  # rows in the artifact's table; the summary counts everything

@@ -26,8 +26,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from flows.duties import DutyReport
 from flows.schedule import BY_NAME
+from flows.services.duties import DutyReport
 from notifications.wording import date_nl, message_kind_nl
 
 operations = logging.getLogger("qualitycycle.operations")

@@ -11,7 +11,7 @@ Invariants (LIBRARY-NOTES, APScheduler):
   declared is removed.
 - ``misfire_grace_time=None`` and ``coalesce=True``: a duty due while the process was down runs once
   when it comes back, however late, never once per missed time; ``max_instances=1``.
-- Jobs reference their function as text (``flows.runner:run_duty``) with fixed ids, so a stored job
+- Jobs reference their function as text (``flows.runners.embedded:run_duty``) with fixed ids, so a stored job
   survives a restart and a new release.
 - Run exactly one runner per database: two schedulers on one job store run jobs more than once. The
   duties themselves are idempotent per moment, so even then nothing is sent twice.
@@ -36,20 +36,20 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 
 from domain.clock import AMSTERDAM, as_amsterdam
-from flows import run_report
-from flows.duties import DutyReport
-from flows.engine import Services
 from flows.schedule import BY_NAME, SCHEDULE, ScheduledDuty, check_schedule, trigger
-from flows.settings import Settings, load_settings
+from flows.services import run_report
+from flows.services.duties import DutyReport
+from flows.services.engine import Services
+from flows.services.settings import Settings, load_settings
 from storage.database import create_db_engine
 
 log = logging.getLogger("qualitycycle.runner")
 JOB_TABLE = "scheduler_job"
-JOB_FUNCTION = "flows.runner:run_duty"
+JOB_FUNCTION = "flows.runners.embedded:run_duty"
 
 
 def open_services(settings: Settings) -> Services:
-    from flows.engine import ensure_default_catalogue
+    from flows.services.engine import ensure_default_catalogue
 
     services = Services.open(settings.db_url(), settings.load_policy(), settings.calendar())
     ensure_default_catalogue(services)

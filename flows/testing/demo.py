@@ -10,7 +10,7 @@ conversation the Monday after the day it was planned for (an extra conversation 
 plan; one practice's annual conversation slips past its due date and is recorded late); kits are
 refreshed on their due date and most people complete their mandatory course in time. Practices follow profiles: steady,
 a dip that recovers, a slow decline, an improver, a late dip, and underperformers who do not improve.
-National averages are the illustrative sample values (``flows/samples``), not real figures.
+National averages are the illustrative sample values (``flows/testing/samples``), not real figures.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from domain.conversations import Attendee
 from domain.obligations import CONVERSATION_KINDS, KitKind, ObligationKind
 from domain.registry import Role
 from domain.trajectory import STATE_NAMES_NL, TrajectoryState
-from flows import duties, engine
-from flows.dispatch import dispatch_outbox
-from flows.run_report import kinds_text
-from flows.scenario import FULL_ATTENDANCE, Scenario
+from flows.services import duties, engine
+from flows.services.outbox import dispatch_outbox
+from flows.services.run_report import kinds_text
+from flows.testing.scenario import FULL_ATTENDANCE, Scenario
 from notifications.channels import EmlFolderChannel
 from storage import obligations as store
 from storage import repository as repo

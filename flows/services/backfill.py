@@ -2,8 +2,8 @@
 
 A care group that starts with the product brings years of conversations and figures. ``backfill`` runs every
 duty of ``flows/schedule.py`` at every fire time from ``start`` to ``until``, in time order, on the facts recorded
-beforehand: each fact's step is taken when the walk reaches the day it happened (``flows.engine``), figures count
-from their period end plus the policy's publication delay, so the trajectories, obligations and board decisions
+beforehand: each fact's step is taken when the walk reaches the day it happened (``flows.services.engine``),
+figures count from their period end plus the policy's publication delay, so the trajectories, obligations and board decisions
 of those years are recorded at the moments they would have been taken.
 
 Invariants:
@@ -27,11 +27,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from domain.clock import as_amsterdam, start_of_day
-from flows.duties import DutyReport
-from flows.engine import Services
-from flows.run_report import title, unexpected
 from flows.schedule import SCHEDULE, fire_times
-from flows.settings import Settings
+from flows.services.duties import DutyReport
+from flows.services.engine import Services
+from flows.services.run_report import title, unexpected
+from flows.services.settings import Settings
 from storage import obligations as store
 from storage import repository as repo
 

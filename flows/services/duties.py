@@ -64,7 +64,7 @@ from domain.policy import MissingAverage
 from domain.registry import Person, Practice, Role
 from domain.rules import assess_progress
 from domain.trajectory import TrajectoryState, TrajectoryView, Trigger, as_of
-from flows.engine import (
+from flows.services.engine import (
     ENGINE_ACTOR,
     Services,
     TransitionTaken,

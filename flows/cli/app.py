@@ -33,9 +33,9 @@ from domain.errors import DomainError
 from domain.inputs import check_date, check_name, check_text, checked, printable, shown
 from domain.registry import Programme, Role
 from domain.trajectory import STATE_NAMES_NL
-from flows import engine
-from flows.duties import RecordedInFutureError, UnknownPersonError
-from flows.settings import SettingsError, load_settings
+from flows.services import engine
+from flows.services.duties import RecordedInFutureError, UnknownPersonError
+from flows.services.settings import SettingsError, load_settings
 from notifications.wording import message_kind_nl
 from statemachines.trajectory import TrajectoryError, mermaid
 from storage import files
@@ -356,7 +356,7 @@ def leave(
 
 
 def _print_duty(report: Any) -> None:
-    from flows import run_report
+    from flows.services import run_report
 
     out.print(run_report.headline(report), markup=False)
     for t in report.transitions:
@@ -386,7 +386,7 @@ def run(
     if unknown:
         raise CliInputError(f"onbekende taak {unknown[0]!r}; bekend zijn: {', '.join(BY_NAME)}")
     if now is None:
-        from flows.runner import JOB_TABLE, serve_embedded
+        from flows.runners.embedded import JOB_TABLE, serve_embedded
 
         settings = load_settings()
         out.print(f"ingebouwde planner gestart (taken in tabel {JOB_TABLE} van de eigen database); "
@@ -399,14 +399,14 @@ def run(
     moment = _moment(now)
     settings = load_settings()
     services = _services()
-    from flows.run_report import log_operations_to
+    from flows.services.run_report import log_operations_to
 
     log_operations_to(settings.home)  # tracebacks of unexpected failures, for whoever maintains the product
     reports = run_all(services, moment, settings, tuple(only) if only else None)
     for report in reports:
         _print_duty(report)
     if any(r.failures for r in reports):
-        from flows import run_report
+        from flows.services import run_report
 
         err.print(f"mislukt: {run_report.failure_message(reports)}", markup=False)
         raise typer.Exit(1)
@@ -420,7 +420,7 @@ def plan(
     actor: ActorOption = None,
 ) -> None:
     """Plan alle taken van de praktijken (opnieuw), bijvoorbeeld na een wijziging van kalender of beleid."""
-    from flows.duties import plan_obligations
+    from flows.services.duties import plan_obligations
 
     _print_duty(plan_obligations(_services(), _moment(now), actor=_actor(actor), reason=reason))
 
@@ -479,7 +479,7 @@ def record_kit_refresh(
 ) -> None:
     """Leg vast dat een instructiekoffer van een praktijk is geactualiseerd."""
     from domain.obligations import KitKind
-    from flows.duties import record_kit_refresh as record
+    from flows.services.duties import record_kit_refresh as record
 
     aliases = {"inhalatie": "inhalation", "insuline": "insulin"}
     try:
@@ -499,7 +499,7 @@ def record_training(
     now: NowOption = None, actor: ActorOption = None,
 ) -> None:
     """Leg vast dat iemand een verplichte scholing heeft gevolgd."""
-    from flows.duties import record_course_completion
+    from flows.services.duties import record_course_completion
 
     person = checked(check_name, person, "PERSON (naam)")
     new = record_course_completion(_services(), files.agb_code_argument(agb), person, course, _date(on, "--on"),
@@ -518,7 +518,7 @@ def runs(duty: Annotated[str | None, typer.Argument(help="Bijv. sweep_due.")] = 
     if as_json:
         out.print(json.dumps([r.summary for r in rows], ensure_ascii=False))
         return
-    from flows.run_report import title
+    from flows.services.run_report import title
 
     for r in rows:
         sm = r.summary
@@ -532,7 +532,7 @@ def serve(
     limit: Annotated[int | None, typer.Option("--limit", help="Hoeveel runs tegelijk.")] = None,
 ) -> None:
     """Registreer het rooster als Prefect-deployments bij de Prefect-server (PREFECT_API_URL) en voer uit."""
-    from flows.orchestration import serve_deployments
+    from flows.runners.prefect_flows import serve_deployments
 
     serve_deployments(limit=limit)
 
@@ -542,7 +542,7 @@ def deploy(
     pool: Annotated[str, typer.Option("--pool", help="Naam van de Prefect work pool (type process).")],
 ) -> None:
     """Registreer het rooster als deployments op een Prefect work pool, voor workers op meerdere machines."""
-    from flows.orchestration import deploy_to_pool
+    from flows.runners.prefect_flows import deploy_to_pool
 
     ids = deploy_to_pool(pool)
     out.print(f"{len(ids)} deployments geregistreerd op work pool {pool}; start workers met "
@@ -556,7 +556,7 @@ def worker(
     limit: Annotated[int | None, typer.Option("--limit", help="Hoeveel runs tegelijk.")] = None,
 ) -> None:
     """Voer de runs van een work pool uit; stopt netjes op SIGTERM of Ctrl-C (lopende runs maken af)."""
-    from flows.orchestration import run_worker
+    from flows.runners.prefect_flows import run_worker
 
     run_worker(pool, name=name, limit=limit)
 
@@ -752,7 +752,7 @@ def demo(
     practices: Annotated[int, typer.Option("--practices", min=4, max=500, help="Aantal praktijken.")] = 12,
 ) -> None:
     """Draai een voorbeeldzorggroep door gesimuleerde jaren (eigen database in QC_HOME/demo)."""
-    from flows.demo import run_demo
+    from flows.testing.demo import run_demo
 
     settings = load_settings()
     result = run_demo(settings.home / "demo", years=years, practices=practices)
@@ -779,9 +779,9 @@ def backfill(
         "--until", help="Tot dit moment (Europe/Amsterdam); standaard: nu.")] = None,
 ) -> None:
     """Breng geschiedenis in: loop het rooster van --from tot --until door zoals de planners dat hadden gedaan."""
-    from flows.backfill import NOT_WALKED, BackfillError
-    from flows.backfill import backfill as walk
-    from flows.run_report import log_operations_to
+    from flows.services.backfill import NOT_WALKED, BackfillError
+    from flows.services.backfill import backfill as walk
+    from flows.services.run_report import log_operations_to
 
     settings = load_settings()
     services = _services()
@@ -850,7 +850,7 @@ def outbox(
 @command()
 def send(now: NowOption = None) -> None:
     """Verstuur nu alle berichten die aan de beurt zijn (via SMTP, of als .eml-bestand in QC_HOME/outbox)."""
-    from flows.dispatch import channel_from_settings, dispatch_outbox
+    from flows.services.outbox import channel_from_settings, dispatch_outbox
 
     settings = load_settings()
     services = _services()
@@ -931,7 +931,7 @@ def _proposed(file: Path, on: date) -> Any:
     from pydantic import ValidationError as PolicyError
 
     from domain.policy import Policy
-    from flows.settings import read_policy_file
+    from flows.services.settings import read_policy_file
 
     services = _services().in_force(on)
     try:
@@ -990,7 +990,7 @@ def policy_what_if(
 ) -> None:
     """Probeer een beleidswijziging eerst: de zorggroep onder het huidige en het voorgestelde beleid, op kopieen
     (niets opgeslagen, niets verstuurd), en per praktijk waar de twee verschillen."""
-    from flows.whatif import what_if
+    from flows.services.whatif import what_if
 
     moment = _moment(now)
     start = _date(since, "--from") if since else None

@@ -1,0 +1,1 @@
+"""``qualitycycle``, the command line (``flows.cli.app``)."""
