@@ -558,8 +558,8 @@ def run_prefect_comparison(db: Path, out: Path, repeat: int) -> dict[str, Any]:
     from datetime import time as clock
 
     from domain.clock import AMSTERDAM
-    from flows.runners.embedded import open_services
     from flows.services import duties
+    from flows.services.bootstrap import open_services
     from flows.services.settings import load_settings
     from storage.database import sqlite_url
 

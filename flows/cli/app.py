@@ -34,6 +34,7 @@ from domain.inputs import check_date, check_name, check_text, checked, printable
 from domain.registry import Programme, Role
 from domain.trajectory import STATE_NAMES_NL
 from flows.services import engine
+from flows.services.bootstrap import open_services
 from flows.services.duties import RecordedInFutureError, UnknownPersonError
 from flows.services.settings import SettingsError, load_settings
 from notifications.wording import message_kind_nl
@@ -158,10 +159,7 @@ app.add_typer(policy_app, name="policy")
 
 
 def _services() -> engine.Services:
-    settings = load_settings()
-    services = engine.Services.open(settings.db_url(), settings.load_policy(), settings.calendar())
-    engine.ensure_default_catalogue(services)
-    return services
+    return open_services(load_settings())
 
 
 def _actor(given: str | None) -> str:

@@ -38,22 +38,14 @@ from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from domain.clock import AMSTERDAM, as_amsterdam
 from flows.schedule import BY_NAME, SCHEDULE, ScheduledDuty, check_schedule, trigger
 from flows.services import run_report
+from flows.services.bootstrap import open_services
 from flows.services.duties import DutyReport
-from flows.services.engine import Services
 from flows.services.settings import Settings, load_settings
 from storage.database import create_db_engine
 
 log = logging.getLogger("qualitycycle.runner")
 JOB_TABLE = "scheduler_job"
 JOB_FUNCTION = "flows.runners.embedded:run_duty"
-
-
-def open_services(settings: Settings) -> Services:
-    from flows.services.engine import ensure_default_catalogue
-
-    services = Services.open(settings.db_url(), settings.load_policy(), settings.calendar())
-    ensure_default_catalogue(services)
-    return services
 
 
 def execute_duty(name: str, moment: datetime, settings: Settings | None = None) -> DutyReport:

@@ -39,9 +39,9 @@ from prefect.schedules import Cron
 from prefect.states import Failed
 
 from domain.clock import AMSTERDAM, as_amsterdam, parse_moment
-from flows.runners.embedded import open_services
 from flows.schedule import BY_NAME, SCHEDULE, TIMEZONE, ScheduledDuty, check_schedule
 from flows.services import duties, run_report
+from flows.services.bootstrap import open_services
 from flows.services.duties import DutyReport
 from flows.services.engine import Services
 from flows.services.settings import PrefectServerMissingError, Settings, load_settings

@@ -3,8 +3,8 @@
 A care group that starts with the product brings years of conversations and figures. ``backfill`` runs every
 duty of ``flows/schedule.py`` at every fire time from ``start`` to ``until``, in time order, on the facts recorded
 beforehand: each fact's step is taken when the walk reaches the day it happened (``flows.services.engine``),
-figures count from their period end plus the policy's publication delay, so the trajectories, obligations and board decisions
-of those years are recorded at the moments they would have been taken.
+figures count from their period end plus the policy's publication delay, so the trajectories, obligations and
+board decisions of those years are recorded at the moments they would have been taken.
 
 Invariants:
 - Nothing of the past is sent: a message the walk queues about what lies before ``until`` (a board
