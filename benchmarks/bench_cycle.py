@@ -305,11 +305,11 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
     from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
     from flows.services import duties, engine
     from flows.testing.scenario import FULL_ATTENDANCE, SAMPLES
+    from readers.catalogue import default_catalogue
+    from readers.files import parse_averages, parse_targets
     from statemachines.trajectory import TrajectoryError
     from storage import repository as repo
-    from storage.catalogue import default_catalogue
     from storage.database import sqlite_url
-    from storage.files import parse_averages, parse_targets
     from storage.tables import ObligationRow
 
     started_all = time.perf_counter()

@@ -4,7 +4,7 @@ For each size (practices) the synthetic population of ``generate_population.py``
 once (Parquet, under ``--data``, git-ignored ``var/bench`` by default) and then, each in a
 fresh Python process so that peak memory is its own:
 
-- ``polars``  (a) our product, ``storage.recalculation.recalculate``: the whole call, reading,
+- ``polars``  (a) our product, ``readers.extracts.recalculate``: the whole call, reading,
   validation (patient data, AGB codes, programmes, dates, duplicates), counting and the
   aggregates as ``IndicatorScore`` objects;
 - ``polars-table`` the same call for bulk callers, ``recalculate_table``: everything but the
@@ -65,10 +65,10 @@ from dateutil.relativedelta import relativedelta  # noqa: E402
 
 from domain.indicators import IndicatorDefinition, IndicatorKind, IndicatorScore, ValueOp  # noqa: E402
 from domain.registry import Programme  # noqa: E402
-from storage.files import is_patient_header, parse_catalogue  # noqa: E402
+from readers.files import is_patient_header, parse_catalogue  # noqa: E402
 
 PERIOD_END = date(2024, 12, 31)
-CATALOGUE = ROOT / "storage" / "data" / "catalogue.csv"
+CATALOGUE = ROOT / "readers" / "data" / "catalogue.csv"
 IMPLEMENTATIONS = (
     "polars", "polars-table", "pandas", "duckdb", "duckdb-table", "floor", "floor-read", "floor-scan", "duckdb-floor"
 )
@@ -162,7 +162,7 @@ def recalculate_duckdb(
     path: Path, catalogue: Sequence[IndicatorDefinition], period_end: date, known_agb_codes: set[str] | None = None
 ) -> list[IndicatorScore]:
     """Our ``recalculate`` in DuckDB: ``recalculate_duckdb_table``, then the objects made by our own code."""
-    from storage import recalculation as ours
+    from readers import extracts as ours
 
     return ours._scores(recalculate_duckdb_table(path, catalogue, period_end, known_agb_codes))
 
@@ -175,7 +175,7 @@ def recalculate_duckdb_table(
     table (made, and its invariants checked, by our code)."""
     import duckdb
 
-    from storage import recalculation as ours
+    from readers import extracts as ours
 
     con = duckdb.connect()
     try:
@@ -373,12 +373,12 @@ def worker(implementation: str, data: Path, repeat: int, out: Path) -> dict[str,
     baseline = _memory_mb("VmRSS")
     rows: list[Row] | None = None
     if implementation == "polars":
-        from storage.recalculation import recalculate
+        from readers.extracts import recalculate
 
         best, times, scores = _best(lambda: recalculate(data, catalogue, PERIOD_END), repeat)
         rows = _rows(scores)
     elif implementation == "polars-table":
-        from storage.recalculation import recalculate_table
+        from readers.extracts import recalculate_table
 
         best, times, table = _best(lambda: recalculate_table(data, catalogue, PERIOD_END), repeat)
         rows = _table_rows(table)
@@ -418,7 +418,7 @@ def worker(implementation: str, data: Path, repeat: int, out: Path) -> dict[str,
 def _stages(data: Path, catalogue: Sequence[IndicatorDefinition], repeat: int) -> dict[str, Any]:
     """Where our time goes: the module's own steps, each timed alone (best of ``repeat``); and, for
     comparison, the two ways of making the objects that ours does not use."""
-    from storage import recalculation as ours
+    from readers import extracts as ours
 
     computable = [d for d in catalogue if d.computable]
     read, _, raw = _best(lambda: ours._read(data, ours._Check(str(data))), repeat)

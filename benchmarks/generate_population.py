@@ -1,6 +1,6 @@
 """A deterministic synthetic national population for the recalculation benchmark.
 
-One row per patient and programme, in the extract format of ``storage.recalculation``:
+One row per patient and programme, in the extract format of ``readers.extracts``:
 ``pseudonym, agb_code, programme, inclusion_date``, one ``<check>_date`` per check of the
 shipped catalogue and ``<check>_value`` for the checks that outcome indicators test
 (hba1c, bp, ldl). Nothing in it is real: AGB codes are random eight-digit codes starting
@@ -47,7 +47,7 @@ SEED = 20241231
 
 ROWS_PER_PRACTICE: dict[str, int] = {"dm2": 240, "copd": 80, "asthma": 100, "cvrm": 300, "elderly": 60}
 
-# The checks each programme's indicators count (from storage/data/catalogue.csv).
+# The checks each programme's indicators count (from readers/data/catalogue.csv).
 PROGRAMME_CHECKS: dict[str, tuple[str, ...]] = {
     "dm2": ("hba1c", "bp", "ldl", "egfr", "acr", "bmi", "smoking", "foot_exam", "fundus"),
     "copd": ("smoking", "burden", "exacerbations", "inhaler", "activity", "spirometry"),

@@ -36,10 +36,10 @@ from domain.indicators import (
 from domain.messages import NAMESPACE, OutboxMessage, about
 from domain.policy import Policy, PolicyVersion
 from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
+from domain.score_objects import stored_scores
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
 from storage import review
 from storage.obligations import insert_ignore
-from storage.recalculation import stored_scores
 from storage.tables import (
     CareGroupRow,
     ContactRow,

@@ -19,7 +19,7 @@ from domain.conversations import ConversationKind
 from domain.errors import DomainError, PatientDataError
 from domain.indicators import IndicatorKind
 from domain.registry import Programme, Role
-from storage.files import (
+from readers.files import (
     ConversationLine,
     InputFileError,
     Problem,

@@ -37,10 +37,10 @@ from flows.services.outbox import REFUSED, dispatch_outbox
 from flows.services.settings import SettingsError, load_settings, read_policy_file
 from notifications.channels import Channel, SmtpChannel
 from notifications.rendering import sample_messages
+from readers.files import InputFileError, parse_plan, parse_practices, parse_registry, parse_scores
 from storage import obligations as stored_obligations
 from storage import repository as repo
 from storage.database import create_db_engine
-from storage.files import InputFileError, parse_plan, parse_practices, parse_registry, parse_scores
 from tests.mailserver import MailServer, running_mailserver
 from tests.test_duties import EIK, LINDE, at, care_group, extract_csv
 

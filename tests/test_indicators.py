@@ -17,8 +17,8 @@ from flows.services import engine
 from flows.services.engine import Services
 from flows.testing.scenario import Scenario
 from notifications.charts import practice_chart_svg
+from readers.catalogue import DEFAULT_CATALOGUE_FILE, default_catalogue
 from storage import repository as repo
-from storage.catalogue import DEFAULT_CATALOGUE_FILE, default_catalogue
 
 A, B, C = "01000001", "01000002", "01000003"
 DESCRIPTION = f"""
@@ -213,7 +213,7 @@ def test_recalculating_from_an_extract_stores_only_the_practices_aggregates(serv
 
 @pytest.mark.parametrize("value", ["100,5", "-1", "honderd"])
 def test_national_average_outside_0_to_100_rejects_the_file_with_row_and_column(tmp_path: Path, value: str) -> None:
-    from storage.files import InputFileError, parse_averages
+    from readers.files import InputFileError, parse_averages
 
     path = tmp_path / "gemiddelden.csv"
     path.write_text(f"programme;indicator;year;national_average\ndm2;hba1c_measured;2024;91\n"

@@ -21,14 +21,15 @@ import polars as pl
 import pytest
 from pydantic import ValidationError
 
+from domain import score_objects
 from domain.errors import PatientDataError
 from domain.indicators import IndicatorDefinition, IndicatorKind, IndicatorScore
 from domain.registry import Programme
-from storage import recalculation
-from storage.files import InputFileError, PatientDataFileError, Problem, parse_catalogue, passes_elfproef
-from storage.recalculation import TABLE_SCHEMA, recalculate, recalculate_table
+from readers import extracts as recalculation
+from readers.extracts import TABLE_SCHEMA, recalculate, recalculate_table
+from readers.files import InputFileError, PatientDataFileError, Problem, parse_catalogue, passes_elfproef
 
-CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "storage" / "data" / "catalogue.csv"
+CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "readers" / "data" / "catalogue.csv"
 E = date(2024, 6, 30)
 A, B = "01000001", "01000002"
 
@@ -322,8 +323,8 @@ def test_scores_read_back_from_the_database_are_the_objects_that_were_stored(
     stored = recalculate(write(tmp_path, "extract.csv", csv_text()), catalogue, E)
     rows = [(s.agb_code, s.programme.value, s.indicator, s.period_end, s.numerator, s.denominator) for s in stored]
     for fast in (True, False):
-        monkeypatch.setattr(recalculation, "_plain_construction", lambda fast=fast: fast)
-        read = recalculation.stored_scores(rows)
+        monkeypatch.setattr(score_objects, "plain_construction_holds", lambda fast=fast: fast)
+        read = score_objects.stored_scores(rows)
         assert read == stored and [hash(s) for s in read] == [hash(s) for s in stored]
         for score, original in zip(read, stored, strict=True):
             assert type(score) is IndicatorScore and isinstance(score.programme, Programme)
@@ -335,8 +336,8 @@ def test_the_fast_objects_fall_back_to_model_construct(
     tmp_path: Path, catalogue: list[IndicatorDefinition], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = write(tmp_path, "extract.csv", csv_text())
-    assert recalculation._plain_construction()
-    monkeypatch.setattr(recalculation, "_plain_construction", lambda: False)
+    assert score_objects.plain_construction_holds()
+    monkeypatch.setattr(score_objects, "plain_construction_holds", lambda: False)
     scores = recalculate(path, catalogue, E)
     assert as_dict(scores) == EXPECTED
     assert all(score == IndicatorScore.model_validate(score.model_dump()) for score in scores)

@@ -36,6 +36,7 @@ from domain.trajectory import TrajectoryState, TrajectoryTransitioned, Trajector
 from flows.services import engine
 from flows.services.engine import Services
 from flows.testing.scenario import SAMPLES, Scenario
+from readers.files import parse_catalogue
 from statemachines.trajectory import (
     Fired,
     GuardContext,
@@ -46,7 +47,6 @@ from statemachines.trajectory import (
     fire,
     replay,
 )
-from storage.files import parse_catalogue
 from storage.tables import OutboxRow, TrajectoryEventRow
 
 S, T = TrajectoryState, Trigger

@@ -38,8 +38,8 @@ from flows.services.bootstrap import open_services
 from flows.services.duties import RecordedInFutureError, UnknownPersonError
 from flows.services.settings import SettingsError, load_settings
 from notifications.wording import message_kind_nl
+from readers import files
 from statemachines.trajectory import TrajectoryError, mermaid
-from storage import files
 from storage.database import current_revision
 
 

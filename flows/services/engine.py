@@ -54,6 +54,9 @@ from domain.trajectory import (
     happened_by,
 )
 from notifications.charts import Series
+from readers.catalogue import default_catalogue
+from readers.extracts import recalculate
+from readers.files import ConversationLine
 from statemachines.trajectory import (
     EventBeforeLastError,
     Fired,
@@ -67,10 +70,7 @@ from statemachines.trajectory import (
 )
 from storage import repository as repo
 from storage import review
-from storage.catalogue import default_catalogue
 from storage.database import create_db_engine, migrate
-from storage.files import ConversationLine
-from storage.recalculation import recalculate
 from storage.tables import ConversationRow, EngineRunRow, TrajectoryRow, TrajectoryStepRow
 
 ENGINE_ACTOR = "engine"

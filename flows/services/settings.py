@@ -22,8 +22,8 @@ from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 from domain.calendar import WorkingCalendar
 from domain.inputs import Email, Name
 from domain.policy import Policy
+from readers.files import YAML_MAX_BYTES, YamlError, dutch_message, load_yaml_text
 from storage.database import CONNECT_TIMEOUT, STATEMENT_TIMEOUT, normalise_url, sqlite_url
-from storage.files import YAML_MAX_BYTES, YamlError, dutch_message, load_yaml_text
 
 
 class SettingsError(Exception):

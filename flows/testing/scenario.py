@@ -40,7 +40,7 @@ from domain.indicators import IndicatorScore, NationalAverage, Target
 from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned
 from flows.services import engine
-from storage.files import parse_averages, parse_targets
+from readers.files import parse_averages, parse_targets
 
 SAMPLES = Path(__file__).parent / "samples"
 FULL_ATTENDANCE = (

@@ -15,7 +15,7 @@ One row per patient and programme; column names are matched case-insensitively.
 - ``pseudonym``: text, opaque; unique per programme (a pseudonym twice in one programme is refused).
 - ``agb_code``: the practice's AGB code, exactly 8 digits, as text (leading zeros matter).
 - ``programme``: ``dm2``, ``copd``, ``asthma``, ``cvrm`` or ``elderly``, or a Dutch name that
-  ``storage.files`` accepts too (``astma``, ``ouderenzorg``, ``diabetes``); case and surrounding
+  ``readers.files`` accepts too (``astma``, ``ouderenzorg``, ``diabetes``); case and surrounding
   spaces do not matter.
 - ``inclusion_date``: the date the patient entered the programme (required).
 - per check named in the catalogue's ``check`` column: ``<check>_date``, the date of the latest
@@ -75,24 +75,21 @@ Invariants
 from __future__ import annotations
 
 import csv
-import functools
-import gc
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from os import PathLike
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 from dateutil.relativedelta import relativedelta
 
 from domain.indicators import IndicatorDefinition, IndicatorKind, IndicatorScore, ValueOp
 from domain.registry import Programme
-from storage.files import (
+from domain.score_objects import unvalidated_scores
+from readers.files import (
     NEVER_STORED,
     PROGRAMME_ALIASES,
     InputFileError,
@@ -881,144 +878,26 @@ def _assert_invariants(table: pl.DataFrame) -> None:
         )
 
 
-_Columns = tuple[list[str], list[int], list[str], list[int], list[int]]
-"""A table's agb_code, programme (code), indicator, numerator and denominator, as Python lists."""
-
-
-@functools.cache
-def _plain_construction() -> bool:
-    """Whether ``IndicatorScore`` objects can be made by setting their four slots, as ``model_construct`` does.
-
-    True when the model has exactly the fields of ``TABLE_SCHEMA``, no private attributes, no
-    post-init hook and no extra fields, and an object made so has the same state as one made by
-    ``model_construct`` and equals a validated one. Otherwise ``_scores`` uses ``model_construct``.
-    Checked once per process.
-    """
-    model = IndicatorScore
-    if (
-        tuple(model.model_fields) != _SCORE_FIELDS
-        or model.__private_attributes__
-        or model.__pydantic_post_init__
-        or model.__pydantic_root_model__
-        or model.model_config.get("extra") == "allow"
-        or any(_slot_setter(name) is None for name in _SLOTS)
-    ):
-        return False
-    end = date(2024, 12, 31)
-    made = _made((["01234567"], [0], ["x"], [1], [2]), end, set(_SCORE_FIELDS))[0]
-    values = {"agb_code": "01234567", "programme": _PROGRAMME_ORDER[0], "indicator": "x", "period_end": end,
-              "numerator": 1, "denominator": 2}
-    constructed = model.model_construct(**values)  # type: ignore[arg-type]
-    return bool(made.__getstate__() == constructed.__getstate__() and made == model.model_validate(values))
-
-
-_SLOTS = ("__dict__", "__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__")
-
-
-def _slot_setter(name: str) -> Callable[[object, object], None] | None:
-    """The ``__set__`` of the descriptor behind one of ``IndicatorScore``'s slots (calling it directly is
-    measured faster than ``object.__setattr__``), or None when there is no such descriptor."""
-    for klass in IndicatorScore.__mro__:
-        found = vars(klass).get(name)
-        if found is not None:
-            setter = getattr(found, "__set__", None)
-            return setter if callable(setter) else None
-    return None
-
-
-def _plain(values: Iterable[dict[str, Any]], fields_set: set[str]) -> list[IndicatorScore]:
-    """``IndicatorScore`` objects from their field values, unvalidated: the four slots ``model_construct`` sets,
-    set directly. They share ``fields_set``, as objects made by ``model_construct(fields_set, ...)`` do (the
-    model is frozen: pydantic copies the set before it changes it, in ``model_copy``)."""
-    set_dict, set_fields_set, set_extra, set_private = (_slot_setter(name) for name in _SLOTS)
-    assert set_dict and set_fields_set and set_extra and set_private  # _plain_construction checked
-    new = object.__new__
-    model = IndicatorScore
-    made: list[IndicatorScore] = []
-    append = made.append
-    for fields in values:
-        score = new(model)
-        set_dict(score, fields)
-        set_fields_set(score, fields_set)
-        set_extra(score, None)
-        set_private(score, None)
-        append(score)
-    return made
-
-
-def _made(columns: _Columns, period_end: date, fields_set: set[str]) -> list[IndicatorScore]:
-    """``IndicatorScore`` objects from a table's columns (``_plain``)."""
-    programmes = _PROGRAMME_ORDER
-    return _plain(({"agb_code": agb_code, "programme": programmes[programme], "indicator": indicator,
-                    "period_end": period_end, "numerator": numerator, "denominator": denominator}
-                   for agb_code, programme, indicator, numerator, denominator in zip(*columns, strict=True)),
-                  fields_set)
-
-
-def stored_scores(rows: Iterable[Any]) -> list[IndicatorScore]:
-    """``IndicatorScore`` objects from rows read back from the database (agb_code, programme, indicator,
-    period_end, numerator, denominator), unvalidated: every row was validated on its way in (import or
-    recalculation), and a sweep reads hundreds of thousands of them. ``_plain`` when
-    ``_plain_construction`` holds, else ``model_construct``."""
-    fields_set = set(_SCORE_FIELDS)
-    programmes = {p.value: p for p in Programme}
-    values = ({"agb_code": a, "programme": programmes[p], "indicator": i, "period_end": e, "numerator": n,
-               "denominator": d} for a, p, i, e, n, d in rows)
-    if not _plain_construction():
-        return [IndicatorScore.model_construct(fields_set, **v) for v in values]
-    return _plain(values, fields_set)
-
-
-@contextmanager
-def _without_cyclic_gc() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while many acyclic objects are made.
-
-    Making 165,000 scores (each an object, a dict) triggers the collector hundreds of times, and
-    its full passes walk every object of the process: measured 0.59 s with it, 0.18 s without.
-    The scores hold no reference cycles, so nothing is left for it to find; it is switched back on
-    (only if it was on) when the block ends, and catches up by itself afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _scores(table: pl.DataFrame) -> list[IndicatorScore]:
     """The rows of a ``recalculate_table`` table (invariants already checked) as ``IndicatorScore`` objects.
 
     Not validated one by one: the table was checked as a whole (``_assert_invariants``), and
     pydantic's validation costs about 5 µs an object, more than the rest of the recalculation
     together at 165,000 scores. ``model_construct``, the documented way to skip it, still costs
-    about 4 µs an object; setting the same four slots directly about 0.7 µs (``_plain_construction``
-    checks, once, that both give the same object).
+    about 4 µs an object; ``domain.score_objects`` sets the same four slots directly in about 0.7 µs.
     """
     if table.height == 0:
         return []
     period_end: date = table.get_column("period_end")[0]
-    columns: _Columns = (
+    columns = (
         table.get_column("agb_code").to_list(),
         table.get_column("programme").to_physical().to_list(),
         table.get_column("indicator").to_list(),
         table.get_column("numerator").to_list(),
         table.get_column("denominator").to_list(),
     )
-    fields_set = set(_SCORE_FIELDS)
-    with _without_cyclic_gc():
-        if _plain_construction():
-            return _made(columns, period_end, fields_set)
-        return [
-            IndicatorScore.model_construct(
-                fields_set,
-                agb_code=agb_code,
-                programme=_PROGRAMME_ORDER[programme],
-                indicator=indicator,
-                period_end=period_end,
-                numerator=numerator,
-                denominator=denominator,
-            )
-            for agb_code, programme, indicator, numerator, denominator in zip(*columns, strict=True)
-        ]
+    programmes = _PROGRAMME_ORDER
+    return unvalidated_scores(
+        {"agb_code": agb_code, "programme": programmes[programme], "indicator": indicator, "period_end": period_end,
+         "numerator": numerator, "denominator": denominator}
+        for agb_code, programme, indicator, numerator, denominator in zip(*columns, strict=True))

@@ -1,4 +1,4 @@
-"""The indicator catalogue shipped with the product (``storage/data/catalogue.csv``).
+"""The indicator catalogue shipped with the product (``readers/data/catalogue.csv``).
 
 Each definition carries its Dutch name, kind, whether it is a main process indicator, how it is
 computed from a pseudonymised extract, its numerator and denominator in words, and the public
@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from domain.indicators import IndicatorDefinition
-from storage.files import parse_catalogue
+from readers.files import parse_catalogue
 
 DEFAULT_CATALOGUE_FILE = Path(__file__).parent / "data" / "catalogue.csv"
 
