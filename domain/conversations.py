@@ -10,25 +10,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.inputs import Name, SaneDate, Text
 from domain.registry import Programme, Role
-
-
-class ConversationKind(StrEnum):
-    START = "start"
-    ANNUAL = "annual"
-    EXTRA = "extra"
-
-
-KIND_NAMES_NL = {
-    ConversationKind.START: "startgesprek",
-    ConversationKind.ANNUAL: "kwaliteitsjaargesprek",
-    ConversationKind.EXTRA: "extra gesprek",
-}
+from domain.vocabulary import ConversationKind
 
 
 class Attendee(BaseModel):

@@ -18,7 +18,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.inputs import Name
-from domain.registry import CHRONIC_PROGRAMMES, Programme, Role
+from domain.registry import Programme, Role
+from domain.vocabulary import CHRONIC_PROGRAMMES
 
 
 class LagMode(StrEnum):

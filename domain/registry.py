@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from domain.errors import InvalidAgbCodeError
 from domain.inputs import Email, Name, SaneDate
+from domain.vocabulary import Programme, Role
 
 _AGB = re.compile(r"^\d{8}$")
 
@@ -29,42 +29,6 @@ def validate_agb_code(value: str) -> str:
 
 
 AgbCode = Annotated[str, AfterValidator(validate_agb_code)]
-
-
-class Programme(StrEnum):
-    """Care programmes (zorgprogramma's). All but ``elderly`` are chronic care."""
-
-    DM2 = "dm2"
-    COPD = "copd"
-    ASTHMA = "asthma"
-    CVRM = "cvrm"
-    ELDERLY = "elderly"
-
-
-CHRONIC_PROGRAMMES: frozenset[Programme] = frozenset(
-    {Programme.DM2, Programme.COPD, Programme.ASTHMA, Programme.CVRM}
-)
-
-
-class Role(StrEnum):
-    """Roles of people, with the glossary's names."""
-
-    GP_PRINCIPAL = "gp_principal"
-    GP = "gp"
-    POH_CHRONIC = "poh_chronic"
-    POH_ELDERLY = "poh_elderly"
-    NURSE_PRACTITIONER = "nurse_practitioner"
-    NURSE = "nurse"
-    PRACTICE_MANAGER = "practice_manager"
-    DOCTORS_ASSISTANT = "doctors_assistant"
-    DISTRICT_NURSE = "district_nurse"
-    GP_SPECIALIST = "gp_specialist"
-    DIABETES_NURSE = "diabetes_nurse"
-    LUNG_FUNCTION_ANALYST = "lung_function_analyst"
-    COACH = "coach"
-    EKC = "ekc"
-    OFFICER = "officer"
-    BOARD = "board"
 
 
 class _Frozen(BaseModel):

@@ -12,8 +12,8 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from domain.clock import as_amsterdam
-from domain.conversations import KIND_NAMES_NL, ConversationKind
 from domain.trajectory import STATE_NAMES_NL, TrajectoryState
+from domain.vocabulary import KIND_NAMES_NL, ConversationKind
 
 ROLE_NAMES_NL = {  # the glossary's Dutch terms, as they read inside a sentence
     "gp_principal": "praktijkhoudende huisarts",

@@ -8,12 +8,13 @@ is safe to run again.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -75,6 +76,8 @@ def create_db_engine(url: str, *, connect_timeout: int = CONNECT_TIMEOUT, statem
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # Alembic is loaded only when a schema is to change (a command starts faster)
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     # ConfigParser interpolates '%': an address with encoded options (statement_timeout%3D...) must escape it
@@ -82,8 +85,32 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+def head_revision() -> str:
+    """The newest migration's revision: migrations are named ``NNNN_what.py`` with revision ``NNNN``
+    (``tests/test_migrations.py`` holds Alembic's own head to it)."""
+    return max(path.name[:4] for path in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def stored_revision(engine: Engine) -> str | None:
+    """The revision the database is at, read without loading Alembic; None for a new database."""
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+    except sa.exc.ProgrammingError:
+        return None  # PostgreSQL: no alembic_version table yet
+    except sa.exc.OperationalError as exc:
+        if "no such table" in str(exc.orig):
+            return None  # SQLite: no alembic_version table yet
+        raise
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the database to ``revision`` (default: newest)."""
+    """Upgrade the database to ``revision`` (default: newest). A database already at the newest is left as it
+    is without loading Alembic: every command opens the database this way."""
+    if revision == "head" and stored_revision(engine) == head_revision():
+        return
+    from alembic import command
+
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection

@@ -11,7 +11,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from storage.database import create_db_engine, current_revision, migrate, normalise_url, sqlite_url
+from storage.database import (
+    alembic_config,
+    create_db_engine,
+    current_revision,
+    head_revision,
+    migrate,
+    normalise_url,
+    sqlite_url,
+    stored_revision,
+)
 from tests.conftest import POSTGRES_URL
 
 
@@ -43,7 +52,17 @@ def test_migrations_build_exactly_the_models_schema_and_can_run_again(
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata)
     assert diff == [], f"models and migrations disagree: {diff}"
     migrate(engine)
-    assert current_revision(engine) == head
+    assert current_revision(engine) == head == stored_revision(engine) == head_revision()
+    engine.dispose()
+
+
+def test_the_quick_head_check_names_alembics_own_head(tmp_path: Path) -> None:
+    """Every command skips Alembic when the database is at ``head_revision()``: it must be Alembic's head."""
+    from alembic.script import ScriptDirectory
+
+    engine = create_db_engine(sqlite_url(tmp_path / "x.db"))
+    assert stored_revision(engine) is None
+    assert ScriptDirectory.from_config(alembic_config(engine)).get_current_head() == head_revision()
     engine.dispose()
 
 

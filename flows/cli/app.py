@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import getpass
 import hashlib
+import importlib
 import json
 import re
 import sys
@@ -16,31 +17,54 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import typer._click.exceptions as click_errors  # typer carries its own click; its errors live here
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import IntegrityError, OperationalError
 from typer.core import TyperGroup
 
 from domain.clock import AMSTERDAM, MomentError, as_amsterdam, parse_moment
-from domain.commands import LeaveProgramme, RecordConversation
-from domain.conversations import KIND_NAMES_NL, Attendee, ConversationKind
-from domain.errors import DomainError
-from domain.inputs import check_date, check_name, check_text, checked, printable, shown
-from domain.registry import Programme, Role
-from domain.trajectory import STATE_NAMES_NL
-from flows.services import engine
-from flows.services.bootstrap import open_services
-from flows.services.duties import RecordedInFutureError, UnknownPersonError
-from flows.services.settings import SettingsError, load_settings
-from notifications.wording import message_kind_nl
-from readers import files
-from statemachines.trajectory import TrajectoryError, mermaid
-from storage.database import current_revision
+from domain.vocabulary import KIND_NAMES_NL, ConversationKind, Programme, Role
+
+
+class _lazy:  # lower case: it stands where a module name stands
+    """A module imported on first use."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+# Each command imports what it needs when it runs: the models, the database, Polars and Prefect are not loaded
+# to show --help or to parse a command line (``qualitycycle --help`` starts several times faster). A module bound
+# here by ``_lazy`` is imported on its first attribute; mypy reads the real imports.
+if TYPE_CHECKING:
+    from domain import commands, conversations, inputs, trajectory
+    from domain import errors as domain_errors
+    from flows.services import bootstrap, duties, engine
+    from flows.services import settings as config
+    from notifications import wording
+    from readers import files
+    from statemachines import trajectory as machine
+    from storage import database
+else:
+    commands = _lazy("domain.commands")
+    conversations = _lazy("domain.conversations")
+    inputs = _lazy("domain.inputs")
+    trajectory = _lazy("domain.trajectory")
+    domain_errors = _lazy("domain.errors")
+    bootstrap = _lazy("flows.services.bootstrap")
+    duties = _lazy("flows.services.duties")
+    engine = _lazy("flows.services.engine")
+    config = _lazy("flows.services.settings")
+    wording = _lazy("notifications.wording")
+    files = _lazy("readers.files")
+    machine = _lazy("statemachines.trajectory")
+    database = _lazy("storage.database")
 
 
 class _DutchCommandLine(TyperGroup):
@@ -54,10 +78,10 @@ class _DutchCommandLine(TyperGroup):
         try:
             code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except click_errors.UsageError as exc:
-            err.print(f"fout: {printable(_usage_nl(exc))}", markup=False)
+            err.print(f"fout: {inputs.printable(_usage_nl(exc))}", markup=False)
             sys.exit(2)
         except click_errors.ClickException as exc:
-            err.print(f"fout: {printable(exc.format_message())}", markup=False)
+            err.print(f"fout: {inputs.printable(exc.format_message())}", markup=False)
             sys.exit(exc.exit_code)
         except typer.Abort:
             err.print("afgebroken", markup=False)
@@ -76,6 +100,8 @@ def _usage_nl(exc: click_errors.UsageError) -> str:
         return f"{name or 'een argument'} ontbreekt{see}"
     if isinstance(exc, click_errors.BadParameter):
         name = "/".join(getattr(exc.param, "opts", None) or []) or "waarde"
+        from pydantic import ValidationError
+
         cause = exc.__cause__
         if isinstance(cause, ValidationError) and cause.errors():
             return f"{name}: {files.dutch_message(cause.errors()[0])}{see}"
@@ -105,36 +131,47 @@ class CliInputError(Exception):
     """A command-line value is wrong."""
 
 
-KNOWN_ERRORS: tuple[type[BaseException], ...] = (
-    DomainError, TrajectoryError, SettingsError, CliInputError, ValidationError,
-    engine.UnknownPracticeError, engine.ConversationInFutureError, engine.ImportStoppedError,
-    engine.UnknownGpGroupError, engine.ConversationConflictError, engine.UnknownIndicatorError,
-    engine.repo.ConcurrentUpdateError, UnknownPersonError, RecordedInFutureError,
-)
+def _known_errors() -> tuple[type[BaseException], ...]:
+    """The errors that mean "refused" (bad input, unknown, a conflict, a date in the future): one Dutch line,
+    exit 1. Looked up when one is raised, so that no command loads the modules of the others."""
+    from pydantic import ValidationError
+
+    return (
+        domain_errors.DomainError, machine.TrajectoryError, config.SettingsError, CliInputError, ValidationError,
+        engine.UnknownPracticeError, engine.ConversationInFutureError, engine.ImportStoppedError,
+        engine.UnknownGpGroupError, engine.ConversationConflictError, engine.UnknownIndicatorError,
+        engine.repo.ConcurrentUpdateError, duties.UnknownPersonError, duties.RecordedInFutureError,
+    )
 
 
 @contextmanager
 def _friendly_errors() -> Iterator[None]:
     try:
         yield
-    except KNOWN_ERRORS as exc:
-        err.print(f"fout: {printable(_one_line(exc))}", markup=False)
-        raise typer.Exit(1) from None
-    except IntegrityError:
-        err.print("fout: iemand anders legde tegelijk hetzelfde vast; er is niets dubbel opgeslagen, "
-                  "probeer het opnieuw", markup=False)
-        raise typer.Exit(1) from None
-    except OSError as exc:
-        err.print(f"fout: {printable(str(exc.filename or 'bestand'))} kan niet worden gelezen of geschreven: "
-                  f"{exc.strerror}", markup=False)
-        raise typer.Exit(1) from None
-    except OperationalError as exc:
-        err.print(f"fout: database niet bereikbaar of niet bruikbaar: {printable(' '.join(str(exc.orig).split()))}",
-                  markup=False)
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except Exception as exc:
+        from sqlalchemy.exc import IntegrityError, OperationalError
+
+        if isinstance(exc, _known_errors()):
+            err.print(f"fout: {inputs.printable(_one_line(exc))}", markup=False)
+        elif isinstance(exc, IntegrityError):
+            err.print("fout: iemand anders legde tegelijk hetzelfde vast; er is niets dubbel opgeslagen, "
+                      "probeer het opnieuw", markup=False)
+        elif isinstance(exc, OSError):
+            err.print(f"fout: {inputs.printable(str(exc.filename or 'bestand'))} kan niet worden gelezen of "
+                      f"geschreven: {exc.strerror}", markup=False)
+        elif isinstance(exc, OperationalError):
+            err.print("fout: database niet bereikbaar of niet bruikbaar: "
+                      f"{inputs.printable(' '.join(str(exc.orig).split()))}", markup=False)
+        else:
+            raise
         raise typer.Exit(1) from None
 
 
 def _one_line(exc: BaseException) -> str:
+    from pydantic import ValidationError
+
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
         return f"{'.'.join(str(p) for p in first['loc'])}: {files.dutch_message(first)}"
@@ -159,13 +196,13 @@ app.add_typer(policy_app, name="policy")
 
 
 def _services() -> engine.Services:
-    return open_services(load_settings())
+    return bootstrap.open_services(config.load_settings())
 
 
 def _actor(given: str | None) -> str:
     if given:
-        return checked(check_name, given, "--actor")
-    settings = load_settings()
+        return inputs.checked(inputs.check_name, given, "--actor")
+    settings = config.load_settings()
     return settings.actor or f"user:{getpass.getuser()}"
 
 
@@ -177,7 +214,7 @@ def _moment(value: str | None) -> datetime:
         moment = parse_moment(value)
     except MomentError as exc:
         raise CliInputError(str(exc)) from None
-    checked(check_date, moment.date(), "--now")
+    inputs.checked(inputs.check_date, moment.date(), "--now")
     return moment
 
 
@@ -186,8 +223,9 @@ def _date(value: str, option: str) -> date:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise CliInputError(f"{option} {shown(value)}: onleesbare of onbestaande datum; gebruik JJJJ-MM-DD") from None
-    return checked(check_date, day, option)
+        raise CliInputError(f"{option} {inputs.shown(value)}: onleesbare of onbestaande datum; "
+                            "gebruik JJJJ-MM-DD") from None
+    return inputs.checked(inputs.check_date, day, option)
 
 
 NowOption = Annotated[str | None, typer.Option("--now", help="Het moment (Europe/Amsterdam); standaard: nu.")]
@@ -203,7 +241,7 @@ def init() -> None:
     """Maak de database aan of werk het schema bij."""
     services = _services()
     out.print(f"database klaar: {services.db.url.render_as_string(hide_password=True)} "
-              f"(schemaversie {current_revision(services.db)})")
+              f"(schemaversie {database.current_revision(services.db)})")
 
 
 @command("load-registry")
@@ -269,18 +307,20 @@ def recalculate(
               f"{result.unchanged} ongewijzigd (geen patiëntgegevens bewaard)")
 
 
-def _attendees(values: list[str]) -> tuple[Attendee, ...]:
+def _attendees(values: list[str]) -> tuple[conversations.Attendee, ...]:
     attendees = []
     for value in values:
         role, sep, name = value.partition("=")
         if not sep or not name.strip():
-            raise CliInputError(f"--attendee {shown(value)}: gebruik ROL=NAAM, bijvoorbeeld gp_principal='Dr. Bakker'")
+            raise CliInputError(f"--attendee {inputs.shown(value)}: gebruik ROL=NAAM, "
+                                "bijvoorbeeld gp_principal='Dr. Bakker'")
         try:
             known = Role(role.strip())
         except ValueError:
             roles = ", ".join(r.value for r in Role)
-            raise CliInputError(f"--attendee: onbekende rol {shown(role)} (mogelijk: {roles})") from None
-        attendees.append(Attendee(role=known, name=checked(check_name, name, f"--attendee {known.value}=")))
+            raise CliInputError(f"--attendee: onbekende rol {inputs.shown(role)} (mogelijk: {roles})") from None
+        name = inputs.checked(inputs.check_name, name, f"--attendee {known.value}=")
+        attendees.append(conversations.Attendee(role=known, name=name))
     return tuple(attendees)
 
 
@@ -291,8 +331,8 @@ def _describe_conversation(result: engine.ConversationRecorded) -> None:
         return
     out.print(f"{name} van {result.agb_code} op {result.held_on} vastgelegd")
     if result.transition is not None and result.transition.from_state != result.transition.to_state:
-        out.print(f"  traject: {STATE_NAMES_NL[result.transition.from_state]} -> "
-                  f"{STATE_NAMES_NL[result.transition.to_state]}"
+        out.print(f"  traject: {trajectory.STATE_NAMES_NL[result.transition.from_state]} -> "
+                  f"{trajectory.STATE_NAMES_NL[result.transition.to_state]}"
                   + (" (later vastgelegd dan de laatste stap)" if result.transition.details.get("late") else ""))
     if result.waiting:
         out.print(f"  traject: {result.waiting}", markup=False)
@@ -314,7 +354,7 @@ def record_conversation(
     actor: ActorOption = None,
 ) -> None:
     """Leg een gesprek vast (start, kwaliteitsjaargesprek of extra gesprek) en neem de bijbehorende stap."""
-    cmd = RecordConversation(
+    cmd = commands.RecordConversation(
         agb_code=files.agb_code_argument(agb), kind=kind, held_on=_date(held_on, "--held-on"), programme=programme,
         attendees=_attendees(attendee or []), plan=files.parse_plan(plan) if plan else None,
     )
@@ -342,13 +382,13 @@ def leave(
     actor: ActorOption = None,
 ) -> None:
     """Een praktijk verlaat de kwaliteitscyclus van de zorggroep."""
-    result = engine.leave(_services(), LeaveProgramme(agb_code=files.agb_code_argument(agb), on=_date(on, "--on"),
-                                                      reason=checked(check_text, reason, "--reason")),
-                          _moment(now), _actor(actor))
+    leaving = commands.LeaveProgramme(agb_code=files.agb_code_argument(agb), on=_date(on, "--on"),
+                                      reason=inputs.checked(inputs.check_text, reason, "--reason"))
+    result = engine.leave(_services(), leaving, _moment(now), _actor(actor))
     if result.transition is not None:
         event = result.transition
-        out.print(f"praktijk {event.agb_code}: {STATE_NAMES_NL[event.from_state]} -> "
-                  f"{STATE_NAMES_NL[event.to_state]}")
+        out.print(f"praktijk {event.agb_code}: {trajectory.STATE_NAMES_NL[event.from_state]} -> "
+                  f"{trajectory.STATE_NAMES_NL[event.to_state]}")
     else:
         out.print(f"vertrek van {result.agb_code} op {result.on} vastgelegd; traject: {result.waiting}", markup=False)
 
@@ -358,7 +398,8 @@ def _print_duty(report: Any) -> None:
 
     out.print(run_report.headline(report), markup=False)
     for t in report.transitions:
-        out.print(f"  {t.agb_code} {t.name}: {STATE_NAMES_NL[t.from_state]} -> {STATE_NAMES_NL[t.to_state]} "
+        states = trajectory.STATE_NAMES_NL
+        out.print(f"  {t.agb_code} {t.name}: {states[t.from_state]} -> {states[t.to_state]} "
                   f"({t.trigger.value}) {t.summary}", markup=False)
     for line in run_report.deferred_lines(report):
         out.print(f"  {line}", markup=False)
@@ -386,7 +427,7 @@ def run(
     if now is None:
         from flows.runners.embedded import JOB_TABLE, serve_embedded
 
-        settings = load_settings()
+        settings = config.load_settings()
         out.print(f"ingebouwde planner gestart (taken in tabel {JOB_TABLE} van de eigen database); "
                   "stoppen met Ctrl-C of SIGTERM", markup=False)
         for name, duty in BY_NAME.items():
@@ -395,7 +436,7 @@ def run(
         out.print("ingebouwde planner gestopt", markup=False)
         return
     moment = _moment(now)
-    settings = load_settings()
+    settings = config.load_settings()
     services = _services()
     from flows.services.run_report import log_operations_to
 
@@ -499,7 +540,7 @@ def record_training(
     """Leg vast dat iemand een verplichte scholing heeft gevolgd."""
     from flows.services.duties import record_course_completion
 
-    person = checked(check_name, person, "PERSON (naam)")
+    person = inputs.checked(inputs.check_name, person, "PERSON (naam)")
     new = record_course_completion(_services(), files.agb_code_argument(agb), person, course, _date(on, "--on"),
                                    _moment(now), _actor(actor))
     out.print(f"scholing {course} van {person} ({agb}) vastgelegd op {on}" + ("" if new else " (was al vastgelegd)"))
@@ -576,7 +617,7 @@ def _status_table(lines: list[engine.StatusLine], title: str = "Praktijken") -> 
                             + [f"bericht wacht: {held}" for held in line.held_messages]
                             + [f"stap wacht: {step}" for step in line.waiting_steps])
         due = f"{line.next_due.name_nl} {line.next_due.on.isoformat()}" if line.next_due else ""
-        table.add_row(line.agb_code, line.name, line.gp_group or "", STATE_NAMES_NL[line.state],
+        table.add_row(line.agb_code, line.name, line.gp_group or "", trajectory.STATE_NAMES_NL[line.state],
                       line.since.date().isoformat() if line.since else "", due, reasons)
     return table
 
@@ -741,7 +782,7 @@ def imports(
 @command()
 def diagram() -> None:
     """De toestandsmachine van een traject als Mermaid-diagram."""
-    typer.echo(mermaid(), nl=False)
+    typer.echo(machine.mermaid(), nl=False)
 
 
 @command()
@@ -752,7 +793,7 @@ def demo(
     """Draai een voorbeeldzorggroep door gesimuleerde jaren (eigen database in QC_HOME/demo)."""
     from flows.testing.demo import run_demo
 
-    settings = load_settings()
+    settings = config.load_settings()
     result = run_demo(settings.home / "demo", years=years, practices=practices)
     out.print(_status_table(result.status, title=f"Voorbeeldzorggroep na {years} gesimuleerde jaren"))
     out.print(result.summary, markup=False)
@@ -781,7 +822,7 @@ def backfill(
     from flows.services.backfill import backfill as walk
     from flows.services.run_report import log_operations_to
 
-    settings = load_settings()
+    settings = config.load_settings()
     services = _services()
     log_operations_to(settings.home)
     now = _moment(None)
@@ -835,7 +876,7 @@ def outbox(
     for r in rows:
         who = f"{r.recipient_name} <{r.recipient_email}>" if r.recipient_email else f"{r.recipient_name} (geen adres)"
         when = r.sent_at if r.status == "sent" else r.next_attempt_at
-        table.add_row(_short(r.created_at), message_kind_nl(r.kind), r.agb_code or "", who,
+        table.add_row(_short(r.created_at), wording.message_kind_nl(r.kind), r.agb_code or "", who,
                       OUTBOX_STATUS_NL.get(r.status, r.status),
                       str(r.attempts), _short(when), r.last_error or "")
     out.print(table)
@@ -850,7 +891,7 @@ def send(now: NowOption = None) -> None:
     """Verstuur nu alle berichten die aan de beurt zijn (via SMTP, of als .eml-bestand in QC_HOME/outbox)."""
     from flows.services.outbox import channel_from_settings, dispatch_outbox
 
-    settings = load_settings()
+    settings = config.load_settings()
     services = _services()
     report = dispatch_outbox(services, channel_from_settings(settings), _moment(now), mail_from=settings.mail_from)
     resent = f" (waarvan {len(report.resent)} opnieuw na een onderbreking)" if report.resent else ""
@@ -884,7 +925,7 @@ def preview(
     if kind not in samples:
         raise CliInputError(f"onbekende berichtsoort {kind!r}: kies uit {', '.join(KINDS)}")
     try:
-        msg = render(samples[kind], mail_from=load_settings().mail_from, now=_moment(None))
+        msg = render(samples[kind], mail_from=config.load_settings().mail_from, now=_moment(None))
     except RenderError as exc:
         raise CliInputError(str(exc)) from None
     body = msg.get_body(preferencelist=("plain",))
@@ -970,7 +1011,7 @@ def policy_set(
 ) -> None:
     """Leg een nieuwe versie van het beleid vast, geldend vanaf een dag; beslissingen noemen hun versie."""
     day = _date(start, "--from")
-    reason = checked(check_text, reason, "--reason")
+    reason = inputs.checked(inputs.check_text, reason, "--reason")
     policy = _proposed(file, day)
     services = _services()
     with services.transaction() as s:
@@ -993,7 +1034,7 @@ def policy_what_if(
     moment = _moment(now)
     start = _date(since, "--from") if since else None
     proposed = _proposed(file, start or moment.date())
-    report = what_if(_services(), load_settings(), proposed, now=moment, months=months, since=start)
+    report = what_if(_services(), config.load_settings(), proposed, now=moment, months=months, since=start)
     changed = ", ".join(f"{k}: {a} -> {b}" for k, a, b in ((k, *v) for k, v in report.changed.items()))
     out.print(f"wat als {changed or 'niets verandert'} (nu: {report.current}); "
               f"{report.start:%Y-%m-%d} tot {report.until:%Y-%m-%d}" + (", trajecten herbouwd" if start else ""),

@@ -54,8 +54,6 @@ from domain.trajectory import (
     happened_by,
 )
 from notifications.charts import Series
-from readers.catalogue import default_catalogue
-from readers.extracts import recalculate
 from readers.files import ConversationLine
 from statemachines.trajectory import (
     EventBeforeLastError,
@@ -213,6 +211,8 @@ def recalculate_indicators(services: Services, extract: Path, period_end: date, 
     with services.session() as s:
         catalogue = repo.load_catalogue(s)
         codes = repo.practice_codes(s)
+    from readers.extracts import recalculate  # Polars is loaded only when an extract is recalculated
+
     scores = recalculate(extract, catalogue, period_end, known_agb_codes=codes)
     digest = hashlib.sha256(extract.read_bytes() + period_end.isoformat().encode()).hexdigest()
     return import_scores(services, scores, source=f"herberekening {extract.name} tot {period_end.isoformat()}",
@@ -222,7 +222,11 @@ def recalculate_indicators(services: Services, extract: Path, period_end: date, 
 def ensure_default_catalogue(services: Services) -> int:
     """Seed the shipped catalogue into an empty database; a care group's own catalogue is left alone."""
     with services.transaction() as s:
-        return repo.save_catalogue(s, default_catalogue()) if repo.catalogue_is_empty(s) else 0
+        if not repo.catalogue_is_empty(s):
+            return 0
+        from readers.catalogue import default_catalogue  # read only for a new database
+
+        return repo.save_catalogue(s, default_catalogue())
 
 
 # --- conversations ----------------------------------------------------------------------------
