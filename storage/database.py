@@ -39,19 +39,25 @@ CONNECT_TIMEOUT = 10  # seconds to reach PostgreSQL: a server that accepts and n
 STATEMENT_TIMEOUT = 300  # seconds one statement may take on PostgreSQL
 
 
+def parse_url(url: str) -> sa.URL:
+    """A database address the product can use (SQLite or PostgreSQL), or ``DatabaseUrlError`` saying why not."""
+    try:
+        parsed = sa.make_url(normalise_url(url))
+    except sa.exc.ArgumentError:
+        raise DatabaseUrlError("database-adres is onleesbaar: gebruik postgresql://gebruiker@server:5432/database "
+                               "of sqlite:///pad") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseUrlError(f"database {parsed.get_backend_name()!r} wordt niet ondersteund: alleen SQLite "
+                               "(sqlite:///pad) en PostgreSQL (postgresql://...)")
+    return parsed
+
+
 def create_db_engine(url: str, *, connect_timeout: int = CONNECT_TIMEOUT, statement_timeout: int = STATEMENT_TIMEOUT,
                      **kw: Any) -> Engine:
     """An engine for SQLite or PostgreSQL (refused: any other kind). On PostgreSQL a connection gives up after
     ``connect_timeout`` seconds and a statement after ``statement_timeout`` (unless the address sets them)."""
     url = normalise_url(url)
-    try:
-        parsed = sa.make_url(url)
-    except sa.exc.ArgumentError:
-        raise DatabaseUrlError(f"database-adres {url!r} is onleesbaar: gebruik sqlite:///pad of "
-                               "postgresql://gebruiker@server:5432/database") from None
-    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise DatabaseUrlError(f"database {parsed.get_backend_name()!r} wordt niet ondersteund: alleen SQLite "
-                               "(sqlite:///pad) en PostgreSQL (postgresql://...)")
+    parsed = parse_url(url)
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **kw)
 

@@ -14,7 +14,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-import sqlalchemy as sa
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
@@ -23,7 +22,7 @@ from domain.calendar import WorkingCalendar
 from domain.inputs import Email, Name
 from domain.policy import Policy
 from readers.files import YAML_MAX_BYTES, YamlError, dutch_message, load_yaml_text
-from storage.database import CONNECT_TIMEOUT, STATEMENT_TIMEOUT, normalise_url, sqlite_url
+from storage.database import CONNECT_TIMEOUT, STATEMENT_TIMEOUT, DatabaseUrlError, parse_url, sqlite_url
 
 
 class SettingsError(Exception):
@@ -112,13 +111,9 @@ class Settings(BaseSettings):
         them), so every connection of every command, runner and worker gives up instead of hanging."""
         if self.database_url:
             try:
-                url = sa.make_url(normalise_url(self.database_url))
-            except sa.exc.ArgumentError:
-                raise SettingsError(f"QC_DATABASE_URL {self.database_url!r} is onleesbaar: gebruik "
-                                    "postgresql://gebruiker@server:5432/database (of laat het weg: SQLite)") from None
-            if url.get_backend_name() not in ("sqlite", "postgresql"):
-                raise SettingsError(f"QC_DATABASE_URL: database {url.get_backend_name()!r} wordt niet ondersteund; "
-                                    "alleen PostgreSQL (postgresql://...) of SQLite (sqlite:///pad)")
+                url = parse_url(self.database_url)
+            except DatabaseUrlError as exc:
+                raise SettingsError(f"QC_DATABASE_URL: {exc}") from None
             if url.get_backend_name() == "postgresql":
                 query = dict(url.query)
                 query.setdefault("connect_timeout", str(self.db_connect_timeout))
