@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from domain.errors import InputError
+
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
@@ -57,7 +59,7 @@ def as_amsterdam(moment: datetime) -> datetime:
     return (wall - offset).astimezone(AMSTERDAM)
 
 
-class MomentError(ValueError):
+class MomentError(InputError):
     """A moment given as text that cannot be read."""
 
 

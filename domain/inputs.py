@@ -28,7 +28,7 @@ from typing import Annotated, TypeVar
 
 from pydantic import AfterValidator
 
-from domain.errors import DomainError
+from domain.errors import InputError
 
 T = TypeVar("T")
 NAME_MAX = 120
@@ -167,8 +167,6 @@ Email = Annotated[str, AfterValidator(check_email)]
 SaneDate = Annotated[date, AfterValidator(check_date)]
 
 
-class InputError(DomainError, ValueError):
-    """Outside text refused at a door that is not a file or a form (a command-line option, a setting)."""
 
 
 def checked(check: Callable[[T], T], value: T, where: str) -> T:

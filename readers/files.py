@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
 from domain.conversations import ConversationKind, Goal, ImprovementPlan
-from domain.errors import DomainError, InvalidAgbCodeError, PatientDataError
+from domain.errors import InputError, InvalidAgbCodeError, PatientDataError
 from domain.indicators import (
     IndicatorDefinition,
     IndicatorKey,
@@ -131,7 +131,7 @@ def _render(problems: Sequence[Problem]) -> str:
     return "\n".join(lines)
 
 
-class InputFileError(DomainError):
+class InputFileError(InputError):
     """An input file is refused as a whole; ``problems`` says everything that is wrong with it."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 from transitions import EventData, Machine, MachineError
 
 from domain.conversations import ImprovementPlan
+from domain.errors import ConflictError
 from domain.indicators import IndicatorFigures
 from domain.policy import Policy
 from domain.registry import Programme
@@ -43,7 +44,7 @@ S = TrajectoryState
 T = Trigger
 
 
-class TrajectoryError(Exception):
+class TrajectoryError(ConflictError):
     """Base of the state machine's errors."""
 
 

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from domain.errors import InputError
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -31,7 +33,7 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-class DatabaseUrlError(ValueError):
+class DatabaseUrlError(InputError):
     """A database address the product cannot use (another kind of database, or unreadable)."""
 
 

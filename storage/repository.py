@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from domain.clock import as_amsterdam
+from domain.errors import ConflictError
 from domain.indicators import (
     IndicatorDefinition,
     IndicatorKey,
@@ -64,7 +65,7 @@ from storage.tables import (
 )
 
 
-class ConcurrentUpdateError(Exception):
+class ConcurrentUpdateError(ConflictError):
     """Another writer moved this trajectory first; re-read and decide again."""
 
 

@@ -16,7 +16,7 @@ import openpyxl
 import pytest
 
 from domain.conversations import ConversationKind
-from domain.errors import DomainError, PatientDataError
+from domain.errors import PatientDataError, QualityCycleError
 from domain.indicators import IndicatorKind
 from domain.registry import Programme, Role
 from readers.files import (
@@ -185,7 +185,7 @@ def test_message_names_file_row_and_column_in_dutch(tmp_path: Path, monkeypatch:
         Problem("practices.csv", 3, "agb_code", "AGB-code '1234' is ongeldig: verwacht precies 8 cijfers")
     ]
     assert str(error) == "practices.csv, rij 3, kolom agb_code: AGB-code '1234' is ongeldig: verwacht precies 8 cijfers"
-    assert isinstance(error, DomainError)
+    assert isinstance(error, QualityCycleError)
     assert pickle.loads(pickle.dumps(error)).problems == error.problems
 
 

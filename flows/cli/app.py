@@ -127,21 +127,16 @@ err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class CliInputError(Exception):
+class CliInputError(domain_errors.InputError):
     """A command-line value is wrong."""
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    """The errors that mean "refused" (bad input, unknown, a conflict, a date in the future): one Dutch line,
-    exit 1. Looked up when one is raised, so that no command loads the modules of the others."""
+    """The errors that mean "refused" (``QualityCycleError``: bad input, unknown, a conflict, a date in the
+    future; and a model's validation): one Dutch line, exit 1."""
     from pydantic import ValidationError
 
-    return (
-        domain_errors.DomainError, machine.TrajectoryError, config.SettingsError, CliInputError, ValidationError,
-        engine.UnknownPracticeError, engine.ConversationInFutureError, engine.ImportStoppedError,
-        engine.UnknownGpGroupError, engine.ConversationConflictError, engine.UnknownIndicatorError,
-        engine.repo.ConcurrentUpdateError, duties.UnknownPersonError, duties.RecordedInFutureError,
-    )
+    return (domain_errors.QualityCycleError, ValidationError)
 
 
 @contextmanager

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from domain.clock import as_amsterdam, start_of_day
+from domain.errors import InputError
 from flows.schedule import SCHEDULE, fire_times
 from flows.services.duties import DutyReport
 from flows.services.engine import Services
@@ -41,7 +42,7 @@ NOT_WALKED = {
 }
 
 
-class BackfillError(ValueError):
+class BackfillError(InputError):
     """A backfill span that cannot be walked (it ends before it starts)."""
 
 

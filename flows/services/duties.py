@@ -40,6 +40,7 @@ from dateutil.relativedelta import relativedelta
 from sqlmodel import Session, col, select
 
 from domain.clock import as_amsterdam
+from domain.errors import InFutureError, NotFoundError
 from domain.indicators import IndicatorFigures, IndicatorScore
 from domain.inputs import check_date, checked
 from domain.messages import OutboxMessage
@@ -672,7 +673,7 @@ def record_course_completion(services: Services, agb_code: str, person: str, cou
     return new
 
 
-class UnknownPersonError(Exception):
+class UnknownPersonError(NotFoundError):
     """A person the practice's register does not know."""
 
 
@@ -680,7 +681,7 @@ class UnknownCourseError(UnknownPersonError):
     """A course the policy's mandatory courses do not know (a subclass: one refusal for the CLI)."""
 
 
-class RecordedInFutureError(Exception):
+class RecordedInFutureError(InFutureError):
     """A refresh or completion is recorded once it has happened, not before."""
 
 

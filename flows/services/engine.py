@@ -30,6 +30,7 @@ from domain.calendar import Due, WorkingCalendar, next_due, next_evaluation_on, 
 from domain.clock import as_amsterdam, fact_moment
 from domain.commands import LeaveProgramme, RecordConversation
 from domain.conversations import ConversationKind, ImprovementPlan, attendance_gaps
+from domain.errors import ConflictError, InFutureError, NotFoundError
 from domain.indicator_views import IndicatorLine, indicator_lines, pool, references
 from domain.indicators import (
     IndicatorDefinition,
@@ -75,11 +76,11 @@ ENGINE_ACTOR = "engine"
 MAX_STEPS_PER_RUN = 5
 
 
-class ConversationInFutureError(Exception):
+class ConversationInFutureError(InFutureError):
     """A conversation is recorded once it has been held, not before."""
 
 
-class ConversationConflictError(Exception):
+class ConversationConflictError(ConflictError):
     """A conversation recorded again with other content, or on a date the trajectory cannot take."""
 
 
@@ -94,7 +95,7 @@ def _same_conversation_or_raise(stored: ConversationRow, cmd: RecordConversation
             "andere aanwezigen of een ander verbeterplan; het eerder vastgelegde gesprek blijft staan")
 
 
-class UnknownIndicatorError(Exception):
+class UnknownIndicatorError(NotFoundError):
     """A plan's goal on an indicator the catalogue does not know: refused, nothing stored."""
 
 
@@ -109,7 +110,7 @@ def _plan_indicators_known_or_raise(s: Session, plan: ImprovementPlan, source: s
                 f"{', '.join(same) or 'geen'})")
 
 
-class UnknownPracticeError(Exception):
+class UnknownPracticeError(NotFoundError):
     def __init__(self, agb_code: str) -> None:
         super().__init__(f"praktijk met AGB-code {agb_code} is niet bekend; laad eerst het register")
 
@@ -892,7 +893,7 @@ def import_conversations(services: Services, lines: Sequence[ConversationLine], 
     return results
 
 
-class ImportStoppedError(Exception):
+class ImportStoppedError(ConflictError):
     """An import of conversations stopped at a row the trajectory refused."""
 
 
@@ -979,6 +980,6 @@ def chart_series(services: Services, agb_code: str, main_only: bool = True) -> t
     return f"{practice.name} ({agb_code})", series
 
 
-class UnknownGpGroupError(Exception):
+class UnknownGpGroupError(NotFoundError):
     def __init__(self, code: str) -> None:
         super().__init__(f"huisartsengroep {code} is niet bekend of heeft geen praktijken")

@@ -19,13 +19,14 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 
 from domain.calendar import WorkingCalendar
+from domain.errors import InputError
 from domain.inputs import Email, Name
 from domain.policy import Policy
 from readers.files import YAML_MAX_BYTES, YamlError, dutch_message, load_yaml_text
 from storage.database import CONNECT_TIMEOUT, STATEMENT_TIMEOUT, DatabaseUrlError, parse_url, sqlite_url
 
 
-class SettingsError(Exception):
+class SettingsError(InputError):
     """A setting or a settings file is wrong; the message says which."""
 
 
