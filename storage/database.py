@@ -93,6 +93,12 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+def ping(engine: Engine) -> None:
+    """Reach the database once (``OperationalError`` when it does not answer)."""
+    with engine.connect() as connection:
+        connection.execute(sa.text("SELECT 1"))
+
+
 def head_revision() -> str:
     """The newest migration's revision: migrations are named ``NNNN_what.py`` with revision ``NNNN``
     (``tests/test_migrations.py`` holds Alembic's own head to it)."""

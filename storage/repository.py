@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from domain.clock import as_amsterdam
+from domain.clock import as_amsterdam, fact_moment
 from domain.errors import ConflictError
 from domain.indicators import (
     IndicatorDefinition,
@@ -174,7 +174,8 @@ def enrol(session: Session, agb_code: str, programme: Programme, started_on: dat
     return True
 
 
-def _practices(session: Session, codes: Sequence[str] | None = None) -> list[Practice]:
+def practices_of(session: Session, codes: Sequence[str] | None = None) -> list[Practice]:
+    """The practices with these AGB codes (all without ``codes``), with their people and enrolments."""
     # columns, not ORM rows (read-only here): an ORM row per practice, person and enrolment cost
     # several times the Practice made from it, and every sweep batch reads its practices
     practice_query, people_query, enrolment_query = _PRACTICE_QUERIES[codes is not None]
@@ -197,11 +198,11 @@ def _practices(session: Session, codes: Sequence[str] | None = None) -> list[Pra
 
 
 def practices(session: Session) -> list[Practice]:
-    return _practices(session)
+    return practices_of(session)
 
 
 def get_practice(session: Session, agb_code: str) -> Practice | None:
-    found = _practices(session, [agb_code])
+    found = practices_of(session, [agb_code])
     return found[0] if found else None
 
 
@@ -231,7 +232,7 @@ def load_registry(session: Session) -> Registry:
         board=contacts(session, Role.BOARD),
         gp_groups=tuple(GpGroup.model_construct(code=g.code, name=g.name)
                         for g in session.exec(select(GpGroupRow).order_by(col(GpGroupRow.code))).all()),
-        practices=tuple(_practices(session)),
+        practices=tuple(practices_of(session)),
     )
 
 
@@ -865,3 +866,81 @@ def held_messages(session: Session) -> list[OutboxRow]:
 def outbox_counts(session: Session) -> dict[str, int]:
     rows = session.execute(select(OutboxRow.status, sa.func.count()).group_by(col(OutboxRow.status))).all()
     return {str(status): int(n) for status, n in rows}
+
+
+# --- reads the services need ---------------------------------------------------------------------------------
+
+
+def latest_plans(session: Session, codes: Sequence[str], on: date) -> dict[str, ConversationRow]:
+    """Per practice, its last conversation held by ``on`` that agreed an improvement plan."""
+    plans: dict[str, ConversationRow] = {}
+    if not codes:
+        return plans
+    for row in session.exec(select(ConversationRow).where(
+            col(ConversationRow.agb_code).in_(list(codes)), col(ConversationRow.plan).is_not(None),
+            col(ConversationRow.held_on) <= on).order_by(col(ConversationRow.held_on),
+                                                        col(ConversationRow.recorded_at))):
+        plans[row.agb_code] = row  # the latest wins
+    return plans
+
+
+def first_event_at(session: Session) -> datetime | None:
+    """When the care group's first trajectory event happened (None before any)."""
+    return session.exec(select(TrajectoryEventRow.at).order_by(col(TrajectoryEventRow.at)).limit(1)).first()
+
+
+def imported_digests(session: Session) -> set[str]:
+    """The SHA-256 of every indicator file or extract imported so far."""
+    return set(session.exec(select(IndicatorImportRow.sha256)).all())
+
+
+def reference_rows(session: Session, *, with_imports: bool) -> list[str]:
+    """The reference figures (catalogue, targets, national averages), and when asked the count and last moment
+    of imports, as text: what a sweep's evaluation depends on besides each practice's own figures."""
+    parts = []
+    for table in (IndicatorRow, TargetRow, NationalAverageRow):
+        columns = table.__table__.c  # type: ignore[union-attr]
+        rows = session.connection().execute(sa.select(columns).order_by(*columns)).all()
+        parts.append(repr([tuple(r) for r in rows]))
+    if with_imports:
+        parts.append(repr(session.connection().execute(sa.select(
+            sa.func.count(), sa.func.max(col(IndicatorImportRow.imported_at)))).one()))
+    return parts
+
+
+def restart_trajectories(session: Session, leaves: Sequence[TrajectoryTransitioned]) -> list[str]:
+    """Every fact's step waiting again and every trajectory back at its start, for a walk that takes the steps in
+    order (a what-if rebuilt from a day, on a copy); facts recorded before steps were kept (conversations and
+    leaves taken at once) get theirs from what they are. The practices' AGB codes."""
+    steps = {r.id: r for r in session.exec(select(TrajectoryStepRow)).all()}
+    for e in leaves:
+        held_on = str(e.details.get("held_on") or as_amsterdam(e.at).date().isoformat())
+        sid = step_id(f"leave:{e.agb_code}:{held_on}")
+        if sid not in steps:
+            session.add(TrajectoryStepRow(
+                id=sid, agb_code=e.agb_code, trigger=Trigger.LEAVE.value,
+                happened_at=fact_moment(date.fromisoformat(held_on)), recorded_at=e.recorded, actor=e.actor,
+                details={"held_on": held_on, "reason": e.details.get("reason", "")}, reasons=list(e.reasons)))
+    for step in steps.values():
+        step.status, step.waiting, step.event_seq = "pending", None, None
+        session.add(step)
+    for c in session.exec(select(ConversationRow)).all():
+        trigger = {"start": Trigger.HOLD_START_CONVERSATION, "annual": Trigger.HOLD_ANNUAL_CONVERSATION}.get(
+            c.kind, Trigger.AGREE_IMPROVEMENT_PLAN if c.plan else None)
+        sid = step_id(f"conversation:{c.id}")
+        if trigger is None or sid in steps:
+            continue
+        details: dict[str, Any] = {"held_on": c.held_on.isoformat(), "conversation_id": c.id}
+        if c.programme:
+            details["programme"] = c.programme
+        if c.plan:
+            details["plan"] = c.plan
+        session.add(TrajectoryStepRow(id=sid, agb_code=c.agb_code, trigger=trigger.value,
+                                      happened_at=fact_moment(c.held_on), recorded_at=c.recorded_at, actor=c.actor,
+                                      details=details, reasons=[]))
+    session.flush()
+    codes = list(session.exec(select(PracticeRow.agb_code)).all())
+    for code in codes:  # every trajectory from the start, every practice looked at
+        session.add(TrajectoryRow(agb_code=code, state="start", since=None, version=0, view={}))
+    review.register(session, codes)
+    return codes

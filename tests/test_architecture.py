@@ -119,3 +119,14 @@ def test_a_wrong_import_is_caught(tmp_path: Path) -> None:
     assert {"readers.files", "flows.cli.app", "flows.runners"} <= found
     assert layer("readers.files") not in ALLOWED["storage"]
     assert layer("flows.cli.app") not in ALLOWED["flows.services"]
+
+
+QUERY = ("select, ", "import select", "sa.select(", "sa.text(", ".exec(", "execute(sa.", "repo._", "store._")
+
+
+@pytest.mark.parametrize(("module", "path"), [m for m in modules() if m[0].startswith("flows")],
+                         ids=[name for name, _ in modules() if name.startswith("flows")])
+def test_the_application_asks_storage_and_never_speaks_sql_itself(module: str, path: Path) -> None:
+    """No query or raw SQL in the application and its entry points, no private storage function called."""
+    text = path.read_text(encoding="utf-8")
+    assert [needle for needle in QUERY if needle in text] == [], path.relative_to(ROOT)

@@ -503,7 +503,7 @@ def test_a_worker_that_loses_a_reschedule_race_leaves_the_winners_notices_alone(
     closed = dataclasses.replace(services, calendar=WorkingCalendar.with_closures([date(2025, 2, 26)]))
     now = at("2025-02-03")
     with Session(services.db, expire_on_commit=False) as slow:  # worker B reads the rows, then stalls
-        practices = repo._practices(slow, [LINDE])
+        practices = repo.practices_of(slow, [LINDE])
         rows = store.open_obligations(slow, kinds=duties.PRACTICE_KINDS, agb_codes=[LINDE])
         facts = duties._facts(slow, practices, rows, now.date())
         desired = {o.key: o for o in practice_obligations(facts[LINDE], closed.policy, closed.calendar, now.date())}

@@ -123,7 +123,7 @@ def test_a_planning_that_lost_a_race_on_an_obligation_is_not_recorded_as_planned
         (annual,) = [r for r in store.open_obligations(s, agb_codes=[LINDE]) if r.kind == "annual_conversation"]
         assert store.mark_notices(s, annual, ["invitation"], annual.next_notice_on, monday("2024-01-29"))
     with services.transaction() as s:
-        practices = repo._practices(s, [LINDE])
+        practices = repo.practices_of(s, [LINDE])
         facts = duties._facts(s, practices, stale, date(2024, 1, 29))
         desired = {o.key: o for o in practice_obligations(facts[LINDE], services.policy, services.calendar,
                                                           date(2024, 1, 29))}

@@ -45,6 +45,7 @@ from flows.services.bootstrap import open_services
 from flows.services.duties import DutyReport
 from flows.services.engine import Services
 from flows.services.settings import PrefectServerMissingError, Settings, load_settings
+from storage.database import ping
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TABLE_LIMIT = 500  # rows in the artifact's table; the summary counts everything
@@ -87,8 +88,7 @@ def _services() -> tuple[Services, Settings]:
     for pause in (*CONNECT_PAUSES, None):
         try:
             services = open_services(settings)
-            with services.db.connect() as connection:
-                connection.execute(sa.text("SELECT 1"))
+            ping(services.db)
             return services, settings
         except sa.exc.OperationalError as exc:
             if pause is None:

@@ -35,9 +35,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from domain.clock import as_amsterdam
 from domain.errors import InFutureError, NotFoundError
@@ -89,12 +88,7 @@ from storage import review
 from storage.tables import (
     CareGroupRow,
     ConversationRow,
-    IndicatorImportRow,
-    IndicatorRow,
-    NationalAverageRow,
     ObligationRow,
-    TargetRow,
-    TrajectoryEventRow,
 )
 
 PRACTICE_KINDS = frozenset(ObligationKind) - MEETING_KINDS
@@ -196,13 +190,9 @@ class ReviewBasis:
         planning = _digest(services.policy.fingerprint(), calendar_fingerprint(services.calendar))
         parts = [planning]
         with services.session() as s:
-            for table in (IndicatorRow, TargetRow, NationalAverageRow):
-                columns = table.__table__.c  # type: ignore[union-attr]
-                rows = s.connection().execute(sa.select(columns).order_by(*columns)).all()
-                parts.append(repr([tuple(r) for r in rows]))
-            if services.policy.without_national_average is not MissingAverage.NONE:
-                parts.append(repr(s.connection().execute(sa.select(
-                    sa.func.count(), sa.func.max(col(IndicatorImportRow.imported_at)))).one()))
+            # without a national average the judgement depends on when figures came in: the imports count too
+            parts.extend(repo.reference_rows(
+                s, with_imports=services.policy.without_national_average is not MissingAverage.NONE))
         return cls(evaluation=_digest(*parts), planning=planning)
 
 
@@ -356,7 +346,7 @@ def plan_batch(services: Services, now: datetime, codes: Sequence[str], *, actor
     basis = basis or ReviewBasis.load(services)
     with services.transaction() as s:
         stamps = review.stamps(s, list(codes))  # before the facts they stamp
-        practices = repo._practices(s, list(codes))
+        practices = repo.practices_of(s, list(codes))
         report.practices = len(practices)
         rows = store.open_obligations(s, kinds=PRACTICE_KINDS, agb_codes=list(codes))
         # a course never completed counts from the day it was first planned, also once closed and replanned
@@ -407,13 +397,7 @@ class _Reference:
     @classmethod
     def load(cls, s: Session, codes: Sequence[str], on: date, count_after_days: int = 0) -> _Reference:
         codes = sorted(set(codes))
-        plans: dict[str, ConversationRow] = {}
-        if codes:
-            for row in s.exec(select(ConversationRow).where(
-                    col(ConversationRow.agb_code).in_(codes), col(ConversationRow.plan).is_not(None),
-                    col(ConversationRow.held_on) <= on).order_by(col(ConversationRow.held_on),
-                                                                col(ConversationRow.recorded_at))):
-                plans[row.agb_code] = row  # the latest wins
+        plans = repo.latest_plans(s, codes, on)
         return cls(IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s), (),
                                           count_after_days=count_after_days),
                    repo.load_scores(s, codes, known_on=on - timedelta(days=count_after_days)) if codes else {},
@@ -454,7 +438,7 @@ def _queue_notices(s: Session, services: Services, rows: Sequence[ObligationRow]
     on = now.date()
     policy = services.policy
     codes = sorted({r.agb_code for r in rows if r.agb_code})
-    practices = {p.agb_code: p for p in repo._practices(s, codes)} if codes else {}
+    practices = {p.agb_code: p for p in repo.practices_of(s, codes)} if codes else {}
     officers = repo.contacts(s, Role.OFFICER)
     care_group = _care_group(s)
     all_practices: list[Practice] | None = None
@@ -719,7 +703,7 @@ def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
     report = DutyReport("board_digest", now)
     months = services.policy.board_digest_every_months
     with services.transaction() as s:
-        first = s.exec(select(TrajectoryEventRow.at).order_by(col(TrajectoryEventRow.at)).limit(1)).first()
+        first = repo.first_event_at(s)
         periods = digest_periods(_day(first), on, months) if first is not None else []
         # the periods after the last one sent (all of them, once each); before any was sent only the last
         # complete one: a care group that starts the digest does not get a digest for every past quarter
@@ -756,7 +740,7 @@ def _digest_of_period(s: Session, start: date, end: date, months: int, board: Se
     # each trajectory as it stood at the period's end (a digest sent late must not show a later plan or policy)
     views = [as_of(code, repo.load_events(s, code), end_moment) for code in sorted(under)]
     codes = [v.agb_code for v in views]
-    practices = {p.agb_code: p for p in repo._practices(s, codes)} if codes else {}
+    practices = {p.agb_code: p for p in repo.practices_of(s, codes)} if codes else {}
     shared = IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s), (),
                                     count_after_days=count_after_days)
     scores = repo.load_scores(s, codes) if codes else {}
@@ -819,7 +803,7 @@ def recalculate_from_inbox(services: Services, now: datetime, inbox: Path, *, ac
     services = services.in_force(now)
     report = DutyReport("recalculate_indicators", now)
     with services.session() as s:
-        seen = set(s.exec(select(IndicatorImportRow.sha256)).all())
+        seen = repo.imported_digests(s)
     imported = 0
     for path, period_end in _extracts(inbox):
         if period_end > now.date():  # as import-indicators refuses it: figures of a period not yet ended

@@ -24,18 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlmodel import select
 
-from domain.clock import as_amsterdam, fact_moment, start_of_day
+from domain.clock import as_amsterdam, start_of_day
 from domain.policy import Policy
 from domain.trajectory import TRIGGER_NAMES_NL, TrajectoryTransitioned, Trigger
 from flows.services.backfill import backfill
 from flows.services.engine import Services
 from flows.services.settings import Settings
 from storage import repository as repo
-from storage import review
 from storage.database import copy_rows, create_db_engine, migrate, sqlite_url
-from storage.tables import ConversationRow, PracticeRow, TrajectoryRow, TrajectoryStepRow
 
 # what a rebuild from a day copies: the facts, never what the engine made of them
 FACT_TABLES = {"care_group", "contact", "gp_group", "practice", "practice_person", "enrolment", "indicator",
@@ -123,37 +120,7 @@ def _steps_again(copy: Services, source: Services) -> None:
     with source.session() as s:
         leaves = [e for events in repo.load_all_events(s).values() for e in events if e.trigger is Trigger.LEAVE]
     with copy.transaction() as s:
-        steps = {r.id: r for r in s.exec(select(TrajectoryStepRow)).all()}
-        for e in leaves:
-            held_on = str(e.details.get("held_on") or as_amsterdam(e.at).date().isoformat())
-            sid = repo.step_id(f"leave:{e.agb_code}:{held_on}")
-            if sid not in steps:
-                s.add(TrajectoryStepRow(
-                    id=sid, agb_code=e.agb_code, trigger=Trigger.LEAVE.value,
-                    happened_at=fact_moment(date.fromisoformat(held_on)), recorded_at=e.recorded, actor=e.actor,
-                    details={"held_on": held_on, "reason": e.details.get("reason", "")}, reasons=list(e.reasons)))
-        for step in steps.values():
-            step.status, step.waiting, step.event_seq = "pending", None, None
-            s.add(step)
-        for c in s.exec(select(ConversationRow)).all():
-            trigger = {"start": Trigger.HOLD_START_CONVERSATION, "annual": Trigger.HOLD_ANNUAL_CONVERSATION}.get(
-                c.kind, Trigger.AGREE_IMPROVEMENT_PLAN if c.plan else None)
-            sid = repo.step_id(f"conversation:{c.id}")
-            if trigger is None or sid in steps:
-                continue
-            details: dict[str, Any] = {"held_on": c.held_on.isoformat(), "conversation_id": c.id}
-            if c.programme:
-                details["programme"] = c.programme
-            if c.plan:
-                details["plan"] = c.plan
-            s.add(TrajectoryStepRow(id=sid, agb_code=c.agb_code, trigger=trigger.value,
-                                    happened_at=fact_moment(c.held_on), recorded_at=c.recorded_at, actor=c.actor,
-                                    details=details, reasons=[]))
-        s.flush()
-        codes = list(s.exec(select(PracticeRow.agb_code)).all())
-        for code in codes:  # every trajectory from the start, every practice looked at
-            s.add(TrajectoryRow(agb_code=code, state="start", since=None, version=0, view={}))
-        review.register(s, codes)
+        repo.restart_trajectories(s, leaves)
 
 
 def _when(event: TrajectoryTransitioned) -> str:
