@@ -1,8 +1,8 @@
 """The care group's schedule, declared once: which duty runs when, in Europe/Amsterdam.
 
 Both ways of running it read this declaration: ``qualitycycle serve`` registers it as Prefect
-deployments (``flows/orchestration.py``, ``Cron`` schedules with a time zone), and ``qualitycycle run``
-without ``--now`` fires the same duties from an embedded APScheduler (``flows/runner.py``).
+deployments (``flows/runners/prefect_flows.py``, ``Cron`` schedules with a time zone), and ``qualitycycle run``
+without ``--now`` fires the same duties from an embedded APScheduler (``flows/runners/embedded.py``).
 ``qualitycycle run --now T`` runs every duty once for moment ``T``, in the order declared here.
 
 Invariants:

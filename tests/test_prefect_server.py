@@ -234,7 +234,7 @@ def test_serve_registers_the_schedule_and_runs_triggered_duties(tmp_path: Path, 
             assert "qualitycycle" in deployments[duty.name].tags
             # the run's subprocess loads the flow by this entrypoint: it must name a module-level flow
             path, name = deployments[duty.name].entrypoint.rsplit(":", 1)
-            assert path.endswith("flows/orchestration.py") and getattr(orchestration, name).name == duty.name
+            assert path.endswith("flows/runners/prefect_flows.py") and getattr(orchestration, name).name == duty.name
 
         flow_run = trigger("sweep-due/sweep-due", "2024-12-09T06:00:00+01:00", timeout=60)
         assert flow_run.state is not None and flow_run.state.is_completed(), (flow_run.state, processes.logs())

@@ -1,8 +1,8 @@
 """Prefect flows: the declared duties wrapped for operations staff, who watch them in the Prefect UI.
 
-Each flow adds only what operators need around the service functions of ``flows/duties.py``: a run
+Each flow adds only what operators need around the service functions of ``flows/services/duties.py``: a run
 name that says what and when (``sweep-due 2026-03-02 06:00``), tags, task retries, and artifacts that
-tell an officer in Dutch what the run did (``flows/run_report.py``: a summary and a table). Practice
+tell an officer in Dutch what the run did (``flows/services/run_report.py``: a summary and a table). Practice
 work is split into batches, one task per batch, never one task per practice.
 
 Invariants:
@@ -47,7 +47,7 @@ from flows.services.engine import Services
 from flows.services.settings import PrefectServerMissingError, Settings, load_settings
 from storage.database import ping
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TABLE_LIMIT = 500  # rows in the artifact's table; the summary counts everything
 CONNECT_PAUSES: tuple[float, ...] = (15, 45)  # seconds between tries to reach the product's database
 
@@ -263,7 +263,7 @@ def _duty_flow(duty: ScheduledDuty) -> Any:
         finally:
             services.db.dispose()
 
-    # the module-level name, also as __qualname__: Prefect's entrypoint ("flows/orchestration.py:<qualname>")
+    # the module-level name, also as __qualname__: Prefect's entrypoint ("flows/runners/prefect_flows.py:<qualname>")
     # must resolve to that name when ``serve`` loads the flow in a run's subprocess
     body.__name__ = body.__qualname__ = code + "_flow"
     body.__doc__ = duty.description_nl
@@ -285,7 +285,7 @@ FLOWS: dict[str, Any] = {
     "board-digest": board_digest_flow,
     "dispatch-outbox": dispatch_outbox_flow,
 }
-ENTRYPOINTS = {name: f"flows/orchestration.py:{f.fn.__name__}" for name, f in FLOWS.items()}
+ENTRYPOINTS = {name: f"flows/runners/prefect_flows.py:{f.fn.__name__}" for name, f in FLOWS.items()}
 
 
 def require_server() -> str:

@@ -21,8 +21,8 @@ Invariants:
   version checks, and the loser does nothing.
 - Practices are rows swept in batches, never one schedule or one task per practice; a sweep reviews
   only the practices that need it, and ends exactly where reviewing all of them ends (``full=True``).
-- Nothing here reads the clock or knows of Prefect or APScheduler; ``flows/orchestration.py`` and
-  ``flows/runner.py`` wrap these functions.
+- Nothing here reads the clock or knows of Prefect or APScheduler; ``flows/runners/prefect_flows.py`` and
+  ``flows/runners/embedded.py`` wrap these functions.
 """
 
 from __future__ import annotations
