@@ -772,6 +772,21 @@ def test_new_extracts_in_the_inbox_are_recalculated_once_and_judge_the_practices
     assert not any(line["wat"] == "extract his_2024-12-31.csv" for line in again.lines)
 
 
+def test_an_extract_in_parquet_named_pq_is_taken_from_the_inbox_as_recalculate_takes_it(
+    services: Services, tmp_path: Path,
+) -> None:
+    import polars as pl
+
+    care_group(services)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (tmp_path / "his.csv").write_text(extract_csv({LINDE: 6, EIK: 10}), encoding="utf-8")
+    pl.read_csv(tmp_path / "his.csv", infer_schema=False).write_parquet(inbox / "his_2024-12-31.PQ")
+    report = duties.recalculate_from_inbox(services, at("2025-01-13"), inbox)
+    assert report.failures == [] and [(t.agb_code, t.trigger.value) for t in report.transitions] == [
+        (LINDE, "flag_deviation")]
+
+
 # --- interrupted and concurrent sweeps ---------------------------------------------------------------
 
 

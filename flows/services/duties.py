@@ -94,7 +94,6 @@ from storage.tables import (
 PRACTICE_KINDS = frozenset(ObligationKind) - MEETING_KINDS
 SWEEP_KINDS = CONVERSATION_KINDS | {ObligationKind.MANDATORY_COURSE}
 DEFAULT_BATCH = 500
-EXTRACT_SUFFIXES = (".csv", ".parquet")
 
 
 @dataclass
@@ -785,9 +784,12 @@ def _extract_digest(path: Path, period_end: date) -> str:
 
 
 def _extracts(inbox: Path) -> Iterator[tuple[Path, date]]:
-    """Extracts waiting in the inbox, named ``<anything>_<period end YYYY-MM-DD>.csv|.parquet``."""
+    """Extracts waiting in the inbox, named ``<anything>_<period end YYYY-MM-DD>`` with a suffix ``recalculate``
+    reads (``.csv``, ``.parquet``, ``.pq``)."""
+    from readers.extracts import EXTRACT_SUFFIXES  # the reader's own list: what it reads, the inbox takes
+
     for path in sorted(inbox.iterdir()) if inbox.is_dir() else []:
-        if path.suffix in EXTRACT_SUFFIXES:
+        if path.suffix.lower() in EXTRACT_SUFFIXES:
             try:
                 yield path, date.fromisoformat(path.stem.rsplit("_", 1)[-1])
             except ValueError:
