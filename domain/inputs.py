@@ -140,6 +140,14 @@ def check_email(text: str) -> str:
     return text
 
 
+def check_url(text: str) -> str:
+    """A web address as it may stand in a message: ``http(s)://`` and no spaces or control characters."""
+    text = text.strip()
+    if not re.fullmatch(r"https?://[^\s<>\"\x00-\x1f\x7f]+", text) or len(text) > TEXT_MAX:
+        raise ValueError(f"{shown(text)} is geen webadres (https://...)")
+    return check_no_patient_data(text)
+
+
 def check_date(day: date) -> date:
     """A date within the horizon the product plans in."""
     if not SANE_FROM <= day <= SANE_UNTIL:
@@ -165,6 +173,7 @@ Name = Annotated[str, AfterValidator(check_name)]
 Text = Annotated[str, AfterValidator(check_text)]
 Email = Annotated[str, AfterValidator(check_email)]
 SaneDate = Annotated[date, AfterValidator(check_date)]
+Url = Annotated[str, AfterValidator(check_url)]
 
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.inputs import Name
+from domain.inputs import Name, Url
 from domain.registry import Programme, Role
 from domain.vocabulary import CHRONIC_PROGRAMMES
 
@@ -53,7 +53,7 @@ class MandatoryCourse(BaseModel):
     every_months: int = Field(ge=1, le=120)
     first_within_months: int = Field(
         6, ge=1, le=60, description="Someone with no completion on record is due this long after we first see them.")
-    url: str | None = None
+    url: Url | None = None
 
 
 # The care group's own choice of mandatory courses and their target groups (seed section 4 names

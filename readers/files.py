@@ -726,6 +726,11 @@ def dutch_message(error: ErrorDetails) -> str:
     return f"waarde {given!r} is ongeldig ({error['msg']})"
 
 
+def field_path(loc: Sequence[int | str], prefix: str = "") -> str:
+    """Where a value stands, as staff write it: ``practices[0].people[1].name``."""
+    return _path(prefix, loc) or ""
+
+
 def _path(prefix: str, loc: Sequence[int | str]) -> str | None:
     text = prefix
     for part in loc:

@@ -169,7 +169,7 @@ def _one_line(exc: BaseException) -> str:
 
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {files.dutch_message(first)}"
+        return f"{files.field_path(first['loc'])}: {files.dutch_message(first)}"
     return str(exc)
 
 
@@ -972,7 +972,7 @@ def _proposed(file: Path, on: date) -> Any:
         return Policy.model_validate({**services.policy.model_dump(), **read_policy_file(file)})
     except PolicyError as exc:
         first = exc.errors()[0]
-        raise CliInputError(f"{file}, {'.'.join(str(p) for p in first['loc'])}: {files.dutch_message(first)}") from None
+        raise CliInputError(f"{file}, {files.field_path(first['loc'])}: {files.dutch_message(first)}") from None
 
 
 @command("show", group=policy_app)

@@ -22,7 +22,7 @@ from domain.calendar import WorkingCalendar
 from domain.errors import InputError
 from domain.inputs import Email, Name
 from domain.policy import Policy
-from readers.files import YAML_MAX_BYTES, YamlError, dutch_message, load_yaml_text
+from readers.files import YAML_MAX_BYTES, YamlError, dutch_message, field_path, load_yaml_text
 from storage.database import CONNECT_TIMEOUT, STATEMENT_TIMEOUT, DatabaseUrlError, parse_url, sqlite_url
 
 
@@ -173,11 +173,11 @@ def _first_error(exc: ValidationError, policy_source: str | None = None) -> str:
     variable (``QC_CLOSURE_DAYS``) when it is set, else its key in the settings file (``closure_days[0] in
     qualitycycle.toml``)."""
     err = exc.errors()[0]
-    loc = [str(p) for p in err["loc"]]
+    loc = err["loc"]
     if not loc:
         return dutch_message(err)
-    key = loc[0] + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[1:])
-    variable = f"QC_{loc[0].upper()}"
+    key = field_path(loc)
+    variable = f"QC_{str(loc[0]).upper()}"
     if policy_source is not None:
         where = f"{key} in {policy_source}"
     elif variable in os.environ or not (path := _settings_file()):

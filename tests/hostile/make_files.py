@@ -135,6 +135,9 @@ def text_files() -> dict[str, str]:
         "policy-negative-threshold.yaml": "deviation_share_of_target: -0.5\n",
         "policy-unknown-threshold.yaml": "deviaton_share_of_target: 0.15\n",
         "policy-meeting-location-line-break.yaml": 'meeting_location: "Zaal 1\\r\\nBcc: iedereen@example.org"\n',
+        "policy-course-url-with-line-break.yaml": (
+            'mandatory_courses: [{code: caspir, name: Caspir, roles: [gp], every_months: 24,\n'
+            '                     url: "https://scholing.example/caspir\\r\\nBcc: iedereen@example.org"}]\n'),
         "policy-text-instead-of-number.yaml": "deviation_share_of_target: veel\n",
         "policy-not-yaml.toml": "deviation_share_of_target = = 0.15\n",
         # settings files (QC_SETTINGS_FILE)
