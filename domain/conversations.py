@@ -29,7 +29,7 @@ class Goal(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     programme: Programme
-    indicator: str = Field(min_length=1)
+    indicator: Name
     target: float = Field(ge=0, le=100)
     by: SaneDate
 

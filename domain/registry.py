@@ -49,7 +49,7 @@ class GpGroup(_Frozen):
 class Practice(_Frozen):
     agb_code: AgbCode
     name: Name
-    gp_group: str | None = None
+    gp_group: Name | None = None
     email: Email | None = None
     programmes: dict[Programme, SaneDate] = Field(default_factory=dict)
     people: tuple[Person, ...] = ()
