@@ -101,7 +101,7 @@ def ping(engine: Engine) -> None:
 
 def head_revision() -> str:
     """The newest migration's revision: migrations are named ``NNNN_what.py`` with revision ``NNNN``
-    (``tests/test_migrations.py`` holds Alembic's own head to it)."""
+    (``tests/integration/test_migrations.py`` holds Alembic's own head to it)."""
     return max(path.name[:4] for path in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
 
 

@@ -1,5 +1,5 @@
 """Issue 11's defects, one scenario each, as a hostile or careless user met them (over SQLite and PostgreSQL
-where they touch storage). The catalogue of ``tests/hostile`` tries every door with many more inputs; these
+where they touch storage). The catalogue of ``tests/e2e/hostile`` tries every door with many more inputs; these
 tests follow each defect to where it did harm: the event log, the outbox, the SMTP envelope, the sweep.
 
 Data "stored before the guard" is built with ``model_construct``, as rows written by an earlier version load:
@@ -41,8 +41,8 @@ from readers.files import InputFileError, parse_plan, parse_practices, parse_reg
 from storage import obligations as stored_obligations
 from storage import repository as repo
 from storage.database import create_db_engine
+from tests.integration.test_duties import EIK, LINDE, at, care_group, extract_csv
 from tests.mailserver import MailServer, running_mailserver
-from tests.test_duties import EIK, LINDE, at, care_group, extract_csv
 
 BSN = "111222333"  # passes the eleven-test
 FROM = "kwaliteit@cohaesie.example"

@@ -201,7 +201,7 @@ def test_replay_rebuilds_the_view_and_rejects_a_history_the_machine_forbids() ->
 
 
 def test_readme_diagram_is_the_machine() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```mermaid\n(.*?)```", readme, flags=re.S)
     assert blocks, "README.md has no mermaid diagram"
     assert blocks[0] == mermaid(), "README diagram differs from the machine: paste `qualitycycle diagram` into it"

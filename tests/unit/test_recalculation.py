@@ -29,7 +29,7 @@ from readers import extracts as recalculation
 from readers.extracts import TABLE_SCHEMA, recalculate, recalculate_table
 from readers.files import InputFileError, PatientDataFileError, Problem, parse_catalogue, passes_elfproef
 
-CATALOGUE_PATH = Path(__file__).resolve().parent.parent / "readers" / "data" / "catalogue.csv"
+CATALOGUE_PATH = Path(__file__).resolve().parents[2] / "readers" / "data" / "catalogue.csv"
 E = date(2024, 6, 30)
 A, B = "01000001", "01000002"
 

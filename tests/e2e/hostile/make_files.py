@@ -2,7 +2,7 @@
 
 Each file has exactly one thing wrong, so that each case expects exactly one line naming where. Files that
 text cannot hold (stray bytes, UTF-16, Excel workbooks, a 50,000-bracket YAML) are made here rather than typed.
-Run: ``.venv/bin/python tests/hostile/make_files.py``.
+Run: ``.venv/bin/python tests/e2e/hostile/make_files.py``.
 """
 
 from __future__ import annotations

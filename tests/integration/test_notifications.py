@@ -332,7 +332,7 @@ def test_every_message_kind_has_a_dutch_name_for_the_run_reports() -> None:
 
     from notifications.wording import MESSAGE_KIND_NAMES_NL
 
-    templates = Path(__file__).resolve().parents[1] / "notifications" / "templates"
+    templates = Path(__file__).resolve().parents[2] / "notifications" / "templates"
     kinds = {p.name.split(".")[0] for p in templates.glob("*.txt.j2") if not p.name.startswith("_")}
     assert kinds and kinds <= set(MESSAGE_KIND_NAMES_NL)
     names = [MESSAGE_KIND_NAMES_NL[k] for k in kinds]

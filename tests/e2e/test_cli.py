@@ -32,7 +32,7 @@ import flows
 from flows.cli.app import app
 from statemachines.trajectory import mermaid
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = Path(flows.__file__).resolve().parent / "testing" / "samples"
 LINDE, EIK = "01234567", "07654321"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("domain", "statemachines", "readers", "storage", "notifications", "flows")
 
 # what each layer may import (besides itself and the standard and third-party libraries)

@@ -1,4 +1,4 @@
-"""The catalogue of hostile and careless input (``tests/hostile/cases.yaml``), tried at every door.
+"""The catalogue of hostile and careless input (``tests/e2e/hostile/cases.yaml``), tried at every door.
 
 A care group is set up once per database (register, reference data, a quarter of figures, a start conversation
 and a run), then each case runs one command against it, as staff would, through the CLI. For every case: a
@@ -51,13 +51,13 @@ def test_the_catalogue_holds_at_least_sixty_cases_at_every_door() -> None:
     for case in CASES:
         for arg in case["args"]:
             if arg.startswith("files/") and "does-not-exist" not in arg:
-                assert (HOSTILE / arg).is_file(), f"{case['id']}: {arg} missing (run tests/hostile/make_files.py)"
+                assert (HOSTILE / arg).is_file(), f"{case['id']}: {arg} missing (run tests/e2e/hostile/make_files.py)"
 
 
 @dataclass
 class CareGroup:
     """A care group at the command line, on one database, in a folder of its own (``QC_HOME``, the working
-    directory holding a copy of ``tests/hostile/files``)."""
+    directory holding a copy of ``tests/e2e/hostile/files``)."""
 
     folder: Path
     database_url: str

@@ -9,6 +9,6 @@ from flows.services.engine import Services
 
 
 def test_readme_scenario_example_runs(sqlite_services: Services) -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     (example,) = [b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "Scenario.build" in b]
     exec(compile(example, "README.md", "exec"), {"services": sqlite_services})
