@@ -85,3 +85,11 @@ FACT_TIME = time(12, 0)
 def fact_moment(day: date) -> datetime:
     """The moment a fact dated ``day`` counts from: noon, Europe/Amsterdam."""
     return datetime.combine(day, FACT_TIME, tzinfo=AMSTERDAM)
+
+
+def future_fact(what: str, day: date, today: date, then: str) -> str | None:
+    """Why a fact dated ``day`` cannot be recorded on ``today`` (it has not happened yet), or None when it can:
+    the one wording of every such refusal (a conversation, a departure, a kit, a course, a period's figures)."""
+    if day <= today:
+        return None
+    return f"{what} {day.isoformat()} ligt in de toekomst (vandaag is {today.isoformat()}); {then}"

@@ -38,6 +38,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
+from domain.clock import future_fact
 from domain.conversations import ConversationKind, Goal, ImprovementPlan
 from domain.errors import InputError, InvalidAgbCodeError, PatientDataError
 from domain.indicators import (
@@ -981,12 +982,10 @@ def parse_scores(
         row.convert(data, "denominator", cells["denominator"], _count)
         _check_references(row, data, codes, known)
         period_end = data.get("period_end")
-        if isinstance(period_end, date) and period_end > today:
-            row.add(
-                "period_end",
-                f"einddatum van de periode {period_end.isoformat()} ligt in de toekomst "
-                f"(vandaag is {today.isoformat()})",
-            )
+        future = future_fact("einddatum van de periode", period_end, today,
+                             "cijfers tellen pas als de periode voorbij is") if isinstance(period_end, date) else None
+        if future:
+            row.add("period_end", future)
         return row.build(IndicatorScore, data, model_error_column="numerator")
 
     return _parse_table(
@@ -1035,8 +1034,10 @@ def parse_conversations(
         row.convert(data, "programme", cells["programme"], _optional_programme)
         _check_references(row, data, codes)
         held_on = data.get("held_on")
-        if today is not None and isinstance(held_on, date) and held_on > today:
-            row.add("held_on", f"gesprek op {held_on.isoformat()} ligt in de toekomst (vandaag is {today.isoformat()})")
+        future = (future_fact("gesprek op", held_on, today, "leg een gesprek vast nadat het is gehouden")
+                  if today is not None and isinstance(held_on, date) else None)
+        if future:
+            row.add("held_on", future)
         checked = row.build(_ConversationRow, data)
         if checked is None or row.row is None:
             return None

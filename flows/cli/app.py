@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from domain.clock import AMSTERDAM, MomentError, as_amsterdam, parse_moment
+from domain.clock import AMSTERDAM, MomentError, as_amsterdam, future_fact, parse_moment
 from domain.vocabulary import KIND_NAMES_NL, ConversationKind, Programme, Role
 
 
@@ -295,8 +295,9 @@ def recalculate(
 ) -> None:
     """Herbereken alle indicatoren per praktijk uit een extract; alleen de uitkomsten worden bewaard."""
     moment, end = _moment(now), _date(period_end, "--period-end")
-    if end > moment.date():
-        raise CliInputError(f"--period-end {end.isoformat()} ligt in de toekomst")
+    future = future_fact("--period-end", end, moment.date(), "cijfers tellen pas als de periode voorbij is")
+    if future:
+        raise CliInputError(future)
     result = engine.recalculate_indicators(_services(), extract, end, now=moment, actor=_actor(actor))
     out.print(f"herberekend tot {end.isoformat()}: {result.new} nieuw, {result.changed} gewijzigd, "
               f"{result.unchanged} ongewijzigd (geen patiëntgegevens bewaard)")

@@ -38,7 +38,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from sqlmodel import Session
 
-from domain.clock import as_amsterdam
+from domain.clock import as_amsterdam, future_fact
 from domain.errors import InFutureError, NotFoundError
 from domain.indicators import IndicatorFigures, IndicatorScore
 from domain.inputs import check_date, checked
@@ -624,9 +624,9 @@ def _practice_or_raise(s: Session, agb_code: str) -> Practice:
 
 def _not_in_future(on: date, now: datetime, what: str) -> None:
     checked(check_date, on, what)
-    if on > as_amsterdam(now).date():
-        raise RecordedInFutureError(f"{what} op {on.isoformat()} ligt in de toekomst (nu is het "
-                                    f"{as_amsterdam(now).date().isoformat()}); leg het vast op of na die dag")
+    future = future_fact(f"{what} op", on, as_amsterdam(now).date(), "leg het vast op of na die dag")
+    if future:
+        raise RecordedInFutureError(future)
 
 
 def record_kit_refresh(services: Services, agb_code: str, kit: KitKind, on: date, now: datetime, actor: str) -> bool:
@@ -808,9 +808,9 @@ def recalculate_from_inbox(services: Services, now: datetime, inbox: Path, *, ac
         seen = repo.imported_digests(s)
     imported = 0
     for path, period_end in _extracts(inbox):
-        if period_end > now.date():  # as import-indicators refuses it: figures of a period not yet ended
-            why = (f"periode-einde {period_end.isoformat()} in de bestandsnaam ligt in de toekomst (nu is het "
-                   f"{now.date().isoformat()}); hernoem het bestand naar het echte einde van de periode")
+        why = future_fact("periode-einde in de bestandsnaam", period_end, now.date(),
+                          "hernoem het bestand naar het echte einde van de periode")
+        if why:  # as import-indicators refuses it: figures of a period not yet ended
             report.failures.append((path.name, why))
             report.line("zorggroep", f"extract {path.name} geweigerd", why)
             continue

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from domain.calendar import Due, WorkingCalendar, next_due, next_evaluation_on, progress_report_due_on
-from domain.clock import as_amsterdam, fact_moment
+from domain.clock import as_amsterdam, fact_moment, future_fact
 from domain.commands import LeaveProgramme, RecordConversation
 from domain.conversations import ConversationKind, ImprovementPlan, attendance_gaps
 from domain.errors import ConflictError, InFutureError, NotFoundError
@@ -399,11 +399,10 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
     conversation again changes nothing.
     """
     now = as_amsterdam(now)
-    if cmd.held_on > now.date():
-        raise ConversationInFutureError(
-            f"gesprek van {cmd.agb_code} op {cmd.held_on.isoformat()} ligt in de toekomst "
-            f"(nu is het {now.date().isoformat()}); leg een gesprek vast nadat het is gehouden"
-        )
+    future = future_fact(f"gesprek van {cmd.agb_code} op", cmd.held_on, now.date(),
+                         "leg een gesprek vast nadat het is gehouden")
+    if future:
+        raise ConversationInFutureError(future)
     checked(check_date, cmd.held_on, "datum van het gesprek")
     services = services.in_force(cmd.held_on)  # its step is judged under the policy of the day it was held
     programme = cmd.programme.value if cmd.programme else None
@@ -492,10 +491,9 @@ def leave(services: Services, cmd: LeaveProgramme, now: datetime, actor: str, *,
           ) -> LeaveRecorded:
     """Record that a practice leaves the quality cycle on a day: the step is taken as a conversation's is."""
     now = as_amsterdam(now)
-    if cmd.on > now.date():
-        raise ConversationInFutureError(
-            f"vertrek van {cmd.agb_code} op {cmd.on.isoformat()} ligt in de toekomst (nu is het "
-            f"{now.date().isoformat()}); leg het vast op of na die dag")
+    future = future_fact(f"vertrek van {cmd.agb_code} op", cmd.on, now.date(), "leg het vast op of na die dag")
+    if future:
+        raise ConversationInFutureError(future)
     checked(check_date, cmd.on, "datum van vertrek")
     reason = checked(check_text, cmd.reason, "reden van vertrek")
     services = services.in_force(cmd.on)
