@@ -761,6 +761,11 @@ class _Row:
         self.problems.append(Problem(self.file, self.row, self.column(name), message))
         self.failed.add(fail or name or "")
 
+    def convert_columns(self, cells: Mapping[str, str], converters: Mapping[str, Callable[[object], Any]]) -> None:
+        """Convert each column's cell with its converter into ``data``, a problem for each that fails."""
+        for name, converter in converters.items():
+            self.convert(self.data, name, cells[name], converter)
+
     def convert(self, data: dict[str, Any], name: str, value: object, converter: Callable[[object], Any]) -> None:
         try:
             data[name] = converter(value)
@@ -851,10 +856,12 @@ def _check_duplicates(
 
 def _practice_row(row: _Row, cells: dict[str, str]) -> Practice | None:
     data = row.data
-    row.convert(data, "agb_code", cells["agb_code"], _agb)
-    row.convert(data, "name", cells["name"], _required_text)
-    row.convert(data, "gp_group", cells["gp_group"], _optional_text)
-    row.convert(data, "email", cells["email"], _optional_email)
+    row.convert_columns(cells, {
+        "agb_code": _agb,
+        "name": _required_text,
+        "gp_group": _optional_text,
+        "email": _optional_email,
+    })
     return row.build(Practice, data)
 
 
@@ -865,11 +872,13 @@ def parse_practices(path: FilePath) -> list[Practice]:
 
 def _catalogue_row(row: _Row, cells: dict[str, str]) -> IndicatorDefinition | None:
     data = row.data
-    row.convert(data, "programme", cells["programme"], _programme)
-    row.convert(data, "indicator", cells["indicator"], _required_text)
-    row.convert(data, "name", cells["name"], _required_text)
-    row.convert(data, "kind", cells["kind"], _indicator_kind)
-    row.convert(data, "main", cells["main"], _boolean)
+    row.convert_columns(cells, {
+        "programme": _programme,
+        "indicator": _required_text,
+        "name": _required_text,
+        "kind": _indicator_kind,
+        "main": _boolean,
+    })
     for name in CATALOGUE_OPTIONAL_COLUMNS:
         if cells.get(name, "") == "":
             continue
@@ -936,9 +945,7 @@ def parse_targets(path: FilePath, catalogue: Iterable[IndicatorKey] | None = Non
 
     def target_row(row: _Row, cells: dict[str, str]) -> Target | None:
         data = row.data
-        row.convert(data, "programme", cells["programme"], _programme)
-        row.convert(data, "indicator", cells["indicator"], _required_text)
-        row.convert(data, "target", cells["target"], _percentage)
+        row.convert_columns(cells, {"programme": _programme, "indicator": _required_text, "target": _percentage})
         _check_references(row, data, catalogue=known)
         return row.build(Target, data)
 
@@ -951,10 +958,12 @@ def parse_averages(path: FilePath, catalogue: Iterable[IndicatorKey] | None = No
 
     def average_row(row: _Row, cells: dict[str, str]) -> NationalAverage | None:
         data = row.data
-        row.convert(data, "programme", cells["programme"], _programme)
-        row.convert(data, "indicator", cells["indicator"], _required_text)
-        row.convert(data, "year", cells["year"], _year)
-        row.convert(data, "national_average", cells["national_average"], _percentage)
+        row.convert_columns(cells, {
+            "programme": _programme,
+            "indicator": _required_text,
+            "year": _year,
+            "national_average": _percentage,
+        })
         _check_references(row, data, catalogue=known)
         return row.build(NationalAverage, data)
 
@@ -974,12 +983,14 @@ def parse_scores(
 
     def score_row(row: _Row, cells: dict[str, str]) -> IndicatorScore | None:
         data = row.data
-        row.convert(data, "agb_code", cells["agb_code"], _agb)
-        row.convert(data, "programme", cells["programme"], _programme)
-        row.convert(data, "indicator", cells["indicator"], _required_text)
-        row.convert(data, "period_end", cells["period_end"], _date)
-        row.convert(data, "numerator", cells["numerator"], _count)
-        row.convert(data, "denominator", cells["denominator"], _count)
+        row.convert_columns(cells, {
+            "agb_code": _agb,
+            "programme": _programme,
+            "indicator": _required_text,
+            "period_end": _date,
+            "numerator": _count,
+            "denominator": _count,
+        })
         _check_references(row, data, codes, known)
         period_end = data.get("period_end")
         future = future_fact("einddatum van de periode", period_end, today,
@@ -1028,10 +1039,12 @@ def parse_conversations(
 
     def conversation_row(row: _Row, cells: dict[str, str]) -> ConversationLine | None:
         data = row.data
-        row.convert(data, "agb_code", cells["agb_code"], _agb)
-        row.convert(data, "kind", cells["kind"], _conversation_kind)
-        row.convert(data, "held_on", cells["held_on"], _date)
-        row.convert(data, "programme", cells["programme"], _optional_programme)
+        row.convert_columns(cells, {
+            "agb_code": _agb,
+            "kind": _conversation_kind,
+            "held_on": _date,
+            "programme": _optional_programme,
+        })
         _check_references(row, data, codes)
         held_on = data.get("held_on")
         future = (future_fact("gesprek op", held_on, today, "leg een gesprek vast nadat het is gehouden")
