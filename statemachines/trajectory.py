@@ -26,6 +26,7 @@ from typing import Any
 
 from transitions import EventData, Machine, MachineError
 
+from domain.calendar import WorkingCalendar, progress_report_due_on
 from domain.conversations import ImprovementPlan
 from domain.errors import ConflictError
 from domain.indicators import IndicatorFigures
@@ -226,6 +227,27 @@ MACHINE = Machine(
 
 def allowed_triggers(state: TrajectoryState) -> set[str]:
     return {t for t in MACHINE.get_triggers(state.value)}
+
+
+# The triggers the engine tries for a practice in each state, in this order (the first that fires is taken): the
+# rules of seed section 1 that can move a trajectory on their own, without a conversation or a departure.
+_TRIED_IN: dict[TrajectoryState, tuple[Trigger, ...]] = {
+    TrajectoryState.ANNUAL_CYCLE: (Trigger.FLAG_DEVIATION,),
+    TrajectoryState.EXTRA_CONVERSATION: (Trigger.RECOVER,),
+    TrajectoryState.IMPROVEMENT_PLAN: (Trigger.RECOVER, Trigger.ESCALATE),
+    TrajectoryState.UNDERPERFORMER_POLICY: (Trigger.RECOVER, Trigger.REPORT_PROGRESS),
+}
+
+
+def triggers_to_try(view: TrajectoryView, on: date, policy: Policy, calendar: WorkingCalendar) -> list[Trigger]:
+    """What the engine tries for a trajectory on day ``on``, in order; the board's progress report only once it is
+    due (``progress_report_every_months`` after the last, on a working day)."""
+    tried = list(_TRIED_IN.get(view.state, ()))
+    if Trigger.REPORT_PROGRESS in tried:
+        due = progress_report_due_on(view, policy, calendar)
+        if due is None or due > on:
+            tried.remove(Trigger.REPORT_PROGRESS)
+    return tried
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from domain.calendar import Due, WorkingCalendar, next_due, next_evaluation_on, progress_report_due_on
+from domain.calendar import Due, WorkingCalendar, next_due, next_evaluation_on
 from domain.clock import as_amsterdam, fact_moment, future_fact
 from domain.commands import LeaveProgramme, RecordConversation
 from domain.conversations import ConversationKind, ImprovementPlan, attendance_gaps
@@ -66,6 +66,7 @@ from statemachines.trajectory import (
     TrajectoryError,
     fire,
     replay,
+    triggers_to_try,
 )
 from storage import repository as repo
 from storage import review
@@ -536,20 +537,6 @@ class RunReport:
     already_ran: bool = False
 
 
-def _candidates(view: TrajectoryView, on: date, services: Services) -> list[Trigger]:
-    state = view.state
-    if state is TrajectoryState.ANNUAL_CYCLE:
-        return [Trigger.FLAG_DEVIATION]
-    if state is TrajectoryState.EXTRA_CONVERSATION:
-        return [Trigger.RECOVER]
-    if state is TrajectoryState.IMPROVEMENT_PLAN:
-        return [Trigger.RECOVER, Trigger.ESCALATE]
-    if state is TrajectoryState.UNDERPERFORMER_POLICY:
-        due = progress_report_due_on(view, services.policy, services.calendar)
-        return [Trigger.RECOVER] + ([Trigger.REPORT_PROGRESS] if due is not None and due <= on else [])
-    return []
-
-
 def _summary(fired: Fired) -> str:
     if fired.decision is not None:
         return fired.decision.summary()
@@ -602,7 +589,7 @@ def evaluate_practice(
 def _first_that_fires(services: Services, view: TrajectoryView, practice: Practice, figures: IndicatorFigures,
                       on: date, now: datetime, actor: str) -> Fired | None:
     ctx = GuardContext(on=on, policy=services.policy, figures=figures, enrolments=practice.programmes, view=view)
-    for trigger in _candidates(view, on, services):
+    for trigger in triggers_to_try(view, on, services.policy, services.calendar):
         reasons: list[dict[str, Any]] = []
         if trigger is Trigger.REPORT_PROGRESS:  # the board hears where the flagged indicators stand now
             progress = assess_progress(figures, view.flagged, view.plan_agreed_on, on)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from collections import deque
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -232,3 +233,25 @@ def test_replay_checks_that_a_step_before_an_earlier_recorded_one_says_it_was_re
     with pytest.raises(ReplayMismatchError, match="als laat vastgelegd gemarkeerd, maar"):
         replay("01234567", [start, step(2, Trigger.HOLD_ANNUAL_CONVERSATION,
                                         datetime(2024, 4, 1, 12, tzinfo=AMSTERDAM), late=True)])
+
+
+def test_the_engine_tries_per_state_the_rules_that_can_move_it_and_reports_progress_only_when_due() -> None:
+    from domain.calendar import WorkingCalendar
+    from domain.policy import Policy
+    from statemachines.trajectory import triggers_to_try
+
+    policy, calendar, on = Policy(), WorkingCalendar(), date(2025, 8, 11)
+
+    def tried(state: TrajectoryState, **kw: Any) -> list[str]:
+        return [t.value for t in triggers_to_try(TrajectoryView(agb_code=AGB, state=state, **kw), on, policy,
+                                                 calendar)]
+
+    assert tried(TrajectoryState.START) == [] and tried(TrajectoryState.LEFT) == []
+    assert tried(TrajectoryState.ANNUAL_CYCLE) == ["flag_deviation"]
+    assert tried(TrajectoryState.EXTRA_CONVERSATION) == ["recover"]
+    assert tried(TrajectoryState.IMPROVEMENT_PLAN) == ["recover", "escalate"]
+    months_ago = datetime(2025, 8, 11, 7, tzinfo=AMSTERDAM) - timedelta(days=31 * policy.progress_report_every_months)
+    assert tried(TrajectoryState.UNDERPERFORMER_POLICY, last_progress_report_at=months_ago) == [
+        "recover", "report_progress"]
+    last_week = datetime(2025, 8, 4, 7, tzinfo=AMSTERDAM)
+    assert tried(TrajectoryState.UNDERPERFORMER_POLICY, last_progress_report_at=last_week) == ["recover"]
