@@ -5,20 +5,20 @@ default) is driven through the product's service functions only, in a fresh Pyth
 its peak memory is its own:
 
 - **setup**: the schema (Alembic), the shipped catalogue, the sample targets and national averages,
-  and the registry (``engine.load_registry``): practices in GP groups of ten, each with a practice-
+  and the registry (``imports.load_registry``): practices in GP groups of ten, each with a practice-
   holding GP (two in 40% of practices), a POH chronic care, a POH elderly care and a practice manager,
   all with e-mail addresses; every practice in dm2, cvrm and elderly care, 45% also in COPD and 60%
   in asthma; programmes start on a Monday in the first 13 weeks of the simulation; four officers and
   two board members;
-- **imports**: every quarter, five weeks after its end, ``engine.import_scores`` of every main process
+- **imports**: every quarter, five weeks after its end, ``imports.import_scores`` of every main process
   indicator of every programme of every practice (12-month period, numerator over the practice's
   programme population); most practices score around their target (target + 4, +/- 2 points), 8% deviate
   from a quarter drawn between the 1st and the 8th: 3% drop HbA1c-measured and foot exam to about 58%
   and stay there (underperformers: they escalate a year after their plan), 3% drop HbA1c-measured to
   64% and recover by 6 points a quarter, 2% drop to 62% and improve by 2.2 points a quarter;
-- **sweeps**: every Monday ``duties.sweep_due`` at 06:00, ``plan_meetings`` at 06:15, ``refresh_kits``
+- **sweeps**: every Monday ``sweep.sweep_due`` at 06:00, ``plan_meetings`` at 06:15, ``refresh_kits``
   at 06:30 and ``board_digest`` at 07:00;
-- **conversations**: what officers do, as ``engine.record_conversation`` at 16:00 on the day held: every
+- **conversations**: what officers do, as ``conversations.record_conversation`` at 16:00 on the day held: every
   open start, annual or extra conversation obligation is held on its ``planned_on``; 5% of annual
   conversations are held three weeks late instead (past their due date: overdue notices), 3% of annual
   conversations miss the POH (an attendance gap); an extra conversation agrees an improvement plan with
@@ -303,7 +303,7 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
     from domain.indicators import IndicatorKind, IndicatorScore
     from domain.obligations import CONVERSATION_KINDS, ObligationStatus
     from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
-    from flows.services import duties, engine
+    from flows.services import context, conversations, digest, imports, kits_and_courses, planning, sweep
     from flows.testing.scenario import FULL_ATTENDANCE, SAMPLES
     from readers.catalogue import default_catalogue
     from readers.files import parse_averages, parse_targets
@@ -322,11 +322,11 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
 
     # --- setup -------------------------------------------------------------------------------------------
     t0 = time.perf_counter()
-    services = engine.Services.open(sqlite_url(db))
-    engine.ensure_default_catalogue(services)
+    services = context.Services.open(sqlite_url(db))
+    imports.ensure_default_catalogue(services)
     targets = parse_targets(SAMPLES / "targets.csv")
-    engine.import_targets(services, targets)
-    engine.import_averages(services, parse_averages(SAMPLES / "averages.csv"))
+    imports.import_targets(services, targets)
+    imports.import_averages(services, parse_averages(SAMPLES / "averages.csv"))
     target_of = {(t.programme, t.indicator): t.target for t in targets}
     main_process: dict[Programme, list[str]] = defaultdict(list)
     for d in default_catalogue():
@@ -372,7 +372,7 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
         gp_groups=tuple(GpGroup(code=g, name=g) for g in sorted({p.gp_group for p in practice_list if p.gp_group})),
         practices=tuple(practice_list),
     )
-    engine.load_registry(services, registry)
+    imports.load_registry(services, registry)
     by_code = {p.agb_code: p for p in practice_list}
     phases["setup"] += time.perf_counter() - t0
 
@@ -437,10 +437,11 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
         cmd = RecordConversation(agb_code=agb, kind=conversation_kind, held_on=held_on, attendees=attendees,
                                  plan=plan)
         try:
-            engine.record_conversation(services, cmd, datetime.combine(held_on, clock(16, 0), tzinfo=AMSTERDAM),
-                                       "bench:functionaris")
+            conversations.record_conversation(services, cmd, datetime.combine(held_on, clock(16, 0), tzinfo=AMSTERDAM),
+                                              "bench:functionaris")
             counts[conversation_kind.value] += 1
-        except (TrajectoryError, engine.ConversationConflictError, engine.ConversationInFutureError) as exc:
+        except (TrajectoryError, conversations.ConversationConflictError,
+                conversations.ConversationInFutureError) as exc:
             counts["refused"] += 1
             if counts["refused"] <= 5:
                 print(f"refused: {agb} {kind} {held_on}: {exc}", file=sys.stderr)
@@ -461,18 +462,18 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
             scores = quarter_scores(q, period_end)
             phases["harness"] += time.perf_counter() - t0
             t0 = time.perf_counter()
-            engine.import_scores(services, scores, source=f"indicatoren t/m {period_end.isoformat()}",
-                                 now=datetime.combine(monday, clock(5, 0), tzinfo=AMSTERDAM), actor="bench:import")
+            imports.import_scores(services, scores, source=f"indicatoren t/m {period_end.isoformat()}",
+                                  now=datetime.combine(monday, clock(5, 0), tzinfo=AMSTERDAM), actor="bench:import")
             phases["imports"] += time.perf_counter() - t0
             counts["imports"] += 1
             published.add(period_end)
         # the weekly duties
-        for name, at, duty in (("sweep_due", clock(6, 0), duties.sweep_due),
-                               ("plan_meetings", clock(6, 15), duties.plan_meetings),
-                               ("refresh_kits", clock(6, 30), duties.refresh_kits),
-                               ("board_digest", clock(7, 0), duties.board_digest)):
+        for name, at, run in (("sweep_due", clock(6, 0), sweep.sweep_due),
+                               ("plan_meetings", clock(6, 15), planning.plan_meetings),
+                               ("refresh_kits", clock(6, 30), kits_and_courses.refresh_kits),
+                               ("board_digest", clock(7, 0), digest.board_digest)):
             t0 = time.perf_counter()
-            duty(services, datetime.combine(monday, at, tzinfo=AMSTERDAM))
+            run(services, datetime.combine(monday, at, tzinfo=AMSTERDAM))
             elapsed = time.perf_counter() - t0
             per_duty[name] += elapsed
             phases["sweeps"] += elapsed
@@ -558,7 +559,7 @@ def run_prefect_comparison(db: Path, out: Path, repeat: int) -> dict[str, Any]:
     from datetime import time as clock
 
     from domain.clock import AMSTERDAM
-    from flows.services import duties
+    from flows.services import duties, sweep
     from flows.services.bootstrap import open_services
     from flows.services.settings import load_settings
     from storage.database import sqlite_url
@@ -587,7 +588,7 @@ def run_prefect_comparison(db: Path, out: Path, repeat: int) -> dict[str, Any]:
         fresh_copy()
         t0 = time.perf_counter()
         services = open_services(load_settings())
-        report = duties.sweep_due(services, moment, full=full)
+        report = sweep.sweep_due(services, moment, full=full)
         services.db.dispose()
         return time.perf_counter() - t0, report.summary()
 

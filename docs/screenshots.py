@@ -44,7 +44,7 @@ MIN_PNG_BYTES = 60_000
 
 def care_group(database: Path) -> None:
     """Six practices started in January 2024; De Linde's HbA1c checks fall far below target in Q3."""
-    from flows.services.engine import Services
+    from flows.services.context import Services
     from flows.testing.scenario import Scenario
 
     services = Services.open(sqlite_url(database))
@@ -68,7 +68,7 @@ def broken_practice(database: Path) -> None:
     import sqlalchemy as sa
 
     from domain.clock import AMSTERDAM, FixedClock
-    from flows.services.engine import Services
+    from flows.services.context import Services
     from flows.testing.scenario import Scenario
 
     services = Services.open(sqlite_url(database), upgrade=False)

@@ -25,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.triggers.cron import CronTrigger
 
 from domain.clock import AMSTERDAM, as_amsterdam
-from flows.services import duties
+from flows.services import digest, imports, kits_and_courses, planning, sweep
+from flows.services.context import Services
 from flows.services.duties import Delivery, DutyReport
-from flows.services.engine import Services
 from flows.services.settings import Settings
 from notifications.wording import message_kind_nl
 
@@ -35,23 +35,23 @@ TIMEZONE = "Europe/Amsterdam"
 
 
 def _recalculate(services: Services, now: datetime, settings: Settings) -> DutyReport:
-    return duties.recalculate_from_inbox(services, now, settings.home / "inbox")
+    return imports.recalculate_from_inbox(services, now, settings.home / "inbox")
 
 
 def _sweep(services: Services, now: datetime, settings: Settings) -> DutyReport:
-    return duties.sweep_due(services, now)
+    return sweep.sweep_due(services, now)
 
 
 def _meetings(services: Services, now: datetime, settings: Settings) -> DutyReport:
-    return duties.plan_meetings(services, now)
+    return planning.plan_meetings(services, now)
 
 
 def _kits(services: Services, now: datetime, settings: Settings) -> DutyReport:
-    return duties.refresh_kits(services, now)
+    return kits_and_courses.refresh_kits(services, now)
 
 
 def _digest(services: Services, now: datetime, settings: Settings) -> DutyReport:
-    return duties.board_digest(services, now)
+    return digest.board_digest(services, now)
 
 
 def _dispatch(services: Services, now: datetime, settings: Settings) -> DutyReport:

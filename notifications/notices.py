@@ -1,6 +1,6 @@
 """What an obligation's notice stage asks to be sent: the outbox messages, with payloads and Dutch subjects.
 
-The sweep (``flows/services/duties.py``) decides *when* (``domain.obligations.stages_to_send``); this module
+The sweep (``flows/services/sweep.py``) decides *when* (``domain.obligations.stages_to_send``); this module
 decides *what and to whom*, as pure functions of the obligation, the practice and the care group's
 people. The payloads are the ones ``notifications/rendering.py`` documents.
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401  (registers the tables)
-from flows.services.engine import Services
+from flows.services.context import Services
 from storage.database import create_db_engine, migrate, normalise_url, sqlite_url
 
 POSTGRES_URL = os.environ.get("QC_POSTGRES_URL")

@@ -43,9 +43,11 @@ class _lazy:  # lower case: it stands where a module name stands
 # to show --help or to parse a command line (``qualitycycle --help`` starts several times faster). A module bound
 # here by ``_lazy`` is imported on its first attribute; mypy reads the real imports.
 if TYPE_CHECKING:
-    from domain import commands, conversations, inputs, trajectory
+    from domain import commands, inputs, trajectory
+    from domain import conversations as conversation_model
     from domain import errors as domain_errors
-    from flows.services import bootstrap, duties, engine
+    from flows.services import bootstrap, context, conversations, policy, queries
+    from flows.services import imports as data_imports
     from flows.services import settings as config
     from notifications import wording
     from readers import files
@@ -53,13 +55,16 @@ if TYPE_CHECKING:
     from storage import database
 else:
     commands = _lazy("domain.commands")
-    conversations = _lazy("domain.conversations")
+    conversation_model = _lazy("domain.conversations")
     inputs = _lazy("domain.inputs")
     trajectory = _lazy("domain.trajectory")
     domain_errors = _lazy("domain.errors")
     bootstrap = _lazy("flows.services.bootstrap")
-    duties = _lazy("flows.services.duties")
-    engine = _lazy("flows.services.engine")
+    context = _lazy("flows.services.context")
+    conversations = _lazy("flows.services.conversations")
+    data_imports = _lazy("flows.services.imports")
+    policy = _lazy("flows.services.policy")
+    queries = _lazy("flows.services.queries")
     config = _lazy("flows.services.settings")
     wording = _lazy("notifications.wording")
     files = _lazy("readers.files")
@@ -190,7 +195,7 @@ policy_app = typer.Typer(no_args_is_help=True, help="Het beleid (alle drempels):
 app.add_typer(policy_app, name="policy")
 
 
-def _services() -> engine.Services:
+def _services() -> context.Services:
     return bootstrap.open_services(config.load_settings())
 
 
@@ -236,14 +241,14 @@ def init() -> None:
     """Maak de database aan of werk het schema bij."""
     services = _services()
     out.print(f"database klaar: {services.db.url.render_as_string(hide_password=True)} "
-              f"(schemaversie {database.current_revision(services.db)})")
+              f"(schemaversie {queries.schema_revision(services)})")
 
 
 @command("load-registry")
 def load_registry(file: Annotated[Path, typer.Argument(help="YAML-register of CSV/XLSX met praktijken.")]) -> None:
     """Laad het register: zorggroep, functionarissen, bestuur, hagro's, praktijken en hun mensen."""
     registry = files.parse_registry(file)
-    counts = engine.load_registry(_services(), registry)
+    counts = data_imports.load_registry(_services(), registry)
     out.print(f"register geladen: {counts['practices']} praktijken ({counts['new_practices']} nieuw), "
               f"{counts['gp_groups']} huisartsengroepen")
 
@@ -251,7 +256,7 @@ def load_registry(file: Annotated[Path, typer.Argument(help="YAML-register of CS
 @command("import-catalogue")
 def import_catalogue(file: FileArg) -> None:
     """Importeer de indicatorcatalogus (programme,indicator,name,kind,main)."""
-    n = engine.import_catalogue(_services(), files.parse_catalogue(file))
+    n = data_imports.import_catalogue(_services(), files.parse_catalogue(file))
     out.print(f"catalogus: {n} indicatoren ingelezen")
 
 
@@ -259,16 +264,16 @@ def import_catalogue(file: FileArg) -> None:
 def import_targets(file: FileArg) -> None:
     """Importeer streefwaarden (programme,indicator,target), in procenten 0-100."""
     services = _services()
-    targets = files.parse_targets(file, catalogue=engine.catalogue_keys(services))
-    out.print(f"streefwaarden: {engine.import_targets(services, targets)} ingelezen")
+    targets = files.parse_targets(file, catalogue=queries.catalogue_keys(services))
+    out.print(f"streefwaarden: {data_imports.import_targets(services, targets)} ingelezen")
 
 
 @command("import-averages")
 def import_averages(file: FileArg) -> None:
     """Importeer landelijke gemiddelden (programme,indicator,year,national_average), in procenten 0-100."""
     services = _services()
-    averages = files.parse_averages(file, catalogue=engine.catalogue_keys(services))
-    out.print(f"landelijke gemiddelden: {engine.import_averages(services, averages)} ingelezen")
+    averages = files.parse_averages(file, catalogue=queries.catalogue_keys(services))
+    out.print(f"landelijke gemiddelden: {data_imports.import_averages(services, averages)} ingelezen")
 
 
 @command("import-indicators")
@@ -276,10 +281,10 @@ def import_indicators(file: FileArg, now: NowOption = None, actor: ActorOption =
     """Importeer indicatorcijfers per praktijk (agb_code,programme,indicator,period_end,numerator,denominator)."""
     services = _services()
     moment = _moment(now)
-    scores = files.parse_scores(file, today=moment.date(), known_agb_codes=engine.known_practices(services),
-                                catalogue=engine.catalogue_keys(services))
-    result = engine.import_scores(services, scores, source=file.name, now=moment, actor=_actor(actor),
-                                  sha256=hashlib.sha256(file.read_bytes()).hexdigest())
+    scores = files.parse_scores(file, today=moment.date(), known_agb_codes=queries.known_practices(services),
+                                catalogue=queries.catalogue_keys(services))
+    result = data_imports.import_scores(services, scores, source=file.name, now=moment, actor=_actor(actor),
+                                        sha256=hashlib.sha256(file.read_bytes()).hexdigest())
     out.print(f"indicatorcijfers: {result.new} nieuw, {result.changed} gewijzigd, {result.unchanged} ongewijzigd")
     if result.changed:
         out.print(f"  {result.changed} eerder ingelezen cijfers vervangen; de oude staan in 'qualitycycle imports'")
@@ -298,12 +303,12 @@ def recalculate(
     future = future_fact("--period-end", end, moment.date(), "cijfers tellen pas als de periode voorbij is")
     if future:
         raise CliInputError(future)
-    result = engine.recalculate_indicators(_services(), extract, end, now=moment, actor=_actor(actor))
+    result = data_imports.recalculate_indicators(_services(), extract, end, now=moment, actor=_actor(actor))
     out.print(f"herberekend tot {end.isoformat()}: {result.new} nieuw, {result.changed} gewijzigd, "
               f"{result.unchanged} ongewijzigd (geen patiëntgegevens bewaard)")
 
 
-def _attendees(values: list[str]) -> tuple[conversations.Attendee, ...]:
+def _attendees(values: list[str]) -> tuple[conversation_model.Attendee, ...]:
     attendees = []
     for value in values:
         role, sep, name = value.partition("=")
@@ -316,11 +321,11 @@ def _attendees(values: list[str]) -> tuple[conversations.Attendee, ...]:
             roles = ", ".join(r.value for r in Role)
             raise CliInputError(f"--attendee: onbekende rol {inputs.shown(role)} (mogelijk: {roles})") from None
         name = inputs.checked(inputs.check_name, name, f"--attendee {known.value}=")
-        attendees.append(conversations.Attendee(role=known, name=name))
+        attendees.append(conversation_model.Attendee(role=known, name=name))
     return tuple(attendees)
 
 
-def _describe_conversation(result: engine.ConversationRecorded) -> None:
+def _describe_conversation(result: conversations.ConversationRecorded) -> None:
     name = KIND_NAMES_NL[result.kind]
     if result.already_recorded:
         out.print(f"{name} van {result.agb_code} op {result.held_on} was al vastgelegd; niets gewijzigd")
@@ -354,17 +359,17 @@ def record_conversation(
         agb_code=files.agb_code_argument(agb), kind=kind, held_on=_date(held_on, "--held-on"), programme=programme,
         attendees=_attendees(attendee or []), plan=files.parse_plan(plan) if plan else None,
     )
-    _describe_conversation(engine.record_conversation(_services(), cmd, _moment(now), _actor(actor),
-                                                      plan_source=str(plan) if plan else "verbeterplan"))
+    _describe_conversation(conversations.record_conversation(_services(), cmd, _moment(now), _actor(actor),
+                                                             plan_source=str(plan) if plan else "verbeterplan"))
 
 
 @command("import-conversations")
 def import_conversations(file: FileArg, now: NowOption = None, actor: ActorOption = None) -> None:
     """Leg eerder gehouden gesprekken vast uit een spreadsheet (agb_code,kind,held_on[,programme])."""
     services = _services()
-    lines = files.parse_conversations(file, known_agb_codes=engine.known_practices(services),
+    lines = files.parse_conversations(file, known_agb_codes=queries.known_practices(services),
                                      today=_moment(now).date())
-    results = engine.import_conversations(services, lines, _moment(now), _actor(actor), source=str(file))
+    results = data_imports.import_conversations(services, lines, _moment(now), _actor(actor), source=str(file))
     new = sum(1 for r in results if not r.already_recorded)
     out.print(f"gesprekken: {new} vastgelegd, {len(results) - new} waren al bekend")
 
@@ -380,7 +385,7 @@ def leave(
     """Een praktijk verlaat de kwaliteitscyclus van de zorggroep."""
     leaving = commands.LeaveProgramme(agb_code=files.agb_code_argument(agb), on=_date(on, "--on"),
                                       reason=inputs.checked(inputs.check_text, reason, "--reason"))
-    result = engine.leave(_services(), leaving, _moment(now), _actor(actor))
+    result = conversations.leave(_services(), leaving, _moment(now), _actor(actor))
     if result.transition is not None:
         event = result.transition
         out.print(f"praktijk {event.agb_code}: {trajectory.STATE_NAMES_NL[event.from_state]} -> "
@@ -455,7 +460,7 @@ def plan(
     actor: ActorOption = None,
 ) -> None:
     """Plan alle taken van de praktijken (opnieuw), bijvoorbeeld na een wijziging van kalender of beleid."""
-    from flows.services.duties import plan_obligations
+    from flows.services.planning import plan_obligations
 
     _print_duty(plan_obligations(_services(), _moment(now), actor=_actor(actor), reason=reason))
 
@@ -473,20 +478,18 @@ def obligations(
 ) -> None:
     """Toon de taken (gesprekken, overleggen, koffers, scholing) met hun uiterste datum."""
     from domain.obligations import OBLIGATION_NAMES_NL, ObligationKind
-    from storage import obligations as store
 
     services = _services()
-    with services.session() as s:
-        if history_of is not None:
-            logged = store.changes(s, history_of)
-            if as_json:
-                out.print(json.dumps([{"at": c.at.isoformat(), "change": c.change, "old": c.old, "new": c.new,
-                                       "reason": c.reason, "actor": c.actor} for c in logged], ensure_ascii=False))
-                return
-            for c in logged:
-                out.print(f"{_short(c.at)} {c.change}: {c.reason} ({c.actor})", markup=False)
+    if history_of is not None:
+        logged = queries.obligation_changes(services, history_of)
+        if as_json:
+            out.print(json.dumps([{"at": c.at.isoformat(), "change": c.change, "old": c.old, "new": c.new,
+                                   "reason": c.reason, "actor": c.actor} for c in logged], ensure_ascii=False))
             return
-        found = store.obligations(s, agb_code=agb, status=status_filter or None)
+        for c in logged:
+            out.print(f"{_short(c.at)} {c.change}: {c.reason} ({c.actor})", markup=False)
+        return
+    found = queries.obligations(services, agb_code=agb, status=status_filter or None)
     if as_json:
         out.print(json.dumps([{"key": r.key, "kind": r.kind, "agb_code": r.agb_code, "subject": r.subject,
                                "anchor_on": r.anchor_on.isoformat(), "due_on": r.due_on.isoformat(),
@@ -514,7 +517,7 @@ def record_kit_refresh(
 ) -> None:
     """Leg vast dat een instructiekoffer van een praktijk is geactualiseerd."""
     from domain.obligations import KitKind
-    from flows.services.duties import record_kit_refresh as record
+    from flows.services.kits_and_courses import record_kit_refresh as record
 
     aliases = {"inhalatie": "inhalation", "insuline": "insulin"}
     try:
@@ -534,7 +537,7 @@ def record_training(
     now: NowOption = None, actor: ActorOption = None,
 ) -> None:
     """Leg vast dat iemand een verplichte scholing heeft gevolgd."""
-    from flows.services.duties import record_course_completion
+    from flows.services.kits_and_courses import record_course_completion
 
     person = inputs.checked(inputs.check_name, person, "PERSON (naam)")
     new = record_course_completion(_services(), files.agb_code_argument(agb), person, course, _date(on, "--on"),
@@ -546,10 +549,7 @@ def record_training(
 def runs(duty: Annotated[str | None, typer.Argument(help="Bijv. sweep_due.")] = None, as_json: JsonOption = False
          ) -> None:
     """Toon de laatste runs van de taken en wat ze deden."""
-    from storage import obligations as store
-
-    with _services().session() as s:
-        rows = store.duty_runs(s, duty)
+    rows = queries.duty_runs(_services(), duty)
     if as_json:
         out.print(json.dumps([r.summary for r in rows], ensure_ascii=False))
         return
@@ -604,7 +604,7 @@ def _short_reason(reason: dict[str, Any]) -> str:
             f"({reference} {reason['reference_value']:.1f}%, grens {reason['threshold']:.1f}%)").replace(".", ",")
 
 
-def _status_table(lines: list[engine.StatusLine], title: str = "Praktijken") -> Table:
+def _status_table(lines: list[queries.StatusLine], title: str = "Praktijken") -> Table:
     table = Table(title=title, show_lines=False)
     for column in ("AGB", "Praktijk", "Hagro", "Toestand", "Sinds", "Volgende", "Redenen"):
         table.add_column(column, overflow="fold")
@@ -622,7 +622,7 @@ def _status_table(lines: list[engine.StatusLine], title: str = "Praktijken") -> 
 def status(as_json: JsonOption = False, as_of: AsOfOption = None) -> None:
     """Waar staat elke praktijk in de kwaliteitscyclus, sinds wanneer, waarom, en wat komt er aan."""
     moment = _as_of(as_of)
-    lines = engine.status(_services(), moment, now=_moment(None))
+    lines = queries.status(_services(), moment, now=_moment(None))
     if as_json:
         typer.echo(json.dumps([line.as_json() for line in lines], ensure_ascii=False, indent=2))
     else:
@@ -634,9 +634,9 @@ def history(agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")
             as_of: AsOfOption = None) -> None:
     """De gebeurtenissen van het traject van een praktijk, in volgorde."""
     moment = _as_of(as_of)
-    events = engine.history(_services(), files.agb_code_argument(agb), moment)
+    events = queries.history(_services(), files.agb_code_argument(agb), moment)
     if as_json:
-        typer.echo(json.dumps([engine.event_as_json(e) for e in events], ensure_ascii=False, indent=2))
+        typer.echo(json.dumps([queries.event_as_json(e) for e in events], ensure_ascii=False, indent=2))
         return
     table = Table(title=f"Geschiedenis van {agb}" + (f" tot en met {moment:%Y-%m-%d %H:%M}" if moment else ""))
     for column in ("#", "Gebeurd", "Vastgelegd", "Trigger", "Van", "Naar", "Door", "Redenen"):
@@ -665,10 +665,10 @@ def replay(
 ) -> None:
     """Herbouw de toestand uit de gebeurtenissen en vergelijk met de opgeslagen toestand."""
     services = _services()
-    codes = [files.agb_code_argument(agb)] if agb else sorted(engine.known_practices(services))
+    codes = [files.agb_code_argument(agb)] if agb else sorted(queries.known_practices(services))
     failed = 0
     for code in codes:
-        result = engine.replay_practice(services, code)
+        result = queries.replay_practice(services, code)
         if result.agrees:
             out.print(f"{code}: {result.events} gebeurtenissen herbouwd, toestand komt overeen")
             continue
@@ -696,9 +696,9 @@ def indicators(
     de spreiding binnen de zorggroep."""
     if sum(x is not None and x is not False for x in (agb, gp_group, care_group or None)) != 1:
         raise CliInputError("geef precies een van: AGB-code, --gp-group CODE of --care-group")
-    view = engine.indicator_view(_services(), agb_code=files.agb_code_argument(agb) if agb else None,
-                                 gp_group=gp_group, period_end=_date(period, "--period") if period else None,
-                                 on=_moment(None).date())
+    view = queries.indicator_view(_services(), agb_code=files.agb_code_argument(agb) if agb else None,
+                                  gp_group=gp_group, period_end=_date(period, "--period") if period else None,
+                                  on=_moment(None).date())
     if as_json:
         typer.echo(json.dumps({"scope": view.scope, "period_end": view.period_end.isoformat() if view.period_end
                                else None, "indicators": [line.as_json() for line in view.lines]},
@@ -737,7 +737,7 @@ def chart(
     """Grafiek per indicator: score door de tijd tegen streefwaarde en landelijk gemiddelde (SVG)."""
     from notifications.charts import practice_chart_svg
 
-    title, series = engine.chart_series(_services(), files.agb_code_argument(agb), main_only=not all_indicators)
+    title, series = queries.chart_series(_services(), files.agb_code_argument(agb), main_only=not all_indicators)
     output.write_text(practice_chart_svg(title, series), encoding="utf-8")
     out.print(f"grafiek geschreven: {output} ({len(series)} indicatoren)")
 
@@ -749,9 +749,7 @@ def imports(
 ) -> None:
     """Welke indicatorbestanden wanneer zijn ingelezen, en welke cijfers een correctie verving."""
     services = _services()
-    with services.session() as s:
-        log = engine.repo.imports(s)
-        revised = engine.repo.revisions(s, files.agb_code_argument(agb) if agb else None)
+    log, revised = queries.import_log(services, files.agb_code_argument(agb) if agb else None)
     if as_json:
         typer.echo(json.dumps({
             "imports": [{"id": i.id, "source": i.source, "sha256": i.sha256,
@@ -853,8 +851,7 @@ def outbox(
     if status is not None and status not in OUTBOX_STATUS_NL:
         raise CliInputError(f"--status {status!r} onbekend: kies uit {', '.join(OUTBOX_STATUS_NL)}")
     services = _services()
-    with services.session() as s:
-        rows = engine.repo.outbox(s, status)
+    rows = queries.outbox_messages(services, status)
     if as_json:
         typer.echo(json.dumps([{
             "id": r.id, "key": r.key, "kind": r.kind, "agb_code": r.agb_code, "recipient_name": r.recipient_name,
@@ -981,8 +978,7 @@ def policy_show(as_json: JsonOption = False, now: NowOption = None) -> None:
     """Het beleid nu en alle versies, met de dag vanaf wanneer ze gelden."""
     services = _services()
     moment = _moment(now)
-    with services.session() as s:
-        versions = engine.repo.policy_versions(s)
+    versions = policy.policy_versions(services)
     current = services.in_force(moment)
     if as_json:
         typer.echo(json.dumps({
@@ -1008,10 +1004,8 @@ def policy_set(
     """Leg een nieuwe versie van het beleid vast, geldend vanaf een dag; beslissingen noemen hun versie."""
     day = _date(start, "--from")
     reason = inputs.checked(inputs.check_text, reason, "--reason")
-    policy = _proposed(file, day)
-    services = _services()
-    with services.transaction() as s:
-        number = engine.repo.add_policy_version(s, policy, day, reason, _moment(now), _actor(actor))
+    proposed = _proposed(file, day)
+    number = policy.add_policy_version(_services(), proposed, day, reason, _moment(now), _actor(actor))
     out.print(f"beleid {number} vastgelegd, geldt vanaf {day.isoformat()}: {reason}", markup=False)
 
 

@@ -1,9 +1,10 @@
 """Prefect flows: the declared duties wrapped for operations staff, who watch them in the Prefect UI.
 
-Each flow adds only what operators need around the service functions of ``flows/services/duties.py``: a run
-name that says what and when (``sweep-due 2026-03-02 06:00``), tags, task retries, and artifacts that
-tell an officer in Dutch what the run did (``flows/services/run_report.py``: a summary and a table). Practice
-work is split into batches, one task per batch, never one task per practice.
+Each flow adds only what operators need around the service functions of ``flows/services/`` (``sweep``,
+``planning``, ``digest``, ``imports``, ...): a run name that says what and when (``sweep-due 2026-03-02
+06:00``), tags, task retries, and artifacts that tell an officer in Dutch what the run did
+(``flows/services/run_report.py``: a summary and a table). Practice work is split into batches, one task per
+batch, never one task per practice.
 
 Invariants:
 - The moment a run works for is its parameter ``now`` or, when empty (every run the scheduler starts),
@@ -40,10 +41,10 @@ from prefect.states import Failed
 
 from domain.clock import AMSTERDAM, as_amsterdam, parse_moment
 from flows.schedule import BY_NAME, SCHEDULE, TIMEZONE, ScheduledDuty, check_schedule
-from flows.services import duties, run_report
+from flows.services import context, due_notices, duties, run_report, sweep
 from flows.services.bootstrap import open_services
+from flows.services.context import Services
 from flows.services.duties import DutyReport
-from flows.services.engine import Services
 from flows.services.settings import PrefectServerMissingError, Settings, load_settings
 from storage.database import ping
 
@@ -187,19 +188,19 @@ def _failed(duty: str, why: str) -> Any:
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, task_run_name="praktijken {first} t/m {last}")
 def sweep_batch_task(services: Services, now: datetime, codes: list[str], first: str, last: str,
                      basis: duties.ReviewBasis, full: bool = False) -> DutyReport:
-    return duties.sweep_batch(services, now, codes, basis=basis, full=full)
+    return sweep.sweep_batch(services, now, codes, basis=basis, full=full)
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, task_run_name="berichten klaarzetten")
 def notices_task(services: Services, now: datetime, duty: str, chunk: int) -> DutyReport:
     report = DutyReport(duty, now)
-    duties.queue_due_notices(services, now, duties.SWEEP_KINDS, report, chunk=chunk)
+    due_notices.queue_due_notices(services, now, sweep.SWEEP_KINDS, report, chunk=chunk)
     return report
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=30, task_run_name="run vastleggen")
 def record_task(services: Services, report: DutyReport, duty: str) -> DutyReport:
-    return duties._finish(services, report, duties.ENGINE_ACTOR)
+    return duties.finish_duty(services, report, context.ENGINE_ACTOR)
 
 
 @flow(name="sweep-due", flow_run_name=_run_name("sweep-due"), log_prints=True)
@@ -217,7 +218,7 @@ def sweep_due_flow(now: datetime | None = None, batch_size: int = duties.DEFAULT
         try:
             services = services.in_force(moment)  # the review basis names the policy in force at the moment
             basis = duties.ReviewBasis.load(services)
-            batches = duties.review_batches(services, moment, basis, batch_size=batch_size, full=full)
+            batches = sweep.review_batches(services, moment, basis, batch_size=batch_size, full=full)
         except Exception as exc:  # nothing could be looked at: say why, in Dutch
             return _failed("sweep_due", run_report.unexpected(exc))
         # only the practices whose facts, scores or deadlines moved; one task per batch of them, and a batch

@@ -2,7 +2,7 @@
 
 A care group that starts with the product brings years of conversations and figures. ``backfill`` runs every
 duty of ``flows/schedule.py`` at every fire time from ``start`` to ``until``, in time order, on the facts recorded
-beforehand: each fact's step is taken when the walk reaches the day it happened (``flows.services.engine``),
+beforehand: each fact's step is taken when the walk reaches the day it happened (``flows.services.steps``),
 figures count from their period end plus the policy's publication delay, so the trajectories, obligations and
 board decisions of those years are recorded at the moments they would have been taken.
 
@@ -29,8 +29,8 @@ from datetime import date, datetime, timedelta
 from domain.clock import as_amsterdam, start_of_day
 from domain.errors import InputError
 from flows.schedule import SCHEDULE, fire_times
+from flows.services.context import Services
 from flows.services.duties import DutyReport
-from flows.services.engine import Services
 from flows.services.run_report import title, unexpected
 from flows.services.settings import Settings
 from storage import obligations as store

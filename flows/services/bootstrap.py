@@ -4,7 +4,8 @@ working calendar, with the shipped indicator catalogue seeded into an empty data
 
 from __future__ import annotations
 
-from flows.services.engine import Services, ensure_default_catalogue
+from flows.services.context import Services
+from flows.services.imports import ensure_default_catalogue
 from flows.services.settings import Settings, load_settings
 
 

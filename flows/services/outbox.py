@@ -32,7 +32,8 @@ from domain.clock import as_amsterdam
 from domain.inputs import check_email
 from domain.messages import OutboxMessage
 from domain.registry import Registry
-from flows.services.engine import Services, held_messages_by_practice
+from flows.services.context import Services
+from flows.services.queries import held_messages_by_practice
 from flows.services.settings import Settings
 from notifications.channels import Channel, DeliveryError, EmlFolderChannel, SmtpChannel
 from notifications.rendering import RenderError, message_id, render

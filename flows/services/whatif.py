@@ -29,7 +29,7 @@ from domain.clock import as_amsterdam, start_of_day
 from domain.policy import Policy
 from domain.trajectory import TRIGGER_NAMES_NL, TrajectoryTransitioned, Trigger
 from flows.services.backfill import backfill
-from flows.services.engine import Services
+from flows.services.context import Services
 from flows.services.settings import Settings
 from storage import repository as repo
 from storage.database import copy_rows, create_db_engine, migrate, sqlite_url

@@ -30,7 +30,7 @@ from domain.conversations import Attendee
 from domain.obligations import CONVERSATION_KINDS, KitKind, ObligationKind
 from domain.registry import Role
 from domain.trajectory import STATE_NAMES_NL, TrajectoryState
-from flows.services import duties, engine
+from flows.services import context, digest, kits_and_courses, planning, queries, sweep
 from flows.services.outbox import dispatch_outbox
 from flows.services.run_report import kinds_text
 from flows.testing.scenario import FULL_ATTENDANCE, Scenario
@@ -57,7 +57,7 @@ TARGETS = {  # the sample targets, for generating plausible figures
 
 @dataclass(frozen=True)
 class DemoResult:
-    status: list[engine.StatusLine]
+    status: list[queries.StatusLine]
     summary: str
     database: Path
 
@@ -105,7 +105,7 @@ def run_demo(folder: Path, years: int = 3, practices: int = 12, *, full_review: 
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     database = folder / "qualitycycle.db"
-    services = engine.Services.open(sqlite_url(database))
+    services = context.Services.open(sqlite_url(database))
     codes = [f"0100{i + 1:04d}" for i in range(practices)]
     profile = {agb: PROFILES[i % len(PROFILES)] for i, agb in enumerate(codes)}
     description = {
@@ -146,25 +146,25 @@ def run_demo(folder: Path, years: int = 3, practices: int = 12, *, full_review: 
                 })
                 published.add(period_end)
         moment = datetime.combine(monday, DUTY_HOUR, tzinfo=AMSTERDAM)
-        duties.sweep_due(services, moment, full=full_review)
-        duties.plan_meetings(services, moment)
-        duties.refresh_kits(services, moment, full=full_review)
-        duties.board_digest(services, moment)
+        sweep.sweep_due(services, moment, full=full_review)
+        planning.plan_meetings(services, moment)
+        kits_and_courses.refresh_kits(services, moment, full=full_review)
+        digest.board_digest(services, moment)
         dispatch_outbox(services, outbox, moment, mail_from=MAIL_FROM)
         sc.clock.set(datetime.combine(monday, time(9, 0), tzinfo=AMSTERDAM))
         _officers_record_last_week(sc, services, monday, late)
         monday += timedelta(days=7)
-    status = engine.status(services)
+    status = queries.status(services)
     return DemoResult(status=status, summary=_summary(services, status, database, end), database=database)
 
 
-def _officers_record_last_week(sc: Scenario, services: engine.Services, monday: date, late: str) -> None:
+def _officers_record_last_week(sc: Scenario, services: context.Services, monday: date, late: str) -> None:
     """What officers record on Monday morning about the week before: conversations held on their
     planned day, kits refreshed on their due date, courses completed (two of every three people)."""
     week = (monday - timedelta(days=7), monday - timedelta(days=1))
     with services.session() as s:
         rows = store.open_obligations(s)
-    views = {line.agb_code: line for line in engine.status(services)}
+    views = {line.agb_code: line for line in queries.status(services)}
     for row in rows:
         agb = row.agb_code
         if agb is None:
@@ -186,15 +186,16 @@ def _officers_record_last_week(sc: Scenario, services: engine.Services, monday: 
                 plan = {f"{r['programme']}/{r['indicator']}": float(r["reference_value"]) - 5 for r in flagged}
                 sc.conversation(agb, "extra", held, plan=plan or {"dm2/hba1c_measured": 85})
         elif kind is ObligationKind.INSTRUCTION_KIT and week[0] <= row.due_on <= week[1]:
-            duties.record_kit_refresh(services, agb, KitKind(row.subject), row.due_on, sc.clock.now(), sc.actor)
+            kits_and_courses.record_kit_refresh(services, agb, KitKind(row.subject), row.due_on, sc.clock.now(),
+                                                sc.actor)
         elif kind is ObligationKind.MANDATORY_COURSE and week[0] <= row.due_on - timedelta(days=7) <= week[1]:
             person, course = row.subject.split("|", 1)
             if zlib.crc32(row.key.encode()) % 3:
-                duties.record_course_completion(services, agb, person, course, row.due_on - timedelta(days=7),
-                                                sc.clock.now(), sc.actor)
+                kits_and_courses.record_course_completion(services, agb, person, course, row.due_on - timedelta(days=7),
+                                                          sc.clock.now(), sc.actor)
 
 
-def _summary(services: engine.Services, status: list[engine.StatusLine], database: Path, end: date) -> str:
+def _summary(services: context.Services, status: list[queries.StatusLine], database: Path, end: date) -> str:
     counts = Counter(line.state for line in status)
     with services.session() as s:
         messages = Counter(m.kind for m in repo.outbox(s))

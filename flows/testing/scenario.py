@@ -34,12 +34,12 @@ from typing import Any
 import yaml
 
 from domain.clock import AMSTERDAM, FixedClock, as_amsterdam
-from domain.commands import RecordConversation
+from domain.commands import LeaveProgramme, RecordConversation
 from domain.conversations import Attendee, ConversationKind, Goal, ImprovementPlan
 from domain.indicators import IndicatorScore, NationalAverage, Target
 from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned
-from flows.services import engine
+from flows.services import context, conversations, evaluation, imports, queries
 from readers.files import parse_averages, parse_targets
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -73,7 +73,7 @@ def _contact(text: str, role: Role) -> Person:
 
 @dataclass
 class Scenario:
-    services: engine.Services
+    services: context.Services
     clock: FixedClock
     actor: str = "scenario"
     # a live care group: what it records is taken as it is recorded, as in production, where the engine runs
@@ -82,7 +82,7 @@ class Scenario:
     live: bool = True
 
     @classmethod
-    def build(cls, services: engine.Services, description: str | Mapping[str, Any],
+    def build(cls, services: context.Services, description: str | Mapping[str, Any],
               start: str | date = "2024-01-01") -> Scenario:
         data: Mapping[str, Any] = yaml.safe_load(description) if isinstance(description, str) else description
         practices = []
@@ -102,11 +102,11 @@ class Scenario:
             practices=tuple(practices),
         )
         scenario = cls(services=services, clock=FixedClock(_moment(start)))
-        engine.ensure_default_catalogue(services)
-        engine.import_targets(services, parse_targets(SAMPLES / "targets.csv"))
+        imports.ensure_default_catalogue(services)
+        imports.import_targets(services, parse_targets(SAMPLES / "targets.csv"))
         if data.get("sample_averages", True):
-            engine.import_averages(services, parse_averages(SAMPLES / "averages.csv"))
-        engine.load_registry(services, registry)
+            imports.import_averages(services, parse_averages(SAMPLES / "averages.csv"))
+        imports.load_registry(services, registry)
         if data.get("targets"):
             scenario.targets(data["targets"])
         for year, values in (data.get("averages") or {}).items():
@@ -116,13 +116,13 @@ class Scenario:
     # --- feeding data ---------------------------------------------------------------------
 
     def targets(self, values: Mapping[str, float]) -> None:
-        engine.import_targets(self.services, [
+        imports.import_targets(self.services, [
             Target(programme=Programme(k.split("/")[0]), indicator=k.split("/")[1], target=v)
             for k, v in values.items()
         ])
 
     def averages(self, year: int, values: Mapping[str, float]) -> None:
-        engine.import_averages(self.services, [
+        imports.import_averages(self.services, [
             NationalAverage(programme=Programme(k.split("/")[0]), indicator=k.split("/")[1], year=year,
                             national_average=v)
             for k, v in values.items()
@@ -138,12 +138,12 @@ class Scenario:
                 numerator, denominator = value if isinstance(value, tuple) else (round(value), 100)
                 rows.append(IndicatorScore(agb_code=agb, programme=Programme(programme), indicator=indicator,
                                            period_end=end, numerator=numerator, denominator=denominator))
-        engine.import_scores(self.services, rows, source=f"scenario {end.isoformat()}", now=self.clock.now(),
-                             actor=self.actor)
+        imports.import_scores(self.services, rows, source=f"scenario {end.isoformat()}", now=self.clock.now(),
+                              actor=self.actor)
 
     def conversation(self, agb: str, kind: str, on: str | date, *, programme: str | None = None,
                      plan: Mapping[str, float] | None = None, attendees: tuple[Attendee, ...] = FULL_ATTENDANCE,
-                     plan_by: str | date | None = None) -> engine.ConversationRecorded:
+                     plan_by: str | date | None = None) -> conversations.ConversationRecorded:
         """Record a conversation held on ``on`` (the clock moves there if it is behind).
 
         ``plan`` maps indicator keys to goal targets: ``{"dm2/hba1c_measured": 85}``.
@@ -161,26 +161,26 @@ class Scenario:
         cmd = RecordConversation(agb_code=agb, kind=ConversationKind(kind), held_on=held_on,
                                  programme=Programme(programme) if programme else None,
                                  attendees=attendees, plan=improvement_plan)
-        return engine.record_conversation(self.services, cmd, self.clock.now(), self.actor,
-                                          live=True if self.live else None)
+        return conversations.record_conversation(self.services, cmd, self.clock.now(), self.actor,
+                                                 live=True if self.live else None)
 
-    def leave(self, agb: str, on: str | date, reason: str = "praktijk stopt") -> engine.LeaveRecorded:
+    def leave(self, agb: str, on: str | date, reason: str = "praktijk stopt") -> conversations.LeaveRecorded:
         """Record that a practice leaves the cycle on ``on`` (the clock moves there, at noon, if it is behind)."""
         day = _day(on)
         if self.clock.now().date() < day:
             self.clock.set(datetime.combine(day, time(12, 0), tzinfo=AMSTERDAM))
-        return engine.leave(self.services, engine.LeaveProgramme(agb_code=agb, on=day, reason=reason),
-                            self.clock.now(), self.actor, live=True if self.live else None)
+        return conversations.leave(self.services, LeaveProgramme(agb_code=agb, on=day, reason=reason),
+                                   self.clock.now(), self.actor, live=True if self.live else None)
 
     # --- running the engine ---------------------------------------------------------------
 
-    def run(self, at: str | date | datetime) -> engine.RunReport:
+    def run(self, at: str | date | datetime) -> evaluation.RunReport:
         """Run everything due at ``at`` (07:00 Amsterdam when a date is given)."""
         moment = _moment(at)
         self.clock.set(moment)
-        return engine.run_due(self.services, moment)
+        return evaluation.run_due(self.services, moment)
 
-    def run_weekly(self, until: str | date) -> list[engine.RunReport]:
+    def run_weekly(self, until: str | date) -> list[evaluation.RunReport]:
         """Run the engine every Monday at 07:00 from the clock's date up to ``until``."""
         day = self.clock.now().date()
         day += timedelta(days=(7 - day.weekday()) % 7)
@@ -193,10 +193,10 @@ class Scenario:
     # --- reading --------------------------------------------------------------------------
 
     def state(self, agb: str) -> TrajectoryState:
-        return next(line.state for line in engine.status(self.services) if line.agb_code == agb)
+        return next(line.state for line in queries.status(self.services) if line.agb_code == agb)
 
     def history(self, agb: str) -> list[TrajectoryTransitioned]:
-        return engine.history(self.services, agb)
+        return queries.history(self.services, agb)
 
     def triggers(self, agb: str) -> list[str]:
         return [e.trigger.value for e in self.history(agb)]

@@ -31,8 +31,8 @@ from domain.inputs import InputError, check_email
 from domain.messages import OutboxMessage
 from domain.registry import CareGroup, Person, Practice, Programme, Registry, Role
 from flows.cli.app import app
-from flows.services import duties, engine
-from flows.services.engine import Services
+from flows.services import conversations, imports, sweep
+from flows.services.context import Services
 from flows.services.outbox import REFUSED, dispatch_outbox
 from flows.services.settings import SettingsError, load_settings, read_policy_file
 from notifications.channels import Channel, SmtpChannel
@@ -97,8 +97,8 @@ def test_a_bsn_typed_into_a_reason_an_attendee_an_agreement_or_a_name_never_reac
     care_group(services)
     before = every_row(services)
     with pytest.raises(InputError, match="BSN") as refused:
-        engine.leave(services, LeaveProgramme(LINDE, date(2024, 6, 1), f"verhuisd, zie dossier {BSN}"),
-                     at("2024-06-04"), "user:a.jansen")
+        conversations.leave(services, LeaveProgramme(LINDE, date(2024, 6, 1), f"verhuisd, zie dossier {BSN}"),
+                            at("2024-06-04"), "user:a.jansen")
     assert BSN not in str(refused.value)
     for written in (BSN, "1112.22.333", "111 222 333", "111-222-333"):
         with pytest.raises(ValidationError, match="BSN"):
@@ -131,7 +131,7 @@ def test_a_name_with_a_line_break_is_refused_and_one_stored_earlier_cannot_poiso
     with pytest.raises(ValidationError, match="regeleinde"):
         Practice(agb_code=LINDE, name="Huisartsenpraktijk De Linde\r\nHuisartsen")
     poisoned = "De Linde\r\nBcc: iedereen@example.org"
-    engine.load_registry(services, old_registry(linde_name=poisoned))
+    imports.load_registry(services, old_registry(linde_name=poisoned))
     queue(services, message("a-linde", poisoned, "praktijk@delinde.example"),
           message("b-eik", "Praktijk De Eik", "praktijk@deeik.example", agb=EIK))
     report = dispatch_outbox(services, SmtpChannel(smtp.host, smtp.port, timeout=5), T, mail_from=FROM)
@@ -183,8 +183,8 @@ def _mail(to: str) -> EmailMessage:
 def test_a_placeholder_date_is_refused_and_one_stored_earlier_stops_only_its_own_practice(services: Services) -> None:
     with pytest.raises(ValidationError, match="9999-12-31"):
         Practice(agb_code=LINDE, name="De Linde", programmes={Programme.DM2: date(9999, 12, 31)})
-    engine.load_registry(services, old_registry(linde_start=date(9999, 12, 31)))
-    report = duties.sweep_due(services, at("2024-03-18"))
+    imports.load_registry(services, old_registry(linde_start=date(9999, 12, 31)))
+    report = sweep.sweep_due(services, at("2024-03-18"))
     assert [what for what, _ in report.failures] == [LINDE] and report.failed
     with services.session() as s:
         planned = {row.agb_code for row in stored_obligations.obligations(s)}
@@ -211,7 +211,7 @@ def test_an_address_that_adds_a_recipient_is_refused_and_one_stored_earlier_is_h
     for address in (injected, "praktijk@delinde.example, ik@elders.example", "a@b.example\r\nBcc: x@y.example"):
         with pytest.raises(ValueError, match="e-mailadres"):
             check_email(address)
-    engine.load_registry(services, old_registry(linde_email=injected))
+    imports.load_registry(services, old_registry(linde_email=injected))
     queue(services, message("a-linde", "Huisartsenpraktijk De Linde", injected))
     report = dispatch_outbox(services, SmtpChannel(smtp.host, smtp.port, timeout=5), T, mail_from=FROM)
     assert report.sent == ["missing_address:01234567:practice:Huisartsenpraktijk De Linde:a.jansen@cohaesie.example"]
@@ -231,7 +231,7 @@ def test_an_inbox_extract_named_for_a_period_not_yet_ended_is_refused_and_nothin
     inbox.mkdir()
     (inbox / "his_2099-03-31.csv").write_text(extract_csv({LINDE: 6, EIK: 10}), encoding="utf-8")
     before = every_row(services)
-    report = duties.recalculate_from_inbox(services, at("2025-01-13"), inbox)
+    report = imports.recalculate_from_inbox(services, at("2025-01-13"), inbox)
     ((name, why),) = report.failures
     assert name == "his_2099-03-31.csv" and "2099-03-31" in why and "toekomst" in why
     after = every_row(services)
@@ -260,7 +260,7 @@ def test_a_second_dispatcher_with_a_later_moment_never_takes_a_message_another_i
     services: Services, smtp: MailServer
 ) -> None:
     queue(services, message("a-linde", "Huisartsenpraktijk De Linde", "praktijk@delinde.example"))
-    engine.load_registry(services, old_registry())
+    imports.load_registry(services, old_registry())
     channel: Channel = SecondDispatcherMidSend(services, smtp)
     first = dispatch_outbox(services, channel, T, mail_from=FROM)
     assert first.sent == ["a-linde"]
@@ -397,7 +397,7 @@ def test_a_statement_that_runs_past_the_statement_timeout_is_cancelled(
 def test_a_recipient_refused_for_good_is_not_retried_and_the_officers_hear_it_once(
     services: Services, smtp: MailServer
 ) -> None:
-    engine.load_registry(services, old_registry())
+    imports.load_registry(services, old_registry())
     queue(services, message("a-linde", "Huisartsenpraktijk De Linde", "praktijk@delinde.example"))
     smtp.recorder.refuse, smtp.recorder.reply = 1, "550 5.1.1 mailbox bestaat niet"
     channel = SmtpChannel(smtp.host, smtp.port, timeout=5)
@@ -413,7 +413,7 @@ def test_a_recipient_refused_for_good_is_not_retried_and_the_officers_hear_it_on
         assert later.sent == [] and later.notices_queued == 0 and [h.key for h in later.held] == ["a-linde"]
     assert smtp.recorder.refused == 1 and len(smtp.received) == 1
     # the registry gets the right address: the message goes, once
-    engine.load_registry(services, old_registry(linde_email="secretariaat@delinde.example"))
+    imports.load_registry(services, old_registry(linde_email="secretariaat@delinde.example"))
     fixed = dispatch_outbox(services, channel, T + timedelta(days=31), mail_from=FROM)
     assert fixed.sent == ["a-linde"]
     assert [r.rcpt_tos for r in smtp.recorder.to("secretariaat@delinde.example")] == [["secretariaat@delinde.example"]]

@@ -29,7 +29,8 @@ from sqlmodel import select
 from domain.clock import AMSTERDAM, FixedClock, as_amsterdam
 from flows.runners import prefect_flows as orchestration
 from flows.runners.prefect_flows import board_digest_flow, dispatch_outbox_flow, plan_meetings_flow, sweep_due_flow
-from flows.services.engine import Services, known_practices, replay_practice
+from flows.services.context import Services
+from flows.services.queries import known_practices, replay_practice
 from flows.testing.scenario import Scenario
 from storage import obligations as store
 from storage.database import sqlite_url
@@ -316,7 +317,7 @@ def test_a_batch_that_keeps_failing_is_told_in_dutch_and_its_traceback_goes_to_o
     def lost_connection(*args: Any, **kwargs: Any) -> Any:
         raise sa.exc.OperationalError("UPDATE trajectory ...", {}, ConnectionResetError("server closed the connection"))
 
-    monkeypatch.setattr(orchestration.duties, "sweep_batch", lost_connection)
+    monkeypatch.setattr(orchestration.sweep, "sweep_batch", lost_connection)
     monkeypatch.setattr(orchestration, "sweep_batch_task", orchestration.sweep_batch_task.with_options(
         retries=1, retry_delay_seconds=0))  # in production: twice, after 30 s
 

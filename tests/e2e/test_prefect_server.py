@@ -38,7 +38,8 @@ from sqlmodel import select
 from domain.clock import AMSTERDAM, FixedClock
 from flows.runners import prefect_flows as orchestration
 from flows.schedule import SCHEDULE
-from flows.services.engine import Services, replay_practice
+from flows.services.context import Services
+from flows.services.queries import replay_practice
 from flows.testing.scenario import Scenario
 from storage import obligations as store
 from storage.database import normalise_url, sqlite_url

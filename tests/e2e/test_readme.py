@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flows.services.engine import Services
+from flows.services.context import Services
 
 
 def test_readme_scenario_example_runs(sqlite_services: Services) -> None:

@@ -237,7 +237,8 @@ def test_a_failing_duty_is_logged_loudly_in_dutch_and_the_runner_goes_on(
 
 def test_the_embedded_runner_over_a_summer_and_a_winter_morning_stores_steps_at_their_instant(
         settings: Settings) -> None:
-    from flows.services.engine import Services, known_practices, replay_practice
+    from flows.services.context import Services
+    from flows.services.queries import known_practices, replay_practice
     from flows.testing.scenario import Scenario
     from tests.prefect_care_group import DESCRIPTION, EIK, LINDE
 

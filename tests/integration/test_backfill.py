@@ -23,9 +23,9 @@ from domain.clock import AMSTERDAM, FixedClock
 from domain.messages import OutboxMessage, about
 from domain.policy import Policy
 from flows.schedule import SCHEDULE, fire_times
-from flows.services import engine
+from flows.services import evaluation, queries
 from flows.services.backfill import NOT_WALKED, backfill
-from flows.services.engine import Services
+from flows.services.context import Services
 from flows.services.outbox import dispatch_outbox
 from flows.services.settings import Settings
 from flows.testing.scenario import Scenario
@@ -181,7 +181,7 @@ def test_a_backfill_takes_the_same_steps_at_the_same_moments_as_living_through_i
         sent = dispatch_outbox(services, EmlFolderChannel(tmp_path / "outbox"), UNTIL + timedelta(hours=8),
                                mail_from="kwaliteit@cohaesie.example")
         assert sent.sent == [] and not list((tmp_path / "outbox").glob("*.eml"))
-        assert all(engine.replay_practice(services, agb).agrees for agb in (LINDE, EIK, ANKER))
+        assert all(queries.replay_practice(services, agb).agrees for agb in (LINDE, EIK, ANKER))
         with services.session() as s:
             assert repo.engine_horizon(s) is not None
             assert len(list(s.exec(select(TrajectoryEventRow)).all())) == sum(len(v) for v in lived.values())
@@ -226,7 +226,7 @@ def test_a_backfill_into_the_future_or_over_what_the_engine_judged_is_refused(
     now = datetime(2025, 1, 6, 9, 0, tzinfo=AMSTERDAM)
     with pytest.raises(BackfillError, match="ligt na nu"):
         backfill(sqlite_services, settings, START, now + timedelta(days=1), now=now)
-    engine.run_due(sqlite_services, datetime(2024, 6, 3, 7, 0, tzinfo=AMSTERDAM))  # the engine judged June 2024
+    evaluation.run_due(sqlite_services, datetime(2024, 6, 3, 7, 0, tzinfo=AMSTERDAM))  # the engine judged June 2024
     with pytest.raises(BackfillError, match=r"al geoordeeld tot 2024-06-03 07:00.*--from 2024-06-04"):
         backfill(sqlite_services, settings, START, now, now=now)
     assert backfill(sqlite_services, settings, START, datetime(2024, 5, 1, tzinfo=AMSTERDAM), now=now).done_already

@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 from domain.clock import AMSTERDAM
 from domain.indicators import IndicatorFigures
 from domain.trajectory import TrajectoryState, Trigger
-from flows.services import engine
-from flows.services.engine import Services
+from flows.services import evaluation, queries
+from flows.services.context import Services
 from flows.testing.scenario import Scenario
 from statemachines.trajectory import GuardContext, fire
 from storage import repository as repo
@@ -83,7 +83,7 @@ def test_second_writer_of_the_same_version_loses_even_while_the_first_has_not_co
     stored = events(a)
     assert [(e.trigger, e.actor) for e in stored] == [("hold_start_conversation", "scenario"),
                                                       ("flag_deviation", "worker-a")]
-    assert engine.replay_practice(a, LINDE).agrees
+    assert queries.replay_practice(a, LINDE).agrees
 
 
 def test_two_workers_evaluating_at_once_escalate_and_notify_the_board_once(
@@ -106,7 +106,7 @@ def test_two_workers_evaluating_at_once_escalate_and_notify_the_board_once(
                    barrier: threading.Barrier = barrier, results: dict[str, object] = results) -> None:
             barrier.wait()
             try:
-                results[name] = engine.run_due(services, at, actor=name)
+                results[name] = evaluation.run_due(services, at, actor=name)
             except BaseException as exc:  # pragma: no cover - reported below
                 results[name] = exc
 
@@ -125,4 +125,4 @@ def test_two_workers_evaluating_at_once_escalate_and_notify_the_board_once(
         assert sorted(m.recipient_email or "" for m in board) == ["bestuur@cohaesie.example", "c.smit@cohaesie.example"]
         assert s.execute(sa.select(sa.func.count()).select_from(OutboxRow)).scalar_one() == 2
     assert sc.state(LINDE) is TrajectoryState.UNDERPERFORMER_POLICY
-    assert engine.replay_practice(a, LINDE).agrees
+    assert queries.replay_practice(a, LINDE).agrees

@@ -22,8 +22,8 @@ from domain.clock import AMSTERDAM
 from domain.messages import OutboxMessage
 from domain.registry import CareGroup, Person, Practice, Registry, Role
 from flows.cli.app import app
-from flows.services import engine
-from flows.services.engine import Services
+from flows.services import imports
+from flows.services.context import Services
 from flows.services.outbox import DispatchReport, channel_from_settings, dispatch_outbox, held_by_practice
 from flows.services.settings import Settings
 from flows.testing.scenario import Scenario
@@ -213,7 +213,7 @@ def test_every_board_notification_the_engine_queues_renders_and_goes_out(service
 def test_refusing_server_is_retried_with_growing_backoff_then_given_up_as_failed(
     services: Services, smtp: MailServer
 ) -> None:
-    engine.load_registry(services, registry())
+    imports.load_registry(services, registry())
     queue(services, sample_messages()["conversation_overdue"])
     smtp.recorder.refuse = 100
     at, waits = T, []
@@ -238,7 +238,7 @@ def test_refusing_server_is_retried_with_growing_backoff_then_given_up_as_failed
 def test_a_crash_on_the_last_attempt_ends_in_failed_not_in_endless_resending(
     services: Services, smtp: MailServer
 ) -> None:
-    engine.load_registry(services, registry())
+    imports.load_registry(services, registry())
     queue(services, sample_messages()["board_digest"])
     with pytest.raises(SimulatedCrash):
         dispatch(services, CrashAfterSend(smtp_channel(smtp)), T, max_attempts=1, reclaim_after=timedelta(0))
@@ -250,7 +250,7 @@ def test_a_crash_on_the_last_attempt_ends_in_failed_not_in_endless_resending(
 
 
 def test_a_server_that_refuses_twice_then_accepts_delivers_exactly_once(services: Services, smtp: MailServer) -> None:
-    engine.load_registry(services, registry())
+    imports.load_registry(services, registry())
     queue(services, sample_messages()["meeting_invitation"])
     smtp.recorder.refuse = 2
     for minutes in (0, 5, 15, 35, 75):
@@ -264,7 +264,7 @@ def test_a_server_that_refuses_twice_then_accepts_delivers_exactly_once(services
 def test_an_unreachable_server_loses_nothing_and_delivers_once_it_is_back(
     services: Services, smtp: MailServer
 ) -> None:
-    engine.load_registry(services, registry())
+    imports.load_registry(services, registry())
     queue(services, sample_messages()["training_due"], sample_messages()["kit_refresh_due"])
     down = dispatch(services, SmtpChannel("127.0.0.1", closed_port(), timeout=2), T)
     assert len(down.retrying) == 2 and all("niet bereikbaar" in p.reason for p in down.retrying)
@@ -280,7 +280,7 @@ def test_an_unreachable_server_loses_nothing_and_delivers_once_it_is_back(
 def test_practice_without_address_waits_with_its_reason_and_an_officer_is_told_once(
     services: Services, smtp: MailServer
 ) -> None:
-    engine.load_registry(services, registry(linde_email=None))
+    imports.load_registry(services, registry(linde_email=None))
     queue(services, dataclasses.replace(sample_messages()["kit_refresh_due"], recipient_email=None))
     for hours in (0, 1, 24):
         report = dispatch(services, smtp_channel(smtp), T + timedelta(hours=hours))
@@ -295,14 +295,14 @@ def test_practice_without_address_waits_with_its_reason_and_an_officer_is_told_o
     body = cast(EmailMessage, told.message.get_body(preferencelist=("plain",))).get_content()
     assert "kan niet worden verstuurd" in body and held.last_error in body
     # the register gets the address: the waiting message goes out, to that address
-    engine.load_registry(services, registry())
+    imports.load_registry(services, registry())
     assert len(dispatch(services, smtp_channel(smtp), T + timedelta(days=2)).sent) == 1
     assert smtp.received[-1].rcpt_tos == ["praktijk@delinde.example"]
     assert held_by_practice(services) == {}
 
 
 def test_a_practices_message_never_goes_to_another_practices_address(services: Services, smtp: MailServer) -> None:
-    engine.load_registry(services, registry())
+    imports.load_registry(services, registry())
     kit = sample_messages()["kit_refresh_due"]
     misaddressed = dataclasses.replace(kit, key="kit_refresh_due:to-the-practice",
                                        recipient_email="praktijk@deeik.example")
@@ -329,7 +329,7 @@ def test_without_smtp_settings_every_kind_lands_once_as_an_eml_file_even_after_a
     for name in ("QC_SMTP_HOST", "QC_SETTINGS_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
-    engine.load_registry(services, registry())
+    imports.load_registry(services, registry())
     samples = sample_messages()
     queue(services, *samples.values())
     channel = channel_from_settings(Settings(home=tmp_path / "var"))
@@ -363,7 +363,7 @@ def test_staff_see_the_outbox_send_it_and_preview_every_kind(tmp_path: Path, mon
 
     run("init")
     services = Services.open(sqlite_url(tmp_path / "var" / "qualitycycle.db"), upgrade=False)
-    engine.load_registry(services, registry(linde_email=None))
+    imports.load_registry(services, registry(linde_email=None))
     queue(services, sample_messages()["board_escalation"],
           dataclasses.replace(sample_messages()["kit_refresh_due"], recipient_email=None))
     services.db.dispose()

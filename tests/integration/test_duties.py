@@ -22,11 +22,12 @@ from sqlmodel import Session, select
 
 from domain.calendar import WorkingCalendar
 from domain.clock import AMSTERDAM
+from domain.commands import LeaveProgramme
 from domain.obligations import KitKind, ObligationKind, PracticeFacts, practice_obligations
 from domain.policy import Policy
 from domain.trajectory import TrajectoryState
-from flows.services import duties, engine
-from flows.services.engine import Services, UnknownPracticeError
+from flows.services import conversations, digest, duties, imports, kits_and_courses, planning, sweep
+from flows.services.context import Services, UnknownPracticeError
 from flows.services.outbox import dispatch_outbox, resolve_address
 from flows.testing.scenario import Scenario
 from notifications.channels import EmlFolderChannel
@@ -87,7 +88,7 @@ def care_group(services: Services, description: str = DESCRIPTION) -> Scenario:
     sc = Scenario.build(services, description)
     for agb in sorted({LINDE, EIK} & set(_codes(services))):
         sc.conversation(agb, "start", "2024-03-12")
-    duties.sweep_due(services, at("2024-03-18"))
+    sweep.sweep_due(services, at("2024-03-18"))
     return sc
 
 
@@ -159,10 +160,10 @@ def test_sweeping_the_same_moment_twice_plans_and_queues_nothing_more_and_says_i
     services: Services,
 ) -> None:
     care_group(services)
-    first = duties.sweep_due(services, at("2025-01-29"))
+    first = sweep.sweep_due(services, at("2025-01-29"))
     assert not first.already_ran and len(outbox(services, "conversation_invitation")) == 11
     before = snapshot(services)
-    second = duties.sweep_due(services, at("2025-01-29"))
+    second = sweep.sweep_due(services, at("2025-01-29"))
     assert second.already_ran
     assert (second.planned, second.rescheduled, second.done, second.cancelled, second.messages) == (0, 0, 0, 0, 0)
     assert snapshot(services) == before
@@ -188,18 +189,18 @@ def test_the_first_sweep_plans_every_duty_of_a_practice_once(services: Services)
 
 def test_each_duty_reports_how_many_messages_it_queued_and_whether_a_record_was_new(services: Services) -> None:
     care_group(services)
-    assert duties.record_course_completion(services, LINDE, "D. Mulder", "caspir", date(2024, 6, 10),
-                                           at("2024-06-10", 16), "user:officer")
-    assert duties.board_digest(services, at("2024-07-01")).queued == {"board_digest": 2}  # none under the policy
-    again = duties.board_digest(services, at("2024-07-08"))
+    assert kits_and_courses.record_course_completion(services, LINDE, "D. Mulder", "caspir", date(2024, 6, 10),
+                                                     at("2024-06-10", 16), "user:officer")
+    assert digest.board_digest(services, at("2024-07-01")).queued == {"board_digest": 2}  # none under the policy
+    again = digest.board_digest(services, at("2024-07-08"))
     assert again.messages == 0 and "al eerder verstuurd" in again.lines[0]["details"]
-    assert duties.refresh_kits(services, at("2024-12-03")).queued == {"kit_refresh_due": 2}
-    assert duties.record_kit_refresh(services, EIK, KitKind.INSULIN, date(2024, 12, 16), at("2024-12-16", 15),
-                                     "user:officer")
-    assert duties.plan_meetings(services, at("2025-01-14")).queued == {"meeting_invitation": 7}
-    sweep = duties.sweep_due(services, at("2025-01-29"))
-    assert sweep.queued == {"conversation_invitation": 11, "training_due": 7} and sweep.messages == 18
-    assert "uitnodiging: 5 bericht(en) klaargezet" in next(x["details"] for x in sweep.lines if x["praktijk"] == LINDE)
+    assert kits_and_courses.refresh_kits(services, at("2024-12-03")).queued == {"kit_refresh_due": 2}
+    assert kits_and_courses.record_kit_refresh(services, EIK, KitKind.INSULIN, date(2024, 12, 16), at("2024-12-16", 15),
+                                               "user:officer")
+    assert planning.plan_meetings(services, at("2025-01-14")).queued == {"meeting_invitation": 7}
+    swept = sweep.sweep_due(services, at("2025-01-29"))
+    assert swept.queued == {"conversation_invitation": 11, "training_due": 7} and swept.messages == 18
+    assert "uitnodiging: 5 bericht(en) klaargezet" in next(x["details"] for x in swept.lines if x["praktijk"] == LINDE)
     with services.session() as s:
         run = store.get_duty_run(s, "sweep_due", at("2025-01-29"))
     assert run is not None and run.summary["messages"] == 18
@@ -210,10 +211,10 @@ def test_each_duty_reports_how_many_messages_it_queued_and_whether_a_record_was_
 
 def test_annual_conversation_invitation_goes_to_required_attendees_four_weeks_before(services: Services) -> None:
     care_group(services)
-    duties.sweep_due(services, at("2025-01-28"))
+    sweep.sweep_due(services, at("2025-01-28"))
     assert outbox(services, "conversation_invitation") == []
     # 28 days before Wednesday 26 February; the moment may come in UTC: 23:30 UTC is 00:30 in Amsterdam
-    duties.sweep_due(services, datetime(2025, 1, 28, 23, 30, tzinfo=UTC))
+    sweep.sweep_due(services, datetime(2025, 1, 28, 23, 30, tzinfo=UTC))
     assert len(outbox(services, "conversation_invitation")) == 11
     invitations = [m for m in outbox(services, "conversation_invitation") if m.agb_code == LINDE]
     assert recipients(invitations) == [
@@ -238,11 +239,11 @@ def test_annual_conversation_invitation_goes_to_required_attendees_four_weeks_be
 
 def test_the_practice_is_reminded_at_its_own_address_a_week_before_the_conversation(services: Services) -> None:
     care_group(services)
-    duties.sweep_due(services, at("2025-01-29"))
+    sweep.sweep_due(services, at("2025-01-29"))
     before = len(outbox(services))
-    duties.sweep_due(services, at("2025-02-18"))
+    sweep.sweep_due(services, at("2025-02-18"))
     assert len(outbox(services)) == before
-    duties.sweep_due(services, at("2025-02-19"))
+    sweep.sweep_due(services, at("2025-02-19"))
     assert len(outbox(services)) == before + 2
     reminders = outbox(services, "conversation_reminder")
     assert recipients(reminders) == [("info@deeik.example", "practice"), ("praktijk@delinde.example", "practice")]
@@ -254,9 +255,9 @@ def test_the_practice_is_reminded_at_its_own_address_a_week_before_the_conversat
 def test_officers_hear_the_day_after_the_due_date_when_no_annual_conversation_was_held(services: Services) -> None:
     care_group(services)
     for day in ("2025-01-29", "2025-02-19", "2025-03-12"):
-        duties.sweep_due(services, at(day))
+        sweep.sweep_due(services, at(day))
     assert outbox(services, "conversation_overdue") == []  # due today is not overdue
-    duties.sweep_due(services, at("2025-03-13"))
+    sweep.sweep_due(services, at("2025-03-13"))
     assert len(outbox(services, "conversation_overdue")) == 4
     overdue = [m for m in outbox(services, "conversation_overdue") if m.agb_code == LINDE]
     assert recipients(overdue) == [("a.jansen@cohaesie.example", "officer"), ("p.deboer@cohaesie.example", "officer")]
@@ -266,16 +267,16 @@ def test_officers_hear_the_day_after_the_due_date_when_no_annual_conversation_wa
     assert row.status == "open" and row.notices_done == ["invitation", "overdue", "reminder"]
     assert row.next_notice_on is None
     before = len(outbox(services))
-    duties.sweep_due(services, at("2025-03-20"))
+    sweep.sweep_due(services, at("2025-03-20"))
     assert len(outbox(services)) == before  # once
 
 
 def test_a_held_annual_conversation_closes_the_duty_and_the_next_is_planned_from_its_date(services: Services) -> None:
     sc = care_group(services)
-    duties.sweep_due(services, at("2025-01-29"))
-    duties.sweep_due(services, at("2025-02-19"))
+    sweep.sweep_due(services, at("2025-01-29"))
+    sweep.sweep_due(services, at("2025-02-19"))
     sc.conversation(LINDE, "annual", "2025-02-26")
-    report = duties.sweep_due(services, at("2025-03-13"))
+    report = sweep.sweep_due(services, at("2025-03-13"))
     assert report.done == 1 and report.planned == 1
     assert [m.agb_code for m in outbox(services, "conversation_overdue")] == [EIK, EIK]  # not De Linde
     row = obligation(services, LINDE_ANNUAL)
@@ -291,7 +292,7 @@ def test_a_flagged_practice_is_invited_to_its_extra_conversation_by_the_sweep_th
 ) -> None:
     sc = care_group(services)
     sc.scores("2024-03-31", {LINDE: {**GOOD, "dm2/hba1c_measured": 60}, EIK: GOOD})
-    report = duties.sweep_due(services, at("2024-04-08"))
+    report = sweep.sweep_due(services, at("2024-04-08"))
     assert [(t.agb_code, t.trigger.value) for t in report.transitions] == [(LINDE, "flag_deviation")]
     extra = obligation(services, f"extra_conversation:{LINDE}:deviation:2024-04-08")
     # due six weeks after the flag (Whit Monday 20 May: back to Friday 17 May), set two weeks before
@@ -304,7 +305,7 @@ def test_a_flagged_practice_is_invited_to_its_extra_conversation_by_the_sweep_th
     hba1c = next(i for i in prepare["indicators"] if i["indicator"] == "hba1c_measured")
     assert (prepare["period_end"], hba1c["score"], hba1c["target"]) == ("2024-03-31", 60.0, 90.0)
     sc.conversation(LINDE, "extra", "2024-04-29", plan={"dm2/hba1c_measured": 85})
-    duties.sweep_due(services, at("2024-04-30"))  # the reminder (from 26 April) is still owed before 3 May...
+    sweep.sweep_due(services, at("2024-04-30"))  # the reminder (from 26 April) is still owed before 3 May...
     done = obligation(services, extra.key)
     assert (done.status, done.closed_on) == ("done", date(2024, 4, 29))
     assert outbox(services, "conversation_reminder") == []  # ... but not for a conversation already held
@@ -312,9 +313,9 @@ def test_a_flagged_practice_is_invited_to_its_extra_conversation_by_the_sweep_th
 
 def test_a_practice_that_leaves_owes_nothing_more_and_its_open_duties_are_cancelled(services: Services) -> None:
     care_group(services)
-    engine.leave(services, engine.LeaveProgramme(agb_code=EIK, on=date(2024, 12, 31), reason="praktijk gestopt"),
-                 at("2025-01-02"), "user:officer", live=True)
-    report = duties.sweep_due(services, at("2025-01-29"))
+    conversations.leave(services, LeaveProgramme(agb_code=EIK, on=date(2024, 12, 31), reason="praktijk gestopt"),
+                        at("2025-01-02"), "user:officer", live=True)
+    report = sweep.sweep_due(services, at("2025-01-29"))
     assert report.cancelled == 8
     eik = obligations(services, agb_code=EIK)
     assert {o.status for o in eik} == {"cancelled"}
@@ -324,17 +325,17 @@ def test_a_practice_that_leaves_owes_nothing_more_and_its_open_duties_are_cancel
 
 def test_a_practice_that_left_is_not_invited_to_care_group_meetings(services: Services) -> None:
     care_group(services)
-    engine.leave(services, engine.LeaveProgramme(agb_code=EIK, on=date(2024, 12, 31), reason="praktijk gestopt"),
-                 at("2025-01-02"), "user:officer", live=True)
-    duties.plan_meetings(services, at("2025-01-14"))
+    conversations.leave(services, LeaveProgramme(agb_code=EIK, on=date(2024, 12, 31), reason="praktijk gestopt"),
+                        at("2025-01-02"), "user:officer", live=True)
+    planning.plan_meetings(services, at("2025-01-14"))
     assert {m.agb_code for m in outbox(services, "meeting_invitation")} == {LINDE}
 
 
 def test_a_longer_invitation_lead_time_applies_to_conversations_already_planned(services: Services) -> None:
     care_group(services)
     longer = dataclasses.replace(services, policy=Policy(invitation_days_before=42))
-    duties.plan_obligations(longer, at("2024-06-03"), reason="uitnodigingen zes weken vooraf")
-    duties.sweep_due(longer, at("2025-01-15"))  # 42 days before 26 February
+    planning.plan_obligations(longer, at("2024-06-03"), reason="uitnodigingen zes weken vooraf")
+    sweep.sweep_due(longer, at("2025-01-15"))  # 42 days before 26 February
     assert len(outbox(services, "conversation_invitation")) == 11
 
 
@@ -345,10 +346,10 @@ def test_every_duty_message_renders_in_dutch_and_invitations_carry_the_planned_h
     services: Services,
 ) -> None:
     care_group(services)
-    duties.refresh_kits(services, at("2024-12-03"))
+    kits_and_courses.refresh_kits(services, at("2024-12-03"))
     for day in ("2025-01-29", "2025-02-19", "2025-03-13"):  # courses, invitations; reminders; overdue notices
-        duties.sweep_due(services, at(day))
-    duties.plan_meetings(services, at("2025-06-10"))  # the meeting of Tuesday 8 July, in summer time
+        sweep.sweep_due(services, at(day))
+    planning.plan_meetings(services, at("2025-06-10"))  # the meeting of Tuesday 8 July, in summer time
     messages = outbox(services)
     assert {m.kind for m in messages} == {"conversation_invitation", "conversation_reminder", "conversation_overdue",
                                           "training_due", "kit_refresh_due", "meeting_invitation"}
@@ -383,10 +384,10 @@ def test_every_duty_message_renders_in_dutch_and_invitations_carry_the_planned_h
 
 def test_messages_about_a_practice_only_go_to_that_practices_own_addresses(services: Services) -> None:
     care_group(services)
-    duties.refresh_kits(services, at("2024-12-03"))
+    kits_and_courses.refresh_kits(services, at("2024-12-03"))
     for day in ("2025-01-29", "2025-02-19", "2025-03-13"):  # courses, invitations; reminders; overdue notices
-        duties.sweep_due(services, at(day))
-    duties.plan_meetings(services, at("2025-01-14"))
+        sweep.sweep_due(services, at(day))
+    planning.plan_meetings(services, at("2025-01-14"))
     messages = outbox(services)
     assert len({m.agb_code for m in messages}) == 2
     with services.session() as s:
@@ -416,8 +417,8 @@ def test_a_practice_without_an_email_address_gets_its_messages_held_by_the_dispa
       "{LINDE}": {{name: Huisartsenpraktijk De Linde, programmes: {{dm2: 2023-01-01}}}}
     """
     care_group(services, no_address)
-    duties.sweep_due(services, at("2025-01-29"))
-    duties.sweep_due(services, at("2025-02-19"))
+    sweep.sweep_due(services, at("2025-01-29"))
+    sweep.sweep_due(services, at("2025-02-19"))
     practice_messages = [m for m in outbox(services) if m.recipient_role == "practice"]
     # no people registered: the invitation goes to the practice itself, like the reminder
     assert sorted(m.kind for m in practice_messages) == ["conversation_invitation", "conversation_reminder"]
@@ -442,8 +443,8 @@ def test_a_practice_without_an_email_address_gets_its_messages_held_by_the_dispa
 def test_a_closure_day_on_the_due_date_moves_the_open_annual_conversation_and_logs_why(services: Services) -> None:
     care_group(services)
     closed = dataclasses.replace(services, calendar=WorkingCalendar.with_closures([date(2025, 3, 12)]))
-    report = duties.plan_obligations(closed, at("2024-06-03", 9), actor="user:officer",
-                                     reason="heidag zorggroep 12 maart 2025")
+    report = planning.plan_obligations(closed, at("2024-06-03", 9), actor="user:officer",
+                                       reason="heidag zorggroep 12 maart 2025")
     assert report.rescheduled == 2 and report.planned == report.done == report.cancelled == 0
     row = obligation(services, LINDE_ANNUAL)
     assert (row.due_on, row.planned_on, row.next_notice_on) == (date(2025, 3, 11), date(2025, 2, 25),
@@ -456,9 +457,9 @@ def test_a_closure_day_on_the_due_date_moves_the_open_annual_conversation_and_lo
     # only the conversations moved: kits and courses are not due on that day
     assert {c.obligation_key for c in changes(services) if c.change == "rescheduled"} == {
         LINDE_ANNUAL, f"annual_conversation:{EIK}:cycle:2024-03-12"}
-    again = duties.plan_obligations(closed, at("2024-06-03", 10), reason="nogmaals")
+    again = planning.plan_obligations(closed, at("2024-06-03", 10), reason="nogmaals")
     assert again.rescheduled == 0 and len(changes(services, LINDE_ANNUAL)) == 2
-    duties.sweep_due(closed, at("2025-01-28"))  # 28 days before the new day
+    sweep.sweep_due(closed, at("2025-01-28"))  # 28 days before the new day
     assert {m.payload["conversation"]["start"] for m in outbox(services, "conversation_invitation")} == {
         "2025-02-25T14:00:00+01:00"}
 
@@ -466,19 +467,19 @@ def test_a_closure_day_on_the_due_date_moves_the_open_annual_conversation_and_lo
 def test_the_report_of_a_reschedule_shows_the_old_and_the_new_date(services: Services) -> None:
     care_group(services)
     closed = dataclasses.replace(services, calendar=WorkingCalendar.with_closures([date(2025, 3, 12)]))
-    report = duties.plan_obligations(closed, at("2024-06-03", 9), reason="heidag")
+    report = planning.plan_obligations(closed, at("2024-06-03", 9), reason="heidag")
     line = next(x for x in report.lines if x["praktijk"] == LINDE)
     assert line["details"].startswith("12 maart 2025 -> 11 maart 2025"), line
 
 
 def test_a_moved_conversation_is_announced_again_with_invitations_for_the_new_day(services: Services) -> None:
     care_group(services)
-    duties.sweep_due(services, at("2025-01-29"))
+    sweep.sweep_due(services, at("2025-01-29"))
     closed = dataclasses.replace(services, calendar=WorkingCalendar.with_closures([date(2025, 2, 26)]))
-    assert duties.plan_obligations(closed, at("2025-02-03"), reason="heidag 26 februari").rescheduled == 2
+    assert planning.plan_obligations(closed, at("2025-02-03"), reason="heidag 26 februari").rescheduled == 2
     row = obligation(services, LINDE_ANNUAL)
     assert (row.due_on, row.planned_on, row.notices_done) == (date(2025, 3, 12), date(2025, 2, 25), [])
-    duties.sweep_due(closed, at("2025-02-03"))
+    sweep.sweep_due(closed, at("2025-02-03"))
     days = Counter(m.payload["conversation"]["start"][:10] for m in outbox(services, "conversation_invitation"))
     assert days == {"2025-02-26": 11, "2025-02-25": 11}
 
@@ -487,10 +488,10 @@ def test_a_moved_conversation_updates_the_attendees_calendar_entry_instead_of_ad
     services: Services,
 ) -> None:
     care_group(services)
-    duties.sweep_due(services, at("2025-01-29"))
+    sweep.sweep_due(services, at("2025-01-29"))
     closed = dataclasses.replace(services, calendar=WorkingCalendar.with_closures([date(2025, 2, 26)]))
-    duties.plan_obligations(closed, at("2025-02-03"), reason="heidag 26 februari")
-    duties.sweep_due(closed, at("2025-02-03"))
+    planning.plan_obligations(closed, at("2025-02-03"), reason="heidag 26 februari")
+    sweep.sweep_due(closed, at("2025-02-03"))
     bakker = sorted((m for m in outbox(services, "conversation_invitation")
                      if m.recipient_email == "c.bakker@delinde.example"), key=lambda m: m.created_at)
     first, moved = (event_of(render(m, mail_from="k@cohaesie.example", now=at("2025-02-03"))) for m in bakker)
@@ -499,22 +500,19 @@ def test_a_moved_conversation_updates_the_attendees_calendar_entry_instead_of_ad
 
 def test_a_worker_that_loses_a_reschedule_race_leaves_the_winners_notices_alone(services: Services) -> None:
     care_group(services)
-    duties.sweep_due(services, at("2025-01-29"))
+    sweep.sweep_due(services, at("2025-01-29"))
     closed = dataclasses.replace(services, calendar=WorkingCalendar.with_closures([date(2025, 2, 26)]))
     now = at("2025-02-03")
-    with Session(services.db, expire_on_commit=False) as slow:  # worker B reads the rows, then stalls
-        practices = repo.practices_of(slow, [LINDE])
-        rows = store.open_obligations(slow, kinds=duties.PRACTICE_KINDS, agb_codes=[LINDE])
-        facts = duties._facts(slow, practices, rows, now.date())
-        desired = {o.key: o for o in practice_obligations(facts[LINDE], closed.policy, closed.calendar, now.date())}
-        duties.sweep_due(closed, now, actor="a")  # worker A moves the conversation and invites for the new day
+    with closed.session() as slow:  # worker B reads the duties, then stalls
+        read = planning.read_duties(slow, closed, [LINDE], now.date())
+        sweep.sweep_due(closed, now, actor="a")  # worker A moves the conversation and invites for the new day
         assert obligation(services, LINDE_ANNUAL).notices_done == ["invitation"]
         report = duties.DutyReport("plan_obligations", now)
-        duties._sync(slow, closed, rows, desired, facts, report, now, "b", None, now.date())
+        planning.apply_duties(slow, closed, read, report, now, "b")
         assert report.rescheduled == 0  # B lost the race
         slow.commit()
     assert obligation(services, LINDE_ANNUAL).notices_done == ["invitation"]
-    duties.sweep_due(closed, at("2025-02-18"))  # a week before Tuesday 25 February
+    sweep.sweep_due(closed, at("2025-02-18"))  # a week before Tuesday 25 February
     assert sorted(m.agb_code for m in outbox(services, "conversation_reminder")) == [LINDE, EIK]
 
 
@@ -523,7 +521,7 @@ def test_a_worker_that_loses_a_reschedule_race_leaves_the_winners_notices_alone(
 
 def test_meetings_are_planned_per_year_and_every_poh_and_practice_manager_is_invited(services: Services) -> None:
     Scenario.build(services, DESCRIPTION)
-    report = duties.plan_meetings(services, at("2025-01-06"))
+    report = planning.plan_meetings(services, at("2025-01-06"))
     assert report.planned == 2 * 2 * 5 and report.messages == 0
     rows = obligations(services, kinds=[ObligationKind.POH_MEETING, ObligationKind.PRACTICE_MANAGER_MEETING])
     per_kind_year = Counter((r.kind, r.due_on.year) for r in rows)
@@ -531,7 +529,7 @@ def test_meetings_are_planned_per_year_and_every_poh_and_practice_manager_is_inv
     poh_2025 = sorted(r.due_on for r in rows if r.kind == "poh_meeting" and r.due_on.year == 2025)
     assert poh_2025 == [date(2025, 2, 11), date(2025, 4, 22), date(2025, 7, 8), date(2025, 9, 16), date(2025, 11, 25)]
     assert all(d.weekday() == 1 for d in poh_2025)  # Tuesdays
-    duties.plan_meetings(services, at("2025-01-14"))  # four weeks before 11 February
+    planning.plan_meetings(services, at("2025-01-14"))  # four weeks before 11 February
     assert len(outbox(services, "meeting_invitation")) == 7
     poh = [m for m in outbox(services, "meeting_invitation") if m.payload["meeting"]["kind"] == "poh_meeting"]
     assert recipients(poh) == [
@@ -543,13 +541,13 @@ def test_meetings_are_planned_per_year_and_every_poh_and_practice_manager_is_inv
                                     ("k.dekker@deeik.example", "practice_manager")]
     assert poh[0].subject == "Uitnodiging POH-overleg dinsdag 11 februari 2025"
     assert {m.payload["calendar_key"] for m in poh} == {"poh_meeting:2025:1"}
-    assert duties.plan_meetings(services, at("2025-01-14")).already_ran
+    assert planning.plan_meetings(services, at("2025-01-14")).already_ran
     assert len(outbox(services, "meeting_invitation")) == 7
 
 
 def test_meetings_already_past_when_first_planned_are_not_created(services: Services) -> None:
     Scenario.build(services, DESCRIPTION)
-    duties.plan_meetings(services, at("2025-06-10"))
+    planning.plan_meetings(services, at("2025-06-10"))
     rows = obligations(services, kinds=[ObligationKind.POH_MEETING])
     assert [r.due_on for r in rows if r.due_on.year == 2025] == [date(2025, 7, 8), date(2025, 9, 16),
                                                                  date(2025, 11, 25)]
@@ -557,8 +555,8 @@ def test_meetings_already_past_when_first_planned_are_not_created(services: Serv
 
 def test_a_meeting_that_has_been_held_is_closed_as_done(services: Services) -> None:
     Scenario.build(services, DESCRIPTION)
-    duties.plan_meetings(services, at("2025-01-06"))
-    report = duties.plan_meetings(services, at("2025-03-03"))
+    planning.plan_meetings(services, at("2025-01-06"))
+    report = planning.plan_meetings(services, at("2025-03-03"))
     held = obligation(services, "poh_meeting:2025:1")
     assert report.done == 2 and (held.status, held.closed_on) == ("done", date(2025, 2, 11))
 
@@ -566,9 +564,10 @@ def test_a_meeting_that_has_been_held_is_closed_as_done(services: Services) -> N
 def test_fewer_meetings_a_year_cancels_the_extra_future_meetings_with_the_reason(services: Services) -> None:
     Scenario.build(services, DESCRIPTION)
     six = dataclasses.replace(services, policy=Policy(meetings_per_year=6))
-    assert duties.plan_meetings(six, at("2025-01-06")).planned == 24
+    assert planning.plan_meetings(six, at("2025-01-06")).planned == 24
     four = dataclasses.replace(services, policy=Policy(meetings_per_year=4))
-    report = duties.plan_meetings(four, at("2025-03-03"), actor="user:bestuur", reason="besluit bestuur: vier per jaar")
+    report = planning.plan_meetings(four, at("2025-03-03"), actor="user:bestuur",
+                                    reason="besluit bestuur: vier per jaar")
     assert report.cancelled == 2 * 2 * 2  # meetings 5 and 6 of 2025 and 2026, both kinds
     rows = obligations(services, kinds=[ObligationKind.POH_MEETING, ObligationKind.PRACTICE_MANAGER_MEETING])
     kept_per_year = Counter((r.kind, r.due_on.year) for r in rows if r.status in ("open", "done"))
@@ -589,10 +588,10 @@ def test_fewer_meetings_a_year_cancels_the_extra_future_meetings_with_the_reason
 
 def test_more_meetings_a_year_never_moves_a_coming_meeting_into_the_past(services: Services) -> None:
     Scenario.build(services, DESCRIPTION)
-    duties.plan_meetings(dataclasses.replace(services, policy=Policy(meetings_per_year=4)), at("2025-01-06"))
+    planning.plan_meetings(dataclasses.replace(services, policy=Policy(meetings_per_year=4)), at("2025-01-06"))
     assert obligation(services, "poh_meeting:2025:3").due_on == date(2025, 8, 19)
     six = dataclasses.replace(services, policy=Policy(meetings_per_year=6))
-    duties.plan_meetings(six, at("2025-07-02"), reason="besluit bestuur: zes per jaar")
+    planning.plan_meetings(six, at("2025-07-02"), reason="besluit bestuur: zes per jaar")
     assert obligation(services, "poh_meeting:2025:3").due_on >= date(2025, 7, 2)
 
 
@@ -603,9 +602,9 @@ def test_a_practice_hears_its_kit_falls_due_and_a_recorded_refresh_plans_the_nex
     services: Services,
 ) -> None:
     care_group(services)
-    duties.refresh_kits(services, at("2024-12-02"))
+    kits_and_courses.refresh_kits(services, at("2024-12-02"))
     assert outbox(services) == []
-    duties.refresh_kits(services, at("2024-12-03"))  # four weeks before Tuesday 31 December
+    kits_and_courses.refresh_kits(services, at("2024-12-03"))  # four weeks before Tuesday 31 December
     assert {m.kind for m in outbox(services)} == {"kit_refresh_due"}
     notices = outbox(services, "kit_refresh_due")
     assert recipients(notices) == [("info@deeik.example", "practice"), ("praktijk@delinde.example", "practice")]
@@ -613,13 +612,13 @@ def test_a_practice_hears_its_kit_falls_due_and_a_recorded_refresh_plans_the_nex
     assert eik.payload["kits"] == [{"kind": "insulin", "last_refreshed_on": None, "due_on": "2024-12-31"}]
     assert eik.payload["contact"]["email"] in OFFICERS
     assert eik.subject == "De insuline-instructiekoffer van Praktijk De Eik wordt geactualiseerd"
-    assert duties.refresh_kits(services, at("2024-12-03")).already_ran
+    assert kits_and_courses.refresh_kits(services, at("2024-12-03")).already_ran
     assert len(outbox(services, "kit_refresh_due")) == 2
 
-    duties.record_kit_refresh(services, EIK, KitKind.INSULIN, date(2024, 12, 16), at("2024-12-16", 15),
-                              "user:officer")
-    assert not duties.record_kit_refresh(services, EIK, KitKind.INSULIN, date(2024, 12, 16), at("2024-12-16", 16),
-                                         "user:officer")  # recorded once
+    kits_and_courses.record_kit_refresh(services, EIK, KitKind.INSULIN, date(2024, 12, 16), at("2024-12-16", 15),
+                                        "user:officer")
+    assert not kits_and_courses.record_kit_refresh(services, EIK, KitKind.INSULIN, date(2024, 12, 16),
+                                                   at("2024-12-16", 16), "user:officer")  # recorded once
     old = obligation(services, f"instruction_kit:{EIK}:insulin:2023-01-01")
     assert (old.status, old.closed_on) == ("done", date(2024, 12, 16))
     following = obligation(services, f"instruction_kit:{EIK}:insulin:2024-12-16")
@@ -627,27 +626,28 @@ def test_a_practice_hears_its_kit_falls_due_and_a_recorded_refresh_plans_the_nex
     assert following.details == {"last_refreshed_on": "2024-12-16"}
     assert obligation(services, f"instruction_kit:{LINDE}:insulin:2023-01-01").status == "open"
 
-    duties.refresh_kits(services, at("2025-05-02"))  # COPD since 1 June 2023: due Friday 30 May 2025
+    kits_and_courses.refresh_kits(services, at("2025-05-02"))  # COPD since 1 June 2023: due Friday 30 May 2025
     assert len(outbox(services, "kit_refresh_due")) == 3
     (notice,) = [m for m in outbox(services, "kit_refresh_due") if m.payload["kits"][0]["kind"] == "inhalation"]
     assert notice.agb_code == EIK and notice.payload["kits"][0]["due_on"] == "2025-05-30"
     with pytest.raises(UnknownPracticeError):
-        duties.record_kit_refresh(services, "09999999", KitKind.INSULIN, date(2024, 12, 16), at("2024-12-16"), "x")
+        kits_and_courses.record_kit_refresh(services, "09999999", KitKind.INSULIN, date(2024, 12, 16),
+                                            at("2024-12-16"), "x")
 
 
 def test_completing_a_mandatory_course_closes_it_and_plans_the_next_round(services: Services) -> None:
     care_group(services)
     never = obligation(services, f"mandatory_course:{LINDE}:D. Mulder|caspir:none")
     assert never.due_on == date(2024, 9, 18) and never.next_notice_on == date(2024, 7, 24)
-    duties.record_course_completion(services, LINDE, "D. Mulder", "caspir", date(2024, 6, 10),
-                                    at("2024-06-10", 16), "user:officer")
+    kits_and_courses.record_course_completion(services, LINDE, "D. Mulder", "caspir", date(2024, 6, 10),
+                                              at("2024-06-10", 16), "user:officer")
     closed = obligation(services, never.key)
     assert (closed.status, closed.closed_on) == ("done", date(2024, 6, 10))
     following = obligation(services, f"mandatory_course:{LINDE}:D. Mulder|caspir:2024-06-10")
     assert (following.status, following.due_on) == ("open", date(2026, 6, 10))
     assert following.details["last_completed_on"] == "2024-06-10"
     assert obligation(services, f"mandatory_course:{LINDE}:D. Mulder|langerhans:none").status == "open"
-    duties.sweep_due(services, at("2024-07-24"))
+    sweep.sweep_due(services, at("2024-07-24"))
     assert sorted((m.recipient_name, m.payload["courses"][0]["code"]) for m in outbox(services, "training_due")
                   if m.agb_code == LINDE) == [("C. Bakker", "langerhans"), ("D. Mulder", "langerhans")]
     assert len(outbox(services, "training_due")) == 2 + 5  # and De Eik's five
@@ -655,15 +655,15 @@ def test_completing_a_mandatory_course_closes_it_and_plans_the_next_round(servic
 
 def test_a_course_completion_for_someone_not_in_the_register_is_refused(services: Services) -> None:
     care_group(services)
-    with pytest.raises(duties.UnknownPersonError, match=r"X\. Onbekend"):
-        duties.record_course_completion(services, LINDE, "X. Onbekend", "caspir", date(2024, 6, 10),
-                                        at("2024-06-10", 16), "user:officer")
-    with pytest.raises(duties.UnknownPersonError, match="caspir, langerhans"):
-        duties.record_course_completion(services, LINDE, "D. Mulder", "bls", date(2024, 6, 10),
-                                        at("2024-06-10", 16), "user:officer")
+    with pytest.raises(kits_and_courses.UnknownPersonError, match=r"X\. Onbekend"):
+        kits_and_courses.record_course_completion(services, LINDE, "X. Onbekend", "caspir", date(2024, 6, 10),
+                                                  at("2024-06-10", 16), "user:officer")
+    with pytest.raises(kits_and_courses.UnknownPersonError, match="caspir, langerhans"):
+        kits_and_courses.record_course_completion(services, LINDE, "D. Mulder", "bls", date(2024, 6, 10),
+                                                  at("2024-06-10", 16), "user:officer")
     with pytest.raises(UnknownPracticeError):
-        duties.record_course_completion(services, "09999999", "D. Mulder", "caspir", date(2024, 6, 10),
-                                        at("2024-06-10", 16), "user:officer")
+        kits_and_courses.record_course_completion(services, "09999999", "D. Mulder", "caspir", date(2024, 6, 10),
+                                                  at("2024-06-10", 16), "user:officer")
     assert obligation(services, f"mandatory_course:{LINDE}:D. Mulder|caspir:none").status == "open"
 
 
@@ -697,7 +697,7 @@ def test_the_board_gets_one_digest_per_member_per_quarter_listing_every_practice
     sc = under_the_policy(services)
     assert [sc.state(a) for a in (LINDE, EIK, ESDOORN)] == [
         TrajectoryState.UNDERPERFORMER_POLICY, TrajectoryState.UNDERPERFORMER_POLICY, TrajectoryState.ANNUAL_CYCLE]
-    report = duties.board_digest(services, at("2025-07-01", 8))
+    report = digest.board_digest(services, at("2025-07-01", 8))
     assert report.practices == 2
     digests = outbox(services, "board_digest")
     assert recipients(digests) == [("bestuur@cohaesie.example", "board"), ("c.smit@cohaesie.example", "board")]
@@ -711,25 +711,25 @@ def test_the_board_gets_one_digest_per_member_per_quarter_listing_every_practice
         msg = render(m, mail_from="kwaliteit@cohaesie.example", now=at("2025-07-01", 8))
         assert "Praktijk De Eik" in str(msg.get_body(preferencelist=("plain",)).get_content())  # type: ignore[union-attr]
 
-    duties.board_digest(services, at("2025-07-08", 8))  # the same quarter: once
+    digest.board_digest(services, at("2025-07-08", 8))  # the same quarter: once
     assert len(outbox(services, "board_digest")) == 2
-    assert duties.board_digest(services, at("2025-07-01", 8)).already_ran
-    duties.board_digest(services, at("2025-10-01", 8))
+    assert digest.board_digest(services, at("2025-07-01", 8)).already_ran
+    digest.board_digest(services, at("2025-10-01", 8))
     assert len(outbox(services, "board_digest")) == 4
     assert {m.payload["period"]["start"] for m in outbox(services, "board_digest")} == {"2025-04-01", "2025-07-01"}
 
 
 def test_a_late_digest_lists_only_the_practices_under_the_policy_in_its_own_quarter(services: Services) -> None:
     under_the_policy(services)
-    duties.board_digest(services, at("2025-05-06", 8))  # the first-quarter digest, run late
-    (digest, _) = outbox(services, "board_digest")
-    assert digest.payload["period"] == {"start": "2025-01-01", "end": "2025-03-31"}
-    assert digest.payload["trajectories"] == []
+    digest.board_digest(services, at("2025-05-06", 8))  # the first-quarter digest, run late
+    (first, _) = outbox(services, "board_digest")
+    assert first.payload["period"] == {"start": "2025-01-01", "end": "2025-03-31"}
+    assert first.payload["trajectories"] == []
 
 
 def test_no_digest_for_a_period_before_any_trajectory(services: Services) -> None:
     Scenario.build(services, DESCRIPTION)
-    report = duties.board_digest(services, at("2025-07-01", 8))
+    report = digest.board_digest(services, at("2025-07-01", 8))
     assert report.messages == 0 and outbox(services) == []
 
 
@@ -760,14 +760,14 @@ def test_new_extracts_in_the_inbox_are_recalculated_once_and_judge_the_practices
     (inbox / "his_2024-12-31.csv").write_text(extract_csv({LINDE: 6, EIK: 10}), encoding="utf-8")
     (inbox / "kapot_2024-12-31.csv").write_text("pseudonym,agb_code\np-1,01234567\n", encoding="utf-8")
     (inbox / "notities.csv").write_text("niet van belang\n", encoding="utf-8")  # no period end in the name
-    report = duties.recalculate_from_inbox(services, at("2025-01-13"), inbox)
+    report = imports.recalculate_from_inbox(services, at("2025-01-13"), inbox)
     assert [name for name, _ in report.failures] == ["kapot_2024-12-31.csv"]
     assert [(t.agb_code, t.trigger.value) for t in report.transitions] == [(LINDE, "flag_deviation")]
     with services.session() as s:
         scores = repo.load_scores(s, [LINDE])[LINDE]
     hba1c = next(x for x in scores if x.indicator == "hba1c_measured")
     assert (hba1c.period_end, hba1c.numerator, hba1c.denominator) == (date(2024, 12, 31), 6, 10)
-    again = duties.recalculate_from_inbox(services, at("2025-01-20"), inbox)
+    again = imports.recalculate_from_inbox(services, at("2025-01-20"), inbox)
     assert again.transitions == [] and [name for name, _ in again.failures] == ["kapot_2024-12-31.csv"]
     assert not any(line["wat"] == "extract his_2024-12-31.csv" for line in again.lines)
 
@@ -782,7 +782,7 @@ def test_an_extract_in_parquet_named_pq_is_taken_from_the_inbox_as_recalculate_t
     inbox.mkdir()
     (tmp_path / "his.csv").write_text(extract_csv({LINDE: 6, EIK: 10}), encoding="utf-8")
     pl.read_csv(tmp_path / "his.csv", infer_schema=False).write_parquet(inbox / "his_2024-12-31.PQ")
-    report = duties.recalculate_from_inbox(services, at("2025-01-13"), inbox)
+    report = imports.recalculate_from_inbox(services, at("2025-01-13"), inbox)
     assert report.failures == [] and [(t.agb_code, t.trigger.value) for t in report.transitions] == [
         (LINDE, "flag_deviation")]
 
@@ -831,16 +831,16 @@ def test_a_sweep_killed_half_way_completes_on_the_rerun_without_duplicates(
 ) -> None:
     for s in (services, reference):
         three_practices(s)
-        duties.sweep_due(s, at("2024-03-18"))
+        sweep.sweep_due(s, at("2024-03-18"))
     moment = at("2025-01-29")
     dying = DyingServices(services.db, services.policy, services.calendar, left=[2])
     with pytest.raises(ProcessDied):
-        duties.sweep_due(dying, moment, batch_size=1)
+        sweep.sweep_due(dying, moment, batch_size=1)
     with services.session() as s:
         assert store.get_duty_run(s, "sweep_due", moment) is None  # not recorded as run
-    rerun = duties.sweep_due(services, moment, batch_size=1)
+    rerun = sweep.sweep_due(services, moment, batch_size=1)
     assert not rerun.already_ran and len(outbox(services, "conversation_invitation")) == 4 + 5 + 6
-    duties.sweep_due(reference, moment)
+    sweep.sweep_due(reference, moment)
     assert snapshot(services) == snapshot(reference)
     assert all(n == 1 for n in snapshot(services)[2].values())
 
@@ -855,12 +855,12 @@ def test_a_sweep_killed_after_any_transaction_completes_on_the_rerun_exactly_as_
     base = Services.open(sqlite_url(start), upgrade=False)
     for s in (base, reference):
         sc = three_practices(s)
-        duties.sweep_due(s, at("2024-03-18"))
+        sweep.sweep_due(s, at("2024-03-18"))
         # figures that flag De Linde: the sweep reviews the three practices, not only their messages
         sc.scores("2024-12-31", {LINDE: {**GOOD, "dm2/hba1c_measured": 60}, EIK: GOOD, ESDOORN: GOOD})
     base.db.dispose()
     moment = at("2025-01-29")
-    report = duties.sweep_due(reference, moment)
+    report = sweep.sweep_due(reference, moment)
     assert [(t.agb_code, t.trigger.value) for t in report.transitions] == [(LINDE, "flag_deviation")]
     expected = snapshot(reference)
     killed_at = 0
@@ -869,12 +869,12 @@ def test_a_sweep_killed_after_any_transaction_completes_on_the_rerun_exactly_as_
         shutil.copy(start, path)
         services = Services.open(sqlite_url(path), upgrade=False)
         try:
-            duties.sweep_due(DyingServices(services.db, services.policy, services.calendar, left=[killed_at]),
-                             moment, batch_size=1)
+            sweep.sweep_due(DyingServices(services.db, services.policy, services.calendar, left=[killed_at]),
+                            moment, batch_size=1)
             finished = True
         except ProcessDied:
             finished = False
-        duties.sweep_due(services, moment, batch_size=1)
+        sweep.sweep_due(services, moment, batch_size=1)
         assert snapshot(services) == expected, f"killed after {killed_at} transactions"
         services.db.dispose()
         if finished:  # the run needed fewer transactions than it was allowed: every point was tried
@@ -899,7 +899,7 @@ def test_two_workers_sweeping_the_same_moment_queue_each_message_and_plan_each_d
                    results: dict[str, object] = results) -> None:
             barrier.wait()
             try:
-                results[name] = duties.sweep_due(services, moment, actor=name)
+                results[name] = sweep.sweep_due(services, moment, actor=name)
             except BaseException as exc:  # pragma: no cover - reported below
                 results[name] = exc
 
@@ -909,7 +909,7 @@ def test_two_workers_sweeping_the_same_moment_queue_each_message_and_plan_each_d
         for t in threads:
             t.join(timeout=60)
         assert not any(isinstance(r, BaseException) for r in results.values()), results
-        duties.sweep_due(reference, moment)
+        sweep.sweep_due(reference, moment)
     obs, messages, log = snapshot(a)
     assert (obs, messages) == snapshot(reference)[:2]
     assert len({o[0] for o in obs}) == len(obs) and len({m[0] for m in messages}) == len(messages)
@@ -968,7 +968,7 @@ def test_the_agreements_of_a_plan_stay_in_the_next_invitation_after_a_conversati
     plan = ImprovementPlan(goals=(Goal(programme=Programme.DM2, indicator="hba1c_measured", target=85,
                                        by=date(2025, 3, 31)),),
                            agreements=("Recall-lijst HbA1c maandelijks nalopen",))
-    engine.record_conversation(services, RecordConversation(
+    conversations.record_conversation(services, RecordConversation(
         agb_code=LINDE, kind=ConversationKind.EXTRA, held_on=date(2024, 4, 29), attendees=FULL_ATTENDANCE,
         plan=plan), at("2024-04-29", 16), "officer")
     sc.conversation(LINDE, "extra", "2024-06-12")  # a visit without a plan
@@ -976,7 +976,7 @@ def test_the_agreements_of_a_plan_stay_in_the_next_invitation_after_a_conversati
         stored = {c.held_on: c.plan for c in repo.conversations_of(s, LINDE)}
     assert stored[date(2024, 6, 12)] is None
 
-    duties.sweep_due(services, at("2025-01-29"))
+    sweep.sweep_due(services, at("2025-01-29"))
     (invitation, *_) = [m for m in outbox(services, "conversation_invitation") if m.agb_code == LINDE
                         and m.payload["conversation"]["kind"] == "annual"]
     assert invitation.payload["prepare"]["agreements"] == ["Recall-lijst HbA1c maandelijks nalopen"]
@@ -987,9 +987,9 @@ def test_a_digest_period_without_any_run_is_sent_by_the_next_run(services: Servi
     """Runs on 6 May 2024 (the first quarter's digest) and then only on 9 December: the second and third
     quarters' digests go out on 9 December, once each, oldest first."""
     care_group(services)
-    duties.board_digest(services, at("2024-05-06", 8))
-    report = duties.board_digest(services, at("2024-12-09", 8))
-    again = duties.board_digest(services, at("2024-12-10", 8))
+    digest.board_digest(services, at("2024-05-06", 8))
+    report = digest.board_digest(services, at("2024-12-09", 8))
+    again = digest.board_digest(services, at("2024-12-10", 8))
 
     periods = [m.payload["period"]["start"] for m in outbox(services, "board_digest")]
     assert sorted(set(periods)) == ["2024-01-01", "2024-04-01", "2024-07-01"]

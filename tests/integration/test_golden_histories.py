@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
+from domain.commands import LeaveProgramme
+from domain.messages import OutboxMessage
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, Trigger
-from flows.services import engine
-from flows.services.engine import Services
+from flows.services import conversations, queries
+from flows.services.context import Services
 from flows.testing.scenario import Scenario
 from statemachines.trajectory import replay
 
@@ -52,7 +54,7 @@ def three_years(services: Services) -> Scenario:
     sc.conversation(LINDE, "annual", "2024-11-12")
     sc.conversation(ANKER, "annual", "2024-11-13")
     sc.run_weekly("2025-03-31")
-    engine.leave(services, engine.LeaveProgramme(agb_code=ANKER, on=sc.clock.now().date(),
+    conversations.leave(services, LeaveProgramme(agb_code=ANKER, on=sc.clock.now().date(),
                                                  reason="praktijk gestopt"),
                  sc.clock.now(), "officer:a.jansen")
     sc.run_weekly("2026-06-29")
@@ -60,7 +62,7 @@ def three_years(services: Services) -> Scenario:
 
 
 def _portable(event: TrajectoryTransitioned) -> dict[str, Any]:
-    data = engine.event_as_json(event)
+    data = queries.event_as_json(event)
     data["details"] = {k: v for k, v in data["details"].items() if k != "conversation_id"}
     return data
 
@@ -112,7 +114,7 @@ def test_the_board_reads_each_indicator_by_name_against_target_and_national_aver
 
     def text(kind: str) -> str:
         row = messages[kind]
-        rendered = render(engine.OutboxMessage(
+        rendered = render(OutboxMessage(
             key=row.key, kind=row.kind, agb_code=row.agb_code, recipient_name=row.recipient_name,
             recipient_email=row.recipient_email, recipient_role=row.recipient_role, subject=row.subject,
             payload=dict(row.payload)), mail_from="kwaliteit@cohaesie.example", now=row.created_at)

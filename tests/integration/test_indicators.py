@@ -13,8 +13,8 @@ from domain.clock import AMSTERDAM
 from domain.indicator_views import reference, wilson_interval
 from domain.indicators import IndicatorKind, IndicatorScore
 from domain.registry import Programme
-from flows.services import engine
-from flows.services.engine import Services
+from flows.services import imports, queries
+from flows.services.context import Services
 from flows.testing.scenario import Scenario
 from notifications.charts import practice_chart_svg
 from readers.catalogue import DEFAULT_CATALOGUE_FILE, default_catalogue
@@ -58,8 +58,8 @@ def test_no_national_average_is_shipped_in_code_or_catalogue() -> None:
 
 
 def test_a_new_database_gets_the_shipped_catalogue_and_a_care_groups_own_is_kept(sqlite_services: Services) -> None:
-    assert engine.ensure_default_catalogue(sqlite_services) == len(default_catalogue())
-    assert engine.ensure_default_catalogue(sqlite_services) == 0
+    assert imports.ensure_default_catalogue(sqlite_services) == len(default_catalogue())
+    assert imports.ensure_default_catalogue(sqlite_services) == 0
     with sqlite_services.session() as s:
         stored = {d.key: d for d in repo.load_catalogue(s)}
     shipped = {d.key: d for d in default_catalogue()}
@@ -98,7 +98,7 @@ def build(services: Services) -> Scenario:
 
 def test_practice_figures_match_a_hand_computation(services: Services) -> None:
     build(services)
-    view = engine.indicator_view(services, agb_code=A, on=date(2025, 5, 1))
+    view = queries.indicator_view(services, agb_code=A, on=date(2025, 5, 1))
     assert view.period_end == date(2024, 12, 31)
     (line,) = view.lines
     # 9/12 = 75%; target 90 (sample) -> -15; national 2024 = 90 -> -15; a year earlier 30/40 = 75% -> +0
@@ -115,14 +115,14 @@ def test_practice_figures_match_a_hand_computation(services: Services) -> None:
 
 def test_gp_group_and_care_group_figures_are_pooled_not_averaged(services: Services) -> None:
     build(services)
-    (west,) = engine.indicator_view(services, gp_group="WEST", on=date(2025, 5, 1)).lines
+    (west,) = queries.indicator_view(services, gp_group="WEST", on=date(2025, 5, 1)).lines
     assert (west.numerator, west.denominator, west.practices) == (189, 212, 2)  # 9+180 over 12+200
     assert west.score == pytest.approx(89.15, abs=0.01)
     assert west.change_over_year == pytest.approx(89.15 - 88.46, abs=0.01)  # a year earlier: 230/260 = 88.46%
-    (everyone,) = engine.indicator_view(services, on=date(2025, 5, 1)).lines
+    (everyone,) = queries.indicator_view(services, on=date(2025, 5, 1)).lines
     assert (everyone.numerator, everyone.denominator, everyone.practices) == (284, 312, 3)
-    with pytest.raises(engine.UnknownGpGroupError):
-        engine.indicator_view(services, gp_group="NOORD")
+    with pytest.raises(queries.UnknownGpGroupError):
+        queries.indicator_view(services, gp_group="NOORD")
 
 
 # --- imports keep history ------------------------------------------------------------------------
@@ -131,26 +131,26 @@ def test_same_figures_again_change_nothing_and_a_correction_is_recorded(services
     build(services)
     score = IndicatorScore(agb_code=A, programme=Programme.DM2, indicator="hba1c_measured",
                            period_end=date(2024, 12, 31), numerator=9, denominator=12)
-    again = engine.import_scores(services, [score], source="scores.csv", now=NOW, actor="officer")
+    again = imports.import_scores(services, [score], source="scores.csv", now=NOW, actor="officer")
     assert (again.import_id, again.new, again.changed, again.unchanged) == (None, 0, 0, 1)
     corrected = score.model_copy(update={"numerator": 11})
-    result = engine.import_scores(services, [corrected], source="scores-correctie.csv", now=NOW, actor="officer")
+    result = imports.import_scores(services, [corrected], source="scores-correctie.csv", now=NOW, actor="officer")
     assert (result.new, result.changed) == (0, 1) and result.import_id is not None
     with services.session() as s:
         (revision,) = repo.revisions(s, A)
         log = repo.imports(s)
     assert (revision.old_numerator, revision.new_numerator, revision.import_id) == (9, 11, result.import_id)
     assert log[-1].source == "scores-correctie.csv" and log[-1].changed == 1
-    assert engine.indicator_view(services, agb_code=A).lines[0].numerator == 11
+    assert queries.indicator_view(services, agb_code=A).lines[0].numerator == 11
     # the first file once more, at the same moment: it changes the figure back, and is its own import
-    back = engine.import_scores(services, [score], source="scores.csv", now=NOW, actor="officer")
+    back = imports.import_scores(services, [score], source="scores.csv", now=NOW, actor="officer")
     assert (back.new, back.changed) == (0, 1) and back.import_id not in (None, result.import_id)
     with services.session() as s:
         assert [r.import_id for r in repo.revisions(s, A)] == [result.import_id, back.import_id]
-    assert engine.indicator_view(services, agb_code=A).lines[0].numerator == 9
+    assert queries.indicator_view(services, agb_code=A).lines[0].numerator == 9
     # one file that corrects the same figure twice: the revisions follow each other
     twice = [score.model_copy(update={"numerator": 10}), score.model_copy(update={"numerator": 12})]
-    chained = engine.import_scores(services, twice, source="dubbel.csv", now=NOW, actor="officer")
+    chained = imports.import_scores(services, twice, source="dubbel.csv", now=NOW, actor="officer")
     assert chained.changed == 2
     with services.session() as s:
         steps = [(r.old_numerator, r.new_numerator) for r in repo.revisions(s, A) if r.import_id == chained.import_id]
@@ -173,7 +173,7 @@ def test_a_decision_already_taken_keeps_the_figures_it_was_taken_on(services: Se
 
 def test_chart_is_valid_svg_with_one_panel_per_main_indicator(services: Services, tmp_path: Path) -> None:
     build(services)
-    title, series = engine.chart_series(services, A)
+    title, series = queries.chart_series(services, A)
     svg = practice_chart_svg(title, series)
     root = ET.fromstring(svg)
     assert root.tag.endswith("svg")
@@ -197,17 +197,17 @@ def test_recalculating_from_an_extract_stores_only_the_practices_aggregates(serv
         f"p-5;{B};dm2;2021-06-01;;;;;;;;;;;;",
     ]
     extract.write_text("\ufeff" + header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    result = engine.recalculate_indicators(services, extract, date(2025, 3, 31), now=NOW, actor="officer")
+    result = imports.recalculate_indicators(services, extract, date(2025, 3, 31), now=NOW, actor="officer")
     assert result.import_id is not None
-    line = next(x for x in engine.indicator_view(services, agb_code=A, period_end=date(2025, 3, 31)).lines
+    line = next(x for x in queries.indicator_view(services, agb_code=A, period_end=date(2025, 3, 31)).lines
                 if str(x.key) == "dm2/hba1c_measured")
     assert (line.numerator, line.denominator) == (2, 3)  # p-1 and p-2 of p-1..p-3
-    below = next(x for x in engine.indicator_view(services, agb_code=A, period_end=date(2025, 3, 31)).lines
+    below = next(x for x in queries.indicator_view(services, agb_code=A, period_end=date(2025, 3, 31)).lines
                  if str(x.key) == "dm2/hba1c_below_53")
     assert (below.numerator, below.denominator) == (1, 2)  # 48 < 53 of the two measured in the window
     with services.session() as s:
         assert "herberekening extract.csv tot 2025-03-31" in [i.source for i in repo.imports(s)]
-    again = engine.recalculate_indicators(services, extract, date(2025, 3, 31), now=NOW, actor="officer")
+    again = imports.recalculate_indicators(services, extract, date(2025, 3, 31), now=NOW, actor="officer")
     assert again.import_id is None and again.new == again.changed == 0
 
 

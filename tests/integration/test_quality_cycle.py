@@ -8,11 +8,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from domain.clock import AMSTERDAM
+from domain.commands import LeaveProgramme
 from domain.conversations import Attendee
 from domain.registry import Person, Role
 from domain.trajectory import TrajectoryState
-from flows.services import engine
-from flows.services.engine import Services
+from flows.services import conversations, imports, queries
+from flows.services.context import Services
 from flows.testing.scenario import Scenario
 from storage import repository as repo
 from storage.tables import EnrolmentRow, OutboxRow, TrajectoryEventRow, TrajectoryRow
@@ -70,7 +71,7 @@ def test_practice_far_below_target_is_flagged_for_an_extra_conversation_with_rea
     assert sc.state(EIK) is TrajectoryState.ANNUAL_CYCLE  # 73% is within 20% of the 90% target
     (taken,) = report.transitions
     assert taken.agb_code == LINDE and "dm2/hba1c_measured: 60,0%" in taken.summary
-    (line,) = [s for s in engine.status(services) if s.agb_code == LINDE]
+    (line,) = [s for s in queries.status(services) if s.agb_code == LINDE]
     assert line.reasons[0]["indicator"] == "hba1c_measured" and line.reasons[0]["threshold"] == 72.0
     assert line.next_due is not None and line.next_due.what == "extra_conversation"
 
@@ -159,21 +160,21 @@ def test_annual_conversation_before_any_start_conversation_is_kept_and_waits_for
     recorded = sc.conversation(LINDE, "annual", "2024-02-01")
     assert recorded.transition is None and recorded.waiting is not None and "'start'" in recorded.waiting
     assert rows(services, TrajectoryEventRow) == []
-    (line,) = [s for s in engine.status(services) if s.agb_code == LINDE]
+    (line,) = [s for s in queries.status(services) if s.agb_code == LINDE]
     assert line.waiting_steps == (f"kwaliteitsjaargesprek van 2024-02-01: {recorded.waiting}",)
 
     sc.conversation(LINDE, "start", "2024-01-15")  # entered after it, held before it
     assert sc.triggers(LINDE) == ["hold_start_conversation", "hold_annual_conversation"]
     assert [e.at for e in sc.history(LINDE)] == [datetime(2024, 1, 15, 12, tzinfo=AMSTERDAM),
                                                   datetime(2024, 2, 1, 12, tzinfo=AMSTERDAM)]
-    (line,) = [s for s in engine.status(services) if s.agb_code == LINDE]
+    (line,) = [s for s in queries.status(services) if s.agb_code == LINDE]
     assert line.waiting_steps == ()
 
 
 def test_annual_conversation_is_due_within_twelve_months_on_a_working_day(services: Services) -> None:
     sc = Scenario.build(services, DESCRIPTION)
     sc.conversation(LINDE, "start", "2024-12-27")
-    (line,) = [s for s in engine.status(services) if s.agb_code == LINDE]
+    (line,) = [s for s in queries.status(services) if s.agb_code == LINDE]
     # 2025-12-27 is a Saturday after Christmas: pulled back to Wednesday 24 December
     assert line.next_due is not None and line.next_due.what == "annual_conversation"
     assert line.next_due.on == date(2025, 12, 24)
@@ -183,13 +184,13 @@ def test_replay_rebuilds_every_practice_and_catches_a_tampered_projection(servic
     sc = flagged_and_planned(services, [61, 62, 63, 64, 64, 63, 64])
     sc.run_weekly("2025-09-01")
     for agb in (LINDE, EIK):
-        result = engine.replay_practice(services, agb)
+        result = queries.replay_practice(services, agb)
         assert result.agrees, result.differences
         assert result.events == len(sc.history(agb))
     with services.db.begin() as conn:
         conn.execute(sa.update(TrajectoryRow).where(TrajectoryRow.agb_code == LINDE)  # type: ignore[arg-type]
                      .values(state="annual_cycle"))
-    tampered = engine.replay_practice(services, LINDE)
+    tampered = queries.replay_practice(services, LINDE)
     assert not tampered.agrees and "_row" in tampered.differences
 
 
@@ -224,7 +225,7 @@ def test_recording_a_conversation_again_with_a_plan_is_an_error_not_a_silent_dro
     sc.conversation(LINDE, "extra", "2024-04-29")  # held, but the plan is not written down yet
     try:
         sc.conversation(LINDE, "extra", "2024-04-29", plan={"dm2/hba1c_measured": 85})
-    except engine.ConversationConflictError as exc:
+    except conversations.ConversationConflictError as exc:
         assert "al vastgelegd" in str(exc)
     else:
         raise AssertionError("a second recording with other content must be refused")
@@ -241,7 +242,7 @@ def test_a_plan_dated_before_the_practice_was_flagged_is_kept_as_needing_attenti
     assert "ligt voor de markering van de afwijking op 2024-04-08" in recorded.waiting
     assert sc.state(LINDE) is TrajectoryState.EXTRA_CONVERSATION  # not moved by it
     sc.run("2024-04-15")
-    (line,) = [s for s in engine.status(services) if s.agb_code == LINDE]
+    (line,) = [s for s in queries.status(services) if s.agb_code == LINDE]
     assert line.waiting_steps == (f"extra gesprek met verbeterplan van 2024-03-20: {recorded.waiting}",)
 
 
@@ -249,16 +250,16 @@ def test_a_late_entry_of_an_older_annual_conversation_does_not_move_the_due_date
     sc = started(services)
     sc.conversation(LINDE, "annual", "2024-11-04")
     sc.conversation(LINDE, "annual", "2024-02-01")  # entered late
-    (line,) = [s for s in engine.status(services) if s.agb_code == LINDE]
+    (line,) = [s for s in queries.status(services) if s.agb_code == LINDE]
     assert line.next_due is not None and line.next_due.on == date(2025, 11, 4)
 
 
 def test_leaving_on_a_future_date_is_refused(services: Services) -> None:
     sc = started(services)
     try:
-        engine.leave(services, engine.LeaveProgramme(agb_code=LINDE, on=date(2026, 1, 1), reason="stopt"),
-                     sc.clock.now(), "officer")
-    except engine.ConversationInFutureError as exc:
+        conversations.leave(services, LeaveProgramme(agb_code=LINDE, on=date(2026, 1, 1), reason="stopt"),
+                            sc.clock.now(), "officer")
+    except conversations.ConversationInFutureError as exc:
         assert "toekomst" in str(exc)
     else:
         raise AssertionError("a leave in the future must be refused")
@@ -274,7 +275,7 @@ def test_a_practice_listed_twice_in_a_registry_is_saved_once_as_its_later_entry(
         Person(name="C. Bakker", role=Role.GP_PRINCIPAL, email="c.bakker@delinde.example"),)})
     fresh = linde.model_copy(update={"agb_code": "01111111", "name": "De Esdoorn"})
     again = registry.model_copy(update={"practices": (linde, renamed, fresh, fresh)})
-    assert engine.load_registry(services, again)["new_practices"] == 1
+    assert imports.load_registry(services, again)["new_practices"] == 1
     with Session(services.db) as s:
         practice = repo.get_practice(s, LINDE)
         assert practice is not None and practice.name == "De Linde (nieuw)"

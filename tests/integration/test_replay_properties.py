@@ -33,8 +33,8 @@ from domain.indicators import (
 from domain.policy import LagMode, Policy
 from domain.registry import Programme
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger, fold
-from flows.services import engine
-from flows.services.engine import Services
+from flows.services import evaluation, queries
+from flows.services.context import Services
 from flows.testing.scenario import SAMPLES, Scenario
 from readers.files import parse_catalogue
 from statemachines.trajectory import (
@@ -397,14 +397,14 @@ def test_any_care_group_history_replays_to_the_stored_trajectories_and_a_rerun_c
             event(f"took {trigger}")
 
     for code in codes:
-        result = engine.replay_practice(services, code)
+        result = queries.replay_practice(services, code)
         assert result.agrees, (code, result.error, result.differences)
     events, outbox = count(services, TrajectoryEventRow), count(services, OutboxRow)
 
-    again = engine.run_due(services, last)
+    again = evaluation.run_due(services, last)
     assert again.already_ran and again.transitions == [] and again.messages == 0, again
     assert (count(services, TrajectoryEventRow), count(services, OutboxRow)) == (events, outbox)
-    assert all(engine.replay_practice(services, code).agrees for code in codes)
+    assert all(queries.replay_practice(services, code).agrees for code in codes)
 
 
 def test_a_practice_leaving_under_the_underperformer_policy_leaves_and_the_board_hears_of_it(
@@ -422,14 +422,14 @@ def test_a_practice_leaving_under_the_underperformer_policy_leaves_and_the_board
 
     sc.leave(agb, "2025-05-12")
     assert sc.state(agb) is S.LEFT
-    assert engine.replay_practice(sqlite_services, agb).agrees
+    assert queries.replay_practice(sqlite_services, agb).agrees
     with Session(sqlite_services.db) as s:
         told = s.exec(select(OutboxRow).where(OutboxRow.kind == "board_left")).all()
     assert len(told) == len(BOARD)
 
 
 
-def _seen(line: engine.StatusLine) -> tuple[Any, ...]:
+def _seen(line: queries.StatusLine) -> tuple[Any, ...]:
     return (line.agb_code, line.state, line.since, line.reasons, line.next_due)
 
 
@@ -445,7 +445,7 @@ def test_status_as_of_any_past_run_is_what_status_said_then(
     sc = Scenario.build(services, description(codes), start="2024-01-01")
     said: dict[datetime, list[tuple[Any, ...]]] = {}
     live_through(sc, steps, after_run=lambda moment: said.__setitem__(
-        moment, [_seen(line) for line in engine.status(services)]))
+        moment, [_seen(line) for line in queries.status(services)]))
     event(f"{len(said)} runs")
     for moment, lines in said.items():
-        assert [_seen(line) for line in engine.status(services, as_of=moment)] == lines, moment
+        assert [_seen(line) for line in queries.status(services, as_of=moment)] == lines, moment

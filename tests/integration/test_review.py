@@ -13,12 +13,12 @@ import pytest
 from domain.calendar import WorkingCalendar, next_evaluation_on
 from domain.clock import AMSTERDAM
 from domain.indicators import IndicatorKey
-from domain.obligations import KitKind, practice_obligations
+from domain.obligations import KitKind
 from domain.policy import Policy
 from domain.registry import Programme
 from domain.trajectory import TrajectoryState, TrajectoryView
-from flows.services import duties, engine
-from flows.services.engine import Services
+from flows.services import duties, planning, queries, sweep
+from flows.services.context import Services
 from flows.testing.demo import run_demo
 from flows.testing.scenario import Scenario
 from storage import obligations as store
@@ -64,29 +64,29 @@ def due(services: Services, on: date) -> tuple[list[str], list[str]]:
 
 def test_a_week_in_which_nothing_changed_reviews_no_practice(services: Services) -> None:
     started(services)
-    first = duties.sweep_due(services, monday("2024-01-22"))
+    first = sweep.sweep_due(services, monday("2024-01-22"))
     assert first.practices == 2 and first.planned > 0
     assert due(services, date(2024, 1, 29)) == ([], [])
-    quiet = duties.sweep_due(services, monday("2024-01-29"))
+    quiet = sweep.sweep_due(services, monday("2024-01-29"))
     assert (quiet.practices, quiet.planned, quiet.transitions, quiet.messages) == (0, 0, [], 0)
 
 
 def test_a_recorded_conversation_brings_only_that_practice_into_the_next_sweep(services: Services) -> None:
     sc = started(services)
-    duties.sweep_due(services, monday("2024-01-22"))
+    sweep.sweep_due(services, monday("2024-01-22"))
     sc.conversation(EIK, "annual", "2024-01-25")
     assert due(services, date(2024, 1, 29)) == ([EIK], [EIK])
-    report = duties.sweep_due(services, monday("2024-01-29"))
+    report = sweep.sweep_due(services, monday("2024-01-29"))
     assert report.practices == 1 and report.done == 1 and report.planned == 1  # this year's closed, next planned
     assert due(services, date(2024, 2, 5)) == ([], [])
 
 
 def test_new_figures_are_judged_at_the_next_sweep_without_replanning_the_others(services: Services) -> None:
     sc = started(services)
-    duties.sweep_due(services, monday("2024-01-22"))
+    sweep.sweep_due(services, monday("2024-01-22"))
     sc.scores("2024-03-31", {LINDE: {**GOOD, HBA1C: 60}})
     assert due(services, date(2024, 5, 6)) == ([LINDE], [])  # new figures are judged, nothing to replan yet
-    report = duties.sweep_due(services, monday("2024-05-06"))
+    report = sweep.sweep_due(services, monday("2024-05-06"))
     assert [(t.agb_code, t.trigger.value) for t in report.transitions] == [(LINDE, "flag_deviation")]
     assert report.planned == 1 and report.queued["conversation_invitation"] > 0  # the flag plans the extra one
 
@@ -95,11 +95,11 @@ def test_a_practice_that_moves_in_a_sweep_is_looked_at_again_by_the_next(service
     """Its transition is a change: the sweep that flagged it planned from it, the next one evaluates it once
     more (nothing fires), and after that it rests."""
     sc = started(services)
-    duties.sweep_due(services, monday("2024-01-22"))
+    sweep.sweep_due(services, monday("2024-01-22"))
     sc.scores("2024-03-31", {LINDE: {**GOOD, HBA1C: 60}})
-    duties.sweep_due(services, monday("2024-05-06"))
+    sweep.sweep_due(services, monday("2024-05-06"))
     assert due(services, date(2024, 5, 13)) == ([LINDE], [])
-    again = duties.sweep_due(services, monday("2024-05-13"))
+    again = sweep.sweep_due(services, monday("2024-05-13"))
     assert again.practices == 1 and again.transitions == []
     assert due(services, date(2024, 5, 20)) == ([], [])
 
@@ -115,33 +115,28 @@ def test_a_planning_that_lost_a_race_on_an_obligation_is_not_recorded_as_planned
     """Another writer changed an obligation between our read and our update (a notice queued, another
     planner): our update is refused, and the practice stays due for planning."""
     sc = started(services)
-    duties.sweep_due(services, monday("2024-01-22"))
+    sweep.sweep_due(services, monday("2024-01-22"))
     sc.conversation(LINDE, "annual", "2024-01-25")
     with services.session() as s:
-        stale = store.open_obligations(s, agb_codes=[LINDE])
+        stale = planning.read_duties(s, services, [LINDE], date(2024, 1, 29))
     with services.transaction() as s:  # another worker marks a notice on the annual conversation first
         (annual,) = [r for r in store.open_obligations(s, agb_codes=[LINDE]) if r.kind == "annual_conversation"]
         assert store.mark_notices(s, annual, ["invitation"], annual.next_notice_on, monday("2024-01-29"))
     with services.transaction() as s:
-        practices = repo.practices_of(s, [LINDE])
-        facts = duties._facts(s, practices, stale, date(2024, 1, 29))
-        desired = {o.key: o for o in practice_obligations(facts[LINDE], services.policy, services.calendar,
-                                                          date(2024, 1, 29))}
         report = duties.DutyReport("sweep_due", monday("2024-01-29"))
-        lost = duties._sync(s, services, stale, desired, facts, report, monday("2024-01-29"), "test", None,
-                            date(2024, 1, 29))
+        lost = planning.apply_duties(s, services, stale, report, monday("2024-01-29"), "test")
     assert lost == {LINDE} and report.done == 0
     assert LINDE in due(services, date(2024, 1, 29))[1]
     # the next sweep plans it again and closes the held annual conversation
-    assert duties.sweep_due(services, monday("2024-01-29")).done == 1
+    assert sweep.sweep_due(services, monday("2024-01-29")).done == 1
 
 
 def test_a_changed_policy_or_calendar_reviews_every_practice_once(services: Services) -> None:
     started(services)
-    duties.sweep_due(services, monday("2024-01-22"))
+    sweep.sweep_due(services, monday("2024-01-22"))
     stricter = Services(services.db, Policy(min_improvement_points=6), services.calendar)
     assert due(stricter, date(2024, 1, 29)) == ([LINDE, EIK], [LINDE, EIK])
-    assert duties.sweep_due(stricter, monday("2024-01-29")).practices == 2
+    assert sweep.sweep_due(stricter, monday("2024-01-29")).practices == 2
     assert due(stricter, date(2024, 2, 5)) == ([], [])
     closed = Services(services.db, stricter.policy, WorkingCalendar.with_closures([date(2024, 12, 24)]))
     assert due(closed, date(2024, 2, 5)) == ([LINDE, EIK], [LINDE, EIK])
@@ -149,7 +144,7 @@ def test_a_changed_policy_or_calendar_reviews_every_practice_once(services: Serv
 
 def test_new_targets_are_judged_by_every_practice_but_replan_nothing(services: Services) -> None:
     sc = started(services)
-    duties.sweep_due(services, monday("2024-01-22"))
+    sweep.sweep_due(services, monday("2024-01-22"))
     sc.targets({HBA1C: 92})
     assert due(services, date(2024, 1, 29)) == ([LINDE, EIK], [])
 
@@ -163,7 +158,7 @@ def flagged_with_every_figure_in_advance(services: Services) -> Scenario:
     first anniversary."""
     sc = started(services)
     sc.scores("2024-03-31", {LINDE: {**GOOD, HBA1C: 60}, EIK: GOOD})
-    duties.sweep_due(services, monday("2024-04-08"))
+    sweep.sweep_due(services, monday("2024-04-08"))
     sc.conversation(LINDE, "extra", "2024-04-29", plan={HBA1C: 85})
     for quarter, value in zip(QUARTERS, [61, 62, 63, 64, 64, 63], strict=True):
         sc.scores(quarter, {LINDE: {**GOOD, HBA1C: value}, EIK: GOOD})
@@ -173,7 +168,7 @@ def flagged_with_every_figure_in_advance(services: Services) -> Scenario:
 def weekly_sweeps(services: Services, start: str, until: str, *, full: bool = False) -> None:
     day = date.fromisoformat(start)
     while day <= date.fromisoformat(until):
-        duties.sweep_due(services, monday(day.isoformat()), full=full)
+        sweep.sweep_due(services, monday(day.isoformat()), full=full)
         day += timedelta(days=7)
 
 
@@ -186,7 +181,7 @@ def test_the_plan_anniversary_and_the_progress_reports_come_on_their_day_without
         for services, full in ((sqlite_services, False), (everyone, True)):
             flagged_with_every_figure_in_advance(services)
             weekly_sweeps(services, "2024-05-06", "2025-12-29", full=full)
-        history = {s: [(e.trigger.value, e.at) for e in engine.history(s, LINDE)] for s in (sqlite_services, everyone)}
+        history = {s: [(e.trigger.value, e.at) for e in queries.history(s, LINDE)] for s in (sqlite_services, everyone)}
     finally:
         everyone.db.dispose()
     assert history[sqlite_services] == history[everyone]
@@ -244,7 +239,7 @@ def test_a_care_group_swept_only_where_something_changed_ends_exactly_as_one_swe
 @pytest.mark.parametrize("fact", ["conversation", "kit_refresh", "course_completion", "enrolment", "registry"])
 def test_every_fact_a_practice_is_planned_from_brings_it_into_the_next_sweep(services: Services, fact: str) -> None:
     sc = started(services)
-    duties.sweep_due(services, monday("2024-01-22"))
+    sweep.sweep_due(services, monday("2024-01-22"))
     now = monday("2024-01-24")
     if fact == "conversation":
         sc.conversation(LINDE, "annual", "2024-01-23")

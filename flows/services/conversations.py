@@ -1,0 +1,175 @@
+"""Recording what an officer did with a practice: its conversations and its leaving the cycle.
+
+Invariants:
+- A conversation is recorded once it has been held, never before; the same conversation recorded again changes
+  nothing, with other content it is refused (the first recording stands).
+- A conversation and the step it asks of the trajectory are stored in one transaction; the step itself is taken
+  by ``flows.services.steps``.
+- A plan's goals name indicators the catalogue knows; a refused plan stores nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from domain.clock import as_amsterdam, fact_moment, future_fact
+from domain.commands import LeaveProgramme, RecordConversation
+from domain.conversations import ConversationKind, ImprovementPlan, attendance_gaps
+from domain.errors import ConflictError, InFutureError, NotFoundError
+from domain.inputs import check_date, check_text, checked
+from domain.trajectory import (
+    TrajectoryTransitioned,
+    Trigger,
+)
+from flows.services.context import Services, UnknownPracticeError
+from flows.services.steps import record_step
+from storage import repository as repo
+from storage.tables import (
+    ConversationRow,
+)
+
+
+class ConversationInFutureError(InFutureError):
+    """A conversation is recorded once it has been held, not before."""
+
+
+class ConversationConflictError(ConflictError):
+    """A conversation recorded again with other content, or on a date the trajectory cannot take."""
+
+
+def _same_conversation_or_raise(stored: ConversationRow, cmd: RecordConversation) -> None:
+    """Recording the same conversation again is a no-op; recording it with other content is an error,
+    not a silent drop (the first recording stands; correcting it is a deliberate act)."""
+    attendees = [a.model_dump(mode="json") for a in cmd.attendees]
+    plan = cmd.plan.model_dump(mode="json") if cmd.plan else None
+    if stored.attendees != attendees or stored.plan != plan:
+        raise ConversationConflictError(
+            f"{cmd.kind.value}gesprek van {cmd.agb_code} op {cmd.held_on.isoformat()} is al vastgelegd met "
+            "andere aanwezigen of een ander verbeterplan; het eerder vastgelegde gesprek blijft staan")
+
+
+class UnknownIndicatorError(NotFoundError):
+    """A plan's goal on an indicator the catalogue does not know: refused, nothing stored."""
+
+
+def _plan_indicators_known_or_raise(s: Session, plan: ImprovementPlan, source: str) -> None:
+    known = {(k.programme.value, k.indicator) for k in repo.load_catalogue(s)}
+    for i, goal in enumerate(plan.goals):
+        if (goal.programme.value, goal.indicator) not in known:
+            same = sorted(ind for prog, ind in known if prog == goal.programme.value)
+            raise UnknownIndicatorError(
+                f"{source}, goals[{i}].indicator: indicator {goal.programme.value}/{goal.indicator} staat niet in de "
+                f"indicatorcatalogus; er is niets vastgelegd (bekend voor {goal.programme.value}: "
+                f"{', '.join(same) or 'geen'})")
+
+
+
+
+@dataclass(frozen=True)
+class ConversationRecorded:
+    conversation_id: str
+    agb_code: str
+    kind: ConversationKind
+    held_on: date
+    already_recorded: bool
+    attendance_gaps: tuple[str, ...]
+    transition: TrajectoryTransitioned | None
+    enrolled: str | None = None
+    waiting: str | None = None  # the step not taken at once: until when, or why
+
+
+def record_conversation(services: Services, cmd: RecordConversation, now: datetime, actor: str,
+                        plan_source: str = "verbeterplan", *, live: bool | None = None) -> ConversationRecorded:
+    """Store a conversation, and the step it asks of the trajectory, in one transaction.
+
+    start: opens the annual cycle (from ``start`` or after leaving); with a programme while the
+    cycle already runs, it only starts that enrolment. annual: recorded in every active state.
+    extra: with a plan it agrees the improvement plan; without one it is a recorded visit.
+    The step is taken at once when the engine has reached the day it was held (``engine_reached``), else by the
+    first run at or after it; a step its state cannot take waits, with why. Recording the same
+    conversation again changes nothing.
+    """
+    now = as_amsterdam(now)
+    future = future_fact(f"gesprek van {cmd.agb_code} op", cmd.held_on, now.date(),
+                         "leg een gesprek vast nadat het is gehouden")
+    if future:
+        raise ConversationInFutureError(future)
+    checked(check_date, cmd.held_on, "datum van het gesprek")
+    services = services.in_force(cmd.held_on)  # its step is judged under the policy of the day it was held
+    programme = cmd.programme.value if cmd.programme else None
+    conv_id = repo.conversation_id(cmd.agb_code, cmd.kind.value, cmd.held_on, programme)
+    gaps = attendance_gaps(cmd.kind, cmd.attendees)
+    with services.session() as s:
+        if not repo.is_registered(s, cmd.agb_code):
+            raise UnknownPracticeError(cmd.agb_code)
+        if cmd.plan is not None:
+            _plan_indicators_known_or_raise(s, cmd.plan, plan_source)
+        stored = repo.get_conversation(s, conv_id)
+        if stored is not None:
+            _same_conversation_or_raise(stored, cmd)
+            return ConversationRecorded(conv_id, cmd.agb_code, cmd.kind, cmd.held_on, True, gaps, None)
+        view = repo.load_view(s, cmd.agb_code)
+        details: dict[str, Any] = {"held_on": cmd.held_on.isoformat(), "conversation_id": conv_id}
+        if gaps:
+            details["attendance_gaps"] = list(gaps)
+        trigger: Trigger | None = None
+        enrolled: str | None = None
+        if cmd.kind is ConversationKind.START:
+            if cmd.programme is not None:
+                details["programme"] = programme
+                if repo.enrol(s, cmd.agb_code, cmd.programme, cmd.held_on):
+                    enrolled = programme
+            # with a programme while the cycle runs it only starts the enrolment: decided when the step is
+            # taken, from the state on that day (a start conversation of 2024 typed in before its cycle's)
+            trigger = Trigger.HOLD_START_CONVERSATION
+        elif cmd.kind is ConversationKind.ANNUAL:
+            trigger = Trigger.HOLD_ANNUAL_CONVERSATION
+        elif cmd.plan is not None:
+            trigger = Trigger.AGREE_IMPROVEMENT_PLAN
+            details["plan"] = cmd.plan.model_dump(mode="json")
+        # an extra conversation without a plan is a recorded visit: it asks no step
+        repo.add_conversation(s, ConversationRow(
+            id=conv_id, agb_code=cmd.agb_code, kind=cmd.kind.value, held_on=cmd.held_on, programme=programme,
+            attendees=[a.model_dump(mode="json") for a in cmd.attendees], attendance_gaps=list(gaps),
+            plan=cmd.plan.model_dump(mode="json") if cmd.plan else None, recorded_at=now, actor=actor,
+        ))
+        outcome = record_step(s, services, view, cmd.agb_code, trigger, fact_moment(cmd.held_on), now, actor,
+                              details, (), source=f"conversation:{conv_id}", live=live)
+        s.commit()
+    return ConversationRecorded(conv_id, cmd.agb_code, cmd.kind, cmd.held_on, False, gaps,
+                                outcome.transition, enrolled, outcome.waiting)
+
+
+@dataclass(frozen=True)
+class LeaveRecorded:
+    agb_code: str
+    on: date
+    transition: TrajectoryTransitioned | None
+    waiting: str | None = None
+
+
+def leave(services: Services, cmd: LeaveProgramme, now: datetime, actor: str, *, live: bool | None = None
+          ) -> LeaveRecorded:
+    """Record that a practice leaves the quality cycle on a day: the step is taken as a conversation's is."""
+    now = as_amsterdam(now)
+    future = future_fact(f"vertrek van {cmd.agb_code} op", cmd.on, now.date(), "leg het vast op of na die dag")
+    if future:
+        raise ConversationInFutureError(future)
+    checked(check_date, cmd.on, "datum van vertrek")
+    reason = checked(check_text, cmd.reason, "reden van vertrek")
+    services = services.in_force(cmd.on)
+    with services.session() as s:
+        practice = repo.get_practice(s, cmd.agb_code)
+        if practice is None:
+            raise UnknownPracticeError(cmd.agb_code)
+        view = repo.load_view(s, cmd.agb_code)
+        outcome = record_step(s, services, view, cmd.agb_code, Trigger.LEAVE, fact_moment(cmd.on), now, actor,
+                              {"held_on": cmd.on.isoformat(), "reason": reason},
+                              ({"explanation": reason},), source=f"leave:{cmd.agb_code}:{cmd.on.isoformat()}",
+                              live=live)
+        s.commit()
+    return LeaveRecorded(cmd.agb_code, cmd.on, outcome.transition, outcome.waiting)

@@ -1,0 +1,181 @@
+"""Queuing the invitations, reminders, overdue notices, kit and course notices whose day has come.
+
+Invariants:
+- A notice is queued and its duty marked in one transaction; a message has a deterministic key, so two workers
+  queuing the same notice leave one message.
+- What a chunk of messages reads besides its duties (figures, views, plans) is loaded once per chunk.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session
+
+from domain.indicators import (
+    IndicatorFigures,
+    IndicatorScore,
+)
+from domain.messages import OutboxMessage
+from domain.obligations import (
+    CONVERSATION_KINDS,
+    MEETING_KINDS,
+    NOTICE_STAGE_NAMES_NL,
+    Obligation,
+    ObligationKind,
+    next_notice_on,
+    stages_to_send,
+)
+from domain.registry import Practice, Role
+from domain.trajectory import (
+    TrajectoryState,
+    TrajectoryView,
+)
+from flows.services.context import Services
+from flows.services.duties import DEFAULT_BATCH, DutyReport
+from notifications.notices import (
+    conversation_messages,
+    kit_messages,
+    meeting_messages,
+    officers_for,
+    training_messages,
+)
+from notifications.wording import date_nl
+from storage import obligations as store
+from storage import repository as repo
+from storage.tables import (
+    CareGroupRow,
+    ConversationRow,
+    ObligationRow,
+)
+
+
+@dataclass
+class _Reference:
+    """What the messages of a chunk of obligations read besides the obligations: loaded once per chunk, for
+    every practice in it, instead of once per message (the chunk's transaction changes none of it)."""
+
+    shared: IndicatorFigures  # catalogue, targets and averages; no scores
+    scores: dict[str, list[IndicatorScore]]
+    views: dict[str, TrajectoryView]
+    plans: dict[str, ConversationRow]  # per practice, its last conversation that agreed a plan
+
+    @classmethod
+    def load(cls, s: Session, codes: Sequence[str], on: date, count_after_days: int = 0) -> _Reference:
+        codes = sorted(set(codes))
+        plans = repo.latest_plans(s, codes, on)
+        return cls(IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s), (),
+                                          count_after_days=count_after_days),
+                   repo.load_scores(s, codes, known_on=on - timedelta(days=count_after_days)) if codes else {},
+                   repo.load_views(s, codes) if codes else {}, plans)
+
+    def view(self, agb_code: str) -> TrajectoryView:
+        return self.views.get(agb_code) or TrajectoryView(agb_code=agb_code)
+
+
+def _prepare(practice: Practice, on: date, reference: _Reference) -> dict[str, Any]:
+    """What a practice prepares for a conversation: its main indicators against target and national
+    average, and the agreements of its last plan (seed 1: agreements are evaluated the next time)."""
+    figures = reference.shared.with_scores(reference.scores.get(practice.agb_code, []))
+    latest = figures.latest_scores(on)
+    lines = []
+    for key, score in sorted(latest.items(), key=lambda kv: str(kv[0])):
+        definition = figures.catalogue.get(key)
+        if definition is None or not definition.main:
+            continue
+        average = figures.national_average(key, score.period_end)
+        lines.append({"programme": key.programme.value, "indicator": key.indicator, "name": definition.name,
+                      "score": round(score.score, 1), "numerator": score.numerator, "denominator": score.denominator,
+                      "target": figures.targets.get(key), "national_average": average[1] if average else None,
+                      "national_average_year": average[0] if average else None})
+    period = figures.latest_period(on)
+    prepare: dict[str, Any] = {"period_end": period.isoformat() if period else None, "indicators": lines,
+                               "agreements": []}
+    planned = reference.plans.get(practice.agb_code)
+    if planned is not None and planned.plan:
+        prepare["agreements"] = list(planned.plan.get("agreements", []))
+        prepare["agreements_from"] = planned.held_on.isoformat()
+    return prepare
+
+
+def queue_notices(s: Session, services: Services, rows: Sequence[ObligationRow], report: DutyReport,
+                  now: datetime) -> None:
+    """Queue the messages the given obligations owe today, and mark them, in the caller's transaction."""
+    on = now.date()
+    policy = services.policy
+    codes = sorted({r.agb_code for r in rows if r.agb_code})
+    practices = {p.agb_code: p for p in repo.practices_of(s, codes)} if codes else {}
+    officers = repo.contacts(s, Role.OFFICER)
+    care_group = care_group_name(s)
+    all_practices: list[Practice] | None = None
+    reference: _Reference | None = None
+    owed: list[tuple[ObligationRow, Obligation, list[str], list[str], list[OutboxMessage]]] = []
+    for row in rows:
+        ob = store.as_obligation(row)
+        done = frozenset(row.notices_done)
+        send, skip = stages_to_send(ob, policy, done, on)
+        messages: list[OutboxMessage] = []
+        practice = practices.get(row.agb_code or "")
+        for stage in send:
+            if ob.kind in CONVERSATION_KINDS and practice is not None:
+                if reference is None:
+                    reference = _Reference.load(s, [r.agb_code for r in rows if r.agb_code in practices
+                                                    and ObligationKind(r.kind) in CONVERSATION_KINDS], on,
+                                                policy.figures_count_after_days)
+                view = reference.view(practice.agb_code)
+                prepare = _prepare(practice, on, reference) if stage != "overdue" else None
+                messages += conversation_messages(stage, ob, practice, officers, care_group, policy, prepare,
+                                                  state=view.state.value, last_held_on=view.last_annual_conversation_on,
+                                                  sequence=row.version)
+            elif ob.kind in MEETING_KINDS:
+                if all_practices is None:  # practices that left the cycle are not invited
+                    left = {v.agb_code for v in repo.load_views(s).values() if v.state is TrajectoryState.LEFT}
+                    all_practices = [p for p in repo.practices(s) if p.agb_code not in left]
+                organizer = officers_for("meeting", officers)
+                messages += meeting_messages(ob, all_practices, organizer[0] if organizer else None, care_group,
+                                             policy, sequence=row.version)
+            elif ob.kind is ObligationKind.INSTRUCTION_KIT and practice is not None:
+                contact = officers_for(practice.agb_code, officers)
+                messages += kit_messages(ob, practice, contact[0] if contact else None, care_group)
+            elif ob.kind is ObligationKind.MANDATORY_COURSE and practice is not None:
+                messages += training_messages(ob, practice, policy, care_group)
+        owed.append((row, ob, send, skip, messages))
+    # every message of the chunk in one insert; a message of an obligation another worker marks first is
+    # queued all the same (the same key: the other worker's copy or ours, never both)
+    new_keys = repo.queue_messages(s, [m for *_, messages in owed for m in messages], created_at=now)
+    for row, ob, send, skip, messages in owed:
+        after = frozenset(row.notices_done) | set(send) | set(skip)
+        if not store.mark_notices(s, row, sorted(after), next_notice_on(ob, policy, after), now):
+            continue  # another worker marked it first; its messages and ours share keys
+        new_by_kind = Counter(m.kind for m in messages if m.key in new_keys)
+        new = sum(new_by_kind.values())
+        if new:
+            report.queued.update(new_by_kind)
+            report.line(row.agb_code or "zorggroep", ob.title_nl,
+                        f"{', '.join(NOTICE_STAGE_NAMES_NL.get(x, x) for x in send)}: {new} bericht(en) klaargezet, "
+                        f"datum {date_nl(ob.planned_on or ob.due_on)}")
+
+
+def queue_due_notices(services: Services, now: datetime, kinds: Iterable[ObligationKind], report: DutyReport,
+                      *, chunk: int = DEFAULT_BATCH) -> None:
+    """Queue every message of the given kinds whose day has come, for every practice, ``chunk`` obligations
+    per transaction (read through the ``next_notice_on`` index: only the rows with something due)."""
+    kinds = list(kinds)
+    services = services.in_force(now)
+    after: str | None = None
+    while True:
+        with services.transaction() as s:
+            rows = store.notices_due(s, now.date(), kinds=kinds, after_key=after, limit=chunk)
+            if not rows:
+                return
+            queue_notices(s, services, rows, report, now)
+            after = rows[-1].key
+
+
+def care_group_name(s: Session) -> str:
+    row = s.get(CareGroupRow, 1)
+    return row.name if row else "de zorggroep"

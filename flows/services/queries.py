@@ -1,0 +1,309 @@
+"""Reading where the care group stands: status, a practice's history and replay, indicator views and charts.
+
+Invariants:
+- Nothing here writes.
+- ``status`` now reads the stored projections; ``as_of`` a past moment rebuilds them from the events that
+  happened by then. ``replay_practice`` rebuilds a practice from its events through the machine and says where
+  the stored state differs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from domain.calendar import Due, next_due
+from domain.clock import as_amsterdam
+from domain.errors import NotFoundError
+from domain.indicator_views import IndicatorLine, indicator_lines, pool, references
+from domain.indicators import (
+    IndicatorFigures,
+    IndicatorKey,
+)
+from domain.trajectory import (
+    TrajectoryState,
+    TrajectoryTransitioned,
+    TrajectoryView,
+    as_of,
+    happened_by,
+)
+from flows.services.context import Services, UnknownPracticeError
+from flows.services.steps import step_text, step_waiting
+from notifications.charts import Series
+from statemachines.trajectory import (
+    ReplayMismatchError,
+    replay,
+)
+from storage import obligations as store
+from storage import repository as repo
+from storage.database import current_revision
+from storage.tables import (
+    DutyRunRow,
+    IndicatorImportRow,
+    ObligationChangeRow,
+    ObligationRow,
+    OutboxRow,
+    ScoreRevisionRow,
+    TrajectoryRow,
+)
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    agb_code: str
+    name: str
+    gp_group: str | None
+    state: TrajectoryState
+    since: datetime | None
+    reasons: tuple[dict[str, Any], ...]
+    next_due: Due | None
+    held_messages: tuple[str, ...] = ()  # messages waiting for an address, with the reason
+    # steps recorded facts ask that the trajectory has not taken: until when, or why it cannot (attention)
+    waiting_steps: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "agb_code": self.agb_code,
+            "name": self.name,
+            "gp_group": self.gp_group,
+            "state": self.state.value,
+            "since": self.since.isoformat() if self.since else None,
+            "reasons": list(self.reasons),
+            "next_due": self.next_due.on.isoformat() if self.next_due else None,
+            "next_due_kind": self.next_due.what if self.next_due else None,
+            "held_messages": list(self.held_messages),
+            "waiting_steps": list(self.waiting_steps),
+        }
+
+
+def status(services: Services, as_of: datetime | None = None, *, now: datetime | None = None) -> list[StatusLine]:
+    """Where every practice stands: now (the stored projections, with the steps waiting and the messages held),
+    or ``as_of`` a past moment (rebuilt from the events that happened by then; what waited then is not kept).
+    Due dates follow the policy in force at that moment (``now``: the clock the caller reads)."""
+    if as_of is not None:
+        return _status_as_of(services.in_force(as_of), as_amsterdam(as_of))
+    if now is not None:
+        services = services.in_force(now)
+    with services.session() as s:
+        views = repo.load_views(s)
+        practices = repo.practices(s)
+        steps: dict[str, list[str]] = {}
+        for step in repo.pending_steps(s):
+            steps.setdefault(step.agb_code, []).append(f"{step_text(step)}: {step_waiting(step)}")
+    held = held_messages_by_practice(services)
+    lines = []
+    for p in practices:
+        view = views.get(p.agb_code) or TrajectoryView(agb_code=p.agb_code)
+        lines.append(StatusLine(p.agb_code, p.name, p.gp_group, view.state,
+                                as_amsterdam(view.since) if view.since else None, view.reasons,
+                                next_due(view, services.policy, services.calendar),
+                                tuple(held.get(p.agb_code, ())), tuple(steps.get(p.agb_code, ()))))
+    return lines
+
+
+def held_messages_by_practice(services: Services) -> dict[str | None, list[str]]:
+    """Reasons messages wait for an address, per practice (None: care-group messages)."""
+    found: dict[str | None, list[str]] = {}
+    with services.session() as s:
+        for row in repo.held_messages(s):
+            found.setdefault(row.agb_code, []).append(f"{row.kind}: {row.last_error}")
+    return found
+
+
+def _status_as_of(services: Services, moment: datetime) -> list[StatusLine]:
+    with services.session() as s:
+        practices = repo.practices(s)
+        events = repo.load_all_events(s)
+    lines = []
+    for p in practices:
+        view = as_of(p.agb_code, events.get(p.agb_code, ()), moment)
+        lines.append(StatusLine(p.agb_code, p.name, p.gp_group, view.state,
+                                as_amsterdam(view.since) if view.since else None, view.reasons,
+                                next_due(view, services.policy, services.calendar)))
+    return lines
+
+
+def history(services: Services, agb_code: str, as_of: datetime | None = None) -> list[TrajectoryTransitioned]:
+    """A practice's events in the order they were recorded; ``as_of`` a moment: those that happened by then, in
+    the order they happened."""
+    with services.session() as s:
+        if repo.get_practice(s, agb_code) is None:
+            raise UnknownPracticeError(agb_code)
+        events = repo.load_events(s, agb_code)
+    return events if as_of is None else happened_by(events, as_amsterdam(as_of))
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    agb_code: str
+    events: int
+    stored: dict[str, Any]
+    rebuilt: dict[str, Any]
+    error: str | None = None
+
+    @property
+    def differences(self) -> dict[str, tuple[Any, Any]]:
+        keys = set(self.stored) | set(self.rebuilt)
+        return {k: (self.stored.get(k), self.rebuilt.get(k)) for k in sorted(keys)
+                if self.stored.get(k) != self.rebuilt.get(k)}
+
+    @property
+    def agrees(self) -> bool:
+        return self.error is None and not self.differences
+
+
+def replay_practice(services: Services, agb_code: str) -> ReplayResult:
+    """Rebuild a practice's state from its events through the machine and compare with the stored projection."""
+    with services.session() as s:
+        if repo.get_practice(s, agb_code) is None:
+            raise UnknownPracticeError(agb_code)
+        events = repo.load_events(s, agb_code)
+        row = s.get(TrajectoryRow, agb_code)
+    stored = dict(row.view) if row and row.view else repo.view_as_json(TrajectoryView(agb_code=agb_code))
+    if row is not None:  # the row's own columns must agree with its view too
+        stored["_row"] = _row_columns(row.state, row.version, row.since)
+    try:
+        rebuilt_view = replay(agb_code, events)
+    except ReplayMismatchError as exc:
+        return ReplayResult(agb_code, len(events), stored, {}, error=str(exc))
+    rebuilt = repo.view_as_json(rebuilt_view)
+    rebuilt["_row"] = _row_columns(rebuilt_view.state.value, rebuilt_view.version, rebuilt_view.since)
+    return ReplayResult(agb_code, len(events), stored, rebuilt)
+
+
+def _row_columns(state: str, version: int, since: datetime | None) -> dict[str, Any]:
+    return {"state": state, "version": version, "since": since.astimezone(UTC).isoformat() if since else None}
+
+
+def known_practices(services: Services) -> set[str]:
+    with services.session() as s:
+        return repo.practice_codes(s)
+
+
+def catalogue_keys(services: Services) -> set[IndicatorKey]:
+    with services.session() as s:
+        return repo.catalogue_keys(s)
+
+
+def event_as_json(event: TrajectoryTransitioned) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "at": as_amsterdam(event.at).isoformat(),
+        "recorded_at": as_amsterdam(event.recorded).isoformat(),
+        "trigger": event.trigger.value,
+        "from_state": event.from_state.value,
+        "to_state": event.to_state.value,
+        "reasons": list(event.reasons),
+        "actor": event.actor,
+        "details": event.details,
+    }
+
+
+
+
+@dataclass(frozen=True)
+class IndicatorView:
+    scope: str  # "praktijk 01234567 De Linde", "huisartsengroep HAGRO-WEST", "zorggroep Cohaesie"
+    period_end: date | None
+    lines: list[IndicatorLine]
+
+
+def indicator_view(services: Services, *, agb_code: str | None = None, gp_group: str | None = None,
+                   period_end: date | None = None, on: date | None = None) -> IndicatorView:
+    """A practice's, a GP group's (pooled) or the whole care group's (pooled, when neither is given)
+    indicators for a period (default: the latest known on ``on``), each with the care group's own
+    reference across its practices."""
+    with services.session() as s:
+        registry = repo.load_registry(s)
+        catalogue, targets, averages = repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s)
+        all_scores = [x for scores in repo.load_scores(s).values() for x in scores]
+    members = {p.agb_code for p in registry.practices}
+    if agb_code is not None:
+        practice = next((p for p in registry.practices if p.agb_code == agb_code), None)
+        if practice is None:
+            raise UnknownPracticeError(agb_code)
+        scope, members = f"praktijk {agb_code} {practice.name}", {agb_code}
+    elif gp_group is not None:
+        members = {p.agb_code for p in registry.practices if p.gp_group == gp_group}
+        if not members:
+            raise UnknownGpGroupError(gp_group)
+        scope = f"huisartsengroep {gp_group}"
+    else:
+        scope = f"zorggroep {registry.care_group.name}"
+    mine = [x for x in all_scores if x.agb_code in members]
+    counts: dict[tuple[IndicatorKey, date], int] = {}
+    for x in mine:
+        counts[(x.key, x.period_end)] = counts.get((x.key, x.period_end), 0) + 1
+    shown = mine if agb_code is not None else pool(mine)
+    figures = IndicatorFigures.build(catalogue, targets, averages, shown)
+    period = period_end or figures.latest_period(on or date.max)
+    if period is None:
+        return IndicatorView(scope, None, [])
+    return IndicatorView(scope, period, indicator_lines(figures, period, references(all_scores), counts))
+
+
+def chart_series(services: Services, agb_code: str, main_only: bool = True) -> tuple[str, list[Series]]:
+    """A practice's score history per indicator, with its target and national averages, for a chart."""
+    with services.session() as s:
+        practice = repo.get_practice(s, agb_code)
+        if practice is None:
+            raise UnknownPracticeError(agb_code)
+        catalogue = {d.key: d for d in repo.load_catalogue(s)}
+        targets = {t.key: t.target for t in repo.load_targets(s)}
+        averages = repo.load_averages(s)
+        scores = repo.load_scores(s, [agb_code]).get(agb_code, [])
+    by_key: dict[IndicatorKey, list[tuple[date, float]]] = {}
+    for x in sorted(scores, key=lambda x: x.period_end):
+        definition = catalogue.get(x.key)
+        if main_only and (definition is None or not definition.main):
+            continue
+        by_key.setdefault(x.key, []).append((x.period_end, x.score))
+    series = [
+        Series(title=str(key), subtitle=catalogue[key].name if key in catalogue else "", points=points,
+               target=targets.get(key),
+               national={a.year: a.national_average for a in averages if a.key == key})
+        for key, points in sorted(by_key.items())
+    ]
+    return f"{practice.name} ({agb_code})", series
+
+
+class UnknownGpGroupError(NotFoundError):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"huisartsengroep {code} is niet bekend of heeft geen praktijken")
+
+
+def import_log(services: Services, agb_code: str | None = None
+               ) -> tuple[list[IndicatorImportRow], list[ScoreRevisionRow]]:
+    """Every import of figures, and the figures a correction replaced (of one practice, or of all)."""
+    with services.session() as s:
+        return repo.imports(s), repo.revisions(s, agb_code)
+
+
+def outbox_messages(services: Services, status: str | None = None) -> list[OutboxRow]:
+    """The outbox's messages, of one status or all."""
+    with services.session() as s:
+        return repo.outbox(s, status)
+
+
+def obligations(services: Services, agb_code: str | None = None, status: str | None = None) -> list[ObligationRow]:
+    """The duties of a practice (or of all, and the care group's meetings), of one status or all."""
+    with services.session() as s:
+        return store.obligations(s, agb_code=agb_code, status=status)
+
+
+def obligation_changes(services: Services, key: str) -> list[ObligationChangeRow]:
+    """What happened to one duty: planned, moved (from, to, why), closed."""
+    with services.session() as s:
+        return store.changes(s, key)
+
+
+def duty_runs(services: Services, duty: str | None = None) -> list[DutyRunRow]:
+    """The latest runs of the duties (of one duty, or of all) and what they did."""
+    with services.session() as s:
+        return store.duty_runs(s, duty)
+
+
+def schema_revision(services: Services) -> str | None:
+    """The database's schema revision."""
+    return current_revision(services.db)

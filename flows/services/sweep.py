@@ -1,0 +1,97 @@
+"""The sweep: for the practices whose facts, figures, shared inputs or deadlines moved (``storage.review``),
+advance their trajectories and plan their duties; then queue every notice whose day has come.
+
+Invariants:
+- A sweep reviews only the practices that need it, and ends exactly where reviewing all of them ends
+  (``full=True``).
+- A run killed half-way committed whole batches only; the rerun completes the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from domain.clock import as_amsterdam
+from domain.obligations import (
+    CONVERSATION_KINDS,
+    ObligationKind,
+)
+from flows.services.context import ENGINE_ACTOR, Services
+from flows.services.due_notices import queue_due_notices
+from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, finish_duty, in_batches, practice_batches
+from flows.services.evaluation import run_due
+from flows.services.planning import plan_batch
+from notifications.wording import state_nl
+from storage import review
+
+SWEEP_KINDS = CONVERSATION_KINDS | {ObligationKind.MANDATORY_COURSE}
+
+
+def evaluate_batch(services: Services, now: datetime, codes: Sequence[str], actor: str, report: DutyReport,
+                   basis: ReviewBasis | None = None) -> None:
+    if not codes:
+        return
+    result = run_due(services, now, actor, only=codes, review_basis=basis.evaluation if basis else None)
+    report.transitions.extend(result.transitions)
+    report.queued["board"] += result.messages
+    if not result.messages:
+        del report.queued["board"]
+    for agb, why in result.skipped:
+        report.failures.append((agb, why))
+        report.line(agb, "fout", why)
+    for agb, why in result.deferred:
+        report.deferred.append((agb, why))
+        report.line(agb, "uitgesteld", why)
+    for t in result.transitions:
+        report.line(f"{t.agb_code} {t.name}", f"{state_nl(t.from_state.value)} -> {state_nl(t.to_state.value)}",
+                    t.summary)
+
+
+def review_batches(services: Services, now: datetime, basis: ReviewBasis, *, batch_size: int = DEFAULT_BATCH,
+                   full: bool = False) -> list[list[str]]:
+    """The practices a sweep at ``now`` must look at, in batches: those whose facts, scores or shared
+    inputs changed since they were last reviewed, or whose next time-based decision falls due (``full``:
+    every practice)."""
+    if full:
+        return practice_batches(services, batch_size)
+    on = as_amsterdam(now).date()
+    with services.session() as s:
+        codes = sorted(set(review.due_for_evaluation(s, basis.evaluation, on))
+                       | set(review.due_for_planning(s, basis.planning)))
+    return in_batches(codes, batch_size)
+
+
+def sweep_batch(services: Services, now: datetime, codes: Sequence[str], *, actor: str = ENGINE_ACTOR,
+                basis: ReviewBasis | None = None, full: bool = False) -> DutyReport:
+    """One batch of practices: evaluate the trajectories and plan the duties of those that need it (all
+    of them with ``full``), each in its own transaction, and record the review."""
+    now = as_amsterdam(now)
+    services = services.in_force(now)
+    on = now.date()
+    report = DutyReport("sweep_due", now)
+    basis = basis or ReviewBasis.load(services)
+    with services.session() as s:
+        evaluate = list(codes) if full else review.due_for_evaluation(s, basis.evaluation, on, codes)
+    evaluate_batch(services, now, evaluate, actor, report, basis)
+    with services.session() as s:  # after the transitions, which count as changes to plan from
+        plan = list(codes) if full else review.due_for_planning(s, basis.planning, codes)
+    report.merge(plan_batch(services, now, plan, actor=actor, basis=basis))
+    report.practices = len(set(evaluate) | set(plan))
+    return report
+
+
+def sweep_due(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR,
+              batch_size: int = DEFAULT_BATCH, full: bool = False) -> DutyReport:
+    """Everything due at ``now``: the practices that need it reviewed batch by batch, then every message
+    whose day has come, ``batch_size`` obligations per transaction. ``full`` reviews every practice (the
+    same result, only slower)."""
+    now = as_amsterdam(now)
+    services = services.in_force(now)
+    report = DutyReport("sweep_due", now)
+    basis = ReviewBasis.load(services)
+    for codes in review_batches(services, now, basis, batch_size=batch_size, full=full):
+        report.merge(sweep_batch(services, now, codes, actor=actor, basis=basis, full=full))
+    queue_due_notices(services, now, SWEEP_KINDS, report, chunk=batch_size)
+    report.duty = "sweep_due"
+    return finish_duty(services, report, actor)
