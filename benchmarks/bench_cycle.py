@@ -299,10 +299,11 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
 
     from domain.clock import AMSTERDAM
     from domain.commands import RecordConversation
-    from domain.conversations import Attendee, ConversationKind, Goal, ImprovementPlan
+    from domain.conversations import Attendee, Goal, ImprovementPlan
     from domain.indicators import IndicatorKind, IndicatorScore
     from domain.obligations import CONVERSATION_KINDS, ObligationStatus
     from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
+    from domain.vocabulary import ConversationKind
     from flows.services import context, conversations, digest, imports, kits_and_courses, planning, sweep
     from flows.testing.scenario import FULL_ATTENDANCE, SAMPLES
     from readers.catalogue import default_catalogue

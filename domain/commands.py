@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from domain.conversations import Attendee, ConversationKind, ImprovementPlan
+from domain.conversations import Attendee, ImprovementPlan
 from domain.registry import Programme
+from domain.vocabulary import ConversationKind
 
 
 @dataclass(frozen=True)

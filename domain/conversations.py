@@ -1,21 +1,14 @@
-"""Conversations of the quality cycle: start, annual and extra; who must attend; improvement plans.
+"""Conversations of the quality cycle: who attended, and the improvement plan an extra conversation agrees.
 
-Seed, section 1: at the annual conversation at least one practice-holding GP, a practice
-nurse for chronic care and one for elderly care (who may also be a nurse practitioner or a
-nurse) attend, and two officers of the care group. A conversation that misses this is
-stored and flagged, never refused: the conversation happened.
+Who must attend is a rule: ``domain.rules.attendance``.
 """
 
 from __future__ import annotations
-
-from collections import Counter
-from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.inputs import Name, SaneDate, Text
 from domain.registry import Programme, Role
-from domain.vocabulary import ConversationKind
 
 
 class Attendee(BaseModel):
@@ -41,24 +34,3 @@ class ImprovementPlan(BaseModel):
 
     goals: tuple[Goal, ...] = Field(min_length=1)
     agreements: tuple[Text, ...] = ()
-
-
-ELDERLY_CARE_ROLES = frozenset({Role.POH_ELDERLY, Role.NURSE_PRACTITIONER, Role.NURSE})
-ATTENDANCE_CHECKED_FOR = frozenset({ConversationKind.ANNUAL, ConversationKind.EXTRA})
-
-
-def attendance_gaps(kind: ConversationKind, attendees: Iterable[Attendee]) -> tuple[str, ...]:
-    """What the seed's attendance rule misses in this conversation (Dutch, empty when complete)."""
-    if kind not in ATTENDANCE_CHECKED_FOR:
-        return ()
-    roles = Counter(a.role for a in attendees)
-    gaps: list[str] = []
-    if roles[Role.GP_PRINCIPAL] < 1:
-        gaps.append("geen praktijkhoudende huisarts aanwezig")
-    if roles[Role.POH_CHRONIC] < 1:
-        gaps.append("geen praktijkondersteuner chronische zorg aanwezig")
-    if sum(roles[r] for r in ELDERLY_CARE_ROLES) < 1:
-        gaps.append("geen praktijkondersteuner ouderenzorg (of verpleegkundig specialist/verpleegkundige) aanwezig")
-    if roles[Role.OFFICER] < 2:
-        gaps.append(f"{roles[Role.OFFICER]} functionaris(sen) van de zorggroep aanwezig, vereist: 2")
-    return tuple(gaps)

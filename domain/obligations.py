@@ -57,13 +57,6 @@ OBLIGATION_NAMES_NL = {
     ObligationKind.MANDATORY_COURSE: "verplichte scholing",
 }
 
-# Who is invited to a care-group meeting (seed section 4, glossary): the POH meeting is for every
-# practice nurse (a POH elderly care may be a nurse practitioner or a nurse); the other for managers.
-MEETING_ROLES: dict[ObligationKind, frozenset[Role]] = {
-    ObligationKind.POH_MEETING: frozenset({Role.POH_CHRONIC, Role.POH_ELDERLY, Role.NURSE_PRACTITIONER, Role.NURSE}),
-    ObligationKind.PRACTICE_MANAGER_MEETING: frozenset({Role.PRACTICE_MANAGER}),
-}
-
 
 class KitKind(StrEnum):
     """Instruction kits (instructiekoffers, seed section 3)."""

@@ -20,25 +20,18 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from domain.clock import AMSTERDAM
-from domain.conversations import ELDERLY_CARE_ROLES, ConversationKind
 from domain.messages import OutboxMessage
-from domain.obligations import KIT_NAMES_NL, MEETING_ROLES, KitKind, Obligation, ObligationKind
+from domain.obligations import KIT_NAMES_NL, KitKind, Obligation, ObligationKind
 from domain.policy import Policy
 from domain.registry import Person, Practice, Role
+from domain.rules.attendance import MEETING_ROLES, invited_roles
+from domain.vocabulary import ConversationKind
 from notifications.wording import MEETING_NAMES_NL, conversation_nl, date_nl
 
 CONVERSATION_OF = {
     ObligationKind.START_CONVERSATION: ConversationKind.START,
     ObligationKind.ANNUAL_CONVERSATION: ConversationKind.ANNUAL,
     ObligationKind.EXTRA_CONVERSATION: ConversationKind.EXTRA,
-}
-# Seed section 1: at the annual (and extra) conversation at least one practice-holding GP, a POH chronic
-# care and a POH elderly care (or nurse practitioner or nurse); the start conversation is with the GP
-# and the practice manager, who arrange the programme.
-ATTENDING_ROLES: dict[ConversationKind, frozenset[Role]] = {
-    ConversationKind.ANNUAL: frozenset({Role.GP_PRINCIPAL, Role.POH_CHRONIC}) | ELDERLY_CARE_ROLES,
-    ConversationKind.EXTRA: frozenset({Role.GP_PRINCIPAL, Role.POH_CHRONIC}) | ELDERLY_CARE_ROLES,
-    ConversationKind.START: frozenset({Role.GP_PRINCIPAL, Role.PRACTICE_MANAGER, Role.POH_CHRONIC}),
 }
 MEETING_TOPICS_NL = (  # seed section 4: what the meetings discuss
     "Landelijke ontwikkelingen",
@@ -94,7 +87,7 @@ def conversation_messages(stage: str, obligation: Obligation, practice: Practice
     base: dict[str, Any] = {"care_group": {"name": care_group}, "practice": practice_payload(practice)}
     name = conversation_nl(kind.value)
     if stage == "invitation":
-        people = [p for p in practice.people if p.role in ATTENDING_ROLES[kind]]
+        people = [p for p in practice.people if p.role in invited_roles(kind)]
         attendees = [{"role": p.role.value, "name": p.name, "email": p.email} for p in people]
         attendees += [{"role": "officer", "name": p.name, "email": p.email} for p in attending_officers]
         recipients: list[tuple[str, str | None, str]] = [(p.name, p.email, p.role.value) for p in people]

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import ErrorDetails
 
 from domain.clock import future_fact
-from domain.conversations import ConversationKind, Goal, ImprovementPlan
+from domain.conversations import Goal, ImprovementPlan
 from domain.errors import InputError, InvalidAgbCodeError, PatientDataError
 from domain.indicators import (
     IndicatorDefinition,
@@ -61,6 +61,7 @@ from domain.registry import (
     Role,
     validate_agb_code,
 )
+from domain.vocabulary import ConversationKind
 
 __all__ = [
     "ConversationLine",

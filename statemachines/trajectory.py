@@ -8,7 +8,7 @@ Invariants:
 - ``fire`` either returns the event of a transition that happened or raises: an invalid
   trigger raises ``InvalidTransitionError``, a guard that says no raises
   ``GuardRejectedError`` with the rule's reasons. Never a silent no-op.
-- Guards call the domain rules (``domain.rules``); the decision's reasons go into the event.
+- Guards call the domain rules (``domain.rules.escalation``); the decision's reasons go into the event.
 - ``recover`` needs every flagged indicator back at target *and* no other strong deviation.
 - Entering ``underperformer_policy`` yields a board notification effect; so do a progress
   report, a recovery from the policy and leaving while under it (seed, section 1: the board
@@ -26,13 +26,14 @@ from typing import Any
 
 from transitions import EventData, Machine, MachineError
 
-from domain.calendar import WorkingCalendar, progress_report_due_on
+from domain.calendar import WorkingCalendar
 from domain.conversations import ImprovementPlan
 from domain.errors import ConflictError
 from domain.indicators import IndicatorFigures
 from domain.policy import Policy
 from domain.registry import Programme
-from domain.rules import Decision, assess_deviation, assess_recovery, assess_underperformance
+from domain.rules.escalation import Decision, assess_deviation, assess_recovery, assess_underperformance
+from domain.rules.timing import progress_report_due_on
 from domain.trajectory import (
     BoardNotificationRequested,
     TrajectoryState,

@@ -18,13 +18,15 @@ from sqlmodel import Session
 
 from domain.clock import as_amsterdam, fact_moment, future_fact
 from domain.commands import LeaveProgramme, RecordConversation
-from domain.conversations import ConversationKind, ImprovementPlan, attendance_gaps
+from domain.conversations import ImprovementPlan
 from domain.errors import ConflictError, InFutureError, NotFoundError
 from domain.inputs import check_date, check_text, checked
+from domain.rules.attendance import attendance_gaps
 from domain.trajectory import (
     TrajectoryTransitioned,
     Trigger,
 )
+from domain.vocabulary import ConversationKind
 from flows.services.context import Services, UnknownPracticeError
 from flows.services.steps import record_step
 from storage import repository as repo

@@ -19,7 +19,7 @@ from domain.indicators import (
     IndicatorFigures,
 )
 from domain.registry import Person, Role
-from domain.rules import assess_progress
+from domain.rules.escalation import assess_progress
 from domain.trajectory import (
     TrajectoryState,
     as_of,

@@ -18,7 +18,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from domain.calendar import next_evaluation_on
 from domain.clock import as_amsterdam
 from domain.indicator_views import references
 from domain.indicators import (
@@ -27,7 +26,8 @@ from domain.indicators import (
 )
 from domain.policy import MissingAverage
 from domain.registry import Person, Practice, Role
-from domain.rules import assess_progress
+from domain.rules.escalation import assess_progress
+from domain.rules.timing import next_evaluation_on
 from domain.trajectory import (
     TrajectoryState,
     TrajectoryView,

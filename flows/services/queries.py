@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from domain.calendar import Due, next_due
 from domain.clock import as_amsterdam
 from domain.errors import NotFoundError
 from domain.indicator_views import IndicatorLine, indicator_lines, pool, references
@@ -21,6 +20,7 @@ from domain.indicators import (
     IndicatorFigures,
     IndicatorKey,
 )
+from domain.rules.timing import Due, next_due
 from domain.trajectory import (
     TrajectoryState,
     TrajectoryTransitioned,

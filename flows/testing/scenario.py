@@ -35,10 +35,11 @@ import yaml
 
 from domain.clock import AMSTERDAM, FixedClock, as_amsterdam
 from domain.commands import LeaveProgramme, RecordConversation
-from domain.conversations import Attendee, ConversationKind, Goal, ImprovementPlan
+from domain.conversations import Attendee, Goal, ImprovementPlan
 from domain.indicators import IndicatorScore, NationalAverage, Target
 from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned
+from domain.vocabulary import ConversationKind
 from flows.services import context, conversations, evaluation, imports, queries
 from readers.files import parse_averages, parse_targets
 

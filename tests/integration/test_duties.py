@@ -958,8 +958,9 @@ def test_the_agreements_of_a_plan_stay_in_the_next_invitation_after_a_conversati
     without a plan (once stored as the JSON text ``null``, which ``plan IS NOT NULL`` let through) must not hide
     the last plan's agreements."""
     from domain.commands import RecordConversation
-    from domain.conversations import ConversationKind, Goal, ImprovementPlan
+    from domain.conversations import Goal, ImprovementPlan
     from domain.registry import Programme
+    from domain.vocabulary import ConversationKind
     from flows.testing.scenario import FULL_ATTENDANCE
 
     sc = care_group(services)

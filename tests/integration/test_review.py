@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from domain.calendar import WorkingCalendar, next_evaluation_on
+from domain.calendar import WorkingCalendar
 from domain.clock import AMSTERDAM
 from domain.indicators import IndicatorKey
 from domain.obligations import KitKind
 from domain.policy import Policy
 from domain.registry import Programme
+from domain.rules.timing import next_evaluation_on
 from domain.trajectory import TrajectoryState, TrajectoryView
 from flows.services import duties, planning, queries, sweep
 from flows.services.context import Services

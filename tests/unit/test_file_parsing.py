@@ -15,10 +15,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from domain.conversations import ConversationKind
 from domain.errors import PatientDataError, QualityCycleError
 from domain.indicators import IndicatorKind
 from domain.registry import Programme, Role
+from domain.vocabulary import ConversationKind
 from readers.files import (
     ConversationLine,
     InputFileError,

@@ -17,7 +17,7 @@ from domain.indicators import (
 )
 from domain.policy import LagMode, Policy
 from domain.registry import Programme
-from domain.rules import Decision, assess_deviation, assess_recovery, assess_underperformance
+from domain.rules.escalation import Decision, assess_deviation, assess_recovery, assess_underperformance
 
 AGB = "01234567"
 HBA1C = IndicatorKey(Programme.DM2, "hba1c_measured")
