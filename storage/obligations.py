@@ -8,7 +8,9 @@ Invariants:
   a retried run, or a second worker planning the same moment, writes nothing twice and never fails
   on the constraint: on PostgreSQL the second insert waits for the first transaction, then skips.
 - Every update of an obligation is ``WHERE id = :id AND version = :expected`` and bumps the version;
-  the loser of a race updates nothing and is told so (``False``), and does not log a change.
+  the loser of a race updates nothing and is told so (``None``), and does not log a change.
+- Obligations are read as ``StoredObligation`` values, never as ORM rows: an update returns the value as it
+  then stands, and a later read in the same transaction reads the table afresh.
 - ``obligation_change`` is append-only.
 """
 
@@ -18,12 +20,12 @@ import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, SQLModel, col, select
 
 from domain.messages import NAMESPACE
@@ -77,13 +79,47 @@ def obligation_id(key: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"obligation:{key}"))
 
 
-def as_obligation(row: ObligationRow) -> Obligation:
-    return Obligation(key=row.key, kind=ObligationKind(row.kind), agb_code=row.agb_code, subject=row.subject,
-                      anchor_on=row.anchor_on, due_on=row.due_on, planned_on=row.planned_on, basis=row.basis,
-                      details=row.details)
+@dataclass(frozen=True)
+class StoredObligation:
+    """An obligation as stored: what it asks (``obligation``), where it stands (open, done, cancelled), the
+    notices queued for it and the ``version`` every update is guarded by. Updates return it as it then stands."""
+
+    id: str
+    key: str
+    kind: str
+    agb_code: str | None
+    subject: str
+    anchor_on: date
+    due_on: date
+    planned_on: date | None
+    status: str
+    closed_on: date | None
+    close_reason: str | None
+    basis: dict[str, Any]
+    details: dict[str, Any]
+    notices_done: list[str]
+    next_notice_on: date | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def obligation(self) -> Obligation:
+        return Obligation(key=self.key, kind=ObligationKind(self.kind), agb_code=self.agb_code, subject=self.subject,
+                          anchor_on=self.anchor_on, due_on=self.due_on, planned_on=self.planned_on,
+                          basis=self.basis, details=self.details)
 
 
-def _dates(row: ObligationRow | Obligation) -> dict[str, Any]:
+_OBLIGATION = ObligationRow.__table__  # type: ignore[attr-defined]
+
+
+def _stored(query: Any, session: Session) -> list[StoredObligation]:
+    """The obligations a Core query of the table finds (read afresh: no ORM object is kept in step with the
+    guarded updates, so a later read in the same transaction sees them)."""
+    return [StoredObligation(**m) for m in session.execute(query).mappings()]
+
+
+def _dates(row: StoredObligation | Obligation) -> dict[str, Any]:
     return {"due_on": row.due_on.isoformat(), "planned_on": row.planned_on.isoformat() if row.planned_on else None,
             "basis": dict(row.basis)}
 
@@ -130,19 +166,16 @@ def _guarded_statement(columns: tuple[str, ...]) -> Any:
             .values({**{c: sa.bindparam(c, type_=t.c[c].type) for c in columns}, "version": sa.bindparam("_new")}))
 
 
-def _guarded_update(session: Session, row: ObligationRow, values: dict[str, Any]) -> bool:
+def _guarded_update(session: Session, row: StoredObligation, values: dict[str, Any]) -> StoredObligation | None:
     result = session.connection().execute(_guarded_statement(tuple(sorted(values))), {
         **values, "_id": row.id, "_version": row.version, "_new": row.version + 1})
     if result.rowcount != 1:
-        return False
-    # keep the loaded row in step without marking it dirty: an unguarded flush must never follow
-    for name, value in {**values, "version": row.version + 1}.items():
-        set_committed_value(row, name, value)
-    return True
+        return None
+    return replace(row, **values, version=row.version + 1)
 
 
-def reschedule(session: Session, row: ObligationRow, wanted: Obligation, *, notices_done: Sequence[str],
-               next_notice_on: date | None, now: datetime, actor: str, reason: str) -> bool:
+def reschedule(session: Session, row: StoredObligation, wanted: Obligation, *, notices_done: Sequence[str],
+               next_notice_on: date | None, now: datetime, actor: str, reason: str) -> StoredObligation | None:
     """Move an open obligation's dates (or notice days) to what the rule now gives, and log why."""
     old = _dates(row)
     ok = _guarded_update(session, row, {"due_on": wanted.due_on, "planned_on": wanted.planned_on,
@@ -154,14 +187,15 @@ def reschedule(session: Session, row: ObligationRow, wanted: Obligation, *, noti
     return ok
 
 
-def refresh_basis(session: Session, row: ObligationRow, wanted: Obligation, now: datetime) -> bool:
+def refresh_basis(session: Session, row: StoredObligation, wanted: Obligation, now: datetime
+                  ) -> StoredObligation | None:
     """Record the rule's current inputs where they changed without moving any date (nothing to log)."""
     return _guarded_update(session, row, {"basis": dict(wanted.basis), "details": dict(wanted.details),
                                           "updated_at": now})
 
 
-def close(session: Session, row: ObligationRow, status: ObligationStatus, on: date, *, now: datetime, actor: str,
-          reason: str) -> bool:
+def close(session: Session, row: StoredObligation, status: ObligationStatus, on: date, *, now: datetime, actor: str,
+          reason: str) -> StoredObligation | None:
     ok = _guarded_update(session, row, {"status": status.value, "closed_on": on, "close_reason": reason,
                                         "next_notice_on": None, "updated_at": now})
     if ok:
@@ -169,50 +203,50 @@ def close(session: Session, row: ObligationRow, status: ObligationStatus, on: da
     return ok
 
 
-def mark_notices(session: Session, row: ObligationRow, done: Sequence[str], next_notice_on: date | None,
-                 now: datetime) -> bool:
+def mark_notices(session: Session, row: StoredObligation, done: Sequence[str], next_notice_on: date | None,
+                 now: datetime) -> StoredObligation | None:
     return _guarded_update(session, row, {"notices_done": sorted(set(row.notices_done) | set(done)),
                                           "next_notice_on": next_notice_on, "updated_at": now})
 
 
 def open_obligations(session: Session, *, kinds: Iterable[ObligationKind] | None = None,
-                     agb_codes: Sequence[str] | None = None) -> list[ObligationRow]:
-    query = select(ObligationRow).where(col(ObligationRow.status) == ObligationStatus.OPEN.value)
-    if kinds is not None:
-        query = query.where(col(ObligationRow.kind).in_([k.value for k in kinds]))
-    if agb_codes is not None:
-        query = query.where(col(ObligationRow.agb_code).in_(list(agb_codes)))
-    return list(session.exec(query.order_by(col(ObligationRow.due_on), col(ObligationRow.key))).all())
+                     agb_codes: Sequence[str] | None = None) -> list[StoredObligation]:
+    return obligations(session, agb_codes=agb_codes, status=ObligationStatus.OPEN.value, kinds=kinds)
 
 
 def notices_due(session: Session, on: date, *, kinds: Iterable[ObligationKind],
                 agb_codes: Sequence[str] | None = None, after_key: str | None = None,
-                limit: int | None = None) -> list[ObligationRow]:
+                limit: int | None = None) -> list[StoredObligation]:
     """Open obligations whose next notice day has come: the only rows a sweep needs to read. In key
     order; ``after_key`` and ``limit`` page through them."""
-    query = select(ObligationRow).where(
-        col(ObligationRow.status) == ObligationStatus.OPEN.value, col(ObligationRow.next_notice_on) <= on,
-        col(ObligationRow.kind).in_([k.value for k in kinds]))
+    t = _OBLIGATION
+    query = sa.select(t).where(t.c.status == ObligationStatus.OPEN.value, t.c.next_notice_on <= on,
+                               t.c.kind.in_([k.value for k in kinds]))
     if agb_codes is not None:
-        query = query.where(col(ObligationRow.agb_code).in_(list(agb_codes)))
+        query = query.where(t.c.agb_code.in_(list(agb_codes)))
     if after_key is not None:
-        query = query.where(col(ObligationRow.key) > after_key)
-    query = query.order_by(col(ObligationRow.key))
+        query = query.where(t.c.key > after_key)
+    query = query.order_by(t.c.key)
     if limit is not None:
         query = query.limit(limit)
-    return list(session.exec(query).all())
+    return _stored(query, session)
 
 
-def obligations(session: Session, *, agb_code: str | None = None, status: str | None = None,
-                kinds: Iterable[ObligationKind] | None = None) -> list[ObligationRow]:
-    query = select(ObligationRow)
+def obligations(session: Session, *, agb_code: str | None = None, agb_codes: Sequence[str] | None = None,
+                status: str | None = None, kinds: Iterable[ObligationKind] | None = None) -> list[StoredObligation]:
+    """Obligations of a practice (``agb_code``), of some (``agb_codes``) or of all and the care group's meetings,
+    of one status or all, by due date."""
+    t = _OBLIGATION
+    query = sa.select(t)
     if agb_code is not None:
-        query = query.where(col(ObligationRow.agb_code) == agb_code)
+        query = query.where(t.c.agb_code == agb_code)
+    if agb_codes is not None:
+        query = query.where(t.c.agb_code.in_(list(agb_codes)))
     if status is not None:
-        query = query.where(col(ObligationRow.status) == status)
+        query = query.where(t.c.status == status)
     if kinds is not None:
-        query = query.where(col(ObligationRow.kind).in_([k.value for k in kinds]))
-    return list(session.exec(query.order_by(col(ObligationRow.due_on), col(ObligationRow.key))).all())
+        query = query.where(t.c.kind.in_([k.value for k in kinds]))
+    return _stored(query.order_by(t.c.due_on, t.c.key), session)
 
 
 def changes(session: Session, key: str | None = None) -> list[ObligationChangeRow]:

@@ -223,6 +223,11 @@ def contacts(session: Session, role: Role) -> tuple[Person, ...]:
     return tuple(Person.model_construct(name=c.name, role=role, email=c.email) for c in rows)
 
 
+def care_group_name(session: Session) -> str:
+    care = session.get(CareGroupRow, 1)
+    return care.name if care else "de zorggroep"
+
+
 def load_registry(session: Session) -> Registry:
     care = session.get(CareGroupRow, 1)
     return Registry.model_construct(

@@ -25,7 +25,6 @@ from domain.trajectory import (
     as_of,
 )
 from flows.services.context import ENGINE_ACTOR, Services
-from flows.services.due_notices import care_group_name
 from flows.services.duties import DutyReport, day_of, finish_duty
 from notifications.notices import (
     digest_messages,
@@ -79,7 +78,7 @@ def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
             report.line("zorggroep", "overzicht bestuur",
                         "nog geen trajecten in een afgesloten periode: geen overzicht")
             return finish_duty(services, report, actor)
-        board, care_group = repo.contacts(s, Role.BOARD), care_group_name(s)
+        board, care_group = repo.contacts(s, Role.BOARD), repo.care_group_name(s)
         for start, end in periods:
             # each member's digest has a key per period: when every member has a period's, there is nothing to
             # gather (the duty runs each working day and finds every period done on all but the first)

@@ -47,11 +47,8 @@ from notifications.notices import (
 from notifications.wording import date_nl
 from storage import obligations as store
 from storage import repository as repo
-from storage.tables import (
-    CareGroupRow,
-    ConversationRow,
-    ObligationRow,
-)
+from storage.obligations import StoredObligation
+from storage.tables import ConversationRow
 
 
 @dataclass
@@ -102,7 +99,7 @@ def _prepare(practice: Practice, on: date, reference: _Reference) -> dict[str, A
     return prepare
 
 
-def queue_notices(s: Session, services: Services, rows: Sequence[ObligationRow], report: DutyReport,
+def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligation], report: DutyReport,
                   now: datetime) -> None:
     """Queue the messages the given obligations owe today, and mark them, in the caller's transaction."""
     on = now.date()
@@ -110,12 +107,12 @@ def queue_notices(s: Session, services: Services, rows: Sequence[ObligationRow],
     codes = sorted({r.agb_code for r in rows if r.agb_code})
     practices = {p.agb_code: p for p in repo.practices_of(s, codes)} if codes else {}
     officers = repo.contacts(s, Role.OFFICER)
-    care_group = care_group_name(s)
+    care_group = repo.care_group_name(s)
     all_practices: list[Practice] | None = None
     reference: _Reference | None = None
-    owed: list[tuple[ObligationRow, Obligation, list[str], list[str], list[OutboxMessage]]] = []
+    owed: list[tuple[StoredObligation, Obligation, list[str], list[str], list[OutboxMessage]]] = []
     for row in rows:
-        ob = store.as_obligation(row)
+        ob = row.obligation
         done = frozenset(row.notices_done)
         send, skip = stages_to_send(ob, policy, done, on)
         messages: list[OutboxMessage] = []
@@ -174,8 +171,3 @@ def queue_due_notices(services: Services, now: datetime, kinds: Iterable[Obligat
                 return
             queue_notices(s, services, rows, report, now)
             after = rows[-1].key
-
-
-def care_group_name(s: Session) -> str:
-    row = s.get(CareGroupRow, 1)
-    return row.name if row else "de zorggroep"

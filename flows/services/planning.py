@@ -40,14 +40,12 @@ from notifications.wording import date_nl, state_nl
 from storage import obligations as store
 from storage import repository as repo
 from storage import review
-from storage.tables import (
-    ObligationRow,
-)
+from storage.obligations import StoredObligation
 
 PRACTICE_KINDS = frozenset(ObligationKind) - MEETING_KINDS
 
 
-def _facts(s: Session, practices: Sequence[Practice], rows: Sequence[ObligationRow], on: date
+def _facts(s: Session, practices: Sequence[Practice], rows: Sequence[StoredObligation], on: date
            ) -> dict[str, PracticeFacts]:
     codes = [p.agb_code for p in practices]
     views = repo.load_views(s, codes)
@@ -69,7 +67,7 @@ def _facts(s: Session, practices: Sequence[Practice], rows: Sequence[ObligationR
     return out
 
 
-def _notices_after_reschedule(row: ObligationRow, wanted: Obligation) -> list[str]:
+def _notices_after_reschedule(row: StoredObligation, wanted: Obligation) -> list[str]:
     """Which queued notices still hold once the dates move: a new day needs a new invitation and reminder,
     a new due date a new overdue notice or kit/course notice."""
     keep = set(row.notices_done)
@@ -80,7 +78,7 @@ def _notices_after_reschedule(row: ObligationRow, wanted: Obligation) -> list[st
     return sorted(keep)
 
 
-def _withdrawn_prefixes(row: ObligationRow, wanted: Obligation) -> list[str]:
+def _withdrawn_prefixes(row: StoredObligation, wanted: Obligation) -> list[str]:
     """Keys of the messages a move makes wrong: invitations and reminders for the old day."""
     if row.planned_on is None or wanted.planned_on == row.planned_on:
         return []
@@ -91,7 +89,7 @@ def _withdrawn_prefixes(row: ObligationRow, wanted: Obligation) -> list[str]:
     return [f"conversation_{stage}:{row.agb_code}:{kind}:{old}:" for stage in ("invitation", "reminder")]
 
 
-def _sync(s: Session, services: Services, rows: Sequence[ObligationRow], desired: dict[str, Obligation],
+def _sync(s: Session, services: Services, rows: Sequence[StoredObligation], desired: dict[str, Obligation],
           facts: dict[str, PracticeFacts], report: DutyReport, now: datetime, actor: str, reason: str | None,
           on: date, create_before: date | None = None) -> set[str]:
     """Bring stored open obligations in line with the desired ones: close met ones, reschedule moved ones
@@ -103,7 +101,7 @@ def _sync(s: Session, services: Services, rows: Sequence[ObligationRow], desired
     policy = services.policy
     lost: set[str] = set()
     for row in rows:
-        ob = store.as_obligation(row)
+        ob = row.obligation
         met = fulfilled_on(ob, facts.get(row.agb_code or ""), on)
         if met is not None:  # checked first: a held meeting is still "desired" by this year's plan
             desired.pop(row.key, None)
@@ -167,7 +165,7 @@ class DutiesRead:
 
     on: date
     practices: list[Practice]
-    rows: list[ObligationRow]
+    rows: list[StoredObligation]
     facts: dict[str, PracticeFacts]
     desired: dict[str, Obligation]
     failed: dict[str, str]

@@ -38,11 +38,11 @@ from statemachines.trajectory import (
 from storage import obligations as store
 from storage import repository as repo
 from storage.database import current_revision
+from storage.obligations import StoredObligation
 from storage.tables import (
     DutyRunRow,
     IndicatorImportRow,
     ObligationChangeRow,
-    ObligationRow,
     OutboxRow,
     ScoreRevisionRow,
     TrajectoryRow,
@@ -286,14 +286,14 @@ def outbox_messages(services: Services, status: str | None = None) -> list[Outbo
         return repo.outbox(s, status)
 
 
-def obligations(services: Services, agb_code: str | None = None, status: str | None = None) -> list[ObligationRow]:
+def obligations(services: Services, agb_code: str | None = None, status: str | None = None) -> list[StoredObligation]:
     """The duties of a practice (or of all, and the care group's meetings), of one status or all."""
     with services.session() as s:
         return store.obligations(s, agb_code=agb_code, status=status)
 
 
-def obligation_changes(services: Services, key: str) -> list[ObligationChangeRow]:
-    """What happened to one duty: planned, moved (from, to, why), closed."""
+def obligation_changes(services: Services, key: str | None = None) -> list[ObligationChangeRow]:
+    """What happened to one duty (or to all): planned, moved (from, to, why), closed."""
     with services.session() as s:
         return store.changes(s, key)
 

@@ -26,7 +26,7 @@ from domain.commands import LeaveProgramme
 from domain.obligations import KitKind, ObligationKind, PracticeFacts, practice_obligations
 from domain.policy import Policy
 from domain.trajectory import TrajectoryState
-from flows.services import conversations, digest, duties, imports, kits_and_courses, planning, sweep
+from flows.services import conversations, digest, duties, imports, kits_and_courses, planning, queries, sweep
 from flows.services.context import Services, UnknownPracticeError
 from flows.services.outbox import dispatch_outbox, resolve_address
 from flows.testing.scenario import Scenario
@@ -35,7 +35,7 @@ from notifications.rendering import render
 from storage import obligations as store
 from storage import repository as repo
 from storage.database import sqlite_url
-from storage.tables import DutyRunRow, ObligationChangeRow, ObligationRow, OutboxRow
+from storage.tables import DutyRunRow, ObligationChangeRow, OutboxRow
 
 LINDE, EIK, ESDOORN = "01234567", "07654321", "01111111"
 OFFICERS = {"a.jansen@cohaesie.example", "p.deboer@cohaesie.example"}
@@ -102,12 +102,12 @@ def outbox(services: Services, kind: str | None = None) -> list[OutboxRow]:
         return [m for m in repo.outbox(s) if kind is None or m.kind == kind]
 
 
-def obligations(services: Services, **where: Any) -> list[ObligationRow]:
+def obligations(services: Services, **where: Any) -> list[store.StoredObligation]:
     with services.session() as s:
         return store.obligations(s, **where)
 
 
-def obligation(services: Services, key: str) -> ObligationRow:
+def obligation(services: Services, key: str) -> store.StoredObligation:
     (row,) = [o for o in obligations(services) if o.key == key]
     return row
 
@@ -135,11 +135,10 @@ def event_of(msg: EmailMessage) -> icalendar.Event:
 
 def snapshot(services: Services) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], Counter[tuple[str, str]]]:
     """What a run leaves behind, comparable across databases: obligations, messages and the change log."""
-    with Session(services.db) as s:
-        obs = [(o.key, o.status, o.due_on, o.planned_on, sorted(o.notices_done), o.next_notice_on, o.closed_on)
-               for o in s.exec(select(ObligationRow)).all()]
-        messages = [(m.key, m.kind, m.agb_code, m.recipient_email, m.subject) for m in s.exec(select(OutboxRow)).all()]
-        log = Counter((c.obligation_key, c.change) for c in s.exec(select(ObligationChangeRow)).all())
+    obs = [(o.key, o.status, o.due_on, o.planned_on, sorted(o.notices_done), o.next_notice_on, o.closed_on)
+           for o in queries.obligations(services)]
+    messages = [(m.key, m.kind, m.agb_code, m.recipient_email, m.subject) for m in queries.outbox_messages(services)]
+    log = Counter((c.obligation_key, c.change) for c in queries.obligation_changes(services))
     return sorted(obs), sorted(messages), log
 
 
