@@ -15,9 +15,9 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -432,21 +432,45 @@ def conversation_id(agb_code: str, kind: str, held_on: date, programme: str | No
     return str(uuid.uuid5(NAMESPACE, f"conversation:{agb_code}:{kind}:{held_on.isoformat()}:{programme or ''}"))
 
 
-def get_conversation(session: Session, conversation: str) -> ConversationRow | None:
-    return session.get(ConversationRow, conversation)
+_T = TypeVar("_T")
 
 
-def add_conversation(session: Session, row: ConversationRow) -> None:
-    session.add(row)
+@dataclass(frozen=True)
+class StoredConversation:
+    """A conversation as recorded: who attended (and what the attendance rule missed) and the plan it agreed."""
+
+    id: str
+    agb_code: str
+    kind: str
+    held_on: date
+    programme: str | None
+    attendees: list[dict[str, Any]]
+    attendance_gaps: list[str]
+    plan: dict[str, Any] | None
+    recorded_at: datetime
+    actor: str
+
+
+def _value(cls: type[_T], row: Any) -> _T:
+    """The read model ``cls`` of a table row: its fields by name (rows stay inside storage)."""
+    return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})  # type: ignore[arg-type]
+
+
+def get_conversation(session: Session, conversation: str) -> StoredConversation | None:
+    row = session.get(ConversationRow, conversation)
+    return _value(StoredConversation, row) if row is not None else None
+
+
+def add_conversation(session: Session, conversation: StoredConversation) -> None:
+    session.add(ConversationRow(**asdict(conversation)))
     session.flush()
-    review.touch(session, [row.agb_code])
+    review.touch(session, [conversation.agb_code])
 
 
-def conversations_of(session: Session, agb_code: str) -> list[ConversationRow]:
-    return list(session.exec(
+def conversations_of(session: Session, agb_code: str) -> list[StoredConversation]:
+    return [_value(StoredConversation, r) for r in session.exec(
         select(ConversationRow).where(col(ConversationRow.agb_code) == agb_code)
-        .order_by(col(ConversationRow.held_on))
-    ).all())
+        .order_by(col(ConversationRow.held_on)))]
 
 
 # --- trajectories -----------------------------------------------------------------------------
@@ -513,6 +537,21 @@ def load_view(session: Session, agb_code: str) -> TrajectoryView:
     return _view_from_json(agb_code, found)
 
 
+@dataclass(frozen=True)
+class StoredProjection:
+    """A trajectory's stored projection as it is in the table: its columns and the view kept as JSON."""
+
+    state: str
+    version: int
+    since: datetime | None
+    view: dict[str, Any]
+
+
+def stored_projection(session: Session, agb_code: str) -> StoredProjection | None:
+    row = session.get(TrajectoryRow, agb_code)
+    return _value(StoredProjection, row) if row is not None else None
+
+
 def load_views(session: Session, codes: Sequence[str] | None = None) -> dict[str, TrajectoryView]:
     params = {"codes": list(codes)} if codes is not None else {}
     return {agb_code: _view_from_json(agb_code, view)
@@ -570,24 +609,46 @@ def step_id(source: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"trajectory_step:{source}"))
 
 
-def add_step(session: Session, row: TrajectoryStepRow) -> bool:
+@dataclass(frozen=True)
+class TrajectoryStep:
+    """A step a recorded fact asks of a practice's trajectory (``trajectory_step``): ``pending`` (``waiting``
+    says why, when it could not be taken), ``taken`` (as the event ``event_seq``) or ``attention``."""
+
+    id: str
+    agb_code: str
+    trigger: str
+    happened_at: datetime
+    recorded_at: datetime
+    actor: str
+    details: dict[str, Any]
+    reasons: list[dict[str, Any]]
+    status: str = "pending"
+    waiting: str | None = None
+    event_seq: int | None = None
+
+
+def add_step(session: Session, step: TrajectoryStep) -> bool:
     """Keep a step a fact asks of its practice's trajectory (once: the same fact again adds nothing)."""
-    if session.get(TrajectoryStepRow, row.id) is not None:
+    if session.get(TrajectoryStepRow, step.id) is not None:
         return False
-    session.add(row)
+    session.add(TrajectoryStepRow(**asdict(step)))
     session.flush()
-    review.touch(session, [row.agb_code])  # the next sweep looks at the practice
+    review.touch(session, [step.agb_code])  # the next sweep looks at the practice
     return True
 
 
-def due_steps(session: Session, agb_code: str, upto: datetime) -> list[TrajectoryStepRow]:
+def get_step(session: Session, step_id: str) -> TrajectoryStep | None:
+    row = session.get(TrajectoryStepRow, step_id)
+    return _value(TrajectoryStep, row) if row is not None else None
+
+
+def due_steps(session: Session, agb_code: str, upto: datetime) -> list[TrajectoryStep]:
     """The steps not yet taken whose fact happened by ``upto``, in the order they happened (then recorded)."""
-    return list(session.exec(
+    return [_value(TrajectoryStep, r) for r in session.exec(
         select(TrajectoryStepRow).where(col(TrajectoryStepRow.agb_code) == agb_code,
                                         col(TrajectoryStepRow.status) == "pending",
                                         col(TrajectoryStepRow.happened_at) <= upto)
-        .order_by(col(TrajectoryStepRow.happened_at), col(TrajectoryStepRow.recorded_at), col(TrajectoryStepRow.id))
-    ).all())
+        .order_by(col(TrajectoryStepRow.happened_at), col(TrajectoryStepRow.recorded_at), col(TrajectoryStepRow.id)))]
 
 
 def practices_with_due_steps(session: Session, codes: Sequence[str], upto: datetime) -> set[str]:
@@ -616,25 +677,29 @@ def last_taken_step_at(session: Session, agb_code: str) -> datetime | None:
     return as_amsterdam(found) if found is not None else None
 
 
-def pending_steps(session: Session, codes: Sequence[str] | None = None) -> list[TrajectoryStepRow]:
+def pending_steps(session: Session, codes: Sequence[str] | None = None) -> list[TrajectoryStep]:
     """Steps not taken: waiting for a run or a state, or needing attention."""
     query = select(TrajectoryStepRow).where(col(TrajectoryStepRow.status).in_(["pending", "attention"]))
     if codes is not None:
         query = query.where(col(TrajectoryStepRow.agb_code).in_(list(codes)))
-    return list(session.exec(query.order_by(col(TrajectoryStepRow.agb_code), col(TrajectoryStepRow.happened_at))).all())
+    return [_value(TrajectoryStep, r)
+            for r in session.exec(query.order_by(col(TrajectoryStepRow.agb_code), col(TrajectoryStepRow.happened_at)))]
 
 
-def mark_step(session: Session, step: TrajectoryStepRow, *, taken_as: int | None = None,
+def mark_step(session: Session, step: TrajectoryStep, *, taken_as: int | None = None,
               waiting: str | None = None, attention: bool = False) -> None:
+    row = session.get(TrajectoryStepRow, step.id)
+    if row is None:
+        raise LookupError(f"trajectory step {step.id} is not stored")
     if taken_as is not None:
-        step.status, step.event_seq, step.waiting = "taken", taken_as, None
+        row.status, row.event_seq, row.waiting = "taken", taken_as, None
     elif attention:
-        step.status, step.waiting = "attention", waiting
-    elif step.waiting == waiting:
+        row.status, row.waiting = "attention", waiting
+    elif row.waiting == waiting:
         return  # nothing new to say
     else:
-        step.waiting = waiting
-    session.add(step)
+        row.waiting = waiting
+    session.add(row)
     session.flush()
 
 
@@ -758,18 +823,20 @@ def count_historic(session: Session) -> int:
 # --- engine runs ------------------------------------------------------------------------------
 
 
-def get_engine_run(session: Session, moment: datetime) -> EngineRunRow | None:
-    return session.get(EngineRunRow, moment)
+def engine_ran(session: Session, moment: datetime) -> bool:
+    """Whether the engine already ran for ``moment``."""
+    return session.get(EngineRunRow, moment) is not None
 
 
-def record_engine_run(session: Session, run: EngineRunRow) -> bool:
-    """Record that the engine ran for ``run.moment``; the first recorder wins, a concurrent
+def record_engine_run(session: Session, moment: datetime, *, transitions: int, messages: int, actor: str) -> bool:
+    """Record that the engine ran for ``moment``; the first recorder wins, a concurrent
     second one is a no-op (two workers may sweep the same moment). Returns whether it was new."""
-    if session.get(EngineRunRow, run.moment) is not None:
+    if session.get(EngineRunRow, moment) is not None:
         return False
     try:
         with session.begin_nested():
-            session.add(run)
+            session.add(EngineRunRow(moment=moment, started_at=moment, finished_at=moment, transitions=transitions,
+                                     messages=messages, actor=actor))
     except IntegrityError:
         return False
     return True
@@ -876,16 +943,16 @@ def outbox_counts(session: Session) -> dict[str, int]:
 # --- reads the services need ---------------------------------------------------------------------------------
 
 
-def latest_plans(session: Session, codes: Sequence[str], on: date) -> dict[str, ConversationRow]:
+def latest_plans(session: Session, codes: Sequence[str], on: date) -> dict[str, StoredConversation]:
     """Per practice, its last conversation held by ``on`` that agreed an improvement plan."""
-    plans: dict[str, ConversationRow] = {}
+    plans: dict[str, StoredConversation] = {}
     if not codes:
         return plans
     for row in session.exec(select(ConversationRow).where(
             col(ConversationRow.agb_code).in_(list(codes)), col(ConversationRow.plan).is_not(None),
             col(ConversationRow.held_on) <= on).order_by(col(ConversationRow.held_on),
                                                         col(ConversationRow.recorded_at))):
-        plans[row.agb_code] = row  # the latest wins
+        plans[row.agb_code] = _value(StoredConversation, row)  # the latest wins
     return plans
 
 

@@ -48,7 +48,6 @@ from notifications.wording import date_nl
 from storage import obligations as store
 from storage import repository as repo
 from storage.obligations import StoredObligation
-from storage.tables import ConversationRow
 
 
 @dataclass
@@ -59,7 +58,7 @@ class _Reference:
     shared: IndicatorFigures  # catalogue, targets and averages; no scores
     scores: dict[str, list[IndicatorScore]]
     views: dict[str, TrajectoryView]
-    plans: dict[str, ConversationRow]  # per practice, its last conversation that agreed a plan
+    plans: dict[str, repo.StoredConversation]  # per practice, its last conversation that agreed a plan
 
     @classmethod
     def load(cls, s: Session, codes: Sequence[str], on: date, count_after_days: int = 0) -> _Reference:

@@ -46,9 +46,6 @@ from statemachines.trajectory import (
 )
 from storage import repository as repo
 from storage import review
-from storage.tables import (
-    EngineRunRow,
-)
 
 MAX_STEPS_PER_RUN = 5
 
@@ -189,7 +186,7 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         # the review counters before any fact they stamp (a fact written in between leaves them behind)
         asked = None if only is None else sorted(set(only))
         stamps = review.stamps(s, asked) if review_basis is not None else {}
-        report.already_ran = repo.get_engine_run(s, now) is not None
+        report.already_ran = repo.engine_ran(s, now)
         practices = repo.practices(s) if asked is None else repo.practices_of(s, asked)
         codes = [p.agb_code for p in practices]
         board = repo.contacts(s, Role.BOARD)
@@ -252,9 +249,8 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
             marks[practice.agb_code] = (stamps.get(practice.agb_code, (0, 0)), min(days) if days else None)
     with services.transaction() as s:
         if not report.already_ran:
-            repo.record_engine_run(s, EngineRunRow(moment=now, started_at=now, finished_at=now,
-                                                   transitions=len(report.transitions),
-                                                   messages=report.messages, actor=actor))
+            repo.record_engine_run(s, now, transitions=len(report.transitions), messages=report.messages,
+                                   actor=actor)
         if review_basis is not None:
             review.mark_evaluated(s, marks, review_basis)
     return report

@@ -39,14 +39,7 @@ from storage import obligations as store
 from storage import repository as repo
 from storage.database import current_revision
 from storage.obligations import StoredObligation
-from storage.tables import (
-    DutyRunRow,
-    IndicatorImportRow,
-    ObligationChangeRow,
-    OutboxRow,
-    ScoreRevisionRow,
-    TrajectoryRow,
-)
+from storage.tables import DutyRunRow, IndicatorImportRow, ObligationChangeRow, OutboxRow, ScoreRevisionRow
 
 
 @dataclass(frozen=True)
@@ -159,7 +152,7 @@ def replay_practice(services: Services, agb_code: str) -> ReplayResult:
         if repo.get_practice(s, agb_code) is None:
             raise UnknownPracticeError(agb_code)
         events = repo.load_events(s, agb_code)
-        row = s.get(TrajectoryRow, agb_code)
+        row = repo.stored_projection(s, agb_code)
     stored = dict(row.view) if row and row.view else repo.view_as_json(TrajectoryView(agb_code=agb_code))
     if row is not None:  # the row's own columns must agree with its view too
         stored["_row"] = _row_columns(row.state, row.version, row.since)

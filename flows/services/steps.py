@@ -39,9 +39,6 @@ from statemachines.trajectory import (
     fire,
 )
 from storage import repository as repo
-from storage.tables import (
-    TrajectoryStepRow,
-)
 
 
 def _messages_for(
@@ -103,18 +100,18 @@ STEP_NAMES_NL = {
 }
 
 
-def step_text(step: TrajectoryStepRow) -> str:
+def step_text(step: repo.TrajectoryStep) -> str:
     """``extra gesprek met verbeterplan van 29 april 2024``."""
     name = STEP_NAMES_NL.get(Trigger(step.trigger), step.trigger)
     return f"{name} van {step.details.get('held_on') or as_amsterdam(step.happened_at).date().isoformat()}"
 
 
-def step_waiting(step: TrajectoryStepRow) -> str:
+def step_waiting(step: repo.TrajectoryStep) -> str:
     """Why a step is not taken: what its state lacks, or the run it waits for."""
     return step.waiting or f"wordt gezet door de eerste run op of na {as_amsterdam(step.happened_at):%Y-%m-%d %H:%M}"
 
 
-def _step_fires(services: Services, view: TrajectoryView, step: TrajectoryStepRow, recorded_at: datetime) -> Fired:
+def _step_fires(services: Services, view: TrajectoryView, step: repo.TrajectoryStep, recorded_at: datetime) -> Fired:
     services = services.in_force(as_amsterdam(step.happened_at))  # judged under the policy of its own day
     trigger = Trigger(step.trigger)
     held_on = date.fromisoformat(step.details["held_on"])
@@ -199,14 +196,16 @@ def record_step(s: Session, services: Services, view: TrajectoryView, agb_code: 
                 reasons: tuple[dict[str, Any], ...], *, source: str, live: bool | None = None) -> StepOutcome:
     if trigger is None:
         return StepOutcome()
-    step = TrajectoryStepRow(id=repo.step_id(source), agb_code=agb_code, trigger=trigger.value,
-                             happened_at=happened_at, recorded_at=now, actor=actor, details=details,
-                             reasons=list(reasons))
-    repo.add_step(s, step)
+    step = repo.TrajectoryStep(id=repo.step_id(source), agb_code=agb_code, trigger=trigger.value,
+                               happened_at=happened_at, recorded_at=now, actor=actor, details=details,
+                               reasons=list(reasons))
+    new = repo.add_step(s, step)
     reached = engine_reached(s, now, live)
     if reached is None or happened_at.timestamp() > reached.timestamp():
         return StepOutcome(waiting=step_waiting(step))
     _, taken, _ = take_steps(s, services, view, agb_code, reached, now)
+    if new:  # what became of it (a step kept before is another fact's: this one's stays as it was asked)
+        step = repo.get_step(s, step.id) or step
     mine = [fired.event for fired, _ in taken if step.status == "taken" and fired.event.seq == step.event_seq]
     if mine:
         return StepOutcome(transition=mine[0])
