@@ -20,6 +20,7 @@ from domain.indicators import (
     IndicatorFigures,
     IndicatorKey,
 )
+from domain.registry import Practice
 from domain.rules.timing import Due, next_due
 from domain.trajectory import (
     TrajectoryState,
@@ -300,3 +301,19 @@ def duty_runs(services: Services, duty: str | None = None) -> list[DutyRunRow]:
 def schema_revision(services: Services) -> str | None:
     """The database's schema revision."""
     return current_revision(services.db)
+
+
+def all_events(services: Services) -> list[TrajectoryTransitioned]:
+    """Every practice's events, per practice in the order they were recorded."""
+    with services.session() as s:
+        events = repo.load_all_events(s)
+    return [e for code in sorted(events) for e in events[code]]
+
+
+def practice(services: Services, agb_code: str) -> Practice:
+    """A practice as registered, with its people and the day each programme started."""
+    with services.session() as s:
+        found = repo.get_practice(s, agb_code)
+    if found is None:
+        raise UnknownPracticeError(agb_code)
+    return found

@@ -24,17 +24,17 @@ from uuid import UUID
 import pendulum
 import pytest
 import sqlalchemy as sa
-from sqlmodel import select
 
 from domain.clock import AMSTERDAM, FixedClock, as_amsterdam
 from flows.runners import prefect_flows as orchestration
 from flows.runners.prefect_flows import board_digest_flow, dispatch_outbox_flow, plan_meetings_flow, sweep_due_flow
+from flows.services import queries
 from flows.services.context import Services
 from flows.services.queries import known_practices, replay_practice
 from flows.testing.scenario import Scenario
 from storage import obligations as store
 from storage.database import sqlite_url
-from storage.tables import OutboxRow, TrajectoryEventRow, TrajectoryRow
+from storage.tables import OutboxRow, TrajectoryRow
 from tests.prefect_care_group import DESCRIPTION, EIK, LINDE
 
 MONDAY = datetime(2024, 12, 9, 6, 0, tzinfo=AMSTERDAM)  # the annual conversations fall due at the turn of the year
@@ -81,8 +81,7 @@ def care_group(prefect_api: None, tmp_path: Path, sqlite_template: Path,
 
 
 def outbox(services: Services) -> list[OutboxRow]:
-    with services.session() as s:
-        return list(s.exec(select(OutboxRow)).all())
+    return queries.outbox_messages(services)
 
 
 def run(flow: Any, **parameters: Any) -> Any:
@@ -236,11 +235,9 @@ def test_runs_without_parameters_work_for_the_moment_they_were_started_to_the_se
     flow_run, _ = flow_run_and_artifacts(sweep)
     moment = as_amsterdam(flow_run.expected_start_time)
     assert sweep.result()["moment"] == moment.isoformat()
-    with care_group.session() as s:
-        (event,) = [e for e in s.exec(select(TrajectoryEventRow).where(TrajectoryEventRow.agb_code == LINDE))
-                    if e.trigger == "flag_deviation"]
-        row = s.get(TrajectoryRow, LINDE)
-    assert row is not None and event.at == row.since == moment  # the same instant, not an hour apart
+    (event,) = [e for e in queries.history(care_group, LINDE) if e.trigger == "flag_deviation"]
+    (line,) = [line for line in queries.status(care_group) if line.agb_code == LINDE]
+    assert event.at == line.since == moment  # the same instant, not an hour apart
     replay_agrees(care_group)
 
     dispatched_at = as_amsterdam(flow_run_and_artifacts(dispatch)[0].expected_start_time)
@@ -299,8 +296,7 @@ def test_each_run_over_a_summer_and_a_winter_morning_keeps_the_instant(care_grou
     assert run(sweep_due_flow, now=winter).is_completed()
     assert run(dispatch_outbox_flow, now=winter).is_completed()
 
-    with care_group.session() as s:
-        (flagged,) = [e for e in s.exec(select(TrajectoryEventRow)) if e.trigger == "flag_deviation"]
+    (flagged,) = [e for e in queries.all_events(care_group) if e.trigger == "flag_deviation"]
     assert flagged.at == datetime(2024, 7, 1, 4, 0, tzinfo=UTC)
     assert replay_agrees(care_group) == {LINDE: 2, EIK: 1}
     assert {m.sent_at for m in outbox(care_group)} == {datetime(2024, 12, 9, 5, 0, 30, tzinfo=UTC)}

@@ -33,17 +33,15 @@ from uuid import UUID
 import httpx
 import pytest
 import sqlalchemy as sa
-from sqlmodel import select
 
 from domain.clock import AMSTERDAM, FixedClock
 from flows.runners import prefect_flows as orchestration
 from flows.schedule import SCHEDULE
+from flows.services import queries
 from flows.services.context import Services
 from flows.services.queries import replay_practice
 from flows.testing.scenario import Scenario
-from storage import obligations as store
 from storage.database import normalise_url, sqlite_url
-from storage.tables import OutboxRow, TrajectoryEventRow, TrajectoryRow
 from tests.prefect_care_group import DESCRIPTION, EIK, LINDE
 
 BIN = Path(sys.executable).parent
@@ -272,9 +270,8 @@ def test_serve_registers_the_schedule_and_runs_triggered_duties(tmp_path: Path, 
 
     services = Services.open(sqlite_url(home / "qualitycycle.db"), upgrade=False)
     try:
-        with services.session() as s:
-            assert {"annual_conversation", "poh_meeting"} <= {r.kind for r in store.obligations(s)}
-            assert {m.kind for m in s.exec(select(OutboxRow)).all()} == {"conversation_invitation"}
+        assert {"annual_conversation", "poh_meeting"} <= {r.kind for r in queries.obligations(services)}
+        assert {m.kind for m in queries.outbox_messages(services)} == {"conversation_invitation"}
     finally:
         services.db.dispose()
 
@@ -357,15 +354,14 @@ def test_scheduled_sweeps_and_dispatch_without_parameters_complete_send_and_repl
 
     services = Services.open(sqlite_url(home / "qualitycycle.db"), upgrade=False)
     try:
-        with services.session() as s:
-            flagged = [e for e in s.exec(select(TrajectoryEventRow)) if e.trigger == "flag_deviation"]
-            linde = s.get(TrajectoryRow, LINDE)
-            messages = list(s.exec(select(OutboxRow)).all())
+        flagged = [e for e in queries.all_events(services) if e.trigger == "flag_deviation"]
+        (linde,) = [line for line in queries.status(services) if line.agb_code == LINDE]
+        messages = queries.outbox_messages(services)
     finally:
         services.db.dispose()
     # the step is stored at the instant the run was scheduled for, and the state since that same instant
     assert [(e.agb_code, e.at) for e in flagged] == [(LINDE, SUMMER)]
-    assert linde is not None and linde.since == SUMMER and linde.state == "extra_conversation"
+    assert linde.since == SUMMER and linde.state == "extra_conversation"
     assert messages and {(m.status, m.sent_at) for m in messages} == {("sent", WINTER.replace(hour=7))}
     assert len(list((home / "outbox").glob("*.eml"))) == len(messages)
     replayed = qualitycycle(home, "replay")
@@ -528,12 +524,11 @@ def test_two_workers_share_the_runs_of_a_process_pool(tmp_path: Path, processes:
 
         services = Services.open(product_db, upgrade=False)
         try:
-            with services.session() as s:
-                messages = list(s.exec(select(OutboxRow)).all())
-                sweeps = store.duty_runs(s, "sweep_due")
-                meetings = store.duty_runs(s, "plan_meetings")
-                flagged = [e for e in s.exec(select(TrajectoryEventRow)) if e.trigger == "flag_deviation"]
-                linde = s.get(TrajectoryRow, LINDE)
+            messages = queries.outbox_messages(services)
+            sweeps = queries.duty_runs(services, "sweep_due")
+            meetings = queries.duty_runs(services, "plan_meetings")
+            flagged = [e for e in queries.all_events(services) if e.trigger == "flag_deviation"]
+            (linde,) = [line for line in queries.status(services) if line.agb_code == LINDE]
             replays = [replay_practice(services, code) for code in (LINDE, EIK)]
         finally:
             services.db.dispose()
@@ -544,5 +539,5 @@ def test_two_workers_share_the_runs_of_a_process_pool(tmp_path: Path, processes:
         assert len(meetings) == 1
         # whichever sweep reached De Linde first flagged it, at its scheduled instant, through a worker
         (event,) = flagged
-        assert event.agb_code == LINDE and event.at in moments and linde is not None and linde.since == event.at
+        assert event.agb_code == LINDE and event.at in moments and linde.since == event.at
         assert all(r.agrees for r in replays), [(r.agb_code, r.error, r.differences) for r in replays]

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel
 
 from domain.clock import AMSTERDAM, FixedClock
 from domain.messages import OutboxMessage, about
@@ -32,7 +32,7 @@ from flows.testing.scenario import Scenario
 from notifications.channels import EmlFolderChannel
 from storage import obligations as store
 from storage import repository as repo
-from storage.tables import OutboxRow, TrajectoryEventRow
+from storage.tables import OutboxRow
 
 LINDE, EIK, ANKER = "01234567", "07654321", "01112223"
 DESCRIPTION = f"""
@@ -173,8 +173,7 @@ def test_a_backfill_takes_the_same_steps_at_the_same_moments_as_living_through_i
 
         # nothing of the past is sent: every message the backfill queued is about what lies before --until (no
         # conversation of this care group is planned after it) and historic, and a dispatch after it sends none
-        with services.session() as s:
-            messages = list(s.exec(select(OutboxRow)).all())
+        messages = queries.outbox_messages(services)
         assert messages and {m.status for m in messages} == {"historic"}
         assert {m.kind for m in messages} >= {"board_escalation", "board_progress", "board_digest",
                                               "conversation_invitation", "conversation_reminder"}
@@ -184,7 +183,7 @@ def test_a_backfill_takes_the_same_steps_at_the_same_moments_as_living_through_i
         assert all(queries.replay_practice(services, agb).agrees for agb in (LINDE, EIK, ANKER))
         with services.session() as s:
             assert repo.engine_horizon(s) is not None
-            assert len(list(s.exec(select(TrajectoryEventRow)).all())) == sum(len(v) for v in lived.values())
+        assert len(queries.all_events(services)) == sum(len(v) for v in lived.values())
     finally:
         services.db.dispose()
 
@@ -206,8 +205,7 @@ def test_an_invitation_to_a_conversation_still_ahead_of_the_backfill_goes_out_th
     report = backfill(services, settings, START, until, now=until)
     assert not report.failures and report.historic > 0
 
-    with services.session() as s:
-        messages = list(s.exec(select(OutboxRow)).all())
+    messages = queries.outbox_messages(services)
     ahead = [m for m in messages if m.status == "pending"]
     assert ahead and {m.kind for m in ahead} == {"conversation_invitation"}
     assert {m.payload["conversation"]["start"][:10] for m in ahead} == {"2025-10-29"}

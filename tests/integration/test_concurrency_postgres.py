@@ -7,18 +7,16 @@ import threading
 from datetime import datetime
 
 import pytest
-import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from domain.clock import AMSTERDAM
 from domain.indicators import IndicatorFigures
-from domain.trajectory import TrajectoryState, Trigger
+from domain.trajectory import TrajectoryState, TrajectoryTransitioned, Trigger
 from flows.services import evaluation, queries
 from flows.services.context import Services
 from flows.testing.scenario import Scenario
 from statemachines.trajectory import GuardContext, fire
 from storage import repository as repo
-from storage.tables import OutboxRow, TrajectoryEventRow
 
 pytestmark = pytest.mark.postgres
 
@@ -41,9 +39,8 @@ def flagged_figures(services: Services) -> IndicatorFigures:
                                       repo.load_scores(s, [LINDE])[LINDE])
 
 
-def events(services: Services) -> list[TrajectoryEventRow]:
-    with Session(services.db) as s:
-        return list(s.exec(select(TrajectoryEventRow).order_by(TrajectoryEventRow.seq)).all())  # type: ignore[arg-type]
+def events(services: Services) -> list[TrajectoryTransitioned]:
+    return queries.all_events(services)
 
 
 def test_second_writer_of_the_same_version_loses_even_while_the_first_has_not_committed(
@@ -120,9 +117,9 @@ def test_two_workers_evaluating_at_once_escalate_and_notify_the_board_once(
 
     triggers = [e.trigger for e in events(a)]
     assert triggers.count("escalate") == 1
-    with Session(a.db) as s:
-        board = s.exec(select(OutboxRow).where(OutboxRow.kind == "board_escalation")).all()  # type: ignore[arg-type]
-        assert sorted(m.recipient_email or "" for m in board) == ["bestuur@cohaesie.example", "c.smit@cohaesie.example"]
-        assert s.execute(sa.select(sa.func.count()).select_from(OutboxRow)).scalar_one() == 2
+    messages = queries.outbox_messages(a)
+    board = [m for m in messages if m.kind == "board_escalation"]
+    assert sorted(m.recipient_email or "" for m in board) == ["bestuur@cohaesie.example", "c.smit@cohaesie.example"]
+    assert len(messages) == 2
     assert sc.state(LINDE) is TrajectoryState.UNDERPERFORMER_POLICY
     assert queries.replay_practice(a, LINDE).agrees

@@ -15,14 +15,14 @@ from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import col
 from typer.testing import CliRunner
 
 from domain.clock import AMSTERDAM
 from domain.messages import OutboxMessage
 from domain.registry import CareGroup, Person, Practice, Registry, Role
 from flows.cli.app import app
-from flows.services import imports
+from flows.services import imports, queries
 from flows.services.context import Services
 from flows.services.outbox import DispatchReport, channel_from_settings, dispatch_outbox, held_by_practice
 from flows.services.settings import Settings
@@ -75,11 +75,8 @@ def dispatch(services: Services, channel: Channel, at: datetime, **kw: Any) -> D
 
 
 def outbox_rows(services: Services, **where: object) -> list[OutboxRow]:
-    with Session(services.db) as s:
-        query = select(OutboxRow).order_by(OutboxRow.key)  # type: ignore[arg-type]
-        for name, value in where.items():
-            query = query.where(getattr(OutboxRow, name) == value)
-        return list(s.exec(query).all())
+    return sorted((m for m in queries.outbox_messages(services)
+                   if all(getattr(m, name) == value for name, value in where.items())), key=lambda m: m.key)
 
 
 def escalated(services: Services) -> Scenario:

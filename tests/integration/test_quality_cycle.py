@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from domain.clock import AMSTERDAM
 from domain.commands import LeaveProgramme
 from domain.conversations import Attendee
-from domain.registry import Person, Role
+from domain.registry import Person, Programme, Role
 from domain.trajectory import TrajectoryState
 from flows.services import conversations, imports, queries
 from flows.services.context import Services
 from flows.testing.scenario import Scenario
 from storage import repository as repo
-from storage.tables import EnrolmentRow, OutboxRow, TrajectoryEventRow, TrajectoryRow
+from storage.tables import OutboxRow, TrajectoryRow
 
 LINDE, EIK = "01234567", "07654321"
 DESCRIPTION = f"""
@@ -55,12 +55,8 @@ def flagged_and_planned(services: Services, hba1c: list[float]) -> Scenario:
     return sc
 
 
-def rows(services: Services, table: type, **where: object) -> list:  # type: ignore[type-arg]
-    with Session(services.db) as s:
-        query = select(table)
-        for name, value in where.items():
-            query = query.where(getattr(table, name) == value)
-        return list(s.exec(query).all())
+def messages(services: Services, **where: object) -> list[OutboxRow]:
+    return [m for m in queries.outbox_messages(services) if all(getattr(m, k) == v for k, v in where.items())]
 
 
 def test_practice_far_below_target_is_flagged_for_an_extra_conversation_with_reasons(services: Services) -> None:
@@ -87,11 +83,11 @@ def test_practice_still_25_percent_behind_after_a_year_is_escalated_once(service
     (reason,) = escalation.reasons
     assert reason["reference"] == "national_average" and reason["reference_value"] == 92.0
     assert reason["baseline_score"] == 60.0 and reason["improvement_points"] == 4.0
-    messages = rows(services, OutboxRow, kind="board_escalation")
-    assert sorted(m.recipient_email for m in messages) == ["bestuur@cohaesie.example", "c.smit@cohaesie.example"]
-    assert all(m.status == "pending" and m.agb_code == LINDE for m in messages)
-    assert "beleid minder presterende praktijken" in messages[0].subject
-    assert messages[0].payload["reasons"][0]["indicator"] == "hba1c_measured"
+    told = messages(services, kind="board_escalation")
+    assert sorted(m.recipient_email for m in told) == ["bestuur@cohaesie.example", "c.smit@cohaesie.example"]
+    assert all(m.status == "pending" and m.agb_code == LINDE for m in told)
+    assert "beleid minder presterende praktijken" in told[0].subject
+    assert told[0].payload["reasons"][0]["indicator"] == "hba1c_measured"
     assert sc.state(EIK) is TrajectoryState.ANNUAL_CYCLE
 
 
@@ -99,7 +95,7 @@ def test_practice_that_improved_five_points_is_not_escalated(services: Services)
     sc = flagged_and_planned(services, [62, 63, 64, 65, 65, 66, 66])
     sc.run_weekly("2025-09-01")
     assert sc.state(LINDE) is TrajectoryState.IMPROVEMENT_PLAN
-    assert rows(services, OutboxRow, kind="board_escalation") == []
+    assert messages(services, kind="board_escalation") == []
 
 
 def test_board_hears_progress_every_quarter_and_of_the_recovery(services: Services) -> None:
@@ -107,7 +103,7 @@ def test_board_hears_progress_every_quarter_and_of_the_recovery(services: Servic
     sc.run_weekly("2026-03-02")
     triggers = sc.triggers(LINDE)
     assert triggers[-1] == "recover" and sc.state(LINDE) is TrajectoryState.ANNUAL_CYCLE
-    kinds = [m.kind for m in rows(services, OutboxRow, recipient_email="bestuur@cohaesie.example")]
+    kinds = [m.kind for m in messages(services, recipient_email="bestuur@cohaesie.example")]
     assert kinds[0] == "board_escalation" and kinds[-1] == "board_recovery"
     assert kinds.count("board_progress") == triggers.count("report_progress") >= 1
 
@@ -117,10 +113,10 @@ def test_running_the_engine_twice_for_the_same_moment_changes_nothing(services: 
     sc.run_weekly("2025-04-28")
     first = sc.run("2025-05-05")
     assert [t.trigger.value for t in first.transitions] == ["escalate"]
-    events, outbox = len(rows(services, TrajectoryEventRow)), len(rows(services, OutboxRow))
+    events, outbox = len(queries.all_events(services)), len(messages(services))
     second = sc.run("2025-05-05")
     assert second.transitions == [] and second.messages == 0 and second.already_ran
-    assert (len(rows(services, TrajectoryEventRow)), len(rows(services, OutboxRow))) == (events, outbox)
+    assert (len(queries.all_events(services)), len(messages(services))) == (events, outbox)
 
 
 def test_conversation_missing_required_attendees_is_stored_and_flagged_not_refused(services: Services) -> None:
@@ -148,8 +144,7 @@ def test_start_conversation_for_a_later_programme_enrols_it_and_leaves_the_traje
     recorded = sc.conversation(LINDE, "start", "2024-09-02", programme="copd")
     assert recorded.enrolled == "copd" and recorded.transition is None
     assert sc.state(LINDE) is TrajectoryState.ANNUAL_CYCLE
-    enrolment = rows(services, EnrolmentRow, agb_code=LINDE, programme="copd")
-    assert enrolment[0].started_on == date(2024, 9, 2)
+    assert queries.practice(services, LINDE).programmes[Programme.COPD] == date(2024, 9, 2)
 
 
 def test_annual_conversation_before_any_start_conversation_is_kept_and_waits_for_the_start(
@@ -159,7 +154,7 @@ def test_annual_conversation_before_any_start_conversation_is_kept_and_waits_for
     sc = Scenario.build(services, DESCRIPTION)
     recorded = sc.conversation(LINDE, "annual", "2024-02-01")
     assert recorded.transition is None and recorded.waiting is not None and "'start'" in recorded.waiting
-    assert rows(services, TrajectoryEventRow) == []
+    assert queries.all_events(services) == []
     (line,) = [s for s in queries.status(services) if s.agb_code == LINDE]
     assert line.waiting_steps == (f"kwaliteitsjaargesprek van 2024-02-01: {recorded.waiting}",)
 
@@ -215,7 +210,7 @@ def test_a_practice_is_not_recovered_while_another_indicator_now_deviates(servic
     sc.run("2025-08-04")
     assert sc.state(LINDE) is TrajectoryState.UNDERPERFORMER_POLICY  # hba1c is back, but bp is far below
     assert "recover" not in sc.triggers(LINDE)
-    assert rows(services, OutboxRow, kind="board_recovery") == []
+    assert messages(services, kind="board_recovery") == []
 
 
 def test_recording_a_conversation_again_with_a_plan_is_an_error_not_a_silent_drop(services: Services) -> None:

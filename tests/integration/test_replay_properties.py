@@ -423,8 +423,7 @@ def test_a_practice_leaving_under_the_underperformer_policy_leaves_and_the_board
     sc.leave(agb, "2025-05-12")
     assert sc.state(agb) is S.LEFT
     assert queries.replay_practice(sqlite_services, agb).agrees
-    with Session(sqlite_services.db) as s:
-        told = s.exec(select(OutboxRow).where(OutboxRow.kind == "board_left")).all()
+    told = [m for m in queries.outbox_messages(sqlite_services) if m.kind == "board_left"]
     assert len(told) == len(BOARD)
 
 
