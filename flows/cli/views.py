@@ -1,0 +1,212 @@
+"""Commands that show where the care group stands: status, a practice's history and replay, indicators,
+charts, the import log and the state machine's diagram. None of them writes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from domain.clock import AMSTERDAM, as_amsterdam
+from flows.cli.common import (
+    AsOfOption,
+    CliInputError,
+    JsonOption,
+    _date,
+    _moment,
+    _services,
+    command,
+    err,
+    files,
+    machine,
+    out,
+    queries,
+    trajectory,
+)
+
+
+def _short_reason(reason: dict[str, Any]) -> str:
+    if "indicator" not in reason:
+        return str(reason.get("explanation", ""))
+    reference = "streef" if reason.get("reference") == "target" else "landelijk"
+    return (f"{reason['programme']}/{reason['indicator']} {reason['score']:.1f}% "
+            f"({reference} {reason['reference_value']:.1f}%, grens {reason['threshold']:.1f}%)").replace(".", ",")
+
+
+def status_table(lines: list[queries.StatusLine], title: str = "Praktijken") -> Table:
+    table = Table(title=title, show_lines=False)
+    for column in ("AGB", "Praktijk", "Hagro", "Toestand", "Sinds", "Volgende", "Redenen"):
+        table.add_column(column, overflow="fold")
+    for line in lines:
+        reasons = "; ".join([_short_reason(r) for r in line.reasons]
+                            + [f"bericht wacht: {held}" for held in line.held_messages]
+                            + [f"stap wacht: {step}" for step in line.waiting_steps])
+        due = f"{line.next_due.name_nl} {line.next_due.on.isoformat()}" if line.next_due else ""
+        table.add_row(line.agb_code, line.name, line.gp_group or "", trajectory.STATE_NAMES_NL[line.state],
+                      line.since.date().isoformat() if line.since else "", due, reasons)
+    return table
+
+
+@command()
+def status(as_json: JsonOption = False, as_of: AsOfOption = None) -> None:
+    """Waar staat elke praktijk in de kwaliteitscyclus, sinds wanneer, waarom, en wat komt er aan."""
+    moment = _as_of(as_of)
+    lines = queries.status(_services(), moment, now=_moment(None))
+    if as_json:
+        typer.echo(json.dumps([line.as_json() for line in lines], ensure_ascii=False, indent=2))
+    else:
+        out.print(status_table(lines, "Praktijken" + (f" op {moment:%Y-%m-%d %H:%M}" if moment else "")))
+
+
+@command()
+def history(agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")], as_json: JsonOption = False,
+            as_of: AsOfOption = None) -> None:
+    """De gebeurtenissen van het traject van een praktijk, in volgorde."""
+    moment = _as_of(as_of)
+    events = queries.history(_services(), files.agb_code_argument(agb), moment)
+    if as_json:
+        typer.echo(json.dumps([queries.event_as_json(e) for e in events], ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"Geschiedenis van {agb}" + (f" tot en met {moment:%Y-%m-%d %H:%M}" if moment else ""))
+    for column in ("#", "Gebeurd", "Vastgelegd", "Trigger", "Van", "Naar", "Door", "Redenen"):
+        table.add_column(column, overflow="fold")
+    for e in events:
+        reasons = "; ".join(str(r.get("explanation", "")) for r in e.reasons)
+        late = " (laat)" if e.details.get("late") else ""
+        table.add_row(str(e.seq), e.at.astimezone(AMSTERDAM).isoformat(timespec="minutes"),
+                      e.recorded.astimezone(AMSTERDAM).isoformat(timespec="minutes") + late, e.trigger.value,
+                      e.from_state.value, e.to_state.value, e.actor, reasons)
+    out.print(table)
+
+
+def _as_of(value: str | None) -> datetime | None:
+    """``--as-of``: a moment, or a date meaning the end of that day (everything that happened on it)."""
+    if value is None:
+        return None
+    if "T" not in value and " " not in value.strip():
+        return datetime.combine(_date(value.strip(), "--as-of"), time.max, tzinfo=AMSTERDAM)
+    return _moment(value)
+
+
+@command()
+def replay(
+    agb: Annotated[str | None, typer.Argument(help="AGB-code; zonder: alle praktijken.")] = None,
+) -> None:
+    """Herbouw de toestand uit de gebeurtenissen en vergelijk met de opgeslagen toestand."""
+    services = _services()
+    codes = [files.agb_code_argument(agb)] if agb else sorted(queries.known_practices(services))
+    failed = 0
+    for code in codes:
+        result = queries.replay_practice(services, code)
+        if result.agrees:
+            out.print(f"{code}: {result.events} gebeurtenissen herbouwd, toestand komt overeen")
+            continue
+        failed += 1
+        err.print(f"{code}: herbouwde toestand wijkt af: {result.error or result.differences}", markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _nl(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    return (f"{value:+.1f}" if signed else f"{value:.1f}").replace(".", ",")
+
+
+@command()
+def indicators(
+    agb: Annotated[str | None, typer.Argument(help="AGB-code van de praktijk.")] = None,
+    period: Annotated[str | None, typer.Option("--period", help="Einde van de periode (standaard: laatste).")] = None,
+    gp_group: Annotated[str | None, typer.Option("--gp-group", help="Een huisartsengroep, samengeteld.")] = None,
+    care_group: Annotated[bool, typer.Option("--care-group", help="De hele zorggroep, samengeteld.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Indicatoren tegen streefwaarde en landelijk gemiddelde, met 95%-interval, verandering over een jaar en
+    de spreiding binnen de zorggroep."""
+    if sum(x is not None and x is not False for x in (agb, gp_group, care_group or None)) != 1:
+        raise CliInputError("geef precies een van: AGB-code, --gp-group CODE of --care-group")
+    view = queries.indicator_view(_services(), agb_code=files.agb_code_argument(agb) if agb else None,
+                                  gp_group=gp_group, period_end=_date(period, "--period") if period else None,
+                                  on=_moment(None).date())
+    if as_json:
+        typer.echo(json.dumps({"scope": view.scope, "period_end": view.period_end.isoformat() if view.period_end
+                               else None, "indicators": [line.as_json() for line in view.lines]},
+                              ensure_ascii=False, indent=2))
+        return
+    if view.period_end is None:
+        out.print(f"{view.scope}: nog geen indicatorcijfers")
+        return
+    table = Table(title=f"Indicatoren {view.scope}, periode tot {view.period_end.isoformat()}")
+    table.caption = "* belangrijkste procesindicator; namen en definities: --json of de catalogus"
+    table.add_column("Indicator", no_wrap=True)
+    for column in ("Score", "95%-interval", "Teller/noemer", "Streef", "Verschil", "Landelijk", "Verschil",
+                   "1 jaar eerder", "Zorggroep p10-mediaan-p90"):
+        table.add_column(column, no_wrap=True)
+    for line in view.lines:
+        ref = line.reference
+        national = (f"{_nl(line.national_average)} ({line.national_average_year})"
+                    if line.national_average is not None else "-")
+        table.add_row(
+            f"{line.key}{' *' if line.main else ''}", _nl(line.score),
+            f"{_nl(line.interval[0])}-{_nl(line.interval[1])}", f"{line.numerator}/{line.denominator}",
+            _nl(line.target), _nl(line.gap_to_target, signed=True), national,
+            _nl(line.gap_to_national_average, signed=True),
+            _nl(line.change_over_year, signed=True) if line.change_over_year is not None else "-",
+            f"{_nl(ref.p10)} - {_nl(ref.median)} - {_nl(ref.p90)} (n={ref.practices})" if ref else "-",
+        )
+    out.print(table)
+
+
+@command()
+def chart(
+    agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")],
+    output: Annotated[Path, typer.Option("--out", help="SVG-bestand om te schrijven.")],
+    all_indicators: Annotated[bool, typer.Option("--all", help="Ook de niet-hoofdindicatoren.")] = False,
+) -> None:
+    """Grafiek per indicator: score door de tijd tegen streefwaarde en landelijk gemiddelde (SVG)."""
+    from notifications.charts import practice_chart_svg
+
+    title, series = queries.chart_series(_services(), files.agb_code_argument(agb), main_only=not all_indicators)
+    output.write_text(practice_chart_svg(title, series), encoding="utf-8")
+    out.print(f"grafiek geschreven: {output} ({len(series)} indicatoren)")
+
+
+@command()
+def imports(
+    agb: Annotated[str | None, typer.Option("--revisions", help="Vervangen cijfers van deze praktijk.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Welke indicatorbestanden wanneer zijn ingelezen, en welke cijfers een correctie verving."""
+    services = _services()
+    log, revised = queries.import_log(services, files.agb_code_argument(agb) if agb else None)
+    if as_json:
+        typer.echo(json.dumps({
+            "imports": [{"id": i.id, "source": i.source, "sha256": i.sha256,
+                         "imported_at": as_amsterdam(i.imported_at).isoformat(), "actor": i.actor, "rows": i.rows,
+                         "new": i.new, "changed": i.changed, "unchanged": i.unchanged} for i in log],
+            "revisions": [{"import_id": r.import_id, "agb_code": r.agb_code, "programme": r.programme,
+                           "indicator": r.indicator, "period_end": r.period_end.isoformat(),
+                           "old": [r.old_numerator, r.old_denominator], "new": [r.new_numerator, r.new_denominator]}
+                          for r in revised],
+        }, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="Ingelezen indicatorcijfers")
+    for column in ("Moment", "Bron", "Door", "Rijen", "Nieuw", "Gewijzigd", "Ongewijzigd"):
+        table.add_column(column, overflow="fold")
+    for i in log:
+        table.add_row(as_amsterdam(i.imported_at).isoformat(timespec="minutes"), i.source, i.actor, str(i.rows),
+                      str(i.new), str(i.changed), str(i.unchanged))
+    out.print(table)
+    for r in revised:
+        out.print(f"  {r.agb_code} {r.programme}/{r.indicator} {r.period_end}: {r.old_numerator}/{r.old_denominator}"
+                  f" -> {r.new_numerator}/{r.new_denominator}")
+
+
+@command()
+def diagram() -> None:
+    """De toestandsmachine van een traject als Mermaid-diagram."""
+    typer.echo(machine.mermaid(), nl=False)
