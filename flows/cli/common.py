@@ -190,18 +190,18 @@ def command(name: str | None = None, *, group: typer.Typer | None = None, **kw: 
 
 
 
-def _services() -> context.Services:
+def services() -> context.Services:
     return bootstrap.open_services(config.load_settings())
 
 
-def _actor(given: str | None) -> str:
+def actor(given: str | None) -> str:
     if given:
         return inputs.checked(inputs.check_name, given, "--actor")
     settings = config.load_settings()
     return settings.actor or f"user:{getpass.getuser()}"
 
 
-def _moment(value: str | None) -> datetime:
+def moment(value: str | None) -> datetime:
     """``--now`` as the product's moment (to the microsecond), else the clock: the edge reads it here."""
     if value is None:
         return as_amsterdam(datetime.now(tz=AMSTERDAM))
@@ -213,7 +213,7 @@ def _moment(value: str | None) -> datetime:
     return moment
 
 
-def _date(value: str, option: str) -> date:
+def day(value: str, option: str) -> date:
     """A date option (``--on``), refused with the option's name when unreadable or outside the horizon."""
     try:
         day = date.fromisoformat(value)
@@ -233,9 +233,9 @@ FileArg = Annotated[Path, typer.Argument(help="CSV (komma of puntkomma, UTF-8 me
 
 
 
-def _when(moment: datetime | None) -> str:
+def when(moment: datetime | None) -> str:
     return as_amsterdam(moment).isoformat(timespec="minutes") if moment else ""
 
 
-def _short(moment: datetime | None) -> str:
+def short(moment: datetime | None) -> str:
     return as_amsterdam(moment).strftime("%Y-%m-%d %H:%M") if moment else ""

@@ -9,16 +9,8 @@ from typing import Annotated
 import typer
 
 from domain.vocabulary import KIND_NAMES_NL, ConversationKind, Programme, Role
+from flows.cli import common as cli
 from flows.cli.common import (
-    ActorOption,
-    CliInputError,
-    FileArg,
-    NowOption,
-    _actor,
-    _date,
-    _moment,
-    _services,
-    command,
     commands,
     conversation_model,
     conversations,
@@ -36,13 +28,13 @@ def _attendees(values: list[str]) -> tuple[conversation_model.Attendee, ...]:
     for value in values:
         role, sep, name = value.partition("=")
         if not sep or not name.strip():
-            raise CliInputError(f"--attendee {inputs.shown(value)}: gebruik ROL=NAAM, "
-                                "bijvoorbeeld gp_principal='Dr. Bakker'")
+            raise cli.CliInputError(f"--attendee {inputs.shown(value)}: gebruik ROL=NAAM, "
+                                    "bijvoorbeeld gp_principal='Dr. Bakker'")
         try:
             known = Role(role.strip())
         except ValueError:
             roles = ", ".join(r.value for r in Role)
-            raise CliInputError(f"--attendee: onbekende rol {inputs.shown(role)} (mogelijk: {roles})") from None
+            raise cli.CliInputError(f"--attendee: onbekende rol {inputs.shown(role)} (mogelijk: {roles})") from None
         name = inputs.checked(inputs.check_name, name, f"--attendee {known.value}=")
         attendees.append(conversation_model.Attendee(role=known, name=name))
     return tuple(attendees)
@@ -66,7 +58,7 @@ def _describe_conversation(result: conversations.ConversationRecorded) -> None:
         out.print(f"  let op (aanwezigheid): {gap}")
 
 
-@command("record-conversation")
+@cli.command("record-conversation")
 def record_conversation(
     agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")],
     kind: Annotated[ConversationKind, typer.Option("--kind", help="start, annual of extra.")],
@@ -74,41 +66,41 @@ def record_conversation(
     programme: Annotated[Programme | None, typer.Option("--programme", help="Programma (startgesprek).")] = None,
     attendee: Annotated[list[str] | None, typer.Option("--attendee", help="ROL=NAAM, herhaalbaar.")] = None,
     plan: Annotated[Path | None, typer.Option("--plan", help="YAML met het verbeterplan (extra gesprek).")] = None,
-    now: NowOption = None,
-    actor: ActorOption = None,
+    now: cli.NowOption = None,
+    actor: cli.ActorOption = None,
 ) -> None:
     """Leg een gesprek vast (start, kwaliteitsjaargesprek of extra gesprek) en neem de bijbehorende stap."""
     cmd = commands.RecordConversation(
-        agb_code=files.agb_code_argument(agb), kind=kind, held_on=_date(held_on, "--held-on"), programme=programme,
+        agb_code=files.agb_code_argument(agb), kind=kind, held_on=cli.day(held_on, "--held-on"), programme=programme,
         attendees=_attendees(attendee or []), plan=files.parse_plan(plan) if plan else None,
     )
-    _describe_conversation(conversations.record_conversation(_services(), cmd, _moment(now), _actor(actor),
+    _describe_conversation(conversations.record_conversation(cli.services(), cmd, cli.moment(now), cli.actor(actor),
                                                              plan_source=str(plan) if plan else "verbeterplan"))
 
 
-@command("import-conversations")
-def import_conversations(file: FileArg, now: NowOption = None, actor: ActorOption = None) -> None:
+@cli.command("import-conversations")
+def import_conversations(file: cli.FileArg, now: cli.NowOption = None, actor: cli.ActorOption = None) -> None:
     """Leg eerder gehouden gesprekken vast uit een spreadsheet (agb_code,kind,held_on[,programme])."""
-    services = _services()
+    services = cli.services()
     lines = files.parse_conversations(file, known_agb_codes=queries.known_practices(services),
-                                     today=_moment(now).date())
-    results = data_imports.import_conversations(services, lines, _moment(now), _actor(actor), source=str(file))
+                                     today=cli.moment(now).date())
+    results = data_imports.import_conversations(services, lines, cli.moment(now), cli.actor(actor), source=str(file))
     new = sum(1 for r in results if not r.already_recorded)
     out.print(f"gesprekken: {new} vastgelegd, {len(results) - new} waren al bekend")
 
 
-@command()
+@cli.command()
 def leave(
     agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")],
     on: Annotated[str, typer.Option("--on", help="Datum van vertrek (JJJJ-MM-DD).")],
     reason: Annotated[str, typer.Option("--reason", help="Waarom de praktijk vertrekt.")],
-    now: NowOption = None,
-    actor: ActorOption = None,
+    now: cli.NowOption = None,
+    actor: cli.ActorOption = None,
 ) -> None:
     """Een praktijk verlaat de kwaliteitscyclus van de zorggroep."""
-    leaving = commands.LeaveProgramme(agb_code=files.agb_code_argument(agb), on=_date(on, "--on"),
+    leaving = commands.LeaveProgramme(agb_code=files.agb_code_argument(agb), on=cli.day(on, "--on"),
                                       reason=inputs.checked(inputs.check_text, reason, "--reason"))
-    result = conversations.leave(_services(), leaving, _moment(now), _actor(actor))
+    result = conversations.leave(cli.services(), leaving, cli.moment(now), cli.actor(actor))
     if result.transition is not None:
         event = result.transition
         out.print(f"praktijk {event.agb_code}: {trajectory.STATE_NAMES_NL[event.from_state]} -> "

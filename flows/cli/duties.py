@@ -9,25 +9,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from flows.cli.common import (
-    ActorOption,
-    CliInputError,
-    JsonOption,
-    NowOption,
-    _actor,
-    _date,
-    _moment,
-    _services,
-    _short,
-    command,
-    config,
-    err,
-    files,
-    inputs,
-    out,
-    queries,
-    trajectory,
-)
+from flows.cli import common as cli
+from flows.cli.common import config, err, files, inputs, out, queries, trajectory
 
 STATUS_NL = {"open": "open", "done": "afgerond", "cancelled": "vervallen"}
 
@@ -46,7 +29,7 @@ def _print_duty(report: Any) -> None:
         err.print(f"  {line}", markup=False)
 
 
-@command()
+@cli.command()
 def run(
     now: Annotated[str | None, typer.Option(
         "--now", help="Voer elke geplande taak eenmaal uit voor dit moment (Europe/Amsterdam) en stop. "
@@ -60,9 +43,10 @@ def run(
 
     unknown = [name for name in only or [] if name not in BY_NAME]
     if only and now is None:
-        raise CliInputError("--only werkt alleen samen met --now (de ingebouwde planner voert het hele rooster uit)")
+        raise cli.CliInputError("--only werkt alleen samen met --now "
+                                "(de ingebouwde planner voert het hele rooster uit)")
     if unknown:
-        raise CliInputError(f"onbekende taak {unknown[0]!r}; bekend zijn: {', '.join(BY_NAME)}")
+        raise cli.CliInputError(f"onbekende taak {unknown[0]!r}; bekend zijn: {', '.join(BY_NAME)}")
     if now is None:
         from flows.runners.embedded import JOB_TABLE, serve_embedded
 
@@ -74,9 +58,9 @@ def run(
         serve_embedded(settings)
         out.print("ingebouwde planner gestopt", markup=False)
         return
-    moment = _moment(now)
+    moment = cli.moment(now)
     settings = config.load_settings()
-    services = _services()
+    services = cli.services()
     from flows.services.run_report import log_operations_to
 
     log_operations_to(settings.home)  # tracebacks of unexpected failures, for whoever maintains the product
@@ -90,31 +74,31 @@ def run(
         raise typer.Exit(1)
 
 
-@command()
+@cli.command()
 def plan(
-    now: NowOption = None,
+    now: cli.NowOption = None,
     reason: Annotated[str | None, typer.Option("--reason", help="Waarom opnieuw gepland wordt (bijv. "
                                                                 "'sluitingsdag 24 december toegevoegd').")] = None,
-    actor: ActorOption = None,
+    actor: cli.ActorOption = None,
 ) -> None:
     """Plan alle taken van de praktijken (opnieuw), bijvoorbeeld na een wijziging van kalender of beleid."""
     from flows.services.planning import plan_obligations
 
-    _print_duty(plan_obligations(_services(), _moment(now), actor=_actor(actor), reason=reason))
+    _print_duty(plan_obligations(cli.services(), cli.moment(now), actor=cli.actor(actor), reason=reason))
 
 
-@command()
+@cli.command()
 def obligations(
     agb: Annotated[str | None, typer.Argument(help="AGB-code; zonder: alle praktijken en de overleggen.")] = None,
     status_filter: Annotated[str | None, typer.Option("--status", help="open, done of cancelled.")] = "open",
     history_of: Annotated[str | None, typer.Option("--changes", help="Toon de wijzigingen van deze taak (sleutel).")]
     = None,
-    as_json: JsonOption = False,
+    as_json: cli.JsonOption = False,
 ) -> None:
     """Toon de taken (gesprekken, overleggen, koffers, scholing) met hun uiterste datum."""
     from domain.obligations import OBLIGATION_NAMES_NL, ObligationKind
 
-    services = _services()
+    services = cli.services()
     if history_of is not None:
         logged = queries.obligation_changes(services, history_of)
         if as_json:
@@ -122,7 +106,7 @@ def obligations(
                                    "reason": c.reason, "actor": c.actor} for c in logged], ensure_ascii=False))
             return
         for c in logged:
-            out.print(f"{_short(c.at)} {c.change}: {c.reason} ({c.actor})", markup=False)
+            out.print(f"{cli.short(c.at)} {c.change}: {c.reason} ({c.actor})", markup=False)
         return
     found = queries.obligations(services, agb_code=agb, status=status_filter or None)
     if as_json:
@@ -143,12 +127,12 @@ def obligations(
     out.print(table)
 
 
-@command("record-kit-refresh")
+@cli.command("record-kit-refresh")
 def record_kit_refresh(
     agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")],
     kit: Annotated[str, typer.Argument(help="inhalation (inhalatie) of insulin (insuline).")],
     on: Annotated[str, typer.Option("--on", help="Datum van actualisatie (JJJJ-MM-DD).")],
-    now: NowOption = None, actor: ActorOption = None,
+    now: cli.NowOption = None, actor: cli.ActorOption = None,
 ) -> None:
     """Leg vast dat een instructiekoffer van een praktijk is geactualiseerd."""
     from domain.obligations import KitKind
@@ -158,33 +142,34 @@ def record_kit_refresh(
     try:
         kind = KitKind(aliases.get(kit, kit))
     except ValueError:
-        raise CliInputError(f"onbekende koffer {kit!r}: gebruik inhalation of insulin") from None
-    new = record(_services(), files.agb_code_argument(agb), kind, _date(on, "--on"), _moment(now), _actor(actor))
+        raise cli.CliInputError(f"onbekende koffer {kit!r}: gebruik inhalation of insulin") from None
+    new = record(cli.services(), files.agb_code_argument(agb), kind, cli.day(on, "--on"), cli.moment(now),
+                 cli.actor(actor))
     out.print(f"koffer {kind.value} van {agb} geactualiseerd op {on}" + ("" if new else " (was al vastgelegd)"))
 
 
-@command("record-training")
+@cli.command("record-training")
 def record_training(
     agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")],
     person: Annotated[str, typer.Argument(help="Naam zoals in het register.")],
     course: Annotated[str, typer.Argument(help="Code van de scholing, bijv. caspir of langerhans.")],
     on: Annotated[str, typer.Option("--on", help="Datum waarop de scholing is gevolgd (JJJJ-MM-DD).")],
-    now: NowOption = None, actor: ActorOption = None,
+    now: cli.NowOption = None, actor: cli.ActorOption = None,
 ) -> None:
     """Leg vast dat iemand een verplichte scholing heeft gevolgd."""
     from flows.services.kits_and_courses import record_course_completion
 
     person = inputs.checked(inputs.check_name, person, "PERSON (naam)")
-    new = record_course_completion(_services(), files.agb_code_argument(agb), person, course, _date(on, "--on"),
-                                   _moment(now), _actor(actor))
+    new = record_course_completion(cli.services(), files.agb_code_argument(agb), person, course, cli.day(on, "--on"),
+                                   cli.moment(now), cli.actor(actor))
     out.print(f"scholing {course} van {person} ({agb}) vastgelegd op {on}" + ("" if new else " (was al vastgelegd)"))
 
 
-@command()
-def runs(duty: Annotated[str | None, typer.Argument(help="Bijv. sweep_due.")] = None, as_json: JsonOption = False
+@cli.command()
+def runs(duty: Annotated[str | None, typer.Argument(help="Bijv. sweep_due.")] = None, as_json: cli.JsonOption = False
          ) -> None:
     """Toon de laatste runs van de taken en wat ze deden."""
-    rows = queries.duty_runs(_services(), duty)
+    rows = queries.duty_runs(cli.services(), duty)
     if as_json:
         out.print(json.dumps([r.summary for r in rows], ensure_ascii=False))
         return
@@ -192,12 +177,12 @@ def runs(duty: Annotated[str | None, typer.Argument(help="Bijv. sweep_due.")] = 
 
     for r in rows:
         sm = r.summary
-        out.print(f"{_short(r.moment)} {title(r.duty)}: {sm.get('practices', 0)} praktijken, {sm.get('planned', 0)} "
+        out.print(f"{cli.short(r.moment)} {title(r.duty)}: {sm.get('practices', 0)} praktijken, {sm.get('planned', 0)} "
                   f"gepland, {sm.get('messages', 0)} berichten, {len(sm.get('failures', []))} fouten ({r.actor})",
                   markup=False)
 
 
-@command()
+@cli.command()
 def serve(
     limit: Annotated[int | None, typer.Option("--limit", help="Hoeveel runs tegelijk.")] = None,
 ) -> None:
@@ -207,7 +192,7 @@ def serve(
     serve_deployments(limit=limit)
 
 
-@command()
+@cli.command()
 def deploy(
     pool: Annotated[str, typer.Option("--pool", help="Naam van de Prefect work pool (type process).")],
 ) -> None:
@@ -219,7 +204,7 @@ def deploy(
               f"'qualitycycle worker --pool {pool}'", markup=False)
 
 
-@command()
+@cli.command()
 def worker(
     pool: Annotated[str, typer.Option("--pool", help="Naam van de Prefect work pool (type process).")],
     name: Annotated[str | None, typer.Option("--name", help="Naam van deze worker in de Prefect-UI.")] = None,

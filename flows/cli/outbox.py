@@ -9,44 +9,31 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from flows.cli.common import (
-    CliInputError,
-    JsonOption,
-    NowOption,
-    _moment,
-    _services,
-    _short,
-    _when,
-    command,
-    config,
-    err,
-    out,
-    queries,
-    wording,
-)
+from flows.cli import common as cli
+from flows.cli.common import config, err, out, queries, wording
 
 OUTBOX_STATUS_NL = {"pending": "wacht", "sending": "bezig", "sent": "verzonden", "failed": "mislukt",
                     "withdrawn": "ingetrokken", "historic": "historisch (niet verstuurd)"}
 
 
-@command()
+@cli.command()
 def outbox(
     status: Annotated[str | None, typer.Option(
         "--status", help="pending, sending, sent, failed of historic.")] = None,
-    as_json: JsonOption = False,
+    as_json: cli.JsonOption = False,
 ) -> None:
     """De berichten in de outbox: wat wacht (en waarom), wat is verzonden en wat is mislukt."""
     if status is not None and status not in OUTBOX_STATUS_NL:
-        raise CliInputError(f"--status {status!r} onbekend: kies uit {', '.join(OUTBOX_STATUS_NL)}")
-    services = _services()
+        raise cli.CliInputError(f"--status {status!r} onbekend: kies uit {', '.join(OUTBOX_STATUS_NL)}")
+    services = cli.services()
     rows = queries.outbox_messages(services, status)
     if as_json:
         typer.echo(json.dumps([{
             "id": r.id, "key": r.key, "kind": r.kind, "agb_code": r.agb_code, "recipient_name": r.recipient_name,
             "recipient_email": r.recipient_email, "recipient_role": r.recipient_role, "subject": r.subject,
             "status": r.status, "attempts": r.attempts, "last_error": r.last_error, "message_id": r.message_id,
-            "created_at": _when(r.created_at) or None, "last_attempt_at": _when(r.last_attempt_at) or None,
-            "next_attempt_at": _when(r.next_attempt_at) or None, "sent_at": _when(r.sent_at) or None,
+            "created_at": cli.when(r.created_at) or None, "last_attempt_at": cli.when(r.last_attempt_at) or None,
+            "next_attempt_at": cli.when(r.next_attempt_at) or None, "sent_at": cli.when(r.sent_at) or None,
         } for r in rows], ensure_ascii=False, indent=2))
         return
     table = Table(title="Outbox" + (f" ({OUTBOX_STATUS_NL[status]})" if status else ""),
@@ -57,9 +44,9 @@ def outbox(
     for r in rows:
         who = f"{r.recipient_name} <{r.recipient_email}>" if r.recipient_email else f"{r.recipient_name} (geen adres)"
         when = r.sent_at if r.status == "sent" else r.next_attempt_at
-        table.add_row(_short(r.created_at), wording.message_kind_nl(r.kind), r.agb_code or "", who,
+        table.add_row(cli.short(r.created_at), wording.message_kind_nl(r.kind), r.agb_code or "", who,
                       OUTBOX_STATUS_NL.get(r.status, r.status),
-                      str(r.attempts), _short(when), r.last_error or "")
+                      str(r.attempts), cli.short(when), r.last_error or "")
     out.print(table)
     counts: dict[str, int] = {}
     for r in rows:
@@ -67,20 +54,20 @@ def outbox(
     out.print(", ".join(f"{OUTBOX_STATUS_NL.get(k, k)}: {n}" for k, n in sorted(counts.items())) or "outbox is leeg")
 
 
-@command()
-def send(now: NowOption = None) -> None:
+@cli.command()
+def send(now: cli.NowOption = None) -> None:
     """Verstuur nu alle berichten die aan de beurt zijn (via SMTP, of als .eml-bestand in QC_HOME/outbox)."""
     from flows.services.outbox import channel_from_settings, dispatch_outbox
 
     settings = config.load_settings()
-    services = _services()
-    report = dispatch_outbox(services, channel_from_settings(settings), _moment(now), mail_from=settings.mail_from)
+    services = cli.services()
+    report = dispatch_outbox(services, channel_from_settings(settings), cli.moment(now), mail_from=settings.mail_from)
     resent = f" (waarvan {len(report.resent)} opnieuw na een onderbreking)" if report.resent else ""
     out.print(f"verzenden via {report.channel}: {len(report.sent)} verzonden{resent}, "
               f"{len(report.retrying)} later opnieuw, {len(report.failed)} mislukt, "
               f"{len(report.held)} wachten op een e-mailadres", markup=False)
     for p in report.retrying:
-        err.print(f"  later opnieuw (vanaf {_when(p.next_attempt_at)}): {p.key}: {p.reason}", markup=False)
+        err.print(f"  later opnieuw (vanaf {cli.when(p.next_attempt_at)}): {p.key}: {p.reason}", markup=False)
     for p in report.failed:
         err.print(f"  mislukt, opgegeven: {p.key}: {p.reason}", markup=False)
     for p in report.held:
@@ -91,7 +78,7 @@ def send(now: NowOption = None) -> None:
         raise typer.Exit(1)
 
 
-@command()
+@cli.command()
 def preview(
     kind: Annotated[str, typer.Argument(help="Soort bericht, bijvoorbeeld conversation_invitation.")],
     output: Annotated[Path | None, typer.Option("--out", help="Schrijf naar een bestand: .eml het hele bericht, "
@@ -104,11 +91,11 @@ def preview(
 
     samples = sample_messages()
     if kind not in samples:
-        raise CliInputError(f"onbekende berichtsoort {kind!r}: kies uit {', '.join(KINDS)}")
+        raise cli.CliInputError(f"onbekende berichtsoort {kind!r}: kies uit {', '.join(KINDS)}")
     try:
-        msg = render(samples[kind], mail_from=config.load_settings().mail_from, now=_moment(None))
+        msg = render(samples[kind], mail_from=config.load_settings().mail_from, now=cli.moment(None))
     except RenderError as exc:
-        raise CliInputError(str(exc)) from None
+        raise cli.CliInputError(str(exc)) from None
     body = msg.get_body(preferencelist=("plain",))
     html = msg.get_body(preferencelist=("html",))
     text = body.get_content() if body is not None else ""
@@ -122,7 +109,7 @@ def preview(
         elif suffix == ".ics":
             invite = next((part for name, part in attachments if name.endswith(".ics")), None)
             if invite is None:
-                raise CliInputError(f"berichtsoort {kind} heeft geen agenda-uitnodiging")
+                raise cli.CliInputError(f"berichtsoort {kind} heeft geen agenda-uitnodiging")
             data = invite.get_payload(decode=True)
             output.write_bytes(data if isinstance(data, bytes) else b"")
         else:

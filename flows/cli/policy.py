@@ -9,27 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
-from flows.cli.common import (
-    ActorOption,
-    CliInputError,
-    JsonOption,
-    NowOption,
-    _actor,
-    _date,
-    _moment,
-    _services,
-    app,
-    command,
-    config,
-    err,
-    files,
-    inputs,
-    out,
-    policy,
-)
+from flows.cli import common as cli
+from flows.cli.common import config, err, files, inputs, out, policy
 
 policy_app = typer.Typer(no_args_is_help=True, help="Het beleid (alle drempels): versies, wijzigen, eerst proberen.")
-app.add_typer(policy_app, name="policy")
+cli.app.add_typer(policy_app, name="policy")
 
 
 def _proposed(file: Path, on: date) -> Any:
@@ -39,19 +23,19 @@ def _proposed(file: Path, on: date) -> Any:
     from domain.policy import Policy
     from flows.services.settings import read_policy_file
 
-    services = _services().in_force(on)
+    services = cli.services().in_force(on)
     try:
         return Policy.model_validate({**services.policy.model_dump(), **read_policy_file(file)})
     except PolicyError as exc:
         first = exc.errors()[0]
-        raise CliInputError(f"{file}, {files.field_path(first['loc'])}: {files.dutch_message(first)}") from None
+        raise cli.CliInputError(f"{file}, {files.field_path(first['loc'])}: {files.dutch_message(first)}") from None
 
 
-@command("show", group=policy_app)
-def policy_show(as_json: JsonOption = False, now: NowOption = None) -> None:
+@cli.command("show", group=policy_app)
+def policy_show(as_json: cli.JsonOption = False, now: cli.NowOption = None) -> None:
     """Het beleid nu en alle versies, met de dag vanaf wanneer ze gelden."""
-    services = _services()
-    moment = _moment(now)
+    services = cli.services()
+    moment = cli.moment(now)
     versions = policy.policy_versions(services)
     current = services.in_force(moment)
     if as_json:
@@ -68,37 +52,37 @@ def policy_show(as_json: JsonOption = False, now: NowOption = None) -> None:
         out.print(f"  {name}: {value}", markup=False)
 
 
-@command("set", group=policy_app)
+@cli.command("set", group=policy_app)
 def policy_set(
     file: Annotated[Path, typer.Argument(help="YAML of TOML met de drempels die veranderen.")],
     start: Annotated[str, typer.Option("--from", help="Vanaf deze dag geldt het (JJJJ-MM-DD).")],
     reason: Annotated[str, typer.Option("--reason", help="Waarom het beleid verandert.")],
-    now: NowOption = None, actor: ActorOption = None,
+    now: cli.NowOption = None, actor: cli.ActorOption = None,
 ) -> None:
     """Leg een nieuwe versie van het beleid vast, geldend vanaf een dag; beslissingen noemen hun versie."""
-    day = _date(start, "--from")
+    day = cli.day(start, "--from")
     reason = inputs.checked(inputs.check_text, reason, "--reason")
     proposed = _proposed(file, day)
-    number = policy.add_policy_version(_services(), proposed, day, reason, _moment(now), _actor(actor))
+    number = policy.add_policy_version(cli.services(), proposed, day, reason, cli.moment(now), cli.actor(actor))
     out.print(f"beleid {number} vastgelegd, geldt vanaf {day.isoformat()}: {reason}", markup=False)
 
 
-@command("what-if", group=policy_app)
+@cli.command("what-if", group=policy_app)
 def policy_what_if(
     file: Annotated[Path, typer.Argument(help="YAML of TOML met de voorgestelde drempels.")],
     months: Annotated[int, typer.Option("--months", min=1, max=120, help="Hoeveel maanden vooruit.")] = 12,
     since: Annotated[str | None, typer.Option(
         "--from", help="Herbouw de trajecten vanaf deze dag onder beide (anders: vanaf nu vooruit).")] = None,
-    now: NowOption = None,
+    now: cli.NowOption = None,
 ) -> None:
     """Probeer een beleidswijziging eerst: de zorggroep onder het huidige en het voorgestelde beleid, op kopieen
     (niets opgeslagen, niets verstuurd), en per praktijk waar de twee verschillen."""
     from flows.services.whatif import what_if
 
-    moment = _moment(now)
-    start = _date(since, "--from") if since else None
+    moment = cli.moment(now)
+    start = cli.day(since, "--from") if since else None
     proposed = _proposed(file, start or moment.date())
-    report = what_if(_services(), config.load_settings(), proposed, now=moment, months=months, since=start)
+    report = what_if(cli.services(), config.load_settings(), proposed, now=moment, months=months, since=start)
     changed = ", ".join(f"{k}: {a} -> {b}" for k, a, b in ((k, *v) for k, v in report.changed.items()))
     out.print(f"wat als {changed or 'niets verandert'} (nu: {report.current}); "
               f"{report.start:%Y-%m-%d} tot {report.until:%Y-%m-%d}" + (", trajecten herbouwd" if start else ""),

@@ -12,21 +12,8 @@ import typer
 from rich.table import Table
 
 from domain.clock import AMSTERDAM, as_amsterdam
-from flows.cli.common import (
-    AsOfOption,
-    CliInputError,
-    JsonOption,
-    _date,
-    _moment,
-    _services,
-    command,
-    err,
-    files,
-    machine,
-    out,
-    queries,
-    trajectory,
-)
+from flows.cli import common as cli
+from flows.cli.common import err, files, machine, out, queries, trajectory
 
 
 def _short_reason(reason: dict[str, Any]) -> str:
@@ -51,23 +38,23 @@ def status_table(lines: list[queries.StatusLine], title: str = "Praktijken") -> 
     return table
 
 
-@command()
-def status(as_json: JsonOption = False, as_of: AsOfOption = None) -> None:
+@cli.command()
+def status(as_json: cli.JsonOption = False, as_of: cli.AsOfOption = None) -> None:
     """Waar staat elke praktijk in de kwaliteitscyclus, sinds wanneer, waarom, en wat komt er aan."""
     moment = _as_of(as_of)
-    lines = queries.status(_services(), moment, now=_moment(None))
+    lines = queries.status(cli.services(), moment, now=cli.moment(None))
     if as_json:
         typer.echo(json.dumps([line.as_json() for line in lines], ensure_ascii=False, indent=2))
     else:
         out.print(status_table(lines, "Praktijken" + (f" op {moment:%Y-%m-%d %H:%M}" if moment else "")))
 
 
-@command()
-def history(agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")], as_json: JsonOption = False,
-            as_of: AsOfOption = None) -> None:
+@cli.command()
+def history(agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")], as_json: cli.JsonOption = False,
+            as_of: cli.AsOfOption = None) -> None:
     """De gebeurtenissen van het traject van een praktijk, in volgorde."""
     moment = _as_of(as_of)
-    events = queries.history(_services(), files.agb_code_argument(agb), moment)
+    events = queries.history(cli.services(), files.agb_code_argument(agb), moment)
     if as_json:
         typer.echo(json.dumps([queries.event_as_json(e) for e in events], ensure_ascii=False, indent=2))
         return
@@ -88,16 +75,16 @@ def _as_of(value: str | None) -> datetime | None:
     if value is None:
         return None
     if "T" not in value and " " not in value.strip():
-        return datetime.combine(_date(value.strip(), "--as-of"), time.max, tzinfo=AMSTERDAM)
-    return _moment(value)
+        return datetime.combine(cli.day(value.strip(), "--as-of"), time.max, tzinfo=AMSTERDAM)
+    return cli.moment(value)
 
 
-@command()
+@cli.command()
 def replay(
     agb: Annotated[str | None, typer.Argument(help="AGB-code; zonder: alle praktijken.")] = None,
 ) -> None:
     """Herbouw de toestand uit de gebeurtenissen en vergelijk met de opgeslagen toestand."""
-    services = _services()
+    services = cli.services()
     codes = [files.agb_code_argument(agb)] if agb else sorted(queries.known_practices(services))
     failed = 0
     for code in codes:
@@ -117,21 +104,21 @@ def _nl(value: float | None, signed: bool = False) -> str:
     return (f"{value:+.1f}" if signed else f"{value:.1f}").replace(".", ",")
 
 
-@command()
+@cli.command()
 def indicators(
     agb: Annotated[str | None, typer.Argument(help="AGB-code van de praktijk.")] = None,
     period: Annotated[str | None, typer.Option("--period", help="Einde van de periode (standaard: laatste).")] = None,
     gp_group: Annotated[str | None, typer.Option("--gp-group", help="Een huisartsengroep, samengeteld.")] = None,
     care_group: Annotated[bool, typer.Option("--care-group", help="De hele zorggroep, samengeteld.")] = False,
-    as_json: JsonOption = False,
+    as_json: cli.JsonOption = False,
 ) -> None:
     """Indicatoren tegen streefwaarde en landelijk gemiddelde, met 95%-interval, verandering over een jaar en
     de spreiding binnen de zorggroep."""
     if sum(x is not None and x is not False for x in (agb, gp_group, care_group or None)) != 1:
-        raise CliInputError("geef precies een van: AGB-code, --gp-group CODE of --care-group")
-    view = queries.indicator_view(_services(), agb_code=files.agb_code_argument(agb) if agb else None,
-                                  gp_group=gp_group, period_end=_date(period, "--period") if period else None,
-                                  on=_moment(None).date())
+        raise cli.CliInputError("geef precies een van: AGB-code, --gp-group CODE of --care-group")
+    view = queries.indicator_view(cli.services(), agb_code=files.agb_code_argument(agb) if agb else None,
+                                  gp_group=gp_group, period_end=cli.day(period, "--period") if period else None,
+                                  on=cli.moment(None).date())
     if as_json:
         typer.echo(json.dumps({"scope": view.scope, "period_end": view.period_end.isoformat() if view.period_end
                                else None, "indicators": [line.as_json() for line in view.lines]},
@@ -161,7 +148,7 @@ def indicators(
     out.print(table)
 
 
-@command()
+@cli.command()
 def chart(
     agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")],
     output: Annotated[Path, typer.Option("--out", help="SVG-bestand om te schrijven.")],
@@ -170,18 +157,18 @@ def chart(
     """Grafiek per indicator: score door de tijd tegen streefwaarde en landelijk gemiddelde (SVG)."""
     from notifications.charts import practice_chart_svg
 
-    title, series = queries.chart_series(_services(), files.agb_code_argument(agb), main_only=not all_indicators)
+    title, series = queries.chart_series(cli.services(), files.agb_code_argument(agb), main_only=not all_indicators)
     output.write_text(practice_chart_svg(title, series), encoding="utf-8")
     out.print(f"grafiek geschreven: {output} ({len(series)} indicatoren)")
 
 
-@command()
+@cli.command()
 def imports(
     agb: Annotated[str | None, typer.Option("--revisions", help="Vervangen cijfers van deze praktijk.")] = None,
-    as_json: JsonOption = False,
+    as_json: cli.JsonOption = False,
 ) -> None:
     """Welke indicatorbestanden wanneer zijn ingelezen, en welke cijfers een correctie verving."""
-    services = _services()
+    services = cli.services()
     log, revised = queries.import_log(services, files.agb_code_argument(agb) if agb else None)
     if as_json:
         typer.echo(json.dumps({
@@ -206,7 +193,7 @@ def imports(
                   f" -> {r.new_numerator}/{r.new_denominator}")
 
 
-@command()
+@cli.command()
 def diagram() -> None:
     """De toestandsmachine van een traject als Mermaid-diagram."""
     typer.echo(machine.mermaid(), nl=False)

@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
-from flows.cli.common import CliInputError, _date, _moment, _services, command, config, err, out
+from flows.cli import common as cli
+from flows.cli.common import config, err, out
 from flows.cli.views import status_table
 
 
-@command()
+@cli.command()
 def demo(
     years: Annotated[int, typer.Option("--years", min=1, max=5, help="Aantal gesimuleerde jaren.")] = 3,
     practices: Annotated[int, typer.Option("--practices", min=4, max=500, help="Aantal praktijken.")] = 12,
@@ -25,7 +26,7 @@ def demo(
     out.print(result.summary, markup=False)
 
 
-@command()
+@cli.command()
 def backfill(
     start: Annotated[str, typer.Option("--from", help="Eerste dag van de geschiedenis (JJJJ-MM-DD).")],
     until: Annotated[str | None, typer.Option(
@@ -37,13 +38,13 @@ def backfill(
     from flows.services.run_report import log_operations_to
 
     settings = config.load_settings()
-    services = _services()
+    services = cli.services()
     log_operations_to(settings.home)
-    now = _moment(None)
+    now = cli.moment(None)
     try:
-        report = walk(services, settings, _date(start, "--from"), _moment(until) if until else now, now=now)
+        report = walk(services, settings, cli.day(start, "--from"), cli.moment(until) if until else now, now=now)
     except BackfillError as exc:
-        raise CliInputError(str(exc)) from None
+        raise cli.CliInputError(str(exc)) from None
     if report.done_already:
         out.print(f"backfill {report.start} tot {report.until:%Y-%m-%d %H:%M}: de motor had deze periode al "
                   "beoordeeld; niets te doen", markup=False)
