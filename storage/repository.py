@@ -27,6 +27,7 @@ from domain.clock import as_amsterdam, fact_moment
 from domain.errors import ConflictError
 from domain.indicators import (
     IndicatorDefinition,
+    IndicatorFigures,
     IndicatorKey,
     IndicatorKind,
     IndicatorScore,
@@ -273,6 +274,13 @@ def load_catalogue(session: Session) -> list[IndicatorDefinition]:
         )
         for r in session.exec(select(IndicatorRow).order_by(col(IndicatorRow.programme), col(IndicatorRow.indicator)))
     ]
+
+
+def reference_figures(session: Session, count_after_days: int = 0) -> IndicatorFigures:
+    """What every practice's figures are judged against, loaded once and shared (``with_scores`` gives one
+    practice's figures): the catalogue, the targets and the national averages."""
+    return IndicatorFigures.build(load_catalogue(session), load_targets(session), load_averages(session), (),
+                                  count_after_days=count_after_days)
 
 
 def catalogue_keys(session: Session) -> set[IndicatorKey]:

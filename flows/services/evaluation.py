@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -190,7 +190,7 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         practices = repo.practices(s) if asked is None else repo.practices_of(s, asked)
         codes = [p.agb_code for p in practices]
         board = repo.contacts(s, Role.BOARD)
-        catalogue, targets, averages = repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s)
+        reference = repo.reference_figures(s, count_after_days=services.policy.figures_count_after_days)
         views = repo.load_views(s, codes) if only is not None else repo.load_views(s)
         with_steps = repo.practices_with_due_steps(s, codes, now)  # facts that happened by now, not yet taken
         next_steps = repo.next_step_days(s, codes, now) if review_basis is not None else {}
@@ -206,8 +206,7 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         medians = {k: r.median for k, r in references(x for group in scores.values() for x in group).items()}
     # the catalogue, targets, averages and medians as the rules read them, built once and shared by every
     # practice's figures (the rules only read them)
-    shared = IndicatorFigures.build(catalogue, targets, averages, (), medians,
-                                    count_after_days=services.policy.figures_count_after_days)
+    shared = replace(reference, care_group_medians=medians)
     on = now.date()
     marks: dict[str, tuple[tuple[int, int], date | None]] = {}
     for practice in practices:

@@ -17,7 +17,6 @@ from domain.clock import as_amsterdam
 from domain.errors import NotFoundError
 from domain.indicator_views import IndicatorLine, indicator_lines, pool, references
 from domain.indicators import (
-    IndicatorFigures,
     IndicatorKey,
 )
 from domain.registry import Practice
@@ -210,7 +209,7 @@ def indicator_view(services: Services, *, agb_code: str | None = None, gp_group:
     reference across its practices."""
     with services.session() as s:
         registry = repo.load_registry(s)
-        catalogue, targets, averages = repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s)
+        reference = repo.reference_figures(s)
         all_scores = [x for scores in repo.load_scores(s).values() for x in scores]
     members = {p.agb_code for p in registry.practices}
     if agb_code is not None:
@@ -230,7 +229,7 @@ def indicator_view(services: Services, *, agb_code: str | None = None, gp_group:
     for x in mine:
         counts[(x.key, x.period_end)] = counts.get((x.key, x.period_end), 0) + 1
     shown = mine if agb_code is not None else pool(mine)
-    figures = IndicatorFigures.build(catalogue, targets, averages, shown)
+    figures = reference.with_scores(shown)
     period = period_end or figures.latest_period(on or date.max)
     if period is None:
         return IndicatorView(scope, None, [])
@@ -243,10 +242,9 @@ def chart_series(services: Services, agb_code: str, main_only: bool = True) -> t
         practice = repo.get_practice(s, agb_code)
         if practice is None:
             raise UnknownPracticeError(agb_code)
-        catalogue = {d.key: d for d in repo.load_catalogue(s)}
-        targets = {t.key: t.target for t in repo.load_targets(s)}
-        averages = repo.load_averages(s)
+        reference = repo.reference_figures(s)
         scores = repo.load_scores(s, [agb_code]).get(agb_code, [])
+    catalogue = reference.catalogue
     by_key: dict[IndicatorKey, list[tuple[date, float]]] = {}
     for x in sorted(scores, key=lambda x: x.period_end):
         definition = catalogue.get(x.key)
@@ -255,8 +253,8 @@ def chart_series(services: Services, agb_code: str, main_only: bool = True) -> t
         by_key.setdefault(x.key, []).append((x.period_end, x.score))
     series = [
         Series(title=str(key), subtitle=catalogue[key].name if key in catalogue else "", points=points,
-               target=targets.get(key),
-               national={a.year: a.national_average for a in averages if a.key == key})
+               target=reference.targets.get(key),
+               national={year: value for (of, year), value in reference.averages.items() if of == key})
         for key, points in sorted(by_key.items())
     ]
     return f"{practice.name} ({agb_code})", series

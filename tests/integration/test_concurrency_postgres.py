@@ -35,8 +35,7 @@ def flagged_figures(services: Services) -> IndicatorFigures:
     sc.conversation(LINDE, "start", "2024-01-15")
     sc.scores("2024-03-31", {LINDE: {"dm2/hba1c_measured": 60, "dm2/bp_measured": 95}})
     with services.session() as s:
-        return IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s),
-                                      repo.load_scores(s, [LINDE])[LINDE])
+        return repo.reference_figures(s).with_scores(repo.load_scores(s, [LINDE])[LINDE])
 
 
 def events(services: Services) -> list[TrajectoryTransitioned]:
