@@ -48,8 +48,6 @@ if TYPE_CHECKING:
     from flows.services import settings as config
     from notifications import wording
     from readers import files
-    from statemachines import trajectory as machine
-    from storage import database
 else:
     commands = _lazy("domain.commands")
     conversation_model = _lazy("domain.conversations")
@@ -65,8 +63,6 @@ else:
     config = _lazy("flows.services.settings")
     wording = _lazy("notifications.wording")
     files = _lazy("readers.files")
-    machine = _lazy("statemachines.trajectory")
-    database = _lazy("storage.database")
 
 
 class _DutchCommandLine(TyperGroup):

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from domain.clock import AMSTERDAM, as_amsterdam
 from flows.cli import common as cli
-from flows.cli.common import err, files, machine, out, queries, trajectory
+from flows.cli.common import err, files, out, queries, trajectory
 
 
 def _short_reason(reason: dict[str, Any]) -> str:
@@ -155,11 +155,9 @@ def chart(
     all_indicators: Annotated[bool, typer.Option("--all", help="Ook de niet-hoofdindicatoren.")] = False,
 ) -> None:
     """Grafiek per indicator: score door de tijd tegen streefwaarde en landelijk gemiddelde (SVG)."""
-    from notifications.charts import practice_chart_svg
-
-    title, series = queries.chart_series(cli.services(), files.agb_code_argument(agb), main_only=not all_indicators)
-    output.write_text(practice_chart_svg(title, series), encoding="utf-8")
-    out.print(f"grafiek geschreven: {output} ({len(series)} indicatoren)")
+    svg, shown = queries.practice_chart(cli.services(), files.agb_code_argument(agb), main_only=not all_indicators)
+    output.write_text(svg, encoding="utf-8")
+    out.print(f"grafiek geschreven: {output} ({shown} indicatoren)")
 
 
 @cli.command()
@@ -196,4 +194,4 @@ def imports(
 @cli.command()
 def diagram() -> None:
     """De toestandsmachine van een traject als Mermaid-diagram."""
-    typer.echo(machine.mermaid(), nl=False)
+    typer.echo(queries.trajectory_diagram(), nl=False)

@@ -38,10 +38,9 @@ from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from domain.clock import AMSTERDAM, as_amsterdam
 from flows.schedule import BY_NAME, SCHEDULE, ScheduledDuty, check_schedule, trigger
 from flows.services import run_report
-from flows.services.bootstrap import open_services
+from flows.services.bootstrap import open_services, scheduler_database
 from flows.services.duties import DutyReport
 from flows.services.settings import Settings, load_settings
-from storage.database import create_db_engine
 
 log = logging.getLogger("qualitycycle.runner")
 JOB_TABLE = "scheduler_job"
@@ -114,7 +113,7 @@ def build_scheduler(settings: Settings) -> BaseScheduler:
     check_schedule()
     # the product's own engine: on SQLite the same WAL mode and busy timeout as every other connection to the
     # file (a plain engine held locks in the rollback-journal mode that made the duties' connections fail)
-    store = SQLAlchemyJobStore(engine=create_db_engine(settings.db_url()), tablename=JOB_TABLE)
+    store = SQLAlchemyJobStore(engine=scheduler_database(settings), tablename=JOB_TABLE)
     scheduler = _Scheduler(jobstores={"default": store}, timezone=AMSTERDAM,
                                     job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
     scheduler.start(paused=True)  # loads the stored jobs; nothing runs until resume()

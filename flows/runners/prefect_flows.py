@@ -42,11 +42,10 @@ from prefect.states import Failed
 from domain.clock import AMSTERDAM, as_amsterdam, parse_moment
 from flows.schedule import BY_NAME, SCHEDULE, TIMEZONE, ScheduledDuty, check_schedule
 from flows.services import context, due_notices, duties, run_report, sweep
-from flows.services.bootstrap import open_services
+from flows.services.bootstrap import database_reachable, open_services
 from flows.services.context import Services
 from flows.services.duties import DutyReport
 from flows.services.settings import PrefectServerMissingError, Settings, load_settings
-from storage.database import ping
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TABLE_LIMIT = 500  # rows in the artifact's table; the summary counts everything
@@ -89,7 +88,7 @@ def _services() -> tuple[Services, Settings]:
     for pause in (*CONNECT_PAUSES, None):
         try:
             services = open_services(settings)
-            ping(services.db)
+            database_reachable(services)
             return services, settings
         except sa.exc.OperationalError as exc:
             if pause is None:

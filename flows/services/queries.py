@@ -315,3 +315,19 @@ def practice(services: Services, agb_code: str) -> Practice:
     if found is None:
         raise UnknownPracticeError(agb_code)
     return found
+
+
+def practice_chart(services: Services, agb_code: str, main_only: bool = True) -> tuple[str, int]:
+    """A practice's indicators through time against target and national average, as an SVG image, and how many
+    indicators it shows."""
+    from notifications.charts import practice_chart_svg  # drawn only when asked
+
+    title, series = chart_series(services, agb_code, main_only)
+    return practice_chart_svg(title, series), len(series)
+
+
+def trajectory_diagram() -> str:
+    """The trajectory's state machine as a Mermaid diagram."""
+    from statemachines.trajectory import mermaid
+
+    return mermaid()
