@@ -162,9 +162,9 @@ def recalculate_duckdb(
     path: Path, catalogue: Sequence[IndicatorDefinition], period_end: date, known_agb_codes: set[str] | None = None
 ) -> list[IndicatorScore]:
     """Our ``recalculate`` in DuckDB: ``recalculate_duckdb_table``, then the objects made by our own code."""
-    from readers import extracts as ours
+    from readers import recalculation as ours
 
-    return ours._scores(recalculate_duckdb_table(path, catalogue, period_end, known_agb_codes))
+    return ours.indicator_scores(recalculate_duckdb_table(path, catalogue, period_end, known_agb_codes))
 
 
 def recalculate_duckdb_table(
@@ -175,7 +175,7 @@ def recalculate_duckdb_table(
     table (made, and its invariants checked, by our code)."""
     import duckdb
 
-    from readers import extracts as ours
+    from readers import recalculation as ours
 
     con = duckdb.connect()
     try:
@@ -296,9 +296,9 @@ def recalculate_duckdb_table(
                     if denominator > 0:
                         found.append((agb_code, position[d.key], numerator, denominator))
         found.sort()
-        counts = pl.DataFrame(found, schema=ours._COUNTS_SCHEMA, orient="row")
-        table = ours._table(counts, computable, period_end)
-        ours._assert_invariants(table)
+        counts = pl.DataFrame(found, schema=ours.COUNTS_SCHEMA, orient="row")
+        table = ours.scores_table(counts, computable, period_end)
+        ours.assert_invariants(table)
         return table
     finally:
         con.close()
@@ -418,22 +418,23 @@ def worker(implementation: str, data: Path, repeat: int, out: Path) -> dict[str,
 def _stages(data: Path, catalogue: Sequence[IndicatorDefinition], repeat: int) -> dict[str, Any]:
     """Where our time goes: the module's own steps, each timed alone (best of ``repeat``); and, for
     comparison, the two ways of making the objects that ours does not use."""
-    from readers import extracts as ours
+    from readers import extracts, recalculation
 
     computable = [d for d in catalogue if d.computable]
-    read, _, raw = _best(lambda: ours._read(data, ours._Check(str(data))), repeat)
-    validate, _, typed = _best(lambda: ours._validate(raw, ours._Check(str(data)), computable, None), repeat)
-    count, _, counts = _best(lambda: ours._count(typed, computable, PERIOD_END), repeat)
+    # reading and validation have no public step of their own (``recalculate`` is the entry): timed by their parts
+    read, _, raw = _best(lambda: extracts._read(data, extracts._Check(str(data))), repeat)
+    validate, _, typed = _best(lambda: extracts._validate(raw, extracts._Check(str(data)), computable, None), repeat)
+    count, _, counts = _best(lambda: recalculation.count_population(typed, computable, PERIOD_END), repeat)
 
     def table_and_check() -> pl.DataFrame:
-        table = ours._table(counts, computable, PERIOD_END)
-        ours._assert_invariants(table)
+        table = recalculation.scores_table(counts, computable, PERIOD_END)
+        recalculation.assert_invariants(table)
         return table
 
     table_s, _, table = _best(table_and_check, repeat)
-    scores, _, _ = _best(lambda: ours._scores(table), repeat)
+    scores, _, _ = _best(lambda: recalculation.indicator_scores(table), repeat)
     rows = [
-        (agb, ours._PROGRAMME_ORDER[code], indicator, numerator, denominator)
+        (agb, recalculation.PROGRAMMES[code], indicator, numerator, denominator)
         for agb, code, indicator, numerator, denominator in zip(
             table["agb_code"].to_list(), table["programme"].to_physical().to_list(), table["indicator"].to_list(),
             table["numerator"].to_list(), table["denominator"].to_list(), strict=True,

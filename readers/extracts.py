@@ -7,6 +7,10 @@ gives the same aggregates as one Polars table (``TABLE_SCHEMA``), for bulk calle
 the numbers. The engine is Polars (chosen by measurement against DuckDB and pandas: see
 ``benchmarks/README.md``).
 
+This module reads and validates the extract into a population frame (typed, blank rows dropped)
+and is the public entry; the counting (how numerators and denominators are computed, and the
+check of the result) is ``readers.recalculation``'s.
+
 Extract format (CSV or Parquet, chosen by the file's suffix: ``.csv``, ``.parquet`` or ``.pq``)
 ------------------------------------------------------------------------------------------------
 
@@ -32,21 +36,6 @@ decimal point or a decimal comma (Parquet: a numeric column, or such text). CSV 
 UTF-8, with or without BOM (Excel's "CSV UTF-8"), separated by commas or semicolons (detected
 from the header line).
 
-Computation, for period end E, per practice and computable indicator
---------------------------------------------------------------------
-
-- population: the rows of the indicator's programme with ``inclusion_date <= E``;
-- the window of a check: a check on date d counts when ``E - relativedelta(months=window_months) < d <= E``
-  (so for E = 2024-12-31 and 12 months: 2024-01-01 up to and including 2024-12-31; for
-  E = 2024-02-29: 2023-03-01 up to 2024-02-29). Without ``window_months``: any d <= E. A check
-  dated after E is never counted (an extract may be taken after the period end);
-- process indicator: numerator = population rows whose ``<check>_date`` is in the window,
-  denominator = the population;
-- outcome indicator: denominator = population rows whose ``<check>_date`` is in the window,
-  numerator = those of them whose ``<check>_value`` satisfies ``value_op value_threshold``
-  (an empty value counts in the denominator, never in the numerator);
-- a score is returned only when its denominator is above zero.
-
 Invariants
 ----------
 
@@ -60,16 +49,16 @@ Invariants
   included, of nine digits (or ``1234.56.782``) that passes the eleven-test. The number itself
   is never repeated in a message.
 - Nothing is written to disk and no patient-level data outlives the call: the extract is read
-  into memory, reduced to counts per practice and indicator, and dropped; only the aggregates
-  (``IndicatorScore`` objects, or the table of ``recalculate_table``) are returned.
+  into memory, reduced to counts per practice and indicator, and dropped (the untyped rows once
+  the typed ones exist, the typed ones once they are counted, and on a refusal before the error
+  leaves); only the aggregates (``IndicatorScore`` objects, or the table of ``recalculate_table``)
+  are returned.
 - Validation is vectorised; row numbers are computed only for the offending rows. Each check
   first counts its offending cells in one pass over the column; only a check that finds some
   looks further (row numbers, the cells' text, the slower readings of aliases and decimal commas).
-- The aggregates are computed here, so they are valid by construction; before they leave, the
-  whole table is checked once with Polars (``0 <= numerator <= denominator``, ``denominator > 0``,
-  eight-digit AGB codes): a bug in the counting fails loudly (``AssertionError``, also under
-  ``python -O``). The ``IndicatorScore`` objects are then built without validating each one again
-  (as ``IndicatorScore.model_construct`` would, only faster: see ``_scores``).
+- Only valid figures leave: every table is checked whole (``recalculation.assert_invariants``)
+  before it is returned or made into ``IndicatorScore`` objects, so a bug in the counting fails
+  loudly (``AssertionError``) and no score is made from it.
 """
 
 from __future__ import annotations
@@ -84,21 +73,21 @@ from os import PathLike
 from pathlib import Path
 
 import polars as pl
-from dateutil.relativedelta import relativedelta
 
-from domain.indicators import IndicatorDefinition, IndicatorKind, IndicatorScore, ValueOp
+from domain.indicators import IndicatorDefinition, IndicatorKind, IndicatorScore
 from domain.registry import Programme
-from domain.score_objects import unvalidated_scores
+from readers import recalculation
 from readers.files import (
     NEVER_STORED,
-    PROGRAMME_ALIASES,
+    PROGRAMME_ALIASES,  # the programme names every input file accepts (Dutch ones included)
     InputFileError,
     PatientDataFileError,
     Problem,
-    column_letter,  # the programme names every input file accepts (Dutch ones included)
+    column_letter,
     is_patient_header,
     looks_like_bsn,
 )
+from readers.recalculation import PROGRAMME_ENUM, PROGRAMMES, TABLE_SCHEMA, present_programmes
 
 __all__ = ["EXTRACT_SUFFIXES", "TABLE_SCHEMA", "recalculate", "recalculate_table", "required_columns"]
 
@@ -116,23 +105,8 @@ _AGB = re.compile(r"[0-9]{8}")
 _BSN_TEXT = r"^\s*([0-9]{9}|[0-9]{4}\.[0-9]{2}\.[0-9]{3})\s*$"
 _BSN_SHAPED = re.compile(r"[0-9]{4}\.?[0-9]{2}\.?[0-9]{3}")
 _BSN_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
-_PROGRAMMES: dict[str, Programme] = dict(PROGRAMME_ALIASES)
+_PROGRAMME_NAMES: dict[str, Programme] = dict(PROGRAMME_ALIASES)
 """Lower-case names (aliases included) to programmes; a cell is stripped and lower-cased first."""
-_PROGRAMME_ENUM = pl.Enum([p.value for p in Programme])
-_PROGRAMME_ORDER = tuple(Programme)
-TABLE_SCHEMA: dict[str, pl.DataType] = {
-    "agb_code": pl.String(),
-    "programme": _PROGRAMME_ENUM,
-    "indicator": pl.String(),
-    "period_end": pl.Date(),
-    "numerator": pl.Int64(),
-    "denominator": pl.Int64(),
-}
-"""The columns of ``recalculate_table``: one row per practice and indicator with a denominator above zero."""
-_SCORE_FIELDS = tuple(TABLE_SCHEMA)
-_COUNTS_SCHEMA: dict[str, pl.DataType] = {
-    "agb_code": pl.String(), "position": pl.UInt32(), "numerator": pl.Int64(), "denominator": pl.Int64()
-}
 _BLANK = "__qc_blank"
 _TYPED = "__qc_typed"
 _NUMERIC_TYPES = (pl.Float32, pl.Float64, pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16,
@@ -176,7 +150,7 @@ def recalculate(
 
     The scores are the rows of ``recalculate_table``, as domain objects.
     """
-    return _scores(recalculate_table(path, catalogue, period_end, known_agb_codes))
+    return recalculation.indicator_scores(recalculate_table(path, catalogue, period_end, known_agb_codes))
 
 
 def recalculate_table(
@@ -192,6 +166,10 @@ def recalculate_table(
     ``numerator`` and ``denominator``; ordered by AGB code and then catalogue order. The same
     refusals as ``recalculate``; the invariants of ``IndicatorScore`` are checked on the whole
     table before it is returned.
+
+    Reading and validation are this module's; the counting, the table and its check are the public
+    steps of ``readers.recalculation``, called through the module (so that a test can put a broken
+    count in their place and see this call fail).
     """
     computable = [d for d in catalogue if d.computable]
     check = _Check(str(path))
@@ -204,10 +182,10 @@ def recalculate_table(
         raw = None
         raise error.with_traceback(None) from None
     raw = None  # the untyped patient rows go as soon as the typed ones exist
-    counts = _count(typed, computable, period_end)
-    del typed
-    table = _table(counts, computable, period_end)
-    _assert_invariants(table)
+    counts = recalculation.count_population(typed, computable, period_end)
+    del typed  # and the typed ones as soon as they are counted: only the counts go on
+    table = recalculation.scores_table(counts, computable, period_end)
+    recalculation.assert_invariants(table)
     return table
 
 
@@ -528,21 +506,21 @@ def _programmes(
     """
     text = column.cast(pl.String)
     code = pl.lit(None, dtype=pl.UInt8)
-    for index, programme in reversed(list(enumerate(_PROGRAMME_ORDER))):
+    for index, programme in reversed(list(enumerate(PROGRAMMES))):
         code = pl.when(pl.col("programme") == programme.value).then(pl.lit(index, dtype=pl.UInt8)).otherwise(code)
     exact = pl.DataFrame({"programme": text}).select(code.alias("programme")).to_series()
     if exact.null_count() == blanks:  # a blank row has no programme; every other row has a known one
-        return exact, _present(exact)
+        return exact, present_programmes(exact)
     mapping: dict[str, str] = {}
     bad: list[str | None] = []
     for value in text.unique().to_list():
-        known = _PROGRAMMES.get(value.strip().lower()) if value is not None else None
+        known = _PROGRAMME_NAMES.get(value.strip().lower()) if value is not None else None
         if known is None:
             bad.append(value)
         else:
             mapping[value] = known.value
     canonical = ", ".join(p.value for p in Programme)
-    aliases = ", ".join(name for name in _PROGRAMMES if name not in canonical.split(", "))
+    aliases = ", ".join(name for name in _PROGRAMME_NAMES if name not in canonical.split(", "))
     expected = f"{canonical} (of {aliases})" if aliases else canonical
     for value in bad:
         if value is None:
@@ -555,16 +533,8 @@ def _programmes(
             )
     if any(key != canonical_value for key, canonical_value in mapping.items()):
         text = text.replace_strict(mapping, default=None)
-    codes = text.cast(_PROGRAMME_ENUM, strict=False).to_physical().cast(pl.UInt8)
-    return codes, _present(codes)
-
-
-def _present(codes: pl.Series) -> set[Programme]:
-    """The programmes with at least one row (one comparison per programme: cheaper than ``unique``)."""
-    found = codes.to_frame("code").select(
-        [(pl.col("code") == index).any().alias(str(index)) for index in range(len(_PROGRAMME_ORDER))]
-    )
-    return {programme for programme, present in zip(_PROGRAMME_ORDER, found.row(0), strict=True) if present}
+    codes = text.cast(PROGRAMME_ENUM, strict=False).to_physical().cast(pl.UInt8)
+    return codes, present_programmes(codes)
 
 
 def _agb_codes(
@@ -750,154 +720,9 @@ def _refuse_duplicates(
         check.add(
             index + check.row_offset,
             "pseudonym",
-            f"deze patiënt (pseudoniem) staat voor zorgprogramma {_PROGRAMME_ORDER[code].value} ook op rij "
+            f"deze patiënt (pseudoniem) staat voor zorgprogramma {PROGRAMMES[code].value} ook op rij "
             f"{first_index + check.row_offset}: één rij per patiënt en zorgprogramma",
         )
     if later.height > MAX_CELLS_PER_KIND:
         rest = later.height - MAX_CELLS_PER_KIND
         check.counted.append(Problem(check.file, None, "pseudonym", f"en nog {rest} dubbele rijen in deze kolom"))
-
-
-# --------------------------------------------------------------------------- computing
-
-
-def _in_window(column: str, period_end: date, window_months: int | None) -> pl.Expr:
-    checked = pl.col(column)
-    if window_months is None:
-        return checked <= period_end
-    start = period_end - relativedelta(months=window_months)
-    return (checked > start) & (checked <= period_end)
-
-
-def _meets(column: str, op: ValueOp, threshold: float) -> pl.Expr:
-    value = pl.col(column)
-    comparisons: dict[ValueOp, Callable[[], pl.Expr]] = {
-        ValueOp.LT: lambda: value < threshold,
-        ValueOp.LE: lambda: value <= threshold,
-        ValueOp.GT: lambda: value > threshold,
-        ValueOp.GE: lambda: value >= threshold,
-    }
-    return comparisons[op]()
-
-
-def _count(frame: pl.DataFrame, catalogue: Sequence[IndicatorDefinition], period_end: date) -> pl.DataFrame:
-    """One group-by per programme over the population, counting every indicator's numerator and denominator.
-
-    Each programme's query reads only its own rows and columns. The result has one row per
-    practice and indicator with a denominator above zero: ``agb_code``, ``position`` (the
-    indicator's index in ``catalogue``), ``numerator``, ``denominator``, sorted by AGB code and
-    position.
-    """
-    population = frame.lazy().filter(pl.col("inclusion_date") <= period_end)
-    definitions = list(catalogue)
-    position = {d.key: index for index, d in enumerate(definitions)}
-    queries: list[pl.LazyFrame] = []
-    plans: list[list[tuple[IndicatorDefinition, str, str]]] = []
-    present = _present(frame.get_column("programme"))
-    for code, programme in enumerate(_PROGRAMME_ORDER):
-        used = [d for d in definitions if d.programme is programme and d.check is not None]
-        if not used or programme not in present:
-            continue
-        aggregates: list[pl.Expr] = [pl.len().alias("population")]
-        plan: list[tuple[IndicatorDefinition, str, str]] = []
-        for number, definition in enumerate(used):
-            assert definition.check is not None
-            in_window = _in_window(f"{definition.check}_date", period_end, definition.window_months)
-            numerator, denominator = f"n{number}", f"d{number}"
-            if definition.kind is IndicatorKind.PROCESS:
-                aggregates.append(in_window.sum().alias(numerator))
-                plan.append((definition, numerator, "population"))
-            else:
-                assert definition.value_op is not None and definition.value_threshold is not None
-                meets = _meets(f"{definition.check}_value", definition.value_op, definition.value_threshold)
-                aggregates.append(in_window.sum().alias(denominator))
-                aggregates.append((in_window & meets).sum().alias(numerator))
-                plan.append((definition, numerator, denominator))
-        queries.append(
-            population.filter(pl.col("programme") == code).group_by("agb_code").agg(aggregates)
-        )
-        plans.append(plan)
-    if not queries:
-        return pl.DataFrame(schema=_COUNTS_SCHEMA)
-    # one query after the other: measured faster than ``collect_all`` (each group-by uses every core already);
-    # then the long form (one row per practice and indicator) in one lazy query
-    parts = [
-        counts.lazy().select(
-            "agb_code",
-            pl.lit(position[definition.key], dtype=pl.UInt32).alias("position"),
-            pl.col(numerator).cast(pl.Int64).alias("numerator"),
-            pl.col(denominator).cast(pl.Int64).alias("denominator"),
-        )
-        for counts, plan in zip((query.collect() for query in queries), plans, strict=True)
-        for definition, numerator, denominator in plan
-    ]
-    long = pl.concat(parts).filter(pl.col("denominator") > 0)
-    if len(definitions) < 1 << 16:
-        # one integer key (AGB code, validated as eight digits, then position): measured 5x faster than two keys
-        return long.sort(pl.col("agb_code").cast(pl.UInt64) * (1 << 16) + pl.col("position")).collect()
-    return long.sort("agb_code", "position").collect()
-
-
-def _table(counts: pl.DataFrame, catalogue: Sequence[IndicatorDefinition], period_end: date) -> pl.DataFrame:
-    """The counts (``_count``) in the public form of ``TABLE_SCHEMA``: the positions become programme and indicator."""
-    programmes = pl.Series([d.programme.value for d in catalogue], dtype=_PROGRAMME_ENUM)
-    indicators = pl.Series([d.indicator for d in catalogue], dtype=pl.String)
-    position = pl.col("position")
-    return counts.select(
-        pl.col("agb_code"),
-        pl.lit(programmes).gather(position).alias("programme") if len(catalogue) else pl.lit(None, _PROGRAMME_ENUM),
-        pl.lit(indicators).gather(position).alias("indicator") if len(catalogue) else pl.lit(None, pl.String),
-        pl.lit(period_end, dtype=pl.Date).alias("period_end"),
-        pl.col("numerator"),
-        pl.col("denominator"),
-    ).cast(TABLE_SCHEMA)  # type: ignore[arg-type]
-
-
-def _assert_invariants(table: pl.DataFrame) -> None:
-    """The invariants of ``IndicatorScore``, checked once on the whole table: a bug in the counting fails loudly.
-
-    Raised explicitly (not ``assert``), so that ``python -O`` keeps the check.
-    """
-    violated = table.select(
-        pl.any_horizontal(
-            pl.col("agb_code").is_null() | ~pl.col("agb_code").str.contains(r"^[0-9]{8}$"),
-            pl.col("programme").is_null(),
-            pl.col("indicator").is_null() | (pl.col("indicator").str.len_bytes() == 0),
-            pl.col("period_end").is_null(),
-            pl.col("numerator").is_null() | pl.col("denominator").is_null(),
-            pl.col("denominator") <= 0,
-            pl.col("numerator") < 0,
-            pl.col("numerator") > pl.col("denominator"),
-        ).alias("violated")
-    ).to_series()
-    if violated.any():
-        first = table.row(int(violated.arg_true()[0]), named=True)
-        raise AssertionError(
-            f"interne fout in de herberekening: {int(violated.sum())} rijen schenden 0 <= teller <= noemer, noemer > 0 "
-            f"of een geldige AGB-code, bijv. {first}"
-        )
-
-
-def _scores(table: pl.DataFrame) -> list[IndicatorScore]:
-    """The rows of a ``recalculate_table`` table (invariants already checked) as ``IndicatorScore`` objects.
-
-    Not validated one by one: the table was checked as a whole (``_assert_invariants``), and
-    pydantic's validation costs about 5 µs an object, more than the rest of the recalculation
-    together at 165,000 scores. ``model_construct``, the documented way to skip it, still costs
-    about 4 µs an object; ``domain.score_objects`` sets the same four slots directly in about 0.7 µs.
-    """
-    if table.height == 0:
-        return []
-    period_end: date = table.get_column("period_end")[0]
-    columns = (
-        table.get_column("agb_code").to_list(),
-        table.get_column("programme").to_physical().to_list(),
-        table.get_column("indicator").to_list(),
-        table.get_column("numerator").to_list(),
-        table.get_column("denominator").to_list(),
-    )
-    programmes = _PROGRAMME_ORDER
-    return unvalidated_scores(
-        {"agb_code": agb_code, "programme": programmes[programme], "indicator": indicator, "period_end": period_end,
-         "numerator": numerator, "denominator": denominator}
-        for agb_code, programme, indicator, numerator, denominator in zip(*columns, strict=True))

@@ -25,7 +25,7 @@ from domain import score_objects
 from domain.errors import PatientDataError
 from domain.indicators import IndicatorDefinition, IndicatorKind, IndicatorScore
 from domain.registry import Programme
-from readers import extracts as recalculation
+from readers import recalculation
 from readers.extracts import TABLE_SCHEMA, recalculate, recalculate_table
 from readers.files import InputFileError, PatientDataFileError, Problem, parse_catalogue, passes_elfproef
 
@@ -195,6 +195,11 @@ def located(error: InputFileError) -> list[tuple[int | None, str | None]]:
     return [(problem.row, problem.column) for problem in error.problems]
 
 
+def counts(rows: Sequence[tuple[str, int, int, int]]) -> pl.DataFrame:
+    """What ``count_population`` returns: (AGB code, catalogue position, numerator, denominator) per row."""
+    return pl.DataFrame(rows, schema=recalculation.COUNTS_SCHEMA, orient="row")
+
+
 # --------------------------------------------------------------------------- computing
 
 
@@ -361,21 +366,21 @@ def test_the_garbage_collector_is_left_as_it_was(tmp_path: Path, catalogue: list
     [(3, 2, A), (-1, 2, A), (0, 0, A), (1, 2, "1234567")],
 )
 def test_a_counting_bug_fails_loudly_before_any_score_is_made(
-    tmp_path: Path,
-    catalogue: list[IndicatorDefinition],
-    monkeypatch: pytest.MonkeyPatch,
-    numerator: int,
-    denominator: int,
-    agb_code: str,
+    catalogue: list[IndicatorDefinition], numerator: int, denominator: int, agb_code: str
 ) -> None:
-    def broken_count(*_: object) -> pl.DataFrame:
-        return pl.DataFrame(
-            {"agb_code": [A, agb_code], "position": [0, 1], "numerator": [1, numerator],
-             "denominator": [2, denominator]},
-            schema={"agb_code": pl.String, "position": pl.UInt32, "numerator": pl.Int64, "denominator": pl.Int64},
-        )
+    computable = [d for d in catalogue if d.computable]
+    sound = recalculation.scores_table(counts([(A, 0, 1, 2), (B, 1, 2, 2)]), computable, E)
+    recalculation.assert_invariants(sound)
+    broken = recalculation.scores_table(counts([(A, 0, 1, 2), (agb_code, 1, numerator, denominator)]), computable, E)
+    with pytest.raises(AssertionError, match="1 rijen schenden"):
+        recalculation.assert_invariants(broken)
 
-    monkeypatch.setattr(recalculation, "_count", broken_count)
+
+def test_recalculate_checks_the_counts_before_any_score_is_made(
+    tmp_path: Path, catalogue: list[IndicatorDefinition], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check is wired in: counts with a bug, put in place of the public counting step, fail both calls."""
+    monkeypatch.setattr(recalculation, "count_population", lambda *_: counts([(A, 0, 1, 2), (A, 1, 3, 2)]))
     path = write(tmp_path, "extract.csv", csv_text())
     for call in (recalculate, recalculate_table):
         with pytest.raises(AssertionError, match="1 rijen schenden"):
