@@ -35,6 +35,7 @@ from storage import obligations as store
 from storage import repository as repo
 from storage.database import sqlite_url
 from storage.tables import DutyRunRow, ObligationChangeRow, ObligationRow, OutboxRow
+from tests.concurrency import second_waits_for_first
 
 LINDE, EIK, ESDOORN = "01234567", "07654321", "01111111"
 OFFICERS = {"a.jansen@cohaesie.example", "p.deboer@cohaesie.example"}
@@ -944,12 +945,7 @@ def test_the_worker_that_loses_the_race_to_plan_a_duty_does_not_log_it_as_planne
                                                      actor="b", reason="gepland")
                 second.commit()
 
-        worker = threading.Thread(target=second_worker)
-        worker.start()
-        worker.join(timeout=1.0)
-        assert worker.is_alive(), "the second insert waits for the first transaction"
-        first.commit()
-        worker.join(timeout=10)
+        second_waits_for_first(second_worker, first, "the second insert waits for the first transaction")
     assert Counter(c.change for c in changes(a)) == {"planned": len(wanted)}
     assert outcome["a"] and outcome["b"] == []
 
