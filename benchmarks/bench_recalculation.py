@@ -368,45 +368,57 @@ def _best(run: Callable[[], Any], repeat: int) -> tuple[float, list[float], Any]
     return min(times), times, result
 
 
-def worker(implementation: str, data: Path, repeat: int, out: Path) -> dict[str, Any]:
-    catalogue = parse_catalogue(CATALOGUE)
-    baseline = _memory_mb("VmRSS")
-    rows: list[Row] | None = None
+def _timed(
+    implementation: str, data: Path, catalogue: Sequence[IndicatorDefinition]
+) -> tuple[Callable[[], Any], Callable[[Any], list[Row]] | None]:
+    """What ``worker`` times for ``implementation`` (what it loads first stays outside the time), and how its
+    result becomes the rows compared across implementations (None: a floor, its result is not compared)."""
+
+    def recalculation(recalculate: Callable[[Path, Sequence[IndicatorDefinition], date], Any]) -> Callable[[], Any]:
+        return lambda: recalculate(data, catalogue, PERIOD_END)
+
     if implementation == "polars":
         from readers.extracts import recalculate
 
-        best, times, scores = _best(lambda: recalculate(data, catalogue, PERIOD_END), repeat)
-        rows = _rows(scores)
-    elif implementation == "polars-table":
+        return recalculation(recalculate), _rows
+    if implementation == "polars-table":
         from readers.extracts import recalculate_table
 
-        best, times, table = _best(lambda: recalculate_table(data, catalogue, PERIOD_END), repeat)
-        rows = _table_rows(table)
-    elif implementation == "duckdb":
-        best, times, scores = _best(lambda: recalculate_duckdb(data, catalogue, PERIOD_END), repeat)
-        rows = _rows(scores)
-    elif implementation == "duckdb-table":
-        best, times, table = _best(lambda: recalculate_duckdb_table(data, catalogue, PERIOD_END), repeat)
-        rows = _table_rows(table)
-    elif implementation == "pandas":
-        best, times, rows = _best(lambda: recalculate_pandas(data, catalogue, PERIOD_END), repeat)
-    elif implementation == "floor":
+        return recalculation(recalculate_table), _table_rows
+    if implementation == "duckdb":
+        return recalculation(recalculate_duckdb), _rows
+    if implementation == "duckdb-table":
+        return recalculation(recalculate_duckdb_table), _table_rows
+    if implementation == "pandas":
+        return recalculation(recalculate_pandas), _as_rows
+    if implementation == "floor":
         frame = pl.read_parquet(data)
-        best, times, _ = _best(lambda: polars_floor(frame), repeat)
-    elif implementation == "floor-read":
-        best, times, _ = _best(lambda: polars_floor_read(data), repeat)
-    elif implementation == "floor-scan":
-        best, times, _ = _best(lambda: polars_floor_scan(data), repeat)
-    elif implementation == "duckdb-floor":
+        return lambda: polars_floor(frame), None
+    if implementation == "floor-read":
+        return lambda: polars_floor_read(data), None
+    if implementation == "floor-scan":
+        return lambda: polars_floor_scan(data), None
+    if implementation == "duckdb-floor":
         import duckdb
 
         con = duckdb.connect()
         con.execute(f"CREATE TABLE population AS SELECT * FROM read_parquet('{data}')")
-        best, times, _ = _best(lambda: duckdb_floor(con), repeat)
-    elif implementation == "stages":
+        return lambda: duckdb_floor(con), None
+    raise SystemExit(f"unknown implementation {implementation!r}")
+
+
+def _as_rows(rows: list[Row]) -> list[Row]:
+    return rows
+
+
+def worker(implementation: str, data: Path, repeat: int, out: Path) -> dict[str, Any]:
+    catalogue = parse_catalogue(CATALOGUE)
+    baseline = _memory_mb("VmRSS")
+    if implementation == "stages":
         return _stages(data, catalogue, repeat)
-    else:
-        raise SystemExit(f"unknown implementation {implementation!r}")
+    run, as_rows = _timed(implementation, data, catalogue)
+    best, times, result = _best(run, repeat)
+    rows = as_rows(result) if as_rows is not None else None
     peak = _memory_mb("VmHWM")
     if rows is not None:
         pl.DataFrame(

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from functools import cached_property, lru_cache
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -49,6 +50,22 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class _OfOneIndicator(Protocol):
+    @property
+    def programme(self) -> Programme: ...
+
+    @property
+    def indicator(self) -> str: ...
+
+
+class _Keyed:
+    """The ``key`` of a model of one indicator (a definition, a target, an average, a score)."""
+
+    @property
+    def key(self: _OfOneIndicator) -> IndicatorKey:
+        return _key(self.programme, self.indicator)
+
+
 class ValueOp(StrEnum):
     LT = "<"
     LE = "<="
@@ -56,7 +73,7 @@ class ValueOp(StrEnum):
     GE = ">="
 
 
-class IndicatorDefinition(_Frozen):
+class IndicatorDefinition(_Frozen, _Keyed):
     """One indicator of the catalogue, and (when ``check`` is set) how to compute it from an extract.
 
     Computation, on a pseudonymised extract with one row per patient and programme:
@@ -94,36 +111,24 @@ class IndicatorDefinition(_Frozen):
         return self
 
     @property
-    def key(self) -> IndicatorKey:
-        return _key(self.programme, self.indicator)
-
-    @property
     def computable(self) -> bool:
         return self.check is not None
 
 
-class Target(_Frozen):
+class Target(_Frozen, _Keyed):
     programme: Programme
     indicator: str
     target: float = Field(ge=0, le=100)
 
-    @property
-    def key(self) -> IndicatorKey:
-        return _key(self.programme, self.indicator)
 
-
-class NationalAverage(_Frozen):
+class NationalAverage(_Frozen, _Keyed):
     programme: Programme
     indicator: str
     year: int = Field(ge=2000, le=2100)
     national_average: float = Field(ge=0, le=100)
 
-    @property
-    def key(self) -> IndicatorKey:
-        return _key(self.programme, self.indicator)
 
-
-class IndicatorScore(_Frozen):
+class IndicatorScore(_Frozen, _Keyed):
     agb_code: AgbCode
     programme: Programme
     indicator: str
@@ -138,10 +143,6 @@ class IndicatorScore(_Frozen):
                 f"teller {self.numerator} is groter dan noemer {self.denominator}"
             )
         return self
-
-    @property
-    def key(self) -> IndicatorKey:
-        return _key(self.programme, self.indicator)
 
     @property
     def exact_score(self) -> Fraction:

@@ -100,28 +100,28 @@ def check_no_patient_data(text: str) -> str:
     return text
 
 
-def check_name(text: str) -> str:
-    """A name as it may stand in a mail header and a calendar invite."""
+def _bounded_text(text: str, control: re.Pattern[str], control_message: str, most: int) -> str:
+    """Stripped, not empty, no character ``control`` finds, at most ``most`` characters, no patient data."""
     text = text.strip()
     if not text:
         raise ValueError("mag niet leeg zijn")
-    if _CONTROL.search(text):
-        raise ValueError("bevat een regeleinde of ander stuurteken (bijvoorbeeld Alt-Enter in Excel); haal het weg")
-    if len(text) > NAME_MAX:
-        raise ValueError(f"is te lang ({len(text)} tekens; hoogstens {NAME_MAX})")
+    if control.search(text):
+        raise ValueError(control_message)
+    if len(text) > most:
+        raise ValueError(f"is te lang ({len(text)} tekens; hoogstens {most})")
     return check_no_patient_data(text)
+
+
+def check_name(text: str) -> str:
+    """A name as it may stand in a mail header and a calendar invite."""
+    return _bounded_text(text, _CONTROL,
+                    "bevat een regeleinde of ander stuurteken (bijvoorbeeld Alt-Enter in Excel); haal het weg",
+                    NAME_MAX)
 
 
 def check_text(text: str) -> str:
     """Free text (an agreement, a reason, a report's summary): lines allowed, no patient data, a sane length."""
-    text = text.strip()
-    if not text:
-        raise ValueError("mag niet leeg zijn")
-    if _CONTROL_EXCEPT_LINES.search(text):
-        raise ValueError("bevat een stuurteken; haal het weg")
-    if len(text) > TEXT_MAX:
-        raise ValueError(f"is te lang ({len(text)} tekens; hoogstens {TEXT_MAX})")
-    return check_no_patient_data(text)
+    return _bounded_text(text, _CONTROL_EXCEPT_LINES, "bevat een stuurteken; haal het weg", TEXT_MAX)
 
 
 def check_email(text: str) -> str:

@@ -288,6 +288,7 @@ def _stable_boundaries(msg: EmailMessage, key: str) -> None:
 
 _PRACTICE = {"agb_code": "01234567", "name": "Huisartsenpraktijk De Linde", "gp_group": "HAGRO-WEST"}
 _OFFICER = {"role": "officer", "name": "A. Jansen", "email": "a.jansen@cohaesie.example"}
+_PRACTICE_INBOX = {"role": "practice", "name": "Huisartsenpraktijk De Linde", "email": "praktijk@delinde.example"}
 _OFFICER_2 = {"role": "officer", "name": "P. de Boer", "email": "p.deboer@cohaesie.example"}
 _REASON = {
     "rule": "underperformer", "programme": "dm2", "indicator": "hba1c_measured", "period_end": "2025-03-31",
@@ -317,6 +318,15 @@ def _board(kind: str, payload: dict[str, Any]) -> OutboxMessage:
                          payload=payload)
 
 
+def _practice_message(kind: str, key: str, to: dict[str, Any], subject: str,
+                      payload: dict[str, Any]) -> OutboxMessage:
+    """A sample message about De Linde to ``to`` (role, name, email); the payload begins with the care group and
+    the practice, as every message about a practice does."""
+    return OutboxMessage(key=key, kind=kind, agb_code="01234567", recipient_name=to["name"],
+                         recipient_email=to["email"], recipient_role=to["role"], subject=subject,
+                         payload={"care_group": {"name": "Cohaesie"}, "practice": dict(_PRACTICE), **payload})
+
+
 def _board_payload(trigger: str, from_state: str, to_state: str, at: str, seq: int,
                    reasons: list[dict[str, Any]], plan: str | None = "2024-04-29") -> dict[str, Any]:
     return {"practice": dict(_PRACTICE), "trigger": trigger, "from_state": from_state, "to_state": to_state,
@@ -336,12 +346,14 @@ def sample_messages() -> dict[str, OutboxMessage]:
                  "reference": "target", "reference_value": 90.0, "reference_year": None, "threshold": 90.0,
                  "baseline_period_end": None, "baseline_score": None, "improvement_points": None,
                  "explanation": "dm2/hba1c_measured: 91,0% haalt de streefwaarde 90,0%"}
-    people = [
+    people: list[dict[str, Any]] = [
         {"role": "gp_principal", "name": "C. Bakker", "email": "c.bakker@delinde.example"},
         {"role": "poh_chronic", "name": "D. Mulder", "email": "d.mulder@delinde.example"},
         {"role": "poh_elderly", "name": "E. Kok", "email": None},
         _OFFICER, _OFFICER_2,
     ]
+    conversation = {"kind": "annual", "start": "2025-11-04T14:00:00+01:00", "end": "2025-11-04T15:30:00+01:00",
+                    "location": "Huisartsenpraktijk De Linde, Lindelaan 1, Voorbeeldstad"}
     samples = [
         _board("board_escalation", _board_payload(
             "escalate", "improvement_plan", "underperformer_policy", "2025-05-05T07:00:00+02:00", 5, [_REASON],
@@ -371,78 +383,53 @@ def sample_messages() -> dict[str, OutboxMessage]:
                                          "period_end": "2025-06-30", "score": 70.0, "national_average": 92.0,
                                          "national_average_year": 2024, "baseline_score": 60.0,
                                          "improvement_points": 10.0}]}]}),
-        OutboxMessage(
-            key="conversation_invitation:01234567:annual:2025-11-04:c.bakker@delinde.example",
-            kind="conversation_invitation", agb_code="01234567", recipient_name="C. Bakker",
-            recipient_email="c.bakker@delinde.example", recipient_role="gp_principal",
-            subject="Uitnodiging kwaliteitsjaargesprek Huisartsenpraktijk De Linde, dinsdag 4 november 2025",
-            payload={"care_group": {"name": "Cohaesie"}, "practice": dict(_PRACTICE),
-                     "conversation": {"kind": "annual", "start": "2025-11-04T14:00:00+01:00",
-                                      "end": "2025-11-04T15:30:00+01:00",
-                                      "location": "Huisartsenpraktijk De Linde, Lindelaan 1, Voorbeeldstad",
-                                      "programme": None},
-                     "organizer": _OFFICER, "attendees": people,
-                     "prepare": {"period_end": "2025-06-30", "indicators": _INDICATORS,
-                                 "agreements": ["Oproepsysteem Kompas inrichten voor DM2-controles",
-                                                "Coaching on the job voor de POH bij inhalatie-instructie"],
-                                 "agreements_from": "2024-11-12"},
-                     "calendar_key": "conversation:01234567:annual:2025-11-04", "chart_svg": chart}),
-        OutboxMessage(
-            key="conversation_reminder:01234567:annual:2025-11-04:praktijk@delinde.example",
-            kind="conversation_reminder", agb_code="01234567", recipient_name="Huisartsenpraktijk De Linde",
-            recipient_email="praktijk@delinde.example", recipient_role="practice",
-            subject="Herinnering: kwaliteitsjaargesprek op dinsdag 4 november 2025",
-            payload={"care_group": {"name": "Cohaesie"}, "practice": dict(_PRACTICE),
-                     "conversation": {"kind": "annual", "start": "2025-11-04T14:00:00+01:00",
-                                      "end": "2025-11-04T15:30:00+01:00",
-                                      "location": "Huisartsenpraktijk De Linde, Lindelaan 1, Voorbeeldstad"},
-                     "organizer": _OFFICER,
-                     "prepare": {"period_end": "2025-06-30", "indicators": _INDICATORS[:2], "agreements": []}}),
-        OutboxMessage(
-            key="conversation_overdue:01234567:annual:2025-11-14:a.jansen@cohaesie.example",
-            kind="conversation_overdue", agb_code="01234567", recipient_name="A. Jansen",
-            recipient_email="a.jansen@cohaesie.example", recipient_role="officer",
-            subject="Kwaliteitsjaargesprek Huisartsenpraktijk De Linde is over tijd",
-            payload={"care_group": {"name": "Cohaesie"}, "practice": dict(_PRACTICE),
-                     "conversation": {"kind": "annual", "due_on": "2025-11-14"}, "state": "annual_cycle",
-                     "last_held_on": "2024-11-12"}),
-        OutboxMessage(
-            key="meeting_invitation:poh_meeting:2025-03-12:d.mulder@delinde.example", kind="meeting_invitation",
-            agb_code="01234567", recipient_name="D. Mulder", recipient_email="d.mulder@delinde.example",
-            recipient_role="poh_chronic", subject="Uitnodiging POH-overleg woensdag 12 maart 2025",
-            payload={"care_group": {"name": "Cohaesie"}, "practice": dict(_PRACTICE),
-                     "meeting": {"kind": "poh_meeting", "start": "2025-03-12T19:00:00+01:00",
-                                 "end": "2025-03-12T21:00:00+01:00",
-                                 "location": "Cohaesie, Stationsplein 3, Voorbeeldstad",
-                                 "topics": ["Nieuwe NHG-standaard astma", "Ervaringen met het oproepsysteem"]},
-                     "organizer": _OFFICER, "calendar_key": "poh_meeting:2025-03-12"}),
-        OutboxMessage(
-            key="kit_refresh_due:01234567:2026-03-01:praktijk@delinde.example", kind="kit_refresh_due",
-            agb_code="01234567", recipient_name="Huisartsenpraktijk De Linde",
-            recipient_email="praktijk@delinde.example", recipient_role="practice",
-            subject="Instructiekoffers van Huisartsenpraktijk De Linde worden geactualiseerd",
-            payload={"care_group": {"name": "Cohaesie"}, "practice": dict(_PRACTICE),
-                     "kits": [{"kind": "inhalation", "last_refreshed_on": "2024-03-01", "due_on": "2026-03-01"},
-                              {"kind": "insulin", "last_refreshed_on": None, "due_on": "2026-03-01"}],
-                     "contact": _OFFICER}),
-        OutboxMessage(
-            key="training_due:01234567:poh_chronic:D. Mulder:caspir:2026-01-31", kind="training_due",
-            agb_code="01234567", recipient_name="D. Mulder", recipient_email="d.mulder@delinde.example",
-            recipient_role="poh_chronic", subject="Verplichte scholing: Caspir-cursus voor 31 januari 2026",
-            payload={"care_group": {"name": "Cohaesie"}, "practice": dict(_PRACTICE),
-                     "person": {"name": "D. Mulder", "role": "poh_chronic"},
-                     "courses": [{"code": "caspir", "name": "Caspir-cursus (spirometrie)", "due_on": "2026-01-31",
-                                  "last_completed_on": "2023-01-20",
-                                  "url": "https://www.cohaesie.nl/scholingen"}]}),
-        OutboxMessage(
-            key="missing_address:01234567:practice:Huisartsenpraktijk De Linde:a.jansen@cohaesie.example",
-            kind="missing_address", agb_code="01234567", recipient_name="A. Jansen",
-            recipient_email="a.jansen@cohaesie.example", recipient_role="officer",
-            subject="Bericht niet verstuurd: geen e-mailadres voor Huisartsenpraktijk De Linde",
-            payload={"care_group": {"name": "Cohaesie"}, "practice": dict(_PRACTICE),
-                     "held": {"key": "kit_refresh_due:01234567:2026-03-01:-", "kind": "kit_refresh_due",
-                              "subject": "Instructiekoffers van Huisartsenpraktijk De Linde worden geactualiseerd",
-                              "recipient_name": "Huisartsenpraktijk De Linde", "recipient_role": "practice"},
-                     "reason": "geen e-mailadres bekend voor Huisartsenpraktijk De Linde (praktijk 01234567)"}),
+        _practice_message(
+            "conversation_invitation", "conversation_invitation:01234567:annual:2025-11-04:c.bakker@delinde.example",
+            people[0], "Uitnodiging kwaliteitsjaargesprek Huisartsenpraktijk De Linde, dinsdag 4 november 2025",
+            {"conversation": {**conversation, "programme": None},
+             "organizer": _OFFICER, "attendees": people,
+             "prepare": {"period_end": "2025-06-30", "indicators": _INDICATORS,
+                         "agreements": ["Oproepsysteem Kompas inrichten voor DM2-controles",
+                                        "Coaching on the job voor de POH bij inhalatie-instructie"],
+                         "agreements_from": "2024-11-12"},
+             "calendar_key": "conversation:01234567:annual:2025-11-04", "chart_svg": chart}),
+        _practice_message(
+            "conversation_reminder", "conversation_reminder:01234567:annual:2025-11-04:praktijk@delinde.example",
+            _PRACTICE_INBOX, "Herinnering: kwaliteitsjaargesprek op dinsdag 4 november 2025",
+            {"conversation": conversation, "organizer": _OFFICER,
+             "prepare": {"period_end": "2025-06-30", "indicators": _INDICATORS[:2], "agreements": []}}),
+        _practice_message(
+            "conversation_overdue", "conversation_overdue:01234567:annual:2025-11-14:a.jansen@cohaesie.example",
+            _OFFICER, "Kwaliteitsjaargesprek Huisartsenpraktijk De Linde is over tijd",
+            {"conversation": {"kind": "annual", "due_on": "2025-11-14"}, "state": "annual_cycle",
+             "last_held_on": "2024-11-12"}),
+        _practice_message(
+            "meeting_invitation", "meeting_invitation:poh_meeting:2025-03-12:d.mulder@delinde.example",
+            people[1], "Uitnodiging POH-overleg woensdag 12 maart 2025",
+            {"meeting": {"kind": "poh_meeting", "start": "2025-03-12T19:00:00+01:00",
+                         "end": "2025-03-12T21:00:00+01:00",
+                         "location": "Cohaesie, Stationsplein 3, Voorbeeldstad",
+                         "topics": ["Nieuwe NHG-standaard astma", "Ervaringen met het oproepsysteem"]},
+             "organizer": _OFFICER, "calendar_key": "poh_meeting:2025-03-12"}),
+        _practice_message(
+            "kit_refresh_due", "kit_refresh_due:01234567:2026-03-01:praktijk@delinde.example",
+            _PRACTICE_INBOX, "Instructiekoffers van Huisartsenpraktijk De Linde worden geactualiseerd",
+            {"kits": [{"kind": "inhalation", "last_refreshed_on": "2024-03-01", "due_on": "2026-03-01"},
+                      {"kind": "insulin", "last_refreshed_on": None, "due_on": "2026-03-01"}],
+             "contact": _OFFICER}),
+        _practice_message(
+            "training_due", "training_due:01234567:poh_chronic:D. Mulder:caspir:2026-01-31",
+            people[1], "Verplichte scholing: Caspir-cursus voor 31 januari 2026",
+            {"person": {"name": "D. Mulder", "role": "poh_chronic"},
+             "courses": [{"code": "caspir", "name": "Caspir-cursus (spirometrie)", "due_on": "2026-01-31",
+                          "last_completed_on": "2023-01-20", "url": "https://www.cohaesie.nl/scholingen"}]}),
+        _practice_message(
+            "missing_address",
+            "missing_address:01234567:practice:Huisartsenpraktijk De Linde:a.jansen@cohaesie.example",
+            _OFFICER, "Bericht niet verstuurd: geen e-mailadres voor Huisartsenpraktijk De Linde",
+            {"held": {"key": "kit_refresh_due:01234567:2026-03-01:-", "kind": "kit_refresh_due",
+                      "subject": "Instructiekoffers van Huisartsenpraktijk De Linde worden geactualiseerd",
+                      "recipient_name": "Huisartsenpraktijk De Linde", "recipient_role": "practice"},
+             "reason": "geen e-mailadres bekend voor Huisartsenpraktijk De Linde (praktijk 01234567)"}),
     ]
     return {m.kind: m for m in samples}

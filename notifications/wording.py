@@ -6,14 +6,15 @@ same on every machine; numbers use the Dutch decimal comma, moments are shown in
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
 from domain.clock import as_amsterdam
-from domain.trajectory import STATE_NAMES_NL, TrajectoryState
-from domain.vocabulary import KIND_NAMES_NL, ConversationKind
+from domain.trajectory import STATE_NAMES_NL
+from domain.vocabulary import KIND_NAMES_NL
 
 ROLE_NAMES_NL = {  # the glossary's Dutch terms, as they read inside a sentence
     "gp_principal": "praktijkhoudende huisarts",
@@ -70,30 +71,29 @@ MONTHS_NL = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "au
 WEEKDAYS_NL = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
 
 
+def _named(names: Mapping[Any, str], value: str | None) -> str:
+    """``value``'s Dutch name, or ``value`` itself when it has none (an enum's member is found by its text)."""
+    return names.get(value or "", value or "")
+
+
 def role_nl(role: str | None) -> str:
-    return ROLE_NAMES_NL.get(role or "", role or "")
+    return _named(ROLE_NAMES_NL, role)
 
 
 def programme_nl(programme: str | None) -> str:
-    return PROGRAMME_NAMES_NL.get(programme or "", programme or "")
+    return _named(PROGRAMME_NAMES_NL, programme)
 
 
 def conversation_nl(kind: str) -> str:
-    try:
-        return KIND_NAMES_NL[ConversationKind(kind)]
-    except ValueError:
-        return kind
+    return _named(KIND_NAMES_NL, kind)
 
 
 def message_kind_nl(kind: str) -> str:
-    return MESSAGE_KIND_NAMES_NL.get(kind, kind)
+    return _named(MESSAGE_KIND_NAMES_NL, kind)
 
 
 def state_nl(state: str) -> str:
-    try:
-        return STATE_NAMES_NL[TrajectoryState(state)]
-    except ValueError:
-        return state
+    return _named(STATE_NAMES_NL, state)
 
 
 def _as_date(value: Any) -> date:

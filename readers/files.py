@@ -684,6 +684,15 @@ def _number(value: object) -> str:
     return str(value)
 
 
+# pydantic's errors of a bound: the context key of the bound, and what a value beyond it is
+_BOUND_WORDING = {
+    "greater_than_equal": ("ge", "te klein: moet minstens {} zijn"),
+    "greater_than": ("gt", "te klein: moet groter zijn dan {}"),
+    "less_than_equal": ("le", "te groot: mag hoogstens {} zijn"),
+    "less_than": ("lt", "te groot: moet kleiner zijn dan {}"),
+}
+
+
 def dutch_message(error: ErrorDetails) -> str:
     """A pydantic error as a Dutch sentence for staff."""
     kind = error["type"]
@@ -697,18 +706,10 @@ def dutch_message(error: ErrorDetails) -> str:
         return "mag niet leeg zijn"
     if kind == "too_short":
         return f"moet minstens {ctx.get('min_length')} element(en) bevatten"
-    if kind == "greater_than_equal":
-        return f"{_number(given)} is te klein: moet minstens {_number(ctx.get('ge'))} zijn"
-    if kind == "greater_than":
-        return f"{_number(given)} is te klein: moet groter zijn dan {_number(ctx.get('gt'))}"
-    if kind == "less_than_equal":
-        return f"{_number(given)} is te groot: mag hoogstens {_number(ctx.get('le'))} zijn"
-    if kind == "less_than":
-        return f"{_number(given)} is te groot: moet kleiner zijn dan {_number(ctx.get('lt'))}"
-    if kind == "literal_error":
-        expected = str(ctx.get("expected", "")).replace(" or ", " of ")
-        return f"waarde {given!r} is onbekend: verwacht een van {expected}"
-    if kind == "enum":
+    if kind in _BOUND_WORDING:
+        bound, wording = _BOUND_WORDING[kind]
+        return f"{_number(given)} is {wording.format(_number(ctx.get(bound)))}"
+    if kind in ("literal_error", "enum"):
         expected = str(ctx.get("expected", "")).replace(" or ", " of ")
         return f"waarde {given!r} is onbekend: verwacht een van {expected}"
     if kind == "extra_forbidden":
@@ -766,6 +767,12 @@ class _Row:
         """Convert each column's cell with its converter into ``data``, a problem for each that fails."""
         for name, converter in converters.items():
             self.convert(self.data, name, cells[name], converter)
+
+    def convert_present(self, data: dict[str, Any], converters: Mapping[str, Callable[[object], Any]]) -> None:
+        """Convert in place each value of ``data`` that has a converter (a YAML item may leave keys out)."""
+        for name, converter in converters.items():
+            if name in data:
+                self.convert(data, name, data[name], converter)
 
     def convert(self, data: dict[str, Any], name: str, value: object, converter: Callable[[object], Any]) -> None:
         try:
@@ -855,15 +862,13 @@ def _check_duplicates(
             first_row[key] = number
 
 
+# a practice's own values, as a row of a practices table and as an item of a registry's YAML
+_PRACTICE_CONVERTERS = {"agb_code": _agb, "name": _required_text, "gp_group": _optional_text, "email": _optional_email}
+
+
 def _practice_row(row: _Row, cells: dict[str, str]) -> Practice | None:
-    data = row.data
-    row.convert_columns(cells, {
-        "agb_code": _agb,
-        "name": _required_text,
-        "gp_group": _optional_text,
-        "email": _optional_email,
-    })
-    return row.build(Practice, data)
+    row.convert_columns(cells, _PRACTICE_CONVERTERS)
+    return row.build(Practice, row.data)
 
 
 def parse_practices(path: FilePath) -> list[Practice]:
@@ -938,36 +943,58 @@ def agb_code_argument(value: str) -> str:
     return validate_agb_code(value)
 
 
+@dataclass(frozen=True)
+class _NotAfter:
+    """A date column that may not lie after ``today`` (no check when ``today`` is None), and the refusal's words."""
+
+    column: str
+    what: str
+    today: date | None
+    then: str
+
+
+def _checked_row(
+    converters: Mapping[str, Callable[[object], Any]],
+    model: type[M],
+    *,
+    known_agb_codes: Iterable[str] | None = None,
+    catalogue: Iterable[IndicatorKey] | None = None,
+    not_after: _NotAfter | None = None,
+    model_error_column: str | None = None,
+) -> Callable[[_Row, dict[str, str]], M | None]:
+    """How a row of a table is read: each column converted by its converter; a practice not in the register, an
+    indicator not in the catalogue (each when given) and a date after ``not_after.today`` are problems of the
+    row; then it is built as ``model``."""
+    codes = set(known_agb_codes) if known_agb_codes is not None else None
+    known = set(catalogue) if catalogue is not None else None
+
+    def checked_row(row: _Row, cells: dict[str, str]) -> M | None:
+        row.convert_columns(cells, converters)
+        _check_references(row, row.data, codes, known)
+        if not_after is not None:
+            day = row.data.get(not_after.column)
+            future = (future_fact(not_after.what, day, not_after.today, not_after.then)
+                      if not_after.today is not None and isinstance(day, date) else None)
+            if future:
+                row.add(not_after.column, future)
+        return row.build(model, row.data, model_error_column)
+
+    return checked_row
+
+
 def parse_targets(path: FilePath, catalogue: Iterable[IndicatorKey] | None = None) -> list[Target]:
     """The care group's targets (streefwaarden): programme, indicator, target (0-100).
 
     With ``catalogue``, an indicator not in it is a problem of its row."""
-    known = set(catalogue) if catalogue is not None else None
-
-    def target_row(row: _Row, cells: dict[str, str]) -> Target | None:
-        data = row.data
-        row.convert_columns(cells, {"programme": _programme, "indicator": _required_text, "target": _percentage})
-        _check_references(row, data, catalogue=known)
-        return row.build(Target, data)
-
+    converters = {"programme": _programme, "indicator": _required_text, "target": _percentage}
+    target_row = _checked_row(converters, Target, catalogue=catalogue)
     return _parse_table(path, TARGET_COLUMNS, (), target_row, ["programme", "indicator"])
 
 
 def parse_averages(path: FilePath, catalogue: Iterable[IndicatorKey] | None = None) -> list[NationalAverage]:
     """National averages (landelijk gemiddelde): programme, indicator, year, national_average."""
-    known = set(catalogue) if catalogue is not None else None
-
-    def average_row(row: _Row, cells: dict[str, str]) -> NationalAverage | None:
-        data = row.data
-        row.convert_columns(cells, {
-            "programme": _programme,
-            "indicator": _required_text,
-            "year": _year,
-            "national_average": _percentage,
-        })
-        _check_references(row, data, catalogue=known)
-        return row.build(NationalAverage, data)
-
+    converters = {"programme": _programme, "indicator": _required_text, "year": _year, "national_average": _percentage}
+    average_row = _checked_row(converters, NationalAverage, catalogue=catalogue)
     return _parse_table(path, AVERAGE_COLUMNS, (), average_row, ["programme", "indicator", "year"])
 
 
@@ -979,27 +1006,22 @@ def parse_scores(
 ) -> list[IndicatorScore]:
     """A practice's indicator scores; a period ending after ``today`` is a problem, and so are
     (when given) practices not in the register and indicators not in the catalogue."""
-    codes = set(known_agb_codes) if known_agb_codes is not None else None
-    known = set(catalogue) if catalogue is not None else None
-
-    def score_row(row: _Row, cells: dict[str, str]) -> IndicatorScore | None:
-        data = row.data
-        row.convert_columns(cells, {
+    score_row = _checked_row(
+        {
             "agb_code": _agb,
             "programme": _programme,
             "indicator": _required_text,
             "period_end": _date,
             "numerator": _count,
             "denominator": _count,
-        })
-        _check_references(row, data, codes, known)
-        period_end = data.get("period_end")
-        future = future_fact("einddatum van de periode", period_end, today,
-                             "cijfers tellen pas als de periode voorbij is") if isinstance(period_end, date) else None
-        if future:
-            row.add("period_end", future)
-        return row.build(IndicatorScore, data, model_error_column="numerator")
-
+        },
+        IndicatorScore,
+        known_agb_codes=known_agb_codes,
+        catalogue=catalogue,
+        not_after=_NotAfter("period_end", "einddatum van de periode", today,
+                            "cijfers tellen pas als de periode voorbij is"),
+        model_error_column="numerator",
+    )
     return _parse_table(
         path,
         SCORE_COLUMNS,
@@ -1036,23 +1058,15 @@ def parse_conversations(
 
     With ``known_agb_codes``, a practice not in the register is a problem; with ``today``, so is a
     conversation dated after it."""
-    codes = set(known_agb_codes) if known_agb_codes is not None else None
+    checked_row = _checked_row(
+        {"agb_code": _agb, "kind": _conversation_kind, "held_on": _date, "programme": _optional_programme},
+        _ConversationRow,
+        known_agb_codes=known_agb_codes,
+        not_after=_NotAfter("held_on", "gesprek op", today, "leg een gesprek vast nadat het is gehouden"),
+    )
 
     def conversation_row(row: _Row, cells: dict[str, str]) -> ConversationLine | None:
-        data = row.data
-        row.convert_columns(cells, {
-            "agb_code": _agb,
-            "kind": _conversation_kind,
-            "held_on": _date,
-            "programme": _optional_programme,
-        })
-        _check_references(row, data, codes)
-        held_on = data.get("held_on")
-        future = (future_fact("gesprek op", held_on, today, "leg een gesprek vast nadat het is gehouden")
-                  if today is not None and isinstance(held_on, date) else None)
-        if future:
-            row.add("held_on", future)
-        checked = row.build(_ConversationRow, data)
+        checked = checked_row(row, cells)
         if checked is None or row.row is None:
             return None
         return ConversationLine(row.row, checked.agb_code, checked.kind, checked.held_on, checked.programme)
@@ -1209,10 +1223,7 @@ def _person(row: _Row, value: object, role: Role | None) -> Person | None:
         if given is not None and str(given).strip().lower() != role.value:
             row.add("role", f"rol {given!r} past hier niet: iedereen in deze lijst heeft rol {role.value}")
         data["role"] = role
-    if "name" in data:
-        row.convert(data, "name", data["name"], _required_text)
-    if "email" in data:
-        row.convert(data, "email", data["email"], _optional_email)
+    row.convert_present(data, {"name": _required_text, "email": _optional_email})
     return row.build(Person, data)
 
 
@@ -1221,14 +1232,7 @@ def _practice(row: _Row, value: object) -> Practice | None:
     if data is None:
         return None
     row.data = data
-    for name, converter in (
-        ("agb_code", _agb),
-        ("name", _required_text),
-        ("gp_group", _optional_text),
-        ("email", _optional_email),
-    ):
-        if name in data:
-            row.convert(data, name, data[name], converter)
+    row.convert_present(data, _PRACTICE_CONVERTERS)
     if "programmes" in data:
         raw = data["programmes"]
         programmes: dict[Programme, date] = {}
@@ -1269,8 +1273,7 @@ def _registry(file: str, document: object, problems: list[Problem]) -> Registry 
         row = _Row(file, None, problems, "care_group")
         values = _mapping(row, data["care_group"], "name, email")
         if values is not None:
-            if "email" in values:
-                row.convert(values, "email", values["email"], _optional_email)
+            row.convert_present(values, {"email": _optional_email})
             care_group = row.build(CareGroup, values)
 
     people: dict[str, list[Person]] = {"officers": [], "board": []}
@@ -1362,14 +1365,9 @@ def _goal(row: _Row, value: object) -> Goal | None:
     data = _mapping(row, value, "programme, indicator, target, by")
     if data is None:
         return None
-    for name, converter in (
-        ("programme", _programme),
-        ("indicator", _required_text),
-        ("target", _percentage),
-        ("by", _date),
-    ):
-        if name in data:
-            row.convert(data, name, data[name], converter)
+    row.convert_present(data, {
+        "programme": _programme, "indicator": _required_text, "target": _percentage, "by": _date,
+    })
     return row.build(Goal, data)
 
 

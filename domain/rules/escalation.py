@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict
@@ -79,6 +80,18 @@ class Decision(BaseModel):
         return "; ".join(self.notes) or "geen bijzonderheden"
 
 
+def _not_applicable(rule: Rule, on: date, period_end: date | None, note: str) -> Decision:
+    return Decision(rule=rule, applies=False, on=on, period_end=period_end, notes=(note,))
+
+
+def _reason(rule: Rule, score: IndicatorScore, figures: IndicatorFigures, **measured: Any) -> Reason:
+    """One indicator's part in a decision: the numbers of its ``score`` and its name, with what it was
+    ``measured`` against (reference, threshold, baseline) and the explanation."""
+    return Reason(rule=rule, programme=score.programme, indicator=score.indicator, period_end=score.period_end,
+                  score=score.score, numerator=score.numerator, denominator=score.denominator,
+                  name=_name(figures, score.key), **measured)
+
+
 def _fmt(value: float) -> str:
     return f"{value:.1f}".replace(".", ",")
 
@@ -110,8 +123,7 @@ def assess_deviation(
     ``deviation_share_of_target`` of its target below that target."""
     period = figures.latest_period(on)
     if period is None:
-        return Decision(rule=Rule.STRONG_DEVIATION, applies=False, on=on, period_end=None,
-                        notes=("geen indicatorcijfers bekend",))
+        return _not_applicable(Rule.STRONG_DEVIATION, on, None, "geen indicatorcijfers bekend")
     reasons: list[Reason] = []
     notes: list[str] = []
     share = exact(policy.deviation_share_of_target)
@@ -122,11 +134,9 @@ def assess_deviation(
             continue
         threshold = exact(target) * (1 - share)
         if score.exact_score < threshold:
-            reasons.append(Reason(
-                rule=Rule.STRONG_DEVIATION, programme=score.programme, indicator=score.indicator,
-                period_end=score.period_end, score=score.score, numerator=score.numerator,
-                denominator=score.denominator, reference="target", reference_value=target,
-                threshold=float(threshold), name=_name(figures, score.key),
+            reasons.append(_reason(
+                Rule.STRONG_DEVIATION, score, figures, reference="target", reference_value=target,
+                threshold=float(threshold),
                 explanation=(
                     f"{score.key}: {_fmt(score.score)}% ({score.numerator}/{score.denominator}) ligt "
                     f"meer dan {_fmt(float(share) * 100)}% onder de streefwaarde {_fmt(target)}% "
@@ -149,13 +159,13 @@ def assess_underperformance(
     allows and rose by less than ``min_improvement_points`` since the last period before the plan."""
     due = plan_agreed_on + relativedelta(months=policy.underperformer_after_months)
     if on < due:
-        return Decision(rule=Rule.UNDERPERFORMER, applies=False, on=on, period_end=None,
-                        notes=(f"verbeterplan van {plan_agreed_on.isoformat()} loopt nog geen "
-                               f"{policy.underperformer_after_months} maanden (tot {due.isoformat()})",))
+        return _not_applicable(Rule.UNDERPERFORMER, on, None,
+                               f"verbeterplan van {plan_agreed_on.isoformat()} loopt nog geen "
+                               f"{policy.underperformer_after_months} maanden (tot {due.isoformat()})")
     period = figures.latest_period(on)
     if period is None or period <= plan_agreed_on:
-        return Decision(rule=Rule.UNDERPERFORMER, applies=False, on=on, period_end=period,
-                        notes=("nog geen indicatorcijfers over een periode na het verbeterplan",))
+        return _not_applicable(Rule.UNDERPERFORMER, on, period,
+                               "nog geen indicatorcijfers over een periode na het verbeterplan")
     reasons: list[Reason] = []
     notes: list[str] = []
     min_improvement = exact(policy.min_improvement_points)
@@ -192,11 +202,9 @@ def assess_underperformance(
         if improvement >= min_improvement:
             notes.append(f"{score.key}: blijft achter maar verbeterde {_fmt(float(improvement))} punt")
             continue
-        reasons.append(Reason(
-            rule=Rule.UNDERPERFORMER, programme=score.programme, indicator=score.indicator,
-            period_end=score.period_end, score=score.score, numerator=score.numerator,
-            denominator=score.denominator, reference=reference, reference_value=average,
-            reference_year=year, threshold=float(threshold), name=_name(figures, score.key),
+        reasons.append(_reason(
+            Rule.UNDERPERFORMER, score, figures, reference=reference, reference_value=average,
+            reference_year=year, threshold=float(threshold),
             baseline_period_end=baseline.period_end, baseline_score=baseline.score,
             improvement_points=round(float(improvement), 2),
             explanation=(
@@ -222,11 +230,9 @@ def assess_recovery(
     its target on the latest period."""
     period = figures.latest_period(on)
     if not flagged:
-        return Decision(rule=Rule.RECOVERED, applies=False, on=on, period_end=period,
-                        notes=("geen indicatoren gemarkeerd",))
+        return _not_applicable(Rule.RECOVERED, on, period, "geen indicatoren gemarkeerd")
     if period is None:
-        return Decision(rule=Rule.RECOVERED, applies=False, on=on, period_end=None,
-                        notes=("geen indicatorcijfers bekend",))
+        return _not_applicable(Rule.RECOVERED, on, None, "geen indicatorcijfers bekend")
     by_key = figures.latest_scores(on)
     reasons: list[Reason] = []
     notes: list[str] = []
@@ -242,10 +248,8 @@ def assess_recovery(
         if score.exact_score < exact(target):
             notes.append(f"{key}: {_fmt(score.score)}% nog onder de streefwaarde {_fmt(target)}%")
             continue
-        reasons.append(Reason(
-            rule=Rule.RECOVERED, programme=key.programme, indicator=key.indicator, period_end=score.period_end,
-            score=score.score, numerator=score.numerator, denominator=score.denominator,
-            reference="target", reference_value=target, threshold=target, name=_name(figures, key),
+        reasons.append(_reason(
+            Rule.RECOVERED, score, figures, reference="target", reference_value=target, threshold=target,
             explanation=f"{key}: {_fmt(score.score)}% haalt de streefwaarde {_fmt(target)}%",
         ))
     applies = not notes and len(reasons) == len(flagged)
@@ -281,10 +285,8 @@ def assess_progress(
             text += f", landelijk gemiddelde {_fmt(average[1])}% ({average[0]})"
         if baseline is not None and improvement is not None:
             text += f"; {improvement:+.1f} punt sinds {baseline.period_end.isoformat()}".replace(".", ",")
-        reasons.append(Reason(
-            rule=Rule.PROGRESS, programme=key.programme, indicator=key.indicator, period_end=score.period_end,
-            score=score.score, numerator=score.numerator, denominator=score.denominator, reference="target",
-            reference_value=target, threshold=target, name=_name(figures, key),
+        reasons.append(_reason(
+            Rule.PROGRESS, score, figures, reference="target", reference_value=target, threshold=target,
             national_average=average[1] if average else None, national_average_year=average[0] if average else None,
             baseline_period_end=baseline.period_end if baseline else None,
             baseline_score=baseline.score if baseline else None,

@@ -17,6 +17,7 @@ from flows.services.context import Services
 from flows.testing.scenario import Scenario
 from statemachines.trajectory import GuardContext, fire
 from storage import repository as repo
+from tests.concurrency import second_waits_for_first
 
 pytestmark = pytest.mark.postgres
 
@@ -69,12 +70,7 @@ def test_second_writer_of_the_same_version_loses_even_while_the_first_has_not_co
                 session_b.rollback()
                 outcome.append(exc)
 
-        worker = threading.Thread(target=second_writer)
-        worker.start()
-        worker.join(timeout=1.0)
-        assert worker.is_alive(), "the second writer must wait for the first one's row lock"
-        session_a.commit()
-        worker.join(timeout=10)
+        second_waits_for_first(second_writer, session_a, "the second writer must wait for the first one's row lock")
     assert len(outcome) == 1 and isinstance(outcome[0], repo.ConcurrentUpdateError)
     stored = events(a)
     assert [(e.trigger, e.actor) for e in stored] == [("hold_start_conversation", "scenario"),

@@ -9,7 +9,7 @@ import dataclasses
 import shutil
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from email.message import EmailMessage
@@ -36,6 +36,7 @@ from storage import obligations as store
 from storage import repository as repo
 from storage.database import sqlite_url
 from storage.tables import ObligationChangeRow, OutboxRow
+from tests.concurrency import second_waits_for_first
 
 LINDE, EIK, ESDOORN = "01234567", "07654321", "01111111"
 OFFICERS = {"a.jansen@cohaesie.example", "p.deboer@cohaesie.example"}
@@ -143,13 +144,9 @@ def snapshot(services: Services) -> tuple[list[tuple[Any, ...]], list[tuple[Any,
 
 
 @pytest.fixture
-def reference(tmp_path: Path, sqlite_template: Path) -> Iterator[Services]:
+def reference(sqlite_copy: Callable[[str], Services]) -> Services:
     """A second, independent SQLite care group: the same history run without interruptions."""
-    path = tmp_path / "reference.db"
-    shutil.copy(sqlite_template, path)
-    services = Services.open(sqlite_url(path), upgrade=False)
-    yield services
-    services.db.dispose()
+    return sqlite_copy("reference.db")
 
 
 # --- the sweep: idempotent per moment ------------------------------------------------------------
@@ -750,13 +747,22 @@ def extract_csv(hba1c_checked: dict[str, int], patients: int = 10) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_new_extracts_in_the_inbox_are_recalculated_once_and_judge_the_practices_at_once(
-    services: Services, tmp_path: Path,
-) -> None:
+@pytest.fixture
+def inbox(services: Services, tmp_path: Path) -> Path:
+    """An empty inbox folder of the care group (``care_group``); ``LINDE_BEHIND`` is the extract to put in it."""
     care_group(services)
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    (inbox / "his_2024-12-31.csv").write_text(extract_csv({LINDE: 6, EIK: 10}), encoding="utf-8")
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    return folder
+
+
+LINDE_BEHIND = extract_csv({LINDE: 6, EIK: 10})  # De Linde measured HbA1c of 6 of its 10 patients, De Eik of all
+
+
+def test_new_extracts_in_the_inbox_are_recalculated_once_and_judge_the_practices_at_once(
+    services: Services, inbox: Path,
+) -> None:
+    (inbox / "his_2024-12-31.csv").write_text(LINDE_BEHIND, encoding="utf-8")
     (inbox / "kapot_2024-12-31.csv").write_text("pseudonym,agb_code\np-1,01234567\n", encoding="utf-8")
     (inbox / "notities.csv").write_text("niet van belang\n", encoding="utf-8")  # no period end in the name
     report = imports.recalculate_from_inbox(services, at("2025-01-13"), inbox)
@@ -772,14 +778,11 @@ def test_new_extracts_in_the_inbox_are_recalculated_once_and_judge_the_practices
 
 
 def test_an_extract_in_parquet_named_pq_is_taken_from_the_inbox_as_recalculate_takes_it(
-    services: Services, tmp_path: Path,
+    services: Services, inbox: Path, tmp_path: Path,
 ) -> None:
     import polars as pl
 
-    care_group(services)
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    (tmp_path / "his.csv").write_text(extract_csv({LINDE: 6, EIK: 10}), encoding="utf-8")
+    (tmp_path / "his.csv").write_text(LINDE_BEHIND, encoding="utf-8")
     pl.read_csv(tmp_path / "his.csv", infer_schema=False).write_parquet(inbox / "his_2024-12-31.PQ")
     report = imports.recalculate_from_inbox(services, at("2025-01-13"), inbox)
     assert report.failures == [] and [(t.agb_code, t.trigger.value) for t in report.transitions] == [
@@ -940,12 +943,7 @@ def test_the_worker_that_loses_the_race_to_plan_a_duty_does_not_log_it_as_planne
                                                      actor="b", reason="gepland")
                 second.commit()
 
-        worker = threading.Thread(target=second_worker)
-        worker.start()
-        worker.join(timeout=1.0)
-        assert worker.is_alive(), "the second insert waits for the first transaction"
-        first.commit()
-        worker.join(timeout=10)
+        second_waits_for_first(second_worker, first, "the second insert waits for the first transaction")
     assert Counter(c.change for c in changes(a)) == {"planned": len(wanted)}
     assert outcome["a"] and outcome["b"] == []
 

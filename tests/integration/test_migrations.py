@@ -3,7 +3,9 @@ PostgreSQL, and migrating again changes nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -23,6 +25,8 @@ from storage.database import (
 )
 from tests.conftest import POSTGRES_URL
 
+DE_LINDE = "INSERT INTO practice (agb_code, name) VALUES ('01234567', 'De Linde')"
+
 
 def _fresh_url(kind: str, tmp_path: Path, worker_id: str) -> str:
     if kind == "sqlite":
@@ -39,21 +43,34 @@ def _fresh_url(kind: str, tmp_path: Path, worker_id: str) -> str:
     return server.set(database=name).render_as_string(hide_password=False)
 
 
-@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def test_migrations_build_exactly_the_models_schema_and_can_run_again(
-    kind: str, tmp_path: Path, worker_id: str
-) -> None:
-    engine = create_db_engine(_fresh_url(kind, tmp_path, worker_id))
-    assert current_revision(engine) is None
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path, worker_id: str) -> Iterator[sa.Engine]:
+    """An engine on an empty database (SQLite, or PostgreSQL made anew), disposed of after the test."""
+    engine = create_db_engine(_fresh_url(request.param, tmp_path, worker_id))
+    yield engine
+    engine.dispose()
+
+
+def _upgrade(engine: sa.Engine, revision: str, *rows: tuple[str, dict[str, Any]]) -> None:
+    """Migrate to ``revision``, store ``rows`` (statements with their parameters) as that version did, then
+    migrate to the head."""
+    migrate(engine, revision)
+    with engine.begin() as conn:
+        for statement, parameters in rows:
+            conn.execute(sa.text(statement), parameters)
     migrate(engine)
-    head = current_revision(engine)
+
+
+def test_migrations_build_exactly_the_models_schema_and_can_run_again(fresh_engine: sa.Engine) -> None:
+    assert current_revision(fresh_engine) is None
+    migrate(fresh_engine)
+    head = current_revision(fresh_engine)
     assert head is not None
-    with engine.connect() as conn:
+    with fresh_engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata)
     assert diff == [], f"models and migrations disagree: {diff}"
-    migrate(engine)
-    assert current_revision(engine) == head == stored_revision(engine) == head_revision()
-    engine.dispose()
+    migrate(fresh_engine)
+    assert current_revision(fresh_engine) == head == stored_revision(fresh_engine) == head_revision()
 
 
 def test_the_quick_head_check_names_alembics_own_head(tmp_path: Path) -> None:
@@ -66,58 +83,39 @@ def test_the_quick_head_check_names_alembics_own_head(tmp_path: Path) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_practices_registered_before_the_review_table_are_reviewed_by_the_first_sweep_after_the_upgrade(
-    kind: str, tmp_path: Path, worker_id: str
+    fresh_engine: sa.Engine,
 ) -> None:
-    engine = create_db_engine(_fresh_url(kind, tmp_path, worker_id))
-    migrate(engine, "0004")
-    with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO practice (agb_code, name) VALUES ('01234567', 'De Linde'), "
-                             "('07654321', 'De Eik')"))
-    migrate(engine)
-    with engine.connect() as conn:
+    _upgrade(fresh_engine, "0004", ("INSERT INTO practice (agb_code, name) VALUES ('01234567', 'De Linde'), "
+                                    "('07654321', 'De Eik')", {}))
+    with fresh_engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT agb_code, changes, evaluated_changes, planned_changes "
                                     "FROM practice_review ORDER BY agb_code")).all()
     assert [tuple(r) for r in rows] == [("01234567", 1, 0, 0), ("07654321", 1, 0, 0)]
-    engine.dispose()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_a_conversation_stored_without_a_plan_before_the_upgrade_has_no_plan_after_it(
-    kind: str, tmp_path: Path, worker_id: str
+    fresh_engine: sa.Engine,
 ) -> None:
-    engine = create_db_engine(_fresh_url(kind, tmp_path, worker_id))
-    migrate(engine, "0005")
-    with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO practice (agb_code, name) VALUES ('01234567', 'De Linde')"))
-        for held_on, plan in (("2024-04-29", '{"goals": [], "agreements": ["Recall"]}'), ("2024-06-12", "null")):
-            conn.execute(sa.text(
-                "INSERT INTO conversation (id, agb_code, kind, held_on, attendees, attendance_gaps, plan, recorded_at, "
-                "actor) VALUES (:id, '01234567', 'extra', :held_on, '[]', '[]', :plan, '2024-06-12 14:00:00', 'x')"),
-                {"id": held_on, "held_on": held_on, "plan": plan})
-    migrate(engine)
-    with engine.connect() as conn:
+    _upgrade(fresh_engine, "0005", (DE_LINDE, {}), *(
+        ("INSERT INTO conversation (id, agb_code, kind, held_on, attendees, attendance_gaps, plan, recorded_at, "
+         "actor) VALUES (:id, '01234567', 'extra', :held_on, '[]', '[]', :plan, '2024-06-12 14:00:00', 'x')",
+         {"id": held_on, "held_on": held_on, "plan": plan})
+        for held_on, plan in (("2024-04-29", '{"goals": [], "agreements": ["Recall"]}'), ("2024-06-12", "null"))
+    ))
+    with fresh_engine.connect() as conn:
         with_plan = conn.execute(sa.text("SELECT held_on FROM conversation WHERE plan IS NOT NULL")).scalars().all()
     assert [str(d) for d in with_plan] == ["2024-04-29"]
-    engine.dispose()
 
 
-@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_events_stored_with_one_time_get_it_as_both_times_and_no_step_waits_after_the_upgrade(
-    kind: str, tmp_path: Path, worker_id: str
+    fresh_engine: sa.Engine,
 ) -> None:
-    engine = create_db_engine(_fresh_url(kind, tmp_path, worker_id))
-    migrate(engine, "0006")
-    with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO practice (agb_code, name) VALUES ('01234567', 'De Linde')"))
-        conn.execute(sa.text(
-            "INSERT INTO trajectory_event (id, agb_code, seq, at, \"trigger\", from_state, to_state, actor, reasons, "
-            "details) VALUES ('e1', '01234567', 1, '2024-01-15 15:00:00', 'hold_start_conversation', 'start', "
-            "'annual_cycle', 'user:a.jansen', '[]', '{\"held_on\": \"2024-01-15\"}')"))
-    migrate(engine)
-    with engine.connect() as conn:
+    _upgrade(fresh_engine, "0006", (DE_LINDE, {}), (
+        "INSERT INTO trajectory_event (id, agb_code, seq, at, \"trigger\", from_state, to_state, actor, reasons, "
+        "details) VALUES ('e1', '01234567', 1, '2024-01-15 15:00:00', 'hold_start_conversation', 'start', "
+        "'annual_cycle', 'user:a.jansen', '[]', '{\"held_on\": \"2024-01-15\"}')", {}))
+    with fresh_engine.connect() as conn:
         at, recorded = conn.execute(sa.text("SELECT at, recorded_at FROM trajectory_event")).one()
         steps = conn.execute(sa.text("SELECT count(*) FROM trajectory_step")).scalar()
     assert at == recorded and str(at).startswith("2024-01-15 15:00") and steps == 0
-    engine.dispose()
