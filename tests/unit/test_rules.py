@@ -6,45 +6,24 @@ from datetime import date
 
 import pytest
 
-from domain.indicators import (
-    IndicatorDefinition,
-    IndicatorFigures,
-    IndicatorKey,
-    IndicatorKind,
-    IndicatorScore,
-    NationalAverage,
-    Target,
-)
+from domain.indicators import IndicatorFigures, IndicatorKey, IndicatorKind, IndicatorScore, NationalAverage
 from domain.policy import LagMode, Policy
 from domain.registry import Programme
 from domain.rules.escalation import Decision, assess_deviation, assess_recovery, assess_underperformance
+from tests.unit.practice_figures import HBA1C, HBA1C_MEASURED, definition, score
+from tests.unit.practice_figures import figures as practice_figures
 
-AGB = "01234567"
-HBA1C = IndicatorKey(Programme.DM2, "hba1c_measured")
 ENROLLED = {Programme.DM2: date(2020, 1, 1), Programme.ELDERLY: date(2020, 1, 1)}
 CATALOGUE = [
-    IndicatorDefinition(programme=Programme.DM2, indicator="hba1c_measured", name="HbA1c bepaald",
-                        kind=IndicatorKind.PROCESS, main=True),
-    IndicatorDefinition(programme=Programme.DM2, indicator="hba1c_below_53", name="HbA1c < 53",
-                        kind=IndicatorKind.OUTCOME, main=False),
-    IndicatorDefinition(programme=Programme.DM2, indicator="side_process", name="niet-hoofdindicator",
-                        kind=IndicatorKind.PROCESS, main=False),
-    IndicatorDefinition(programme=Programme.ELDERLY, indicator="frailty_recorded", name="Kwetsbaarheid",
-                        kind=IndicatorKind.PROCESS, main=True),
+    HBA1C_MEASURED,
+    definition("hba1c_below_53", "HbA1c < 53", main=False, kind=IndicatorKind.OUTCOME),
+    definition("side_process", "niet-hoofdindicator", main=False),
+    definition("frailty_recorded", "Kwetsbaarheid", main=True, programme=Programme.ELDERLY),
 ]
 
 
-def score(indicator: str, end: date, numerator: int, denominator: int = 100,
-          programme: Programme = Programme.DM2) -> IndicatorScore:
-    return IndicatorScore(agb_code=AGB, programme=programme, indicator=indicator, period_end=end,
-                          numerator=numerator, denominator=denominator)
-
-
 def figures(*scores: IndicatorScore, target: float = 90, averages: dict[int, float] | None = None) -> IndicatorFigures:
-    targets = [Target(programme=d.programme, indicator=d.indicator, target=target) for d in CATALOGUE]
-    avgs = [NationalAverage(programme=Programme.DM2, indicator="hba1c_measured", year=y, national_average=v)
-            for y, v in (averages or {}).items()]
-    return IndicatorFigures.build(CATALOGUE, targets, avgs, scores)
+    return practice_figures(CATALOGUE, *scores, target=target, averages=averages)
 
 
 Q1 = date(2024, 3, 31)

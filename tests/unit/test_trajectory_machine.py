@@ -14,15 +14,7 @@ import pytest
 
 from domain.clock import AMSTERDAM
 from domain.conversations import Goal, ImprovementPlan
-from domain.indicators import (
-    IndicatorDefinition,
-    IndicatorFigures,
-    IndicatorKey,
-    IndicatorKind,
-    IndicatorScore,
-    NationalAverage,
-    Target,
-)
+from domain.indicators import IndicatorFigures
 from domain.policy import Policy
 from domain.registry import Programme
 from domain.trajectory import TrajectoryState, TrajectoryView, Trigger
@@ -37,14 +29,13 @@ from statemachines.trajectory import (
     mermaid,
     replay,
 )
+from tests.unit.practice_figures import AGB, HBA1C, HBA1C_MEASURED, figures, score
 
 S, T = TrajectoryState, Trigger
-AGB = "01234567"
-KEY = IndicatorKey(Programme.DM2, "hba1c_measured")
+KEY = HBA1C
 AT = datetime(2025, 6, 2, 9, 0, tzinfo=AMSTERDAM)
 ENROLLED = {Programme.DM2: date(2020, 1, 1)}
-CATALOGUE = [IndicatorDefinition(programme=Programme.DM2, indicator="hba1c_measured", name="HbA1c bepaald",
-                                 kind=IndicatorKind.PROCESS, main=True)]
+CATALOGUE = [HBA1C_MEASURED]
 
 # The specification, written out by hand: (state, trigger) -> next state. Everything else is refused.
 EXPECTED: dict[tuple[TrajectoryState, Trigger], TrajectoryState] = {
@@ -76,15 +67,10 @@ BOARD_EFFECTS = {
 
 
 def figures_with(numerator: int, end: date = date(2025, 3, 31), baseline: int | None = 60) -> IndicatorFigures:
-    scores = [IndicatorScore(agb_code=AGB, programme=Programme.DM2, indicator="hba1c_measured", period_end=end,
-                             numerator=numerator, denominator=100)]
+    scores = [score("hba1c_measured", end, numerator)]
     if baseline is not None:
-        scores.append(IndicatorScore(agb_code=AGB, programme=Programme.DM2, indicator="hba1c_measured",
-                                     period_end=date(2024, 3, 31), numerator=baseline, denominator=100))
-    return IndicatorFigures.build(
-        CATALOGUE, [Target(programme=Programme.DM2, indicator="hba1c_measured", target=90)],
-        [NationalAverage(programme=Programme.DM2, indicator="hba1c_measured", year=2025, national_average=90)],
-        scores)
+        scores.append(score("hba1c_measured", date(2024, 3, 31), baseline))
+    return figures(CATALOGUE, *scores, target=90, averages={2025: 90})
 
 
 def view_in(state: TrajectoryState) -> TrajectoryView:
