@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -55,7 +55,6 @@ from domain.trajectory import (
     happened_by,
 )
 from notifications.charts import Series
-from readers.files import ConversationLine
 from statemachines.trajectory import (
     EventBeforeLastError,
     Fired,
@@ -72,6 +71,9 @@ from storage import repository as repo
 from storage import review
 from storage.database import create_db_engine, migrate
 from storage.tables import ConversationRow, EngineRunRow, TrajectoryRow, TrajectoryStepRow
+
+if TYPE_CHECKING:
+    from readers.files import ConversationLine  # the readers (and YAML) are not loaded to run a service
 
 ENGINE_ACTOR = "engine"
 MAX_STEPS_PER_RUN = 5
