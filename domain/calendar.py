@@ -38,9 +38,9 @@ def _load_dutch_holidays_only() -> None:
     with _DUTCH_LOCK:
         if _DUTCH in sys.modules:
             return
-        spec = importlib.util.spec_from_file_location(_DUTCH, Path(holidays.__file__).parent / "countries"
-                                                      / "netherlands.py")
-        if spec is None or spec.loader is None:  # pragma: no cover - the library moved it: load it its own way
+        path = Path(holidays.__file__).parent / "countries" / "netherlands.py"
+        spec = importlib.util.spec_from_file_location(_DUTCH, path) if path.is_file() else None
+        if spec is None or spec.loader is None:  # pragma: no cover - the library moved it: it loads it its own way
             return
         module = importlib.util.module_from_spec(spec)
         sys.modules[_DUTCH] = module
