@@ -9,12 +9,41 @@ care group that is closed on it every year says so with ``liberation_day_every_y
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
+from pathlib import Path
 
 import holidays
+
+_DUTCH = "holidays.countries.netherlands"
+_DUTCH_LOCK = threading.Lock()
+
+
+def _load_dutch_holidays_only() -> None:
+    """Put ``holidays``' module of the Netherlands in ``sys.modules`` without its package ``holidays.countries``.
+
+    That package imports every country the library knows (some 250 modules, a good part of a command's start-up)
+    before ``holidays.country_holidays("NL")`` can take one; the library's own loader imports the module by its full
+    name, so it finds this one (and so does ``holidays.countries`` if anything imports it later: one class)."""
+    with _DUTCH_LOCK:
+        if _DUTCH in sys.modules:
+            return
+        path = Path(holidays.__file__).parent / "countries" / "netherlands.py"
+        spec = importlib.util.spec_from_file_location(_DUTCH, path) if path.is_file() else None
+        if spec is None or spec.loader is None:  # pragma: no cover - the library moved it: it loads it its own way
+            return
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[_DUTCH] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:  # pragma: no cover - then the library's own import says what is wrong
+            del sys.modules[_DUTCH]
+            raise
 
 
 @dataclass(frozen=True)
@@ -29,6 +58,7 @@ class WorkingCalendar:
     @cached_property
     def _holidays(self) -> holidays.HolidayBase:
         categories = ("public", "optional") if self.liberation_day_every_year else ("public",)
+        _load_dutch_holidays_only()
         return holidays.country_holidays("NL", categories=categories, language="nl")
 
     def holiday_name(self, day: date) -> str | None:

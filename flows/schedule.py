@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.triggers.cron import CronTrigger
 
 from domain.clock import AMSTERDAM, as_amsterdam
-from flows.services import digest, imports, kits_and_courses, planning, sweep
+from flows.services import digest, inbox, kits_and_courses, planning, sweep
 from flows.services.context import Services
 from flows.services.duties import Delivery, DutyReport
 from flows.services.settings import Settings
@@ -35,7 +35,7 @@ TIMEZONE = "Europe/Amsterdam"
 
 
 def _recalculate(services: Services, now: datetime, settings: Settings) -> DutyReport:
-    return imports.recalculate_from_inbox(services, now, settings.home / "inbox")
+    return inbox.recalculate_from_inbox(services, now, settings.home / "inbox")
 
 
 def _sweep(services: Services, now: datetime, settings: Settings) -> DutyReport:

@@ -25,7 +25,6 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, select
 
 from domain.messages import NAMESPACE
@@ -48,8 +47,12 @@ def _insert_ignore_statement(dialect: str, table: type[SQLModel], conflict: tupl
     tbl = table.__table__  # type: ignore[attr-defined]
     stmt: Any
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql  # each dialect loaded only when its database is used
+
         stmt = postgresql.insert(tbl)
     elif dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         stmt = sqlite.insert(tbl)
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise NotImplementedError(dialect)

@@ -41,7 +41,6 @@ from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Reg
 from domain.score_objects import stored_scores
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
 from storage import review
-from storage.obligations import insert_ignore
 from storage.tables import (
     CareGroupRow,
     ContactRow,
@@ -795,6 +794,8 @@ def queue_messages(session: Session, messages: Iterable[OutboxMessage], created_
     In a session of a backfill (``session.info[HISTORIC_BEFORE]``) a message about what lies before that moment is
     stored ``historic`` at once, in the transaction of its cause: never sent, however the walk ends; one about a
     conversation, meeting or due day still ahead is queued as usual."""
+    from storage.obligations import insert_ignore  # the obligations' store is loaded only when messages are queued
+
     historic_before = session.info.get(HISTORIC_BEFORE)
     rows = {}
     for m in messages:

@@ -25,7 +25,6 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 
 from storage.tables import PracticeReviewRow, PracticeRow
@@ -36,8 +35,12 @@ _TABLE: Any = PracticeReviewRow.__table__  # type: ignore[attr-defined]
 def _insert(session: Session) -> Any:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql  # each dialect loaded only when its database is used
+
         return postgresql.insert(_TABLE)
     if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(_TABLE)
     raise NotImplementedError(dialect)  # pragma: no cover - only SQLite and PostgreSQL are supported
 

@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelConfig
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -39,6 +40,13 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+class _Table(SQLModel):
+    """The base of every table: pydantic builds a table's validator and serializer when one is first used, not when
+    the module is imported (rows are read and written through SQLAlchemy; a command starts faster)."""
+
+    model_config = SQLModelConfig(defer_build=True)
+
+
 def _moment(**kw: Any) -> Any:
     return Field(sa_type=UtcDateTime, **kw)
 
@@ -53,14 +61,14 @@ def _json_or_null(**kw: Any) -> Any:
     return Field(sa_type=sa.JSON(none_as_null=True), **kw)
 
 
-class CareGroupRow(SQLModel, table=True):
+class CareGroupRow(_Table, table=True):
     __tablename__ = "care_group"
     id: int = Field(default=1, primary_key=True)
     name: str
     email: str | None = None
 
 
-class ContactRow(SQLModel, table=True):
+class ContactRow(_Table, table=True):
     """Care-group people who are not in a practice: officers and the board."""
 
     __tablename__ = "contact"
@@ -71,13 +79,13 @@ class ContactRow(SQLModel, table=True):
     email: str | None = None
 
 
-class GpGroupRow(SQLModel, table=True):
+class GpGroupRow(_Table, table=True):
     __tablename__ = "gp_group"
     code: str = Field(primary_key=True, max_length=64)
     name: str
 
 
-class PracticeRow(SQLModel, table=True):
+class PracticeRow(_Table, table=True):
     __tablename__ = "practice"
     agb_code: str = Field(primary_key=True, max_length=8)
     name: str
@@ -85,7 +93,7 @@ class PracticeRow(SQLModel, table=True):
     email: str | None = None
 
 
-class PracticePersonRow(SQLModel, table=True):
+class PracticePersonRow(_Table, table=True):
     __tablename__ = "practice_person"
     __table_args__ = (sa.UniqueConstraint("agb_code", "role", "name", name="uq_practice_person"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -95,14 +103,14 @@ class PracticePersonRow(SQLModel, table=True):
     email: str | None = None
 
 
-class EnrolmentRow(SQLModel, table=True):
+class EnrolmentRow(_Table, table=True):
     __tablename__ = "enrolment"
     agb_code: str = Field(foreign_key="practice.agb_code", primary_key=True, max_length=8)
     programme: str = Field(primary_key=True, max_length=16)
     started_on: date
 
 
-class IndicatorRow(SQLModel, table=True):
+class IndicatorRow(_Table, table=True):
     __tablename__ = "indicator"
     programme: str = Field(primary_key=True, max_length=16)
     indicator: str = Field(primary_key=True, max_length=64)
@@ -118,14 +126,14 @@ class IndicatorRow(SQLModel, table=True):
     source: str | None = None
 
 
-class TargetRow(SQLModel, table=True):
+class TargetRow(_Table, table=True):
     __tablename__ = "target"
     programme: str = Field(primary_key=True, max_length=16)
     indicator: str = Field(primary_key=True, max_length=64)
     target: float
 
 
-class NationalAverageRow(SQLModel, table=True):
+class NationalAverageRow(_Table, table=True):
     __tablename__ = "national_average"
     programme: str = Field(primary_key=True, max_length=16)
     indicator: str = Field(primary_key=True, max_length=64)
@@ -133,7 +141,7 @@ class NationalAverageRow(SQLModel, table=True):
     national_average: float
 
 
-class IndicatorScoreRow(SQLModel, table=True):
+class IndicatorScoreRow(_Table, table=True):
     __tablename__ = "indicator_score"
     agb_code: str = Field(foreign_key="practice.agb_code", primary_key=True, max_length=8)
     programme: str = Field(primary_key=True, max_length=16)
@@ -144,7 +152,7 @@ class IndicatorScoreRow(SQLModel, table=True):
     import_id: str | None = Field(default=None, max_length=36)  # the import that last set these figures
 
 
-class IndicatorImportRow(SQLModel, table=True):
+class IndicatorImportRow(_Table, table=True):
     """One import (or recalculation) of indicator figures that changed something."""
 
     __tablename__ = "indicator_import"
@@ -159,7 +167,7 @@ class IndicatorImportRow(SQLModel, table=True):
     unchanged: int
 
 
-class ScoreRevisionRow(SQLModel, table=True):
+class ScoreRevisionRow(_Table, table=True):
     """A figure replaced by a later import: what it was, what it became, when and by which import."""
 
     __tablename__ = "score_revision"
@@ -175,7 +183,7 @@ class ScoreRevisionRow(SQLModel, table=True):
     new_denominator: int
 
 
-class ConversationRow(SQLModel, table=True):
+class ConversationRow(_Table, table=True):
     __tablename__ = "conversation"
     id: str = Field(primary_key=True, max_length=36)  # uuid5 of practice, kind, date, programme
     agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
@@ -189,7 +197,7 @@ class ConversationRow(SQLModel, table=True):
     actor: str
 
 
-class TrajectoryRow(SQLModel, table=True):
+class TrajectoryRow(_Table, table=True):
     __tablename__ = "trajectory"
     agb_code: str = Field(foreign_key="practice.agb_code", primary_key=True, max_length=8)
     state: str = Field(max_length=32, index=True)
@@ -198,7 +206,7 @@ class TrajectoryRow(SQLModel, table=True):
     view: dict[str, Any] = _json(default_factory=dict)
 
 
-class TrajectoryEventRow(SQLModel, table=True):
+class TrajectoryEventRow(_Table, table=True):
     __tablename__ = "trajectory_event"
     __table_args__ = (sa.UniqueConstraint("agb_code", "seq", name="uq_trajectory_event_seq"),)
     id: str = Field(primary_key=True, max_length=36)  # uuid5 of (agb_code, seq)
@@ -214,7 +222,7 @@ class TrajectoryEventRow(SQLModel, table=True):
     recorded_at: datetime = _moment()  # when it was written; ``at`` is when it happened
 
 
-class TrajectoryStepRow(SQLModel, table=True):
+class TrajectoryStepRow(_Table, table=True):
     """A step a recorded fact asks of a practice's trajectory (a conversation held, the practice leaving),
     kept until the engine takes it.
 
@@ -240,7 +248,7 @@ class TrajectoryStepRow(SQLModel, table=True):
     event_seq: int | None = None
 
 
-class OutboxRow(SQLModel, table=True):
+class OutboxRow(_Table, table=True):
     __tablename__ = "outbox"
     id: str = Field(primary_key=True, max_length=36)  # uuid5 of key
     key: str = Field(max_length=255, unique=True)
@@ -266,7 +274,7 @@ class OutboxRow(SQLModel, table=True):
     lease_until: datetime | None = _moment(default=None)
 
 
-class EngineRunRow(SQLModel, table=True):
+class EngineRunRow(_Table, table=True):
     """One row per moment the engine ran for: what it did, so a second run can say so."""
 
     __tablename__ = "engine_run"
@@ -278,7 +286,7 @@ class EngineRunRow(SQLModel, table=True):
     actor: str
 
 
-class ObligationRow(SQLModel, table=True):
+class ObligationRow(_Table, table=True):
     """A duty of the quality cycle (``domain.obligations``): open until fulfilled or cancelled.
 
     ``key`` is unique (kind, practice, subject, anchor), so planning twice, or two planners at once,
@@ -308,7 +316,7 @@ class ObligationRow(SQLModel, table=True):
     updated_at: datetime = _moment()
 
 
-class ObligationChangeRow(SQLModel, table=True):
+class ObligationChangeRow(_Table, table=True):
     """Append-only log of what happened to an obligation: planned, rescheduled (with why), done, cancelled.
 
     ``UNIQUE(obligation_key, change, at)``: the same change recorded twice for one moment is one row.
@@ -326,7 +334,7 @@ class ObligationChangeRow(SQLModel, table=True):
     actor: str
 
 
-class KitRefreshRow(SQLModel, table=True):
+class KitRefreshRow(_Table, table=True):
     """An instruction kit refreshed at a practice (seed section 3)."""
 
     __tablename__ = "kit_refresh"
@@ -338,7 +346,7 @@ class KitRefreshRow(SQLModel, table=True):
     actor: str
 
 
-class CourseCompletionRow(SQLModel, table=True):
+class CourseCompletionRow(_Table, table=True):
     """A mandatory course completed by a person of a practice (seed section 4). Names and roles only."""
 
     __tablename__ = "course_completion"
@@ -351,7 +359,7 @@ class CourseCompletionRow(SQLModel, table=True):
     actor: str
 
 
-class DutyRunRow(SQLModel, table=True):
+class DutyRunRow(_Table, table=True):
     """One row per duty and moment it ran for (``sweep_due`` at 2026-03-02 06:30, ...): what it did.
 
     The first run for a moment records it; a rerun for the same moment (a retry) finds it and reports
@@ -367,7 +375,7 @@ class DutyRunRow(SQLModel, table=True):
     actor: str
 
 
-class PracticeReviewRow(SQLModel, table=True):
+class PracticeReviewRow(_Table, table=True):
     """Which practices a sweep must look at again: a change counter per practice and what was reviewed.
 
     Every write of a fact a practice's trajectory or duties are computed from bumps ``changes`` (the
@@ -392,7 +400,7 @@ class PracticeReviewRow(SQLModel, table=True):
     planned_basis: str = Field(default="", max_length=64)
 
 
-class PolicyVersionRow(SQLModel, table=True):
+class PolicyVersionRow(_Table, table=True):
     """A version of the care group's policy (every threshold), with the day from which it applies.
 
     Append-only: a later version with an earlier or the same day supersedes; nothing is overwritten, so every

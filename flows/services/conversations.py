@@ -22,10 +22,7 @@ from domain.conversations import ImprovementPlan
 from domain.errors import ConflictError, InFutureError, NotFoundError
 from domain.inputs import check_date, check_text, checked
 from domain.rules.attendance import attendance_gaps
-from domain.trajectory import (
-    TrajectoryTransitioned,
-    Trigger,
-)
+from domain.trajectory import TrajectoryTransitioned, Trigger
 from domain.vocabulary import ConversationKind
 from flows.services.context import Services, UnknownPracticeError
 from flows.services.steps import record_step

@@ -15,20 +15,13 @@ from dateutil.relativedelta import relativedelta
 from sqlmodel import Session
 
 from domain.clock import as_amsterdam
-from domain.indicators import (
-    IndicatorFigures,
-)
+from domain.indicators import IndicatorFigures
 from domain.registry import Person, Role
 from domain.rules.escalation import assess_progress
-from domain.trajectory import (
-    TrajectoryState,
-    as_of,
-)
+from domain.trajectory import TrajectoryState, as_of
 from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.duties import DutyReport, day_of, finish_duty
-from notifications.notices import (
-    digest_messages,
-)
+from notifications.notices import digest_messages
 from notifications.wording import date_nl
 from storage import repository as repo
 

@@ -16,10 +16,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from domain.indicators import (
-    IndicatorFigures,
-    IndicatorScore,
-)
+from domain.indicators import IndicatorFigures, IndicatorScore
 from domain.messages import OutboxMessage
 from domain.obligations import (
     CONVERSATION_KINDS,
@@ -31,19 +28,10 @@ from domain.obligations import (
     stages_to_send,
 )
 from domain.registry import Practice, Role
-from domain.trajectory import (
-    TrajectoryState,
-    TrajectoryView,
-)
+from domain.trajectory import TrajectoryState, TrajectoryView
 from flows.services.context import Services
 from flows.services.duties import DEFAULT_BATCH, DutyReport
-from notifications.notices import (
-    conversation_messages,
-    kit_messages,
-    meeting_messages,
-    officers_for,
-    training_messages,
-)
+from notifications.notices import conversation_messages, kit_messages, meeting_messages, officers_for, training_messages
 from notifications.wording import date_nl
 from storage import obligations as store
 from storage import repository as repo

@@ -16,13 +16,9 @@ from datetime import date, datetime
 from typing import Any
 
 from domain.clock import as_amsterdam
-from domain.obligations import (
-    calendar_fingerprint,
-)
+from domain.obligations import calendar_fingerprint
 from domain.policy import MissingAverage
-from domain.trajectory import (
-    Trigger,
-)
+from domain.trajectory import Trigger
 from flows.services.context import Services
 from flows.services.evaluation import TransitionTaken
 from storage import obligations as store

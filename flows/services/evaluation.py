@@ -20,19 +20,12 @@ import sqlalchemy as sa
 
 from domain.clock import as_amsterdam
 from domain.indicator_views import references
-from domain.indicators import (
-    IndicatorFigures,
-    IndicatorKey,
-)
+from domain.indicators import IndicatorFigures, IndicatorKey
 from domain.policy import MissingAverage
 from domain.registry import Person, Practice, Role
 from domain.rules.escalation import assess_progress
 from domain.rules.timing import next_evaluation_on
-from domain.trajectory import (
-    TrajectoryState,
-    TrajectoryView,
-    Trigger,
-)
+from domain.trajectory import TrajectoryState, TrajectoryView, Trigger
 from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.steps import STEP_NAMES_NL, commit_fired, take_steps
 from statemachines.trajectory import (

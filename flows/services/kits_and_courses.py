@@ -15,10 +15,7 @@ from sqlmodel import Session
 from domain.clock import as_amsterdam, future_fact
 from domain.errors import InFutureError, NotFoundError
 from domain.inputs import check_date, checked
-from domain.obligations import (
-    KitKind,
-    ObligationKind,
-)
+from domain.obligations import KitKind, ObligationKind
 from domain.registry import Practice
 from flows.services.context import ENGINE_ACTOR, Services, UnknownPracticeError
 from flows.services.due_notices import queue_due_notices

@@ -33,9 +33,7 @@ from domain.registry import Practice
 from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.due_notices import queue_notices
 from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, day_of, finish_duty, practice_batches
-from notifications.notices import (
-    CONVERSATION_OF,
-)
+from notifications.notices import CONVERSATION_OF
 from notifications.wording import date_nl, state_nl
 from storage import obligations as store
 from storage import repository as repo

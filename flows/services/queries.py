@@ -11,35 +11,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.clock import as_amsterdam
 from domain.errors import NotFoundError
 from domain.indicator_views import IndicatorLine, indicator_lines, pool, references
-from domain.indicators import (
-    IndicatorKey,
-)
+from domain.indicators import IndicatorKey
 from domain.registry import Practice
 from domain.rules.timing import Due, next_due
-from domain.trajectory import (
-    TrajectoryState,
-    TrajectoryTransitioned,
-    TrajectoryView,
-    as_of,
-    happened_by,
-)
+from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, as_of, happened_by
 from flows.services.context import Services, UnknownPracticeError
 from flows.services.steps import step_text, step_waiting
 from notifications.charts import Series
-from statemachines.trajectory import (
-    ReplayMismatchError,
-    replay,
-)
-from storage import obligations as store
+from statemachines.trajectory import ReplayMismatchError, replay
 from storage import repository as repo
 from storage.database import current_revision
-from storage.obligations import StoredObligation
 from storage.tables import DutyRunRow, IndicatorImportRow, ObligationChangeRow, OutboxRow, ScoreRevisionRow
+
+if TYPE_CHECKING:
+    from storage.obligations import StoredObligation
 
 
 @dataclass(frozen=True)
@@ -280,18 +270,24 @@ def outbox_messages(services: Services, status: str | None = None) -> list[Outbo
 
 def obligations(services: Services, agb_code: str | None = None, status: str | None = None) -> list[StoredObligation]:
     """The duties of a practice (or of all, and the care group's meetings), of one status or all."""
+    from storage import obligations as store  # the duties' store: not loaded to show the status
+
     with services.session() as s:
         return store.obligations(s, agb_code=agb_code, status=status)
 
 
 def obligation_changes(services: Services, key: str | None = None) -> list[ObligationChangeRow]:
     """What happened to one duty (or to all): planned, moved (from, to, why), closed."""
+    from storage import obligations as store  # the duties' store: not loaded to show the status
+
     with services.session() as s:
         return store.changes(s, key)
 
 
 def duty_runs(services: Services, duty: str | None = None) -> list[DutyRunRow]:
     """The latest runs of the duties (of one duty, or of all) and what they did."""
+    from storage import obligations as store  # the duties' store: not loaded to show the status
+
     with services.session() as s:
         return store.duty_runs(s, duty)
 

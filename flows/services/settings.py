@@ -22,7 +22,6 @@ from domain.calendar import WorkingCalendar
 from domain.errors import InputError
 from domain.inputs import Email, Name
 from domain.policy import Policy
-from readers.files import YAML_MAX_BYTES, YamlError, dutch_message, field_path, load_yaml_text
 from storage.database import CONNECT_TIMEOUT, STATEMENT_TIMEOUT, DatabaseUrlError, parse_url, sqlite_url
 
 
@@ -142,6 +141,8 @@ class Settings(BaseSettings):
 
 
 def read_policy_file(path: Path) -> dict[str, Any]:
+    from readers.files import YAML_MAX_BYTES, YamlError, load_yaml_text  # the readers (and YAML): only for a file
+
     if not path.is_file():
         raise SettingsError(f"beleidsbestand {path} bestaat niet")
     if path.stat().st_size > YAML_MAX_BYTES:
@@ -172,6 +173,8 @@ def _first_error(exc: ValidationError, policy_source: str | None = None) -> str:
     """The first problem, named as the person set it: a policy's key in its file; a setting's environment
     variable (``QC_CLOSURE_DAYS``) when it is set, else its key in the settings file (``closure_days[0] in
     qualitycycle.toml``)."""
+    from readers.files import dutch_message, field_path  # loaded only to word a refusal
+
     err = exc.errors()[0]
     loc = err["loc"]
     if not loc:

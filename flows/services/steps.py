@@ -23,21 +23,9 @@ from domain.conversations import ImprovementPlan
 from domain.messages import OutboxMessage, board_messages
 from domain.policy import Policy
 from domain.registry import Person, Practice, Role
-from domain.trajectory import (
-    STATE_NAMES_NL,
-    TrajectoryState,
-    TrajectoryTransitioned,
-    TrajectoryView,
-    Trigger,
-)
+from domain.trajectory import STATE_NAMES_NL, TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
 from flows.services.context import Services
-from statemachines.trajectory import (
-    Fired,
-    GuardContext,
-    GuardRejectedError,
-    InvalidTransitionError,
-    fire,
-)
+from statemachines.trajectory import Fired, GuardContext, GuardRejectedError, InvalidTransitionError, fire
 from storage import repository as repo
 
 

@@ -13,10 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from domain.clock import as_amsterdam
-from domain.obligations import (
-    CONVERSATION_KINDS,
-    ObligationKind,
-)
+from domain.obligations import CONVERSATION_KINDS, ObligationKind
 from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.due_notices import queue_due_notices
 from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, finish_duty, in_batches, practice_batches

@@ -33,6 +33,7 @@ from domain.registry import CareGroup, Person, Practice, Programme, Registry, Ro
 from flows.cli.app import app
 from flows.services import conversations, imports, sweep
 from flows.services.context import Services
+from flows.services.inbox import recalculate_from_inbox
 from flows.services.outbox import REFUSED, dispatch_outbox
 from flows.services.settings import SettingsError, load_settings, read_policy_file
 from notifications.channels import Channel, SmtpChannel
@@ -231,7 +232,7 @@ def test_an_inbox_extract_named_for_a_period_not_yet_ended_is_refused_and_nothin
     inbox.mkdir()
     (inbox / "his_2099-03-31.csv").write_text(extract_csv({LINDE: 6, EIK: 10}), encoding="utf-8")
     before = every_row(services)
-    report = imports.recalculate_from_inbox(services, at("2025-01-13"), inbox)
+    report = recalculate_from_inbox(services, at("2025-01-13"), inbox)
     ((name, why),) = report.failures
     assert name == "his_2099-03-31.csv" and "2099-03-31" in why and "toekomst" in why
     after = every_row(services)

@@ -26,8 +26,9 @@ from domain.commands import LeaveProgramme
 from domain.obligations import KitKind, ObligationKind, PracticeFacts, practice_obligations
 from domain.policy import Policy
 from domain.trajectory import TrajectoryState
-from flows.services import conversations, digest, duties, imports, kits_and_courses, planning, queries, sweep
+from flows.services import conversations, digest, duties, kits_and_courses, planning, queries, sweep
 from flows.services.context import Services, UnknownPracticeError
+from flows.services.inbox import recalculate_from_inbox
 from flows.services.outbox import dispatch_outbox, resolve_address
 from flows.testing.scenario import Scenario
 from notifications.channels import EmlFolderChannel
@@ -765,14 +766,14 @@ def test_new_extracts_in_the_inbox_are_recalculated_once_and_judge_the_practices
     (inbox / "his_2024-12-31.csv").write_text(LINDE_BEHIND, encoding="utf-8")
     (inbox / "kapot_2024-12-31.csv").write_text("pseudonym,agb_code\np-1,01234567\n", encoding="utf-8")
     (inbox / "notities.csv").write_text("niet van belang\n", encoding="utf-8")  # no period end in the name
-    report = imports.recalculate_from_inbox(services, at("2025-01-13"), inbox)
+    report = recalculate_from_inbox(services, at("2025-01-13"), inbox)
     assert [name for name, _ in report.failures] == ["kapot_2024-12-31.csv"]
     assert [(t.agb_code, t.trigger.value) for t in report.transitions] == [(LINDE, "flag_deviation")]
     with services.session() as s:
         scores = repo.load_scores(s, [LINDE])[LINDE]
     hba1c = next(x for x in scores if x.indicator == "hba1c_measured")
     assert (hba1c.period_end, hba1c.numerator, hba1c.denominator) == (date(2024, 12, 31), 6, 10)
-    again = imports.recalculate_from_inbox(services, at("2025-01-20"), inbox)
+    again = recalculate_from_inbox(services, at("2025-01-20"), inbox)
     assert again.transitions == [] and [name for name, _ in again.failures] == ["kapot_2024-12-31.csv"]
     assert not any(line["wat"] == "extract his_2024-12-31.csv" for line in again.lines)
 
@@ -784,7 +785,7 @@ def test_an_extract_in_parquet_named_pq_is_taken_from_the_inbox_as_recalculate_t
 
     (tmp_path / "his.csv").write_text(LINDE_BEHIND, encoding="utf-8")
     pl.read_csv(tmp_path / "his.csv", infer_schema=False).write_parquet(inbox / "his_2024-12-31.PQ")
-    report = imports.recalculate_from_inbox(services, at("2025-01-13"), inbox)
+    report = recalculate_from_inbox(services, at("2025-01-13"), inbox)
     assert report.failures == [] and [(t.agb_code, t.trigger.value) for t in report.transitions] == [
         (LINDE, "flag_deviation")]
 
