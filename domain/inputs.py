@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from email.errors import HeaderParseError
 from email.headerregistry import Address
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator
+from pydantic_core import ErrorDetails
 
 from domain.errors import InputError
 
@@ -184,3 +185,74 @@ def checked(check: Callable[[T], T], value: T, where: str) -> T:
         return check(value)
     except ValueError as exc:
         raise InputError(f"{where}: {exc}") from None
+
+
+# --- refusals worded for staff ----------------------------------------------------------------------------------
+
+DATE_FORMS = "verwacht JJJJ-MM-DD (bijv. 2024-12-31) of DD-MM-JJJJ (bijv. 31-12-2024)"
+
+
+def _number(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+# pydantic's errors of a bound: the context key of the bound, and what a value beyond it is
+_BOUND_WORDING = {
+    "greater_than_equal": ("ge", "te klein: moet minstens {} zijn"),
+    "greater_than": ("gt", "te klein: moet groter zijn dan {}"),
+    "less_than_equal": ("le", "te groot: mag hoogstens {} zijn"),
+    "less_than": ("lt", "te groot: moet kleiner zijn dan {}"),
+}
+
+
+def dutch_message(error: ErrorDetails) -> str:
+    """A pydantic error as a Dutch sentence for staff."""
+    kind = error["type"]
+    ctx: dict[str, Any] = dict(error.get("ctx") or {})
+    given = error.get("input")
+    if kind in ("value_error", "assertion_error") and "error" in ctx:
+        return str(ctx["error"])
+    if kind == "missing":
+        return "waarde ontbreekt"
+    if kind == "string_too_short":
+        return "mag niet leeg zijn"
+    if kind == "too_short":
+        return f"moet minstens {ctx.get('min_length')} element(en) bevatten"
+    if kind in _BOUND_WORDING:
+        bound, wording = _BOUND_WORDING[kind]
+        return f"{_number(given)} is {wording.format(_number(ctx.get(bound)))}"
+    if kind in ("literal_error", "enum"):
+        expected = str(ctx.get("expected", "")).replace(" or ", " of ")
+        return f"waarde {given!r} is onbekend: verwacht een van {expected}"
+    if kind == "extra_forbidden":
+        return "onbekend veld: laat het weg of controleer de spelling"
+    if kind == "string_type":
+        return f"waarde {given!r} is ongeldig: verwacht tekst"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "verwacht een opsomming van naam: waarde"
+    if kind in ("list_type", "tuple_type"):
+        return "verwacht een lijst"
+    if kind.startswith(("date", "datetime")):
+        return f"datum {given!r} is ongeldig: {DATE_FORMS}"
+    if kind.startswith(("int", "float", "decimal")):
+        return f"waarde {given!r} is ongeldig: verwacht een getal"
+    if kind.startswith("bool"):
+        return f"waarde {given!r} is ongeldig: verwacht ja of nee"
+    return f"waarde {given!r} is ongeldig ({error['msg']})"
+
+
+def field_path(loc: Sequence[int | str], prefix: str = "") -> str:
+    """Where a value stands, as staff write it: ``practices[0].people[1].name``."""
+    return field_path_or_none(prefix, loc) or ""
+
+
+def field_path_or_none(prefix: str, loc: Sequence[int | str]) -> str | None:
+    text = prefix
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text = f"{text}.{part}" if text else str(part)
+    return text or None

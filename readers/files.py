@@ -36,7 +36,6 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
-from pydantic_core import ErrorDetails
 
 from domain.clock import future_fact
 from domain.conversations import Goal, ImprovementPlan
@@ -49,7 +48,17 @@ from domain.indicators import (
     NationalAverage,
     Target,
 )
-from domain.inputs import check_text, contains_bsn, is_patient_header, looks_like_bsn, passes_elfproef, printable
+from domain.inputs import (
+    DATE_FORMS,
+    check_text,
+    contains_bsn,
+    dutch_message,
+    field_path_or_none,
+    is_patient_header,
+    looks_like_bsn,
+    passes_elfproef,
+    printable,
+)
 from domain.registry import (
     AgbCode,
     CareGroup,
@@ -518,7 +527,6 @@ _DECIMAL = re.compile(r"(-?[0-9]{1,15})(?:[.,]([0-9]{1,15}))?\s*%?")
 _DIGITS_MAX = 15  # more digits than any count or percentage has; Python refuses int() beyond 4,300 digits
 _YEAR = re.compile(r"[0-9]{4}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_DATE_FORMS = "verwacht JJJJ-MM-DD (bijv. 2024-12-31) of DD-MM-JJJJ (bijv. 31-12-2024)"
 
 
 def _blank(value: object) -> bool:
@@ -608,7 +616,7 @@ def _date(value: object) -> date:
     if isinstance(value, date):
         return value
     if _blank(value):
-        raise _InvalidValue(f"datum ontbreekt: {_DATE_FORMS}")
+        raise _InvalidValue(f"datum ontbreekt: {DATE_FORMS}")
     if isinstance(value, str):
         text = value.strip()
         iso, dutch = _ISO_DATE.fullmatch(text), _DUTCH_DATE.fullmatch(text)
@@ -617,12 +625,12 @@ def _date(value: object) -> date:
         elif dutch:
             day, month, year = (int(part) for part in dutch.groups())
         else:
-            raise _InvalidValue(f"datum {text!r} is ongeldig: {_DATE_FORMS}")
+            raise _InvalidValue(f"datum {text!r} is ongeldig: {DATE_FORMS}")
         try:
             return date(year, month, day)
         except ValueError:
             raise _InvalidValue(f"datum {text!r} bestaat niet") from None
-    raise _InvalidValue(f"datum {value!r} is ongeldig: {_DATE_FORMS}")
+    raise _InvalidValue(f"datum {value!r} is ongeldig: {DATE_FORMS}")
 
 
 def _count(value: object) -> int:
@@ -678,72 +686,6 @@ def _boolean(value: object) -> bool:
 # --------------------------------------------------------------------------- pydantic errors in Dutch
 
 
-def _number(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-# pydantic's errors of a bound: the context key of the bound, and what a value beyond it is
-_BOUND_WORDING = {
-    "greater_than_equal": ("ge", "te klein: moet minstens {} zijn"),
-    "greater_than": ("gt", "te klein: moet groter zijn dan {}"),
-    "less_than_equal": ("le", "te groot: mag hoogstens {} zijn"),
-    "less_than": ("lt", "te groot: moet kleiner zijn dan {}"),
-}
-
-
-def dutch_message(error: ErrorDetails) -> str:
-    """A pydantic error as a Dutch sentence for staff."""
-    kind = error["type"]
-    ctx: dict[str, Any] = dict(error.get("ctx") or {})
-    given = error.get("input")
-    if kind in ("value_error", "assertion_error") and "error" in ctx:
-        return str(ctx["error"])
-    if kind == "missing":
-        return "waarde ontbreekt"
-    if kind == "string_too_short":
-        return "mag niet leeg zijn"
-    if kind == "too_short":
-        return f"moet minstens {ctx.get('min_length')} element(en) bevatten"
-    if kind in _BOUND_WORDING:
-        bound, wording = _BOUND_WORDING[kind]
-        return f"{_number(given)} is {wording.format(_number(ctx.get(bound)))}"
-    if kind in ("literal_error", "enum"):
-        expected = str(ctx.get("expected", "")).replace(" or ", " of ")
-        return f"waarde {given!r} is onbekend: verwacht een van {expected}"
-    if kind == "extra_forbidden":
-        return "onbekend veld: laat het weg of controleer de spelling"
-    if kind == "string_type":
-        return f"waarde {given!r} is ongeldig: verwacht tekst"
-    if kind in ("dict_type", "model_type", "model_attributes_type"):
-        return "verwacht een opsomming van naam: waarde"
-    if kind in ("list_type", "tuple_type"):
-        return "verwacht een lijst"
-    if kind.startswith(("date", "datetime")):
-        return f"datum {given!r} is ongeldig: {_DATE_FORMS}"
-    if kind.startswith(("int", "float", "decimal")):
-        return f"waarde {given!r} is ongeldig: verwacht een getal"
-    if kind.startswith("bool"):
-        return f"waarde {given!r} is ongeldig: verwacht ja of nee"
-    return f"waarde {given!r} is ongeldig ({error['msg']})"
-
-
-def field_path(loc: Sequence[int | str], prefix: str = "") -> str:
-    """Where a value stands, as staff write it: ``practices[0].people[1].name``."""
-    return _path(prefix, loc) or ""
-
-
-def _path(prefix: str, loc: Sequence[int | str]) -> str | None:
-    text = prefix
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text = f"{text}.{part}" if text else str(part)
-    return text or None
-
-
 class _Row:
     """Collects the problems of one row (or one YAML item) while its values are converted."""
 
@@ -756,7 +698,7 @@ class _Row:
         self.data: dict[str, Any] = {}
 
     def column(self, name: str | None) -> str | None:
-        return _path(self.prefix, [name] if name else [])
+        return field_path_or_none(self.prefix, [name] if name else [])
 
     def add(self, name: str | None, message: str, *, fail: str | None = None) -> None:
         """Record a problem at column ``name``; the row's field ``fail`` (default ``name``) is lost."""
@@ -791,7 +733,8 @@ class _Row:
                 if loc and loc[0] in reported:
                     continue  # already reported when the value was converted
                 if loc:
-                    self.problems.append(Problem(self.file, self.row, _path(self.prefix, loc), dutch_message(error)))
+                    where = field_path_or_none(self.prefix, loc)
+                    self.problems.append(Problem(self.file, self.row, where, dutch_message(error)))
                     self.failed.add(str(loc[0]))
                 else:
                     self.add(model_error_column, dutch_message(error))
@@ -936,11 +879,6 @@ def _check_references(
         and IndicatorKey(programme, indicator) not in catalogue
     ):
         row.add("indicator", f"indicator {programme.value}/{indicator} staat niet in de catalogus")
-
-
-def agb_code_argument(value: str) -> str:
-    """An AGB code typed on the command line (raises ``InvalidAgbCodeError``)."""
-    return validate_agb_code(value)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ class _lazy:  # lower case: it stands where a module name stands
 # to show --help or to parse a command line (``qualitycycle --help`` starts several times faster). A module bound
 # here by ``_lazy`` is imported on its first attribute; mypy reads the real imports.
 if TYPE_CHECKING:
-    from domain import commands, inputs, trajectory
+    from domain import commands, inputs, registry, trajectory
     from domain import conversations as conversation_model
     from domain import errors as domain_errors
     from flows.services import bootstrap, context, conversations, policy, queries
@@ -54,6 +54,7 @@ else:
     inputs = _lazy("domain.inputs")
     trajectory = _lazy("domain.trajectory")
     domain_errors = _lazy("domain.errors")
+    registry = _lazy("domain.registry")
     bootstrap = _lazy("flows.services.bootstrap")
     context = _lazy("flows.services.context")
     conversations = _lazy("flows.services.conversations")
@@ -102,7 +103,7 @@ def _usage_nl(exc: click_errors.UsageError) -> str:
 
         cause = exc.__cause__
         if isinstance(cause, ValidationError) and cause.errors():
-            return f"{name}: {files.dutch_message(cause.errors()[0])}{see}"
+            return f"{name}: {inputs.dutch_message(cause.errors()[0])}{see}"
         return f"{name}: ongeldige waarde{see}"
     if isinstance(exc, click_errors.NoSuchOption):
         maybe = f"; bedoelt u {' of '.join(exc.possibilities)}?" if exc.possibilities else ""
@@ -167,7 +168,7 @@ def _one_line(exc: BaseException) -> str:
 
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
-        return f"{files.field_path(first['loc'])}: {files.dutch_message(first)}"
+        return f"{inputs.field_path(first['loc'])}: {inputs.dutch_message(first)}"
     return str(exc)
 
 
@@ -235,3 +236,8 @@ def when(moment: datetime | None) -> str:
 
 def short(moment: datetime | None) -> str:
     return as_amsterdam(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def agb_code(value: str) -> str:
+    """An AGB code typed on the command line: eight digits (else ``InvalidAgbCodeError``)."""
+    return registry.validate_agb_code(value)

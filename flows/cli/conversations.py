@@ -71,7 +71,7 @@ def record_conversation(
 ) -> None:
     """Leg een gesprek vast (start, kwaliteitsjaargesprek of extra gesprek) en neem de bijbehorende stap."""
     cmd = commands.RecordConversation(
-        agb_code=files.agb_code_argument(agb), kind=kind, held_on=cli.day(held_on, "--held-on"), programme=programme,
+        agb_code=cli.agb_code(agb), kind=kind, held_on=cli.day(held_on, "--held-on"), programme=programme,
         attendees=_attendees(attendee or []), plan=files.parse_plan(plan) if plan else None,
     )
     _describe_conversation(conversations.record_conversation(cli.services(), cmd, cli.moment(now), cli.actor(actor),
@@ -98,7 +98,7 @@ def leave(
     actor: cli.ActorOption = None,
 ) -> None:
     """Een praktijk verlaat de kwaliteitscyclus van de zorggroep."""
-    leaving = commands.LeaveProgramme(agb_code=files.agb_code_argument(agb), on=cli.day(on, "--on"),
+    leaving = commands.LeaveProgramme(agb_code=cli.agb_code(agb), on=cli.day(on, "--on"),
                                       reason=inputs.checked(inputs.check_text, reason, "--reason"))
     result = conversations.leave(cli.services(), leaving, cli.moment(now), cli.actor(actor))
     if result.transition is not None:

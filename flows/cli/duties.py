@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from flows.cli import common as cli
-from flows.cli.common import config, err, files, inputs, out, queries, trajectory
+from flows.cli.common import config, err, inputs, out, queries, trajectory
 
 STATUS_NL = {"open": "open", "done": "afgerond", "cancelled": "vervallen"}
 
@@ -143,7 +143,7 @@ def record_kit_refresh(
         kind = KitKind(aliases.get(kit, kit))
     except ValueError:
         raise cli.CliInputError(f"onbekende koffer {kit!r}: gebruik inhalation of insulin") from None
-    new = record(cli.services(), files.agb_code_argument(agb), kind, cli.day(on, "--on"), cli.moment(now),
+    new = record(cli.services(), cli.agb_code(agb), kind, cli.day(on, "--on"), cli.moment(now),
                  cli.actor(actor))
     out.print(f"koffer {kind.value} van {agb} geactualiseerd op {on}" + ("" if new else " (was al vastgelegd)"))
 
@@ -160,7 +160,7 @@ def record_training(
     from flows.services.kits_and_courses import record_course_completion
 
     person = inputs.checked(inputs.check_name, person, "PERSON (naam)")
-    new = record_course_completion(cli.services(), files.agb_code_argument(agb), person, course, cli.day(on, "--on"),
+    new = record_course_completion(cli.services(), cli.agb_code(agb), person, course, cli.day(on, "--on"),
                                    cli.moment(now), cli.actor(actor))
     out.print(f"scholing {course} van {person} ({agb}) vastgelegd op {on}" + ("" if new else " (was al vastgelegd)"))
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from flows.cli import common as cli
-from flows.cli.common import config, err, files, inputs, out, policy
+from flows.cli.common import config, err, inputs, out, policy
 
 policy_app = typer.Typer(no_args_is_help=True, help="Het beleid (alle drempels): versies, wijzigen, eerst proberen.")
 cli.app.add_typer(policy_app, name="policy")
@@ -28,7 +28,7 @@ def _proposed(file: Path, on: date) -> Any:
         return Policy.model_validate({**services.policy.model_dump(), **read_policy_file(file)})
     except PolicyError as exc:
         first = exc.errors()[0]
-        raise cli.CliInputError(f"{file}, {files.field_path(first['loc'])}: {files.dutch_message(first)}") from None
+        raise cli.CliInputError(f"{file}, {inputs.field_path(first['loc'])}: {inputs.dutch_message(first)}") from None
 
 
 @cli.command("show", group=policy_app)

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from domain.clock import AMSTERDAM, as_amsterdam
 from flows.cli import common as cli
-from flows.cli.common import err, files, out, queries, trajectory
+from flows.cli.common import err, out, queries, trajectory
 
 
 def _short_reason(reason: dict[str, Any]) -> str:
@@ -54,7 +54,7 @@ def history(agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")
             as_of: cli.AsOfOption = None) -> None:
     """De gebeurtenissen van het traject van een praktijk, in volgorde."""
     moment = _as_of(as_of)
-    events = queries.history(cli.services(), files.agb_code_argument(agb), moment)
+    events = queries.history(cli.services(), cli.agb_code(agb), moment)
     if as_json:
         typer.echo(json.dumps([queries.event_as_json(e) for e in events], ensure_ascii=False, indent=2))
         return
@@ -85,7 +85,7 @@ def replay(
 ) -> None:
     """Herbouw de toestand uit de gebeurtenissen en vergelijk met de opgeslagen toestand."""
     services = cli.services()
-    codes = [files.agb_code_argument(agb)] if agb else sorted(queries.known_practices(services))
+    codes = [cli.agb_code(agb)] if agb else sorted(queries.known_practices(services))
     failed = 0
     for code in codes:
         result = queries.replay_practice(services, code)
@@ -116,7 +116,7 @@ def indicators(
     de spreiding binnen de zorggroep."""
     if sum(x is not None and x is not False for x in (agb, gp_group, care_group or None)) != 1:
         raise cli.CliInputError("geef precies een van: AGB-code, --gp-group CODE of --care-group")
-    view = queries.indicator_view(cli.services(), agb_code=files.agb_code_argument(agb) if agb else None,
+    view = queries.indicator_view(cli.services(), agb_code=cli.agb_code(agb) if agb else None,
                                   gp_group=gp_group, period_end=cli.day(period, "--period") if period else None,
                                   on=cli.moment(None).date())
     if as_json:
@@ -155,7 +155,7 @@ def chart(
     all_indicators: Annotated[bool, typer.Option("--all", help="Ook de niet-hoofdindicatoren.")] = False,
 ) -> None:
     """Grafiek per indicator: score door de tijd tegen streefwaarde en landelijk gemiddelde (SVG)."""
-    svg, shown = queries.practice_chart(cli.services(), files.agb_code_argument(agb), main_only=not all_indicators)
+    svg, shown = queries.practice_chart(cli.services(), cli.agb_code(agb), main_only=not all_indicators)
     output.write_text(svg, encoding="utf-8")
     out.print(f"grafiek geschreven: {output} ({shown} indicatoren)")
 
@@ -167,7 +167,7 @@ def imports(
 ) -> None:
     """Welke indicatorbestanden wanneer zijn ingelezen, en welke cijfers een correctie verving."""
     services = cli.services()
-    log, revised = queries.import_log(services, files.agb_code_argument(agb) if agb else None)
+    log, revised = queries.import_log(services, cli.agb_code(agb) if agb else None)
     if as_json:
         typer.echo(json.dumps({
             "imports": [{"id": i.id, "source": i.source, "sha256": i.sha256,

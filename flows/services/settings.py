@@ -173,7 +173,7 @@ def _first_error(exc: ValidationError, policy_source: str | None = None) -> str:
     """The first problem, named as the person set it: a policy's key in its file; a setting's environment
     variable (``QC_CLOSURE_DAYS``) when it is set, else its key in the settings file (``closure_days[0] in
     qualitycycle.toml``)."""
-    from readers.files import dutch_message, field_path  # loaded only to word a refusal
+    from domain.inputs import dutch_message, field_path
 
     err = exc.errors()[0]
     loc = err["loc"]

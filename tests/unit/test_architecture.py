@@ -29,7 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "flows.schedule": {"flows.services", "domain", "notifications"},
     "flows.testing": {"flows.testing", "flows.services", "flows.schedule", "domain", "statemachines", "readers",
                       "storage", "notifications"},
-    "flows.runners": {"flows.runners", "flows.services", "flows.schedule", "domain", "storage"},
+    "flows.runners": {"flows.runners", "flows.services", "flows.schedule", "domain"},
     "flows.cli": {"flows.cli", "flows.runners", "flows.services", "flows.schedule", "flows.testing", "domain",
                   "statemachines", "readers", "storage", "notifications"},
     "flows": set(),  # flows/__init__.py: a docstring
