@@ -25,13 +25,13 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from flows.testing.polling import poll
 from storage.database import sqlite_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,19 +109,15 @@ def free_port() -> int:
 
 
 def wait(what: str, probe: Any, timeout: float, procs: list[subprocess.Popen[bytes]]) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def alive() -> None:
         for proc in procs:
             if proc.poll() is not None:
                 raise SystemExit(f"{what}: {proc.args!r} exited with {proc.returncode}")
-        try:
-            found = probe()
-        except (httpx.HTTPError, OSError):
-            found = None
-        if found:
-            return found
-        time.sleep(0.5)
-    raise SystemExit(f"{what}: not within {timeout:.0f} s")
+
+    found = poll(probe, timeout, before_each=alive)
+    if not found:
+        raise SystemExit(f"{what}: not within {timeout:.0f} s")
+    return found
 
 
 def screenshot(chromium: str, url: str, target: Path, budget_ms: int, height: int = 1000) -> None:

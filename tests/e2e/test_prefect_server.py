@@ -40,6 +40,7 @@ from flows.schedule import SCHEDULE
 from flows.services import queries
 from flows.services.context import Services
 from flows.services.queries import replay_practice
+from flows.testing.polling import poll
 from flows.testing.scenario import Scenario
 from storage.database import normalise_url, sqlite_url
 from tests.prefect_care_group import DESCRIPTION, EIK, LINDE
@@ -119,18 +120,10 @@ def processes(tmp_path: Path) -> Iterator[Processes]:
 def wait_for(what: str, probe: Callable[[], T | None], procs: Processes, timeout: float,
              every: float = 0.5) -> T:
     """Poll ``probe`` until it returns something truthy; fail with every log when it never does."""
-    deadline = time.monotonic() + timeout
-    while True:
-        procs.check_alive()
-        try:
-            found = probe()
-        except (httpx.HTTPError, OSError):
-            found = None
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout:.0f} s\n{procs.logs()}")
-        time.sleep(every)
+    found = poll(probe, timeout, every=every, before_each=procs.check_alive)
+    if not found:
+        pytest.fail(f"{what}: not within {timeout:.0f} s\n{procs.logs()}")
+    return found
 
 
 def start_server(procs: Processes, home: Path, **settings: str) -> str:
