@@ -26,7 +26,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from domain.clock import AMSTERDAM, MomentError, as_amsterdam, future_fact, parse_moment
-from domain.vocabulary import KIND_NAMES_NL, ConversationKind, Programme, Role
+from domain.vocabulary import KIND_NAMES_NL, STATE_NAMES_NL, ConversationKind, Programme, Role, message_kind_nl
 
 
 class _lazy:  # lower case: it stands where a module name stands
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
     from flows.services import bootstrap, context, conversations, policy, queries
     from flows.services import imports as data_imports
     from flows.services import settings as config
-    from notifications import wording
     from readers import files
     from statemachines import trajectory as machine
     from storage import database
@@ -66,7 +65,6 @@ else:
     policy = _lazy("flows.services.policy")
     queries = _lazy("flows.services.queries")
     config = _lazy("flows.services.settings")
-    wording = _lazy("notifications.wording")
     files = _lazy("readers.files")
     machine = _lazy("statemachines.trajectory")
     database = _lazy("storage.database")
@@ -332,8 +330,8 @@ def _describe_conversation(result: conversations.ConversationRecorded) -> None:
         return
     out.print(f"{name} van {result.agb_code} op {result.held_on} vastgelegd")
     if result.transition is not None and result.transition.from_state != result.transition.to_state:
-        out.print(f"  traject: {trajectory.STATE_NAMES_NL[result.transition.from_state]} -> "
-                  f"{trajectory.STATE_NAMES_NL[result.transition.to_state]}"
+        out.print(f"  traject: {STATE_NAMES_NL[result.transition.from_state]} -> "
+                  f"{STATE_NAMES_NL[result.transition.to_state]}"
                   + (" (later vastgelegd dan de laatste stap)" if result.transition.details.get("late") else ""))
     if result.waiting:
         out.print(f"  traject: {result.waiting}", markup=False)
@@ -388,8 +386,8 @@ def leave(
     result = conversations.leave(_services(), leaving, _moment(now), _actor(actor))
     if result.transition is not None:
         event = result.transition
-        out.print(f"praktijk {event.agb_code}: {trajectory.STATE_NAMES_NL[event.from_state]} -> "
-                  f"{trajectory.STATE_NAMES_NL[event.to_state]}")
+        out.print(f"praktijk {event.agb_code}: {STATE_NAMES_NL[event.from_state]} -> "
+                  f"{STATE_NAMES_NL[event.to_state]}")
     else:
         out.print(f"vertrek van {result.agb_code} op {result.on} vastgelegd; traject: {result.waiting}", markup=False)
 
@@ -399,7 +397,7 @@ def _print_duty(report: Any) -> None:
 
     out.print(run_report.headline(report), markup=False)
     for t in report.transitions:
-        states = trajectory.STATE_NAMES_NL
+        states = STATE_NAMES_NL
         out.print(f"  {t.agb_code} {t.name}: {states[t.from_state]} -> {states[t.to_state]} "
                   f"({t.trigger.value}) {t.summary}", markup=False)
     for line in run_report.deferred_lines(report):
@@ -613,7 +611,7 @@ def _status_table(lines: list[queries.StatusLine], title: str = "Praktijken") ->
                             + [f"bericht wacht: {held}" for held in line.held_messages]
                             + [f"stap wacht: {step}" for step in line.waiting_steps])
         due = f"{line.next_due.name_nl} {line.next_due.on.isoformat()}" if line.next_due else ""
-        table.add_row(line.agb_code, line.name, line.gp_group or "", trajectory.STATE_NAMES_NL[line.state],
+        table.add_row(line.agb_code, line.name, line.gp_group or "", STATE_NAMES_NL[line.state],
                       line.since.date().isoformat() if line.since else "", due, reasons)
     return table
 
@@ -869,7 +867,7 @@ def outbox(
     for r in rows:
         who = f"{r.recipient_name} <{r.recipient_email}>" if r.recipient_email else f"{r.recipient_name} (geen adres)"
         when = r.sent_at if r.status == "sent" else r.next_attempt_at
-        table.add_row(_short(r.created_at), wording.message_kind_nl(r.kind), r.agb_code or "", who,
+        table.add_row(_short(r.created_at), message_kind_nl(r.kind), r.agb_code or "", who,
                       OUTBOX_STATUS_NL.get(r.status, r.status),
                       str(r.attempts), _short(when), r.last_error or "")
     out.print(table)

@@ -24,13 +24,11 @@ from domain.trajectory import (
     TrajectoryState,
     as_of,
 )
+from domain.vocabulary import date_nl
 from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.due_notices import care_group_name
 from flows.services.duties import DutyReport, day_of, finish_duty
-from notifications.notices import (
-    digest_messages,
-)
-from notifications.wording import date_nl
+from notifications.compose import TrajectoryFacts, digest_messages
 from storage import repository as repo
 
 
@@ -108,26 +106,9 @@ def _digest_of_period(s: Session, start: date, end: date, months: int, board: Se
     scores = repo.load_scores(s, codes) if codes else {}
     trajectories = []
     for view in sorted(views, key=lambda v: v.agb_code):
-        practice = practices[view.agb_code]
         figures = shared.with_scores(scores.get(view.agb_code, []))
         progress = assess_progress(figures, view.flagged, view.plan_agreed_on, end)
-        indicators = []
-        for r in progress.reasons:
-            key = next(k for k in view.flagged if k.programme == r.programme and k.indicator == r.indicator)
-            average = figures.national_average(key, r.period_end) if r.period_end else None
-            definition = figures.catalogue.get(key)
-            indicators.append({
-                "programme": key.programme.value, "indicator": key.indicator,
-                "name": definition.name if definition else None,
-                "period_end": r.period_end.isoformat() if r.period_end else None, "score": r.score,
-                "national_average": average[1] if average else None,
-                "national_average_year": average[0] if average else None,
-                "baseline_score": r.baseline_score, "improvement_points": r.improvement_points})
-        trajectories.append({
-            "practice": {"agb_code": practice.agb_code, "name": practice.name, "gp_group": practice.gp_group},
-            "entered_policy_at": view.entered_policy_at.isoformat() if view.entered_policy_at else None,
-            "plan_agreed_on": view.plan_agreed_on.isoformat() if view.plan_agreed_on else None,
-            "indicators": indicators})
+        trajectories.append(TrajectoryFacts(practices[view.agb_code], view, figures, progress))
     messages = digest_messages(start, end, months, trajectories, board, care_group)
     new = repo.add_messages(s, messages, created_at=now)
     if new:

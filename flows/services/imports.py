@@ -25,11 +25,11 @@ from domain.indicators import (
     Target,
 )
 from domain.registry import Registry
+from domain.vocabulary import date_nl
 from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.conversations import ConversationRecorded, record_conversation
 from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, finish_duty, in_batches
 from flows.services.sweep import evaluate_batch
-from notifications.wording import date_nl
 from readers.files import ConversationLine
 from statemachines.trajectory import (
     TrajectoryError,

@@ -28,8 +28,9 @@ from domain.policy import Policy
 from domain.trajectory import TrajectoryState
 from flows.services import conversations, digest, duties, imports, kits_and_courses, planning, sweep
 from flows.services.context import Services, UnknownPracticeError
-from flows.services.outbox import dispatch_outbox, resolve_address
+from flows.services.outbox import dispatch_outbox
 from flows.testing.scenario import Scenario
+from notifications.addresses import resolve_address
 from notifications.channels import EmlFolderChannel
 from notifications.rendering import render
 from storage import obligations as store
