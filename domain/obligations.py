@@ -31,6 +31,7 @@ from domain.calendar import WorkingCalendar
 from domain.policy import Policy
 from domain.registry import Programme, Role
 from domain.trajectory import TrajectoryState, TrajectoryView
+from domain.vocabulary import KIT_SHORT_NAMES_NL
 
 
 class ObligationKind(StrEnum):
@@ -69,7 +70,6 @@ KIT_PROGRAMMES: dict[KitKind, frozenset[Programme]] = {
     KitKind.INHALATION: frozenset({Programme.ASTHMA, Programme.COPD}),
     KitKind.INSULIN: frozenset({Programme.DM2}),
 }
-KIT_NAMES_NL = {KitKind.INHALATION: "inhalatie-instructiekoffer", KitKind.INSULIN: "insuline-instructiekoffer"}
 
 
 class ObligationStatus(StrEnum):
@@ -98,7 +98,7 @@ class Obligation:
     def title_nl(self) -> str:
         """The kind and what it is about, as an officer reads it in a run's table."""
         if self.kind is ObligationKind.INSTRUCTION_KIT and self.subject in set(KitKind):
-            return f"actualisatie {KIT_NAMES_NL[KitKind(self.subject)]}"
+            return f"actualisatie {KIT_SHORT_NAMES_NL[KitKind(self.subject)]}"
         if self.kind is ObligationKind.MANDATORY_COURSE and "course_name" in self.details:
             return f"verplichte scholing {self.details['course_name']} voor {self.details.get('person', '?')}"
         if self.kind is ObligationKind.START_CONVERSATION and self.subject == "cycle":

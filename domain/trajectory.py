@@ -29,16 +29,6 @@ class TrajectoryState(StrEnum):
     LEFT = "left"
 
 
-STATE_NAMES_NL = {
-    TrajectoryState.START: "start",
-    TrajectoryState.ANNUAL_CYCLE: "jaarcyclus",
-    TrajectoryState.EXTRA_CONVERSATION: "extra gesprek",
-    TrajectoryState.IMPROVEMENT_PLAN: "verbeterplan",
-    TrajectoryState.UNDERPERFORMER_POLICY: "beleid minder presterende praktijken",
-    TrajectoryState.LEFT: "vertrokken",
-}
-
-
 class Trigger(StrEnum):
     HOLD_START_CONVERSATION = "hold_start_conversation"
     HOLD_ANNUAL_CONVERSATION = "hold_annual_conversation"
@@ -48,18 +38,6 @@ class Trigger(StrEnum):
     ESCALATE = "escalate"
     REPORT_PROGRESS = "report_progress"
     LEAVE = "leave"
-
-
-TRIGGER_NAMES_NL = {
-    "hold_start_conversation": "startgesprek",
-    "hold_annual_conversation": "kwaliteitsjaargesprek",
-    "flag_deviation": "markering sterke afwijking (extra gesprek)",
-    "agree_improvement_plan": "verbeterplan afgesproken",
-    "recover": "hersteld",
-    "escalate": "onder het beleid minder presterende praktijken (bestuur ingelicht)",
-    "report_progress": "voortgangsbericht aan het bestuur",
-    "leave": "vertrek uit de cyclus",
-}
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,28 @@
-"""The names the product counts in: care programmes, roles of people, kinds of conversation. Plain enums (no
-pydantic, nothing else of ours), so that the command line can offer them as choices without loading the models.
+"""The names the product counts in (care programmes, roles of people, kinds of conversation) and every Dutch word a
+person reads for them: names of roles, programmes, states, conversations, meetings, kits, courses and message
+kinds, the subject of each message kind, and the formats of dates, moments, numbers and durations.
+
+The one home of the product's Dutch vocabulary: the domain (obligation titles), the services (run reports) and
+the notifications (subjects, templates) all read it here. Where two places read a thing in two wordings, both
+wordings are here, side by side and named (``KIT_NAMES_NL`` and ``KIT_SHORT_NAMES_NL``).
+
+Invariants:
+- Plain enums, dicts and pure functions: nothing of ours but ``domain.clock`` (no pydantic, no models), so that
+  the command line can offer the names as choices without loading the models.
+- The format functions are pure functions of their input (no clock, no locale settings), so a message renders
+  the same on every machine: numbers use the Dutch decimal comma, moments are shown in Europe/Amsterdam.
+- Names are keyed by the code's string values (a ``StrEnum`` member looks up as its value).
 """
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+
+from domain.clock import as_amsterdam
 
 
 class Programme(StrEnum):
@@ -54,3 +72,202 @@ KIND_NAMES_NL = {
     ConversationKind.ANNUAL: "kwaliteitsjaargesprek",
     ConversationKind.EXTRA: "extra gesprek",
 }
+
+
+# --- names ---------------------------------------------------------------------------------------------------
+
+ROLE_NAMES_NL = {  # the glossary's Dutch terms, as they read inside a sentence
+    "gp_principal": "praktijkhoudende huisarts",
+    "gp": "huisarts",
+    "poh_chronic": "praktijkondersteuner chronische zorg",
+    "poh_elderly": "praktijkondersteuner ouderenzorg",
+    "nurse_practitioner": "verpleegkundig specialist",
+    "nurse": "verpleegkundige",
+    "practice_manager": "praktijkmanager",
+    "doctors_assistant": "doktersassistent",
+    "district_nurse": "wijkverpleegkundige",
+    "gp_specialist": "kaderhuisarts",
+    "diabetes_nurse": "diabetesverpleegkundige",
+    "lung_function_analyst": "longfunctieanalist",
+    "coach": "coach/consulent",
+    "ekc": "erkend kwaliteitsconsulent (EKC)",
+    "officer": "functionaris",
+    "board": "lid van het bestuur",
+    "practice": "huisartsenpraktijk",
+    "care_group": "zorggroep",
+}
+
+PROGRAMME_NAMES_NL = {
+    "dm2": "diabetes mellitus type 2",
+    "copd": "COPD",
+    "asthma": "astma",
+    "cvrm": "cardiovasculair risicomanagement",
+    "elderly": "ouderenzorg",
+}
+
+STATE_NAMES_NL = {  # the states of a practice's trajectory (``domain.trajectory.TrajectoryState``)
+    "start": "start",
+    "annual_cycle": "jaarcyclus",
+    "extra_conversation": "extra gesprek",
+    "improvement_plan": "verbeterplan",
+    "underperformer_policy": "beleid minder presterende praktijken",
+    "left": "vertrokken",
+}
+
+TRIGGER_NAMES_NL = {  # the transitions of a trajectory (``domain.trajectory.Trigger``)
+    "hold_start_conversation": "startgesprek",
+    "hold_annual_conversation": "kwaliteitsjaargesprek",
+    "flag_deviation": "markering sterke afwijking (extra gesprek)",
+    "agree_improvement_plan": "verbeterplan afgesproken",
+    "recover": "hersteld",
+    "escalate": "onder het beleid minder presterende praktijken (bestuur ingelicht)",
+    "report_progress": "voortgangsbericht aan het bestuur",
+    "leave": "vertrek uit de cyclus",
+}
+
+MEETING_NAMES_NL = {"poh_meeting": "POH-overleg", "practice_manager_meeting": "praktijkmanagersoverleg"}
+MEETING_TOPICS_NL = (  # seed section 4: what the meetings discuss
+    "Landelijke ontwikkelingen",
+    "Ontwikkelingen binnen de zorggroep",
+    "Ontwikkelingen in de huisartsenpraktijken",
+)
+
+# An instruction kit (``domain.obligations.KitKind``) in two wordings: the glossary's, as a mail's body lists
+# the kits; and the compound, as a subject and an officer's table name one kit ("De inhalatie-instructiekoffer
+# van ... wordt geactualiseerd", "actualisatie insuline-instructiekoffer").
+KIT_NAMES_NL = {"inhalation": "instructiekoffer inhalatie", "insulin": "instructiekoffer insuline"}
+KIT_SHORT_NAMES_NL = {"inhalation": "inhalatie-instructiekoffer", "insulin": "insuline-instructiekoffer"}
+
+COURSE_NAMES_NL = {"caspir": "Caspir-cursus", "langerhans": "Langerhans-scholing"}  # when a course has no name
+
+# the board's digest by the months it covers
+PERIOD_NAMES_NL = {1: "Maandoverzicht", 2: "Tweemaandelijks overzicht", 3: "Kwartaaloverzicht",
+                   4: "Viermaandelijks overzicht", 6: "Halfjaaroverzicht", 12: "Jaaroverzicht"}
+
+# every message kind (one template each) as an officer reads it in a run's report and in ``outbox``
+MESSAGE_KIND_NAMES_NL = {
+    "conversation_invitation": "uitnodiging voor een gesprek",
+    "conversation_reminder": "herinnering aan een gesprek",
+    "conversation_overdue": "gesprek over de termijn",
+    "meeting_invitation": "uitnodiging voor een overleg",
+    "kit_refresh_due": "instructiekoffer aan actualisatie toe",
+    "training_due": "verplichte scholing aan de beurt",
+    "board_escalation": "melding aan het bestuur (beleid minder presterende praktijken)",
+    "board_progress": "voortgang van een verbetertraject aan het bestuur",
+    "board_recovery": "herstel gemeld aan het bestuur",
+    "board_left": "vertrek gemeld aan het bestuur",
+    "board_digest": "overzicht voor het bestuur",
+    "missing_address": "melding geen bruikbaar e-mailadres",
+    "board": "bericht aan het bestuur",  # a run's count of the board messages its transitions queued
+}
+
+# the subject of every message kind; ``notifications.compose`` fills the fields in
+SUBJECTS_NL = {
+    "board_escalation": "{practice} ({agb}) valt onder het beleid minder presterende praktijken",
+    "board_progress": "Voortgang verbetertraject {practice} ({agb})",
+    "board_recovery": "{practice} ({agb}) voldoet weer aan de streefwaarden",
+    "board_left": "{practice} ({agb}) heeft de kwaliteitscyclus verlaten tijdens het verbetertraject",
+    "board_digest": "{period} verbetertrajecten (beleid minder presterende praktijken), {start} tot en met {end}",
+    "conversation_invitation": "Uitnodiging {conversation} {practice}, {day}",
+    "conversation_reminder": "Herinnering: {conversation} op {day}",
+    "conversation_overdue": "{conversation} {practice} is over tijd",
+    "meeting_invitation": "Uitnodiging {meeting} {day}",
+    "kit_refresh_due": "De {kit} van {practice} wordt geactualiseerd",
+    "training_due": "Verplichte scholing: {course} voor {day}",
+    "missing_address": "Bericht niet verstuurd: geen bruikbaar e-mailadres voor {recipient}",
+}
+
+
+def role_nl(role: str | None) -> str:
+    return ROLE_NAMES_NL.get(role or "", role or "")
+
+
+def programme_nl(programme: str | None) -> str:
+    return PROGRAMME_NAMES_NL.get(programme or "", programme or "")
+
+
+def conversation_nl(kind: str) -> str:
+    try:
+        return KIND_NAMES_NL[ConversationKind(kind)]
+    except ValueError:
+        return kind
+
+
+def message_kind_nl(kind: str) -> str:
+    return MESSAGE_KIND_NAMES_NL.get(kind, kind)
+
+
+def state_nl(state: str) -> str:
+    return STATE_NAMES_NL.get(state, state)
+
+
+def capitalised(text: str) -> str:
+    """``kwaliteitsjaargesprek`` -> ``Kwaliteitsjaargesprek`` (the rest untouched, unlike ``str.capitalize``)."""
+    return f"{text[:1].upper()}{text[1:]}"
+
+
+# --- formats -------------------------------------------------------------------------------------------------
+
+MONTHS_NL = ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
+             "oktober", "november", "december")
+WEEKDAYS_NL = ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag")
+
+
+def _as_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return as_amsterdam(value).date()
+    if isinstance(value, date):
+        return value
+    text = str(value)
+    return as_amsterdam(datetime.fromisoformat(text)).date() if "T" in text else date.fromisoformat(text)
+
+
+def _as_moment(value: Any) -> datetime:
+    return as_amsterdam(value if isinstance(value, datetime) else datetime.fromisoformat(str(value)))
+
+
+def date_nl(value: Any, weekday: bool = False) -> str:
+    """``2025-11-04`` -> ``4 november 2025`` (``dinsdag 4 november 2025`` with ``weekday``)."""
+    if value is None or value == "":
+        return "onbekend"
+    day = _as_date(value)
+    text = f"{day.day} {MONTHS_NL[day.month - 1]} {day.year}"
+    return f"{WEEKDAYS_NL[day.weekday()]} {text}" if weekday else text
+
+
+def time_nl(value: Any) -> str:
+    return _as_moment(value).strftime("%H:%M")
+
+
+def moment_nl(value: Any) -> str:
+    """``dinsdag 4 november 2025 om 14:00`` (Europe/Amsterdam)."""
+    moment = _as_moment(value)
+    return f"{date_nl(moment, weekday=True)} om {moment.strftime('%H:%M')}"
+
+
+def number_nl(value: Any, decimals: int = 1, signed: bool = False) -> str:
+    if value is None:
+        return "-"
+    text = f"{float(value):+.{decimals}f}" if signed else f"{float(value):.{decimals}f}"
+    return text.replace(".", ",")
+
+
+def percent_nl(value: Any) -> str:
+    return "-" if value is None else f"{number_nl(value)}%"
+
+
+def duration_nl(start: Any, end: Any) -> str:
+    """Whole months (and years) from ``start`` to ``end``: ``1 jaar en 1 maand``, ``13 dagen``."""
+    first, last = _as_date(start), _as_date(end)
+    span = relativedelta(last, first)
+    months = span.years * 12 + span.months
+    if months <= 0:
+        days = (last - first).days
+        return f"{days} {'dag' if days == 1 else 'dagen'}"
+    years, months = divmod(months, 12)
+    parts = []
+    if years:
+        parts.append(f"{years} jaar")
+    if months:
+        parts.append(f"{months} {'maand' if months == 1 else 'maanden'}")
+    return " en ".join(parts)

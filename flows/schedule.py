@@ -25,11 +25,11 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.triggers.cron import CronTrigger
 
 from domain.clock import AMSTERDAM, as_amsterdam
+from domain.vocabulary import message_kind_nl
 from flows.services import digest, inbox, kits_and_courses, planning, sweep
 from flows.services.context import Services
 from flows.services.duties import Delivery, DutyReport
 from flows.services.settings import Settings
-from notifications.wording import message_kind_nl
 
 TIMEZONE = "Europe/Amsterdam"
 

@@ -10,36 +10,8 @@ twice after a crash is one message to a mail client) and so are the MIME boundar
 is the moment passed in, never the wall clock. So a message renders to the same bytes whenever it
 is rendered for the same moment.
 
-Payloads per kind (the scheduling work queues these; ``sample_messages`` has one of each):
-
-- every kind may carry ``care_group: {name}`` and ``chart_svg`` (an SVG document as text);
-  practice-related kinds carry ``practice: {agb_code, name, gp_group}``.
-- ``board_escalation``, ``board_progress``, ``board_recovery``, ``board_left``: as
-  ``domain.messages.board_messages`` writes them (``trigger``, ``from_state``, ``to_state``, ``at``,
-  ``seq``, ``plan_agreed_on``, ``reasons``); optionally ``indicators`` (current figures, as in
-  ``prepare.indicators`` below) and ``progress_every_months``.
-- ``board_digest``: ``period: {start, end}``, ``interval_months``, ``trajectories: [{practice,
-  entered_policy_at, plan_agreed_on, indicators: [{programme, indicator, name?, period_end, score,
-  national_average, national_average_year?, baseline_score?, improvement_points?}]}]``.
-- ``conversation_invitation``: ``conversation: {kind: start|annual|extra, start, end, location,
-  programme?}`` (ISO moments with offset, shown in Europe/Amsterdam), ``organizer: {name, email}``,
-  ``attendees: [{role, name, email?}]``, ``prepare: {period_end, indicators: [{programme, indicator,
-  name?, score, numerator?, denominator?, target?, national_average?, national_average_year?}],
-  agreements: [str], agreements_from?}``, ``calendar_key`` (the conversation's stable key, the same
-  for every recipient, so all invitations land on one calendar entry), optionally ``calendar_sequence``
-  (raised each time the conversation is moved, so calendars update the entry instead of adding one).
-- ``conversation_reminder``: ``conversation`` as above, ``organizer``, optionally ``prepare``.
-- ``conversation_overdue`` (to an officer): ``conversation: {kind, due_on}``, ``state``,
-  optionally ``last_held_on``.
-- ``meeting_invitation``: ``meeting: {kind: poh_meeting|practice_manager_meeting, start, end,
-  location, topics: [str]}``, ``organizer``, ``calendar_key``; optionally ``practice``.
-- ``kit_refresh_due``: ``kits: [{kind: inhalation|insulin, last_refreshed_on?, due_on}]``,
-  ``contact: {name, email}``.
-- ``training_due``: ``person: {name, role}``, ``courses: [{code: caspir|langerhans|..., name?,
-  due_on, last_completed_on?, url?}]``; optionally ``practice``.
-- ``missing_address`` (to an officer): ``held: {key, kind, subject, recipient_name,
-  recipient_role}``, ``reason``, optionally ``practice`` and ``refused`` (the address a mail server refused
-  for good).
+Payloads per kind: ``notifications.payloads`` (one typed model per kind; ``notifications.compose`` writes them;
+``sample_messages`` has one of each).
 """
 
 from __future__ import annotations
@@ -53,13 +25,15 @@ from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, formataddr
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import jinja2
 
+from domain import vocabulary
 from domain.clock import as_amsterdam
 from domain.inputs import check_email
-from domain.messages import NAMESPACE, SUBJECTS_NL, OutboxMessage
+from domain.messages import NAMESPACE, MessageLike, OutboxMessage
+from domain.vocabulary import SUBJECTS_NL
 from notifications import wording
 from notifications.channels import KEY_HEADER
 from notifications.ics import CalendarPerson, calendar_invite
@@ -76,27 +50,6 @@ DEFAULT_DURATION = timedelta(hours=1)
 
 class RenderError(Exception):
     """A message could not be rendered (unknown kind, a payload field missing, a template fault)."""
-
-
-class MessageLike(Protocol):
-    """What rendering reads of a message: the domain's ``OutboxMessage`` and the outbox row both fit."""
-
-    @property
-    def key(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def agb_code(self) -> str | None: ...
-    @property
-    def recipient_name(self) -> str: ...
-    @property
-    def recipient_email(self) -> str | None: ...
-    @property
-    def recipient_role(self) -> str: ...
-    @property
-    def subject(self) -> str: ...
-    @property
-    def payload(self) -> dict[str, Any]: ...
 
 
 class _Policy(EmailPolicy):
@@ -143,15 +96,16 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        pct=wording.percent_nl, num=wording.number_nl, datum=wording.date_nl, tijd=wording.time_nl,
-        moment=wording.moment_nl, rol=wording.role_nl, programma=wording.programme_nl,
-        gesprek=wording.conversation_nl, toestand=wording.state_nl, indicator=wording.indicator_nl,
+        pct=vocabulary.percent_nl, num=vocabulary.number_nl, datum=vocabulary.date_nl, tijd=vocabulary.time_nl,
+        moment=vocabulary.moment_nl, rol=vocabulary.role_nl, programma=vocabulary.programme_nl,
+        gesprek=vocabulary.conversation_nl, toestand=vocabulary.state_nl, indicator=wording.indicator_nl,
         referentie=_reference_nl,
-        datum_dag=lambda value: wording.date_nl(value, weekday=True),
-        capfirst=lambda text: str(text)[:1].upper() + str(text)[1:],
+        datum_dag=lambda value: vocabulary.date_nl(value, weekday=True),
+        capfirst=lambda text: vocabulary.capitalised(str(text)),
     )
-    env.globals.update(duur=wording.duration_nl, ontvanger=wording.recipient_line, overleg=wording.MEETING_NAMES_NL,
-                       koffer=wording.KIT_NAMES_NL, cursus=wording.COURSE_NAMES_NL)
+    env.globals.update(duur=vocabulary.duration_nl, ontvanger=wording.recipient_line,
+                       overleg=vocabulary.MEETING_NAMES_NL, koffer=vocabulary.KIT_NAMES_NL,
+                       cursus=vocabulary.COURSE_NAMES_NL)
     return env
 
 
@@ -193,7 +147,7 @@ def _moment(value: Any) -> datetime:
 def _person(data: Mapping[str, Any]) -> CalendarPerson:
     role = data.get("role")
     return CalendarPerson(name=str(data.get("name") or data.get("email") or "?"), email=data.get("email"),
-                          role=wording.role_nl(role) if role else None)
+                          role=vocabulary.role_nl(role) if role else None)
 
 
 def calendar_for(message: MessageLike, now: datetime, care_group: str | None = None) -> bytes | None:
@@ -205,14 +159,14 @@ def calendar_for(message: MessageLike, now: datetime, care_group: str | None = N
     practice = p.get("practice") or {}
     if message.kind == "conversation_invitation":
         event = p["conversation"]
-        what = wording.conversation_nl(event["kind"])
-        summary = f"{what[:1].upper()}{what[1:]} {practice.get('name', '')}".strip()
+        what = vocabulary.conversation_nl(event["kind"])
+        summary = f"{vocabulary.capitalised(what)} {practice.get('name', '')}".strip()
         lines = [f"{summary} met {care}."]
         if event.get("programme"):
-            lines.append(f"Zorgprogramma: {wording.programme_nl(event['programme'])}.")
+            lines.append(f"Zorgprogramma: {vocabulary.programme_nl(event['programme'])}.")
     else:
         event = p["meeting"]
-        summary = f"{wording.MEETING_NAMES_NL.get(event['kind'], event['kind'])} {care}"
+        summary = f"{vocabulary.MEETING_NAMES_NL.get(event['kind'], event['kind'])} {care}"
         lines = [f"{summary}."] + [f"- {topic}" for topic in event.get("topics") or ()]
     attendees = [_person(a) for a in p.get("attendees") or ()]
     if lines and attendees:
@@ -220,7 +174,7 @@ def calendar_for(message: MessageLike, now: datetime, care_group: str | None = N
     lines.append("Zie de uitnodiging per e-mail voor de voorbereiding.")
     if message.recipient_email and all(a.email != message.recipient_email for a in attendees):
         attendees.append(CalendarPerson(message.recipient_name, message.recipient_email,
-                                        wording.role_nl(message.recipient_role)))
+                                        vocabulary.role_nl(message.recipient_role)))
     start = _moment(event["start"])
     end = _moment(event["end"]) if event.get("end") else start + DEFAULT_DURATION
     organizer = _person(p.get("organizer") or {"name": care})
@@ -311,7 +265,7 @@ _INDICATORS = [
 
 
 def _board(kind: str, payload: dict[str, Any]) -> OutboxMessage:
-    subject = SUBJECTS_NL[kind].format(name=_PRACTICE["name"], agb=_PRACTICE["agb_code"])
+    subject = SUBJECTS_NL[kind].format(practice=_PRACTICE["name"], agb=_PRACTICE["agb_code"])
     return OutboxMessage(key=f"{kind}:01234567:{payload['seq']}:bestuur@cohaesie.example", kind=kind,
                          agb_code="01234567", recipient_name="B. de Vries",
                          recipient_email="bestuur@cohaesie.example", recipient_role="board", subject=subject,

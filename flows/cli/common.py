@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from flows.services import bootstrap, context, conversations, policy, queries
     from flows.services import imports as data_imports
     from flows.services import settings as config
-    from notifications import wording
     from readers import files
 else:
     commands = _lazy("domain.commands")
@@ -62,7 +61,6 @@ else:
     policy = _lazy("flows.services.policy")
     queries = _lazy("flows.services.queries")
     config = _lazy("flows.services.settings")
-    wording = _lazy("notifications.wording")
     files = _lazy("readers.files")
 
 

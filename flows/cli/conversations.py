@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from domain.vocabulary import KIND_NAMES_NL, ConversationKind, Programme, Role
+from domain.vocabulary import KIND_NAMES_NL, STATE_NAMES_NL, ConversationKind, Programme, Role
 from flows.cli import common as cli
 from flows.cli.common import (
     commands,
@@ -19,7 +19,6 @@ from flows.cli.common import (
     inputs,
     out,
     queries,
-    trajectory,
 )
 
 
@@ -47,8 +46,8 @@ def _describe_conversation(result: conversations.ConversationRecorded) -> None:
         return
     out.print(f"{name} van {result.agb_code} op {result.held_on} vastgelegd")
     if result.transition is not None and result.transition.from_state != result.transition.to_state:
-        out.print(f"  traject: {trajectory.STATE_NAMES_NL[result.transition.from_state]} -> "
-                  f"{trajectory.STATE_NAMES_NL[result.transition.to_state]}"
+        out.print(f"  traject: {STATE_NAMES_NL[result.transition.from_state]} -> "
+                  f"{STATE_NAMES_NL[result.transition.to_state]}"
                   + (" (later vastgelegd dan de laatste stap)" if result.transition.details.get("late") else ""))
     if result.waiting:
         out.print(f"  traject: {result.waiting}", markup=False)
@@ -103,7 +102,7 @@ def leave(
     result = conversations.leave(cli.services(), leaving, cli.moment(now), cli.actor(actor))
     if result.transition is not None:
         event = result.transition
-        out.print(f"praktijk {event.agb_code}: {trajectory.STATE_NAMES_NL[event.from_state]} -> "
-                  f"{trajectory.STATE_NAMES_NL[event.to_state]}")
+        out.print(f"praktijk {event.agb_code}: {STATE_NAMES_NL[event.from_state]} -> "
+                  f"{STATE_NAMES_NL[event.to_state]}")
     else:
         out.print(f"vertrek van {result.agb_code} op {result.on} vastgelegd; traject: {result.waiting}", markup=False)

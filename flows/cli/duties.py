@@ -9,8 +9,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from domain.vocabulary import STATE_NAMES_NL
 from flows.cli import common as cli
-from flows.cli.common import config, err, inputs, out, queries, trajectory
+from flows.cli.common import config, err, inputs, out, queries
 
 STATUS_NL = {"open": "open", "done": "afgerond", "cancelled": "vervallen"}
 
@@ -20,7 +21,7 @@ def _print_duty(report: Any) -> None:
 
     out.print(run_report.headline(report), markup=False)
     for t in report.transitions:
-        states = trajectory.STATE_NAMES_NL
+        states = STATE_NAMES_NL
         out.print(f"  {t.agb_code} {t.name}: {states[t.from_state]} -> {states[t.to_state]} "
                   f"({t.trigger.value}) {t.summary}", markup=False)
     for line in run_report.deferred_lines(report):

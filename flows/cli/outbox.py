@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from domain.vocabulary import message_kind_nl
 from flows.cli import common as cli
-from flows.cli.common import config, err, out, queries, wording
+from flows.cli.common import config, err, out, queries
 
 OUTBOX_STATUS_NL = {"pending": "wacht", "sending": "bezig", "sent": "verzonden", "failed": "mislukt",
                     "withdrawn": "ingetrokken", "historic": "historisch (niet verstuurd)"}
@@ -44,7 +45,7 @@ def outbox(
     for r in rows:
         who = f"{r.recipient_name} <{r.recipient_email}>" if r.recipient_email else f"{r.recipient_name} (geen adres)"
         when = r.sent_at if r.status == "sent" else r.next_attempt_at
-        table.add_row(cli.short(r.created_at), wording.message_kind_nl(r.kind), r.agb_code or "", who,
+        table.add_row(cli.short(r.created_at), message_kind_nl(r.kind), r.agb_code or "", who,
                       OUTBOX_STATUS_NL.get(r.status, r.status),
                       str(r.attempts), cli.short(when), r.last_error or "")
     out.print(table)

@@ -12,8 +12,9 @@ import typer
 from rich.table import Table
 
 from domain.clock import AMSTERDAM, as_amsterdam
+from domain.vocabulary import STATE_NAMES_NL
 from flows.cli import common as cli
-from flows.cli.common import err, out, queries, trajectory
+from flows.cli.common import err, out, queries
 
 
 def _short_reason(reason: dict[str, Any]) -> str:
@@ -33,7 +34,7 @@ def status_table(lines: list[queries.StatusLine], title: str = "Praktijken") -> 
                             + [f"bericht wacht: {held}" for held in line.held_messages]
                             + [f"stap wacht: {step}" for step in line.waiting_steps])
         due = f"{line.next_due.name_nl} {line.next_due.on.isoformat()}" if line.next_due else ""
-        table.add_row(line.agb_code, line.name, line.gp_group or "", trajectory.STATE_NAMES_NL[line.state],
+        table.add_row(line.agb_code, line.name, line.gp_group or "", STATE_NAMES_NL[line.state],
                       line.since.date().isoformat() if line.since else "", due, reasons)
     return table
 

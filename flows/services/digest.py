@@ -15,14 +15,13 @@ from dateutil.relativedelta import relativedelta
 from sqlmodel import Session
 
 from domain.clock import as_amsterdam
-from domain.indicators import IndicatorFigures
 from domain.registry import Person, Role
 from domain.rules.escalation import assess_progress
 from domain.trajectory import TrajectoryState, as_of
+from domain.vocabulary import date_nl
 from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.duties import DutyReport, day_of, finish_duty
-from notifications.notices import digest_messages
-from notifications.wording import date_nl
+from notifications.compose import TrajectoryFacts, digest_messages
 from storage import repository as repo
 
 
@@ -95,31 +94,13 @@ def _digest_of_period(s: Session, start: date, end: date, months: int, board: Se
     views = [as_of(code, repo.load_events(s, code), end_moment) for code in sorted(under)]
     codes = [v.agb_code for v in views]
     practices = {p.agb_code: p for p in repo.practices_of(s, codes)} if codes else {}
-    shared = IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s), (),
-                                    count_after_days=count_after_days)
+    shared = repo.reference_figures(s, count_after_days)
     scores = repo.load_scores(s, codes) if codes else {}
     trajectories = []
     for view in sorted(views, key=lambda v: v.agb_code):
-        practice = practices[view.agb_code]
         figures = shared.with_scores(scores.get(view.agb_code, []))
         progress = assess_progress(figures, view.flagged, view.plan_agreed_on, end)
-        indicators = []
-        for r in progress.reasons:
-            key = next(k for k in view.flagged if k.programme == r.programme and k.indicator == r.indicator)
-            average = figures.national_average(key, r.period_end) if r.period_end else None
-            definition = figures.catalogue.get(key)
-            indicators.append({
-                "programme": key.programme.value, "indicator": key.indicator,
-                "name": definition.name if definition else None,
-                "period_end": r.period_end.isoformat() if r.period_end else None, "score": r.score,
-                "national_average": average[1] if average else None,
-                "national_average_year": average[0] if average else None,
-                "baseline_score": r.baseline_score, "improvement_points": r.improvement_points})
-        trajectories.append({
-            "practice": {"agb_code": practice.agb_code, "name": practice.name, "gp_group": practice.gp_group},
-            "entered_policy_at": view.entered_policy_at.isoformat() if view.entered_policy_at else None,
-            "plan_agreed_on": view.plan_agreed_on.isoformat() if view.plan_agreed_on else None,
-            "indicators": indicators})
+        trajectories.append(TrajectoryFacts(practices[view.agb_code], view, figures, progress))
     messages = digest_messages(start, end, months, trajectories, board, care_group)
     new = repo.add_messages(s, messages, created_at=now)
     if new:

@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlmodel import Session
 
@@ -29,10 +28,16 @@ from domain.obligations import (
 )
 from domain.registry import Practice, Role
 from domain.trajectory import TrajectoryState, TrajectoryView
+from domain.vocabulary import date_nl
 from flows.services.context import Services
 from flows.services.duties import DEFAULT_BATCH, DutyReport
-from notifications.notices import conversation_messages, kit_messages, meeting_messages, officers_for, training_messages
-from notifications.wording import date_nl
+from notifications.compose import (
+    PreparationFacts,
+    conversation_messages,
+    kit_messages,
+    meeting_messages,
+    training_messages,
+)
 from storage import obligations as store
 from storage import repository as repo
 from storage.obligations import StoredObligation
@@ -52,38 +57,20 @@ class _Reference:
     def load(cls, s: Session, codes: Sequence[str], on: date, count_after_days: int = 0) -> _Reference:
         codes = sorted(set(codes))
         plans = repo.latest_plans(s, codes, on)
-        return cls(IndicatorFigures.build(repo.load_catalogue(s), repo.load_targets(s), repo.load_averages(s), (),
-                                          count_after_days=count_after_days),
+        return cls(repo.reference_figures(s, count_after_days),
                    repo.load_scores(s, codes, known_on=on - timedelta(days=count_after_days)) if codes else {},
                    repo.load_views(s, codes) if codes else {}, plans)
 
     def view(self, agb_code: str) -> TrajectoryView:
         return self.views.get(agb_code) or TrajectoryView(agb_code=agb_code)
 
-
-def _prepare(practice: Practice, on: date, reference: _Reference) -> dict[str, Any]:
-    """What a practice prepares for a conversation: its main indicators against target and national
-    average, and the agreements of its last plan (seed 1: agreements are evaluated the next time)."""
-    figures = reference.shared.with_scores(reference.scores.get(practice.agb_code, []))
-    latest = figures.latest_scores(on)
-    lines = []
-    for key, score in sorted(latest.items(), key=lambda kv: str(kv[0])):
-        definition = figures.catalogue.get(key)
-        if definition is None or not definition.main:
-            continue
-        average = figures.national_average(key, score.period_end)
-        lines.append({"programme": key.programme.value, "indicator": key.indicator, "name": definition.name,
-                      "score": round(score.score, 1), "numerator": score.numerator, "denominator": score.denominator,
-                      "target": figures.targets.get(key), "national_average": average[1] if average else None,
-                      "national_average_year": average[0] if average else None})
-    period = figures.latest_period(on)
-    prepare: dict[str, Any] = {"period_end": period.isoformat() if period else None, "indicators": lines,
-                               "agreements": []}
-    planned = reference.plans.get(practice.agb_code)
-    if planned is not None and planned.plan:
-        prepare["agreements"] = list(planned.plan.get("agreements", []))
-        prepare["agreements_from"] = planned.held_on.isoformat()
-    return prepare
+    def preparation(self, agb_code: str, on: date) -> PreparationFacts:
+        """What the practice prepares a conversation from: its figures, and its last plan's agreements."""
+        figures = self.shared.with_scores(self.scores.get(agb_code, []))
+        planned = self.plans.get(agb_code)
+        if planned is None or not planned.plan:
+            return PreparationFacts(figures, on)
+        return PreparationFacts(figures, on, tuple(planned.plan.get("agreements", [])), planned.held_on)
 
 
 def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligation], report: DutyReport,
@@ -111,7 +98,7 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
                                                     and ObligationKind(r.kind) in CONVERSATION_KINDS], on,
                                                 policy.figures_count_after_days)
                 view = reference.view(practice.agb_code)
-                prepare = _prepare(practice, on, reference) if stage != "overdue" else None
+                prepare = reference.preparation(practice.agb_code, on) if stage != "overdue" else None
                 messages += conversation_messages(stage, ob, practice, officers, care_group, policy, prepare,
                                                   state=view.state.value, last_held_on=view.last_annual_conversation_on,
                                                   sequence=row.version)
@@ -119,12 +106,9 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
                 if all_practices is None:  # practices that left the cycle are not invited
                     left = {v.agb_code for v in repo.load_views(s).values() if v.state is TrajectoryState.LEFT}
                     all_practices = [p for p in repo.practices(s) if p.agb_code not in left]
-                organizer = officers_for("meeting", officers)
-                messages += meeting_messages(ob, all_practices, organizer[0] if organizer else None, care_group,
-                                             policy, sequence=row.version)
+                messages += meeting_messages(ob, all_practices, officers, care_group, policy, sequence=row.version)
             elif ob.kind is ObligationKind.INSTRUCTION_KIT and practice is not None:
-                contact = officers_for(practice.agb_code, officers)
-                messages += kit_messages(ob, practice, contact[0] if contact else None, care_group)
+                messages += kit_messages(ob, practice, officers, care_group)
             elif ob.kind is ObligationKind.MANDATORY_COURSE and practice is not None:
                 messages += training_messages(ob, practice, policy, care_group)
         owed.append((row, ob, send, skip, messages))

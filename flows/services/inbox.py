@@ -15,11 +15,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 from domain.clock import as_amsterdam, future_fact
+from domain.vocabulary import date_nl
 from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, finish_duty, in_batches
 from flows.services.imports import recalculate_indicators
 from flows.services.sweep import evaluate_batch
-from notifications.wording import date_nl
 from storage import repository as repo
 from storage import review
 

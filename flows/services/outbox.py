@@ -1,9 +1,10 @@
 """Deliver the outbox: render each due message and send it over a channel, exactly once as the recipient sees it.
 
-For each due row: find its address in the registry (a practice's message only ever goes to an address
-registered for that practice); record the attempt (``sending``, attempts + 1) and COMMIT; render and
-send; mark ``sent`` and commit. A failure puts the row back to ``pending`` until
-``now + backoff * 2**(attempts - 1)``, and after ``max_attempts`` into ``failed``.
+For each due row: find its address in the registry now (``notifications.addresses.resolve_address``, the one
+place an address is resolved; a practice's message only ever goes to an address registered for that practice);
+record the attempt (``sending``, attempts + 1) and COMMIT; render and send; mark ``sent`` and commit. A failure
+puts the row back to ``pending`` until ``now + backoff * 2**(attempts - 1)``, and after ``max_attempts`` into
+``failed``.
 
 Invariants:
 - A claim holds a row for ``reclaim_after`` of real time, measured by the database's clock (a lease): no other
@@ -29,19 +30,18 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from domain.clock import as_amsterdam
-from domain.inputs import check_email
 from domain.messages import OutboxMessage
 from domain.registry import Registry
 from flows.services.context import Services
 from flows.services.queries import held_messages_by_practice
 from flows.services.settings import Settings
+from notifications.addresses import resolve_address
 from notifications.channels import Channel, DeliveryError, EmlFolderChannel, SmtpChannel
+from notifications.compose import missing_address_messages
 from notifications.rendering import RenderError, message_id, render
-from notifications.wording import role_nl
 from storage import repository as repo
 from storage.tables import OutboxRow
 
-CARE_GROUP_ROLES = frozenset({"board", "officer", "care_group"})
 REFUSED = "adres blijvend geweigerd: "  # last_error of a message held after a 5xx refusal of its address
 
 
@@ -89,83 +89,6 @@ def channel_from_settings(settings: Settings, home: Path | None = None) -> Chann
     return EmlFolderChannel((home or settings.home) / "outbox")
 
 
-def _who(row: OutboxRow) -> str:
-    """``Huisartsenpraktijk De Linde (praktijk 01234567)``, ``C. Bakker (praktijkmanager, praktijk 01234567)``."""
-    if row.recipient_role == "practice":
-        return f"{row.recipient_name} (praktijk {row.agb_code})"
-    where = f", praktijk {row.agb_code}" if row.agb_code and row.recipient_role not in CARE_GROUP_ROLES else ""
-    return f"{row.recipient_name} ({role_nl(row.recipient_role)}{where})"
-
-
-def resolve_address(row: OutboxRow, registry: Registry) -> tuple[str | None, str | None]:
-    """The address to send ``row`` to now, from the registry when it knows the recipient, else the
-    queued one; and why not, when there is none or it is not the practice's own."""
-    practices = {p.agb_code: p for p in registry.practices}
-    practice = practices.get(row.agb_code) if row.agb_code else None
-    current: str | None = None
-    if row.recipient_role == "care_group":
-        current = registry.care_group.email
-    elif row.recipient_role in ("board", "officer"):
-        people = registry.board if row.recipient_role == "board" else registry.officers
-        current = next((p.email for p in people if p.name == row.recipient_name and p.email), None)
-    elif practice is not None:
-        if row.recipient_role == "practice":
-            current = practice.email
-        else:
-            current = next((p.email for p in practice.people
-                            if p.role.value == row.recipient_role and p.name == row.recipient_name and p.email), None)
-    address = current or row.recipient_email
-    if not address:
-        return None, f"geen e-mailadres bekend voor {_who(row)}"
-    try:  # an address stored before addresses were checked: one recipient, nothing a header reads as more
-        check_email(address)
-    except ValueError as exc:
-        return None, f"e-mailadres voor {_who(row)} onbruikbaar: {exc}"
-    if row.recipient_role not in CARE_GROUP_ROLES and row.agb_code:
-        own = {a.lower() for a in [practice.email if practice else None,
-                                   *(p.email for p in (practice.people if practice else ()))] if a}
-        if address.lower() not in own:
-            return None, (f"e-mailadres {address} is niet geregistreerd bij praktijk {row.agb_code}; "
-                          f"bericht voor {_who(row)} niet verstuurd")
-    return address, None
-
-
-def _notices(row: OutboxRow, reason: str, registry: Registry, *, refused: str | None = None) -> list[OutboxMessage]:
-    """One ``missing_address`` notice per officer with an address (else to the care group's address),
-    keyed by the recipient that lacks an address (and the address the mail server ``refused``, if any), so it
-    is queued once however often this runs."""
-    if row.kind == "missing_address":
-        return []  # a notice that cannot be delivered does not beget another
-    officers = [(o.name, o.email, "officer") for o in registry.officers if o.email]
-    if not officers and registry.care_group.email:
-        officers = [(registry.care_group.name, registry.care_group.email, "care_group")]
-    practices = {p.agb_code: p for p in registry.practices}
-    practice = practices.get(row.agb_code) if row.agb_code else None
-    payload = {
-        "care_group": {"name": registry.care_group.name},
-        "practice": ({"agb_code": practice.agb_code, "name": practice.name, "gp_group": practice.gp_group}
-                     if practice else None),
-        "held": {"key": row.key, "kind": row.kind, "subject": row.subject, "recipient_name": row.recipient_name,
-                 "recipient_role": row.recipient_role},
-        "reason": reason,
-    }
-    if refused is not None:
-        payload["refused"] = refused
-    if payload["practice"] is None:
-        del payload["practice"]
-    about = f"{row.recipient_name}" + (f" ({practice.name})" if practice and row.recipient_role != "practice" else "")
-    return [
-        OutboxMessage(
-            key=(f"missing_address:{row.agb_code or '-'}:{row.recipient_role}:{row.recipient_name}:{email}"
-                 + (f":geweigerd:{refused}" if refused is not None else "")),
-            kind="missing_address", agb_code=row.agb_code, recipient_name=name, recipient_email=email,
-            recipient_role=role, subject=f"Bericht niet verstuurd: geen bruikbaar e-mailadres voor {about}",
-            payload=payload,
-        )
-        for name, email, role in officers
-    ]
-
-
 def _as_message(row: OutboxRow, address: str) -> OutboxMessage:
     return OutboxMessage(key=row.key, kind=row.kind, agb_code=row.agb_code, recipient_name=row.recipient_name,
                          recipient_email=address, recipient_role=row.recipient_role, subject=row.subject,
@@ -211,7 +134,8 @@ def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Reg
         reason = problem or "geen e-mailadres"
         with services.session() as s:
             repo.hold_message(s, row.id, reason)
-            report.notices_queued += repo.add_messages(s, _notices(row, reason, registry), created_at=now)
+            notices = missing_address_messages(row, reason, registry)
+            report.notices_queued += repo.add_messages(s, notices, created_at=now)
             s.commit()
         report.held.append(Problem(row.key, row.agb_code, row.recipient_name, reason, kind=row.kind))
         return
@@ -249,8 +173,8 @@ def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Reg
                 # message and tell the officers, who correct the address in the registry
                 reason = f"{REFUSED}{address}: {error}"
                 repo.mark_refused(s, row.id, reason, attempts=attempts)
-                report.notices_queued += repo.add_messages(s, _notices(row, reason, registry, refused=address),
-                                                           created_at=now)
+                notices = missing_address_messages(row, reason, registry, refused=address)
+                report.notices_queued += repo.add_messages(s, notices, created_at=now)
                 report.held.append(Problem(row.key, row.agb_code, row.recipient_name, reason, kind=row.kind))
             elif attempts >= max_attempts:
                 repo.mark_failed(s, row.id, f"opgegeven na {attempts} pogingen: {error}", attempts=attempts)

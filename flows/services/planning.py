@@ -30,11 +30,11 @@ from domain.obligations import (
     practice_obligations,
 )
 from domain.registry import Practice
+from domain.vocabulary import date_nl, state_nl
 from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.due_notices import queue_notices
 from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, day_of, finish_duty, practice_batches
-from notifications.notices import CONVERSATION_OF
-from notifications.wording import date_nl, state_nl
+from notifications.compose import CONVERSATION_OF
 from storage import obligations as store
 from storage import repository as repo
 from storage import review

@@ -26,9 +26,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from domain.vocabulary import date_nl, message_kind_nl
 from flows.schedule import BY_NAME
 from flows.services.duties import DutyReport
-from notifications.wording import date_nl, message_kind_nl
 
 operations = logging.getLogger("qualitycycle.operations")
 TABLE_IN_SUMMARY = 200  # lines of the table repeated in the summary, where long reasons wrap and stay readable

@@ -20,25 +20,14 @@ from sqlmodel import Session
 
 from domain.clock import as_amsterdam
 from domain.conversations import ImprovementPlan
-from domain.messages import OutboxMessage, board_messages
 from domain.policy import Policy
 from domain.registry import Person, Practice, Role
-from domain.trajectory import STATE_NAMES_NL, TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
+from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
+from domain.vocabulary import STATE_NAMES_NL
 from flows.services.context import Services
+from notifications.compose import board_messages
 from statemachines.trajectory import Fired, GuardContext, GuardRejectedError, InvalidTransitionError, fire
 from storage import repository as repo
-
-
-def _messages_for(
-    fired: Fired, practice: Practice, board: tuple[Person, ...], view: TrajectoryView, policy: Policy
-) -> list[OutboxMessage]:
-    messages: list[OutboxMessage] = []
-    members = board or (Person(name="Bestuur", role=Role.BOARD, email=None),)
-    plan = view.plan_agreed_on.isoformat() if view.plan_agreed_on else None
-    for effect in fired.effects:
-        messages.extend(board_messages(effect, fired.event, practice, members, plan,
-                                       progress_every_months=policy.progress_report_every_months))
-    return messages
 
 
 def commit_fired(s: Session, fired: Fired, view: TrajectoryView, practice: Practice | None,
@@ -51,7 +40,9 @@ def commit_fired(s: Session, fired: Fired, view: TrajectoryView, practice: Pract
         return new_view, 0
     if practice is None:
         raise ValueError("a transition that notifies the board needs its practice")
-    queued = repo.add_messages(s, _messages_for(fired, practice, board, view, policy), created_at=now)
+    messages = board_messages(fired.effects, fired.event, practice, board, view.plan_agreed_on,
+                              progress_every_months=policy.progress_report_every_months)
+    queued = repo.add_messages(s, messages, created_at=now)
     return new_view, queued
 
 

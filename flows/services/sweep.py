@@ -14,12 +14,12 @@ from datetime import datetime
 
 from domain.clock import as_amsterdam
 from domain.obligations import CONVERSATION_KINDS, ObligationKind
+from domain.vocabulary import state_nl
 from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.due_notices import queue_due_notices
 from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, finish_duty, in_batches, practice_batches
 from flows.services.evaluation import run_due
 from flows.services.planning import plan_batch
-from notifications.wording import state_nl
 from storage import review
 
 SWEEP_KINDS = CONVERSATION_KINDS | {ObligationKind.MANDATORY_COURSE}

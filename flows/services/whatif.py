@@ -27,7 +27,8 @@ from dateutil.relativedelta import relativedelta
 
 from domain.clock import as_amsterdam, start_of_day
 from domain.policy import Policy
-from domain.trajectory import TRIGGER_NAMES_NL, TrajectoryTransitioned, Trigger
+from domain.trajectory import TrajectoryTransitioned, Trigger
+from domain.vocabulary import TRIGGER_NAMES_NL
 from flows.services.backfill import backfill
 from flows.services.context import Services
 from flows.services.settings import Settings

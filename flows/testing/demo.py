@@ -29,7 +29,8 @@ from domain.clock import AMSTERDAM
 from domain.conversations import Attendee
 from domain.obligations import CONVERSATION_KINDS, KitKind, ObligationKind
 from domain.registry import Role
-from domain.trajectory import STATE_NAMES_NL, TrajectoryState
+from domain.trajectory import TrajectoryState
+from domain.vocabulary import STATE_NAMES_NL
 from flows.services import context, digest, kits_and_courses, planning, queries, sweep
 from flows.services.outbox import dispatch_outbox
 from flows.services.run_report import kinds_text

@@ -29,8 +29,9 @@ from domain.trajectory import TrajectoryState
 from flows.services import conversations, digest, duties, kits_and_courses, planning, queries, sweep
 from flows.services.context import Services, UnknownPracticeError
 from flows.services.inbox import recalculate_from_inbox
-from flows.services.outbox import dispatch_outbox, resolve_address
+from flows.services.outbox import dispatch_outbox
 from flows.testing.scenario import Scenario
+from notifications.addresses import resolve_address
 from notifications.channels import EmlFolderChannel
 from notifications.rendering import render
 from storage import obligations as store

@@ -330,7 +330,7 @@ def test_implicit_tls_reaches_a_server_with_a_self_signed_certificate(tmp_path: 
 def test_every_message_kind_has_a_dutch_name_for_the_run_reports() -> None:
     from pathlib import Path
 
-    from notifications.wording import MESSAGE_KIND_NAMES_NL
+    from domain.vocabulary import MESSAGE_KIND_NAMES_NL
 
     templates = Path(__file__).resolve().parents[2] / "notifications" / "templates"
     kinds = {p.name.split(".")[0] for p in templates.glob("*.txt.j2") if not p.name.startswith("_")}

@@ -195,7 +195,7 @@ def test_readme_diagram_is_the_machine() -> None:
 
 
 def test_every_board_effect_of_the_machine_has_a_message_subject() -> None:
-    from domain.messages import SUBJECTS_NL
+    from domain.vocabulary import SUBJECTS_NL
 
     kinds = {kind for effects in BOARD_EFFECTS.values() for kind in effects}
     assert kinds <= set(SUBJECTS_NL), kinds - set(SUBJECTS_NL)

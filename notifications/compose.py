@@ -1,0 +1,395 @@
+"""Composing every outbox message: one function per message kind, from the facts a service gathered.
+
+The services decide *when* (the sweep's notice stages, a transition's effects, a digest's period, a dispatch that
+finds no address) and gather the facts (the obligation, the practice, the care group's people, the indicator
+figures); this module decides *what and to whom*: each kind's recipients, key, Dutch subject (``SUBJECTS_NL``
+in ``domain.vocabulary``) and typed payload (``notifications.payloads``), as pure functions.
+
+- ``board_messages``: ``board_escalation``, ``board_progress``, ``board_recovery``, ``board_left``;
+  ``digest_messages``: ``board_digest``.
+- ``conversation_messages``: ``conversation_invitation``, ``conversation_reminder``, ``conversation_overdue``.
+- ``meeting_messages``: ``meeting_invitation``; ``kit_messages``: ``kit_refresh_due``; ``training_messages``:
+  ``training_due``; ``missing_address_messages``: ``missing_address`` (also for an address refused for good).
+
+Invariants:
+- Keys are deterministic (what, for whom, about which obligation, event or date), so a rerun, a retry or a second
+  worker lands on the same outbox rows; a rescheduled conversation or meeting gets new keys (the practice must
+  hear of the new date).
+- A message to a practice goes to that practice's own registered addresses only; a person without an address
+  gets a message with no address, which the dispatcher holds and reports to an officer
+  (``notifications.addresses.resolve_address`` decides the address at sending).
+- Depends on ``domain`` only; no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from domain.clock import AMSTERDAM
+from domain.indicators import IndicatorFigures
+from domain.messages import MessageLike, OutboxMessage
+from domain.obligations import KitKind, Obligation, ObligationKind
+from domain.policy import Policy
+from domain.registry import Person, Practice, Registry, Role
+from domain.rules.attendance import MEETING_ROLES, invited_roles
+from domain.rules.escalation import Decision
+from domain.trajectory import BoardNotificationRequested, TrajectoryTransitioned, TrajectoryView
+from domain.vocabulary import (
+    KIT_SHORT_NAMES_NL,
+    MEETING_NAMES_NL,
+    MEETING_TOPICS_NL,
+    PERIOD_NAMES_NL,
+    SUBJECTS_NL,
+    ConversationKind,
+    capitalised,
+    conversation_nl,
+    date_nl,
+)
+from notifications.payloads import (
+    Attendee,
+    BoardDigest,
+    BoardNotice,
+    CareGroupPart,
+    ConversationInvitation,
+    ConversationOverdue,
+    ConversationPart,
+    ConversationReminder,
+    CoursePart,
+    DigestIndicator,
+    DigestTrajectory,
+    DueConversation,
+    HeldPart,
+    IndicatorLine,
+    KitPart,
+    KitRefreshDue,
+    MeetingInvitation,
+    MeetingPart,
+    MissingAddress,
+    Period,
+    PersonInRole,
+    PersonPart,
+    Preparation,
+    ProgressLine,
+    TrainingDue,
+    payload,
+    person_part,
+    practice_part,
+)
+
+CONVERSATION_OF = {
+    ObligationKind.START_CONVERSATION: ConversationKind.START,
+    ObligationKind.ANNUAL_CONVERSATION: ConversationKind.ANNUAL,
+    ObligationKind.EXTRA_CONVERSATION: ConversationKind.EXTRA,
+}
+
+
+def _who(email: str | None, name: str) -> str:
+    """A recipient in a key: the address, else the name (``-`` marks a name)."""
+    return email or f"-{name}"
+
+
+def officers_for(agb_code: str, officers: Sequence[Person]) -> tuple[Person, ...]:
+    """The two officers who attend a practice's conversations (seed section 1: two from the care group),
+    spread over the officers by practice so no one officer carries every practice."""
+    if not officers:
+        return ()
+    ordered = sorted(officers, key=lambda p: (p.name, p.email or ""))
+    first = zlib.crc32(agb_code.encode()) % len(ordered)
+    picked = [ordered[first]] + ([ordered[(first + 1) % len(ordered)]] if len(ordered) > 1 else [])
+    return tuple(picked)
+
+
+def _first(people: Sequence[Person]) -> Person | None:
+    return people[0] if people else None
+
+
+def _moment(day: date, at: time, minutes: int) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, at, tzinfo=AMSTERDAM)
+    return start, start + timedelta(minutes=minutes)
+
+
+# --- the board -----------------------------------------------------------------------------------------------
+
+
+def _progress_line(reason: Mapping[str, Any]) -> ProgressLine:
+    """A progress reason as the line the board reads: the score against target *and* national average, and
+    the change since the plan (the reason's own ``reference`` is the target; the average has fields of its own,
+    absent from reasons stored before they existed)."""
+    keys = ("programme", "indicator", "name", "score", "numerator", "denominator", "period_end",
+            "national_average", "national_average_year", "improvement_points", "baseline_score",
+            "baseline_period_end")
+    return ProgressLine(**{k: reason.get(k) for k in keys}, target=reason.get("reference_value"))
+
+
+def board_messages(effects: Sequence[BoardNotificationRequested], event: TrajectoryTransitioned, practice: Practice,
+                   board: Sequence[Person], plan_agreed_on: date | None,
+                   progress_every_months: int | None = None) -> list[OutboxMessage]:
+    """One message per board member (else to "Bestuur" without an address) for each notice a transition asks."""
+    members = tuple(board) or (Person(name="Bestuur", role=Role.BOARD, email=None),)
+    messages: list[OutboxMessage] = []
+    for effect in effects:
+        notice = BoardNotice(
+            practice=practice_part(practice), trigger=event.trigger.value, from_state=event.from_state.value,
+            to_state=event.to_state.value, at=event.at, seq=event.seq, plan_agreed_on=plan_agreed_on,
+            reasons=list(event.reasons), progress_every_months=progress_every_months,
+            indicators=([_progress_line(r) for r in event.reasons if r.get("indicator")]
+                        if effect.kind == "board_progress" else None))
+        subject = SUBJECTS_NL[effect.kind].format(practice=practice.name, agb=practice.agb_code)
+        data = payload(notice)
+        messages += [OutboxMessage(
+            key=f"{effect.kind}:{practice.agb_code}:{event.seq}:{member.email or member.name}", kind=effect.kind,
+            agb_code=practice.agb_code, recipient_name=member.name, recipient_email=member.email,
+            recipient_role="board", subject=subject, payload=data) for member in members]
+    return messages
+
+
+@dataclass(frozen=True)
+class TrajectoryFacts:
+    """A trajectory under the policy at a period's end, for the board's digest: the practice, the trajectory as
+    it stood, its figures and where its flagged indicators stand (``domain.rules.assess_progress``)."""
+
+    practice: Practice
+    view: TrajectoryView
+    figures: IndicatorFigures
+    progress: Decision
+
+
+def _digest_trajectory(facts: TrajectoryFacts) -> DigestTrajectory:
+    view, figures = facts.view, facts.figures
+    indicators = []
+    for r in facts.progress.reasons:
+        key = next(k for k in view.flagged if k.programme == r.programme and k.indicator == r.indicator)
+        average = figures.national_average(key, r.period_end) if r.period_end else None
+        definition = figures.catalogue.get(key)
+        indicators.append(DigestIndicator(
+            programme=key.programme.value, indicator=key.indicator, name=definition.name if definition else None,
+            period_end=r.period_end, score=r.score, national_average=average[1] if average else None,
+            national_average_year=average[0] if average else None, baseline_score=r.baseline_score,
+            improvement_points=r.improvement_points))
+    return DigestTrajectory(practice=practice_part(facts.practice), entered_policy_at=view.entered_policy_at,
+                            plan_agreed_on=view.plan_agreed_on, indicators=indicators)
+
+
+def digest_messages(period_start: date, period_end: date, interval_months: int,
+                    trajectories: Sequence[TrajectoryFacts], board: Sequence[Person],
+                    care_group: str) -> list[OutboxMessage]:
+    """The board's periodic digest of every trajectory under the underperformer policy."""
+    members = board or (Person(name="Bestuur", role=Role.BOARD),)
+    subject = SUBJECTS_NL["board_digest"].format(period=PERIOD_NAMES_NL.get(interval_months, "Overzicht"),
+                                                 start=date_nl(period_start), end=date_nl(period_end))
+    data = payload(BoardDigest(care_group=CareGroupPart(name=care_group),
+                               period=Period(start=period_start, end=period_end), interval_months=interval_months,
+                               trajectories=[_digest_trajectory(t) for t in trajectories]))
+    return [OutboxMessage(
+        key=f"board_digest:{period_start.isoformat()}:{_who(m.email, m.name)}", kind="board_digest", agb_code=None,
+        recipient_name=m.name, recipient_email=m.email, recipient_role="board", subject=subject, payload=data)
+        for m in members]
+
+
+# --- conversations -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreparationFacts:
+    """What a practice prepares a conversation from: its figures (with its own scores) known on a day, and the
+    agreements of its last improvement plan with the day they were made (none when it has no plan)."""
+
+    figures: IndicatorFigures
+    on: date
+    agreements: tuple[str, ...] | None = None
+    agreed_on: date | None = None
+
+
+def preparation(facts: PreparationFacts) -> Preparation:
+    """What a practice prepares for a conversation: its main indicators against target and national
+    average, and the agreements of its last plan (seed 1: agreements are evaluated the next time)."""
+    figures, on = facts.figures, facts.on
+    latest = figures.latest_scores(on)
+    lines = []
+    for key, score in sorted(latest.items(), key=lambda kv: str(kv[0])):
+        definition = figures.catalogue.get(key)
+        if definition is None or not definition.main:
+            continue
+        average = figures.national_average(key, score.period_end)
+        lines.append(IndicatorLine(
+            programme=key.programme.value, indicator=key.indicator, name=definition.name,
+            score=round(score.score, 1), numerator=score.numerator, denominator=score.denominator,
+            target=figures.targets.get(key), national_average=average[1] if average else None,
+            national_average_year=average[0] if average else None))
+    return Preparation(period_end=figures.latest_period(on), indicators=lines, agreements=list(facts.agreements or ()),
+                       agreements_from=facts.agreed_on if facts.agreements is not None else None)
+
+
+def conversation_messages(stage: str, obligation: Obligation, practice: Practice, officers: Sequence[Person],
+                          care_group: str, policy: Policy, prepare: PreparationFacts | None = None,
+                          state: str | None = None, last_held_on: date | None = None,
+                          sequence: int = 0) -> list[OutboxMessage]:
+    """An ``invitation`` (to every attendee the seed requires, with a calendar invite), a ``reminder`` (to
+    the practice) or an ``overdue`` notice (to the practice's two officers) for a conversation; the invitation
+    and the reminder carry what to ``prepare``, the overdue notice the trajectory's ``state`` and the day the
+    last annual conversation was held."""
+    kind = CONVERSATION_OF[obligation.kind]
+    agb = practice.agb_code
+    day = obligation.planned_on or obligation.due_on
+    start, end = _moment(day, policy.conversation_start, policy.conversation_minutes)
+    attending_officers = officers_for(agb, officers)
+    organizer = (person_part(attending_officers[0]) if attending_officers
+                 else PersonPart(name=care_group, email=None))
+    conversation = ConversationPart(
+        kind=kind.value, start=start, end=end, location=f"{practice.name} (praktijkbezoek)",
+        programme=obligation.subject if kind is ConversationKind.START and obligation.subject != "cycle" else None)
+    care, about = CareGroupPart(name=care_group), practice_part(practice)
+    name = conversation_nl(kind.value)
+    if stage == "invitation":
+        people = [p for p in practice.people if p.role in invited_roles(kind)]
+        attendees = [Attendee(role=p.role.value, name=p.name, email=p.email) for p in people]
+        attendees += [Attendee(role="officer", name=p.name, email=p.email) for p in attending_officers]
+        recipients: list[tuple[str, str | None, str]] = [(p.name, p.email, p.role.value) for p in people]
+        if not people:  # no attendees registered: the practice's own address
+            recipients = [(practice.name, practice.email, "practice")]
+        recipients += [(p.name, p.email, "officer") for p in attending_officers]
+        # one calendar entry per duty: a moved conversation updates it (same UID, higher SEQUENCE)
+        data = payload(ConversationInvitation(
+            care_group=care, practice=about, conversation=conversation, organizer=organizer, attendees=attendees,
+            calendar_key=f"conversation:{obligation.key}", calendar_sequence=sequence,
+            prepare=preparation(prepare) if prepare is not None else None))
+        subject = SUBJECTS_NL["conversation_invitation"].format(conversation=name, practice=practice.name,
+                                                                day=date_nl(day, weekday=True))
+        return [OutboxMessage(
+            key=f"conversation_invitation:{agb}:{kind.value}:{day.isoformat()}:{_who(email, who)}",
+            kind="conversation_invitation", agb_code=agb, recipient_name=who, recipient_email=email,
+            recipient_role=role, subject=subject, payload=data) for who, email, role in recipients]
+    if stage == "reminder":
+        data = payload(ConversationReminder(care_group=care, practice=about, conversation=conversation,
+                                            organizer=organizer,
+                                            prepare=preparation(prepare) if prepare is not None else None))
+        return [OutboxMessage(
+            key=f"conversation_reminder:{agb}:{kind.value}:{day.isoformat()}:{_who(practice.email, practice.name)}",
+            kind="conversation_reminder", agb_code=agb, recipient_name=practice.name,
+            recipient_email=practice.email, recipient_role="practice",
+            subject=SUBJECTS_NL["conversation_reminder"].format(conversation=name, day=date_nl(day, weekday=True)),
+            payload=data)]
+    if stage == "overdue":
+        data = payload(ConversationOverdue(
+            care_group=care, practice=about, conversation=DueConversation(kind=kind.value, due_on=obligation.due_on),
+            state=state or "annual_cycle", last_held_on=last_held_on))
+        to = attending_officers or (Person(name=f"Functionarissen {care_group}", role=Role.OFFICER),)
+        subject = SUBJECTS_NL["conversation_overdue"].format(conversation=capitalised(name), practice=practice.name)
+        return [OutboxMessage(
+            key=f"conversation_overdue:{agb}:{kind.value}:{obligation.due_on.isoformat()}:{_who(o.email, o.name)}",
+            kind="conversation_overdue", agb_code=agb, recipient_name=o.name, recipient_email=o.email,
+            recipient_role="officer", subject=subject, payload=data) for o in to]
+    raise ValueError(f"unknown conversation notice stage {stage!r}")
+
+
+# --- meetings, kits, courses ---------------------------------------------------------------------------------
+
+
+def meeting_messages(obligation: Obligation, practices: Sequence[Practice], officers: Sequence[Person],
+                     care_group: str, policy: Policy, sequence: int = 0) -> list[OutboxMessage]:
+    """An invitation with a calendar invite to every POH (or practice manager) of every practice; an officer
+    organizes (else the care group)."""
+    day = obligation.due_on
+    start, end = _moment(day, policy.meeting_start, policy.meeting_minutes)
+    kind = obligation.kind.value
+    meeting = MeetingPart(kind=kind, start=start, end=end, location=policy.meeting_location,
+                          topics=list(MEETING_TOPICS_NL))
+    organizer = _first(officers_for("meeting", officers))
+    organizer_part = person_part(organizer) if organizer else PersonPart(name=care_group, email=None)
+    subject = SUBJECTS_NL["meeting_invitation"].format(meeting=MEETING_NAMES_NL[kind], day=date_nl(day, weekday=True))
+    roles = MEETING_ROLES[obligation.kind]
+    out = []
+    for practice in practices:
+        invited = [person for person in practice.people if person.role in roles]
+        if not invited:
+            continue
+        data = payload(MeetingInvitation(
+            care_group=CareGroupPart(name=care_group), practice=practice_part(practice), meeting=meeting,
+            organizer=organizer_part, calendar_key=obligation.key, calendar_sequence=sequence))
+        for person in invited:
+            who = _who(person.email, person.name)
+            out.append(OutboxMessage(
+                key=f"meeting_invitation:{kind}:{day.isoformat()}:{practice.agb_code}:{who}",
+                kind="meeting_invitation", agb_code=practice.agb_code, recipient_name=person.name,
+                recipient_email=person.email, recipient_role=person.role.value, subject=subject, payload=data))
+    return out
+
+
+def kit_messages(obligation: Obligation, practice: Practice, officers: Sequence[Person],
+                 care_group: str) -> list[OutboxMessage]:
+    """Notice to the practice that one of its instruction kits is due for its two-yearly refresh; the practice's
+    first officer is its contact."""
+    kit = KitKind(obligation.subject)
+    contact = _first(officers_for(practice.agb_code, officers))
+    data = payload(KitRefreshDue(
+        care_group=CareGroupPart(name=care_group), practice=practice_part(practice),
+        kits=[KitPart(kind=kit.value, last_refreshed_on=obligation.details.get("last_refreshed_on"),
+                      due_on=obligation.due_on)],
+        contact=person_part(contact) if contact is not None else None))
+    due = obligation.due_on.isoformat()
+    return [OutboxMessage(
+        key=f"kit_refresh_due:{practice.agb_code}:{kit.value}:{due}:{_who(practice.email, practice.name)}",
+        kind="kit_refresh_due", agb_code=practice.agb_code, recipient_name=practice.name,
+        recipient_email=practice.email, recipient_role="practice",
+        subject=SUBJECTS_NL["kit_refresh_due"].format(kit=KIT_SHORT_NAMES_NL[kit], practice=practice.name),
+        payload=data)]
+
+
+def training_messages(obligation: Obligation, practice: Practice, policy: Policy,
+                      care_group: str) -> list[OutboxMessage]:
+    """Reminder to a person that a mandatory course for their role falls due."""
+    d = obligation.details
+    person = next((p for p in practice.people if p.name == d["person"] and p.role.value == d["role"]), None)
+    course = next((c for c in policy.mandatory_courses if c.code == d["course"]), None)
+    if person is None or course is None:
+        return []  # the person or the course is gone; planning cancels the obligation
+    data = payload(TrainingDue(
+        care_group=CareGroupPart(name=care_group), practice=practice_part(practice),
+        person=PersonInRole(name=person.name, role=person.role.value),
+        courses=[CoursePart(code=course.code, name=course.name, due_on=obligation.due_on,
+                            last_completed_on=d.get("last_completed_on"), url=course.url)]))
+    return [OutboxMessage(
+        key=f"training_due:{practice.agb_code}:{person.role.value}:{person.name}:{course.code}:"
+            f"{obligation.due_on.isoformat()}",
+        kind="training_due", agb_code=practice.agb_code, recipient_name=person.name,
+        recipient_email=person.email, recipient_role=person.role.value,
+        subject=SUBJECTS_NL["training_due"].format(course=course.name, day=date_nl(obligation.due_on)),
+        payload=data)]
+
+
+# --- addresses -----------------------------------------------------------------------------------------------
+
+
+def missing_address_messages(held: MessageLike, reason: str, registry: Registry, *,
+                             refused: str | None = None) -> list[OutboxMessage]:
+    """One ``missing_address`` notice per officer with an address (else to the care group's address) about a
+    message held for want of a usable address, keyed by the recipient that lacks one (and the address the mail
+    server ``refused``, if any), so it is queued once however often the dispatcher runs."""
+    if held.kind == "missing_address":
+        return []  # a notice that cannot be delivered does not beget another
+    officers = [(o.name, o.email, "officer") for o in registry.officers if o.email]
+    if not officers and registry.care_group.email:
+        officers = [(registry.care_group.name, registry.care_group.email, "care_group")]
+    practices = {p.agb_code: p for p in registry.practices}
+    practice = practices.get(held.agb_code) if held.agb_code else None
+    data = payload(MissingAddress(
+        care_group=CareGroupPart(name=registry.care_group.name),
+        practice=practice_part(practice) if practice else None,
+        held=HeldPart(key=held.key, kind=held.kind, subject=held.subject, recipient_name=held.recipient_name,
+                      recipient_role=held.recipient_role),
+        reason=reason, refused=refused))
+    recipient = held.recipient_name + (f" ({practice.name})" if practice and held.recipient_role != "practice"
+                                       else "")
+    return [
+        OutboxMessage(
+            key=(f"missing_address:{held.agb_code or '-'}:{held.recipient_role}:{held.recipient_name}:{email}"
+                 + (f":geweigerd:{refused}" if refused is not None else "")),
+            kind="missing_address", agb_code=held.agb_code, recipient_name=name, recipient_email=email,
+            recipient_role=role, subject=SUBJECTS_NL["missing_address"].format(recipient=recipient), payload=data,
+        )
+        for name, email, role in officers
+    ]

@@ -1,0 +1,326 @@
+"""The payload of every message kind, typed: what ``notifications.compose`` writes and the templates read.
+
+An outbox message stores its payload as JSON (``payload(model)``): the model dumped, with moments and days as
+ISO text. The templates (``templates/<kind>.*.j2``) read that JSON, also of messages queued before a field
+existed, so a template reads an optional field with ``.get``.
+
+- every kind carries ``care_group: {name}`` except the board's notices of one practice; any kind may carry
+  ``chart_svg`` (an SVG document as text, which rendering attaches); a practice's kinds carry
+  ``practice: {agb_code, name, gp_group}`` (``PracticePart``, built by ``practice_part`` only).
+- ``MODELS`` names the model of each kind: ``BoardNotice`` for ``board_escalation``, ``board_progress``,
+  ``board_recovery`` and ``board_left``; ``BoardDigest`` for ``board_digest``; ``ConversationInvitation``,
+  ``ConversationReminder``, ``ConversationOverdue``; ``MeetingInvitation``; ``KitRefreshDue`` for
+  ``kit_refresh_due``; ``TrainingDue``; ``MissingAddress`` (to an officer, also for a refused address).
+
+Invariants:
+- The JSON of a payload is the one the product has always stored for its kind: the same fields in the same
+  order, a field in ``OMIT_WHEN_NONE`` left out when it has no value (every other field written, ``null`` if
+  need be), numbers kept as given (an integer target stays ``90``, not ``90.0``), a moment written as
+  ``datetime.isoformat`` (with its offset). ``tests/unit/test_payloads.py`` holds each kind to the stored JSON.
+- Depends on ``domain`` only (like the rest of ``notifications``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer, SerializerFunctionWrapHandler, model_serializer
+
+from domain.registry import Person, Practice
+
+# a day or a moment, written as ISO text in every dump (python or JSON mode): as ``isoformat`` always wrote it
+Day = Annotated[date, PlainSerializer(lambda d: d.isoformat(), return_type=str)]
+Moment = Annotated[datetime, PlainSerializer(lambda m: m.isoformat(), return_type=str)]
+Number = int | float  # kept as given: an int stays an int in the JSON
+
+
+class Part(BaseModel):
+    """A payload or a part of one: frozen, no field beyond its own, ``OMIT_WHEN_NONE`` left out when empty."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if not (v is None and k in self.OMIT_WHEN_NONE)}
+
+
+def payload(model: Part) -> dict[str, Any]:
+    """The payload an outbox message stores: the model as JSON-ready values."""
+    return model.model_dump()
+
+
+# --- parts ---------------------------------------------------------------------------------------------------
+
+
+class CareGroupPart(Part):
+    name: str
+
+
+class PracticePart(Part):
+    agb_code: str
+    name: str
+    gp_group: str | None
+
+
+def practice_part(practice: Practice) -> PracticePart:
+    """The practice as every message about it carries it."""
+    return PracticePart(agb_code=practice.agb_code, name=practice.name, gp_group=practice.gp_group)
+
+
+class PersonPart(Part):
+    """An organizer or a contact."""
+
+    name: str
+    email: str | None
+
+
+def person_part(person: Person) -> PersonPart:
+    return PersonPart(name=person.name, email=person.email)
+
+
+class IndicatorLine(Part):
+    """A main indicator as a practice prepares it: its latest score against target and national average."""
+
+    programme: str
+    indicator: str
+    name: str | None
+    score: Number
+    numerator: int | None
+    denominator: int | None
+    target: Number | None
+    national_average: Number | None
+    national_average_year: int | None
+
+
+class Preparation(Part):
+    """What a practice prepares for a conversation: its figures, and the agreements of its last plan."""
+
+    OMIT_WHEN_NONE = frozenset({"agreements_from"})
+    period_end: Day | None
+    indicators: list[IndicatorLine]
+    agreements: list[str]
+    agreements_from: Day | None = None
+
+
+# --- the board -----------------------------------------------------------------------------------------------
+
+
+class ProgressLine(Part):
+    """A flagged indicator in a progress notice: the score against target *and* national average, and the change
+    since the plan (taken from the transition's reason, whose ``reference_value`` is the target)."""
+
+    programme: str | None
+    indicator: str | None
+    name: str | None
+    score: Number | None
+    numerator: int | None
+    denominator: int | None
+    period_end: str | None
+    national_average: Number | None
+    national_average_year: int | None
+    improvement_points: Number | None
+    baseline_score: Number | None
+    baseline_period_end: str | None
+    target: Number | None
+
+
+class BoardNotice(Part):
+    """``board_escalation``, ``board_progress``, ``board_recovery``, ``board_left``: the transition the board must
+    hear of, with the reasons as the event records them."""
+
+    OMIT_WHEN_NONE = frozenset({"progress_every_months", "indicators"})
+    practice: PracticePart
+    trigger: str
+    from_state: str
+    to_state: str
+    at: Moment
+    seq: int
+    plan_agreed_on: Day | None
+    reasons: list[dict[str, Any]]
+    progress_every_months: int | None = None
+    indicators: list[ProgressLine] | None = None  # board_progress: where the flagged indicators stand
+
+
+class DigestIndicator(Part):
+    programme: str
+    indicator: str
+    name: str | None
+    period_end: Day | None
+    score: Number
+    national_average: Number | None
+    national_average_year: int | None
+    baseline_score: Number | None
+    improvement_points: Number | None
+
+
+class DigestTrajectory(Part):
+    practice: PracticePart
+    entered_policy_at: Moment | None
+    plan_agreed_on: Day | None
+    indicators: list[DigestIndicator]
+
+
+class Period(Part):
+    start: Day
+    end: Day
+
+
+class BoardDigest(Part):
+    """``board_digest``: every trajectory under the underperformer policy at the end of a period."""
+
+    care_group: CareGroupPart
+    period: Period
+    interval_months: int
+    trajectories: list[DigestTrajectory]
+
+
+class ToPractice(Part):
+    """The part every kind about one practice starts with: the care group, and the practice."""
+
+    care_group: CareGroupPart
+    practice: PracticePart
+
+
+# --- conversations -------------------------------------------------------------------------------------------
+
+
+class ConversationPart(Part):
+    kind: str  # start | annual | extra
+    start: Moment
+    end: Moment
+    location: str
+    programme: str | None  # a start conversation's programme
+
+
+class Attendee(Part):
+    role: str
+    name: str
+    email: str | None
+
+
+class ConversationInvitation(ToPractice):
+    """``conversation_invitation``: to every attendee, with a calendar invite. ``calendar_key`` is the
+    conversation's stable key, the same for every recipient (all invitations land on one calendar entry);
+    ``calendar_sequence`` rises each time the conversation is moved (calendars update the entry)."""
+
+    OMIT_WHEN_NONE = frozenset({"prepare"})
+    conversation: ConversationPart
+    organizer: PersonPart
+    attendees: list[Attendee]
+    calendar_key: str
+    calendar_sequence: int
+    prepare: Preparation | None = None
+
+
+class ConversationReminder(ToPractice):
+    """``conversation_reminder``: to the practice."""
+
+    OMIT_WHEN_NONE = frozenset({"prepare"})
+    conversation: ConversationPart
+    organizer: PersonPart
+    prepare: Preparation | None = None
+
+
+class DueConversation(Part):
+    kind: str
+    due_on: Day
+
+
+class ConversationOverdue(ToPractice):
+    """``conversation_overdue``: to the practice's officers."""
+
+    OMIT_WHEN_NONE = frozenset({"last_held_on"})
+    conversation: DueConversation
+    state: str
+    last_held_on: Day | None = None
+
+
+# --- meetings, kits, courses ---------------------------------------------------------------------------------
+
+
+class MeetingPart(Part):
+    kind: str  # poh_meeting | practice_manager_meeting
+    start: Moment
+    end: Moment
+    location: str
+    topics: list[str]
+
+
+class MeetingInvitation(ToPractice):
+    """``meeting_invitation``: to each POH (or practice manager) of each practice, with a calendar invite."""
+
+    meeting: MeetingPart
+    organizer: PersonPart
+    calendar_key: str
+    calendar_sequence: int
+
+
+class KitPart(Part):
+    kind: str  # inhalation | insulin
+    last_refreshed_on: str | None
+    due_on: Day
+
+
+class KitRefreshDue(ToPractice):
+    """``kit_refresh_due``: to the practice."""
+
+    OMIT_WHEN_NONE = frozenset({"contact"})
+    kits: list[KitPart]
+    contact: PersonPart | None = None
+
+
+class PersonInRole(Part):
+    name: str
+    role: str
+
+
+class CoursePart(Part):
+    code: str
+    name: str | None
+    due_on: Day
+    last_completed_on: str | None
+    url: str | None
+
+
+class TrainingDue(ToPractice):
+    """``training_due``: to the person whose course falls due."""
+
+    person: PersonInRole
+    courses: list[CoursePart]
+
+
+# --- addresses -----------------------------------------------------------------------------------------------
+
+
+class HeldPart(Part):
+    """The message that could not go: what an officer needs to find it."""
+
+    key: str
+    kind: str
+    subject: str
+    recipient_name: str
+    recipient_role: str
+
+
+class MissingAddress(Part):
+    """``missing_address``: to the officers, about a message held for want of a usable address; ``refused`` is
+    the address a mail server refused for good."""
+
+    OMIT_WHEN_NONE = frozenset({"practice", "refused"})
+    care_group: CareGroupPart
+    practice: PracticePart | None = None
+    held: HeldPart
+    reason: str
+    refused: str | None = None
+
+
+MODELS: dict[str, type[Part]] = {  # the payload of each message kind
+    "board_escalation": BoardNotice, "board_progress": BoardNotice, "board_recovery": BoardNotice,
+    "board_left": BoardNotice, "board_digest": BoardDigest, "conversation_invitation": ConversationInvitation,
+    "conversation_reminder": ConversationReminder, "conversation_overdue": ConversationOverdue,
+    "meeting_invitation": MeetingInvitation, "kit_refresh_due": KitRefreshDue, "training_due": TrainingDue,
+    "missing_address": MissingAddress,
+}
