@@ -87,37 +87,24 @@ def preview(
                                                               "anders de tekst.")] = None,
 ) -> None:
     """Toon een voorbeeldbericht van een soort, zodat de tekst gecontroleerd kan worden."""
-    from notifications.channels import message_bytes
-    from notifications.rendering import KINDS, RenderError, render, sample_messages
+    from flows.services.outbox import preview as sample
 
-    samples = sample_messages()
-    if kind not in samples:
-        raise cli.CliInputError(f"onbekende berichtsoort {kind!r}: kies uit {', '.join(KINDS)}")
-    try:
-        msg = render(samples[kind], mail_from=config.load_settings().mail_from, now=cli.moment(None))
-    except RenderError as exc:
-        raise cli.CliInputError(str(exc)) from None
-    body = msg.get_body(preferencelist=("plain",))
-    html = msg.get_body(preferencelist=("html",))
-    text = body.get_content() if body is not None else ""
-    attachments = [(part.get_filename() or "", part) for part in msg.iter_attachments()]
+    shown = sample(kind, mail_from=config.load_settings().mail_from, now=cli.moment(None))
     if output is not None:
         suffix = output.suffix.lower()
         if suffix == ".eml":
-            output.write_bytes(message_bytes(msg))
+            output.write_bytes(shown.eml)
         elif suffix in (".html", ".htm"):
-            output.write_text(html.get_content() if html is not None else "", encoding="utf-8")
+            output.write_text(shown.html, encoding="utf-8")
         elif suffix == ".ics":
-            invite = next((part for name, part in attachments if name.endswith(".ics")), None)
-            if invite is None:
+            if shown.calendar is None:
                 raise cli.CliInputError(f"berichtsoort {kind} heeft geen agenda-uitnodiging")
-            data = invite.get_payload(decode=True)
-            output.write_bytes(data if isinstance(data, bytes) else b"")
+            output.write_bytes(shown.calendar)
         else:
-            output.write_text(text, encoding="utf-8")
+            output.write_text(shown.text, encoding="utf-8")
         out.print(f"voorbeeld {kind} geschreven: {output}", markup=False)
         return
-    typer.echo(f"Van: {msg['From']}\nAan: {msg['To']}\nOnderwerp: {msg['Subject']}\n")
-    typer.echo(text, nl=False)
-    for name, part in attachments:
-        typer.echo(f"[bijlage: {name} ({part.get_content_type()})]")
+    typer.echo(f"Van: {shown.sender}\nAan: {shown.recipient}\nOnderwerp: {shown.subject}\n")
+    typer.echo(shown.text, nl=False)
+    for name, content_type in shown.attachments:
+        typer.echo(f"[bijlage: {name} ({content_type})]")

@@ -30,13 +30,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from domain.clock import as_amsterdam
+from domain.errors import InputError
 from domain.messages import OutboxMessage
 from domain.registry import Registry
 from flows.services.context import Services
 from flows.services.queries import held_messages_by_practice
 from flows.services.settings import Settings
 from notifications.addresses import resolve_address
-from notifications.channels import Channel, DeliveryError, EmlFolderChannel, SmtpChannel
+from notifications.channels import Channel, DeliveryError, EmlFolderChannel, SmtpChannel, message_bytes
 from notifications.compose import missing_address_messages
 from notifications.rendering import RenderError, message_id, render
 from storage import repository as repo
@@ -195,3 +196,44 @@ def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Reg
 
 
 held_by_practice = held_messages_by_practice  # reasons messages wait for an address, per practice
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A sample message of one kind as it would be sent, for checking its wording: the headers, the text and
+    HTML bodies, the whole message (``.eml``) and its calendar invite when the kind has one."""
+
+    sender: str
+    recipient: str
+    subject: str
+    text: str
+    html: str
+    eml: bytes
+    calendar: bytes | None
+    attachments: list[tuple[str, str]]  # (file name, content type)
+
+
+class PreviewError(InputError):
+    """A message kind that has no sample, or a sample that does not render."""
+
+
+def preview(kind: str, *, mail_from: str, now: datetime) -> Preview:
+    """The sample message of ``kind`` (``rendering.sample_messages``) rendered as it would be sent at ``now``."""
+    from notifications.rendering import KINDS, sample_messages
+
+    samples = sample_messages()
+    if kind not in samples:
+        raise PreviewError(f"onbekende berichtsoort {kind!r}: kies uit {', '.join(KINDS)}")
+    try:
+        msg = render(samples[kind], mail_from=mail_from, now=now)
+    except RenderError as exc:
+        raise PreviewError(str(exc)) from None
+    body, html = msg.get_body(preferencelist=("plain",)), msg.get_body(preferencelist=("html",))
+    attachments = list(msg.iter_attachments())
+    invite = next((part for part in attachments if (part.get_filename() or "").endswith(".ics")), None)
+    data = invite.get_payload(decode=True) if invite is not None else None
+    return Preview(sender=str(msg["From"]), recipient=str(msg["To"]), subject=str(msg["Subject"]),
+                   text=body.get_content() if body is not None else "",
+                   html=html.get_content() if html is not None else "", eml=message_bytes(msg),
+                   calendar=data if isinstance(data, bytes) else (b"" if invite is not None else None),
+                   attachments=[(part.get_filename() or "", part.get_content_type()) for part in attachments])
