@@ -14,16 +14,18 @@ existed, so a template reads an optional field with ``.get``.
 
 Invariants:
 - The JSON of a payload is the one the product has always stored for its kind: the same fields in the same
-  order, a field in ``OMIT_WHEN_NONE`` left out when it has no value (every other field written, ``null`` if
-  need be), numbers kept as given (an integer target stays ``90``, not ``90.0``), a moment written as
-  ``datetime.isoformat`` (with its offset). ``tests/unit/test_payloads.py`` holds each kind to the stored JSON.
+  order, a field that may be left out (default ``None``) left out when it has no value (every other field
+  written, ``null`` if need be), numbers kept as given (an integer target stays ``90``, not ``90.0``), a moment
+  written as ``datetime.isoformat`` (with its offset). ``tests/unit/test_payloads.py`` holds each kind to the
+  stored JSON.
 - Depends on ``domain`` only (like the rest of ``notifications``).
 """
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer, SerializerFunctionWrapHandler, model_serializer
 
@@ -36,15 +38,22 @@ Number = int | float  # kept as given: an int stays an int in the JSON
 
 
 class Part(BaseModel):
-    """A payload or a part of one: frozen, no field beyond its own, ``OMIT_WHEN_NONE`` left out when empty."""
+    """A payload or a part of one: frozen, no field beyond its own; a field that may be left out (its default is
+    ``None``) is left out when it has no value, a field that must be given is written, ``null`` if it has none."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    OMIT_WHEN_NONE: ClassVar[frozenset[str]] = frozenset()
 
     @model_serializer(mode="wrap")
     def _without_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if not (v is None and k in self.OMIT_WHEN_NONE)}
+        optional = _optional_fields(type(self))
+        return {k: v for k, v in data.items() if not (v is None and k in optional)}
+
+
+@functools.cache
+def _optional_fields(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(name for name, field in model.model_fields.items()
+                     if not field.is_required() and field.default is None)
 
 
 def payload(model: Part) -> dict[str, Any]:
@@ -98,7 +107,6 @@ class IndicatorLine(Part):
 class Preparation(Part):
     """What a practice prepares for a conversation: its figures, and the agreements of its last plan."""
 
-    OMIT_WHEN_NONE = frozenset({"agreements_from"})
     period_end: Day | None
     indicators: list[IndicatorLine]
     agreements: list[str]
@@ -131,7 +139,6 @@ class BoardNotice(Part):
     """``board_escalation``, ``board_progress``, ``board_recovery``, ``board_left``: the transition the board must
     hear of, with the reasons as the event records them."""
 
-    OMIT_WHEN_NONE = frozenset({"progress_every_months", "indicators"})
     practice: PracticePart
     trigger: str
     from_state: str
@@ -206,7 +213,6 @@ class ConversationInvitation(ToPractice):
     conversation's stable key, the same for every recipient (all invitations land on one calendar entry);
     ``calendar_sequence`` rises each time the conversation is moved (calendars update the entry)."""
 
-    OMIT_WHEN_NONE = frozenset({"prepare"})
     conversation: ConversationPart
     organizer: PersonPart
     attendees: list[Attendee]
@@ -218,7 +224,6 @@ class ConversationInvitation(ToPractice):
 class ConversationReminder(ToPractice):
     """``conversation_reminder``: to the practice."""
 
-    OMIT_WHEN_NONE = frozenset({"prepare"})
     conversation: ConversationPart
     organizer: PersonPart
     prepare: Preparation | None = None
@@ -232,7 +237,6 @@ class DueConversation(Part):
 class ConversationOverdue(ToPractice):
     """``conversation_overdue``: to the practice's officers."""
 
-    OMIT_WHEN_NONE = frozenset({"last_held_on"})
     conversation: DueConversation
     state: str
     last_held_on: Day | None = None
@@ -267,7 +271,6 @@ class KitPart(Part):
 class KitRefreshDue(ToPractice):
     """``kit_refresh_due``: to the practice."""
 
-    OMIT_WHEN_NONE = frozenset({"contact"})
     kits: list[KitPart]
     contact: PersonPart | None = None
 
@@ -309,7 +312,6 @@ class MissingAddress(Part):
     """``missing_address``: to the officers, about a message held for want of a usable address; ``refused`` is
     the address a mail server refused for good."""
 
-    OMIT_WHEN_NONE = frozenset({"practice", "refused"})
     care_group: CareGroupPart
     practice: PracticePart | None = None
     held: HeldPart
