@@ -8,7 +8,7 @@ encoding, or as a workbook with text cells and real dates.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -65,6 +65,12 @@ def refusal(call: object, *args: object) -> InputFileError:
 
 def located(error: InputFileError) -> list[tuple[int | None, str | None]]:
     return [(p.row, p.column) for p in error.problems]
+
+
+def paths(error: InputFileError) -> list[str | None]:
+    """Where a YAML file's problems stand: a path to the value, never a row (YAML has none)."""
+    assert all(p.row is None for p in error.problems)
+    return [p.column for p in error.problems]
 
 
 # --------------------------------------------------------------------------- reading CSV and Excel
@@ -234,28 +240,6 @@ def test_single_column_found_hints_at_the_wrong_delimiter(tmp_path: Path) -> Non
     assert "maar één kolom" in str(error) and "komma (,)" in str(error)
 
 
-def test_row_with_more_cells_than_the_header_is_rejected(tmp_path: Path) -> None:
-    path = write(tmp_path, "targets.csv", "programme,indicator,target\ndm2,hba1c,72,5\ncopd,spirometry,80,\n")
-
-    error = refusal(parse_targets, path)
-
-    assert located(error) == [(2, None)]
-    assert "decimale komma" in error.problems[0].message
-
-
-def test_score_file_with_numerator_above_denominator_is_rejected_whole_with_row_and_column(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        "scores.csv",
-        f"{SCORE_HEADER}\n01234567,dm2,hba1c,2024-12-31,45,50\n01234567,dm2,ldl,2024-12-31,60,50\n",
-    )
-
-    error = refusal(parse_scores, path, TODAY)
-
-    assert located(error) == [(3, "numerator")]
-    assert error.problems[0].message == "teller 60 is groter dan noemer 50"
-
-
 @pytest.mark.parametrize("count", ["12.5", "-1", "abc", ""])
 def test_count_that_is_not_a_whole_number_of_zero_or_more_is_rejected(tmp_path: Path, count: str) -> None:
     path = write(tmp_path, "scores.csv", f"{SCORE_HEADER}\n01234567,dm2,hba1c,2024-12-31,{count},50\n")
@@ -283,15 +267,6 @@ def test_date_in_another_form_is_rejected_naming_the_forms(tmp_path: Path, writt
 
     assert located(error) == [(2, "period_end")]
     assert expected in error.problems[0].message
-
-
-def test_score_period_ending_in_the_future_is_rejected(tmp_path: Path) -> None:
-    path = write(tmp_path, "scores.csv", f"{SCORE_HEADER}\n01234567,dm2,hba1c,2025-03-31,1,2\n")
-
-    error = refusal(parse_scores, path, TODAY)
-
-    assert located(error) == [(2, "period_end")]
-    assert "ligt in de toekomst" in error.problems[0].message
 
 
 def test_every_problem_of_the_file_is_reported_at_once(tmp_path: Path) -> None:
@@ -378,19 +353,37 @@ def test_nine_digit_test_numbers_pass_or_fail_the_elfproef_as_computed() -> None
     assert not passes_elfproef("000000000")
 
 
-def test_column_holding_bsns_is_refused(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        "practices.csv",
-        "agb_code,name,opmerking\n01234567,De Linde,\n01234568,Praktijk Oost,111222333\n01234569,Zuid,1112.22.333\n",
-    )
+BSN_COLUMN = ("agb_code,name,opmerking\n01234567,De Linde,\n01234568,Praktijk Oost,111222333\n"
+              "01234569,Zuid,1112.22.333\n")
 
-    error = refusal(parse_practices, path)
 
-    assert isinstance(error, PatientDataError)
-    assert located(error) == [(3, "opmerking"), (4, "opmerking")]
-    assert "nooit gegevens op die een patiënt identificeren" in error.problems[0].message
-    assert "111222333" not in str(error)
+@pytest.mark.parametrize(("parse", "name", "text", "where", "why"), [
+    pytest.param(parse_targets, "targets.csv", "programme,indicator,target\ndm2,hba1c,72,5\ncopd,spirometry,80,\n",
+                 [(2, None)], "decimale komma", id="a row with more cells than the header: a decimal comma"),
+    pytest.param(parse_scores, "scores.csv",
+                 f"{SCORE_HEADER}\n01234567,dm2,hba1c,2024-12-31,45,50\n01234567,dm2,ldl,2024-12-31,60,50\n",
+                 [(3, "numerator")], "teller 60 is groter dan noemer 50", id="a numerator above its denominator"),
+    pytest.param(parse_scores, "scores.csv", f"{SCORE_HEADER}\n01234567,dm2,hba1c,2025-03-31,1,2\n",
+                 [(2, "period_end")], "ligt in de toekomst", id="a score period ending in the future"),
+    pytest.param(parse_practices, "practices.csv", BSN_COLUMN, [(3, "opmerking"), (4, "opmerking")],
+                 "nooit gegevens op die een patiënt identificeren", id="a column holding patient numbers"),
+    pytest.param(parse_conversations, "conversations.csv",
+                 "agb_code,kind,held_on\n01234567,annual,2024-03-12\n01234567,koffie,2024-03-13\n"
+                 "01234567,Annual,12-03-2024\n",
+                 [(3, "kind"), (4, None)], "als rij 2", id="a conversation twice and one of an unknown kind"),
+])
+def test_a_bad_file_is_refused_whole_naming_each_row_and_column_and_why(
+        tmp_path: Path, parse: Callable[..., object], name: str, text: str, where: list[tuple[int, str | None]],
+        why: str) -> None:
+    args = (TODAY,) if parse is parse_scores else ()
+    error = refusal(parse, write(tmp_path, name, text), *args)
+    assert located(error) == where
+    assert any(why in problem.message for problem in error.problems)
+
+
+def test_a_patient_number_refuses_the_file_as_patient_data_and_is_never_repeated(tmp_path: Path) -> None:
+    error = refusal(parse_practices, write(tmp_path, "practices.csv", BSN_COLUMN))
+    assert isinstance(error, PatientDataError) and "111222333" not in str(error)
 
 
 def test_bsn_in_an_unnamed_excel_column_is_refused(tmp_path: Path) -> None:
@@ -484,19 +477,6 @@ def test_conversations_are_read_with_their_rows_and_optional_programme(tmp_path:
     ]
 
 
-def test_conversation_file_with_duplicate_and_unknown_kind_is_rejected(tmp_path: Path) -> None:
-    path = write(
-        tmp_path,
-        "conversations.csv",
-        "agb_code,kind,held_on\n01234567,annual,2024-03-12\n01234567,koffie,2024-03-13\n01234567,Annual,12-03-2024\n",
-    )
-
-    error = refusal(parse_conversations, path)
-
-    assert located(error) == [(3, "kind"), (4, None)]
-    assert "als rij 2" in error.problems[1].message
-
-
 # --------------------------------------------------------------------------- the registry in YAML
 
 REGISTRY_YAML = """\
@@ -542,16 +522,9 @@ def test_registry_with_errors_is_rejected_with_yaml_paths(tmp_path: Path) -> Non
 
     error = refusal(parse_registry, write(tmp_path, "registry.yml", text))
 
-    assert located(error) == [
-        (None, "practices[1].agb_code"),
-        (None, "practices[1].gp_group"),
-        (None, "practices[2].email"),
-        (None, "practices[2].programmes.hartfalen"),
-        (None, "practices[2].programmes.copd"),
-        (None, "practices[2].people[0].role"),
-        (None, "practices[2].people[0].telefoon"),
-        (None, "practices[2].agb_code"),
-    ]
+    assert paths(error) == ["practices[1].agb_code", "practices[1].gp_group", "practices[2].email",
+                            "practices[2].programmes.hartfalen", "practices[2].programmes.copd",
+                            "practices[2].people[0].role", "practices[2].people[0].telefoon", "practices[2].agb_code"]
     messages = [p.message for p in error.problems]
     assert "aanhalingstekens" in messages[0]
     assert "HAGRO-WEST" in messages[1]
@@ -563,13 +536,7 @@ def test_registry_with_missing_care_group_and_wrong_officer_role_is_rejected(tmp
 
     error = refusal(parse_registry, write(tmp_path, "registry.yaml", text))
 
-    assert located(error) == [
-        (None, "bestuur"),
-        (None, "care_group"),
-        (None, "officers[0].role"),
-        (None, "officers[1].name"),
-        (None, "practices"),
-    ]
+    assert paths(error) == ["bestuur", "care_group", "officers[0].role", "officers[1].name", "practices"]
 
 
 @pytest.mark.parametrize(
@@ -637,18 +604,11 @@ def test_improvement_plan_with_errors_is_rejected(tmp_path: Path) -> None:
 
     error = refusal(parse_plan, path)
 
-    assert located(error) == [
-        (None, "goals[0].target"),
-        (None, "goals[1].programme"),
-        (None, "goals[1].indicator"),
-        (None, "goals[1].by"),
-        (None, "goals[1].target"),
-        (None, "agreements[0]"),
-        (None, "agreements[1]"),
-    ]
+    assert paths(error) == ["goals[0].target", "goals[1].programme", "goals[1].indicator", "goals[1].by",
+                            "goals[1].target", "agreements[0]", "agreements[1]"]
 
 
 def test_improvement_plan_without_goals_is_rejected(tmp_path: Path) -> None:
     error = refusal(parse_plan, write(tmp_path, "plan.yaml", "agreements: [Samen verder]\n"))
 
-    assert located(error) == [(None, "goals")]
+    assert paths(error) == ["goals"]
