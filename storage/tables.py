@@ -110,10 +110,16 @@ class EnrolmentRow(_Table, table=True):
     started_on: date
 
 
-class IndicatorRow(_Table, table=True):
-    __tablename__ = "indicator"
+class _ByIndicator(_Table):
+    """The key of what is stored per indicator (its definition, target, national average): programme and
+    indicator, the first columns of the primary key."""
+
     programme: str = Field(primary_key=True, max_length=16)
     indicator: str = Field(primary_key=True, max_length=64)
+
+
+class IndicatorRow(_ByIndicator, table=True):
+    __tablename__ = "indicator"
     name: str
     kind: str = Field(max_length=16)
     main: bool = False
@@ -126,17 +132,13 @@ class IndicatorRow(_Table, table=True):
     source: str | None = None
 
 
-class TargetRow(_Table, table=True):
+class TargetRow(_ByIndicator, table=True):
     __tablename__ = "target"
-    programme: str = Field(primary_key=True, max_length=16)
-    indicator: str = Field(primary_key=True, max_length=64)
     target: float
 
 
-class NationalAverageRow(_Table, table=True):
+class NationalAverageRow(_ByIndicator, table=True):
     __tablename__ = "national_average"
-    programme: str = Field(primary_key=True, max_length=16)
-    indicator: str = Field(primary_key=True, max_length=64)
     year: int = Field(primary_key=True)
     national_average: float
 
@@ -184,6 +186,9 @@ class ScoreRevisionRow(_Table, table=True):
 
 
 class ConversationRow(_Table, table=True):
+    """A conversation held with a practice (start, annual or extra): who attended, what the attendance rule missed,
+    and the improvement plan it agreed; its step of the trajectory is kept in ``trajectory_step``."""
+
     __tablename__ = "conversation"
     id: str = Field(primary_key=True, max_length=36)  # uuid5 of practice, kind, date, programme
     agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
