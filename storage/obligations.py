@@ -20,7 +20,7 @@ import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from domain.messages import NAMESPACE
 from domain.obligations import KitKind, Obligation, ObligationKind, ObligationStatus
 from domain.registry import Programme
 from storage import review
+from storage.read_models import DutyRun, ObligationChange, StoredObligation, value_of
 from storage.tables import (
     ConversationRow,
     CourseCompletionRow,
@@ -82,44 +83,13 @@ def obligation_id(key: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"obligation:{key}"))
 
 
-@dataclass(frozen=True)
-class StoredObligation:
-    """An obligation as stored: what it asks (``obligation``), where it stands (open, done, cancelled), the
-    notices queued for it and the ``version`` every update is guarded by. Updates return it as it then stands."""
-
-    id: str
-    key: str
-    kind: str
-    agb_code: str | None
-    subject: str
-    anchor_on: date
-    due_on: date
-    planned_on: date | None
-    status: str
-    closed_on: date | None
-    close_reason: str | None
-    basis: dict[str, Any]
-    details: dict[str, Any]
-    notices_done: list[str]
-    next_notice_on: date | None
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-    @property
-    def obligation(self) -> Obligation:
-        return Obligation(key=self.key, kind=ObligationKind(self.kind), agb_code=self.agb_code, subject=self.subject,
-                          anchor_on=self.anchor_on, due_on=self.due_on, planned_on=self.planned_on,
-                          basis=self.basis, details=self.details)
-
-
 _OBLIGATION = ObligationRow.__table__  # type: ignore[attr-defined]
 
 
 def _stored(query: Any, session: Session) -> list[StoredObligation]:
     """The obligations a Core query of the table finds (read afresh: no ORM object is kept in step with the
     guarded updates, so a later read in the same transaction sees them)."""
-    return [StoredObligation(**m) for m in session.execute(query).mappings()]
+    return [value_of(StoredObligation, dict(m)) for m in session.execute(query).mappings()]
 
 
 def _dates(row: StoredObligation | Obligation) -> dict[str, Any]:
@@ -252,11 +222,12 @@ def obligations(session: Session, *, agb_code: str | None = None, agb_codes: Seq
     return _stored(query.order_by(t.c.due_on, t.c.key), session)
 
 
-def changes(session: Session, key: str | None = None) -> list[ObligationChangeRow]:
+def changes(session: Session, key: str | None = None) -> list[ObligationChange]:
     query = select(ObligationChangeRow)
     if key is not None:
         query = query.where(col(ObligationChangeRow.obligation_key) == key)
-    return list(session.exec(query.order_by(col(ObligationChangeRow.at), col(ObligationChangeRow.id))).all())
+    return [value_of(ObligationChange, r)
+            for r in session.exec(query.order_by(col(ObligationChangeRow.at), col(ObligationChangeRow.id)))]
 
 
 # --- facts planning reads ---------------------------------------------------------------------
@@ -330,8 +301,9 @@ def record_course_completion(session: Session, agb_code: str, person: str, cours
 # --- duty runs --------------------------------------------------------------------------------
 
 
-def get_duty_run(session: Session, duty: str, moment: datetime) -> DutyRunRow | None:
-    return session.get(DutyRunRow, (duty, moment))
+def get_duty_run(session: Session, duty: str, moment: datetime) -> DutyRun | None:
+    row = session.get(DutyRunRow, (duty, moment))
+    return value_of(DutyRun, row) if row is not None else None
 
 
 def record_duty_run(session: Session, duty: str, moment: datetime, *, started_at: datetime, finished_at: datetime,
@@ -342,16 +314,17 @@ def record_duty_run(session: Session, duty: str, moment: datetime, *, started_at
         "summary": summary, "actor": actor}], ["duty", "moment"]))
 
 
-def duty_runs(session: Session, duty: str | None = None, limit: int = 50) -> list[DutyRunRow]:
+def duty_runs(session: Session, duty: str | None = None, limit: int = 50) -> list[DutyRun]:
     query = select(DutyRunRow)
     if duty is not None:
         query = query.where(col(DutyRunRow.duty) == duty)
-    return list(session.exec(query.order_by(col(DutyRunRow.moment).desc()).limit(limit)).all())
+    return [value_of(DutyRun, r) for r in session.exec(query.order_by(col(DutyRunRow.moment).desc()).limit(limit))]
 
 
-def last_duty_run(session: Session, duty: str, before: datetime) -> DutyRunRow | None:
+def last_duty_run(session: Session, duty: str, before: datetime) -> DutyRun | None:
     query = select(DutyRunRow).where(col(DutyRunRow.duty) == duty, col(DutyRunRow.moment) < before)
-    return session.exec(query.order_by(col(DutyRunRow.moment).desc()).limit(1)).first()
+    row = session.exec(query.order_by(col(DutyRunRow.moment).desc()).limit(1)).first()
+    return value_of(DutyRun, row) if row is not None else None
 
 
 def withdraw_messages(session: Session, key_prefixes: Sequence[str], reason: str) -> int:

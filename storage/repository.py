@@ -15,9 +15,9 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +41,14 @@ from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Reg
 from domain.score_objects import stored_scores
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
 from storage import review
+from storage.read_models import (
+    ImportLogEntry,
+    ScoreRevision,
+    StoredConversation,
+    StoredProjection,
+    TrajectoryStep,
+    value_of,
+)
 from storage.tables import (
     CareGroupRow,
     ContactRow,
@@ -386,15 +394,16 @@ def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: s
     return ScoreImport(import_id, len(fresh), len(changed), unchanged)
 
 
-def imports(session: Session) -> list[IndicatorImportRow]:
-    return list(session.exec(select(IndicatorImportRow).order_by(col(IndicatorImportRow.imported_at))))
+def imports(session: Session) -> list[ImportLogEntry]:
+    return [value_of(ImportLogEntry, r)
+            for r in session.exec(select(IndicatorImportRow).order_by(col(IndicatorImportRow.imported_at)))]
 
 
-def revisions(session: Session, agb_code: str | None = None) -> list[ScoreRevisionRow]:
+def revisions(session: Session, agb_code: str | None = None) -> list[ScoreRevision]:
     query = select(ScoreRevisionRow).order_by(col(ScoreRevisionRow.id))
     if agb_code is not None:
         query = query.where(col(ScoreRevisionRow.agb_code) == agb_code)
-    return list(session.exec(query))
+    return [value_of(ScoreRevision, r) for r in session.exec(query)]
 
 
 def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_on: date | None = None,
@@ -439,33 +448,9 @@ def conversation_id(agb_code: str, kind: str, held_on: date, programme: str | No
     return str(uuid.uuid5(NAMESPACE, f"conversation:{agb_code}:{kind}:{held_on.isoformat()}:{programme or ''}"))
 
 
-_T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class StoredConversation:
-    """A conversation as recorded: who attended (and what the attendance rule missed) and the plan it agreed."""
-
-    id: str
-    agb_code: str
-    kind: str
-    held_on: date
-    programme: str | None
-    attendees: list[dict[str, Any]]
-    attendance_gaps: list[str]
-    plan: dict[str, Any] | None
-    recorded_at: datetime
-    actor: str
-
-
-def _value(cls: type[_T], row: Any) -> _T:
-    """The read model ``cls`` of a table row: its fields by name (rows stay inside storage)."""
-    return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})  # type: ignore[arg-type]
-
-
 def get_conversation(session: Session, conversation: str) -> StoredConversation | None:
     row = session.get(ConversationRow, conversation)
-    return _value(StoredConversation, row) if row is not None else None
+    return value_of(StoredConversation, row) if row is not None else None
 
 
 def add_conversation(session: Session, conversation: StoredConversation) -> None:
@@ -475,7 +460,7 @@ def add_conversation(session: Session, conversation: StoredConversation) -> None
 
 
 def conversations_of(session: Session, agb_code: str) -> list[StoredConversation]:
-    return [_value(StoredConversation, r) for r in session.exec(
+    return [value_of(StoredConversation, r) for r in session.exec(
         select(ConversationRow).where(col(ConversationRow.agb_code) == agb_code)
         .order_by(col(ConversationRow.held_on)))]
 
@@ -544,19 +529,9 @@ def load_view(session: Session, agb_code: str) -> TrajectoryView:
     return _view_from_json(agb_code, found)
 
 
-@dataclass(frozen=True)
-class StoredProjection:
-    """A trajectory's stored projection as it is in the table: its columns and the view kept as JSON."""
-
-    state: str
-    version: int
-    since: datetime | None
-    view: dict[str, Any]
-
-
 def stored_projection(session: Session, agb_code: str) -> StoredProjection | None:
     row = session.get(TrajectoryRow, agb_code)
-    return _value(StoredProjection, row) if row is not None else None
+    return value_of(StoredProjection, row) if row is not None else None
 
 
 def load_views(session: Session, codes: Sequence[str] | None = None) -> dict[str, TrajectoryView]:
@@ -616,24 +591,6 @@ def step_id(source: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"trajectory_step:{source}"))
 
 
-@dataclass(frozen=True)
-class TrajectoryStep:
-    """A step a recorded fact asks of a practice's trajectory (``trajectory_step``): ``pending`` (``waiting``
-    says why, when it could not be taken), ``taken`` (as the event ``event_seq``) or ``attention``."""
-
-    id: str
-    agb_code: str
-    trigger: str
-    happened_at: datetime
-    recorded_at: datetime
-    actor: str
-    details: dict[str, Any]
-    reasons: list[dict[str, Any]]
-    status: str = "pending"
-    waiting: str | None = None
-    event_seq: int | None = None
-
-
 def add_step(session: Session, step: TrajectoryStep) -> bool:
     """Keep a step a fact asks of its practice's trajectory (once: the same fact again adds nothing)."""
     if session.get(TrajectoryStepRow, step.id) is not None:
@@ -646,12 +603,12 @@ def add_step(session: Session, step: TrajectoryStep) -> bool:
 
 def get_step(session: Session, step_id: str) -> TrajectoryStep | None:
     row = session.get(TrajectoryStepRow, step_id)
-    return _value(TrajectoryStep, row) if row is not None else None
+    return value_of(TrajectoryStep, row) if row is not None else None
 
 
 def due_steps(session: Session, agb_code: str, upto: datetime) -> list[TrajectoryStep]:
     """The steps not yet taken whose fact happened by ``upto``, in the order they happened (then recorded)."""
-    return [_value(TrajectoryStep, r) for r in session.exec(
+    return [value_of(TrajectoryStep, r) for r in session.exec(
         select(TrajectoryStepRow).where(col(TrajectoryStepRow.agb_code) == agb_code,
                                         col(TrajectoryStepRow.status) == "pending",
                                         col(TrajectoryStepRow.happened_at) <= upto)
@@ -689,7 +646,7 @@ def pending_steps(session: Session, codes: Sequence[str] | None = None) -> list[
     query = select(TrajectoryStepRow).where(col(TrajectoryStepRow.status).in_(["pending", "attention"]))
     if codes is not None:
         query = query.where(col(TrajectoryStepRow.agb_code).in_(list(codes)))
-    return [_value(TrajectoryStep, r)
+    return [value_of(TrajectoryStep, r)
             for r in session.exec(query.order_by(col(TrajectoryStepRow.agb_code), col(TrajectoryStepRow.happened_at)))]
 
 
@@ -961,7 +918,7 @@ def latest_plans(session: Session, codes: Sequence[str], on: date) -> dict[str, 
             col(ConversationRow.agb_code).in_(list(codes)), col(ConversationRow.plan).is_not(None),
             col(ConversationRow.held_on) <= on).order_by(col(ConversationRow.held_on),
                                                         col(ConversationRow.recorded_at))):
-        plans[row.agb_code] = _value(StoredConversation, row)  # the latest wins
+        plans[row.agb_code] = value_of(StoredConversation, row)  # the latest wins
     return plans
 
 

@@ -27,6 +27,7 @@ from domain.vocabulary import ConversationKind
 from flows.services.context import Services, UnknownPracticeError
 from flows.services.steps import record_step
 from storage import repository as repo
+from storage.read_models import StoredConversation
 
 
 class ConversationInFutureError(InFutureError):
@@ -37,7 +38,7 @@ class ConversationConflictError(ConflictError):
     """A conversation recorded again with other content, or on a date the trajectory cannot take."""
 
 
-def _same_conversation_or_raise(stored: repo.StoredConversation, cmd: RecordConversation) -> None:
+def _same_conversation_or_raise(stored: StoredConversation, cmd: RecordConversation) -> None:
     """Recording the same conversation again is a no-op; recording it with other content is an error,
     not a silent drop (the first recording stands; correcting it is a deliberate act)."""
     attendees = [a.model_dump(mode="json") for a in cmd.attendees]
@@ -128,7 +129,7 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
             trigger = Trigger.AGREE_IMPROVEMENT_PLAN
             details["plan"] = cmd.plan.model_dump(mode="json")
         # an extra conversation without a plan is a recorded visit: it asks no step
-        repo.add_conversation(s, repo.StoredConversation(
+        repo.add_conversation(s, StoredConversation(
             id=conv_id, agb_code=cmd.agb_code, kind=cmd.kind.value, held_on=cmd.held_on, programme=programme,
             attendees=[a.model_dump(mode="json") for a in cmd.attendees], attendance_gaps=list(gaps),
             plan=cmd.plan.model_dump(mode="json") if cmd.plan else None, recorded_at=now, actor=actor,

@@ -40,7 +40,7 @@ from notifications.compose import (
 )
 from storage import obligations as store
 from storage import repository as repo
-from storage.obligations import StoredObligation
+from storage.read_models import StoredConversation, StoredObligation
 
 
 @dataclass
@@ -51,7 +51,7 @@ class _Reference:
     shared: IndicatorFigures  # catalogue, targets and averages; no scores
     scores: dict[str, list[IndicatorScore]]
     views: dict[str, TrajectoryView]
-    plans: dict[str, repo.StoredConversation]  # per practice, its last conversation that agreed a plan
+    plans: dict[str, StoredConversation]  # per practice, its last conversation that agreed a plan
 
     @classmethod
     def load(cls, s: Session, codes: Sequence[str], on: date, count_after_days: int = 0) -> _Reference:

@@ -38,7 +38,7 @@ from notifications.compose import CONVERSATION_OF
 from storage import obligations as store
 from storage import repository as repo
 from storage import review
-from storage.obligations import StoredObligation
+from storage.read_models import StoredObligation
 
 PRACTICE_KINDS = frozenset(ObligationKind) - MEETING_KINDS
 

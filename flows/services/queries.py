@@ -26,10 +26,11 @@ from notifications.charts import Series
 from statemachines.trajectory import ReplayMismatchError, replay
 from storage import repository as repo
 from storage.database import current_revision
-from storage.tables import DutyRunRow, IndicatorImportRow, ObligationChangeRow, OutboxRow, ScoreRevisionRow
+from storage.read_models import ImportLogEntry, ScoreRevision
+from storage.tables import OutboxRow
 
 if TYPE_CHECKING:
-    from storage.obligations import StoredObligation
+    from storage.read_models import DutyRun, ObligationChange, StoredObligation
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,7 @@ class UnknownGpGroupError(NotFoundError):
 
 
 def import_log(services: Services, agb_code: str | None = None
-               ) -> tuple[list[IndicatorImportRow], list[ScoreRevisionRow]]:
+               ) -> tuple[list[ImportLogEntry], list[ScoreRevision]]:
     """Every import of figures, and the figures a correction replaced (of one practice, or of all)."""
     with services.session() as s:
         return repo.imports(s), repo.revisions(s, agb_code)
@@ -276,7 +277,7 @@ def obligations(services: Services, agb_code: str | None = None, status: str | N
         return store.obligations(s, agb_code=agb_code, status=status)
 
 
-def obligation_changes(services: Services, key: str | None = None) -> list[ObligationChangeRow]:
+def obligation_changes(services: Services, key: str | None = None) -> list[ObligationChange]:
     """What happened to one duty (or to all): planned, moved (from, to, why), closed."""
     from storage import obligations as store  # the duties' store: not loaded to show the status
 
@@ -284,7 +285,7 @@ def obligation_changes(services: Services, key: str | None = None) -> list[Oblig
         return store.changes(s, key)
 
 
-def duty_runs(services: Services, duty: str | None = None) -> list[DutyRunRow]:
+def duty_runs(services: Services, duty: str | None = None) -> list[DutyRun]:
     """The latest runs of the duties (of one duty, or of all) and what they did."""
     from storage import obligations as store  # the duties' store: not loaded to show the status
 

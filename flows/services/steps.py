@@ -28,6 +28,7 @@ from flows.services.context import Services
 from notifications.compose import board_messages
 from statemachines.trajectory import Fired, GuardContext, GuardRejectedError, InvalidTransitionError, fire
 from storage import repository as repo
+from storage.read_models import TrajectoryStep
 
 
 def commit_fired(s: Session, fired: Fired, view: TrajectoryView, practice: Practice | None,
@@ -79,18 +80,18 @@ STEP_NAMES_NL = {
 }
 
 
-def step_text(step: repo.TrajectoryStep) -> str:
+def step_text(step: TrajectoryStep) -> str:
     """``extra gesprek met verbeterplan van 29 april 2024``."""
     name = STEP_NAMES_NL.get(Trigger(step.trigger), step.trigger)
     return f"{name} van {step.details.get('held_on') or as_amsterdam(step.happened_at).date().isoformat()}"
 
 
-def step_waiting(step: repo.TrajectoryStep) -> str:
+def step_waiting(step: TrajectoryStep) -> str:
     """Why a step is not taken: what its state lacks, or the run it waits for."""
     return step.waiting or f"wordt gezet door de eerste run op of na {as_amsterdam(step.happened_at):%Y-%m-%d %H:%M}"
 
 
-def _step_fires(services: Services, view: TrajectoryView, step: repo.TrajectoryStep, recorded_at: datetime) -> Fired:
+def _step_fires(services: Services, view: TrajectoryView, step: TrajectoryStep, recorded_at: datetime) -> Fired:
     services = services.in_force(as_amsterdam(step.happened_at))  # judged under the policy of its own day
     trigger = Trigger(step.trigger)
     held_on = date.fromisoformat(step.details["held_on"])
@@ -175,7 +176,7 @@ def record_step(s: Session, services: Services, view: TrajectoryView, agb_code: 
                 reasons: tuple[dict[str, Any], ...], *, source: str, live: bool | None = None) -> StepOutcome:
     if trigger is None:
         return StepOutcome()
-    step = repo.TrajectoryStep(id=repo.step_id(source), agb_code=agb_code, trigger=trigger.value,
+    step = TrajectoryStep(id=repo.step_id(source), agb_code=agb_code, trigger=trigger.value,
                                happened_at=happened_at, recorded_at=now, actor=actor, details=details,
                                reasons=list(reasons))
     new = repo.add_step(s, step)

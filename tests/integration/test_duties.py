@@ -37,6 +37,7 @@ from notifications.rendering import render
 from storage import obligations as store
 from storage import repository as repo
 from storage.database import sqlite_url
+from storage.read_models import StoredObligation
 from storage.tables import ObligationChangeRow, OutboxRow
 from tests.concurrency import second_waits_for_first
 
@@ -105,12 +106,12 @@ def outbox(services: Services, kind: str | None = None) -> list[OutboxRow]:
         return [m for m in repo.outbox(s) if kind is None or m.kind == kind]
 
 
-def obligations(services: Services, **where: Any) -> list[store.StoredObligation]:
+def obligations(services: Services, **where: Any) -> list[StoredObligation]:
     with services.session() as s:
         return store.obligations(s, **where)
 
 
-def obligation(services: Services, key: str) -> store.StoredObligation:
+def obligation(services: Services, key: str) -> StoredObligation:
     (row,) = [o for o in obligations(services) if o.key == key]
     return row
 
