@@ -1,14 +1,21 @@
-"""Conversations of the quality cycle: who attended, and the improvement plan an extra conversation agrees.
+"""Conversations of the quality cycle: who attended, the improvement plan an extra conversation agrees, and a
+conversation's report (verslag): its summary, the support the practice asks for, the agreements made and the
+evaluation of earlier ones.
 
-Who must attend is a rule: ``domain.rules.attendance``.
+Seed, section 1: the agreements of the annual conversation are recorded in a report and evaluated at the next
+one. Who must attend is a rule (``domain.rules.attendance``); which agreements an annual conversation leaves
+unevaluated, and what a report may not say, are rules too (``domain.rules.agreements``).
 """
 
 from __future__ import annotations
+
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.inputs import Name, SaneDate, Text
 from domain.registry import Programme, Role
+from domain.vocabulary import SupportKind
 
 
 class Attendee(BaseModel):
@@ -34,3 +41,58 @@ class ImprovementPlan(BaseModel):
 
     goals: tuple[Goal, ...] = Field(min_length=1)
     agreements: tuple[Text, ...] = ()
+
+
+class AgreementOwner(StrEnum):
+    """Who carries out an agreement: the practice, or the care group (its officers, its support)."""
+
+    PRACTICE = "practice"
+    CARE_GROUP = "care_group"
+
+
+class Outcome(StrEnum):
+    """How an agreement turned out when it was evaluated."""
+
+    MET = "met"
+    PARTLY_MET = "partly_met"
+    NOT_MET = "not_met"
+    DROPPED = "dropped"
+
+
+class Agreement(BaseModel):
+    """An agreement made in a conversation: what, by whom, by when, and the support it asks for."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: Text = Field(min_length=1)
+    owner: AgreementOwner
+    due: SaneDate | None = None
+    support: SupportKind | None = None
+
+
+class Evaluation(BaseModel):
+    """An earlier agreement (by its id) evaluated in this conversation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agreement: Name
+    outcome: Outcome
+    note: Text = ""
+
+
+class ConversationReport(BaseModel):
+    """A conversation's report (verslag). Its ``goals`` make the improvement plan of an extra conversation."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    summary: Text = ""
+    support_needs: tuple[SupportKind, ...] = ()
+    agreements: tuple[Agreement, ...] = ()
+    evaluations: tuple[Evaluation, ...] = ()
+    goals: tuple[Goal, ...] = ()
+
+    def improvement_plan(self) -> ImprovementPlan | None:
+        """The plan the report's goals make (its agreements' texts with them), or None without goals."""
+        if not self.goals:
+            return None
+        return ImprovementPlan(goals=self.goals, agreements=tuple(a.text for a in self.agreements))

@@ -61,6 +61,25 @@ class Role(StrEnum):
     BOARD = "board"
 
 
+class SupportKind(StrEnum):
+    """The support the care group gives a practice (seed section 2; glossary)."""
+
+    COACHING = "coaching"  # coaching on the job, mostly of the POH
+    LUNG_FUNCTION = "lung_function"  # the lung-function analyst: spirometry, inhaler use
+    RECORD_REVIEW = "record_review"  # dossieronderzoek: which patients belong in a programme
+    RECALL_SYSTEM = "recall_system"  # setting up the recall system (oproepsysteem)
+    CONSULTATION = "consultation"  # consulting a kaderhuisarts or diabetes nurse
+
+
+SUPPORT_NAMES_NL = {
+    SupportKind.COACHING: "coaching on the job",
+    SupportKind.LUNG_FUNCTION: "ondersteuning door de longfunctieanalist",
+    SupportKind.RECORD_REVIEW: "dossieronderzoek",
+    SupportKind.RECALL_SYSTEM: "opzetten van het oproepsysteem",
+    SupportKind.CONSULTATION: "consultatie kaderhuisarts of diabetesverpleegkundige",
+}
+
+
 class ConversationKind(StrEnum):
     START = "start"
     ANNUAL = "annual"

@@ -38,7 +38,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from domain.clock import future_fact
-from domain.conversations import Goal, ImprovementPlan
+from domain.conversations import Agreement, ConversationReport, Evaluation, Goal, ImprovementPlan
 from domain.errors import InputError, InvalidAgbCodeError, PatientDataError
 from domain.indicators import (
     IndicatorDefinition,
@@ -1309,6 +1309,28 @@ def _goal(row: _Row, value: object) -> Goal | None:
     return row.build(Goal, data)
 
 
+def _goals(top: _Row, raw: object, *, required: bool) -> list[Goal]:
+    """The goals of a plan or report, each at most once (programme, indicator and date)."""
+    raw_goals = _items(top, "goals", raw)
+    if required and not raw_goals and "goals" not in top.failed:
+        top.add("goals", "een verbeterplan heeft minstens één doel, bijv. goals: [{programme: dm2, ...}]")
+    goals: list[Goal] = []
+    seen: dict[tuple[Hashable, ...], str] = {}
+    for index, value in enumerate(raw_goals):
+        row = _Row(top.file, None, top.problems, f"goals[{index}]")
+        goal = _goal(row, value)
+        if goal is None:
+            continue
+        key = (goal.programme, goal.indicator, goal.by)
+        if key in seen:
+            row.add(None, f"hetzelfde doel ({goal.programme}/{goal.indicator} per {goal.by.isoformat()}) "
+                          f"staat ook bij {seen[key]}")
+            continue
+        seen[key] = f"goals[{index}]"
+        goals.append(goal)
+    return goals
+
+
 def parse_plan(path: FilePath) -> ImprovementPlan:
     """An improvement plan (verbeterplan) from YAML: ``goals`` (at least one) and ``agreements``."""
     file = str(path)
@@ -1320,25 +1342,7 @@ def parse_plan(path: FilePath) -> ImprovementPlan:
     agreements: list[str] = []
     if data is not None:
         _unknown_keys(top, data, ["goals", "agreements"])
-        raw_goals = _items(top, "goals", data.get("goals"))
-        if not raw_goals and "goals" not in top.failed:
-            top.add("goals", "een verbeterplan heeft minstens één doel, bijv. goals: [{programme: dm2, ...}]")
-        seen: dict[tuple[Hashable, ...], str] = {}
-        for index, raw in enumerate(raw_goals):
-            row = _Row(file, None, problems, f"goals[{index}]")
-            goal = _goal(row, raw)
-            if goal is None:
-                continue
-            key = (goal.programme, goal.indicator, goal.by)
-            if key in seen:
-                row.add(
-                    None,
-                    f"hetzelfde doel ({goal.programme}/{goal.indicator} per {goal.by.isoformat()}) "
-                    f"staat ook bij {seen[key]}",
-                )
-                continue
-            seen[key] = f"goals[{index}]"
-            goals.append(goal)
+        goals = _goals(top, data.get("goals"), required=True)
         for index, raw in enumerate(_items(top, "agreements", data.get("agreements"))):
             if isinstance(raw, str) and raw.strip():
                 try:  # free text: the one guard of outside text (no BSN, no control characters, a sane length)
@@ -1349,3 +1353,46 @@ def parse_plan(path: FilePath) -> ImprovementPlan:
                 top.add(f"agreements[{index}]", "een afspraak is een regel tekst en mag niet leeg zijn")
     _raise(problems)
     return ImprovementPlan(goals=tuple(goals), agreements=tuple(agreements))
+
+
+_REPORT_KEYS = ["summary", "support_needs", "agreements", "evaluations", "goals"]
+
+
+def parse_report(path: FilePath) -> ConversationReport:
+    """A conversation's report (verslag) from YAML: ``summary``, ``support_needs``, ``agreements`` (``text``,
+    ``owner``, ``due``, ``support``; a line of text is an agreement of the practice), ``evaluations`` of earlier
+    agreements (``agreement`` id, ``outcome``, ``note``) and ``goals``. Refused whole, every problem at its path."""
+    file = str(path)
+    document = _load_yaml(path)
+    problems: list[Problem] = []
+    top = _Row(file, None, problems)
+    data = _mapping(top, document, ", ".join(_REPORT_KEYS))
+    report: ConversationReport | None = None
+    if data is not None:
+        _unknown_keys(top, data, _REPORT_KEYS)
+        goals = _goals(top, data.get("goals"), required=False)
+        agreements = [_report_item(top, "agreements", index, raw, Agreement, {"due": _date})
+                      for index, raw in enumerate(_items(top, "agreements", data.get("agreements")))]
+        evaluations = [_report_item(top, "evaluations", index, raw, Evaluation, {})
+                       for index, raw in enumerate(_items(top, "evaluations", data.get("evaluations")))]
+        needs = _items(top, "support_needs", data.get("support_needs"))
+        report = top.build(ConversationReport, {
+            "summary": data.get("summary") or "", "support_needs": needs, "goals": goals,
+            "agreements": [a for a in agreements if a is not None],
+            "evaluations": [e for e in evaluations if e is not None]})
+    _raise(problems)
+    if report is None:  # pragma: no cover - a report is missing only when a problem says why
+        raise InputFileError([Problem(file, None, None, "verslag kon niet worden gelezen")])
+    return report
+
+
+def _report_item(top: _Row, key: str, index: int, raw: object, model: type[M],
+                 converters: Mapping[str, Callable[[object], Any]]) -> M | None:
+    row = _Row(top.file, None, top.problems, f"{key}[{index}]")
+    if key == "agreements" and isinstance(raw, str):
+        raw = {"text": raw, "owner": "practice"}
+    data = _mapping(row, raw, "een opsomming van naam: waarde")
+    if data is None:
+        return None
+    row.convert_present(data, converters)
+    return row.build(model, data)
