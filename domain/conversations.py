@@ -9,13 +9,11 @@ unevaluated, and what a report may not say, are rules too (``domain.rules.agreem
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.inputs import Name, SaneDate, Text
 from domain.registry import Programme, Role
-from domain.vocabulary import SupportKind
+from domain.vocabulary import AgreementOwner, Outcome, SupportKind
 
 
 class Attendee(BaseModel):
@@ -41,22 +39,6 @@ class ImprovementPlan(BaseModel):
 
     goals: tuple[Goal, ...] = Field(min_length=1)
     agreements: tuple[Text, ...] = ()
-
-
-class AgreementOwner(StrEnum):
-    """Who carries out an agreement: the practice, or the care group (its officers, its support)."""
-
-    PRACTICE = "practice"
-    CARE_GROUP = "care_group"
-
-
-class Outcome(StrEnum):
-    """How an agreement turned out when it was evaluated."""
-
-    MET = "met"
-    PARTLY_MET = "partly_met"
-    NOT_MET = "not_met"
-    DROPPED = "dropped"
 
 
 class Agreement(BaseModel):

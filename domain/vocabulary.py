@@ -80,6 +80,27 @@ SUPPORT_NAMES_NL = {
 }
 
 
+class AgreementOwner(StrEnum):
+    """Who carries out an agreement made in a conversation."""
+
+    PRACTICE = "practice"  # the practice itself
+    CARE_GROUP = "care_group"  # the care group: its officers, its support
+
+
+class Outcome(StrEnum):
+    """How an agreement turned out when a later conversation evaluated it."""
+
+    MET = "met"  # done as agreed
+    PARTLY_MET = "partly_met"  # done in part; a new agreement may carry the rest
+    NOT_MET = "not_met"  # not done
+    DROPPED = "dropped"  # no longer wanted: withdrawn by both
+
+
+OWNER_NAMES_NL = {AgreementOwner.PRACTICE: "praktijk", AgreementOwner.CARE_GROUP: "zorggroep"}
+OUTCOME_NAMES_NL = {Outcome.MET: "gehaald", Outcome.PARTLY_MET: "deels gehaald", Outcome.NOT_MET: "niet gehaald",
+                    Outcome.DROPPED: "vervallen"}
+
+
 class ConversationKind(StrEnum):
     START = "start"
     ANNUAL = "annual"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from domain.conversations import Agreement, AgreementOwner, ConversationReport, Evaluation, Outcome
+from domain.conversations import Agreement, ConversationReport, Evaluation
 from domain.rules.agreements import OpenAgreement, agreement_id, report_problems, unevaluated
-from domain.vocabulary import ConversationKind, SupportKind
+from domain.vocabulary import AgreementOwner, ConversationKind, Outcome, SupportKind
 from readers.files import InputFileError, parse_report
 
 REPORT = """\
