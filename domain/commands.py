@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from domain.conversations import Attendee, ImprovementPlan
+from domain.conversations import Attendee, ConversationReport, ImprovementPlan
 from domain.registry import Programme
 from domain.vocabulary import ConversationKind
 
@@ -18,6 +18,11 @@ class RecordConversation:
     programme: Programme | None = None
     attendees: tuple[Attendee, ...] = ()
     plan: ImprovementPlan | None = None
+    report: ConversationReport | None = None  # its goals are the plan (give one or the other)
+
+    @property
+    def improvement_plan(self) -> ImprovementPlan | None:
+        return self.plan or (self.report.improvement_plan() if self.report is not None else None)
 
 
 @dataclass(frozen=True)

@@ -1377,8 +1377,8 @@ def parse_report(path: FilePath) -> ConversationReport:
                        for index, raw in enumerate(_items(top, "evaluations", data.get("evaluations")))]
         needs = _items(top, "support_needs", data.get("support_needs"))
         report = top.build(ConversationReport, {
-            "summary": data.get("summary") or "", "support_needs": needs, "goals": goals,
-            "agreements": [a for a in agreements if a is not None],
+            **({"summary": data["summary"]} if data.get("summary") is not None else {}),
+            "support_needs": needs, "goals": goals, "agreements": [a for a in agreements if a is not None],
             "evaluations": [e for e in evaluations if e is not None]})
     _raise(problems)
     if report is None:  # pragma: no cover - a report is missing only when a problem says why

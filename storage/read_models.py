@@ -11,7 +11,7 @@ Invariants:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -97,6 +97,26 @@ class StoredConversation:
     plan: dict[str, Any] | None
     recorded_at: datetime
     actor: str
+    report: dict[str, Any] | None = None
+    agreement_gaps: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoredAgreement:
+    """An agreement as stored: made in a conversation (``made_on``), ``open`` until a later conversation
+    evaluates it (``status`` then its outcome, with the day and the note)."""
+
+    id: str
+    agb_code: str
+    conversation_id: str
+    text: str
+    owner: str
+    due: date | None
+    support: str | None
+    made_on: date
+    status: str
+    evaluated_on: date | None
+    note: str | None
 
 
 @dataclass(frozen=True)

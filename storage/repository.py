@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from domain.clock import as_amsterdam, fact_moment
+from domain.conversations import Agreement, Evaluation
 from domain.errors import ConflictError
 from domain.indicators import (
     IndicatorDefinition,
@@ -38,18 +39,21 @@ from domain.indicators import (
 from domain.messages import NAMESPACE, OutboxMessage, about
 from domain.policy import Policy, PolicyVersion
 from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
+from domain.rules.agreements import agreement_id
 from domain.score_objects import stored_scores
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
 from storage import review
 from storage.read_models import (
     ImportLogEntry,
     ScoreRevision,
+    StoredAgreement,
     StoredConversation,
     StoredProjection,
     TrajectoryStep,
     value_of,
 )
 from storage.tables import (
+    AgreementRow,
     CareGroupRow,
     ContactRow,
     ConversationRow,
@@ -457,6 +461,43 @@ def add_conversation(session: Session, conversation: StoredConversation) -> None
     session.add(ConversationRow(**asdict(conversation)))
     session.flush()
     review.touch(session, [conversation.agb_code])
+
+
+def add_agreements(session: Session, conversation: StoredConversation, agreements: Sequence[Agreement]) -> list[str]:
+    """Store the agreements a conversation's report made (ids derived from the conversation and their place)."""
+    ids = [agreement_id(conversation.id, position) for position in range(len(agreements))]
+    for position, (agreement, key) in enumerate(zip(agreements, ids, strict=True)):
+        session.add(AgreementRow(id=key, agb_code=conversation.agb_code, conversation_id=conversation.id,
+                                 position=position, text=agreement.text, owner=agreement.owner.value,
+                                 due=agreement.due, support=agreement.support.value if agreement.support else None,
+                                 made_on=conversation.held_on, recorded_at=conversation.recorded_at))
+    session.flush()
+    return ids
+
+
+def evaluate_agreements(session: Session, evaluations: Sequence[Evaluation], conversation: StoredConversation) -> None:
+    """Close the agreements a conversation's report evaluated, with its day, the outcome and the note."""
+    for evaluation in evaluations:
+        row = session.get(AgreementRow, evaluation.agreement)
+        if row is None or row.status != "open":  # checked before (report_problems); a race leaves it to the other
+            continue
+        row.status, row.evaluated_on = evaluation.outcome.value, conversation.held_on
+        row.evaluated_in, row.note = conversation.id, evaluation.note or None
+        session.add(row)
+    session.flush()
+
+
+def agreements_of(session: Session, agb_code: str | None = None, *, open_only: bool = False
+                  ) -> list[StoredAgreement]:
+    """The agreements of a practice (or of all), by the day they were made and their place in the report."""
+    query = select(AgreementRow)
+    if agb_code is not None:
+        query = query.where(col(AgreementRow.agb_code) == agb_code)
+    if open_only:
+        query = query.where(col(AgreementRow.status) == "open")
+    order = (col(AgreementRow.agb_code), col(AgreementRow.made_on), col(AgreementRow.conversation_id),
+             col(AgreementRow.position))
+    return [value_of(StoredAgreement, r) for r in session.exec(query.order_by(*order))]
 
 
 def conversations_of(session: Session, agb_code: str) -> list[StoredConversation]:

@@ -200,6 +200,32 @@ class ConversationRow(_Table, table=True):
     plan: dict[str, Any] | None = _json_or_null(default=None)
     recorded_at: datetime = _moment()
     actor: str
+    # the report (verslag): summary, support needs, the agreements made and evaluated (JSON as written); and the
+    # agreements open before an annual conversation that it left unevaluated (flagged, like attendance)
+    report: dict[str, Any] | None = _json_or_null(default=None)
+    agreement_gaps: list[str] = _json(default_factory=list)
+
+
+class AgreementRow(_Table, table=True):
+    """An agreement made in a conversation's report: open until a later conversation evaluates it (seed 1:
+    agreements are recorded in a report and evaluated at the next conversation). ``id`` is stable: derived from
+    the conversation and the agreement's place in its report."""
+
+    __tablename__ = "agreement"
+    id: str = Field(primary_key=True, max_length=12)
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    conversation_id: str = Field(foreign_key="conversation.id", max_length=36)
+    position: int
+    text: str
+    owner: str = Field(max_length=16)  # practice | care_group
+    due: date | None = None
+    support: str | None = Field(default=None, max_length=16)
+    made_on: date
+    status: str = Field(default="open", max_length=16, index=True)  # open | met | partly_met | not_met | dropped
+    evaluated_on: date | None = None
+    evaluated_in: str | None = Field(default=None, max_length=36)  # the conversation that evaluated it
+    note: str | None = None
+    recorded_at: datetime = _moment()
 
 
 class TrajectoryRow(_Table, table=True):

@@ -55,6 +55,10 @@ def _describe_conversation(result: conversations.ConversationRecorded) -> None:
         out.print(f"  programma {result.enrolled} gestart")
     for gap in result.attendance_gaps:
         out.print(f"  let op (aanwezigheid): {gap}")
+    if result.agreements:
+        out.print(f"  afspraken vastgelegd: {', '.join(result.agreements)}")
+    for gap in result.agreement_gaps:
+        out.print(f"  let op (afspraken): {gap}", markup=False)
 
 
 @cli.command("record-conversation")
@@ -65,16 +69,23 @@ def record_conversation(
     programme: Annotated[Programme | None, typer.Option("--programme", help="Programma (startgesprek).")] = None,
     attendee: Annotated[list[str] | None, typer.Option("--attendee", help="ROL=NAAM, herhaalbaar.")] = None,
     plan: Annotated[Path | None, typer.Option("--plan", help="YAML met het verbeterplan (extra gesprek).")] = None,
+    report: Annotated[Path | None, typer.Option(
+        "--report", help="YAML met het verslag: samenvatting, ondersteuningsvragen, afspraken, evaluaties, "
+                         "doelen.")] = None,
     now: cli.NowOption = None,
     actor: cli.ActorOption = None,
 ) -> None:
     """Leg een gesprek vast (start, kwaliteitsjaargesprek of extra gesprek) en neem de bijbehorende stap."""
+    if plan is not None and report is not None:
+        raise cli.CliInputError("--plan of --report, niet beide: de doelen van het verslag zijn het verbeterplan")
     cmd = commands.RecordConversation(
         agb_code=cli.agb_code(agb), kind=kind, held_on=cli.day(held_on, "--held-on"), programme=programme,
         attendees=_attendees(attendee or []), plan=files.parse_plan(plan) if plan else None,
+        report=files.parse_report(report) if report else None,
     )
+    source = str(plan or report) if plan or report else "verbeterplan"
     _describe_conversation(conversations.record_conversation(cli.services(), cmd, cli.moment(now), cli.actor(actor),
-                                                             plan_source=str(plan) if plan else "verbeterplan"))
+                                                             plan_source=source))
 
 
 @cli.command("import-conversations")

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from domain.clock import AMSTERDAM, as_amsterdam
-from domain.vocabulary import STATE_NAMES_NL
+from domain.vocabulary import OUTCOME_NAMES_NL, OWNER_NAMES_NL, STATE_NAMES_NL, AgreementOwner, Outcome
 from flows.cli import common as cli
 from flows.cli.common import err, out, queries
 
@@ -190,6 +190,32 @@ def imports(
     for r in revised:
         out.print(f"  {r.agb_code} {r.programme}/{r.indicator} {r.period_end}: {r.old_numerator}/{r.old_denominator}"
                   f" -> {r.new_numerator}/{r.new_denominator}")
+
+
+@cli.command()
+def agreements(
+    agb: Annotated[str | None, typer.Argument(help="AGB-code; zonder: alle praktijken.")] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="Alleen afspraken die nog open staan.")] = False,
+    as_json: cli.JsonOption = False,
+) -> None:
+    """De afspraken uit de verslagen van de gesprekken: wie, wanneer af, open of hoe geëvalueerd."""
+    found = queries.agreements(cli.services(), cli.agb_code(agb) if agb else None, open_only=open_only)
+    if as_json:
+        typer.echo(json.dumps([{
+            "id": a.id, "agb_code": a.agb_code, "text": a.text, "owner": a.owner,
+            "due": a.due.isoformat() if a.due else None, "made_on": a.made_on.isoformat(), "status": a.status,
+            "evaluated_on": a.evaluated_on.isoformat() if a.evaluated_on else None, "note": a.note,
+        } for a in found], ensure_ascii=False, indent=2))
+        return
+    table = Table(title="Afspraken" + (" (open)" if open_only else ""))
+    for column in ("Id", "Praktijk", "Afspraak", "Wie", "Uiterlijk", "Gemaakt", "Stand"):
+        table.add_column(column, overflow="fold")
+    for a in found:
+        state = "open" if a.status == "open" else (
+            f"{OUTCOME_NAMES_NL[Outcome(a.status)]} ({a.evaluated_on})" + (f": {a.note}" if a.note else ""))
+        table.add_row(a.id, a.agb_code, a.text, OWNER_NAMES_NL[AgreementOwner(a.owner)],
+                      a.due.isoformat() if a.due else "", a.made_on.isoformat(), state)
+    out.print(table)
 
 
 @cli.command()

@@ -6,6 +6,9 @@ Invariants:
 - A conversation and the step it asks of the trajectory are stored in one transaction; the step itself is taken
   by ``flows.services.steps``.
 - A plan's goals name indicators the catalogue knows; a refused plan stores nothing.
+- A report's agreements are stored with the conversation, its evaluations close earlier agreements, and an annual
+  conversation that leaves open agreements unevaluated is stored and flagged; a report that evaluates an unknown
+  or closed agreement, or sets a due date before the conversation, is refused whole and nothing is stored.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from sqlmodel import Session
 from domain.clock import as_amsterdam, fact_moment, future_fact
 from domain.commands import LeaveProgramme, RecordConversation
 from domain.conversations import ImprovementPlan
-from domain.errors import ConflictError, InFutureError, NotFoundError
+from domain.errors import ConflictError, InFutureError, InputError, NotFoundError
 from domain.inputs import check_date, check_text, checked
+from domain.rules.agreements import OpenAgreement, report_problems, unevaluated
 from domain.rules.attendance import attendance_gaps
 from domain.trajectory import TrajectoryTransitioned, Trigger
 from domain.vocabulary import ConversationKind
@@ -42,11 +46,16 @@ def _same_conversation_or_raise(stored: StoredConversation, cmd: RecordConversat
     """Recording the same conversation again is a no-op; recording it with other content is an error,
     not a silent drop (the first recording stands; correcting it is a deliberate act)."""
     attendees = [a.model_dump(mode="json") for a in cmd.attendees]
-    plan = cmd.plan.model_dump(mode="json") if cmd.plan else None
-    if stored.attendees != attendees or stored.plan != plan:
+    plan = cmd.improvement_plan.model_dump(mode="json") if cmd.improvement_plan else None
+    report = cmd.report.model_dump(mode="json") if cmd.report else None
+    if stored.attendees != attendees or stored.plan != plan or stored.report != report:
         raise ConversationConflictError(
             f"{cmd.kind.value}gesprek van {cmd.agb_code} op {cmd.held_on.isoformat()} is al vastgelegd met "
             "andere aanwezigen of een ander verbeterplan; het eerder vastgelegde gesprek blijft staan")
+
+
+class ReportRefusedError(InputError):
+    """A report that says what it may not (``domain.rules.agreements.report_problems``): refused, nothing stored."""
 
 
 class UnknownIndicatorError(NotFoundError):
@@ -77,6 +86,8 @@ class ConversationRecorded:
     transition: TrajectoryTransitioned | None
     enrolled: str | None = None
     waiting: str | None = None  # the step not taken at once: until when, or why
+    agreements: tuple[str, ...] = ()  # the ids of the agreements its report made
+    agreement_gaps: tuple[str, ...] = ()  # open agreements an annual conversation left unevaluated
 
 
 def record_conversation(services: Services, cmd: RecordConversation, now: datetime, actor: str,
@@ -100,15 +111,29 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
     programme = cmd.programme.value if cmd.programme else None
     conv_id = repo.conversation_id(cmd.agb_code, cmd.kind.value, cmd.held_on, programme)
     gaps = attendance_gaps(cmd.kind, cmd.attendees)
+    if cmd.plan is not None and cmd.report is not None:
+        raise ReportRefusedError(f"{plan_source}: een gesprek heeft een verbeterplan of een verslag met doelen, "
+                                 "niet beide; er is niets vastgelegd")
+    plan = cmd.improvement_plan
     with services.session() as s:
         if not repo.is_registered(s, cmd.agb_code):
             raise UnknownPracticeError(cmd.agb_code)
-        if cmd.plan is not None:
-            _plan_indicators_known_or_raise(s, cmd.plan, plan_source)
+        if plan is not None:
+            _plan_indicators_known_or_raise(s, plan, plan_source)
         stored = repo.get_conversation(s, conv_id)
         if stored is not None:
             _same_conversation_or_raise(stored, cmd)
-            return ConversationRecorded(conv_id, cmd.agb_code, cmd.kind, cmd.held_on, True, gaps, None)
+            return ConversationRecorded(conv_id, cmd.agb_code, cmd.kind, cmd.held_on, True, gaps, None,
+                                        agreement_gaps=tuple(stored.agreement_gaps))
+        agreements = repo.agreements_of(s, cmd.agb_code)
+        if cmd.report is not None:
+            problems = report_problems(cmd.report, cmd.held_on,
+                                       {a.id: None if a.status == "open" else a.status for a in agreements})
+            if problems:
+                raise ReportRefusedError("; ".join(f"{plan_source}, {where}: {why}" for where, why in problems)
+                                         + "; er is niets vastgelegd")
+        left_open = unevaluated(cmd.kind, cmd.held_on, [OpenAgreement(a.id, a.text, a.made_on) for a in agreements
+                                                        if a.status == "open"], cmd.report)
         view = repo.load_view(s, cmd.agb_code)
         details: dict[str, Any] = {"held_on": cmd.held_on.isoformat(), "conversation_id": conv_id}
         if gaps:
@@ -125,20 +150,25 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
             trigger = Trigger.HOLD_START_CONVERSATION
         elif cmd.kind is ConversationKind.ANNUAL:
             trigger = Trigger.HOLD_ANNUAL_CONVERSATION
-        elif cmd.plan is not None:
+        elif plan is not None:
             trigger = Trigger.AGREE_IMPROVEMENT_PLAN
-            details["plan"] = cmd.plan.model_dump(mode="json")
+            details["plan"] = plan.model_dump(mode="json")
         # an extra conversation without a plan is a recorded visit: it asks no step
-        repo.add_conversation(s, StoredConversation(
+        conversation = StoredConversation(
             id=conv_id, agb_code=cmd.agb_code, kind=cmd.kind.value, held_on=cmd.held_on, programme=programme,
             attendees=[a.model_dump(mode="json") for a in cmd.attendees], attendance_gaps=list(gaps),
-            plan=cmd.plan.model_dump(mode="json") if cmd.plan else None, recorded_at=now, actor=actor,
-        ))
+            plan=plan.model_dump(mode="json") if plan else None, recorded_at=now, actor=actor,
+            report=cmd.report.model_dump(mode="json") if cmd.report else None, agreement_gaps=list(left_open))
+        repo.add_conversation(s, conversation)
+        made: list[str] = []
+        if cmd.report is not None:
+            made = repo.add_agreements(s, conversation, cmd.report.agreements)
+            repo.evaluate_agreements(s, cmd.report.evaluations, conversation)
         outcome = record_step(s, services, view, cmd.agb_code, trigger, fact_moment(cmd.held_on), now, actor,
                               details, (), source=f"conversation:{conv_id}", live=live)
         s.commit()
     return ConversationRecorded(conv_id, cmd.agb_code, cmd.kind, cmd.held_on, False, gaps,
-                                outcome.transition, enrolled, outcome.waiting)
+                                outcome.transition, enrolled, outcome.waiting, tuple(made), left_open)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from notifications.charts import Series
 from statemachines.trajectory import ReplayMismatchError, replay
 from storage import repository as repo
 from storage.database import current_revision
-from storage.read_models import ImportLogEntry, ScoreRevision
+from storage.read_models import ImportLogEntry, ScoreRevision, StoredAgreement
 from storage.tables import OutboxRow
 
 if TYPE_CHECKING:
@@ -328,3 +328,11 @@ def trajectory_diagram() -> str:
     from statemachines.trajectory import mermaid
 
     return mermaid()
+
+
+def agreements(services: Services, agb_code: str | None = None, *, open_only: bool = False) -> list[StoredAgreement]:
+    """The agreements made in conversations' reports (of one practice, or of all), open or evaluated."""
+    with services.session() as s:
+        if agb_code is not None and not repo.is_registered(s, agb_code):
+            raise UnknownPracticeError(agb_code)
+        return repo.agreements_of(s, agb_code, open_only=open_only)

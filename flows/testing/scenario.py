@@ -35,7 +35,7 @@ import yaml
 
 from domain.clock import AMSTERDAM, FixedClock, as_amsterdam
 from domain.commands import LeaveProgramme, RecordConversation
-from domain.conversations import Attendee, Goal, ImprovementPlan
+from domain.conversations import Attendee, ConversationReport, Goal, ImprovementPlan
 from domain.indicators import IndicatorScore, NationalAverage, Target
 from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned
@@ -144,7 +144,8 @@ class Scenario:
 
     def conversation(self, agb: str, kind: str, on: str | date, *, programme: str | None = None,
                      plan: Mapping[str, float] | None = None, attendees: tuple[Attendee, ...] = FULL_ATTENDANCE,
-                     plan_by: str | date | None = None) -> conversations.ConversationRecorded:
+                     plan_by: str | date | None = None, report: ConversationReport | None = None
+                     ) -> conversations.ConversationRecorded:
         """Record a conversation held on ``on`` (the clock moves there if it is behind).
 
         ``plan`` maps indicator keys to goal targets: ``{"dm2/hba1c_measured": 85}``.
@@ -161,7 +162,7 @@ class Scenario:
             ))
         cmd = RecordConversation(agb_code=agb, kind=ConversationKind(kind), held_on=held_on,
                                  programme=Programme(programme) if programme else None,
-                                 attendees=attendees, plan=improvement_plan)
+                                 attendees=attendees, plan=improvement_plan, report=report)
         return conversations.record_conversation(self.services, cmd, self.clock.now(), self.actor,
                                                  live=True if self.live else None)
 

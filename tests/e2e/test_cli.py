@@ -905,3 +905,42 @@ def test_what_if_a_stricter_threshold_on_the_demo_lists_the_practices_flagged_ea
     assert "alleen onder het huidige beleid" not in lines
     assert rows() == before  # nothing stored
     assert not list((staff.home / "outbox").glob("*.eml"))  # nothing sent
+
+
+# --------------------------------------------------------------------------- a conversation's report and agreements
+
+
+REPORT = """\
+summary: "Besproken: indicatoren dm2, het project valpreventie."
+support_needs: [coaching]
+agreements:
+  - {text: "POH plant voetonderzoek bij alle dm2-patiënten", owner: practice, due: 2024-06-30}
+  - {text: "Coaching POH op consultvoering", owner: care_group, due: 2024-03-31, support: coaching}
+"""
+
+
+def test_an_officer_records_a_report_and_the_next_annual_conversation_evaluates_its_agreements(staff: Staff) -> None:
+    staff("init")
+    staff("load-registry", write("registry.yaml", REGISTRY))
+    staff("record-conversation", LINDE, "--kind", "start", "--held-on", "2024-01-15", "--now", "2024-01-15T14:00")
+    made = staff("record-conversation", LINDE, "--kind", "annual", "--held-on", "2024-02-12", *FULL_ATTENDANCE,
+                 "--report", write("verslag-2024.yaml", REPORT), "--now", "2024-02-12T16:00")
+    (foot, coaching) = [a["id"] for a in staff.json("agreements", LINDE, "--open")]
+    assert f"afspraken vastgelegd: {foot}, {coaching}" in flat(made.stdout)
+    before = staff.database()
+    refused = staff.refused("record-conversation", LINDE, "--kind", "annual", "--held-on", "2025-02-10",
+                            "--report", write("fout.yaml", "evaluations: [{agreement: zzz, outcome: met}]\n"),
+                            "--now", "2025-02-10T16:00")
+    assert "fout.yaml, evaluations[0].agreement: afspraak zzz is niet bekend" in refused
+    assert staff.database() == before
+    evaluated = staff("record-conversation", LINDE, "--kind", "annual", "--held-on", "2025-02-10", *FULL_ATTENDANCE,
+                      "--report", write("verslag-2025.yaml",
+                                        f"evaluations: [{{agreement: {foot}, outcome: met, note: alles gedaan}}]\n"),
+                      "--now", "2025-02-10T16:00")
+    assert f"let op (afspraken): afspraak {coaching} van 2024-02-12 niet geëvalueerd" in flat(evaluated.stdout)
+    listed = {a["id"]: a for a in staff.json("agreements", LINDE)}
+    assert set(listed[foot]) == {"id", "agb_code", "text", "owner", "due", "made_on", "status", "evaluated_on", "note"}
+    assert (listed[foot]["status"], listed[foot]["evaluated_on"], listed[foot]["note"]) == (
+        "met", "2025-02-10", "alles gedaan")
+    assert listed[coaching]["status"] == "open"
+    assert "gehaald (2025-02-10): alles gedaan" in flat(staff("agreements", LINDE).stdout)
