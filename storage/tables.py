@@ -228,6 +228,37 @@ class AgreementRow(_Table, table=True):
     recorded_at: datetime = _moment()
 
 
+class SupportEventRow(_Table, table=True):
+    """A change of a support activity (requested, planned, done, cancelled): append-only, ``UNIQUE(support_id,
+    seq)``; ``on`` is the day it happened, ``recorded_at`` when it was recorded."""
+
+    __tablename__ = "support_event"
+    __table_args__ = (sa.UniqueConstraint("support_id", "seq", name="uq_support_event_seq"),)
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of (support_id, seq)
+    support_id: str = Field(max_length=12, index=True)
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8)
+    seq: int
+    trigger: str = Field(max_length=16)
+    from_state: str = Field(max_length=16)
+    to_state: str = Field(max_length=16)
+    on: date
+    recorded_at: datetime = _moment()
+    actor: str
+    details: dict[str, Any] = _json(default_factory=dict)
+
+
+class SupportRow(_Table, table=True):
+    """Where a support activity stands: the projection of its events, updated only ``WHERE version = <expected>``."""
+
+    __tablename__ = "support"
+    id: str = Field(primary_key=True, max_length=12)
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    kind: str = Field(max_length=16)
+    state: str = Field(max_length=16, index=True)
+    version: int = 0
+    view: dict[str, Any] = _json(default_factory=dict)
+
+
 class TrajectoryRow(_Table, table=True):
     __tablename__ = "trajectory"
     agb_code: str = Field(foreign_key="practice.agb_code", primary_key=True, max_length=8)

@@ -30,6 +30,7 @@ from domain.trajectory import TrajectoryTransitioned, Trigger
 from domain.vocabulary import ConversationKind
 from flows.services.context import Services, UnknownPracticeError
 from flows.services.steps import record_step
+from flows.services.support import request_in
 from storage import repository as repo
 from storage.read_models import StoredConversation
 
@@ -88,6 +89,21 @@ class ConversationRecorded:
     waiting: str | None = None  # the step not taken at once: until when, or why
     agreements: tuple[str, ...] = ()  # the ids of the agreements its report made
     agreement_gaps: tuple[str, ...] = ()  # open agreements an annual conversation left unevaluated
+
+
+def _request_support(s: Session, cmd: RecordConversation, made: list[str], now: datetime, actor: str) -> None:
+    """A report's support needs become requests on the day of the conversation: one per agreement that asks for
+    support (linked to it), and one per need no agreement carries."""
+    assert cmd.report is not None
+    note = f"uit het verslag van {cmd.held_on.isoformat()}"
+    linked = set()
+    for agreement, key in zip(cmd.report.agreements, made, strict=True):
+        if agreement.support is not None:
+            request_in(s, cmd.agb_code, agreement.support, cmd.held_on, now, actor, agreement=key, note=note)
+            linked.add(agreement.support)
+    for need in cmd.report.support_needs:
+        if need not in linked:
+            request_in(s, cmd.agb_code, need, cmd.held_on, now, actor, note=note)
 
 
 def record_conversation(services: Services, cmd: RecordConversation, now: datetime, actor: str,
@@ -164,6 +180,7 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
         if cmd.report is not None:
             made = repo.add_agreements(s, conversation, cmd.report.agreements)
             repo.evaluate_agreements(s, cmd.report.evaluations, conversation)
+            _request_support(s, cmd, made, now, actor)
         outcome = record_step(s, services, view, cmd.agb_code, trigger, fact_moment(cmd.held_on), now, actor,
                               details, (), source=f"conversation:{conv_id}", live=live)
         s.commit()

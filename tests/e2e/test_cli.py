@@ -944,3 +944,23 @@ def test_an_officer_records_a_report_and_the_next_annual_conversation_evaluates_
         "met", "2025-02-10", "alles gedaan")
     assert listed[coaching]["status"] == "open"
     assert "gehaald (2025-02-10): alles gedaan" in flat(staff("agreements", LINDE).stdout)
+
+
+def test_an_officer_tracks_support_from_request_to_done_at_the_command_line(staff: Staff) -> None:
+    staff("init")
+    staff("load-registry", write("registry.yaml", REGISTRY))
+    asked = staff("support", "request", LINDE, "--kind", "lung_function", "--on", "2024-03-01",
+                  "--note", "spirometrie loopt achter", "--now", "2024-03-01T10:00", "--actor", "user:a.jansen")
+    key = asked.stdout.split()[-1]
+    refused = staff.refused("support", "done", key, "--on", "2024-03-05", "--now", "2024-03-05T10:00")
+    assert f"ondersteuning {key}: afronden kan niet" in refused and "wel mogelijk: plannen" in refused
+    staff("support", "plan", key, "--on", "2024-03-12", "--by", "L. Visser", "--now", "2024-03-04T10:00")
+    staff("support", "done", key, "--on", "2024-03-12", "--half-days", "2", "--outcome", "op orde",
+          "--now", "2024-03-13T10:00")
+    (listed,) = staff.json("support", "list", LINDE)
+    assert set(listed) == {"id", "agb_code", "kind", "status", "requested_on", "planned_on", "done_on", "half_days",
+                           "by", "agreement", "outcome"}
+    assert (listed["id"], listed["status"], listed["done_on"], listed["half_days"], listed["by"]) == (
+        key, "done", "2024-03-12", 2, "L. Visser")
+    assert "usage" not in staff.refused("support", "request", LINDE, "--kind", "massage", "--on", "2024-03-01",
+                                        code=2).lower()

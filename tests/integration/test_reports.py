@@ -12,15 +12,8 @@ from domain.vocabulary import AgreementOwner, Outcome, SupportKind
 from flows.services import conversations, queries
 from flows.services.context import Services
 from flows.testing.scenario import Scenario
+from tests.integration.de_linde import DESCRIPTION, LINDE
 
-LINDE = "01234567"
-DESCRIPTION = f"""
-care_group: Cohaesie
-board: [B. de Vries <bestuur@cohaesie.example>]
-officers: [A. Jansen <a.jansen@cohaesie.example>, P. de Boer <p.deboer@cohaesie.example>]
-practices:
-  "{LINDE}": {{name: Huisartsenpraktijk De Linde, gp_group: HAGRO-WEST, programmes: {{dm2: 2023-01-01}}}}
-"""
 FOOT = Agreement(text="POH plant voetonderzoek bij alle dm2-patiënten", owner=AgreementOwner.PRACTICE,
                  due=date(2024, 6, 30))
 COACHING = Agreement(text="Coaching POH op consultvoering", owner=AgreementOwner.CARE_GROUP, due=date(2024, 3, 31),

@@ -1,0 +1,72 @@
+"""Support as tracked work through the services, over SQLite and PostgreSQL: requested (by hand or from a
+report's support needs), planned, given, cancelled; every change an event a replay rebuilds."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from domain.clock import AMSTERDAM
+from domain.conversations import Agreement, ConversationReport
+from domain.support import SupportState
+from domain.vocabulary import AgreementOwner, SupportKind
+from flows.services import support
+from flows.services.context import Services, UnknownPracticeError
+from flows.testing.scenario import Scenario
+from statemachines.support import InvalidSupportChangeError
+from tests.integration.de_linde import DESCRIPTION, LINDE
+
+
+def at(day: str, hour: int = 10) -> datetime:
+    return datetime.combine(date.fromisoformat(day), datetime.min.time(), tzinfo=AMSTERDAM).replace(hour=hour)
+
+
+def test_lung_function_support_is_requested_planned_and_given_and_its_events_replay_to_its_state(
+        services: Services) -> None:
+    Scenario.build(services, DESCRIPTION, start="2024-01-01")
+    asked = support.request_support(services, LINDE, SupportKind.LUNG_FUNCTION, date(2024, 3, 1), at("2024-03-01"),
+                                    "officer:a.jansen", note="spirometrie loopt achter")
+    again = support.request_support(services, LINDE, SupportKind.LUNG_FUNCTION, date(2024, 3, 1), at("2024-03-02"),
+                                    "officer:a.jansen", note="spirometrie loopt achter")
+    assert again == asked  # the same request recorded twice is one activity
+    support.plan_support(services, asked.id, date(2024, 3, 12), at("2024-03-04"), "officer:a.jansen", by="L. Visser")
+    given = support.complete_support(services, asked.id, date(2024, 3, 12), at("2024-03-13"), "officer:a.jansen",
+                                     half_days=2, outcome="spirometrie en inhalatie-instructie op orde")
+    assert (given.status, given.done_on, given.half_days, given.by) == (SupportState.DONE, date(2024, 3, 12), 2,
+                                                                        "L. Visser")
+    replayed = support.replay_support(services, asked.id)
+    assert replayed.agrees and [e.trigger.value for e in replayed.events] == ["request", "plan", "complete"]
+    assert [e.recorded_at for e in replayed.events] == [at("2024-03-01"), at("2024-03-04"), at("2024-03-13")]
+
+
+def test_a_reports_support_needs_become_requests_linked_to_the_agreement_that_asks_for_them(
+        services: Services) -> None:
+    sc = Scenario.build(services, DESCRIPTION, start="2024-01-01")
+    coaching = Agreement(text="Coaching POH op consultvoering", owner=AgreementOwner.CARE_GROUP,
+                         support=SupportKind.COACHING)
+    made = sc.conversation(LINDE, "annual", "2024-02-12", report=ConversationReport(
+        support_needs=(SupportKind.COACHING, SupportKind.RECORD_REVIEW), agreements=(coaching,))).agreements
+    requests = {v.kind: v for v in support.supports(services, LINDE)}
+    assert set(requests) == {SupportKind.COACHING, SupportKind.RECORD_REVIEW}
+    assert requests[SupportKind.COACHING].agreement == made[0] and requests[SupportKind.RECORD_REVIEW].agreement is None
+    assert {v.requested_on for v in requests.values()} == {date(2024, 2, 12)}
+
+
+def test_support_given_before_it_was_planned_or_for_an_unknown_practice_is_refused_and_nothing_is_stored(
+        services: Services) -> None:
+    Scenario.build(services, DESCRIPTION, start="2024-01-01")
+    asked = support.request_support(services, LINDE, SupportKind.RECORD_REVIEW, date(2024, 3, 1), at("2024-03-01"),
+                                    "officer")
+    with pytest.raises(InvalidSupportChangeError, match="afronden kan niet"):
+        support.complete_support(services, asked.id, date(2024, 3, 5), at("2024-03-05"), "officer", half_days=3)
+    with pytest.raises(UnknownPracticeError):
+        support.request_support(services, "09999999", SupportKind.COACHING, date(2024, 3, 1), at("2024-03-01"), "o")
+    with pytest.raises(support.SupportInFutureError):
+        support.request_support(services, LINDE, SupportKind.COACHING, date(2024, 4, 1), at("2024-03-01"), "o")
+    with pytest.raises(support.UnknownSupportError, match="afspraak"):
+        support.request_support(services, LINDE, SupportKind.COACHING, date(2024, 3, 1), at("2024-03-01"), "o",
+                                agreement="onbekend")
+    (only,) = support.supports(services, LINDE)
+    assert (only.id, only.status) == (asked.id, SupportState.REQUESTED)
+    assert len(support.replay_support(services, asked.id).events) == 1
