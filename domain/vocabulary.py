@@ -233,6 +233,19 @@ def conversation_nl(kind: str) -> str:
         return kind
 
 
+def visit_nl(visit: Any) -> str:
+    """A conversation held or support given, as a board mail lists it: ``kwaliteitsjaargesprek``,
+    ``ondersteuning door de longfunctieanalist (2 dagdelen)``."""
+    if visit["what"] == "conversation":
+        return conversation_nl(visit["kind"])
+    try:
+        name = SUPPORT_NAMES_NL[SupportKind(visit["kind"])]
+    except ValueError:
+        name = str(visit["kind"])
+    half_days = visit.get("half_days")
+    return name + (f" ({f'{half_days:g}'.replace('.', ',')} dagdelen)" if half_days is not None else "")
+
+
 def message_kind_nl(kind: str) -> str:
     return MESSAGE_KIND_NAMES_NL.get(kind, kind)
 

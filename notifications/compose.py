@@ -75,6 +75,7 @@ from notifications.payloads import (
     Preparation,
     ProgressLine,
     TrainingDue,
+    Visit,
     payload,
     person_part,
     practice_part,
@@ -125,10 +126,14 @@ def _progress_line(reason: Mapping[str, Any]) -> ProgressLine:
     return ProgressLine(**{k: reason.get(k) for k in keys}, target=reason.get("reference_value"))
 
 
+VISITS_FOR = frozenset({"board_escalation", "board_progress"})
+
+
 def board_messages(effects: Sequence[BoardNotificationRequested], event: TrajectoryTransitioned, practice: Practice,
                    board: Sequence[Person], plan_agreed_on: date | None,
-                   progress_every_months: int | None = None) -> list[OutboxMessage]:
-    """One message per board member (else to "Bestuur" without an address) for each notice a transition asks."""
+                   progress_every_months: int | None = None, visits: Sequence[Visit] = ()) -> list[OutboxMessage]:
+    """One message per board member (else to "Bestuur" without an address) for each notice a transition asks; an
+    escalation or progress notice lists ``visits``, the conversations held and the support given since the plan."""
     members = tuple(board) or (Person(name="Bestuur", role=Role.BOARD, email=None),)
     messages: list[OutboxMessage] = []
     for effect in effects:
@@ -137,7 +142,8 @@ def board_messages(effects: Sequence[BoardNotificationRequested], event: Traject
             to_state=event.to_state.value, at=event.at, seq=event.seq, plan_agreed_on=plan_agreed_on,
             reasons=list(event.reasons), progress_every_months=progress_every_months,
             indicators=([_progress_line(r) for r in event.reasons if r.get("indicator")]
-                        if effect.kind == "board_progress" else None))
+                        if effect.kind == "board_progress" else None),
+            visits=list(visits) if visits and effect.kind in VISITS_FOR else None)
         subject = SUBJECTS_NL[effect.kind].format(practice=practice.name, agb=practice.agb_code)
         data = payload(notice)
         messages += [OutboxMessage(

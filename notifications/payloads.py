@@ -135,6 +135,15 @@ class ProgressLine(Part):
     target: Number | None
 
 
+class Visit(Part):
+    """A conversation held with the practice, or support given to it, since its plan was agreed."""
+
+    what: str  # conversation | support
+    kind: str  # the conversation's kind (start, annual, extra) or the support's (coaching, ...)
+    on: Day
+    half_days: Number | None = None  # support: how much was given
+
+
 class BoardNotice(Part):
     """``board_escalation``, ``board_progress``, ``board_recovery``, ``board_left``: the transition the board must
     hear of, with the reasons as the event records them."""
@@ -149,6 +158,9 @@ class BoardNotice(Part):
     reasons: list[dict[str, Any]]
     progress_every_months: int | None = None
     indicators: list[ProgressLine] | None = None  # board_progress: where the flagged indicators stand
+    # escalation and progress: the conversations held and the support given since the plan, with their days, so
+    # "despite the practice visits" is a fact (seed section 1); left out when none were recorded
+    visits: list[Visit] | None = None
 
 
 class DigestIndicator(Part):

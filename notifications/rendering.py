@@ -99,6 +99,7 @@ def _environment() -> jinja2.Environment:
         pct=vocabulary.percent_nl, num=vocabulary.number_nl, datum=vocabulary.date_nl, tijd=vocabulary.time_nl,
         moment=vocabulary.moment_nl, rol=vocabulary.role_nl, programma=vocabulary.programme_nl,
         gesprek=vocabulary.conversation_nl, toestand=vocabulary.state_nl, indicator=wording.indicator_nl,
+        bezoek=vocabulary.visit_nl,
         referentie=_reference_nl,
         datum_dag=lambda value: vocabulary.date_nl(value, weekday=True),
         capfirst=lambda text: vocabulary.capitalised(str(text)),

@@ -26,8 +26,10 @@ from domain.trajectory import TrajectoryState, TrajectoryTransitioned, Trajector
 from domain.vocabulary import STATE_NAMES_NL
 from flows.services.context import Services
 from notifications.compose import board_messages
+from notifications.payloads import Visit
 from statemachines.trajectory import Fired, GuardContext, GuardRejectedError, InvalidTransitionError, fire
 from storage import repository as repo
+from storage import support as support_store
 from storage.read_models import TrajectoryStep
 
 
@@ -42,9 +44,24 @@ def commit_fired(s: Session, fired: Fired, view: TrajectoryView, practice: Pract
     if practice is None:
         raise ValueError("a transition that notifies the board needs its practice")
     messages = board_messages(fired.effects, fired.event, practice, board, view.plan_agreed_on,
-                              progress_every_months=policy.progress_report_every_months)
+                              progress_every_months=policy.progress_report_every_months,
+                              visits=visits_since(s, practice.agb_code, view.plan_agreed_on,
+                                                  as_amsterdam(fired.event.at).date()))
     queued = repo.add_messages(s, messages, created_at=now)
     return new_view, queued
+
+
+def visits_since(s: Session, agb_code: str, plan_agreed_on: date | None, until: date) -> list[Visit]:
+    """The conversations held with a practice and the support given to it from the day its plan was agreed up to
+    ``until``, in the order of their days (none without a plan)."""
+    if plan_agreed_on is None:
+        return []
+    visits = [Visit(what="conversation", kind=c.kind, on=c.held_on) for c in repo.conversations_of(s, agb_code)
+              if plan_agreed_on <= c.held_on <= until]
+    visits += [Visit(what="support", kind=v.kind.value if v.kind else "", on=v.done_on, half_days=v.half_days)
+               for v in support_store.of_practice(s, agb_code)
+               if v.done_on is not None and plan_agreed_on <= v.done_on <= until]
+    return sorted(visits, key=lambda v: (v.on, v.what))
 
 
 # How recently the engine must have run for the care group to count as live: a fact recorded then is taken at

@@ -11,9 +11,10 @@ from domain.clock import AMSTERDAM
 from domain.conversations import Agreement, ConversationReport
 from domain.support import SupportState
 from domain.vocabulary import AgreementOwner, SupportKind
-from flows.services import support
+from flows.services import queries, support
 from flows.services.context import Services, UnknownPracticeError
 from flows.testing.scenario import Scenario
+from notifications.rendering import render
 from statemachines.support import InvalidSupportChangeError
 from tests.integration.de_linde import DESCRIPTION, LINDE
 
@@ -70,3 +71,38 @@ def test_support_given_before_it_was_planned_or_for_an_unknown_practice_is_refus
     (only,) = support.supports(services, LINDE)
     assert (only.id, only.status) == (asked.id, SupportState.REQUESTED)
     assert len(support.replay_support(services, asked.id).events) == 1
+
+
+GOOD = {"dm2/hba1c_measured": 95, "dm2/bp_measured": 95, "dm2/ldl_measured": 90, "dm2/egfr_measured": 90,
+        "dm2/foot_exam": 85}
+
+
+def test_the_escalation_mail_lists_the_conversations_and_the_support_given_since_the_plan_with_their_days(
+        services: Services) -> None:
+    """Seed section 1: after a year of visits the board hears the practice still lags: "despite the practice
+    visits" is a list of the conversations held and the support given, with their days and half-days."""
+    sc = Scenario.build(services, DESCRIPTION, start="2024-01-01")
+    sc.conversation(LINDE, "start", "2024-01-15")
+    sc.scores("2024-03-31", {LINDE: {**GOOD, "dm2/hba1c_measured": 60}})
+    sc.run("2024-04-08")
+    sc.conversation(LINDE, "extra", "2024-04-29", plan={"dm2/hba1c_measured": 85})
+    coaching = support.request_support(services, LINDE, SupportKind.COACHING, date(2024, 5, 6), at("2024-05-06"),
+                                       "officer")
+    support.plan_support(services, coaching.id, date(2024, 6, 3), at("2024-05-07"), "officer", by="M. Coach")
+    support.complete_support(services, coaching.id, date(2024, 6, 3), at("2024-06-04"), "officer", half_days=2)
+    sc.conversation(LINDE, "annual", "2025-01-20")
+    for quarter, value in zip(["2024-06-30", "2024-09-30", "2024-12-31", "2025-03-31"], [61, 62, 63, 64],
+                              strict=True):
+        sc.scores(quarter, {LINDE: {**GOOD, "dm2/hba1c_measured": value}})
+    sc.run_weekly("2025-06-30")
+    told = [m for m in queries.outbox_messages(services) if m.kind == "board_escalation"]
+    assert told and all(m.payload["visits"] == [
+        {"what": "conversation", "kind": "extra", "on": "2024-04-29"},
+        {"what": "support", "kind": "coaching", "on": "2024-06-03", "half_days": 2},
+        {"what": "conversation", "kind": "annual", "on": "2025-01-20"}] for m in told)
+    text = render(told[0], mail_from="kwaliteit@cohaesie.example", now=at("2025-06-30")).get_body(
+        preferencelist=("plain",))
+    assert text is not None
+    body = " ".join(text.get_content().split())
+    assert ("Gesprekken met de praktijk en ondersteuning sinds het verbeterplan: - 29 april 2024: extra gesprek "
+            "- 3 juni 2024: coaching on the job (2 dagdelen) - 20 januari 2025: kwaliteitsjaargesprek") in body
