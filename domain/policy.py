@@ -22,6 +22,17 @@ from domain.registry import Programme, Role
 from domain.vocabulary import CHRONIC_PROGRAMMES
 
 
+class JudgeBy(StrEnum):
+    """How a score is held against a threshold for a strong deviation.
+
+    ``point``: the score itself lies below the threshold. ``interval``: even the upper bound of the score's 95%
+    Wilson interval lies below it (a small practice's low score may be chance).
+    """
+
+    POINT = "point"
+    INTERVAL = "interval"
+
+
 class LagMode(StrEnum):
     """How "more than 20% behind the national average" is read.
 
@@ -94,6 +105,17 @@ class Policy(BaseModel):
         ge=0,
         description="Little or no improvement: the score rose by less than this many points since "
         "the last period before the plan.",
+    )
+    min_denominator: int = Field(
+        10,
+        ge=1,
+        description="A figure over fewer patients than this is not judged by the escalation rules (the decision "
+        "notes it): fewer patients say little (VIPLive shows no group under 10).",
+    )
+    judge_by: JudgeBy = Field(
+        JudgeBy.POINT,
+        description="Strong deviation: the score below the threshold (point), or even its 95% interval's upper "
+        "bound below it (interval).",
     )
     without_national_average: MissingAverage = Field(
         MissingAverage.NONE,

@@ -8,7 +8,9 @@ listed in ``notes`` rather than silently skipped.
 
 Invariants: exact arithmetic at thresholds; "more than X behind" is strict, so a score
 exactly on the threshold does not count; only main process indicators of chronic
-programmes the practice was enrolled in at the period's end are read.
+programmes the practice was enrolled in at the period's end are read, over at least
+``min_denominator`` patients (fewer are noted, not judged); with ``judge_by: interval`` a strong
+deviation needs even the upper bound of the score's 95% Wilson interval below the threshold.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict
 
+from domain.indicator_views import wilson_interval
 from domain.indicators import IndicatorFigures, IndicatorKey, IndicatorKind, IndicatorScore, exact
-from domain.policy import LagMode, MissingAverage, Policy
+from domain.policy import JudgeBy, LagMode, MissingAverage, Policy
 from domain.registry import Programme
 
 
@@ -97,11 +100,13 @@ def _fmt(value: float) -> str:
 
 
 def _watched(
-    figures: IndicatorFigures, policy: Policy, enrolments: Mapping[Programme, date], on: date
+    figures: IndicatorFigures, policy: Policy, enrolments: Mapping[Programme, date], on: date,
+    notes: list[str] | None = None,
 ) -> list[IndicatorScore]:
     """The scores the escalation rules read: for each main process indicator of a chronic programme,
     its own latest period known on ``on`` (a programme's figures may arrive before another's), if
-    the practice had joined the programme by that period's end."""
+    the practice had joined the programme by that period's end and it counts at least ``min_denominator``
+    patients (a smaller one is left out, with a note in ``notes``)."""
     watched = []
     for score in figures.latest_scores(on).values():
         definition = figures.catalogue.get(score.key)
@@ -111,6 +116,11 @@ def _watched(
             continue
         started = enrolments.get(score.programme)
         if started is None or started > score.period_end:
+            continue
+        if score.denominator < policy.min_denominator:
+            if notes is not None:
+                notes.append(f"{score.key}: niet beoordeeld, {score.denominator} patiënten (minder dan "
+                             f"{policy.min_denominator})")
             continue
         watched.append(score)
     return sorted(watched, key=lambda s: (s.programme.value, s.indicator))
@@ -127,22 +137,29 @@ def assess_deviation(
     reasons: list[Reason] = []
     notes: list[str] = []
     share = exact(policy.deviation_share_of_target)
-    for score in _watched(figures, policy, enrolments, on):
+    for score in _watched(figures, policy, enrolments, on, notes):
         target = figures.targets.get(score.key)
         if target is None:
             notes.append(f"{score.key}: geen streefwaarde bekend")
             continue
         threshold = exact(target) * (1 - share)
-        if score.exact_score < threshold:
-            reasons.append(_reason(
-                Rule.STRONG_DEVIATION, score, figures, reference="target", reference_value=target,
-                threshold=float(threshold),
-                explanation=(
-                    f"{score.key}: {_fmt(score.score)}% ({score.numerator}/{score.denominator}) ligt "
-                    f"meer dan {_fmt(float(share) * 100)}% onder de streefwaarde {_fmt(target)}% "
-                    f"(grens {_fmt(float(threshold))}%)"
-                ),
-            ))
+        if score.exact_score >= threshold:
+            continue
+        upper = wilson_interval(score.numerator, score.denominator)[1]
+        if policy.judge_by is JudgeBy.INTERVAL and exact(upper) >= threshold:
+            notes.append(f"{score.key}: {_fmt(score.score)}% ligt onder de grens {_fmt(float(threshold))}%, maar "
+                         f"het 95%-interval reikt tot {_fmt(upper)}%: niet als afwijking beoordeeld")
+            continue
+        interval = f"; 95%-interval tot {_fmt(upper)}%" if policy.judge_by is JudgeBy.INTERVAL else ""
+        reasons.append(_reason(
+            Rule.STRONG_DEVIATION, score, figures, reference="target", reference_value=target,
+            threshold=float(threshold),
+            explanation=(
+                f"{score.key}: {_fmt(score.score)}% ({score.numerator}/{score.denominator}) ligt "
+                f"meer dan {_fmt(float(share) * 100)}% onder de streefwaarde {_fmt(target)}% "
+                f"(grens {_fmt(float(threshold))}%{interval})"
+            ),
+        ))
     return Decision(rule=Rule.STRONG_DEVIATION, applies=bool(reasons), on=on, period_end=period,
                     reasons=tuple(reasons), notes=tuple(notes))
 
@@ -169,7 +186,7 @@ def assess_underperformance(
     reasons: list[Reason] = []
     notes: list[str] = []
     min_improvement = exact(policy.min_improvement_points)
-    for score in _watched(figures, policy, enrolments, on):
+    for score in _watched(figures, policy, enrolments, on, notes):
         if score.period_end <= plan_agreed_on:
             notes.append(f"{score.key}: nog geen cijfer over een periode na het verbeterplan")
             continue

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from domain.indicators import IndicatorFigures, IndicatorKey, IndicatorKind, IndicatorScore, NationalAverage
-from domain.policy import LagMode, Policy
+from domain.policy import JudgeBy, LagMode, Policy
 from domain.registry import Programme
 from domain.rules.escalation import Decision, assess_deviation, assess_recovery, assess_underperformance
 from tests.unit.practice_figures import HBA1C, HBA1C_MEASURED, definition, score
@@ -218,3 +218,26 @@ def test_figures_count_from_their_period_end_plus_the_publication_delay() -> Non
     delayed = IndicatorFigures.build(CATALOGUE, [], [], [score("hba1c_measured", Q1, 60)], count_after_days=35)
     assert delayed.latest_scores(date(2024, 5, 4)) == {}
     assert HBA1C in delayed.latest_scores(date(2024, 5, 5)) and delayed.latest_period(date(2024, 5, 5)) == Q1
+
+
+# --- small numbers ------------------------------------------------------------------------------
+
+
+def test_a_figure_over_fewer_patients_than_the_policys_minimum_is_not_judged_and_the_decision_says_so() -> None:
+    few = figures(score("hba1c_measured", Q1, 3, 9))  # 33%: far below, but over 9 patients
+    decision = assess_deviation(few, Policy(), ENROLLED, Q1)
+    assert not decision.applies
+    assert "dm2/hba1c_measured: niet beoordeeld, 9 patiënten (minder dan 10)" in decision.notes
+    assert assess_deviation(few, Policy(min_denominator=5), ENROLLED, Q1).applies
+
+
+def test_judged_by_interval_a_small_practices_low_score_is_a_deviation_only_when_even_its_upper_bound_is_low() -> None:
+    # 14/20 = 70% is below the 72% threshold (target 90), but its 95% interval reaches 85.5%: chance may explain it
+    near = figures(score("hba1c_measured", Q1, 14, 20))
+    assert assess_deviation(near, Policy(), ENROLLED, Q1).applies
+    by_interval = assess_deviation(near, Policy(judge_by=JudgeBy.INTERVAL), ENROLLED, Q1)
+    assert not by_interval.applies and any("95%-interval reikt tot" in n for n in by_interval.notes)
+    # 400/1000 = 40%: its interval (37.0-43.1%) lies wholly below the threshold
+    far = assess_deviation(figures(score("hba1c_measured", Q1, 400, 1000)), Policy(judge_by=JudgeBy.INTERVAL),
+                           ENROLLED, Q1)
+    assert far.applies and "95%-interval tot 43,1%" in far.reasons[0].explanation
