@@ -65,6 +65,7 @@ from storage.tables import (
     IndicatorRow,
     IndicatorScoreRow,
     NationalAverageRow,
+    OfficerAssignmentRow,
     OutboxRow,
     PolicyVersionRow,
     PracticePersonRow,
@@ -1023,3 +1024,32 @@ def restart_trajectories(session: Session, leaves: Sequence[TrajectoryTransition
         session.add(TrajectoryRow(agb_code=code, state="start", since=None, version=0, view={}))
     review.register(session, codes)
     return codes
+
+
+# --- officers of a practice ----------------------------------------------------------------------
+
+
+def officer_assignments(session: Session) -> dict[str, list[str]]:
+    """Per practice, the officers who hold its conversations, in order."""
+    return {r.agb_code: list(r.officers) for r in session.exec(select(OfficerAssignmentRow))}
+
+
+def keep_officers(session: Session, agb_code: str, officers: Sequence[str], at: datetime, actor: str) -> list[str]:
+    """Store the officers chosen for a practice that had none (a second writer keeps the first one's choice);
+    returns the practice's officers."""
+    from storage.obligations import insert_ignore  # loaded only when notices are queued
+
+    insert_ignore(session, OfficerAssignmentRow, [{"agb_code": agb_code, "officers": list(officers),
+                                                   "by_hand": False, "assigned_at": at, "actor": actor}],
+                  ["agb_code"])
+    row = session.get(OfficerAssignmentRow, agb_code)
+    return list(row.officers) if row is not None else list(officers)
+
+
+def assign_officers(session: Session, agb_code: str, officers: Sequence[str], at: datetime, actor: str, *,
+                    by_hand: bool = True) -> None:
+    """Set a practice's officers, replacing any earlier choice (an officer's own, or a top-up after one left)."""
+    row = session.get(OfficerAssignmentRow, agb_code) or OfficerAssignmentRow(agb_code=agb_code, actor=actor)
+    row.officers, row.by_hand, row.assigned_at, row.actor = list(officers), by_hand, at, actor
+    session.add(row)
+    session.flush()

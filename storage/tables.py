@@ -228,6 +228,18 @@ class AgreementRow(_Table, table=True):
     recorded_at: datetime = _moment()
 
 
+class OfficerAssignmentRow(_Table, table=True):
+    """The officers who hold a practice's conversations, in order (the first organises): assigned by an officer
+    (``by_hand``), or spread when the practice first needed them, and kept when another officer joins."""
+
+    __tablename__ = "officer_assignment"
+    agb_code: str = Field(foreign_key="practice.agb_code", primary_key=True, max_length=8)
+    officers: list[str] = _json(default_factory=list)
+    by_hand: bool = False
+    assigned_at: datetime = _moment()
+    actor: str
+
+
 class SupportEventRow(_Table, table=True):
     """A change of a support activity (requested, planned, done, cancelled): append-only, ``UNIQUE(support_id,
     seq)``; ``on`` is the day it happened, ``recorded_at`` when it was recorded."""

@@ -11,12 +11,14 @@ Invariants:
   conversation happened.
 - The practice's people invited to an annual or extra conversation are exactly the roles its attendance check
   asks for (``invited_roles`` is derived from ``REQUIRED``), so invitation and check cannot drift apart.
+- Two officers hold a practice's conversations: the two an officer assigned, else the two who hold the fewest
+  practices (``spread_officers``); once chosen they stay, also when another officer joins.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from domain.conversations import Attendee
@@ -75,3 +77,14 @@ def attendance_gaps(kind: ConversationKind, attendees: Iterable[Attendee]) -> tu
         if present < required.at_least:
             gaps.append(required.missing_nl.format(present=present, required=required.at_least))
     return tuple(gaps)
+
+
+OFFICERS_PER_PRACTICE = 2  # seed section 1: two officers of the care group attend each annual conversation
+
+
+def spread_officers(officers: Sequence[str], held: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """The officers a practice without its own gets: the ``OFFICERS_PER_PRACTICE`` who hold the fewest practices
+    in ``held`` (practice -> its officers), ties by name."""
+    load = Counter(name for names in held.values() for name in names if name in officers)
+    ranked = sorted(officers, key=lambda name: (load[name], name))
+    return tuple(ranked[:OFFICERS_PER_PRACTICE])

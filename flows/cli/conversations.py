@@ -117,3 +117,17 @@ def leave(
                   f"{STATE_NAMES_NL[event.to_state]}")
     else:
         out.print(f"vertrek van {result.agb_code} op {result.on} vastgelegd; traject: {result.waiting}", markup=False)
+
+
+@cli.command()
+def assign(
+    agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")],
+    officer: Annotated[list[str], typer.Option("--officer", help="Naam van een functionaris; één of twee keer.")],
+    now: cli.NowOption = None,
+    actor: cli.ActorOption = None,
+) -> None:
+    """Leg vast welke functionarissen de gesprekken met een praktijk voeren (anders: gelijk verdeeld)."""
+    from flows.services.officers import assign as assign_officers
+
+    names = assign_officers(cli.services(), cli.agb_code(agb), officer, cli.moment(now), cli.actor(actor))
+    out.print(f"praktijk {agb}: gesprekken met {' en '.join(names)}", markup=False)

@@ -31,6 +31,7 @@ from domain.trajectory import TrajectoryState, TrajectoryView
 from domain.vocabulary import date_nl
 from flows.services.context import Services
 from flows.services.duties import DEFAULT_BATCH, DutyReport
+from flows.services.officers import officers_of
 from notifications.compose import (
     PreparationFacts,
     conversation_messages,
@@ -84,6 +85,10 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
     care_group = repo.care_group_name(s)
     all_practices: list[Practice] | None = None
     reference: _Reference | None = None
+    # the two officers of each practice with a conversation or kit notice: kept once chosen (flows.services.officers)
+    held = officers_of(s, sorted({r.agb_code for r in rows if r.agb_code in practices and (
+        ObligationKind(r.kind) in CONVERSATION_KINDS or r.kind == ObligationKind.INSTRUCTION_KIT.value)}),
+        officers, now)
     owed: list[tuple[StoredObligation, Obligation, list[str], list[str], list[OutboxMessage]]] = []
     for row in rows:
         ob = row.obligation
@@ -99,16 +104,16 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
                                                 policy.figures_count_after_days)
                 view = reference.view(practice.agb_code)
                 prepare = reference.preparation(practice.agb_code, on) if stage != "overdue" else None
-                messages += conversation_messages(stage, ob, practice, officers, care_group, policy, prepare,
-                                                  state=view.state.value, last_held_on=view.last_annual_conversation_on,
-                                                  sequence=row.version)
+                messages += conversation_messages(stage, ob, practice, held[practice.agb_code], care_group, policy,
+                                                  prepare, state=view.state.value,
+                                                  last_held_on=view.last_annual_conversation_on, sequence=row.version)
             elif ob.kind in MEETING_KINDS:
                 if all_practices is None:  # practices that left the cycle are not invited
                     left = {v.agb_code for v in repo.load_views(s).values() if v.state is TrajectoryState.LEFT}
                     all_practices = [p for p in repo.practices(s) if p.agb_code not in left]
                 messages += meeting_messages(ob, all_practices, officers, care_group, policy, sequence=row.version)
             elif ob.kind is ObligationKind.INSTRUCTION_KIT and practice is not None:
-                messages += kit_messages(ob, practice, officers, care_group)
+                messages += kit_messages(ob, practice, held[practice.agb_code], care_group)
             elif ob.kind is ObligationKind.MANDATORY_COURSE and practice is not None:
                 messages += training_messages(ob, practice, policy, care_group)
         owed.append((row, ob, send, skip, messages))

@@ -106,3 +106,27 @@ def test_the_escalation_mail_lists_the_conversations_and_the_support_given_since
     body = " ".join(text.get_content().split())
     assert ("Gesprekken met de praktijk en ondersteuning sinds het verbeterplan: - 29 april 2024: extra gesprek "
             "- 3 juni 2024: coaching on the job (2 dagdelen) - 20 januari 2025: kwaliteitsjaargesprek") in body
+
+
+def test_officers_are_spread_evenly_kept_when_another_joins_and_an_officers_own_choice_holds(
+        services: Services) -> None:
+    from domain.registry import Person, Role
+    from flows.services.officers import UnknownOfficerError, assign, officers_of
+
+    Scenario.build(services, DESCRIPTION, start="2024-01-01")
+    officers = [Person(name=n, role=Role.OFFICER, email=f"{n[0].lower()}@x.example") for n in ("Ank", "Bas", "Cor")]
+    with services.transaction() as s:
+        first = officers_of(s, [LINDE], officers, at("2024-01-02"))
+    assert [p.name for p in first[LINDE]] == ["Ank", "Bas"]
+    with services.transaction() as s:  # Aad joins: De Linde keeps its officers
+        again = officers_of(s, [LINDE], [Person(name="Aad", role=Role.OFFICER), *officers], at("2024-02-01"))
+    assert [p.name for p in again[LINDE]] == ["Ank", "Bas"]
+    with services.transaction() as s:  # Bas leaves: only he is replaced
+        after = officers_of(s, [LINDE], [officers[0], officers[2]], at("2024-03-01"))
+    assert [p.name for p in after[LINDE]] == ["Ank", "Cor"]
+    with pytest.raises(UnknownOfficerError, match="geen functionaris in het register"):
+        assign(services, LINDE, ["Onbekend"], at("2024-03-02"), "officer")
+    assert assign(services, LINDE, ["P. de Boer"], at("2024-03-02"), "officer") == ("P. de Boer",)
+    with services.transaction() as s:
+        mine = officers_of(s, [LINDE], [Person(name="P. de Boer", role=Role.OFFICER), *officers], at("2024-03-03"))
+    assert [p.name for p in mine[LINDE]] == ["P. de Boer", "Ank"]  # her choice first, topped up to two
