@@ -1371,7 +1371,10 @@ def parse_report(path: FilePath) -> ConversationReport:
     if data is not None:
         _unknown_keys(top, data, _REPORT_KEYS)
         goals = _goals(top, data.get("goals"), required=False)
-        agreements = [_report_item(top, "agreements", index, raw, Agreement, {"due": _date})
+        # a line of text is an agreement of the practice
+        agreements = [_report_item(top, "agreements", index,
+                                   {"text": raw, "owner": "practice"} if isinstance(raw, str) else raw,
+                                   Agreement, {"due": _date})
                       for index, raw in enumerate(_items(top, "agreements", data.get("agreements")))]
         evaluations = [_report_item(top, "evaluations", index, raw, Evaluation, {})
                        for index, raw in enumerate(_items(top, "evaluations", data.get("evaluations")))]
@@ -1389,8 +1392,6 @@ def parse_report(path: FilePath) -> ConversationReport:
 def _report_item(top: _Row, key: str, index: int, raw: object, model: type[M],
                  converters: Mapping[str, Callable[[object], Any]]) -> M | None:
     row = _Row(top.file, None, top.problems, f"{key}[{index}]")
-    if key == "agreements" and isinstance(raw, str):
-        raw = {"text": raw, "owner": "practice"}
     data = _mapping(row, raw, "een opsomming van naam: waarde")
     if data is None:
         return None

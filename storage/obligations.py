@@ -321,12 +321,6 @@ def duty_runs(session: Session, duty: str | None = None, limit: int = 50) -> lis
     return [value_of(DutyRun, r) for r in session.exec(query.order_by(col(DutyRunRow.moment).desc()).limit(limit))]
 
 
-def last_duty_run(session: Session, duty: str, before: datetime) -> DutyRun | None:
-    query = select(DutyRunRow).where(col(DutyRunRow.duty) == duty, col(DutyRunRow.moment) < before)
-    row = session.exec(query.order_by(col(DutyRunRow.moment).desc()).limit(1)).first()
-    return value_of(DutyRun, row) if row is not None else None
-
-
 def withdraw_messages(session: Session, key_prefixes: Sequence[str], reason: str) -> int:
     """Withdraw messages not yet sent whose key starts with one of the prefixes (an invitation for a day
     that has moved): they become ``withdrawn`` and are never sent. Sent ones stay as they were."""

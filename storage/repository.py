@@ -943,11 +943,6 @@ def held_messages(session: Session) -> list[OutboxRow]:
     return list(session.exec(query).all())
 
 
-def outbox_counts(session: Session) -> dict[str, int]:
-    rows = session.execute(select(OutboxRow.status, sa.func.count()).group_by(col(OutboxRow.status))).all()
-    return {str(status): int(n) for status, n in rows}
-
-
 # --- reads the services need ---------------------------------------------------------------------------------
 
 

@@ -229,8 +229,8 @@ class AgreementRow(_Table, table=True):
 
 
 class OfficerAssignmentRow(_Table, table=True):
-    """The officers who hold a practice's conversations, in order (the first organises): assigned by an officer
-    (``by_hand``), or spread when the practice first needed them, and kept when another officer joins."""
+    """The officers who hold a practice's conversations: assigned by an officer (``by_hand``), or spread when the
+    practice first needed them, and kept when another officer joins."""
 
     __tablename__ = "officer_assignment"
     agb_code: str = Field(foreign_key="practice.agb_code", primary_key=True, max_length=8)

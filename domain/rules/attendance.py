@@ -85,6 +85,14 @@ OFFICERS_PER_PRACTICE = 2  # seed section 1: two officers of the care group atte
 def spread_officers(officers: Sequence[str], held: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
     """The officers a practice without its own gets: the ``OFFICERS_PER_PRACTICE`` who hold the fewest practices
     in ``held`` (practice -> its officers), ties by name."""
-    load = Counter(name for names in held.values() for name in names if name in officers)
-    ranked = sorted(officers, key=lambda name: (load[name], name))
-    return tuple(ranked[:OFFICERS_PER_PRACTICE])
+    return least_loaded(officers, officer_load(held), OFFICERS_PER_PRACTICE)
+
+
+def officer_load(held: Mapping[str, Sequence[str]]) -> Counter[str]:
+    """How many practices each officer holds."""
+    return Counter(name for names in held.values() for name in names)
+
+
+def least_loaded(officers: Sequence[str], load: Mapping[str, int], count: int) -> tuple[str, ...]:
+    """The ``count`` officers of ``officers`` who hold the fewest practices, ties by name."""
+    return tuple(sorted(officers, key=lambda name: (load.get(name, 0), name))[:count])

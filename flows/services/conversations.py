@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from domain.clock import as_amsterdam, fact_moment, future_fact
 from domain.commands import LeaveProgramme, RecordConversation
-from domain.conversations import ImprovementPlan
+from domain.conversations import ConversationReport, ImprovementPlan
 from domain.errors import ConflictError, InFutureError, InputError, NotFoundError
 from domain.inputs import check_date, check_text, checked
 from domain.rules.agreements import OpenAgreement, report_problems, unevaluated
@@ -91,17 +91,17 @@ class ConversationRecorded:
     agreement_gaps: tuple[str, ...] = ()  # open agreements an annual conversation left unevaluated
 
 
-def _request_support(s: Session, cmd: RecordConversation, made: list[str], now: datetime, actor: str) -> None:
+def _request_support(s: Session, cmd: RecordConversation, report: ConversationReport, made: list[str], now: datetime,
+                     actor: str) -> None:
     """A report's support needs become requests on the day of the conversation: one per agreement that asks for
     support (linked to it), and one per need no agreement carries."""
-    assert cmd.report is not None
     note = f"uit het verslag van {cmd.held_on.isoformat()}"
     linked = set()
-    for agreement, key in zip(cmd.report.agreements, made, strict=True):
+    for agreement, key in zip(report.agreements, made, strict=True):
         if agreement.support is not None:
             request_in(s, cmd.agb_code, agreement.support, cmd.held_on, now, actor, agreement=key, note=note)
             linked.add(agreement.support)
-    for need in cmd.report.support_needs:
+    for need in report.support_needs:
         if need not in linked:
             request_in(s, cmd.agb_code, need, cmd.held_on, now, actor, note=note)
 
@@ -141,7 +141,10 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
             _same_conversation_or_raise(stored, cmd)
             return ConversationRecorded(conv_id, cmd.agb_code, cmd.kind, cmd.held_on, True, gaps, None,
                                         agreement_gaps=tuple(stored.agreement_gaps))
-        agreements = repo.agreements_of(s, cmd.agb_code)
+        # the practice's agreements matter to a report (what it may evaluate) and to an annual conversation (what
+        # it leaves unevaluated)
+        agreements = (repo.agreements_of(s, cmd.agb_code)
+                      if cmd.report is not None or cmd.kind is ConversationKind.ANNUAL else [])
         if cmd.report is not None:
             problems = report_problems(cmd.report, cmd.held_on,
                                        {a.id: None if a.status == "open" else a.status for a in agreements})
@@ -180,7 +183,7 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
         if cmd.report is not None:
             made = repo.add_agreements(s, conversation, cmd.report.agreements)
             repo.evaluate_agreements(s, cmd.report.evaluations, conversation)
-            _request_support(s, cmd, made, now, actor)
+            _request_support(s, cmd, cmd.report, made, now, actor)
         outcome = record_step(s, services, view, cmd.agb_code, trigger, fact_moment(cmd.held_on), now, actor,
                               details, (), source=f"conversation:{conv_id}", live=live)
         s.commit()

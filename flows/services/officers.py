@@ -18,7 +18,7 @@ from domain.clock import as_amsterdam
 from domain.errors import NotFoundError
 from domain.inputs import check_name, checked
 from domain.registry import Person, Role
-from domain.rules.attendance import OFFICERS_PER_PRACTICE, spread_officers
+from domain.rules.attendance import OFFICERS_PER_PRACTICE, least_loaded, officer_load
 from flows.services.context import ENGINE_ACTOR, Services, UnknownPracticeError
 from storage import repository as repo
 
@@ -31,20 +31,23 @@ def officers_of(s: Session, codes: Sequence[str], officers: Sequence[Person], at
                 actor: str = ENGINE_ACTOR) -> dict[str, tuple[Person, ...]]:
     """Each practice's officers, in the caller's transaction: kept ones still in the registry, else (or topped up
     with) the least loaded, stored so they stay."""
+    if not codes:
+        return {}
     by_name = {p.name: p for p in officers}
     needed = min(OFFICERS_PER_PRACTICE, len(by_name))
     held = repo.officer_assignments(s)
+    load = officer_load(held)  # kept up to date as practices get officers (not counted again per practice)
     found: dict[str, tuple[Person, ...]] = {}
     for code in codes:
         kept = [name for name in held.get(code, []) if name in by_name]
         if len(kept) < needed:
-            others = {c: names for c, names in held.items() if c != code}
-            extra = [n for n in spread_officers(sorted(set(by_name) - set(kept)), others)][:needed - len(kept)]
-            chosen = kept + extra
+            load.subtract(held.get(code, []))  # the practice's own officers do not count against them
+            chosen = kept + list(least_loaded(sorted(set(by_name) - set(kept)), load, needed - len(kept)))
             if code in held:
                 repo.assign_officers(s, code, chosen, at, actor, by_hand=False)
             else:
                 chosen = repo.keep_officers(s, code, chosen, at, actor)
+            load.update(chosen)
             held[code] = chosen
             kept = [name for name in chosen if name in by_name]
         found[code] = tuple(by_name[name] for name in kept)

@@ -231,9 +231,11 @@ def preview(kind: str, *, mail_from: str, now: datetime) -> Preview:
     body, html = msg.get_body(preferencelist=("plain",)), msg.get_body(preferencelist=("html",))
     attachments = list(msg.iter_attachments())
     invite = next((part for part in attachments if (part.get_filename() or "").endswith(".ics")), None)
-    data = invite.get_payload(decode=True) if invite is not None else None
+    calendar: bytes | None = None
+    if invite is not None:
+        data = invite.get_payload(decode=True)
+        calendar = data if isinstance(data, bytes) else b""
     return Preview(sender=str(msg["From"]), recipient=str(msg["To"]), subject=str(msg["Subject"]),
                    text=body.get_content() if body is not None else "",
-                   html=html.get_content() if html is not None else "", eml=message_bytes(msg),
-                   calendar=data if isinstance(data, bytes) else (b"" if invite is not None else None),
+                   html=html.get_content() if html is not None else "", eml=message_bytes(msg), calendar=calendar,
                    attachments=[(part.get_filename() or "", part.get_content_type()) for part in attachments])
