@@ -96,6 +96,21 @@ class Outcome(StrEnum):
     DROPPED = "dropped"  # no longer wanted: withdrawn by both
 
 
+class GoalStatus(StrEnum):
+    """Where a goal of an improvement plan stands: ``open`` until its ``by`` date, then judged against the latest
+    figure (``domain.rules.goals``)."""
+
+    OPEN = "open"  # its day has not come
+    MET = "met"  # the latest figure reaches the target
+    NOT_MET = "not_met"  # it does not
+    NOT_JUDGED = "not_judged"  # the latest figure counts too few patients to judge (policy min_denominator)
+    NO_FIGURE = "no_figure"  # no figure of the indicator known by then
+
+
+GOAL_STATUS_NAMES_NL = {GoalStatus.OPEN: "loopt", GoalStatus.MET: "gehaald", GoalStatus.NOT_MET: "niet gehaald",
+                        GoalStatus.NOT_JUDGED: "niet te beoordelen (te weinig patiënten)",
+                        GoalStatus.NO_FIGURE: "geen cijfer bekend"}
+
 OWNER_NAMES_NL = {AgreementOwner.PRACTICE: "praktijk", AgreementOwner.CARE_GROUP: "zorggroep"}
 OUTCOME_NAMES_NL = {Outcome.MET: "gehaald", Outcome.PARTLY_MET: "deels gehaald", Outcome.NOT_MET: "niet gehaald",
                     Outcome.DROPPED: "vervallen"}
@@ -198,6 +213,8 @@ MESSAGE_KIND_NAMES_NL = {
     "board_left": "vertrek gemeld aan het bestuur",
     "board_digest": "overzicht voor het bestuur",
     "missing_address": "melding geen bruikbaar e-mailadres",
+    "goal_judged": "doel beoordeeld",
+    "agreement_overdue": "afspraak over tijd",
     "board": "bericht aan het bestuur",  # a run's count of the board messages its transitions queued
 }
 
@@ -214,6 +231,8 @@ SUBJECTS_NL = {
     "meeting_invitation": "Uitnodiging {meeting} {day}",
     "kit_refresh_due": "De {kit} van {practice} wordt geactualiseerd",
     "training_due": "Verplichte scholing: {course} voor {day}",
+    "goal_judged": "Doel {indicator} van {practice}: {status}",
+    "agreement_overdue": "Afspraak over tijd: {practice}, {day}",
     "missing_address": "Bericht niet verstuurd: geen bruikbaar e-mailadres voor {recipient}",
 }
 
@@ -231,6 +250,27 @@ def conversation_nl(kind: str) -> str:
         return KIND_NAMES_NL[ConversationKind(kind)]
     except ValueError:
         return kind
+
+
+def goal_status_nl(status: str) -> str:
+    try:
+        return GOAL_STATUS_NAMES_NL[GoalStatus(status)]
+    except ValueError:
+        return status
+
+
+def owner_nl(owner: str) -> str:
+    try:
+        return OWNER_NAMES_NL[AgreementOwner(owner)]
+    except ValueError:
+        return owner
+
+
+def outcome_nl(outcome: str) -> str:
+    try:
+        return OUTCOME_NAMES_NL[Outcome(outcome)]
+    except ValueError:
+        return outcome
 
 
 def visit_nl(visit: Any) -> str:

@@ -8,6 +8,7 @@ in ``domain.vocabulary``) and typed payload (``notifications.payloads``), as pur
 - ``board_messages``: ``board_escalation``, ``board_progress``, ``board_recovery``, ``board_left``;
   ``digest_messages``: ``board_digest``.
 - ``conversation_messages``: ``conversation_invitation``, ``conversation_reminder``, ``conversation_overdue``.
+- ``goal_judged_messages``: ``goal_judged``; ``agreement_overdue_messages``: ``agreement_overdue``.
 - ``meeting_messages``: ``meeting_invitation``; ``kit_messages``: ``kit_refresh_due``; ``training_messages``:
   ``training_due``; ``missing_address_messages``: ``missing_address`` (also for an address refused for good).
 
@@ -39,17 +40,22 @@ from domain.rules.attendance import MEETING_ROLES, invited_roles
 from domain.rules.escalation import Decision
 from domain.trajectory import BoardNotificationRequested, TrajectoryTransitioned, TrajectoryView
 from domain.vocabulary import (
+    GOAL_STATUS_NAMES_NL,
     KIT_SHORT_NAMES_NL,
     MEETING_NAMES_NL,
     MEETING_TOPICS_NL,
     PERIOD_NAMES_NL,
     SUBJECTS_NL,
+    AgreementOwner,
     ConversationKind,
+    GoalStatus,
     capitalised,
     conversation_nl,
     date_nl,
 )
 from notifications.payloads import (
+    AgreementLine,
+    AgreementOverdue,
     Attendee,
     BoardDigest,
     BoardNotice,
@@ -62,6 +68,8 @@ from notifications.payloads import (
     DigestIndicator,
     DigestTrajectory,
     DueConversation,
+    GoalJudged,
+    GoalLine,
     HeldPart,
     IndicatorLine,
     KitPart,
@@ -131,9 +139,11 @@ VISITS_FOR = frozenset({"board_escalation", "board_progress"})
 
 def board_messages(effects: Sequence[BoardNotificationRequested], event: TrajectoryTransitioned, practice: Practice,
                    board: Sequence[Person], plan_agreed_on: date | None,
-                   progress_every_months: int | None = None, visits: Sequence[Visit] = ()) -> list[OutboxMessage]:
+                   progress_every_months: int | None = None, visits: Sequence[Visit] = (),
+                   goals: Sequence[GoalLine] = ()) -> list[OutboxMessage]:
     """One message per board member (else to "Bestuur" without an address) for each notice a transition asks; an
-    escalation or progress notice lists ``visits``, the conversations held and the support given since the plan."""
+    escalation or progress notice lists ``visits``, the conversations held and the support given since the plan,
+    and ``goals``, every goal of the plan and where it stands."""
     members = tuple(board) or (Person(name="Bestuur", role=Role.BOARD, email=None),)
     messages: list[OutboxMessage] = []
     for effect in effects:
@@ -143,7 +153,8 @@ def board_messages(effects: Sequence[BoardNotificationRequested], event: Traject
             reasons=list(event.reasons), progress_every_months=progress_every_months,
             indicators=([_progress_line(r) for r in event.reasons if r.get("indicator")]
                         if effect.kind == "board_progress" else None),
-            visits=list(visits) if visits and effect.kind in VISITS_FOR else None)
+            visits=list(visits) if visits and effect.kind in VISITS_FOR else None,
+            goals=list(goals) if goals and effect.kind in VISITS_FOR else None)
         subject = SUBJECTS_NL[effect.kind].format(practice=practice.name, agb=practice.agb_code)
         data = payload(notice)
         messages += [OutboxMessage(
@@ -208,6 +219,8 @@ class PreparationFacts:
     on: date
     agreements: tuple[str, ...] | None = None
     agreed_on: date | None = None
+    open_agreements: tuple[AgreementLine, ...] = ()  # every agreement still open, with a proposed outcome if any
+    goals: tuple[GoalLine, ...] = ()  # the goals of the past year, with their current figures
 
 
 def preparation(facts: PreparationFacts) -> Preparation:
@@ -227,7 +240,8 @@ def preparation(facts: PreparationFacts) -> Preparation:
             target=figures.targets.get(key), national_average=average[1] if average else None,
             national_average_year=average[0] if average else None))
     return Preparation(period_end=figures.latest_period(on), indicators=lines, agreements=list(facts.agreements or ()),
-                       agreements_from=facts.agreed_on if facts.agreements is not None else None)
+                       agreements_from=facts.agreed_on if facts.agreements is not None else None,
+                       open_agreements=list(facts.open_agreements) or None, goals=list(facts.goals) or None)
 
 
 def conversation_messages(stage: str, obligation: Obligation, practice: Practice, officers: Sequence[Person],
@@ -255,8 +269,9 @@ def conversation_messages(stage: str, obligation: Obligation, practice: Practice
         attendees = [Attendee(role=p.role.value, name=p.name, email=p.email) for p in people]
         attendees += [Attendee(role="officer", name=p.name, email=p.email) for p in attending_officers]
         recipients: list[tuple[str, str | None, str]] = [(p.name, p.email, p.role.value) for p in people]
-        if not people:  # no attendees registered: the practice's own address
-            recipients = [(practice.name, practice.email, "practice")]
+        # the practice's own address too (its practice manager plans the day), and alone when nobody is registered
+        if not people or (practice.email and practice.email not in {p.email for p in people}):
+            recipients.append((practice.name, practice.email, "practice"))
         recipients += [(p.name, p.email, "officer") for p in attending_officers]
         # one calendar entry per duty: a moved conversation updates it (same UID, higher SEQUENCE)
         data = payload(ConversationInvitation(
@@ -290,6 +305,40 @@ def conversation_messages(stage: str, obligation: Obligation, practice: Practice
             kind="conversation_overdue", agb_code=agb, recipient_name=o.name, recipient_email=o.email,
             recipient_role="officer", subject=subject, payload=data) for o in to]
     raise ValueError(f"unknown conversation notice stage {stage!r}")
+
+
+# --- follow-up: goals and agreements ------------------------------------------------------------------------
+
+
+def goal_judged_messages(goal: GoalLine, reason: str, set_on: date, goal_key: str, practice: Practice,
+                         officers: Sequence[Person], care_group: str) -> list[OutboxMessage]:
+    """A goal judged on its day (met, not met, not to be judged): to the practice and to its officers."""
+    data = payload(GoalJudged(care_group=CareGroupPart(name=care_group), practice=practice_part(practice),
+                              goal=goal, reason=reason, set_on=set_on))
+    status = GOAL_STATUS_NAMES_NL[GoalStatus(goal.status)]
+    subject = SUBJECTS_NL["goal_judged"].format(indicator=goal.name or f"{goal.programme}/{goal.indicator}",
+                                                practice=practice.name, status=status)
+    to = [(practice.name, practice.email, "practice")] + [(o.name, o.email, "officer") for o in officers]
+    return [OutboxMessage(key=f"goal_judged:{goal_key}:{_who(email, name)}", kind="goal_judged",
+                          agb_code=practice.agb_code, recipient_name=name, recipient_email=email, recipient_role=role,
+                          subject=subject, payload=data) for name, email, role in to]
+
+
+def agreement_overdue_messages(agreement: AgreementLine, practice: Practice, officers: Sequence[Person],
+                               care_group: str) -> list[OutboxMessage]:
+    """An open agreement past its due date, to its owner once: the practice's own address for the practice's, the
+    practice's officers (else the care group's officers' name, held for an address) for the care group's."""
+    data = payload(AgreementOverdue(care_group=CareGroupPart(name=care_group), practice=practice_part(practice),
+                                    agreement=agreement))
+    if agreement.owner == AgreementOwner.PRACTICE.value:
+        to = [(practice.name, practice.email, "practice")]
+    else:
+        to = [(o.name, o.email, "officer") for o in officers] or [(f"Functionarissen {care_group}", None, "officer")]
+    subject = SUBJECTS_NL["agreement_overdue"].format(practice=practice.name,
+                                                      day=date_nl(agreement.due) if agreement.due else "")
+    return [OutboxMessage(key=f"agreement_overdue:{agreement.id}:{_who(email, name)}", kind="agreement_overdue",
+                          agb_code=practice.agb_code, recipient_name=name, recipient_email=email, recipient_role=role,
+                          subject=subject, payload=data) for name, email, role in to]
 
 
 # --- meetings, kits, courses ---------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ existed, so a template reads an optional field with ``.get``.
 - ``MODELS`` names the model of each kind: ``BoardNotice`` for ``board_escalation``, ``board_progress``,
   ``board_recovery`` and ``board_left``; ``BoardDigest`` for ``board_digest``; ``ConversationInvitation``,
   ``ConversationReminder``, ``ConversationOverdue``; ``MeetingInvitation``; ``KitRefreshDue`` for
-  ``kit_refresh_due``; ``TrainingDue``; ``MissingAddress`` (to an officer, also for a refused address).
+  ``kit_refresh_due``; ``TrainingDue``; ``GoalJudged`` for ``goal_judged``;
+  ``AgreementOverdue`` for ``agreement_overdue``; ``MissingAddress`` (to an officer, also for a refused address).
 
 Invariants:
 - The JSON of a payload is the one the product has always stored for its kind: the same fields in the same
@@ -104,13 +105,57 @@ class IndicatorLine(Part):
     national_average_year: int | None
 
 
+class Visit(Part):
+    """A conversation held with the practice, or support given to it, since its plan was agreed."""
+
+    what: str  # conversation | support
+    kind: str  # the conversation's kind (start, annual, extra) or the support's (coaching, ...)
+    on: Day
+    half_days: Number | None = None  # support: how much was given
+
+
+class AgreementLine(Part):
+    """An agreement still open: what, whose, by when, made when; ``proposed_outcome`` when the support that follows
+    it up was given (``domain.rules.agreements.proposed_outcome``), for the next conversation to confirm."""
+
+    id: str
+    text: str
+    owner: str  # practice | care_group
+    due: Day | None
+    made_on: Day
+    proposed_outcome: str | None = None
+    support_done: list[Visit] | None = None  # the support given for it, when it proposes an outcome
+
+
+class GoalLine(Part):
+    """A goal of a plan: its target and day, where it stands (``domain.vocabulary.GoalStatus``), and the figure:
+    the one it was judged by, or (still open) the latest one known, with its 95% interval."""
+
+    programme: str
+    indicator: str
+    name: str | None
+    target: Number
+    by: Day
+    status: str
+    score: Number | None = None
+    numerator: int | None = None
+    denominator: int | None = None
+    period_end: Day | None = None
+    interval_low: Number | None = None
+    interval_high: Number | None = None
+
+
 class Preparation(Part):
-    """What a practice prepares for a conversation: its figures, and the agreements of its last plan."""
+    """What a practice prepares for a conversation: its figures, the agreements of its last plan, the agreements
+    still open and the goals of the past year with their current figures (seed 1: agreements are evaluated at the
+    next conversation)."""
 
     period_end: Day | None
     indicators: list[IndicatorLine]
     agreements: list[str]
     agreements_from: Day | None = None
+    open_agreements: list[AgreementLine] | None = None
+    goals: list[GoalLine] | None = None
 
 
 # --- the board -----------------------------------------------------------------------------------------------
@@ -135,15 +180,6 @@ class ProgressLine(Part):
     target: Number | None
 
 
-class Visit(Part):
-    """A conversation held with the practice, or support given to it, since its plan was agreed."""
-
-    what: str  # conversation | support
-    kind: str  # the conversation's kind (start, annual, extra) or the support's (coaching, ...)
-    on: Day
-    half_days: Number | None = None  # support: how much was given
-
-
 class BoardNotice(Part):
     """``board_escalation``, ``board_progress``, ``board_recovery``, ``board_left``: the transition the board must
     hear of, with the reasons as the event records them."""
@@ -161,6 +197,7 @@ class BoardNotice(Part):
     # escalation and progress: the conversations held and the support given since the plan, with their days, so
     # "despite the practice visits" is a fact (seed section 1); left out when none were recorded
     visits: list[Visit] | None = None
+    goals: list[GoalLine] | None = None  # escalation and progress: every goal of the plan and where it stands
 
 
 class DigestIndicator(Part):
@@ -254,6 +291,21 @@ class ConversationOverdue(ToPractice):
     last_held_on: Day | None = None
 
 
+class GoalJudged(ToPractice):
+    """``goal_judged``: to the practice and its officers, on a goal's day: met or not, by which figure."""
+
+    goal: GoalLine
+    reason: str
+    set_on: Day  # the day of the conversation that set it
+
+
+class AgreementOverdue(ToPractice):
+    """``agreement_overdue``: to an agreement's owner (the practice, or its officers for the care group's), once,
+    when it is past its due date and still open."""
+
+    agreement: AgreementLine
+
+
 # --- meetings, kits, courses ---------------------------------------------------------------------------------
 
 
@@ -336,5 +388,5 @@ MODELS: dict[str, type[Part]] = {  # the payload of each message kind
     "board_left": BoardNotice, "board_digest": BoardDigest, "conversation_invitation": ConversationInvitation,
     "conversation_reminder": ConversationReminder, "conversation_overdue": ConversationOverdue,
     "meeting_invitation": MeetingInvitation, "kit_refresh_due": KitRefreshDue, "training_due": TrainingDue,
-    "missing_address": MissingAddress,
+    "missing_address": MissingAddress, "goal_judged": GoalJudged, "agreement_overdue": AgreementOverdue,
 }

@@ -42,7 +42,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 KINDS = (
     "board_escalation", "board_progress", "board_recovery", "board_left", "board_digest",
     "conversation_invitation", "conversation_reminder", "conversation_overdue", "meeting_invitation",
-    "kit_refresh_due", "training_due", "missing_address",
+    "kit_refresh_due", "training_due", "goal_judged", "agreement_overdue", "missing_address",
 )
 CALENDAR_KINDS = frozenset({"conversation_invitation", "meeting_invitation"})
 DEFAULT_DURATION = timedelta(hours=1)
@@ -99,7 +99,8 @@ def _environment() -> jinja2.Environment:
         pct=vocabulary.percent_nl, num=vocabulary.number_nl, datum=vocabulary.date_nl, tijd=vocabulary.time_nl,
         moment=vocabulary.moment_nl, rol=vocabulary.role_nl, programma=vocabulary.programme_nl,
         gesprek=vocabulary.conversation_nl, toestand=vocabulary.state_nl, indicator=wording.indicator_nl,
-        bezoek=vocabulary.visit_nl,
+        bezoek=vocabulary.visit_nl, doelstand=vocabulary.goal_status_nl, eigenaar=vocabulary.owner_nl,
+        uitkomst=vocabulary.outcome_nl,
         referentie=_reference_nl,
         datum_dag=lambda value: vocabulary.date_nl(value, weekday=True),
         capfirst=lambda text: vocabulary.capitalised(str(text)),
@@ -265,6 +266,11 @@ _INDICATORS = [
 ]
 
 
+_GOAL = {"programme": "dm2", "indicator": "hba1c_measured", "name": "HbA1c gemeten in de afgelopen 12 maanden",
+         "target": 90, "by": "2025-09-30", "status": "not_met", "score": 84.0, "numerator": 168, "denominator": 200,
+         "period_end": "2025-09-30", "interval_low": 78.3, "interval_high": 88.4}
+
+
 def _board(kind: str, payload: dict[str, Any]) -> OutboxMessage:
     subject = SUBJECTS_NL[kind].format(practice=_PRACTICE["name"], agb=_PRACTICE["agb_code"])
     return OutboxMessage(key=f"{kind}:01234567:{payload['seq']}:bestuur@cohaesie.example", kind=kind,
@@ -346,7 +352,16 @@ def sample_messages() -> dict[str, OutboxMessage]:
              "prepare": {"period_end": "2025-06-30", "indicators": _INDICATORS,
                          "agreements": ["Oproepsysteem Kompas inrichten voor DM2-controles",
                                         "Coaching on the job voor de POH bij inhalatie-instructie"],
-                         "agreements_from": "2024-11-12"},
+                         "agreements_from": "2024-11-12",
+                         "open_agreements": [
+                             {"id": "8b1e0c2d4f6a", "text": "Oproepsysteem Kompas inrichten voor DM2-controles",
+                              "owner": "practice", "due": "2025-06-30", "made_on": "2024-11-12"},
+                             {"id": "c4d5e6f7a8b9", "text": "Coaching on the job voor de POH bij inhalatie-instructie",
+                              "owner": "care_group", "due": "2025-03-31", "made_on": "2024-11-12",
+                              "proposed_outcome": "met",
+                              "support_done": [{"what": "support", "kind": "coaching", "on": "2025-03-04",
+                                                "half_days": 2}]}],
+                         "goals": [_GOAL]},
              "calendar_key": "conversation:01234567:annual:2025-11-04", "chart_svg": chart}),
         _practice_message(
             "conversation_reminder", "conversation_reminder:01234567:annual:2025-11-04:praktijk@delinde.example",
@@ -378,6 +393,17 @@ def sample_messages() -> dict[str, OutboxMessage]:
             {"person": {"name": "D. Mulder", "role": "poh_chronic"},
              "courses": [{"code": "caspir", "name": "Caspir-cursus (spirometrie)", "due_on": "2026-01-31",
                           "last_completed_on": "2023-01-20", "url": "https://www.cohaesie.nl/scholingen"}]}),
+        _practice_message(
+            "goal_judged", "goal_judged:3f2a9c1d7e4b:praktijk@delinde.example", _PRACTICE_INBOX,
+            "Doel HbA1c gemeten in de afgelopen 12 maanden van Huisartsenpraktijk De Linde: niet gehaald",
+            {"goal": _GOAL, "set_on": "2024-11-12",
+             "reason": "dm2/hba1c_measured: 84,0% (168/200, 95%-interval 78,3%-88,4%) over de periode tot "
+                       "2025-09-30 blijft onder het doel 90,0% (6,0 procentpunt te weinig)"}),
+        _practice_message(
+            "agreement_overdue", "agreement_overdue:8b1e0c2d4f6a:praktijk@delinde.example", _PRACTICE_INBOX,
+            "Afspraak over tijd: Huisartsenpraktijk De Linde, 30 juni 2025",
+            {"agreement": {"id": "8b1e0c2d4f6a", "text": "POH plant voetonderzoek bij alle dm2-patiënten",
+                           "owner": "practice", "due": "2025-06-30", "made_on": "2024-11-12"}}),
         _practice_message(
             "missing_address",
             "missing_address:01234567:practice:Huisartsenpraktijk De Linde:a.jansen@cohaesie.example",

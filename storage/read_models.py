@@ -117,6 +117,31 @@ class StoredAgreement:
     status: str
     evaluated_on: date | None
     note: str | None
+    reminded_on: date | None = None
+
+
+@dataclass(frozen=True)
+class StoredGoal:
+    """A goal as stored: set in a conversation (``set_on``), ``open`` until judged on or after its ``by`` date; a
+    judged goal carries the figure it was judged by and why (``reason``, Dutch)."""
+
+    id: str
+    agb_code: str
+    conversation_id: str
+    programme: str
+    indicator: str
+    target: float
+    by: date
+    set_on: date
+    status: str
+    judged_on: date | None
+    score: float | None
+    numerator: int | None
+    denominator: int | None
+    period_end: date | None
+    interval_low: float | None
+    interval_high: float | None
+    reason: str | None
 
 
 @dataclass(frozen=True)

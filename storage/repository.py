@@ -501,6 +501,24 @@ def agreements_of(session: Session, agb_code: str | None = None, *, open_only: b
     return [value_of(StoredAgreement, r) for r in session.exec(query.order_by(*order))]
 
 
+def overdue_agreements(session: Session, on: date, *, after_id: str | None = None, limit: int = 500
+                       ) -> list[StoredAgreement]:
+    """Open agreements past their due date (``due`` before ``on``) whose owner was not reminded yet, by id."""
+    query = select(AgreementRow).where(col(AgreementRow.status) == "open", col(AgreementRow.due) < on,
+                                       col(AgreementRow.reminded_on).is_(None))
+    if after_id is not None:
+        query = query.where(col(AgreementRow.id) > after_id)
+    return [value_of(StoredAgreement, r) for r in session.exec(query.order_by(col(AgreementRow.id)).limit(limit))]
+
+
+def mark_reminded(session: Session, agreement: StoredAgreement, on: date) -> bool:
+    """Note that the owner of ``agreement`` was reminded on ``on``; False when another writer did first."""
+    t = AgreementRow.__table__  # type: ignore[attr-defined]
+    result = session.execute(sa.update(t).where(t.c.id == agreement.id, t.c.reminded_on.is_(None))
+                             .values(reminded_on=on))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def conversations_of(session: Session, agb_code: str) -> list[StoredConversation]:
     return [value_of(StoredConversation, r) for r in session.exec(
         select(ConversationRow).where(col(ConversationRow.agb_code) == agb_code)

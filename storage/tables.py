@@ -226,6 +226,36 @@ class AgreementRow(_Table, table=True):
     evaluated_in: str | None = Field(default=None, max_length=36)  # the conversation that evaluated it
     note: str | None = None
     recorded_at: datetime = _moment()
+    # the day its owner was reminded that it is past its due date (once: ``flows.services.follow_up``)
+    reminded_on: date | None = None
+
+
+class GoalRow(_Table, table=True):
+    """A goal set in a conversation (an improvement plan's, or a report's): ``open`` until its ``by`` date, then
+    judged once against the latest figure (``domain.rules.goals``), with the figure it was judged by. ``id`` is
+    stable: derived from the conversation and the goal's place in it."""
+
+    __tablename__ = "goal"
+    id: str = Field(primary_key=True, max_length=12)
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    conversation_id: str = Field(foreign_key="conversation.id", max_length=36)
+    position: int
+    programme: str = Field(max_length=16)
+    indicator: str = Field(max_length=64)
+    target: float
+    by: date = Field(index=True)
+    set_on: date  # the day of the conversation that set it
+    recorded_at: datetime = _moment()
+    status: str = Field(default="open", max_length=16, index=True)  # open | met | not_met | not_judged | no_figure
+    judged_on: date | None = None  # the day it was judged (its ``by`` date, or the first sweep after it)
+    judged_at: datetime | None = _moment(default=None)  # when the judgement was recorded
+    score: float | None = None
+    numerator: int | None = None
+    denominator: int | None = None
+    period_end: date | None = None
+    interval_low: float | None = None
+    interval_high: float | None = None
+    reason: str | None = None
 
 
 class OfficerAssignmentRow(_Table, table=True):

@@ -9,6 +9,8 @@ Invariants:
   same conversation again gives the same ids.
 - An annual conversation that does not evaluate every agreement open before it is stored and flagged (like a
   gap in attendance), never refused: the conversation happened. The agreements stay open.
+- A support activity given for an agreement proposes its outcome (``proposed_outcome``); only a conversation
+  evaluates it.
 - A report that evaluates an agreement that does not exist or is no longer open, evaluates one twice, or gives an
   agreement a due date before the conversation is refused whole.
 """
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from domain.conversations import ConversationReport
-from domain.vocabulary import ConversationKind
+from domain.vocabulary import ConversationKind, Outcome
 
 _NAMESPACE = uuid.UUID("2d3f6c8a-5b1e-5c4d-9e7f-0a1b2c3d4e5f")
 
@@ -71,3 +73,22 @@ def unevaluated(kind: ConversationKind, held_on: date, open_agreements: Sequence
     evaluated = {e.agreement for e in report.evaluations} if report is not None else set()
     return tuple(f"afspraak {a.id} van {a.made_on.isoformat()} niet geëvalueerd: {a.text}"
                  for a in open_agreements if a.made_on < held_on and a.id not in evaluated)
+
+
+@dataclass(frozen=True)
+class LinkedSupport:
+    """A support activity that follows an agreement up, as the rules read it: where it stands and when it was given."""
+
+    status: str  # requested | planned | done | cancelled (``domain.support.SupportState``)
+    done_on: date | None = None
+
+
+def proposed_outcome(supports: Sequence[LinkedSupport]) -> Outcome | None:
+    """The outcome proposed for an open agreement's evaluation from the support that follows it up (seed 2: the
+    coach is deployed "om specifieke zaken die uit het kwaliteitsjaargesprek zijn gekomen" further): ``met`` once
+    every such activity not cancelled was given, none while one is still requested or planned. A proposal only:
+    the next conversation evaluates, and the officers may judge otherwise."""
+    live = [s for s in supports if s.status != "cancelled"]
+    if live and all(s.status == "done" for s in live):
+        return Outcome.MET
+    return None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from domain.vocabulary import SupportKind
+from domain.vocabulary import OUTCOME_NAMES_NL, Outcome, SupportKind
 from flows.cli import common as cli
 from flows.cli.common import app, out
 
@@ -66,11 +66,18 @@ def done(
     now: cli.NowOption = None, actor: cli.ActorOption = None,
 ) -> None:
     """Leg vast dat geplande ondersteuning is gegeven."""
+    from flows.services.queries import agreements
     from flows.services.support import complete_support
 
-    view = complete_support(cli.services(), key, cli.day(on, "--on"), cli.moment(now), cli.actor(actor),
+    services = cli.services()
+    view = complete_support(services, key, cli.day(on, "--on"), cli.moment(now), cli.actor(actor),
                             half_days=half_days, outcome=outcome)
     _said(view, f"gegeven op {view.done_on}")
+    if view.agreement is not None:  # proposed for the agreement's evaluation at the next conversation
+        for a in agreements(services, view.agb_code, open_only=True):
+            if a.id == view.agreement and a.proposed_outcome:
+                out.print(f"  afspraak {a.id} voorgesteld voor evaluatie in het volgende gesprek: "
+                          f"{OUTCOME_NAMES_NL[Outcome(a.proposed_outcome)]}", markup=False)
 
 
 @cli.command("cancel", group=support_app)

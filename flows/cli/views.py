@@ -12,7 +12,15 @@ import typer
 from rich.table import Table
 
 from domain.clock import AMSTERDAM, as_amsterdam
-from domain.vocabulary import OUTCOME_NAMES_NL, OWNER_NAMES_NL, STATE_NAMES_NL, AgreementOwner, Outcome
+from domain.vocabulary import (
+    OUTCOME_NAMES_NL,
+    OWNER_NAMES_NL,
+    STATE_NAMES_NL,
+    AgreementOwner,
+    Outcome,
+    goal_status_nl,
+    percent_nl,
+)
 from flows.cli import common as cli
 from flows.cli.common import err, out, queries
 
@@ -205,6 +213,7 @@ def agreements(
             "id": a.id, "agb_code": a.agb_code, "text": a.text, "owner": a.owner,
             "due": a.due.isoformat() if a.due else None, "made_on": a.made_on.isoformat(), "status": a.status,
             "evaluated_on": a.evaluated_on.isoformat() if a.evaluated_on else None, "note": a.note,
+            "proposed_outcome": a.proposed_outcome,
         } for a in found], ensure_ascii=False, indent=2))
         return
     table = Table(title="Afspraken" + (" (open)" if open_only else ""))
@@ -213,8 +222,34 @@ def agreements(
     for a in found:
         state = "open" if a.status == "open" else (
             f"{OUTCOME_NAMES_NL[Outcome(a.status)]} ({a.evaluated_on})" + (f": {a.note}" if a.note else ""))
+        if a.proposed_outcome:  # the support given for it proposes an outcome; the next conversation evaluates
+            state += f" (voorstel: {OUTCOME_NAMES_NL[Outcome(a.proposed_outcome)]}, ondersteuning gegeven)"
         table.add_row(a.id, a.agb_code, a.text, OWNER_NAMES_NL[AgreementOwner(a.owner)],
                       a.due.isoformat() if a.due else "", a.made_on.isoformat(), state)
+    out.print(table)
+
+
+@cli.command()
+def goals(
+    agb: Annotated[str | None, typer.Argument(help="AGB-code; zonder: alle praktijken.")] = None,
+    as_json: cli.JsonOption = False,
+) -> None:
+    """De doelen uit de gesprekken: streefcijfer en datum, en hoe ze ervoor staan (beoordeeld op hun datum)."""
+    found = queries.goals(cli.services(), cli.agb_code(agb) if agb else None)
+    if as_json:
+        typer.echo(json.dumps([{"id": g.id, "agb_code": g.agb_code, "set_on": g.set_on.isoformat(),
+                                **g.line.model_dump(), "reason": g.reason} for g in found],
+                              ensure_ascii=False, indent=2))
+        return
+    table = Table(title="Doelen")
+    for column in ("Id", "Praktijk", "Indicator", "Doel", "Uiterlijk", "Stand", "Cijfer"):
+        table.add_column(column, overflow="fold")
+    for g in found:
+        line = g.line
+        figure = "" if line.score is None else (
+            f"{percent_nl(line.score)} ({line.numerator}/{line.denominator}, tot {line.period_end})")
+        table.add_row(g.id, g.agb_code, f"{line.programme}/{line.indicator}", percent_nl(line.target),
+                      line.by.isoformat(), goal_status_nl(line.status), figure)
     out.print(table)
 
 

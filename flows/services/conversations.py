@@ -6,6 +6,8 @@ Invariants:
 - A conversation and the step it asks of the trajectory are stored in one transaction; the step itself is taken
   by ``flows.services.steps``.
 - A plan's goals name indicators the catalogue knows; a refused plan stores nothing.
+- A plan's goals (an extra conversation's plan, or a report's goals) are stored with the conversation, open until
+  their day.
 - A report's agreements are stored with the conversation, its evaluations close earlier agreements, and an annual
   conversation that leaves open agreements unevaluated is stored and flagged; a report that evaluates an unknown
   or closed agreement, or sets a due date before the conversation, is refused whole and nothing is stored.
@@ -31,6 +33,7 @@ from domain.vocabulary import ConversationKind
 from flows.services.context import Services, UnknownPracticeError
 from flows.services.steps import record_step
 from flows.services.support import request_in
+from storage import goals as goal_store
 from storage import repository as repo
 from storage.read_models import StoredConversation
 
@@ -179,6 +182,8 @@ def record_conversation(services: Services, cmd: RecordConversation, now: dateti
             plan=plan.model_dump(mode="json") if plan else None, recorded_at=now, actor=actor,
             report=cmd.report.model_dump(mode="json") if cmd.report else None, agreement_gaps=list(left_open))
         repo.add_conversation(s, conversation)
+        if plan is not None:  # judged on their day (flows.services.follow_up)
+            goal_store.add_goals(s, conversation, plan.goals)
         made: list[str] = []
         if cmd.report is not None:
             made = repo.add_agreements(s, conversation, cmd.report.agreements)

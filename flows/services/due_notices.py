@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from dateutil.relativedelta import relativedelta
 from sqlmodel import Session
 
 from domain.indicators import IndicatorFigures, IndicatorScore
@@ -26,9 +27,11 @@ from domain.obligations import (
     next_notice_on,
     stages_to_send,
 )
+from domain.policy import Policy
 from domain.registry import Practice, Role
 from domain.trajectory import TrajectoryState, TrajectoryView
 from domain.vocabulary import date_nl
+from flows.services.agreements import goal_line, open_agreement_lines
 from flows.services.context import Services
 from flows.services.duties import DEFAULT_BATCH, DutyReport
 from flows.services.officers import officers_of
@@ -39,9 +42,11 @@ from notifications.compose import (
     meeting_messages,
     training_messages,
 )
+from notifications.payloads import AgreementLine
+from storage import goals as goal_store
 from storage import obligations as store
 from storage import repository as repo
-from storage.read_models import StoredConversation, StoredObligation
+from storage.read_models import StoredConversation, StoredGoal, StoredObligation
 
 
 @dataclass
@@ -53,25 +58,34 @@ class _Reference:
     scores: dict[str, list[IndicatorScore]]
     views: dict[str, TrajectoryView]
     plans: dict[str, StoredConversation]  # per practice, its last conversation that agreed a plan
+    agreements: dict[str, tuple[AgreementLine, ...]]  # per practice, its open agreements
+    goals: dict[str, list[StoredGoal]]  # per practice, the goals it set in the past year
 
     @classmethod
-    def load(cls, s: Session, codes: Sequence[str], on: date, count_after_days: int = 0) -> _Reference:
+    def load(cls, s: Session, codes: Sequence[str], on: date, policy: Policy) -> _Reference:
         codes = sorted(set(codes))
+        count_after_days = policy.figures_count_after_days
         plans = repo.latest_plans(s, codes, on)
+        year_ago = on - relativedelta(months=policy.annual_conversation_every_months)
         return cls(repo.reference_figures(s, count_after_days),
                    repo.load_scores(s, codes, known_on=on - timedelta(days=count_after_days)) if codes else {},
-                   repo.load_views(s, codes) if codes else {}, plans)
+                   repo.load_views(s, codes) if codes else {}, plans, open_agreement_lines(s, codes),
+                   goal_store.goals_of_practices(s, codes, set_since=year_ago))
 
     def view(self, agb_code: str) -> TrajectoryView:
         return self.views.get(agb_code) or TrajectoryView(agb_code=agb_code)
 
     def preparation(self, agb_code: str, on: date) -> PreparationFacts:
-        """What the practice prepares a conversation from: its figures, and its last plan's agreements."""
+        """What the practice prepares a conversation from: its figures, its last plan's agreements, the agreements
+        still open and the past year's goals with their current figures."""
         figures = self.shared.with_scores(self.scores.get(agb_code, []))
+        agreements = self.agreements.get(agb_code, ())
+        goals = tuple(goal_line(g, figures, on) for g in self.goals.get(agb_code, []) if g.set_on <= on)
         planned = self.plans.get(agb_code)
         if planned is None or not planned.plan:
-            return PreparationFacts(figures, on)
-        return PreparationFacts(figures, on, tuple(planned.plan.get("agreements", [])), planned.held_on)
+            return PreparationFacts(figures, on, open_agreements=agreements, goals=goals)
+        return PreparationFacts(figures, on, tuple(planned.plan.get("agreements", [])), planned.held_on,
+                                open_agreements=agreements, goals=goals)
 
 
 def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligation], report: DutyReport,
@@ -100,8 +114,7 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
             if ob.kind in CONVERSATION_KINDS and practice is not None:
                 if reference is None:
                     reference = _Reference.load(s, [r.agb_code for r in rows if r.agb_code in practices
-                                                    and ObligationKind(r.kind) in CONVERSATION_KINDS], on,
-                                                policy.figures_count_after_days)
+                                                    and ObligationKind(r.kind) in CONVERSATION_KINDS], on, policy)
                 view = reference.view(practice.agb_code)
                 prepare = reference.preparation(practice.agb_code, on) if stage != "overdue" else None
                 messages += conversation_messages(stage, ob, practice, held[practice.agb_code], care_group, policy,

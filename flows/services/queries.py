@@ -9,7 +9,7 @@ Invariants:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +20,13 @@ from domain.indicators import IndicatorKey
 from domain.registry import Practice
 from domain.rules.timing import Due, next_due
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, as_of, happened_by
+from flows.services.agreements import goal_line, proposals
 from flows.services.context import Services, UnknownPracticeError
 from flows.services.steps import step_text, step_waiting
 from notifications.charts import Series
+from notifications.payloads import GoalLine
 from statemachines.trajectory import ReplayMismatchError, replay
+from storage import goals as goal_store
 from storage import repository as repo
 from storage.database import current_revision
 from storage.read_models import ImportLogEntry, ScoreRevision, StoredAgreement
@@ -330,9 +333,48 @@ def trajectory_diagram() -> str:
     return mermaid()
 
 
-def agreements(services: Services, agb_code: str | None = None, *, open_only: bool = False) -> list[StoredAgreement]:
-    """The agreements made in conversations' reports (of one practice, or of all), open or evaluated."""
+@dataclass(frozen=True)
+class AgreementState(StoredAgreement):
+    """An agreement with the outcome the support given for it proposes for its evaluation (open ones only)."""
+
+    proposed_outcome: str | None = None
+
+
+def agreements(services: Services, agb_code: str | None = None, *, open_only: bool = False) -> list[AgreementState]:
+    """The agreements made in conversations' reports (of one practice, or of all), open or evaluated; an open one
+    whose support was given carries the outcome that proposes (``domain.rules.agreements.proposed_outcome``)."""
     with services.session() as s:
         if agb_code is not None and not repo.is_registered(s, agb_code):
             raise UnknownPracticeError(agb_code)
-        return repo.agreements_of(s, agb_code, open_only=open_only)
+        found = repo.agreements_of(s, agb_code, open_only=open_only)
+        proposed = proposals(s, agb_code) if any(a.status == "open" for a in found) else {}
+    return [AgreementState(**{f.name: getattr(a, f.name) for f in fields(a)}, proposed_outcome=proposed.get(a.id))
+            for a in found]
+
+
+@dataclass(frozen=True)
+class GoalState:
+    """A goal and where it stands: judged (with the figure), or open with the latest figure known."""
+
+    id: str
+    agb_code: str
+    set_on: date
+    line: GoalLine
+    reason: str | None
+
+
+def goals(services: Services, agb_code: str | None = None, on: date | None = None) -> list[GoalState]:
+    """The goals set in conversations (of one practice, or of all): judged ones with the figure they were judged
+    by, open ones with the latest figure known on ``on`` (every figure known, when not given)."""
+    with services.session() as s:
+        if agb_code is not None and not repo.is_registered(s, agb_code):
+            raise UnknownPracticeError(agb_code)
+        found = goal_store.goals_of(s, agb_code)
+        if not found:
+            return []
+        day = on or date.max
+        codes = sorted({g.agb_code for g in found})
+        shared = repo.reference_figures(s, services.policy.figures_count_after_days)
+        scores = repo.load_scores(s, codes)
+        figures = {c: shared.with_scores(scores.get(c, [])) for c in codes}
+    return [GoalState(g.id, g.agb_code, g.set_on, goal_line(g, figures[g.agb_code], day), g.reason) for g in found]

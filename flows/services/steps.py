@@ -24,10 +24,12 @@ from domain.policy import Policy
 from domain.registry import Person, Practice, Role
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
 from domain.vocabulary import STATE_NAMES_NL
+from flows.services.agreements import goal_lines
 from flows.services.context import Services
 from notifications.compose import board_messages
-from notifications.payloads import Visit
+from notifications.payloads import GoalLine, Visit
 from statemachines.trajectory import Fired, GuardContext, GuardRejectedError, InvalidTransitionError, fire
+from storage import goals as goal_store
 from storage import repository as repo
 from storage import support as support_store
 from storage.read_models import TrajectoryStep
@@ -43,12 +45,22 @@ def commit_fired(s: Session, fired: Fired, view: TrajectoryView, practice: Pract
         return new_view, 0
     if practice is None:
         raise ValueError("a transition that notifies the board needs its practice")
+    on = as_amsterdam(fired.event.at).date()
     messages = board_messages(fired.effects, fired.event, practice, board, view.plan_agreed_on,
                               progress_every_months=policy.progress_report_every_months,
-                              visits=visits_since(s, practice.agb_code, view.plan_agreed_on,
-                                                  as_amsterdam(fired.event.at).date()))
+                              visits=visits_since(s, practice.agb_code, view.plan_agreed_on, on),
+                              goals=_plan_goals(s, practice.agb_code, view.plan_agreed_on, on, policy))
     queued = repo.add_messages(s, messages, created_at=now)
     return new_view, queued
+
+
+def _plan_goals(s: Session, agb_code: str, plan_agreed_on: date | None, on: date, policy: Policy) -> list[GoalLine]:
+    """Every goal set since the plan was agreed, where it stands on ``on`` (figures read only when there are any)."""
+    if plan_agreed_on is None or not goal_store.goals_of(s, agb_code, set_since=plan_agreed_on):
+        return []
+    figures = repo.reference_figures(s, policy.figures_count_after_days).with_scores(
+        repo.load_scores(s, [agb_code]).get(agb_code, []))
+    return goal_lines(s, agb_code, plan_agreed_on, figures, on)
 
 
 def visits_since(s: Session, agb_code: str, plan_agreed_on: date | None, until: date) -> list[Visit]:

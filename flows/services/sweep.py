@@ -1,5 +1,6 @@
 """The sweep: for the practices whose facts, figures, shared inputs or deadlines moved (``storage.review``),
-advance their trajectories and plan their duties; then queue every notice whose day has come.
+advance their trajectories and plan their duties; then queue every notice whose day has come. Before the
+practices, what conversations left behind (``flows.services.follow_up``): goals judged, agreements past due.
 
 Invariants:
 - A sweep reviews only the practices that need it, and ends exactly where reviewing all of them ends
@@ -19,6 +20,7 @@ from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.due_notices import queue_due_notices
 from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, finish_duty, in_batches, practice_batches
 from flows.services.evaluation import run_due
+from flows.services.follow_up import follow_up
 from flows.services.planning import plan_batch
 from storage import review
 
@@ -87,6 +89,8 @@ def sweep_due(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR,
     services = services.in_force(now)
     report = DutyReport("sweep_due", now)
     basis = ReviewBasis.load(services)
+    # goals judged before the trajectories are: a progress notice of today shows the goals of today's judgement
+    follow_up(services, now, report, chunk=batch_size)
     for codes in review_batches(services, now, basis, batch_size=batch_size, full=full):
         report.merge(sweep_batch(services, now, codes, actor=actor, basis=basis, full=full))
     queue_due_notices(services, now, SWEEP_KINDS, report, chunk=batch_size)

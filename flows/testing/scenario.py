@@ -40,7 +40,8 @@ from domain.indicators import IndicatorScore, NationalAverage, Target
 from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned
 from domain.vocabulary import ConversationKind
-from flows.services import context, conversations, evaluation, imports, queries
+from flows.services import context, conversations, evaluation, imports, queries, sweep
+from flows.services.duties import DutyReport
 from readers.files import parse_averages, parse_targets
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -181,6 +182,13 @@ class Scenario:
         moment = _moment(at)
         self.clock.set(moment)
         return evaluation.run_due(self.services, moment)
+
+    def sweep(self, at: str | date | datetime) -> DutyReport:
+        """The sweep at ``at`` (07:00 Amsterdam when a date is given): goals and agreements followed up, trajectories
+        advanced, duties planned, notices queued (``flows.services.sweep.sweep_due``)."""
+        moment = _moment(at)
+        self.clock.set(moment)
+        return sweep.sweep_due(self.services, moment)
 
     def run_weekly(self, until: str | date) -> list[evaluation.RunReport]:
         """Run the engine every Monday at 07:00 from the clock's date up to ``until``."""

@@ -939,7 +939,8 @@ def test_an_officer_records_a_report_and_the_next_annual_conversation_evaluates_
                       "--now", "2025-02-10T16:00")
     assert f"let op (afspraken): afspraak {coaching} van 2024-02-12 niet geëvalueerd" in flat(evaluated.stdout)
     listed = {a["id"]: a for a in staff.json("agreements", LINDE)}
-    assert set(listed[foot]) == {"id", "agb_code", "text", "owner", "due", "made_on", "status", "evaluated_on", "note"}
+    assert set(listed[foot]) == {"id", "agb_code", "text", "owner", "due", "made_on", "status", "evaluated_on", "note",
+                                 "proposed_outcome"}  # the keys, and the outcome support given proposes
     assert (listed[foot]["status"], listed[foot]["evaluated_on"], listed[foot]["note"]) == (
         "met", "2025-02-10", "alles gedaan")
     assert listed[coaching]["status"] == "open"

@@ -160,7 +160,7 @@ def test_sweeping_the_same_moment_twice_plans_and_queues_nothing_more_and_says_i
 ) -> None:
     care_group(services)
     first = sweep.sweep_due(services, at("2025-01-29"))
-    assert not first.already_ran and len(outbox(services, "conversation_invitation")) == 11
+    assert not first.already_ran and len(outbox(services, "conversation_invitation")) == 13
     before = snapshot(services)
     second = sweep.sweep_due(services, at("2025-01-29"))
     assert second.already_ran
@@ -198,11 +198,11 @@ def test_each_duty_reports_how_many_messages_it_queued_and_whether_a_record_was_
                                                "user:officer")
     assert planning.plan_meetings(services, at("2025-01-14")).queued == {"meeting_invitation": 7}
     swept = sweep.sweep_due(services, at("2025-01-29"))
-    assert swept.queued == {"conversation_invitation": 11, "training_due": 7} and swept.messages == 18
-    assert "uitnodiging: 5 bericht(en) klaargezet" in next(x["details"] for x in swept.lines if x["praktijk"] == LINDE)
+    assert swept.queued == {"conversation_invitation": 13, "training_due": 7} and swept.messages == 20
+    assert "uitnodiging: 6 bericht(en) klaargezet" in next(x["details"] for x in swept.lines if x["praktijk"] == LINDE)
     with services.session() as s:
         run = store.get_duty_run(s, "sweep_due", at("2025-01-29"))
-    assert run is not None and run.summary["messages"] == 18
+    assert run is not None and run.summary["messages"] == 20
 
 
 # --- the annual conversation: invitation, reminder, overdue ----------------------------------------
@@ -214,13 +214,14 @@ def test_annual_conversation_invitation_goes_to_required_attendees_four_weeks_be
     assert outbox(services, "conversation_invitation") == []
     # 28 days before Wednesday 26 February; the moment may come in UTC: 23:30 UTC is 00:30 in Amsterdam
     sweep.sweep_due(services, datetime(2025, 1, 28, 23, 30, tzinfo=UTC))
-    assert len(outbox(services, "conversation_invitation")) == 11
+    assert len(outbox(services, "conversation_invitation")) == 13
     invitations = [m for m in outbox(services, "conversation_invitation") if m.agb_code == LINDE]
     assert recipients(invitations) == [
         ("a.jansen@cohaesie.example", "officer"), ("c.bakker@delinde.example", "gp_principal"),
         ("d.mulder@delinde.example", "poh_chronic"), ("e.kok@delinde.example", "poh_elderly"),
-        ("p.deboer@cohaesie.example", "officer"),
-    ]  # not the practice manager: the seed's attendance rule
+        ("p.deboer@cohaesie.example", "officer"), ("praktijk@delinde.example", "practice"),
+    ]  # not the practice manager in person (the seed's attendance rule): the practice's own address, so it can
+    # plan the day
     payload = invitations[0].payload
     assert {m.payload["calendar_key"] for m in invitations} == {f"conversation:{LINDE_ANNUAL}"}
     assert sorted(a["role"] for a in payload["attendees"]) == [
@@ -232,7 +233,7 @@ def test_annual_conversation_invitation_goes_to_required_attendees_four_weeks_be
                                       "woensdag 26 februari 2025")
     eik = [m for m in outbox(services, "conversation_invitation") if m.agb_code == EIK]
     assert sorted(m.recipient_role for m in eik) == ["gp_principal", "nurse", "nurse_practitioner", "officer",
-                                                     "officer", "poh_chronic"]
+                                                     "officer", "poh_chronic", "practice"]
     assert obligation(services, LINDE_ANNUAL).notices_done == ["invitation"]
 
 
@@ -298,7 +299,7 @@ def test_a_flagged_practice_is_invited_to_its_extra_conversation_by_the_sweep_th
     assert (extra.due_on, extra.planned_on, extra.notices_done) == (date(2024, 5, 17), date(2024, 5, 3),
                                                                      ["invitation"])
     invitations = outbox(services, "conversation_invitation")
-    assert {m.agb_code for m in invitations} == {LINDE} and len(invitations) == 5
+    assert {m.agb_code for m in invitations} == {LINDE} and len(invitations) == 6
     assert invitations[0].subject == "Uitnodiging extra gesprek Huisartsenpraktijk De Linde, vrijdag 3 mei 2024"
     prepare = invitations[0].payload["prepare"]
     hba1c = next(i for i in prepare["indicators"] if i["indicator"] == "hba1c_measured")
@@ -335,7 +336,7 @@ def test_a_longer_invitation_lead_time_applies_to_conversations_already_planned(
     longer = dataclasses.replace(services, policy=Policy(invitation_days_before=42))
     planning.plan_obligations(longer, at("2024-06-03"), reason="uitnodigingen zes weken vooraf")
     sweep.sweep_due(longer, at("2025-01-15"))  # 42 days before 26 February
-    assert len(outbox(services, "conversation_invitation")) == 11
+    assert len(outbox(services, "conversation_invitation")) == 13
 
 
 # --- what the messages look like -----------------------------------------------------------------
@@ -480,7 +481,7 @@ def test_a_moved_conversation_is_announced_again_with_invitations_for_the_new_da
     assert (row.due_on, row.planned_on, row.notices_done) == (date(2025, 3, 12), date(2025, 2, 25), [])
     sweep.sweep_due(closed, at("2025-02-03"))
     days = Counter(m.payload["conversation"]["start"][:10] for m in outbox(services, "conversation_invitation"))
-    assert days == {"2025-02-26": 11, "2025-02-25": 11}
+    assert days == {"2025-02-26": 13, "2025-02-25": 13}
 
 
 def test_a_moved_conversation_updates_the_attendees_calendar_entry_instead_of_adding_a_second(
@@ -838,13 +839,15 @@ def test_a_sweep_killed_half_way_completes_on_the_rerun_without_duplicates(
         three_practices(s)
         sweep.sweep_due(s, at("2024-03-18"))
     moment = at("2025-01-29")
-    dying = DyingServices(services.db, services.policy, services.calendar, left=[2])
+    # two transactions of follow-up (goals, agreements: none due), then two of the practices' batches
+    dying = DyingServices(services.db, services.policy, services.calendar, left=[4])
     with pytest.raises(ProcessDied):
         sweep.sweep_due(dying, moment, batch_size=1)
     with services.session() as s:
         assert store.get_duty_run(s, "sweep_due", moment) is None  # not recorded as run
     rerun = sweep.sweep_due(services, moment, batch_size=1)
-    assert not rerun.already_ran and len(outbox(services, "conversation_invitation")) == 4 + 5 + 6
+    assert not rerun.already_ran and len(outbox(services, "conversation_invitation")) == 5 + 6 + 7  # with each
+    # practice's own address
     sweep.sweep_due(reference, moment)
     assert snapshot(services) == snapshot(reference)
     assert all(n == 1 for n in snapshot(services)[2].values())

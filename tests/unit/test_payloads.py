@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from domain.trajectory import (
     TrajectoryView,
     Trigger,
 )
+from notifications.payloads import AgreementLine, GoalLine, Visit
 
 GOLDEN = Path(__file__).parent / "golden" / "messages.json"
 CARE_GROUP = "Cohaesie"
@@ -192,6 +194,29 @@ def compose_all() -> dict[str, list[OutboxMessage]]:
                                      assess_progress(figures(p.agb_code), v.flagged, v.plan_agreed_on,
                                                      date(2025, 6, 30)))
              for p, v in zip((linde, eik), views, strict=True)]
+    goal = GoalLine(programme="dm2", indicator="hba1c_measured", name="HbA1c gemeten", target=90, by=date(2025, 9, 30),
+                    status="not_met", score=84.0, numerator=168, denominator=200, period_end=date(2025, 9, 30),
+                    interval_low=78.3, interval_high=88.4)
+    open_goal = GoalLine(programme="dm2", indicator="foot_exam", name=None, target=80, by=date(2026, 6, 30),
+                         status="open")
+    given = AgreementLine(id="8b1e0c2d4f6a", text="Coaching POH", owner="care_group", due=date(2025, 3, 31),
+                          made_on=date(2024, 11, 12), proposed_outcome="met",
+                          support_done=[Visit(what="support", kind="coaching", on=date(2025, 3, 4), half_days=2)])
+    mine = AgreementLine(id="1a2b3c4d5e6f", text="Voetonderzoek plannen", owner="practice", due=None,
+                         made_on=date(2024, 11, 12))
+    out["invitation annual, open agreements and goals"] = compose.conversation_messages(
+        "invitation", ANNUAL, linde, OFFICERS, CARE_GROUP, policy,
+        replace(prepare, open_agreements=(given, mine), goals=(goal, open_goal)), sequence=2)
+    out["goal judged"] = compose.goal_judged_messages(goal, "reden", date(2024, 11, 12), "3f2a9c1d7e4b", linde,
+                                                      OFFICERS[:2], CARE_GROUP)
+    out["agreement overdue, practice's"] = compose.agreement_overdue_messages(mine, linde, OFFICERS[:2], CARE_GROUP)
+    out["agreement overdue, care group's"] = compose.agreement_overdue_messages(given, linde, OFFICERS[:2],
+                                                                                CARE_GROUP)
+    out["agreement overdue, care group's, no officers"] = compose.agreement_overdue_messages(given, eik, (),
+                                                                                             CARE_GROUP)
+    event, effects = events()[1]
+    out["board progress, goals"] = compose.board_messages(effects, event, linde, BOARD, date(2024, 4, 29),
+                                                          goals=(goal, open_goal))
     out["digest"] = compose.digest_messages(date(2025, 4, 1), date(2025, 6, 30), 3, facts, BOARD, CARE_GROUP)
     out["digest, empty, no board"] = compose.digest_messages(date(2025, 1, 1), date(2025, 12, 31), 12, [], (),
                                                              CARE_GROUP)
