@@ -965,3 +965,59 @@ def test_an_officer_tracks_support_from_request_to_done_at_the_command_line(staf
         key, "done", "2024-03-12", 2, "L. Visser")
     assert "usage" not in staff.refused("support", "request", LINDE, "--kind", "massage", "--on", "2024-03-01",
                                         code=2).lower()
+
+
+BAD_REPORTS = [
+    ("agreements: [{text: '', owner: practice}]\n", "agreements[0].text"),
+    ("agreements: [{owner: practice}]\n", "agreements[0].text"),
+    ("agreements: [{text: Recall, owner: buurman}]\n", "agreements[0].owner"),
+    ("support_needs: [massage]\n", "support_needs[0]"),
+    ("goals: [{programme: dm2, indicator: bestaat_niet, target: 90, by: 2025-12-31}]\n", "goals[0].indicator"),
+    ("summary: 'Besproken met patiënt 111222333'\n", "summary"),
+    ("agreements: [{text: 'Bel 111.222.333 terug', owner: practice}]\n", "agreements[0].text"),
+    ("evaluations: [{agreement: abc, outcome: met, note: 'zie 111 222 333'}]\n", "evaluations[0].note"),
+    ("evaluations: [{agreement: abc, outcome: misschien}]\n", "evaluations[0].outcome"),
+]
+
+
+@pytest.mark.parametrize(("text", "field"), BAD_REPORTS, ids=[f for _, f in BAD_REPORTS])
+def test_a_report_that_says_what_it_may_not_is_refused_whole_naming_the_file_and_field_and_stores_nothing(
+        staff: Staff, text: str, field: str) -> None:
+    staff("init")
+    staff("load-registry", write("registry.yaml", REGISTRY))
+    staff("record-conversation", LINDE, "--kind", "start", "--held-on", "2024-01-15", "--now", "2024-01-15T14:00")
+    before = staff.database()
+    report = write("verslag.yaml", text)
+    refused = staff.refused("record-conversation", LINDE, "--kind", "annual", "--held-on", "2024-02-12",
+                            *FULL_ATTENDANCE, "--report", report, "--now", "2024-02-12T16:00")
+    assert str(report) in refused and field in refused, refused
+    assert "111" not in refused  # a patient's number is not repeated in the error either
+    assert staff.database() == before
+
+
+def test_support_refuses_a_patients_number_in_its_notes_and_reasons_and_stores_nothing(staff: Staff) -> None:
+    staff("init")
+    staff("load-registry", write("registry.yaml", REGISTRY))
+    key = staff("support", "request", LINDE, "--kind", "coaching", "--on", "2024-03-01",
+                "--now", "2024-03-01T10:00").stdout.split()[-1]
+    staff("support", "plan", key, "--on", "2024-03-12", "--now", "2024-03-04T10:00")
+    before = staff.database()
+    for args in (("support", "request", LINDE, "--kind", "coaching", "--on", "2024-03-02", "--note", "pt 111222333"),
+                 ("support", "done", key, "--on", "2024-03-12", "--outcome", "dossier 111222333 nagelopen"),
+                 ("support", "cancel", key, "--reason", "patiënt 111222333 verhuisd")):
+        refused = staff.refused(*args, "--now", "2024-03-13T10:00")
+        assert "BSN" in refused and "111222333" not in refused
+    assert staff.database() == before
+
+
+def test_goals_are_listed_with_their_state_and_figure(staff: Staff) -> None:
+    staff("init")
+    staff("load-registry", write("registry.yaml", REGISTRY))
+    staff("record-conversation", LINDE, "--kind", "start", "--held-on", "2024-01-15", "--now", "2024-01-15T14:00")
+    staff("record-conversation", LINDE, "--kind", "annual", "--held-on", "2024-02-12", *FULL_ATTENDANCE,
+          "--report", write("verslag.yaml", "goals: [{programme: dm2, indicator: hba1c_measured, target: 90, "
+                                            "by: 2024-12-31}]\n"), "--now", "2024-02-12T16:00")
+    (goal,) = staff.json("goals", LINDE)
+    assert (goal["indicator"], goal["target"], goal["by"], goal["status"]) == ("hba1c_measured", 90, "2024-12-31",
+                                                                               "open")
+    assert "loopt" in flat(staff("goals").stdout)
