@@ -519,10 +519,13 @@ def mark_reminded(session: Session, agreement: StoredAgreement, on: date) -> boo
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def conversations_of(session: Session, agb_code: str) -> list[StoredConversation]:
+def conversations_of(session: Session, agb_code: str | None) -> list[StoredConversation]:
+    """A practice's conversations (every practice's with ``None``), by the day they were held."""
+    query = select(ConversationRow)
+    if agb_code is not None:
+        query = query.where(col(ConversationRow.agb_code) == agb_code)
     return [value_of(StoredConversation, r) for r in session.exec(
-        select(ConversationRow).where(col(ConversationRow.agb_code) == agb_code)
-        .order_by(col(ConversationRow.held_on)))]
+        query.order_by(col(ConversationRow.held_on), col(ConversationRow.agb_code)))]
 
 
 # --- trajectories -----------------------------------------------------------------------------

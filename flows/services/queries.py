@@ -29,7 +29,7 @@ from statemachines.trajectory import ReplayMismatchError, replay
 from storage import goals as goal_store
 from storage import repository as repo
 from storage.database import current_revision
-from storage.read_models import ImportLogEntry, ScoreRevision, StoredAgreement
+from storage.read_models import ImportLogEntry, ScoreRevision, StoredAgreement, StoredConversation
 from storage.tables import OutboxRow
 
 if TYPE_CHECKING:
@@ -331,6 +331,14 @@ def trajectory_diagram() -> str:
     from statemachines.trajectory import mermaid
 
     return mermaid()
+
+
+def conversations(services: Services, agb_code: str | None = None) -> list[StoredConversation]:
+    """The conversations recorded (of one practice, or of all), by the day they were held."""
+    with services.session() as s:
+        if agb_code is not None and not repo.is_registered(s, agb_code):
+            raise UnknownPracticeError(agb_code)
+        return repo.conversations_of(s, agb_code)
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,21 @@ from pathlib import Path
 from dateutil.relativedelta import relativedelta
 
 from domain.clock import AMSTERDAM
-from domain.conversations import Attendee
+from domain.conversations import Agreement, Attendee, ConversationReport, Evaluation, Goal
 from domain.obligations import CONVERSATION_KINDS, KitKind, ObligationKind
-from domain.registry import Role
+from domain.registry import Programme, Role
+from domain.support import SupportState
 from domain.trajectory import TrajectoryState
-from domain.vocabulary import STATE_NAMES_NL
-from flows.services import context, digest, kits_and_courses, planning, queries, sweep
+from domain.vocabulary import (
+    OUTCOME_NAMES_NL,
+    STATE_NAMES_NL,
+    SUPPORT_NAMES_NL,
+    AgreementOwner,
+    Outcome,
+    SupportKind,
+    goal_status_nl,
+)
+from flows.services import context, digest, kits_and_courses, planning, queries, support, sweep
 from flows.services.outbox import dispatch_outbox
 from flows.services.run_report import kinds_text
 from flows.testing.scenario import FULL_ATTENDANCE, Scenario
@@ -181,11 +190,12 @@ def _officers_record_last_week(sc: Scenario, services: context.Services, monday:
                 sc.conversation(agb, "start", held)
             elif kind is ObligationKind.ANNUAL_CONVERSATION:
                 partial = int(agb) % 5 == 3 and held.year == START.year
-                sc.conversation(agb, "annual", held, attendees=MISSING_POH if partial else FULL_ATTENDANCE)
+                sc.conversation(agb, "annual", held, attendees=MISSING_POH if partial else FULL_ATTENDANCE,
+                                report=_annual_report(services, agb, held))
             elif views[agb].state is TrajectoryState.EXTRA_CONVERSATION:
                 flagged = [r for r in views[agb].reasons if "indicator" in r]
-                plan = {f"{r['programme']}/{r['indicator']}": float(r["reference_value"]) - 5 for r in flagged}
-                sc.conversation(agb, "extra", held, plan=plan or {"dm2/hba1c_measured": 85})
+                targets = {f"{r['programme']}/{r['indicator']}": float(r["reference_value"]) - 5 for r in flagged}
+                sc.conversation(agb, "extra", held, report=_plan_report(targets or {"dm2/hba1c_measured": 85}, held))
         elif kind is ObligationKind.INSTRUCTION_KIT and week[0] <= row.due_on <= week[1]:
             kits_and_courses.record_kit_refresh(services, agb, KitKind(row.subject), row.due_on, sc.clock.now(),
                                                 sc.actor)
@@ -194,6 +204,81 @@ def _officers_record_last_week(sc: Scenario, services: context.Services, monday:
             if zlib.crc32(row.key.encode()) % 3:
                 kits_and_courses.record_course_completion(services, agb, person, course, row.due_on - timedelta(days=7),
                                                           sc.clock.now(), sc.actor)
+    _officers_follow_support(sc, services, week)
+
+
+SUPPORT_BY = {SupportKind.COACHING: "M. Coach", SupportKind.LUNG_FUNCTION: "L. Longfunctie",
+              SupportKind.RECORD_REVIEW: "R. Dossier", SupportKind.RECALL_SYSTEM: "S. Oproep",
+              SupportKind.CONSULTATION: "K. Kaderhuisarts"}
+SUPPORT_HALF_DAYS = {SupportKind.COACHING: 2, SupportKind.LUNG_FUNCTION: 1, SupportKind.RECORD_REVIEW: 4,
+                     SupportKind.RECALL_SYSTEM: 3, SupportKind.CONSULTATION: 1}
+
+
+def _annual_report(services: context.Services, agb: str, held: date) -> ConversationReport:
+    """An annual conversation's report (seed section 1): the open agreements evaluated (one practice in five
+    leaves one unevaluated: flagged), a practice agreement and a care-group agreement with support, chosen by the
+    practice and year so the demo stays the same run after run."""
+    pick = zlib.crc32(f"{agb}:{held.year}".encode())
+    open_ones = queries.agreements(services, agb, open_only=True)
+    skip = open_ones[-1].id if open_ones and int(agb) % 5 == 1 else None
+    outcomes = (Outcome.MET, Outcome.MET, Outcome.PARTLY_MET, Outcome.NOT_MET)
+    evaluations = tuple(Evaluation(agreement=a.id, outcome=Outcome(a.proposed_outcome) if a.proposed_outcome
+                                   else outcomes[(pick + i) % len(outcomes)])
+                        for i, a in enumerate(open_ones) if a.id != skip)
+    kind = list(SupportKind)[pick % len(SupportKind)]
+    return ConversationReport(
+        summary="Besproken: de indicatoren van de chronische zorg en de ouderenzorg, en de projecten van de zorggroep.",
+        support_needs=(kind,),
+        agreements=(Agreement(text="POH plant de jaarcontroles van het komende kwartaal in",
+                              owner=AgreementOwner.PRACTICE, due=held + timedelta(days=120)),
+                    Agreement(text=f"{SUPPORT_NAMES_NL[kind].capitalize()} voor de praktijk",
+                              owner=AgreementOwner.CARE_GROUP, due=held + timedelta(days=90), support=kind)),
+        evaluations=evaluations)
+
+
+def _plan_report(targets: dict[str, float], held: date) -> ConversationReport:
+    """An extra conversation's report: the improvement plan's goals, due in a year, and the recall system set up."""
+    return ConversationReport(
+        summary="Verbeterplan: de achterblijvende controles structureel oproepen.",
+        agreements=(Agreement(text="Oproepsysteem inrichten voor de jaarcontroles", owner=AgreementOwner.PRACTICE,
+                              due=held + timedelta(days=90), support=SupportKind.RECALL_SYSTEM),),
+        goals=tuple(Goal(programme=Programme(key.split("/")[0]), indicator=key.split("/")[1], target=target,
+                         by=held + timedelta(days=365)) for key, target in sorted(targets.items())))
+
+
+def _officers_follow_support(sc: Scenario, services: context.Services, week: tuple[date, date]) -> None:
+    """Support asked for is planned two weeks after it was asked, and given on its day (recorded the Monday
+    after)."""
+    for view in support.supports(services):
+        if view.kind is None:
+            continue
+        if view.status is SupportState.REQUESTED:
+            support.plan_support(services, view.id, (view.requested_on or week[1]) + timedelta(days=14),
+                                 sc.clock.now(), sc.actor, by=SUPPORT_BY[view.kind])
+        elif view.status is SupportState.PLANNED and view.planned_on is not None and view.planned_on <= week[1]:
+            support.complete_support(services, view.id, view.planned_on, sc.clock.now(), sc.actor,
+                                     half_days=SUPPORT_HALF_DAYS[view.kind])
+
+
+def _follow_up_lines(services: context.Services) -> list[str]:
+    """What the summary says of the human half of the cycle: reports, agreements, support and goals."""
+    agreements = queries.agreements(services)
+    evaluated = Counter(OUTCOME_NAMES_NL[Outcome(a.status)] for a in agreements if a.status != "open")
+    flagged = sum(1 for c in queries.conversations(services) if c.agreement_gaps)
+    reports = sum(1 for c in queries.conversations(services) if c.report is not None)
+    given = [v for v in support.supports(services) if v.status is SupportState.DONE and v.kind is not None]
+    per_kind = Counter(SUPPORT_NAMES_NL[v.kind] for v in given if v.kind is not None)
+    half_days = sum(v.half_days or 0 for v in given)
+    goals = Counter(goal_status_nl(g.line.status) for g in queries.goals(services))
+    return [
+        f"Verslagen van gesprekken: {reports}; afspraken: {len(agreements)} gemaakt, "
+        + (", ".join(f"{n} {what}" for what, n in sorted(evaluated.items())) or "geen geëvalueerd")
+        + f", {sum(1 for a in agreements if a.status == 'open')} nog open; "
+        f"jaargesprekken met niet-geëvalueerde afspraken (gemarkeerd): {flagged}",
+        f"Ondersteuning gegeven: {len(given)} keer, {half_days:g} dagdelen ("
+        + ", ".join(f"{what}: {n}" for what, n in sorted(per_kind.items())) + ")",
+        "Doelen: " + (", ".join(f"{what}: {n}" for what, n in sorted(goals.items())) or "geen"),
+    ]
 
 
 def _summary(services: context.Services, status: list[queries.StatusLine], database: Path, end: date) -> str:
@@ -211,6 +296,7 @@ def _summary(services: context.Services, status: list[queries.StatusLine], datab
     for line, event in escalations:
         lines.append(f"  {line.agb_code} {line.name}, op {event.at.date().isoformat()}:")
         lines.extend(f"    - {r['explanation']}" for r in event.reasons)
+    lines.extend(_follow_up_lines(services))
     lines.append("Berichten verstuurd (als .eml in de outbox-map): "
                  + (kinds_text(messages) or "geen"))
     lines.append(f"Outbox-map: {database.parent / 'outbox'} ({len(list((database.parent / 'outbox').glob('*.eml')))} "

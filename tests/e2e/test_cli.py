@@ -593,6 +593,7 @@ def test_invalid_policy_file_gives_a_clean_error(staff: Staff, text: str, expect
 def test_demo_simulates_a_small_care_group_and_reports_to_the_board(staff: Staff) -> None:
     shown = staff("demo", "--practices", "6", "--years", "2").stdout
     assert "Gemeld aan het bestuur" in shown and "Berichten verstuurd" in shown
+    assert "Verslagen van gesprekken" in shown and "Ondersteuning gegeven" in shown and "Doelen:" in shown
     assert (staff.home / "demo" / "qualitycycle.db").is_file()
     assert any((staff.home / "demo" / "outbox").glob("board_escalation_*.eml"))
     assert not (staff.home / "qualitycycle.db").exists()  # the demo keeps to its own database
