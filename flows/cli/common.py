@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-import typer._click.exceptions as click_errors  # typer carries its own click; its errors live here
+import typer._click.core as click_core  # typer carries its own click
+import typer._click.exceptions as click_errors  # ... and its errors live here
 from rich.console import Console
 from typer.core import TyperGroup
 
@@ -84,6 +85,19 @@ class _DutchCommandLine(TyperGroup):
             err.print("afgebroken", markup=False)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+class ListingGroup(TyperGroup):
+    """A command group that lists when it is given no command of its own: ``qualitycycle support [AGB] [--json]``
+    is ``qualitycycle support list [AGB] [--json]`` (the issue's form), while ``support request ...`` and the other
+    commands work as named."""
+
+    default = "list"
+
+    def parse_args(self, ctx: click_core.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
 
 
 def _usage_nl(exc: click_errors.UsageError) -> str:

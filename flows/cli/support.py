@@ -15,7 +15,7 @@ from flows.cli.common import app, out
 if TYPE_CHECKING:
     from domain.support import SupportView
 
-support_app = typer.Typer(no_args_is_help=True, help="Ondersteuning van praktijken: aanvragen, plannen, afronden.")
+support_app = typer.Typer(cls=cli.ListingGroup, help="Ondersteuning van praktijken: aanvragen, plannen, afronden.")
 app.add_typer(support_app, name="support")
 
 IdArg = Annotated[str, typer.Argument(help="Het id van de ondersteuning (qualitycycle support list).")]
