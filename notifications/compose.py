@@ -93,15 +93,15 @@ def _who(email: str | None, name: str) -> str:
     return email or f"-{name}"
 
 
-def officers_for(agb_code: str, officers: Sequence[Person]) -> tuple[Person, ...]:
-    """The two officers who attend a practice's conversations (seed section 1: two from the care group),
-    spread over the officers by practice so no one officer carries every practice."""
+def meeting_organizer(key: str, officers: Sequence[Person]) -> Person | None:
+    """The officer who organises a care-group meeting: one of all the care group's officers, picked by a hash of
+    ``key`` (the same officer every time for the same meeting, whatever order the registry lists them in).
+    A practice's conversations are not organised this way: their officers are the practice's assigned ones
+    (``flows.services.officers``), passed in their order."""
     if not officers:
-        return ()
+        return None
     ordered = sorted(officers, key=lambda p: (p.name, p.email or ""))
-    first = zlib.crc32(agb_code.encode()) % len(ordered)
-    picked = [ordered[first]] + ([ordered[(first + 1) % len(ordered)]] if len(ordered) > 1 else [])
-    return tuple(picked)
+    return ordered[zlib.crc32(key.encode()) % len(ordered)]
 
 
 def _first(people: Sequence[Person]) -> Person | None:
@@ -235,14 +235,15 @@ def conversation_messages(stage: str, obligation: Obligation, practice: Practice
                           state: str | None = None, last_held_on: date | None = None,
                           sequence: int = 0) -> list[OutboxMessage]:
     """An ``invitation`` (to every attendee the seed requires, with a calendar invite), a ``reminder`` (to
-    the practice) or an ``overdue`` notice (to the practice's two officers) for a conversation; the invitation
+    the practice) or an ``overdue`` notice (to the practice's two officers) for a conversation. ``officers`` are
+    the practice's assigned officers in their order: the first organises the calendar entry. The invitation
     and the reminder carry what to ``prepare``, the overdue notice the trajectory's ``state`` and the day the
     last annual conversation was held."""
     kind = CONVERSATION_OF[obligation.kind]
     agb = practice.agb_code
     day = obligation.planned_on or obligation.due_on
     start, end = _moment(day, policy.conversation_start, policy.conversation_minutes)
-    attending_officers = officers_for(agb, officers)
+    attending_officers = tuple(officers)  # the practice's assigned officers, in order: the first organises
     organizer = (person_part(attending_officers[0]) if attending_officers
                  else PersonPart(name=care_group, email=None))
     conversation = ConversationPart(
@@ -304,7 +305,7 @@ def meeting_messages(obligation: Obligation, practices: Sequence[Practice], offi
     kind = obligation.kind.value
     meeting = MeetingPart(kind=kind, start=start, end=end, location=policy.meeting_location,
                           topics=list(MEETING_TOPICS_NL))
-    organizer = _first(officers_for("meeting", officers))
+    organizer = meeting_organizer("meeting", officers)
     organizer_part = person_part(organizer) if organizer else PersonPart(name=care_group, email=None)
     subject = SUBJECTS_NL["meeting_invitation"].format(meeting=MEETING_NAMES_NL[kind], day=date_nl(day, weekday=True))
     roles = MEETING_ROLES[obligation.kind]
@@ -328,9 +329,9 @@ def meeting_messages(obligation: Obligation, practices: Sequence[Practice], offi
 def kit_messages(obligation: Obligation, practice: Practice, officers: Sequence[Person],
                  care_group: str) -> list[OutboxMessage]:
     """Notice to the practice that one of its instruction kits is due for its two-yearly refresh; the practice's
-    first officer is its contact."""
+    first assigned officer (``officers`` in their order) is its contact."""
     kit = KitKind(obligation.subject)
-    contact = _first(officers_for(practice.agb_code, officers))
+    contact = _first(officers)
     data = payload(KitRefreshDue(
         care_group=CareGroupPart(name=care_group), practice=practice_part(practice),
         kits=[KitPart(kind=kit.value, last_refreshed_on=obligation.details.get("last_refreshed_on"),
