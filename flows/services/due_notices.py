@@ -75,8 +75,9 @@ class _Reference:
 
 
 def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligation], report: DutyReport,
-                  now: datetime) -> None:
-    """Queue the messages the given obligations owe today, and mark them, in the caller's transaction."""
+                  now: datetime, early: frozenset[str] = frozenset()) -> None:
+    """Queue the messages the given obligations owe today (and the ``early`` stages, though their day has not
+    come: ``domain.obligations.stages_to_send``), and mark them, in the caller's transaction."""
     on = now.date()
     policy = services.policy
     codes = sorted({r.agb_code for r in rows if r.agb_code})
@@ -93,7 +94,7 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
     for row in rows:
         ob = row.obligation
         done = frozenset(row.notices_done)
-        send, skip = stages_to_send(ob, policy, done, on)
+        send, skip = stages_to_send(ob, policy, done, on, early)
         messages: list[OutboxMessage] = []
         practice = practices.get(row.agb_code or "")
         for stage in send:

@@ -964,3 +964,30 @@ def test_an_officer_tracks_support_from_request_to_done_at_the_command_line(staf
         key, "done", "2024-03-12", 2, "L. Visser")
     assert "usage" not in staff.refused("support", "request", LINDE, "--kind", "massage", "--on", "2024-03-01",
                                         code=2).lower()
+
+
+def test_an_officer_moves_the_annual_conversation_and_its_history_says_why(staff: Staff) -> None:
+    staff.set_up_care_group()
+    staff.start_cycles()
+    staff("run", "--now", "2024-02-05T07:00")
+    (annual,) = [o for o in staff.json("obligations", LINDE) if o["kind"] == "annual_conversation"]
+    before = staff.database()
+    refused = staff.refused("reschedule", LINDE, "--kind", "annual", "--to", "2025-01-11", "--reason", "vakantie",
+                            "--now", "2024-06-03T10:00")
+    assert refused == "fout: --to 2025-01-11: zaterdag 11 januari 2025 is geen werkdag (weekend); kies een werkdag; " \
+                      "er is niets vastgelegd"
+    assert "geen open extra gesprek" in staff.refused("reschedule", LINDE, "--kind", "extra", "--to", "2025-01-08",
+                                                      "--reason", "vakantie", "--now", "2024-06-03T10:00")
+    assert staff.database() == before
+    moved = staff("reschedule", LINDE, "--kind", "annual", "--to", "2025-01-08",
+                  "--reason", "praktijkhouder op vakantie", "--now", "2024-06-03T10:00", "--actor", "user:a.jansen")
+    assert flat(moved.stdout) == (f"kwaliteitsjaargesprek van {LINDE} verplaatst: {annual['planned_on']} -> "
+                                  "2025-01-08 uitnodiging en herinnering volgen voor de nieuwe dag")
+    (after,) = [o for o in staff.json("obligations", LINDE) if o["kind"] == "annual_conversation"]
+    assert (after["key"], after["planned_on"], after["due_on"]) == (annual["key"], "2025-01-08", annual["due_on"])
+    logged = flat(staff("obligations", "--changes", annual["key"]).stdout)
+    assert ("2024-06-03 10:00 rescheduled: verplaatst naar woensdag 8 januari 2025; praktijkhouder op vakantie "
+            "(user:a.jansen)") in logged
+    again = staff("reschedule", LINDE, "--kind", "annual", "--to", "2025-01-08", "--reason", "nogmaals",
+                  "--now", "2024-06-04T10:00")
+    assert flat(again.stdout) == f"kwaliteitsjaargesprek van {LINDE} staat al op 2025-01-08; niets gewijzigd"
