@@ -30,6 +30,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from domain.clock import AMSTERDAM
+from domain.indicator_views import too_few
 from domain.indicators import IndicatorFigures
 from domain.messages import MessageLike, OutboxMessage
 from domain.obligations import KitKind, Obligation, ObligationKind
@@ -164,32 +165,35 @@ class TrajectoryFacts:
     progress: Decision
 
 
-def _digest_trajectory(facts: TrajectoryFacts) -> DigestTrajectory:
+def _digest_trajectory(facts: TrajectoryFacts, min_denominator: int | None) -> DigestTrajectory:
     view, figures = facts.view, facts.figures
     indicators = []
     for r in facts.progress.reasons:
         key = next(k for k in view.flagged if k.programme == r.programme and k.indicator == r.indicator)
         average = figures.national_average(key, r.period_end) if r.period_end else None
         definition = figures.catalogue.get(key)
+        small = too_few(r.denominator, min_denominator)
         indicators.append(DigestIndicator(
             programme=key.programme.value, indicator=key.indicator, name=definition.name if definition else None,
             period_end=r.period_end, score=r.score, national_average=average[1] if average else None,
             national_average_year=average[0] if average else None, baseline_score=r.baseline_score,
-            improvement_points=r.improvement_points))
+            improvement_points=r.improvement_points, numerator=r.numerator, denominator=r.denominator,
+            small_numbers=small, min_denominator=min_denominator if small else None))
     return DigestTrajectory(practice=practice_part(facts.practice), entered_policy_at=view.entered_policy_at,
                             plan_agreed_on=view.plan_agreed_on, indicators=indicators)
 
 
 def digest_messages(period_start: date, period_end: date, interval_months: int,
                     trajectories: Sequence[TrajectoryFacts], board: Sequence[Person],
-                    care_group: str) -> list[OutboxMessage]:
-    """The board's periodic digest of every trajectory under the underperformer policy."""
+                    care_group: str, min_denominator: int | None = None) -> list[OutboxMessage]:
+    """The board's periodic digest of every trajectory under the underperformer policy; a figure over fewer than
+    ``min_denominator`` patients (the policy's) is marked as too few to judge."""
     members = board or (Person(name="Bestuur", role=Role.BOARD),)
     subject = SUBJECTS_NL["board_digest"].format(period=PERIOD_NAMES_NL.get(interval_months, "Overzicht"),
                                                  start=date_nl(period_start), end=date_nl(period_end))
     data = payload(BoardDigest(care_group=CareGroupPart(name=care_group),
                                period=Period(start=period_start, end=period_end), interval_months=interval_months,
-                               trajectories=[_digest_trajectory(t) for t in trajectories]))
+                               trajectories=[_digest_trajectory(t, min_denominator) for t in trajectories]))
     return [OutboxMessage(
         key=f"board_digest:{period_start.isoformat()}:{_who(m.email, m.name)}", kind="board_digest", agb_code=None,
         recipient_name=m.name, recipient_email=m.email, recipient_role="board", subject=subject, payload=data)
@@ -208,11 +212,13 @@ class PreparationFacts:
     on: date
     agreements: tuple[str, ...] | None = None
     agreed_on: date | None = None
+    min_denominator: int | None = None  # the policy's: a figure over fewer patients is marked, not judged
 
 
 def preparation(facts: PreparationFacts) -> Preparation:
     """What a practice prepares for a conversation: its main indicators against target and national
-    average, and the agreements of its last plan (seed 1: agreements are evaluated the next time)."""
+    average (one over too few patients to judge marked as such), and the agreements of its last plan (seed 1:
+    agreements are evaluated the next time)."""
     figures, on = facts.figures, facts.on
     latest = figures.latest_scores(on)
     lines = []
@@ -221,11 +227,13 @@ def preparation(facts: PreparationFacts) -> Preparation:
         if definition is None or not definition.main:
             continue
         average = figures.national_average(key, score.period_end)
+        small = too_few(score.denominator, facts.min_denominator)
         lines.append(IndicatorLine(
             programme=key.programme.value, indicator=key.indicator, name=definition.name,
             score=round(score.score, 1), numerator=score.numerator, denominator=score.denominator,
             target=figures.targets.get(key), national_average=average[1] if average else None,
-            national_average_year=average[0] if average else None))
+            national_average_year=average[0] if average else None, small_numbers=small,
+            min_denominator=facts.min_denominator if small else None))
     return Preparation(period_end=figures.latest_period(on), indicators=lines, agreements=list(facts.agreements or ()),
                        agreements_from=facts.agreed_on if facts.agreements is not None else None)
 

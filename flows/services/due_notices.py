@@ -65,13 +65,15 @@ class _Reference:
     def view(self, agb_code: str) -> TrajectoryView:
         return self.views.get(agb_code) or TrajectoryView(agb_code=agb_code)
 
-    def preparation(self, agb_code: str, on: date) -> PreparationFacts:
-        """What the practice prepares a conversation from: its figures, and its last plan's agreements."""
+    def preparation(self, agb_code: str, on: date, min_denominator: int | None = None) -> PreparationFacts:
+        """What the practice prepares a conversation from: its figures (those over fewer than ``min_denominator``
+        patients marked), and its last plan's agreements."""
         figures = self.shared.with_scores(self.scores.get(agb_code, []))
         planned = self.plans.get(agb_code)
         if planned is None or not planned.plan:
-            return PreparationFacts(figures, on)
-        return PreparationFacts(figures, on, tuple(planned.plan.get("agreements", [])), planned.held_on)
+            return PreparationFacts(figures, on, min_denominator=min_denominator)
+        return PreparationFacts(figures, on, tuple(planned.plan.get("agreements", [])), planned.held_on,
+                                min_denominator)
 
 
 def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligation], report: DutyReport,
@@ -104,7 +106,8 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
                                                     and ObligationKind(r.kind) in CONVERSATION_KINDS], on,
                                                 policy.figures_count_after_days)
                 view = reference.view(practice.agb_code)
-                prepare = reference.preparation(practice.agb_code, on) if stage != "overdue" else None
+                prepare = (reference.preparation(practice.agb_code, on, policy.min_denominator)
+                           if stage != "overdue" else None)
                 messages += conversation_messages(stage, ob, practice, held[practice.agb_code], care_group, policy,
                                                   prepare, state=view.state.value,
                                                   last_held_on=view.last_annual_conversation_on, sequence=row.version)

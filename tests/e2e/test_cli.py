@@ -991,3 +991,21 @@ def test_an_officer_moves_the_annual_conversation_and_its_history_says_why(staff
     again = staff("reschedule", LINDE, "--kind", "annual", "--to", "2025-01-08", "--reason", "nogmaals",
                   "--now", "2024-06-04T10:00")
     assert flat(again.stdout) == f"kwaliteitsjaargesprek van {LINDE} staat al op 2025-01-08; niets gewijzigd"
+
+
+def test_a_small_practices_figure_is_shown_as_too_few_patients_to_judge_not_as_a_bare_percentage(
+        staff: Staff) -> None:
+    staff.set_up_care_group()
+    staff("import-indicators", write("scores.csv", f"{SCORE_HEADER}\n{LINDE},dm2,hba1c_measured,2024-03-31,60,100\n"
+                                                   f"{EIK},dm2,hba1c_measured,2024-03-31,5,6\n"), "--now", "2024-04-05")
+    small = "te weinig patiënten om te beoordelen: minder dan 10"
+    (eik,) = staff.json("indicators", EIK)["indicators"]
+    assert (eik["numerator"], eik["denominator"], eik["small_numbers"], eik["judged"], eik["min_denominator"]) == (
+        5, 6, True, False, 10)
+    (linde,) = staff.json("indicators", LINDE)["indicators"]
+    assert (linde["small_numbers"], linde["judged"]) == (False, True)
+    shown = flat(staff("indicators", EIK).stdout)
+    assert "5/6 †" in shown and f"† dm2/hba1c_measured: 83,3% (5/6, {small})" in shown
+    assert small not in flat(staff("indicators", LINDE).stdout)
+    staff("chart", EIK, "--out", "eik.svg")
+    assert small in Path("eik.svg").read_text(encoding="utf-8")

@@ -164,8 +164,8 @@ def compose_all() -> dict[str, list[OutboxMessage]]:
 
     linde, eik = practices()
     policy = Policy()
-    prepare = compose.PreparationFacts(figures(), date(2025, 10, 1), *PLAN)
-    no_plan = compose.PreparationFacts(figures(EIK), date(2024, 2, 1))
+    prepare = compose.PreparationFacts(figures(), date(2025, 10, 1), *PLAN, min_denominator=policy.min_denominator)
+    no_plan = compose.PreparationFacts(figures(EIK), date(2024, 2, 1), min_denominator=policy.min_denominator)
     out: dict[str, list[OutboxMessage]] = {
         "invitation annual": compose.conversation_messages("invitation", ANNUAL, linde, ASSIGNED, CARE_GROUP, policy,
                                                            prepare, sequence=2),
@@ -194,7 +194,8 @@ def compose_all() -> dict[str, list[OutboxMessage]]:
                                      assess_progress(figures(p.agb_code), v.flagged, v.plan_agreed_on,
                                                      date(2025, 6, 30)))
              for p, v in zip((linde, eik), views, strict=True)]
-    out["digest"] = compose.digest_messages(date(2025, 4, 1), date(2025, 6, 30), 3, facts, BOARD, CARE_GROUP)
+    out["digest"] = compose.digest_messages(date(2025, 4, 1), date(2025, 6, 30), 3, facts, BOARD, CARE_GROUP,
+                                            policy.min_denominator)
     out["digest, empty, no board"] = compose.digest_messages(date(2025, 1, 1), date(2025, 12, 31), 12, [], (),
                                                              CARE_GROUP)
     for i, held in enumerate(HELD):
