@@ -4,9 +4,10 @@ target and the national average, its change over a year, and an interval that sh
 on few patients can say.
 
 Invariants: pure functions over domain values. A group's score is pooled (its numerators over its
-denominators), not an average of practice percentages. The care group's own reference (median, 10th
-and 90th percentile across its practices) is given next to the national average, because InEen's
-benchmark ended with 2024 and a year may have no national figure at all.
+denominators), not an average of practice percentages. A figure over fewer patients than the policy's
+``min_denominator`` is shown, marked as too few to judge (``too_few``: the one test the escalation rules use
+too). The care group's own reference (median, 10th and 90th percentile across its practices) is given next to the
+national average, because InEen's benchmark ended with 2024 and a year may have no national figure at all.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ def wilson_interval(numerator: int, denominator: int, z: float = Z_95) -> tuple[
     centre = (p + z2 / (2 * denominator)) / (1 + z2 / denominator)
     half = z * math.sqrt(p * (1 - p) / denominator + z2 / (4 * denominator * denominator)) / (1 + z2 / denominator)
     return round(100 * max(0.0, centre - half), 2), round(100 * min(1.0, centre + half), 2)
+
+
+def too_few(denominator: int | None, min_denominator: int | None) -> bool:
+    """Whether a figure counts fewer patients than the rules judge (``Policy.min_denominator``): shown, not judged."""
+    return denominator is not None and min_denominator is not None and denominator < min_denominator
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,11 @@ class IndicatorLine:
     change_over_year: float | None
     reference: Reference | None
     practices: int = 1
+    min_denominator: int | None = None  # the policy's: a figure over fewer patients is not judged
+
+    @property
+    def small_numbers(self) -> bool:
+        return too_few(self.denominator, self.min_denominator)
 
     def as_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -100,7 +111,8 @@ class IndicatorLine:
             "national_average": self.national_average, "national_average_year": self.national_average_year,
             "gap_to_national_average": self.gap_to_national_average,
             "score_a_year_earlier": self.score_a_year_earlier, "change_over_year": self.change_over_year,
-            "practices": self.practices,
+            "practices": self.practices, "small_numbers": self.small_numbers, "judged": not self.small_numbers,
+            "min_denominator": self.min_denominator,
         }
         data["care_group_reference"] = None if self.reference is None else {
             "practices": self.reference.practices, "pooled": self.reference.pooled, "mean": self.reference.mean,
@@ -125,8 +137,10 @@ def indicator_lines(
     period_end: date,
     refs: Mapping[tuple[IndicatorKey, date], Reference] | None = None,
     practices: Mapping[tuple[IndicatorKey, date], int] | None = None,
+    min_denominator: int | None = None,
 ) -> list[IndicatorLine]:
-    """One line per indicator with a figure over the period ending on ``period_end``."""
+    """One line per indicator with a figure over the period ending on ``period_end``; one over fewer patients
+    than ``min_denominator`` is marked (``IndicatorLine.small_numbers``)."""
     lines = []
     a_year_earlier = period_end - relativedelta(years=1)
     earlier = {s.key: s for s in figures.scores_for_period(a_year_earlier)}
@@ -148,6 +162,6 @@ def indicator_lines(
             score_a_year_earlier=before_value,
             change_over_year=round(value - before_value, 2) if before_value is not None else None,
             reference=(refs or {}).get((score.key, period_end)),
-            practices=(practices or {}).get((score.key, period_end), 1),
+            practices=(practices or {}).get((score.key, period_end), 1), min_denominator=min_denominator,
         ))
     return sorted(lines, key=lambda line: (line.key.programme.value, not line.main, line.key.indicator))

@@ -13,7 +13,12 @@ Invariants:
 - Due dates are working days: a duty due *within* a span is pulled back to the last working day on
   or before the span's end. A planned date (conversation, meeting) is a working day as well.
 - ``basis`` holds every input of the date rule except the anchor (spans, weekday, the calendar's
-  fingerprint). When a recomputation moves a date, the difference of the bases is recorded as why.
+  fingerprint, an officer's move). When a recomputation moves a date, the difference of the bases is recorded
+  as why.
+- A conversation an officer moved (``PracticeFacts.moves``, ``check_move``) is set for the day it was moved to;
+  its due date stays the rule's. A move past the due date is allowed, but the duty is then late all the same:
+  the overdue notice still goes out the day after the due date (the seed's twelve months do not stretch because a
+  day was moved).
 - Nothing here reads the clock: the day of planning is an argument.
 """
 
@@ -28,10 +33,11 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from domain.calendar import WorkingCalendar
+from domain.errors import InputError
 from domain.policy import Policy
 from domain.registry import Programme, Role
 from domain.trajectory import TrajectoryState, TrajectoryView
-from domain.vocabulary import KIT_SHORT_NAMES_NL
+from domain.vocabulary import KIT_SHORT_NAMES_NL, date_nl
 
 
 class ObligationKind(StrEnum):
@@ -120,6 +126,7 @@ class PracticeFacts:
     kit_refreshes: Mapping[KitKind, date] = field(default_factory=dict)  # last refresh per kit
     course_completions: Mapping[tuple[str, str], date] = field(default_factory=dict)  # (person, course) -> last
     first_planned: Mapping[str, date] = field(default_factory=dict)  # stored key -> the day it was first planned
+    moves: Mapping[str, date] = field(default_factory=dict)  # conversation key -> the day an officer last moved it to
 
 
 def calendar_fingerprint(calendar: WorkingCalendar) -> str:
@@ -149,8 +156,30 @@ def _conversation(kind: ObligationKind, facts: PracticeFacts, subject: str, anch
                      "invitation_days_before": policy.invitation_days_before,
                      "reminder_days_before": policy.reminder_days_before,
                      "calendar": calendar_fingerprint(calendar)}
+    moved = facts.moves.get(key)
+    if moved is not None:  # an officer's move sets the day; the due date stays the rule's
+        basis["moved_to"] = moved.isoformat()
+        return Obligation(key, kind, facts.agb_code, subject, anchor, due, moved, basis)
     return Obligation(key, kind, facts.agb_code, subject, anchor, due,
                       conversation_day(due, first, policy, calendar), basis)
+
+
+class ConversationMoveError(InputError):
+    """A conversation moved to a day it cannot go to (before today, not a working day): nothing is stored."""
+
+
+def check_move(obligation: Obligation, to: date, on: date, calendar: WorkingCalendar) -> None:
+    """Whether an open conversation may be moved to ``to`` on ``on`` (the day of the move): to today or later, on a
+    working day. A day past the due date is allowed (the overdue notice then follows the due date)."""
+    if obligation.kind not in CONVERSATION_KINDS:
+        raise ConversationMoveError(f"{obligation.title_nl}: alleen een gesprek kan worden verplaatst")
+    if to < on:
+        raise ConversationMoveError(f"--to {to.isoformat()}: ligt voor vandaag ({on.isoformat()}); verplaats een "
+                                    "gesprek naar vandaag of later; er is niets vastgelegd")
+    if not calendar.is_working_day(to):
+        why = calendar.holiday_name(to) or ("weekend" if to.weekday() >= 5 else "sluitingsdag van de zorggroep")
+        raise ConversationMoveError(f"--to {to.isoformat()}: {date_nl(to, weekday=True)} is geen werkdag ({why}); "
+                                    "kies een werkdag; er is niets vastgelegd")
 
 
 def _start_held(facts: PracticeFacts, subject: str, started: date, within_days: int) -> date | None:
@@ -306,6 +335,9 @@ def basis_change_reason(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
             continue
         if name == "calendar":
             parts.append("werkkalender gewijzigd (sluitingsdagen of Bevrijdingsdag)")
+        elif name == "moved_to":
+            parts.append(f"verplaatst naar {date_nl(new[name], weekday=True)}" if new.get(name)
+                         else "verplaatsing vervallen")
         else:
             parts.append(f"beleid {name}: {old.get(name, '-')} -> {new.get(name, '-')}")
     return "; ".join(parts) or "herberekend"
@@ -341,17 +373,19 @@ def notice_stages(obligation: Obligation, policy: Policy) -> list[NoticeStage]:
 
 
 def stages_to_send(obligation: Obligation, policy: Policy, done: frozenset[str],
-                   on: date) -> tuple[list[str], list[str]]:
+                   on: date, early: frozenset[str] = frozenset()) -> tuple[list[str], list[str]]:
     """Which stages to send on ``on`` and which to mark done without sending (their moment passed).
 
     An invitation and a reminder are only useful before the conversation or meeting: when both are
     due (a late plan), the invitation alone goes out. An overdue notice goes once the due date passed.
+    ``early`` names stages to send on ``on`` though their day has not come: a conversation moved after its
+    invitation went out is announced again at once (its calendar entry updated), not weeks later.
     """
     send: list[str] = []
     skip: list[str] = []
     day = obligation.planned_on
     for stage in notice_stages(obligation, policy):
-        if stage.name in done or stage.on > on:
+        if stage.name in done or (stage.on > on and stage.name not in early):
             continue
         if stage.name in ("invitation", "reminder") and day is not None and on >= day:
             skip.append(stage.name)  # too late to invite or remind for a day that has come

@@ -349,6 +349,20 @@ def percent_nl(value: Any) -> str:
     return "-" if value is None else f"{number_nl(value)}%"
 
 
+def small_numbers_nl(min_denominator: Any) -> str:
+    """Why a figure over few patients is shown but not judged (``Policy.min_denominator``)."""
+    return f"te weinig patiënten om te beoordelen: minder dan {min_denominator}"
+
+
+def figure_nl(score: Any, numerator: Any, denominator: Any, min_denominator: Any = None) -> str:
+    """A score with its counts: ``83,3% (5/6)``; over fewer patients than ``min_denominator``, marked as such:
+    ``83,3% (5/6, te weinig patiënten om te beoordelen: minder dan 10)``."""
+    small = (min_denominator is not None and denominator is not None
+             and int(denominator) < int(min_denominator))
+    return (f"{percent_nl(score)} ({numerator}/{denominator}"
+            + (f", {small_numbers_nl(min_denominator)})" if small else ")"))
+
+
 def duration_nl(start: Any, end: Any) -> str:
     """Whole months (and years) from ``start`` to ``end``: ``1 jaar en 1 maand``, ``13 dagen``."""
     first, last = _as_date(start), _as_date(end)

@@ -2,15 +2,20 @@
 time against its target and the national average, as one self-contained SVG (no fonts or scripts
 fetched, opens in any browser or mail client).
 
+A figure over fewer patients than the policy judges is drawn as an open point, its tooltip says so, and the legend
+explains it (only when a chart has one).
+
 Invariant: pure rendering of the figures given; the same figures give the same bytes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from html import escape
+
+from domain.vocabulary import figure_nl, small_numbers_nl
 
 PANEL_W, PANEL_H, COLUMNS = 300, 170, 3
 LEFT, RIGHT, TOP, BOTTOM = 36, 12, 40, 26
@@ -23,6 +28,8 @@ class Series:
     points: Sequence[tuple[date, float]]  # (period end, score 0-100)
     target: float | None
     national: Mapping[int, float]  # year -> national average
+    small: Mapping[date, tuple[int, int]] = field(default_factory=dict)  # period end -> counts too few to judge
+    min_denominator: int | None = None
 
 
 def _x(day: date, first: date, last: date, x0: float) -> float:
@@ -62,6 +69,12 @@ def _panel(series: Series, x0: float, y0: float, first: date, last: date) -> lis
         path = " ".join(f"{_x(d, first, last, x0):.1f},{_y(v, y0):.1f}" for d, v in series.points)
         out.append(f'<polyline points="{path}" fill="none" stroke="#1f4e9c" stroke-width="2"/>')
         for d, v in series.points:
+            if d in series.small:  # too few patients to judge: an open point that says so
+                numerator, denominator = series.small[d]
+                out.append(f'<circle cx="{_x(d, first, last, x0):.1f}" cy="{_y(v, y0):.1f}" r="3" fill="white" '
+                           f'stroke="#1f4e9c" stroke-width="1.5"><title>{d.isoformat()}: '
+                           f'{escape(figure_nl(v, numerator, denominator, series.min_denominator))}</title></circle>')
+                continue
             out.append(f'<circle cx="{_x(d, first, last, x0):.1f}" cy="{_y(v, y0):.1f}" r="2.5" fill="#1f4e9c">'
                        f'<title>{d.isoformat()}: {v:.1f}%</title></circle>')
     out.append("</g>")
@@ -84,6 +97,10 @@ def practice_chart_svg(title: str, series: Sequence[Series]) -> str:
            '<text x="180" y="44">streefwaarde</text>'
            '<line x1="290" y1="40" x2="314" y2="40" stroke="#c77c00" stroke-dasharray="2 3"/>'
            '<text x="320" y="44">landelijk gemiddelde</text></g>']
+    minimum = next((s.min_denominator for s in series if s.small), None)
+    if minimum is not None:
+        out.append('<g font-size="11"><circle cx="452" cy="40" r="3" fill="white" stroke="#1f4e9c" stroke-width="1.5"/>'
+                   f'<text x="460" y="44">{escape(small_numbers_nl(minimum))}</text></g>')
     for i, s in enumerate(series):
         out.extend(_panel(s, (i % COLUMNS) * PANEL_W, 50 + (i // COLUMNS) * PANEL_H, first, last))
     out.append("</svg>")

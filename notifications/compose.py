@@ -31,6 +31,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from domain.clock import AMSTERDAM
+from domain.indicator_views import too_few
 from domain.indicators import IndicatorFigures
 from domain.messages import MessageLike, OutboxMessage
 from domain.obligations import KitKind, Obligation, ObligationKind
@@ -101,15 +102,15 @@ def _who(email: str | None, name: str) -> str:
     return email or f"-{name}"
 
 
-def officers_for(agb_code: str, officers: Sequence[Person]) -> tuple[Person, ...]:
-    """The two officers who attend a practice's conversations (seed section 1: two from the care group),
-    spread over the officers by practice so no one officer carries every practice."""
+def meeting_organizer(key: str, officers: Sequence[Person]) -> Person | None:
+    """The officer who organises a care-group meeting: one of all the care group's officers, picked by a hash of
+    ``key`` (the same officer every time for the same meeting, whatever order the registry lists them in).
+    A practice's conversations are not organised this way: their officers are the practice's assigned ones
+    (``flows.services.officers``), passed in their order."""
     if not officers:
-        return ()
+        return None
     ordered = sorted(officers, key=lambda p: (p.name, p.email or ""))
-    first = zlib.crc32(agb_code.encode()) % len(ordered)
-    picked = [ordered[first]] + ([ordered[(first + 1) % len(ordered)]] if len(ordered) > 1 else [])
-    return tuple(picked)
+    return ordered[zlib.crc32(key.encode()) % len(ordered)]
 
 
 def _first(people: Sequence[Person]) -> Person | None:
@@ -175,32 +176,35 @@ class TrajectoryFacts:
     progress: Decision
 
 
-def _digest_trajectory(facts: TrajectoryFacts) -> DigestTrajectory:
+def _digest_trajectory(facts: TrajectoryFacts, min_denominator: int | None) -> DigestTrajectory:
     view, figures = facts.view, facts.figures
     indicators = []
     for r in facts.progress.reasons:
         key = next(k for k in view.flagged if k.programme == r.programme and k.indicator == r.indicator)
         average = figures.national_average(key, r.period_end) if r.period_end else None
         definition = figures.catalogue.get(key)
+        small = too_few(r.denominator, min_denominator)
         indicators.append(DigestIndicator(
             programme=key.programme.value, indicator=key.indicator, name=definition.name if definition else None,
             period_end=r.period_end, score=r.score, national_average=average[1] if average else None,
             national_average_year=average[0] if average else None, baseline_score=r.baseline_score,
-            improvement_points=r.improvement_points))
+            improvement_points=r.improvement_points, numerator=r.numerator, denominator=r.denominator,
+            small_numbers=small, min_denominator=min_denominator if small else None))
     return DigestTrajectory(practice=practice_part(facts.practice), entered_policy_at=view.entered_policy_at,
                             plan_agreed_on=view.plan_agreed_on, indicators=indicators)
 
 
 def digest_messages(period_start: date, period_end: date, interval_months: int,
                     trajectories: Sequence[TrajectoryFacts], board: Sequence[Person],
-                    care_group: str) -> list[OutboxMessage]:
-    """The board's periodic digest of every trajectory under the underperformer policy."""
+                    care_group: str, min_denominator: int | None = None) -> list[OutboxMessage]:
+    """The board's periodic digest of every trajectory under the underperformer policy; a figure over fewer than
+    ``min_denominator`` patients (the policy's) is marked as too few to judge."""
     members = board or (Person(name="Bestuur", role=Role.BOARD),)
     subject = SUBJECTS_NL["board_digest"].format(period=PERIOD_NAMES_NL.get(interval_months, "Overzicht"),
                                                  start=date_nl(period_start), end=date_nl(period_end))
     data = payload(BoardDigest(care_group=CareGroupPart(name=care_group),
                                period=Period(start=period_start, end=period_end), interval_months=interval_months,
-                               trajectories=[_digest_trajectory(t) for t in trajectories]))
+                               trajectories=[_digest_trajectory(t, min_denominator) for t in trajectories]))
     return [OutboxMessage(
         key=f"board_digest:{period_start.isoformat()}:{_who(m.email, m.name)}", kind="board_digest", agb_code=None,
         recipient_name=m.name, recipient_email=m.email, recipient_role="board", subject=subject, payload=data)
@@ -221,11 +225,13 @@ class PreparationFacts:
     agreed_on: date | None = None
     open_agreements: tuple[AgreementLine, ...] = ()  # every agreement still open, with a proposed outcome if any
     goals: tuple[GoalLine, ...] = ()  # the goals of the past year, with their current figures
+    min_denominator: int | None = None  # the policy's: a figure over fewer patients is marked, not judged
 
 
 def preparation(facts: PreparationFacts) -> Preparation:
     """What a practice prepares for a conversation: its main indicators against target and national
-    average, and the agreements of its last plan (seed 1: agreements are evaluated the next time)."""
+    average (one over too few patients to judge marked as such), and the agreements of its last plan (seed 1:
+    agreements are evaluated the next time)."""
     figures, on = facts.figures, facts.on
     latest = figures.latest_scores(on)
     lines = []
@@ -234,11 +240,13 @@ def preparation(facts: PreparationFacts) -> Preparation:
         if definition is None or not definition.main:
             continue
         average = figures.national_average(key, score.period_end)
+        small = too_few(score.denominator, facts.min_denominator)
         lines.append(IndicatorLine(
             programme=key.programme.value, indicator=key.indicator, name=definition.name,
             score=round(score.score, 1), numerator=score.numerator, denominator=score.denominator,
             target=figures.targets.get(key), national_average=average[1] if average else None,
-            national_average_year=average[0] if average else None))
+            national_average_year=average[0] if average else None, small_numbers=small,
+            min_denominator=facts.min_denominator if small else None))
     return Preparation(period_end=figures.latest_period(on), indicators=lines, agreements=list(facts.agreements or ()),
                        agreements_from=facts.agreed_on if facts.agreements is not None else None,
                        open_agreements=list(facts.open_agreements) or None, goals=list(facts.goals) or None)
@@ -249,14 +257,15 @@ def conversation_messages(stage: str, obligation: Obligation, practice: Practice
                           state: str | None = None, last_held_on: date | None = None,
                           sequence: int = 0) -> list[OutboxMessage]:
     """An ``invitation`` (to every attendee the seed requires, with a calendar invite), a ``reminder`` (to
-    the practice) or an ``overdue`` notice (to the practice's two officers) for a conversation; the invitation
+    the practice) or an ``overdue`` notice (to the practice's two officers) for a conversation. ``officers`` are
+    the practice's assigned officers in their order: the first organises the calendar entry. The invitation
     and the reminder carry what to ``prepare``, the overdue notice the trajectory's ``state`` and the day the
     last annual conversation was held."""
     kind = CONVERSATION_OF[obligation.kind]
     agb = practice.agb_code
     day = obligation.planned_on or obligation.due_on
     start, end = _moment(day, policy.conversation_start, policy.conversation_minutes)
-    attending_officers = officers_for(agb, officers)
+    attending_officers = tuple(officers)  # the practice's assigned officers, in order: the first organises
     organizer = (person_part(attending_officers[0]) if attending_officers
                  else PersonPart(name=care_group, email=None))
     conversation = ConversationPart(
@@ -353,7 +362,7 @@ def meeting_messages(obligation: Obligation, practices: Sequence[Practice], offi
     kind = obligation.kind.value
     meeting = MeetingPart(kind=kind, start=start, end=end, location=policy.meeting_location,
                           topics=list(MEETING_TOPICS_NL))
-    organizer = _first(officers_for("meeting", officers))
+    organizer = meeting_organizer("meeting", officers)
     organizer_part = person_part(organizer) if organizer else PersonPart(name=care_group, email=None)
     subject = SUBJECTS_NL["meeting_invitation"].format(meeting=MEETING_NAMES_NL[kind], day=date_nl(day, weekday=True))
     roles = MEETING_ROLES[obligation.kind]
@@ -377,9 +386,9 @@ def meeting_messages(obligation: Obligation, practices: Sequence[Practice], offi
 def kit_messages(obligation: Obligation, practice: Practice, officers: Sequence[Person],
                  care_group: str) -> list[OutboxMessage]:
     """Notice to the practice that one of its instruction kits is due for its two-yearly refresh; the practice's
-    first officer is its contact."""
+    first assigned officer (``officers`` in their order) is its contact."""
     kit = KitKind(obligation.subject)
-    contact = _first(officers_for(practice.agb_code, officers))
+    contact = _first(officers)
     data = payload(KitRefreshDue(
         care_group=CareGroupPart(name=care_group), practice=practice_part(practice),
         kits=[KitPart(kind=kit.value, last_refreshed_on=obligation.details.get("last_refreshed_on"),

@@ -103,6 +103,8 @@ class IndicatorLine(Part):
     target: Number | None
     national_average: Number | None
     national_average_year: int | None
+    small_numbers: bool = False  # fewer patients than the policy judges: shown, not judged
+    min_denominator: int | None = None  # that minimum, when ``small_numbers``
 
 
 class Visit(Part):
@@ -210,6 +212,10 @@ class DigestIndicator(Part):
     national_average_year: int | None
     baseline_score: Number | None
     improvement_points: Number | None
+    numerator: int | None = None
+    denominator: int | None = None
+    small_numbers: bool = False  # fewer patients than the policy judges: shown, not judged
+    min_denominator: int | None = None  # that minimum, when ``small_numbers``
 
 
 class DigestTrajectory(Part):

@@ -107,7 +107,7 @@ def _environment() -> jinja2.Environment:
     )
     env.globals.update(duur=vocabulary.duration_nl, ontvanger=wording.recipient_line,
                        overleg=vocabulary.MEETING_NAMES_NL, koffer=vocabulary.KIT_NAMES_NL,
-                       cursus=vocabulary.COURSE_NAMES_NL)
+                       cursus=vocabulary.COURSE_NAMES_NL, te_weinig=vocabulary.small_numbers_nl)
     return env
 
 

@@ -33,6 +33,7 @@ from domain.registry import Programme
 from storage import review
 from storage.read_models import DutyRun, ObligationChange, StoredObligation, value_of
 from storage.tables import (
+    ConversationMoveRow,
     ConversationRow,
     CourseCompletionRow,
     DutyRunRow,
@@ -279,6 +280,32 @@ def course_completions(session: Session, codes: Sequence[str] | None = None, on:
     for agb, person, course, day in session.exec(query).all():
         out[agb][(person, course)] = day
     return out
+
+
+def conversation_moves(session: Session, codes: Sequence[str] | None = None, on: date | None = None
+                       ) -> dict[str, dict[str, date]]:
+    """Per practice, the day each conversation was last moved to (a move made after ``on`` is not seen)."""
+    query = select(ConversationMoveRow)
+    if on is not None:
+        query = query.where(col(ConversationMoveRow.moved_on) <= on)
+    if codes is not None:
+        query = query.where(col(ConversationMoveRow.agb_code).in_(list(codes)))
+    out: dict[str, dict[str, date]] = defaultdict(dict)
+    for move in session.exec(query.order_by(col(ConversationMoveRow.moved_on), col(ConversationMoveRow.recorded_at),
+                                            col(ConversationMoveRow.id))):
+        out[move.agb_code][move.obligation_key] = move.moved_to  # the last one stands
+    return out
+
+
+def record_move(session: Session, agb_code: str, key: str, to: date, on: date, reason: str, now: datetime,
+                actor: str) -> bool:
+    """An officer moved a practice's conversation (its duty's ``key``) to ``to`` on ``on``, and why; the practice
+    is planned again."""
+    row_id = str(uuid.uuid5(NAMESPACE, f"conversation_move:{key}:{to.isoformat()}:{now.isoformat()}"))
+    review.touch(session, [agb_code])
+    return bool(insert_ignore(session, ConversationMoveRow, [{
+        "id": row_id, "obligation_key": key, "agb_code": agb_code, "moved_to": to,
+        "moved_on": on, "reason": reason, "recorded_at": now, "actor": actor}], ["id"]))
 
 
 def record_kit_refresh(session: Session, agb_code: str, kit: KitKind, on: date, now: datetime, actor: str) -> bool:

@@ -9,7 +9,7 @@ reference figures: the *basis*) changed, or whose next time-based decision day h
 Invariants:
 - ``touch`` is called by the storage functions that write such facts (``repository.save_registry``,
   ``enrol``, ``append_transition``, ``add_conversation``, ``save_scores``; ``obligations.record_kit_refresh``,
-  ``record_course_completion``), never by callers, so no write path can forget it.
+  ``record_course_completion``, ``record_move``), never by callers, so no write path can forget it.
 - A review reads the counters *before* the facts and records those: a write that lands in between leaves
   the counter ahead of the mark, so the practice is reviewed again. Marks may go backwards when two workers
   race; that only causes a review too many, never one too few.

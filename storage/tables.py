@@ -438,6 +438,22 @@ class ObligationChangeRow(_Table, table=True):
     actor: str
 
 
+class ConversationMoveRow(_Table, table=True):
+    """An officer moved a planned conversation to another day, and why: append-only, the last move of a duty (by
+    ``moved_on``, then ``recorded_at``) sets its day. ``moved_on`` is the day the move was made, ``recorded_at``
+    when it was recorded; planning as of an earlier day does not see it."""
+
+    __tablename__ = "conversation_move"
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of (obligation key, day moved to, recorded_at)
+    obligation_key: str = Field(max_length=255, index=True)
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    moved_to: date
+    moved_on: date
+    reason: str
+    recorded_at: datetime = _moment()
+    actor: str
+
+
 class KitRefreshRow(_Table, table=True):
     """An instruction kit refreshed at a practice (seed section 3)."""
 

@@ -23,7 +23,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from pydantic import BaseModel, ConfigDict
 
-from domain.indicator_views import wilson_interval
+from domain.indicator_views import too_few, wilson_interval
 from domain.indicators import IndicatorFigures, IndicatorKey, IndicatorKind, IndicatorScore, exact
 from domain.policy import JudgeBy, LagMode, MissingAverage, Policy
 from domain.registry import Programme
@@ -117,7 +117,7 @@ def _watched(
         started = enrolments.get(score.programme)
         if started is None or started > score.period_end:
             continue
-        if score.denominator < policy.min_denominator:
+        if too_few(score.denominator, policy.min_denominator):
             if notes is not None:
                 notes.append(f"{score.key}: niet beoordeeld, {score.denominator} patiënten (minder dan "
                              f"{policy.min_denominator})")

@@ -131,3 +131,38 @@ def assign(
 
     names = assign_officers(cli.services(), cli.agb_code(agb), officer, cli.moment(now), cli.actor(actor))
     out.print(f"praktijk {agb}: gesprekken met {' en '.join(names)}", markup=False)
+
+
+@cli.command()
+def reschedule(
+    agb: Annotated[str, typer.Argument(help="AGB-code van de praktijk.")],
+    kind: Annotated[ConversationKind, typer.Option("--kind", help="start, annual of extra.")],
+    to: Annotated[str, typer.Option("--to", help="De nieuwe dag van het gesprek (JJJJ-MM-DD), een werkdag.")],
+    reason: Annotated[str, typer.Option("--reason", help="Waarom het gesprek verplaatst wordt.")],
+    programme: Annotated[Programme | None, typer.Option(
+        "--programme", help="Welk startgesprek, als er meer dan één open staat.")] = None,
+    now: cli.NowOption = None,
+    actor: cli.ActorOption = None,
+) -> None:
+    """Verplaats een gepland gesprek naar een andere dag; de uitnodiging wordt bijgewerkt (zelfde agenda-item)."""
+    from flows.services.reschedule import reschedule_conversation
+
+    moment = cli.moment(now)
+    moved = reschedule_conversation(cli.services(), cli.agb_code(agb), kind, cli.day(to, "--to"),
+                                    inputs.checked(inputs.check_text, reason, "--reason"), moment,
+                                    cli.actor(actor), subject=programme.value if programme else None)
+    name = KIND_NAMES_NL[moved.kind]
+    if moved.already:
+        out.print(f"{name} van {moved.agb_code} staat al op {moved.to}; niets gewijzigd")
+        return
+    out.print(f"{name} van {moved.agb_code} verplaatst: {moved.from_day or '-'} -> {moved.to}")
+    if moved.to == moment.date():
+        out.print("  het gesprek is vandaag: er gaat geen nieuwe uitnodiging meer uit; laat het de deelnemers weten")
+    elif moved.queued:
+        out.print(f"  nieuwe uitnodiging klaargezet ({moved.queued} bericht(en), zelfde agenda-item); de herinnering "
+                  "volgt voor de nieuwe dag")
+    else:
+        out.print("  uitnodiging en herinnering volgen voor de nieuwe dag")
+    if moved.past_due:
+        out.print(f"  let op: na de uiterste datum {moved.due_on}; de functionarissen krijgen de dag erna de "
+                  "melding dat de termijn verstreken is")

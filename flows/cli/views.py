@@ -18,19 +18,24 @@ from domain.vocabulary import (
     STATE_NAMES_NL,
     AgreementOwner,
     Outcome,
+    figure_nl,
     goal_status_nl,
     percent_nl,
+    small_numbers_nl,
 )
 from flows.cli import common as cli
 from flows.cli.common import err, out, queries
 
 
-def _short_reason(reason: dict[str, Any]) -> str:
+def _short_reason(reason: dict[str, Any], min_denominator: int | None = None, small: bool = False) -> str:
     if "indicator" not in reason:
         return str(reason.get("explanation", ""))
     reference = "streef" if reason.get("reference") == "target" else "landelijk"
-    return (f"{reason['programme']}/{reason['indicator']} {reason['score']:.1f}% "
+    text = (f"{reason['programme']}/{reason['indicator']} {reason['score']:.1f}% "
             f"({reference} {reason['reference_value']:.1f}%, grens {reason['threshold']:.1f}%)").replace(".", ",")
+    if small:  # a figure over fewer patients than the policy judges
+        text += f" [{reason['numerator']}/{reason['denominator']}, {small_numbers_nl(min_denominator)}]"
+    return text
 
 
 def status_table(lines: list[queries.StatusLine], title: str = "Praktijken") -> Table:
@@ -38,7 +43,7 @@ def status_table(lines: list[queries.StatusLine], title: str = "Praktijken") -> 
     for column in ("AGB", "Praktijk", "Hagro", "Toestand", "Sinds", "Volgende", "Redenen"):
         table.add_column(column, overflow="fold")
     for line in lines:
-        reasons = "; ".join([_short_reason(r) for r in line.reasons]
+        reasons = "; ".join([_short_reason(r, line.min_denominator, line.small_numbers(r)) for r in line.reasons]
                             + [f"bericht wacht: {held}" for held in line.held_messages]
                             + [f"stap wacht: {step}" for step in line.waiting_steps])
         due = f"{line.next_due.name_nl} {line.next_due.on.isoformat()}" if line.next_due else ""
@@ -148,13 +153,17 @@ def indicators(
                     if line.national_average is not None else "-")
         table.add_row(
             f"{line.key}{' *' if line.main else ''}", _nl(line.score),
-            f"{_nl(line.interval[0])}-{_nl(line.interval[1])}", f"{line.numerator}/{line.denominator}",
+            f"{_nl(line.interval[0])}-{_nl(line.interval[1])}",
+            f"{line.numerator}/{line.denominator}" + (" †" if line.small_numbers else ""),
             _nl(line.target), _nl(line.gap_to_target, signed=True), national,
             _nl(line.gap_to_national_average, signed=True),
             _nl(line.change_over_year, signed=True) if line.change_over_year is not None else "-",
             f"{_nl(ref.p10)} - {_nl(ref.median)} - {_nl(ref.p90)} (n={ref.practices})" if ref else "-",
         )
     out.print(table)
+    for line in view.lines:  # under the table, whole: a cell would cut the words short
+        if line.small_numbers:
+            out.print(f"† {line.key}: {figure_nl(line.score, line.numerator, line.denominator, line.min_denominator)}")
 
 
 @cli.command()

@@ -78,7 +78,7 @@ def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
             if keys and repo.queued_keys(s, keys) == keys:
                 continue
             _digest_of_period(s, start, end, months, board, care_group, now, report,
-                              services.policy.figures_count_after_days)
+                              services.policy.figures_count_after_days, services.policy.min_denominator)
         if not report.lines:
             start, end = periods[-1]
             report.line("zorggroep", "overzicht bestuur", f"{date_nl(start)} t/m {date_nl(end)}: al eerder verstuurd")
@@ -86,7 +86,8 @@ def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
 
 
 def _digest_of_period(s: Session, start: date, end: date, months: int, board: Sequence[Person], care_group: str,
-                      now: datetime, report: DutyReport, count_after_days: int = 0) -> None:
+                      now: datetime, report: DutyReport, count_after_days: int = 0,
+                      min_denominator: int | None = None) -> None:
     # who was under the policy at the period's end (a digest sent late must not list later escalations)
     end_moment = datetime.combine(end + relativedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
     under = set(repo.states_at(s, end_moment, TrajectoryState.UNDERPERFORMER_POLICY))
@@ -101,7 +102,7 @@ def _digest_of_period(s: Session, start: date, end: date, months: int, board: Se
         figures = shared.with_scores(scores.get(view.agb_code, []))
         progress = assess_progress(figures, view.flagged, view.plan_agreed_on, end)
         trajectories.append(TrajectoryFacts(practices[view.agb_code], view, figures, progress))
-    messages = digest_messages(start, end, months, trajectories, board, care_group)
+    messages = digest_messages(start, end, months, trajectories, board, care_group, min_denominator)
     new = repo.add_messages(s, messages, created_at=now)
     if new:
         report.queued["board_digest"] += new

@@ -75,22 +75,25 @@ class _Reference:
     def view(self, agb_code: str) -> TrajectoryView:
         return self.views.get(agb_code) or TrajectoryView(agb_code=agb_code)
 
-    def preparation(self, agb_code: str, on: date) -> PreparationFacts:
-        """What the practice prepares a conversation from: its figures, its last plan's agreements, the agreements
-        still open and the past year's goals with their current figures."""
+    def preparation(self, agb_code: str, on: date, min_denominator: int | None = None) -> PreparationFacts:
+        """What the practice prepares a conversation from: its figures (those over fewer than ``min_denominator``
+        patients marked), its last plan's agreements, the agreements still open and the past year's goals with
+        their current figures."""
         figures = self.shared.with_scores(self.scores.get(agb_code, []))
         agreements = self.agreements.get(agb_code, ())
         goals = tuple(goal_line(g, figures, on) for g in self.goals.get(agb_code, []) if g.set_on <= on)
         planned = self.plans.get(agb_code)
         if planned is None or not planned.plan:
-            return PreparationFacts(figures, on, open_agreements=agreements, goals=goals)
+            return PreparationFacts(figures, on, min_denominator=min_denominator, open_agreements=agreements,
+                                    goals=goals)
         return PreparationFacts(figures, on, tuple(planned.plan.get("agreements", [])), planned.held_on,
-                                open_agreements=agreements, goals=goals)
+                                min_denominator=min_denominator, open_agreements=agreements, goals=goals)
 
 
 def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligation], report: DutyReport,
-                  now: datetime) -> None:
-    """Queue the messages the given obligations owe today, and mark them, in the caller's transaction."""
+                  now: datetime, early: frozenset[str] = frozenset()) -> None:
+    """Queue the messages the given obligations owe today (and the ``early`` stages, though their day has not
+    come: ``domain.obligations.stages_to_send``), and mark them, in the caller's transaction."""
     on = now.date()
     policy = services.policy
     codes = sorted({r.agb_code for r in rows if r.agb_code})
@@ -107,7 +110,7 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
     for row in rows:
         ob = row.obligation
         done = frozenset(row.notices_done)
-        send, skip = stages_to_send(ob, policy, done, on)
+        send, skip = stages_to_send(ob, policy, done, on, early)
         messages: list[OutboxMessage] = []
         practice = practices.get(row.agb_code or "")
         for stage in send:
@@ -116,7 +119,8 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
                     reference = _Reference.load(s, [r.agb_code for r in rows if r.agb_code in practices
                                                     and ObligationKind(r.kind) in CONVERSATION_KINDS], on, policy)
                 view = reference.view(practice.agb_code)
-                prepare = reference.preparation(practice.agb_code, on) if stage != "overdue" else None
+                prepare = (reference.preparation(practice.agb_code, on, policy.min_denominator)
+                           if stage != "overdue" else None)
                 messages += conversation_messages(stage, ob, practice, held[practice.agb_code], care_group, policy,
                                                   prepare, state=view.state.value,
                                                   last_held_on=view.last_annual_conversation_on, sequence=row.version)

@@ -50,6 +50,7 @@ def _facts(s: Session, practices: Sequence[Practice], rows: Sequence[StoredOblig
     starts = store.start_conversations(s, codes, on)
     kits = store.kit_refreshes(s, codes, on)
     courses = store.course_completions(s, codes, on)
+    moves = store.conversation_moves(s, codes, on)
     first: dict[str, dict[str, date]] = {}
     for r in rows:
         first.setdefault(r.agb_code or "", {})[r.key] = day_of(r.created_at)
@@ -61,7 +62,7 @@ def _facts(s: Session, practices: Sequence[Practice], rows: Sequence[StoredOblig
             people=tuple((person.name, person.role) for person in p.people),
             start_conversations=starts.get(p.agb_code, {}), kit_refreshes=kits.get(p.agb_code, {}),
             course_completions=courses.get(p.agb_code, {}),
-            first_planned=first.get(p.agb_code, {}))
+            first_planned=first.get(p.agb_code, {}), moves=moves.get(p.agb_code, {}))
     return out
 
 

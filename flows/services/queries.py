@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain.clock import as_amsterdam
 from domain.errors import NotFoundError
-from domain.indicator_views import IndicatorLine, indicator_lines, pool, references
+from domain.indicator_views import IndicatorLine, indicator_lines, pool, references, too_few
 from domain.indicators import IndicatorKey
 from domain.registry import Practice
 from domain.rules.timing import Due, next_due
@@ -48,6 +48,12 @@ class StatusLine:
     held_messages: tuple[str, ...] = ()  # messages waiting for an address, with the reason
     # steps recorded facts ask that the trajectory has not taken: until when, or why it cannot (attention)
     waiting_steps: tuple[str, ...] = ()
+    min_denominator: int | None = None  # the policy's: a reason's figure over fewer patients is marked
+
+    def small_numbers(self, reason: dict[str, Any]) -> bool:
+        """Whether a reason's figure counts fewer patients than the policy now judges (a reason given under an
+        earlier policy, or before the minimum existed)."""
+        return "indicator" in reason and too_few(reason.get("denominator"), self.min_denominator)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -56,7 +62,8 @@ class StatusLine:
             "gp_group": self.gp_group,
             "state": self.state.value,
             "since": self.since.isoformat() if self.since else None,
-            "reasons": list(self.reasons),
+            "reasons": [r | {"small_numbers": self.small_numbers(r), "judged": not self.small_numbers(r)}
+                        if "indicator" in r else r for r in self.reasons],
             "next_due": self.next_due.on.isoformat() if self.next_due else None,
             "next_due_kind": self.next_due.what if self.next_due else None,
             "held_messages": list(self.held_messages),
@@ -85,7 +92,8 @@ def status(services: Services, as_of: datetime | None = None, *, now: datetime |
         lines.append(StatusLine(p.agb_code, p.name, p.gp_group, view.state,
                                 as_amsterdam(view.since) if view.since else None, view.reasons,
                                 next_due(view, services.policy, services.calendar),
-                                tuple(held.get(p.agb_code, ())), tuple(steps.get(p.agb_code, ()))))
+                                tuple(held.get(p.agb_code, ())), tuple(steps.get(p.agb_code, ())),
+                                services.policy.min_denominator))
     return lines
 
 
@@ -107,7 +115,8 @@ def _status_as_of(services: Services, moment: datetime) -> list[StatusLine]:
         view = as_of(p.agb_code, events.get(p.agb_code, ()), moment)
         lines.append(StatusLine(p.agb_code, p.name, p.gp_group, view.state,
                                 as_amsterdam(view.since) if view.since else None, view.reasons,
-                                next_due(view, services.policy, services.calendar)))
+                                next_due(view, services.policy, services.calendar),
+                                min_denominator=services.policy.min_denominator))
     return lines
 
 
@@ -227,7 +236,8 @@ def indicator_view(services: Services, *, agb_code: str | None = None, gp_group:
     period = period_end or figures.latest_period(on or date.max)
     if period is None:
         return IndicatorView(scope, None, [])
-    return IndicatorView(scope, period, indicator_lines(figures, period, references(all_scores), counts))
+    return IndicatorView(scope, period, indicator_lines(figures, period, references(all_scores), counts,
+                                                        services.policy.min_denominator))
 
 
 def chart_series(services: Services, agb_code: str, main_only: bool = True) -> tuple[str, list[Series]]:
@@ -239,16 +249,21 @@ def chart_series(services: Services, agb_code: str, main_only: bool = True) -> t
         reference = repo.reference_figures(s)
         scores = repo.load_scores(s, [agb_code]).get(agb_code, [])
     catalogue = reference.catalogue
+    minimum = services.policy.min_denominator
     by_key: dict[IndicatorKey, list[tuple[date, float]]] = {}
+    few: dict[IndicatorKey, dict[date, tuple[int, int]]] = {}  # figures over too few patients to judge
     for x in sorted(scores, key=lambda x: x.period_end):
         definition = catalogue.get(x.key)
         if main_only and (definition is None or not definition.main):
             continue
         by_key.setdefault(x.key, []).append((x.period_end, x.score))
+        if too_few(x.denominator, minimum):
+            few.setdefault(x.key, {})[x.period_end] = (x.numerator, x.denominator)
     series = [
         Series(title=str(key), subtitle=catalogue[key].name if key in catalogue else "", points=points,
                target=reference.targets.get(key),
-               national={year: value for (of, year), value in reference.averages.items() if of == key})
+               national={year: value for (of, year), value in reference.averages.items() if of == key},
+               small=few.get(key, {}), min_denominator=minimum)
         for key, points in sorted(by_key.items())
     ]
     return f"{practice.name} ({agb_code})", series

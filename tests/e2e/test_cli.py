@@ -1022,3 +1022,46 @@ def test_goals_are_listed_with_their_state_and_figure(staff: Staff) -> None:
     assert (goal["indicator"], goal["target"], goal["by"], goal["status"]) == ("hba1c_measured", 90, "2024-12-31",
                                                                                "open")
     assert "loopt" in flat(staff("goals").stdout)
+def test_an_officer_moves_the_annual_conversation_and_its_history_says_why(staff: Staff) -> None:
+    staff.set_up_care_group()
+    staff.start_cycles()
+    staff("run", "--now", "2024-02-05T07:00")
+    (annual,) = [o for o in staff.json("obligations", LINDE) if o["kind"] == "annual_conversation"]
+    before = staff.database()
+    refused = staff.refused("reschedule", LINDE, "--kind", "annual", "--to", "2025-01-11", "--reason", "vakantie",
+                            "--now", "2024-06-03T10:00")
+    assert refused == "fout: --to 2025-01-11: zaterdag 11 januari 2025 is geen werkdag (weekend); kies een werkdag; " \
+                      "er is niets vastgelegd"
+    assert "geen open extra gesprek" in staff.refused("reschedule", LINDE, "--kind", "extra", "--to", "2025-01-08",
+                                                      "--reason", "vakantie", "--now", "2024-06-03T10:00")
+    assert staff.database() == before
+    moved = staff("reschedule", LINDE, "--kind", "annual", "--to", "2025-01-08",
+                  "--reason", "praktijkhouder op vakantie", "--now", "2024-06-03T10:00", "--actor", "user:a.jansen")
+    assert flat(moved.stdout) == (f"kwaliteitsjaargesprek van {LINDE} verplaatst: {annual['planned_on']} -> "
+                                  "2025-01-08 uitnodiging en herinnering volgen voor de nieuwe dag")
+    (after,) = [o for o in staff.json("obligations", LINDE) if o["kind"] == "annual_conversation"]
+    assert (after["key"], after["planned_on"], after["due_on"]) == (annual["key"], "2025-01-08", annual["due_on"])
+    logged = flat(staff("obligations", "--changes", annual["key"]).stdout)
+    assert ("2024-06-03 10:00 rescheduled: verplaatst naar woensdag 8 januari 2025; praktijkhouder op vakantie "
+            "(user:a.jansen)") in logged
+    again = staff("reschedule", LINDE, "--kind", "annual", "--to", "2025-01-08", "--reason", "nogmaals",
+                  "--now", "2024-06-04T10:00")
+    assert flat(again.stdout) == f"kwaliteitsjaargesprek van {LINDE} staat al op 2025-01-08; niets gewijzigd"
+
+
+def test_a_small_practices_figure_is_shown_as_too_few_patients_to_judge_not_as_a_bare_percentage(
+        staff: Staff) -> None:
+    staff.set_up_care_group()
+    staff("import-indicators", write("scores.csv", f"{SCORE_HEADER}\n{LINDE},dm2,hba1c_measured,2024-03-31,60,100\n"
+                                                   f"{EIK},dm2,hba1c_measured,2024-03-31,5,6\n"), "--now", "2024-04-05")
+    small = "te weinig patiënten om te beoordelen: minder dan 10"
+    (eik,) = staff.json("indicators", EIK)["indicators"]
+    assert (eik["numerator"], eik["denominator"], eik["small_numbers"], eik["judged"], eik["min_denominator"]) == (
+        5, 6, True, False, 10)
+    (linde,) = staff.json("indicators", LINDE)["indicators"]
+    assert (linde["small_numbers"], linde["judged"]) == (False, True)
+    shown = flat(staff("indicators", EIK).stdout)
+    assert "5/6 †" in shown and f"† dm2/hba1c_measured: 83,3% (5/6, {small})" in shown
+    assert small not in flat(staff("indicators", LINDE).stdout)
+    staff("chart", EIK, "--out", "eik.svg")
+    assert small in Path("eik.svg").read_text(encoding="utf-8")

@@ -921,7 +921,7 @@ def test_two_workers_sweeping_the_same_moment_queue_each_message_and_plan_each_d
     obs, messages, log = snapshot(a)
     assert (obs, messages) == snapshot(reference)[:2]
     assert len({o[0] for o in obs}) == len(obs) and len({m[0] for m in messages}) == len(messages)
-    assert Counter(m[1] for m in messages) == {"conversation_invitation": 15, "conversation_reminder": 3,
+    assert Counter(m[1] for m in messages) == {"conversation_invitation": 18, "conversation_reminder": 3,
                                                "conversation_overdue": 6, "training_due": 11}
     assert all(n == 1 for n in log.values()) and set(log) == set(snapshot(reference)[2])
     assert len(queries.duty_runs(a)) == 5

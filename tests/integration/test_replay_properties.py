@@ -35,6 +35,7 @@ from domain.registry import Programme
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger, fold
 from flows.services import evaluation, queries
 from flows.services.context import Services
+from flows.services.conversations import ConversationConflictError
 from flows.testing.scenario import SAMPLES, Scenario
 from readers.files import parse_catalogue
 from statemachines.trajectory import (
@@ -370,8 +371,8 @@ def live_through(sc: Scenario, steps: list[Step],
             try:
                 if sc.conversation(step.agb, step.kind, day, plan=plan, programme=step.programme).waiting:
                     event("conversation waits")
-            except TrajectoryError as refused:
-                event(f"refused: {type(refused).__name__}")
+            except (TrajectoryError, ConversationConflictError) as refused:  # also: the same day's conversation
+                event(f"refused: {type(refused).__name__}")  # recorded again with another plan
         else:
             if sc.state(step.agb) is S.UNDERPERFORMER_POLICY:
                 event("left under the policy")

@@ -4,6 +4,8 @@ out on which day."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 
@@ -14,17 +16,20 @@ from hypothesis import strategies as st
 
 from domain.calendar import WorkingCalendar
 from domain.obligations import (
+    ConversationMoveError,
     KitKind,
     Obligation,
     ObligationKind,
     PracticeFacts,
     basis_change_reason,
     calendar_fingerprint,
+    check_move,
     conversation_day,
     fulfilled_on,
     meeting_dates,
     meeting_obligations,
     next_notice_on,
+    notice_stages,
     practice_obligations,
     stages_to_send,
 )
@@ -404,3 +409,43 @@ def test_every_due_date_is_a_working_day_never_after_its_span(
             assert calendar.is_working_day(ob.planned_on), ob
     for day in meeting_dates(anchor.year, POLICY.meetings_per_year, POLICY.meeting_weekday, calendar):
         assert calendar.is_working_day(day) and day.year == anchor.year
+
+
+# --- an officer moves a conversation ------------------------------------------------------------------------
+
+
+def _annual(on: date, moves: Mapping[str, date] | None = None) -> Obligation:
+    moved = dataclasses.replace(facts(), moves=dict(moves or {}))
+    return annual(moved, on)
+
+
+def test_an_annual_conversation_moved_a_week_later_is_set_for_that_day_and_stays_due_on_the_rules_day() -> None:
+    planned = _annual(date(2024, 6, 3))
+    moved = _annual(date(2024, 6, 3), {planned.key: date(2025, 3, 5)})
+    assert (planned.planned_on, planned.due_on) == (date(2025, 2, 26), date(2025, 3, 12))
+    assert (moved.key, moved.planned_on, moved.due_on) == (planned.key, date(2025, 3, 5), date(2025, 3, 12))
+    assert basis_change_reason(planned.basis, moved.basis) == "verplaatst naar woensdag 5 maart 2025"
+    # moved past the due date: the overdue notice still goes the day after the due date
+    late = _annual(date(2024, 6, 3), {planned.key: date(2025, 3, 19)})
+    assert [(s.name, s.on) for s in notice_stages(late, POLICY)] == [
+        ("invitation", date(2025, 2, 19)), ("reminder", date(2025, 3, 12)), ("overdue", date(2025, 3, 13))]
+
+
+def test_a_conversation_is_moved_only_to_a_working_day_from_today_on() -> None:
+    annual = _annual(date(2024, 6, 3))
+    check_move(annual, date(2024, 6, 3), date(2024, 6, 3), DUTCH)  # today: allowed
+    check_move(annual, date(2025, 3, 19), date(2024, 6, 3), DUTCH)  # past the due date: allowed
+    for day, says in ((date(2024, 5, 31), "ligt voor vandaag"), (date(2024, 6, 8), "(weekend)"),
+                      (date(2024, 12, 25), "(Eerste kerstdag)")):
+        with pytest.raises(ConversationMoveError, match=re.escape(says)):
+            check_move(annual, day, date(2024, 6, 3), DUTCH)
+    closed = WorkingCalendar.with_closures([date(2025, 3, 5)])
+    with pytest.raises(ConversationMoveError, match="sluitingsdag van de zorggroep"):
+        check_move(annual, date(2025, 3, 5), date(2024, 6, 3), closed)
+
+
+def test_a_moved_invitation_that_already_went_out_is_sent_again_at_once_when_asked_early() -> None:
+    moved = _annual(date(2025, 2, 3), {_annual(date(2025, 2, 3)).key: date(2025, 3, 5)})
+    assert stages_to_send(moved, POLICY, frozenset(), date(2025, 2, 3)) == ([], [])
+    assert stages_to_send(moved, POLICY, frozenset(), date(2025, 2, 3), frozenset({"invitation"})) == (
+        ["invitation"], [])

@@ -57,6 +57,8 @@ def practices() -> tuple[Practice, Practice]:
 OFFICERS = (Person(name="A. Jansen", role=Role.OFFICER, email="a.jansen@cohaesie.example"),
             Person(name="P. de Boer", role=Role.OFFICER, email="p.deboer@cohaesie.example"),
             Person(name="Q. Zonder", role=Role.OFFICER))
+# the officers assigned to De Linde, in their order (flows.services.officers): the first organises
+ASSIGNED = (OFFICERS[2], OFFICERS[0])
 BOARD = (Person(name="B. de Vries", role=Role.BOARD, email="bestuur@cohaesie.example"),
          Person(name="C. Smit", role=Role.BOARD))
 
@@ -164,22 +166,22 @@ def compose_all() -> dict[str, list[OutboxMessage]]:
 
     linde, eik = practices()
     policy = Policy()
-    prepare = compose.PreparationFacts(figures(), date(2025, 10, 1), *PLAN)
-    no_plan = compose.PreparationFacts(figures(EIK), date(2024, 2, 1))
+    prepare = compose.PreparationFacts(figures(), date(2025, 10, 1), *PLAN, min_denominator=policy.min_denominator)
+    no_plan = compose.PreparationFacts(figures(EIK), date(2024, 2, 1), min_denominator=policy.min_denominator)
     out: dict[str, list[OutboxMessage]] = {
-        "invitation annual": compose.conversation_messages("invitation", ANNUAL, linde, OFFICERS, CARE_GROUP, policy,
+        "invitation annual": compose.conversation_messages("invitation", ANNUAL, linde, ASSIGNED, CARE_GROUP, policy,
                                                            prepare, sequence=2),
         "invitation start, no attendees": compose.conversation_messages("invitation", START, eik, OFFICERS[:1],
                                                                         CARE_GROUP, policy, no_plan),
         "invitation extra, no officers": compose.conversation_messages("invitation", EXTRA, linde, (), CARE_GROUP,
                                                                        policy),
-        "reminder": compose.conversation_messages("reminder", ANNUAL, linde, OFFICERS, CARE_GROUP, policy, no_plan),
-        "overdue": compose.conversation_messages("overdue", ANNUAL, linde, OFFICERS, CARE_GROUP, policy,
+        "reminder": compose.conversation_messages("reminder", ANNUAL, linde, ASSIGNED, CARE_GROUP, policy, no_plan),
+        "overdue": compose.conversation_messages("overdue", ANNUAL, linde, ASSIGNED, CARE_GROUP, policy,
                                                  state="underperformer_policy", last_held_on=date(2024, 11, 12)),
         "overdue, no officers": compose.conversation_messages("overdue", START, eik, (), CARE_GROUP, policy),
         "meeting poh": compose.meeting_messages(POH_MEETING, [linde, eik], OFFICERS, CARE_GROUP, policy, sequence=1),
         "meeting managers, no officers": compose.meeting_messages(PM_MEETING, [linde, eik], (), CARE_GROUP, policy),
-        "kit": compose.kit_messages(KIT, linde, OFFICERS, CARE_GROUP),
+        "kit": compose.kit_messages(KIT, linde, ASSIGNED, CARE_GROUP),
         "kit, first time, no officers": compose.kit_messages(NEW_KIT, eik, (), CARE_GROUP),
         "course": compose.training_messages(COURSE, linde, policy, CARE_GROUP),
         "course, person gone": compose.training_messages(GONE, linde, policy, CARE_GROUP),
@@ -217,7 +219,8 @@ def compose_all() -> dict[str, list[OutboxMessage]]:
     event, effects = events()[1]
     out["board progress, goals"] = compose.board_messages(effects, event, linde, BOARD, date(2024, 4, 29),
                                                           goals=(goal, open_goal))
-    out["digest"] = compose.digest_messages(date(2025, 4, 1), date(2025, 6, 30), 3, facts, BOARD, CARE_GROUP)
+    out["digest"] = compose.digest_messages(date(2025, 4, 1), date(2025, 6, 30), 3, facts, BOARD, CARE_GROUP,
+                                            policy.min_denominator)
     out["digest, empty, no board"] = compose.digest_messages(date(2025, 1, 1), date(2025, 12, 31), 12, [], (),
                                                              CARE_GROUP)
     for i, held in enumerate(HELD):

@@ -2,7 +2,7 @@
 notes the day its owner was reminded that it is past due
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-03 10:00:00.000000
 
 The goals of plans and reports recorded before this revision are brought in from the conversations (ids as the
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0015'
-down_revision = '0012'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
