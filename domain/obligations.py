@@ -48,6 +48,7 @@ class ObligationKind(StrEnum):
     PRACTICE_MANAGER_MEETING = "practice_manager_meeting"
     INSTRUCTION_KIT = "instruction_kit"
     MANDATORY_COURSE = "mandatory_course"
+    MIRROR_MEETING = "mirror_meeting"  # a GP group's, on its request (seed section 1): opened by the request
 
 
 CONVERSATION_KINDS = frozenset({
@@ -62,6 +63,7 @@ OBLIGATION_NAMES_NL = {
     ObligationKind.PRACTICE_MANAGER_MEETING: "praktijkmanagersoverleg",
     ObligationKind.INSTRUCTION_KIT: "actualisatie instructiekoffer",
     ObligationKind.MANDATORY_COURSE: "verplichte scholing",
+    ObligationKind.MIRROR_MEETING: "spiegelbijeenkomst",
 }
 
 
@@ -111,6 +113,8 @@ class Obligation:
             return "startgesprek kwaliteitscyclus"
         if self.kind is ObligationKind.START_CONVERSATION and self.subject:
             return f"startgesprek programma {self.subject}"
+        if self.kind is ObligationKind.MIRROR_MEETING:
+            return f"spiegelbijeenkomst {self.subject}"
         return self.name_nl
 
 
@@ -365,6 +369,8 @@ def notice_stages(obligation: Obligation, policy: Policy) -> list[NoticeStage]:
                 NoticeStage("overdue", obligation.due_on + timedelta(days=1))]
     if kind in MEETING_KINDS:
         return [NoticeStage("invitation", obligation.due_on - timedelta(days=policy.invitation_days_before))]
+    if kind is ObligationKind.MIRROR_MEETING and obligation.planned_on is not None:
+        return [NoticeStage("invitation", obligation.planned_on - timedelta(days=policy.invitation_days_before))]
     if kind is ObligationKind.INSTRUCTION_KIT:
         return [NoticeStage("notice", obligation.due_on - timedelta(days=policy.kit_notice_days_before))]
     if kind is ObligationKind.MANDATORY_COURSE:

@@ -160,6 +160,10 @@ class Policy(BaseModel):
     meeting_start: time = Field(time(19, 0), description="Time of day meetings start.")
     meeting_minutes: int = Field(120, ge=15, le=480)
     meeting_location: Name = Field("Kantoor van de zorggroep")
+    mirror_meeting_within_weeks: int = Field(
+        8, ge=1, le=52, description="A GP group's mirror meeting is held within this many weeks of its request, on "
+        "the meeting weekday (seed: on request)."
+    )
     kit_refresh_every_months: int = Field(
         24, ge=1, description="Instruction kits (inhalation, insulin) are refreshed this often (seed: two-yearly)."
     )

@@ -41,9 +41,20 @@ class Person(_Frozen):
     email: Email | None = None
 
 
+class Ekc(_Frozen):
+    """A GP group's accredited quality consultant (erkend kwaliteitsconsulent), who accredits its mirror meetings
+    (seed section 1)."""
+
+    name: Name
+    email: Email | None = None
+
+
 class GpGroup(_Frozen):
     code: Name
     name: Name
+    ekc: Ekc | None = None
+    # a mirror meeting's pack shows the group's practices by name, or as "praktijk A, B, ..." (the group decides)
+    anonymise_mirror: bool = False
 
 
 class Practice(_Frozen):

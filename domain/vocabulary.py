@@ -180,7 +180,8 @@ TRIGGER_NAMES_NL = {  # the transitions of a trajectory (``domain.trajectory.Tri
     "leave": "vertrek uit de cyclus",
 }
 
-MEETING_NAMES_NL = {"poh_meeting": "POH-overleg", "practice_manager_meeting": "praktijkmanagersoverleg"}
+MEETING_NAMES_NL = {"poh_meeting": "POH-overleg", "practice_manager_meeting": "praktijkmanagersoverleg",
+                    "mirror_meeting": "spiegelbijeenkomst"}
 MEETING_TOPICS_NL = (  # seed section 4: what the meetings discuss
     "Landelijke ontwikkelingen",
     "Ontwikkelingen binnen de zorggroep",
@@ -215,6 +216,8 @@ MESSAGE_KIND_NAMES_NL = {
     "missing_address": "melding geen bruikbaar e-mailadres",
     "goal_judged": "doel beoordeeld",
     "agreement_overdue": "afspraak over tijd",
+    "mirror_meeting_invitation": "uitnodiging voor een spiegelbijeenkomst",
+    "mirror_accreditation_request": "accreditatieaanvraag spiegelbijeenkomst",
     "board": "bericht aan het bestuur",  # a run's count of the board messages its transitions queued
 }
 
@@ -233,6 +236,8 @@ SUBJECTS_NL = {
     "training_due": "Verplichte scholing: {course} voor {day}",
     "goal_judged": "Doel {indicator} van {practice}: {status}",
     "agreement_overdue": "Afspraak over tijd: {practice}, {day}",
+    "mirror_meeting_invitation": "Uitnodiging spiegelbijeenkomst huisartsengroep {group}, {day}",
+    "mirror_accreditation_request": "Accreditatieaanvraag spiegelbijeenkomst huisartsengroep {group} van {day}",
     "missing_address": "Bericht niet verstuurd: geen bruikbaar e-mailadres voor {recipient}",
 }
 

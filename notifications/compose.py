@@ -9,6 +9,8 @@ in ``domain.vocabulary``) and typed payload (``notifications.payloads``), as pur
   ``digest_messages``: ``board_digest``.
 - ``conversation_messages``: ``conversation_invitation``, ``conversation_reminder``, ``conversation_overdue``.
 - ``goal_judged_messages``: ``goal_judged``; ``agreement_overdue_messages``: ``agreement_overdue``.
+- ``mirror_meeting_messages``: ``mirror_meeting_invitation``; ``mirror_accreditation_messages``:
+  ``mirror_accreditation_request``.
 - ``meeting_messages``: ``meeting_invitation``; ``kit_messages``: ``kit_refresh_due``; ``training_messages``:
   ``training_due``; ``missing_address_messages``: ``missing_address`` (also for an address refused for good).
 
@@ -34,10 +36,11 @@ from domain.clock import AMSTERDAM
 from domain.indicator_views import too_few
 from domain.indicators import IndicatorFigures
 from domain.messages import MessageLike, OutboxMessage
+from domain.mirror_meetings import MirrorPack
 from domain.obligations import KitKind, Obligation, ObligationKind
 from domain.policy import Policy
-from domain.registry import Person, Practice, Registry, Role
-from domain.rules.attendance import MEETING_ROLES, invited_roles
+from domain.registry import GpGroup, Person, Practice, Registry, Role
+from domain.rules.attendance import MEETING_ROLES, MIRROR_MEETING_ROLES, invited_roles
 from domain.rules.escalation import Decision
 from domain.trajectory import BoardNotificationRequested, TrajectoryTransitioned, TrajectoryView
 from domain.vocabulary import (
@@ -71,18 +74,25 @@ from notifications.payloads import (
     DueConversation,
     GoalJudged,
     GoalLine,
+    GpGroupPart,
     HeldPart,
     IndicatorLine,
     KitPart,
     KitRefreshDue,
     MeetingInvitation,
     MeetingPart,
+    MirrorAccreditationRequest,
+    MirrorMeetingInvitation,
+    MirrorPackPart,
     MissingAddress,
+    PackFigurePart,
+    PackIndicatorPart,
     Period,
     PersonInRole,
     PersonPart,
     Preparation,
     ProgressLine,
+    SpreadPart,
     TrainingDue,
     Visit,
     payload,
@@ -348,6 +358,69 @@ def agreement_overdue_messages(agreement: AgreementLine, practice: Practice, off
     return [OutboxMessage(key=f"agreement_overdue:{agreement.id}:{_who(email, name)}", kind="agreement_overdue",
                           agb_code=practice.agb_code, recipient_name=name, recipient_email=email, recipient_role=role,
                           subject=subject, payload=data) for name, email, role in to]
+
+
+# --- the GP group's mirror meeting --------------------------------------------------------------------------
+
+
+def mirror_pack_part(pack: MirrorPack, min_denominator: int) -> MirrorPackPart:
+    return MirrorPackPart(period_end=pack.period_end, anonymised=pack.anonymised, min_denominator=min_denominator,
+                          indicators=[PackIndicatorPart(
+                              programme=i.programme, indicator=i.indicator, name=i.name, target=i.target,
+                              national_average=i.national_average, national_average_year=i.national_average_year,
+                              spread=SpreadPart(practices=i.spread.practices, median=i.spread.median,
+                                                p10=i.spread.p10, p90=i.spread.p90) if i.spread else None,
+                              practices=[PackFigurePart(label=f.label, agb_code=f.agb_code, score=f.score,
+                                                        numerator=f.numerator, denominator=f.denominator,
+                                                        small_numbers=f.small_numbers) for f in i.practices])
+                              for i in pack.indicators])
+
+
+def mirror_meeting_messages(obligation: Obligation, group: GpGroup, practices: Sequence[Practice], pack: MirrorPack,
+                            organizer: Person | None, care_group: str, policy: Policy, sequence: int = 0
+                            ) -> list[OutboxMessage]:
+    """An invitation with a calendar invite and the group's pack to the GPs, POH and practice manager of every
+    practice of the GP group; an officer organises (else the care group)."""
+    day = obligation.planned_on or obligation.due_on
+    start, end = _moment(day, policy.meeting_start, policy.meeting_minutes)
+    meeting = MeetingPart(kind="mirror_meeting", start=start, end=end, location=policy.meeting_location,
+                          topics=["De indicatoren van de praktijken naast elkaar", "Van elkaar leren"])
+    subject = SUBJECTS_NL["mirror_meeting_invitation"].format(group=group.name, day=date_nl(day, weekday=True))
+    common = {"care_group": CareGroupPart(name=care_group), "gp_group": GpGroupPart(code=group.code, name=group.name),
+              "meeting": meeting, "organizer": person_part(organizer) if organizer else PersonPart(name=care_group,
+                                                                                                 email=None),
+              "calendar_key": obligation.key, "calendar_sequence": sequence,
+              "pack": mirror_pack_part(pack, policy.min_denominator)}
+    out = []
+    for practice in practices:
+        data = payload(MirrorMeetingInvitation(practice=practice_part(practice), **common))
+        for person in practice.people:
+            if person.role not in MIRROR_MEETING_ROLES:
+                continue
+            out.append(OutboxMessage(
+                key=f"mirror_meeting_invitation:{obligation.key}:{day.isoformat()}:{practice.agb_code}:"
+                    f"{_who(person.email, person.name)}",
+                kind="mirror_meeting_invitation", agb_code=practice.agb_code, recipient_name=person.name,
+                recipient_email=person.email, recipient_role=person.role.value, subject=subject, payload=data))
+    return out
+
+
+def mirror_accreditation_messages(meeting_id: str, group: GpGroup, held_on: date, attendees: Sequence[tuple[str, str]],
+                                  ekc_name: str, requested_by: Person | None, care_group: str) -> list[OutboxMessage]:
+    """The request to accredit a held mirror meeting, to the GP group's EKC (seed 1: "Accreditatie voor deze
+    bijeenkomsten is mogelijk door de Erkend kwaliteitsconsulent"); without an address it is held and the officers
+    are told."""
+    email = group.ekc.email if group.ekc is not None and group.ekc.name == ekc_name else None
+    data = payload(MirrorAccreditationRequest(
+        care_group=CareGroupPart(name=care_group), gp_group=GpGroupPart(code=group.code, name=group.name),
+        meeting_id=meeting_id, held_on=held_on,
+        attendees=[Attendee(role=role, name=name, email=None) for role, name in attendees],
+        requested_by=person_part(requested_by) if requested_by else None))
+    return [OutboxMessage(
+        key=f"mirror_accreditation_request:{meeting_id}:{_who(email, ekc_name)}", kind="mirror_accreditation_request",
+        agb_code=None, recipient_name=ekc_name, recipient_email=email, recipient_role="ekc",
+        subject=SUBJECTS_NL["mirror_accreditation_request"].format(group=group.name, day=date_nl(held_on)),
+        payload=data)]
 
 
 # --- meetings, kits, courses ---------------------------------------------------------------------------------

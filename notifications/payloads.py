@@ -11,7 +11,8 @@ existed, so a template reads an optional field with ``.get``.
   ``board_recovery`` and ``board_left``; ``BoardDigest`` for ``board_digest``; ``ConversationInvitation``,
   ``ConversationReminder``, ``ConversationOverdue``; ``MeetingInvitation``; ``KitRefreshDue`` for
   ``kit_refresh_due``; ``TrainingDue``; ``GoalJudged`` for ``goal_judged``;
-  ``AgreementOverdue`` for ``agreement_overdue``; ``MissingAddress`` (to an officer, also for a refused address).
+  ``AgreementOverdue`` for ``agreement_overdue``; ``MirrorMeetingInvitation``, ``MirrorAccreditationRequest``;
+  ``MissingAddress`` (to an officer, also for a refused address).
 
 Invariants:
 - The JSON of a payload is the one the product has always stored for its kind: the same fields in the same
@@ -365,6 +366,75 @@ class TrainingDue(ToPractice):
     courses: list[CoursePart]
 
 
+class GpGroupPart(Part):
+    code: str
+    name: str
+
+
+class SpreadPart(Part):
+    """The care group's own spread of an indicator over all its practices, for the same period."""
+
+    practices: int
+    median: Number
+    p10: Number
+    p90: Number
+
+
+class PackFigurePart(Part):
+    label: str
+    agb_code: str | None = None  # left out when the GP group shows its practices anonymised
+    score: Number | None
+    numerator: int | None = None
+    denominator: int | None = None
+    small_numbers: bool = False
+
+
+class PackIndicatorPart(Part):
+    programme: str
+    indicator: str
+    name: str | None
+    target: Number | None
+    national_average: Number | None
+    national_average_year: int | None
+    spread: SpreadPart | None
+    practices: list[PackFigurePart]
+
+
+class MirrorPackPart(Part):
+    """The GP group's pack: every practice's main indicators side by side (seed 1: "het bespreken van de
+    indicatoren en het van elkaar leren")."""
+
+    period_end: Day | None
+    anonymised: bool
+    min_denominator: int
+    indicators: list[PackIndicatorPart]
+
+
+class MirrorMeetingInvitation(Part):
+    """``mirror_meeting_invitation``: to the GPs, POH and practice manager of every practice of the GP group, with a
+    calendar invite and the group's pack."""
+
+    care_group: CareGroupPart
+    gp_group: GpGroupPart
+    practice: PracticePart
+    meeting: MeetingPart
+    organizer: PersonPart
+    calendar_key: str
+    calendar_sequence: int
+    pack: MirrorPackPart
+
+
+class MirrorAccreditationRequest(Part):
+    """``mirror_accreditation_request``: to the GP group's EKC, once a held mirror meeting asks for accreditation."""
+
+    care_group: CareGroupPart
+    gp_group: GpGroupPart
+    meeting_id: str
+    held_on: Day
+    attendees: list[Attendee]
+    requested_by: PersonPart | None = None
+
+
 # --- addresses -----------------------------------------------------------------------------------------------
 
 
@@ -395,4 +465,5 @@ MODELS: dict[str, type[Part]] = {  # the payload of each message kind
     "conversation_reminder": ConversationReminder, "conversation_overdue": ConversationOverdue,
     "meeting_invitation": MeetingInvitation, "kit_refresh_due": KitRefreshDue, "training_due": TrainingDue,
     "missing_address": MissingAddress, "goal_judged": GoalJudged, "agreement_overdue": AgreementOverdue,
+    "mirror_meeting_invitation": MirrorMeetingInvitation, "mirror_accreditation_request": MirrorAccreditationRequest,
 }

@@ -42,9 +42,10 @@ TEMPLATES = Path(__file__).parent / "templates"
 KINDS = (
     "board_escalation", "board_progress", "board_recovery", "board_left", "board_digest",
     "conversation_invitation", "conversation_reminder", "conversation_overdue", "meeting_invitation",
-    "kit_refresh_due", "training_due", "goal_judged", "agreement_overdue", "missing_address",
+    "kit_refresh_due", "training_due", "goal_judged", "agreement_overdue", "mirror_meeting_invitation",
+    "mirror_accreditation_request", "missing_address",
 )
-CALENDAR_KINDS = frozenset({"conversation_invitation", "meeting_invitation"})
+CALENDAR_KINDS = frozenset({"conversation_invitation", "meeting_invitation", "mirror_meeting_invitation"})
 DEFAULT_DURATION = timedelta(hours=1)
 
 
@@ -169,6 +170,9 @@ def calendar_for(message: MessageLike, now: datetime, care_group: str | None = N
     else:
         event = p["meeting"]
         summary = f"{vocabulary.MEETING_NAMES_NL.get(event['kind'], event['kind'])} {care}"
+        if p.get("gp_group"):  # a GP group's mirror meeting
+            summary = f"{vocabulary.capitalised(vocabulary.MEETING_NAMES_NL['mirror_meeting'])} huisartsengroep " \
+                      f"{p['gp_group']['name']}"
         lines = [f"{summary}."] + [f"- {topic}" for topic in event.get("topics") or ()]
     attendees = [_person(a) for a in p.get("attendees") or ()]
     if lines and attendees:
@@ -404,6 +408,34 @@ def sample_messages() -> dict[str, OutboxMessage]:
             "Afspraak over tijd: Huisartsenpraktijk De Linde, 30 juni 2025",
             {"agreement": {"id": "8b1e0c2d4f6a", "text": "POH plant voetonderzoek bij alle dm2-patiënten",
                            "owner": "practice", "due": "2025-06-30", "made_on": "2024-11-12"}}),
+        _practice_message(
+            "mirror_meeting_invitation",
+            "mirror_meeting_invitation:mirror_meeting:HAGRO-WEST:3b9f0a1c2d4e:2025-05-13:01234567:"
+            "c.bakker@delinde.example", people[0],
+            "Uitnodiging spiegelbijeenkomst huisartsengroep HAGRO-WEST, dinsdag 13 mei 2025",
+            {"gp_group": {"code": "HAGRO-WEST", "name": "HAGRO-WEST"},
+             "meeting": {"kind": "mirror_meeting", "start": "2025-05-13T19:00:00+02:00",
+                         "end": "2025-05-13T21:00:00+02:00", "location": "Cohaesie, Stationsplein 3, Voorbeeldstad",
+                         "topics": ["De indicatoren van de praktijken naast elkaar", "Van elkaar leren"]},
+             "organizer": _OFFICER, "calendar_key": "mirror_meeting:HAGRO-WEST:3b9f0a1c2d4e",
+             "calendar_sequence": 0,
+             "pack": {"period_end": "2025-03-31", "anonymised": True, "min_denominator": 10, "indicators": [{
+                 "programme": "dm2", "indicator": "hba1c_measured", "name": "HbA1c gemeten in de afgelopen 12 maanden",
+                 "target": 90, "national_average": 92.0, "national_average_year": 2024,
+                 "spread": {"practices": 24, "median": 91.5, "p10": 84.0, "p90": 96.0},
+                 "practices": [{"label": "Praktijk A", "score": 86.0, "numerator": 172, "denominator": 200},
+                               {"label": "Praktijk B", "score": 94.5, "numerator": 189, "denominator": 200},
+                               {"label": "Praktijk C", "score": 87.5, "numerator": 7, "denominator": 8,
+                                "small_numbers": True}]}]}}),
+        OutboxMessage(
+            key="mirror_accreditation_request:3b9f0a1c2d4e:ekc@hagrowest.example", kind="mirror_accreditation_request",
+            agb_code=None, recipient_name="R. Visser", recipient_email="ekc@hagrowest.example", recipient_role="ekc",
+            subject="Accreditatieaanvraag spiegelbijeenkomst huisartsengroep HAGRO-WEST van 13 mei 2025",
+            payload={"care_group": {"name": "Cohaesie"}, "gp_group": {"code": "HAGRO-WEST", "name": "HAGRO-WEST"},
+                     "meeting_id": "3b9f0a1c2d4e", "held_on": "2025-05-13",
+                     "attendees": [{"role": "gp_principal", "name": "C. Bakker", "email": None},
+                                   {"role": "poh_chronic", "name": "D. Mulder", "email": None}],
+                     "requested_by": _OFFICER}),
         _practice_message(
             "missing_address",
             "missing_address:01234567:practice:Huisartsenpraktijk De Linde:a.jansen@cohaesie.example",

@@ -1225,7 +1225,7 @@ def _registry(file: str, document: object, problems: list[Problem]) -> Registry 
     group_paths: dict[str, str] = {}
     for index, raw in enumerate(_items(top, "gp_groups", data.get("gp_groups"))):
         row = _Row(file, None, problems, f"gp_groups[{index}]")
-        values = _mapping(row, raw, "code, name")
+        values = _mapping(row, raw, "code, name, ekc, anonymise_mirror")
         group = row.build(GpGroup, values) if values is not None else None
         if group is None:
             continue

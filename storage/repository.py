@@ -38,7 +38,7 @@ from domain.indicators import (
 )
 from domain.messages import NAMESPACE, OutboxMessage, about
 from domain.policy import Policy, PolicyVersion
-from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
+from domain.registry import CareGroup, Ekc, GpGroup, Person, Practice, Programme, Registry, Role
 from domain.rules.agreements import agreement_id
 from domain.score_objects import stored_scores
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
@@ -117,7 +117,9 @@ def save_registry(session: Session, registry: Registry) -> dict[str, int]:
             session.execute(sa.delete(ContactRow).where(col(ContactRow.role) == role.value))
             session.add_all(ContactRow(role=role.value, name=p.name, email=p.email) for p in people)
     for group in registry.gp_groups:
-        session.merge(GpGroupRow(code=group.code, name=group.name))
+        session.merge(GpGroupRow(code=group.code, name=group.name, ekc_name=group.ekc.name if group.ekc else None,
+                                 ekc_email=group.ekc.email if group.ekc else None,
+                                 anonymise_mirror=group.anonymise_mirror))
     session.flush()
     # in bulk, a few statements for the whole registry (a care group registers thousands of practices)
     connection = session.connection()
@@ -248,7 +250,9 @@ def load_registry(session: Session) -> Registry:
                                              email=care.email if care else None),
         officers=contacts(session, Role.OFFICER),
         board=contacts(session, Role.BOARD),
-        gp_groups=tuple(GpGroup.model_construct(code=g.code, name=g.name)
+        gp_groups=tuple(GpGroup.model_construct(code=g.code, name=g.name, anonymise_mirror=g.anonymise_mirror,
+                                                ekc=Ekc.model_construct(name=g.ekc_name, email=g.ekc_email)
+                                                if g.ekc_name else None)
                         for g in session.exec(select(GpGroupRow).order_by(col(GpGroupRow.code))).all()),
         practices=tuple(practices_of(session)),
     )

@@ -83,6 +83,9 @@ class GpGroupRow(_Table, table=True):
     __tablename__ = "gp_group"
     code: str = Field(primary_key=True, max_length=64)
     name: str
+    ekc_name: str | None = None  # the group's EKC, who gets a mirror meeting's accreditation request
+    ekc_email: str | None = None
+    anonymise_mirror: bool = False
 
 
 class PracticeRow(_Table, table=True):
@@ -297,6 +300,36 @@ class SupportRow(_Table, table=True):
     agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
     kind: str = Field(max_length=16)
     state: str = Field(max_length=16, index=True)
+    version: int = 0
+    view: dict[str, Any] = _json(default_factory=dict)
+
+
+class MirrorMeetingEventRow(_Table, table=True):
+    """A change of a GP group's mirror meeting (requested, held, its accreditation, cancelled): append-only,
+    ``UNIQUE(meeting_id, seq)``; ``on`` is the day it happened, ``recorded_at`` when it was recorded."""
+
+    __tablename__ = "mirror_meeting_event"
+    __table_args__ = (sa.UniqueConstraint("meeting_id", "seq", name="uq_mirror_meeting_event_seq"),)
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of (meeting_id, seq)
+    meeting_id: str = Field(max_length=12, index=True)
+    gp_group: str = Field(foreign_key="gp_group.code", max_length=64)
+    seq: int
+    trigger: str = Field(max_length=16)
+    from_state: str = Field(max_length=16)
+    to_state: str = Field(max_length=16)
+    on: date
+    recorded_at: datetime = _moment()
+    actor: str
+    details: dict[str, Any] = _json(default_factory=dict)
+
+
+class MirrorMeetingRow(_Table, table=True):
+    """Where a mirror meeting stands: the projection of its events, updated only ``WHERE version = <expected>``."""
+
+    __tablename__ = "mirror_meeting"
+    id: str = Field(primary_key=True, max_length=12)
+    gp_group: str = Field(foreign_key="gp_group.code", max_length=64, index=True)
+    state: str = Field(max_length=16)
     version: int = 0
     view: dict[str, Any] = _json(default_factory=dict)
 

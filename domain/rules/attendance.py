@@ -61,6 +61,11 @@ MEETING_ROLES: dict[ObligationKind, frozenset[Role]] = {
 }
 
 
+# a GP group's mirror meeting (seed section 1): every practice's GPs, its POH and its practice manager
+MIRROR_MEETING_ROLES = frozenset({Role.GP_PRINCIPAL, Role.GP, Role.POH_CHRONIC, Role.PRACTICE_MANAGER}) \
+    | ELDERLY_CARE_ROLES
+
+
 def invited_roles(kind: ConversationKind) -> frozenset[Role]:
     """The practice's people invited to a conversation (the care group's officers are invited besides)."""
     if kind not in REQUIRED:

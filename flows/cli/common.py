@@ -253,3 +253,23 @@ def short(moment: datetime | None) -> str:
 def agb_code(value: str) -> str:
     """An AGB code typed on the command line: eight digits (else ``InvalidAgbCodeError``)."""
     return registry.validate_agb_code(value)
+
+
+def attendees(values: list[str]) -> tuple[conversation_model.Attendee, ...]:
+    """``--attendee ROLE=NAME`` values as attendees (a conversation's, a mirror meeting's)."""
+    from domain.vocabulary import Role
+
+    attendees = []
+    for value in values:
+        role, sep, name = value.partition("=")
+        if not sep or not name.strip():
+            raise CliInputError(f"--attendee {inputs.shown(value)}: gebruik ROL=NAAM, "
+                                    "bijvoorbeeld gp_principal='Dr. Bakker'")
+        try:
+            known = Role(role.strip())
+        except ValueError:
+            roles = ", ".join(r.value for r in Role)
+            raise CliInputError(f"--attendee: onbekende rol {inputs.shown(role)} (mogelijk: {roles})") from None
+        name = inputs.checked(inputs.check_name, name, f"--attendee {known.value}=")
+        attendees.append(conversation_model.Attendee(role=known, name=name))
+    return tuple(attendees)

@@ -8,11 +8,10 @@ from typing import Annotated
 
 import typer
 
-from domain.vocabulary import KIND_NAMES_NL, STATE_NAMES_NL, ConversationKind, Programme, Role
+from domain.vocabulary import KIND_NAMES_NL, STATE_NAMES_NL, ConversationKind, Programme
 from flows.cli import common as cli
 from flows.cli.common import (
     commands,
-    conversation_model,
     conversations,
     data_imports,
     files,
@@ -20,23 +19,6 @@ from flows.cli.common import (
     out,
     queries,
 )
-
-
-def _attendees(values: list[str]) -> tuple[conversation_model.Attendee, ...]:
-    attendees = []
-    for value in values:
-        role, sep, name = value.partition("=")
-        if not sep or not name.strip():
-            raise cli.CliInputError(f"--attendee {inputs.shown(value)}: gebruik ROL=NAAM, "
-                                    "bijvoorbeeld gp_principal='Dr. Bakker'")
-        try:
-            known = Role(role.strip())
-        except ValueError:
-            roles = ", ".join(r.value for r in Role)
-            raise cli.CliInputError(f"--attendee: onbekende rol {inputs.shown(role)} (mogelijk: {roles})") from None
-        name = inputs.checked(inputs.check_name, name, f"--attendee {known.value}=")
-        attendees.append(conversation_model.Attendee(role=known, name=name))
-    return tuple(attendees)
 
 
 def _describe_conversation(result: conversations.ConversationRecorded) -> None:
@@ -80,7 +62,7 @@ def record_conversation(
         raise cli.CliInputError("--plan of --report, niet beide: de doelen van het verslag zijn het verbeterplan")
     cmd = commands.RecordConversation(
         agb_code=cli.agb_code(agb), kind=kind, held_on=cli.day(held_on, "--held-on"), programme=programme,
-        attendees=_attendees(attendee or []), plan=files.parse_plan(plan) if plan else None,
+        attendees=cli.attendees(attendee or []), plan=files.parse_plan(plan) if plan else None,
         report=files.parse_report(report) if report else None,
     )
     source = str(plan or report) if plan or report else "verbeterplan"

@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from domain.indicators import IndicatorFigures, IndicatorScore
 from domain.messages import OutboxMessage
+from domain.mirror_meetings import mirror_pack
 from domain.obligations import (
     CONVERSATION_KINDS,
     MEETING_KINDS,
@@ -28,7 +29,7 @@ from domain.obligations import (
     stages_to_send,
 )
 from domain.policy import Policy
-from domain.registry import Practice, Role
+from domain.registry import Person, Practice, Role
 from domain.trajectory import TrajectoryState, TrajectoryView
 from domain.vocabulary import date_nl
 from flows.services.agreements import goal_line, open_agreement_lines
@@ -40,6 +41,8 @@ from notifications.compose import (
     conversation_messages,
     kit_messages,
     meeting_messages,
+    meeting_organizer,
+    mirror_meeting_messages,
     training_messages,
 )
 from notifications.payloads import AgreementLine
@@ -90,6 +93,23 @@ class _Reference:
                                 min_denominator=min_denominator, open_agreements=agreements, goals=goals)
 
 
+def _mirror_invitations(s: Session, services: Services, ob: Obligation, officers: Sequence[Person],
+                        care_group: str, sequence: int, on: date) -> list[OutboxMessage]:
+    """A GP group's mirror meeting: its practices (those still in the cycle) invited with the group's pack, computed
+    from the figures known on ``on`` against the scores of every practice of the care group."""
+    registry = repo.load_registry(s)
+    group = next((g for g in registry.gp_groups if g.code == ob.subject), None)
+    if group is None:
+        return []
+    left = {v.agb_code for v in repo.load_views(s).values() if v.state is TrajectoryState.LEFT}
+    members = [p for p in registry.practices if p.gp_group == group.code and p.agb_code not in left]
+    figures = repo.reference_figures(s, services.policy.figures_count_after_days).with_scores(
+        [x for scores in repo.load_scores(s).values() for x in scores])
+    pack = mirror_pack([(p.agb_code, p.name) for p in members], figures, on, services.policy, group.anonymise_mirror)
+    return mirror_meeting_messages(ob, group, members, pack, meeting_organizer(ob.key, officers), care_group,
+                                   services.policy, sequence)
+
+
 def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligation], report: DutyReport,
                   now: datetime, early: frozenset[str] = frozenset()) -> None:
     """Queue the messages the given obligations owe today (and the ``early`` stages, though their day has not
@@ -133,6 +153,8 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
                 messages += kit_messages(ob, practice, held[practice.agb_code], care_group)
             elif ob.kind is ObligationKind.MANDATORY_COURSE and practice is not None:
                 messages += training_messages(ob, practice, policy, care_group)
+            elif ob.kind is ObligationKind.MIRROR_MEETING:
+                messages += _mirror_invitations(s, services, ob, officers, care_group, row.version, on)
         owed.append((row, ob, send, skip, messages))
     # every message of the chunk in one insert; a message of an obligation another worker marks first is
     # queued all the same (the same key: the other worker's copy or ours, never both)

@@ -40,7 +40,7 @@ from storage import repository as repo
 from storage import review
 from storage.read_models import StoredObligation
 
-PRACTICE_KINDS = frozenset(ObligationKind) - MEETING_KINDS
+PRACTICE_KINDS = frozenset(ObligationKind) - MEETING_KINDS - {ObligationKind.MIRROR_MEETING}  # a GP group's
 
 
 def _facts(s: Session, practices: Sequence[Practice], rows: Sequence[StoredObligation], on: date

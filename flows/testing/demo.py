@@ -27,6 +27,7 @@ from dateutil.relativedelta import relativedelta
 
 from domain.clock import AMSTERDAM
 from domain.conversations import Agreement, Attendee, ConversationReport, Evaluation, Goal
+from domain.mirror_meetings import ACCREDITATION_NAMES_NL, Accreditation, MirrorState
 from domain.obligations import CONVERSATION_KINDS, KitKind, ObligationKind
 from domain.registry import Programme, Role
 from domain.support import SupportState
@@ -40,7 +41,7 @@ from domain.vocabulary import (
     SupportKind,
     goal_status_nl,
 )
-from flows.services import context, digest, kits_and_courses, planning, queries, support, sweep
+from flows.services import context, digest, kits_and_courses, mirror_meetings, planning, queries, support, sweep
 from flows.services.outbox import dispatch_outbox
 from flows.services.run_report import kinds_text
 from flows.testing.scenario import FULL_ATTENDANCE, Scenario
@@ -122,6 +123,8 @@ def run_demo(folder: Path, years: int = 3, practices: int = 12, *, full_review: 
         "care_group": "Zorggroep Voorbeeld",
         "board": ["B. de Vries <bestuur@zorggroep.example>", "M. Visser <m.visser@zorggroep.example>"],
         "officers": ["A. Jansen <a.jansen@zorggroep.example>", "P. de Boer <p.deboer@zorggroep.example>"],
+        # the GP group that asks for a mirror meeting names its EKC and sees its pack anonymised
+        "gp_groups": {MIRROR_GROUP: {"ekc": "R. Visser <ekc@hagro-west.example>", "anonymise_mirror": True}},
         "practices": {
             agb: {"name": _name(i),
                   "gp_group": GROUPS[i % len(GROUPS)],
@@ -205,6 +208,30 @@ def _officers_record_last_week(sc: Scenario, services: context.Services, monday:
                 kits_and_courses.record_course_completion(services, agb, person, course, row.due_on - timedelta(days=7),
                                                           sc.clock.now(), sc.actor)
     _officers_follow_support(sc, services, week)
+    _mirror_meeting(sc, services, week)
+
+
+MIRROR_GROUP = "HAGRO-WEST"
+MIRROR_ASKED = date(2025, 3, 3)  # the GP group asks for a mirror meeting early in the second year
+
+
+def _mirror_meeting(sc: Scenario, services: context.Services, week: tuple[date, date]) -> None:
+    """One GP group's mirror meeting: asked for, held on its day with a GP of each of its practices, accreditation
+    asked of the group's EKC and granted a fortnight later."""
+    if week[0] <= MIRROR_ASKED <= week[1]:
+        mirror_meetings.request_mirror_meeting(services, MIRROR_GROUP, MIRROR_ASKED, sc.clock.now(), sc.actor,
+                                               by="de huisartsen van HAGRO-WEST")
+    for view in mirror_meetings.mirror_meetings(services):
+        if view.status is MirrorState.REQUESTED and view.planned_on and week[0] <= view.planned_on <= week[1]:
+            gps = [Attendee(role=person.role, name=person.name) for line in queries.status(services)
+                   if line.gp_group == view.gp_group
+                   for person in queries.practice(services, line.agb_code).people if person.role is Role.GP_PRINCIPAL]
+            mirror_meetings.hold_mirror_meeting(services, view.id, view.planned_on, sc.clock.now(), sc.actor,
+                                                attendees=tuple(gps), accreditation=Accreditation.REQUESTED)
+        elif (view.accreditation is Accreditation.REQUESTED and view.held_on
+              and week[0] <= view.held_on + timedelta(days=14) <= week[1]):
+            mirror_meetings.record_accreditation(services, view.id, Accreditation.GRANTED,
+                                                 view.held_on + timedelta(days=14), sc.clock.now(), sc.actor)
 
 
 SUPPORT_BY = {SupportKind.COACHING: "M. Coach", SupportKind.LUNG_FUNCTION: "L. Longfunctie",
@@ -270,6 +297,10 @@ def _follow_up_lines(services: context.Services) -> list[str]:
     per_kind = Counter(SUPPORT_NAMES_NL[v.kind] for v in given if v.kind is not None)
     half_days = sum(v.half_days or 0 for v in given)
     goals = Counter(goal_status_nl(g.line.status) for g in queries.goals(services))
+    mirrors = [f"huisartsengroep {v.gp_group}: aangevraagd {v.requested_on}, "
+               + (f"gehouden {v.held_on} met {len(v.attendees)} aanwezigen, accreditatie "
+                  f"{ACCREDITATION_NAMES_NL[v.accreditation]}" if v.held_on else f"gepland {v.planned_on}")
+               for v in mirror_meetings.mirror_meetings(services)]
     return [
         f"Verslagen van gesprekken: {reports}; afspraken: {len(agreements)} gemaakt, "
         + (", ".join(f"{n} {what}" for what, n in sorted(evaluated.items())) or "geen geëvalueerd")
@@ -278,6 +309,7 @@ def _follow_up_lines(services: context.Services) -> list[str]:
         f"Ondersteuning gegeven: {len(given)} keer, {half_days:g} dagdelen ("
         + ", ".join(f"{what}: {n}" for what, n in sorted(per_kind.items())) + ")",
         "Doelen: " + (", ".join(f"{what}: {n}" for what, n in sorted(goals.items())) or "geen"),
+        "Spiegelbijeenkomsten: " + ("; ".join(mirrors) or "geen"),
     ]
 
 

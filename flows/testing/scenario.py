@@ -37,7 +37,7 @@ from domain.clock import AMSTERDAM, FixedClock, as_amsterdam
 from domain.commands import LeaveProgramme, RecordConversation
 from domain.conversations import Attendee, ConversationReport, Goal, ImprovementPlan
 from domain.indicators import IndicatorScore, NationalAverage, Target
-from domain.registry import CareGroup, GpGroup, Person, Practice, Programme, Registry, Role
+from domain.registry import CareGroup, Ekc, GpGroup, Person, Practice, Programme, Registry, Role
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned
 from domain.vocabulary import ConversationKind
 from flows.services import context, conversations, evaluation, imports, queries, sweep
@@ -73,6 +73,13 @@ def _contact(text: str, role: Role) -> Person:
     return Person(name=match["name"], role=role, email=match["email"])
 
 
+def _gp_group(code: str, spec: Mapping[str, Any]) -> GpGroup:
+    """A GP group of a description: ``gp_groups: {CODE: {name, ekc: "Name <email>", anonymise_mirror: true}}``."""
+    ekc = _contact(spec["ekc"], Role.EKC) if spec.get("ekc") else None
+    return GpGroup(code=code, name=spec.get("name", code), anonymise_mirror=bool(spec.get("anonymise_mirror")),
+                   ekc=Ekc(name=ekc.name, email=ekc.email) if ekc else None)
+
+
 @dataclass
 class Scenario:
     services: context.Services
@@ -100,7 +107,7 @@ class Scenario:
             care_group=CareGroup(name=data.get("care_group", "Zorggroep")),
             officers=tuple(_contact(c, Role.OFFICER) for c in data.get("officers") or ()),
             board=tuple(_contact(c, Role.BOARD) for c in data.get("board") or ()),
-            gp_groups=tuple(GpGroup(code=g, name=g) for g in sorted(groups)),
+            gp_groups=tuple(_gp_group(g, (data.get("gp_groups") or {}).get(g) or {}) for g in sorted(groups)),
             practices=tuple(practices),
         )
         scenario = cls(services=services, clock=FixedClock(_moment(start)))

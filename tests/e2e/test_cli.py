@@ -594,6 +594,8 @@ def test_demo_simulates_a_small_care_group_and_reports_to_the_board(staff: Staff
     shown = staff("demo", "--practices", "6", "--years", "2").stdout
     assert "Gemeld aan het bestuur" in shown and "Berichten verstuurd" in shown
     assert "Verslagen van gesprekken" in shown and "Ondersteuning gegeven" in shown and "Doelen:" in shown
+    assert "Spiegelbijeenkomsten: huisartsengroep HAGRO-WEST" in shown and "accreditatie toegekend" in shown
+    assert any((staff.home / "demo" / "outbox").glob("mirror_meeting_invitation_*.eml"))
     assert (staff.home / "demo" / "qualitycycle.db").is_file()
     assert any((staff.home / "demo" / "outbox").glob("board_escalation_*.eml"))
     assert not (staff.home / "qualitycycle.db").exists()  # the demo keeps to its own database
@@ -1065,3 +1067,42 @@ def test_a_small_practices_figure_is_shown_as_too_few_patients_to_judge_not_as_a
     assert small not in flat(staff("indicators", LINDE).stdout)
     staff("chart", EIK, "--out", "eik.svg")
     assert small in Path("eik.svg").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- a GP group's mirror meeting
+
+
+def test_an_officer_arranges_a_gp_groups_mirror_meeting_at_the_command_line(staff: Staff) -> None:
+    staff("init")
+    registry = REGISTRY.replace("gp_groups: [{code: HAGRO-WEST, name: Hagro West}]",
+                                "gp_groups: [{code: HAGRO-WEST, name: Hagro West, anonymise_mirror: true, "
+                                "ekc: {name: R. Visser, email: ekc@hagrowest.example}}]")
+    staff("load-registry", write("registry.yaml", registry))
+    staff("import-indicators", write("scores.csv", SCORES_Q1), "--now", "2024-04-05")
+    before = staff.database()
+    refused = staff.refused("mirror-meeting", "request", "HAGRO-NOORD", "--on", "2024-05-06",
+                            "--now", "2024-05-06T10:00")
+    assert "huisartsengroep 'HAGRO-NOORD' is niet bekend" in refused and "HAGRO-WEST" in refused
+    assert staff.database() == before
+    asked = staff("mirror-meeting", "request", "HAGRO-WEST", "--on", "2024-05-06", "--by", "C. Bakker",
+                  "--now", "2024-05-06T10:00", "--actor", "user:a.jansen")
+    key = asked.stdout.split()[-1]
+    assert "gepland op 2024-06-25" in flat(asked.stdout)
+    pack = staff.json("mirror-meeting", "pack", "HAGRO-WEST", "--on", "2024-05-06")
+    assert isinstance(pack, dict) and pack["anonymised"] is True
+    hba1c = next(i for i in pack["indicators"] if i["indicator"] == "hba1c_measured")
+    assert [(p["label"], p["score"]) for p in hba1c["practices"]] == [("Praktijk A", 60.0), ("Praktijk B", 95.0)]
+    staff("run", "--now", "2024-05-28T06:00", "--only", "sweep-due")  # four weeks before 25 June
+    invited = [m for m in staff.json("outbox", "--json") if m["kind"] == "mirror_meeting_invitation"]
+    assert sorted(m["recipient_name"] for m in invited) == ["C. Bakker"]  # the group's only GP, POH or manager
+    staff("mirror-meeting", "held", key, "--on", "2024-06-25", "--attendee", "gp_principal=C. Bakker",
+          "--accreditation", "requested", "--now", "2024-06-26T10:00")
+    staff("mirror-meeting", "accreditation", key, "--status", "granted", "--on", "2024-07-02",
+          "--now", "2024-07-02T10:00")
+    (listed,) = staff.json("mirror-meeting", "HAGRO-WEST", "--json")  # the listing, as the issue writes it
+    assert {"id", "gp_group", "status", "requested_on", "planned_on", "held_on", "by", "attendees", "accreditation",
+            "ekc"} <= set(listed)
+    assert (listed["id"], listed["status"], listed["held_on"], listed["accreditation"], listed["ekc"]) == (
+        key, "held", "2024-06-25", "granted", "R. Visser")
+    kinds = {m["kind"] for m in staff.json("outbox", "--json")}
+    assert {"mirror_meeting_invitation", "mirror_accreditation_request"} <= kinds

@@ -1,7 +1,7 @@
 """conversation moves: an officer moved a planned conversation to another day, and why
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-04 09:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0014'
-down_revision = '0012'  # 0013 is written on another branch; the merge re-chains this one after it
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
