@@ -93,7 +93,8 @@ def test_every_kind_renders_its_sample_as_dutch_text_and_html(kind: str) -> None
     kinds = [p.get_content_type() for p in msg.walk()]
     assert kinds[:4] == (["multipart/mixed", "multipart/alternative", "text/plain", "text/html"]
                          if len(kinds) > 3 else kinds)
-    assert ("text/calendar" in kinds) == (kind in ("conversation_invitation", "meeting_invitation"))
+    assert ("text/calendar" in kinds) == (kind in ("conversation_invitation", "meeting_invitation",
+                                                   "mirror_meeting_invitation"))
     assert ("image/svg+xml" in kinds) == bool(message.payload.get("chart_svg"))
 
 

@@ -221,6 +221,24 @@ def compose_all() -> dict[str, list[OutboxMessage]]:
                                                           goals=(goal, open_goal))
     out["digest"] = compose.digest_messages(date(2025, 4, 1), date(2025, 6, 30), 3, facts, BOARD, CARE_GROUP,
                                             policy.min_denominator)
+    from domain.mirror_meetings import mirror_pack
+    from domain.registry import Ekc, GpGroup
+
+    both = figures(LINDE).with_scores(figures(LINDE).scores + figures(EIK).scores)
+    group = GpGroup(code="HAGRO-WEST", name="Hagro West", ekc=Ekc(name="R. Visser", email="ekc@hagrowest.example"))
+    mirror = obligation(ObligationKind.MIRROR_MEETING, None, "HAGRO-WEST", date(2025, 4, 28), date(2025, 4, 22))
+    for anonymise in (False, True):
+        pack = mirror_pack([(linde.agb_code, linde.name), (eik.agb_code, eik.name)], both, date(2025, 4, 1), policy,
+                           anonymise)
+        out[f"mirror meeting, anonymised {anonymise}"] = compose.mirror_meeting_messages(
+            mirror, group, [linde, eik], pack, OFFICERS[0], CARE_GROUP, policy, sequence=1)
+    out["mirror meeting, no figures, no officer"] = compose.mirror_meeting_messages(
+        mirror, group, [linde], mirror_pack([], both, date(2025, 4, 1), policy, False), None, CARE_GROUP, policy)
+    attended = [("gp_principal", "C. Bakker"), ("officer", "A. Jansen")]
+    out["accreditation request"] = compose.mirror_accreditation_messages(
+        "3b9f0a1c2d4e", group, date(2025, 4, 22), attended, "R. Visser", OFFICERS[0], CARE_GROUP)
+    out["accreditation request, another ekc, nobody asking"] = compose.mirror_accreditation_messages(
+        "3b9f0a1c2d4e", group, date(2025, 4, 22), attended, "S. Ander", None, CARE_GROUP)
     out["digest, empty, no board"] = compose.digest_messages(date(2025, 1, 1), date(2025, 12, 31), 12, [], (),
                                                              CARE_GROUP)
     for i, held in enumerate(HELD):
