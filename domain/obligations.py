@@ -288,13 +288,26 @@ def meeting_dates(year: int, count: int, weekday: int, calendar: WorkingCalendar
     return out
 
 
+def managers_weekday(policy: Policy) -> int:
+    """The practice managers' meeting weekday: the POH's, only when the policy wants both on one evening; else the
+    next weekday (the day before, for Friday meetings), so that no evening holds both (issue 14; seed section 4 has
+    them as two meetings, and one person is often at both)."""
+    if policy.meetings_same_evening:
+        return policy.meeting_weekday
+    return policy.meeting_weekday + 1 if policy.meeting_weekday < 4 else policy.meeting_weekday - 1
+
+
 def meeting_obligations(year: int, policy: Policy, calendar: WorkingCalendar) -> list[Obligation]:
     """The POH meetings and practice-manager meetings of a year (seed 4: each 4-6 times a year)."""
     out = []
     basis = {"meetings_per_year": policy.meetings_per_year, "meeting_weekday": policy.meeting_weekday,
              "invitation_days_before": policy.invitation_days_before, "calendar": calendar_fingerprint(calendar)}
-    days = meeting_dates(year, policy.meetings_per_year, policy.meeting_weekday, calendar)
-    for kind in (ObligationKind.POH_MEETING, ObligationKind.PRACTICE_MANAGER_MEETING):
+    weekdays = {ObligationKind.POH_MEETING: policy.meeting_weekday,
+                ObligationKind.PRACTICE_MANAGER_MEETING: managers_weekday(policy)}
+    if not policy.meetings_same_evening:
+        basis["meetings_same_evening"] = False
+    for kind, weekday in weekdays.items():
+        days = meeting_dates(year, policy.meetings_per_year, weekday, calendar)
         for n, day in enumerate(days, start=1):
             out.append(Obligation(f"{kind.value}:{year}:{n}", kind, None, str(n), date(year, 1, 1), day, day, basis))
     return out

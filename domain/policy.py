@@ -157,6 +157,10 @@ class Policy(BaseModel):
         5, ge=4, le=6, description="POH meetings and practice-manager meetings per year, each (seed: 4-6)."
     )
     meeting_weekday: int = Field(1, ge=0, le=4, description="Weekday of meetings: 0 Monday ... 4 Friday.")
+    meetings_same_evening: bool = Field(
+        False, description="POH meetings and practice-manager meetings on the same evening; by default the "
+        "practice managers meet the next weekday (the day before, for Friday meetings), never the same evening."
+    )
     meeting_start: time = Field(time(19, 0), description="Time of day meetings start.")
     meeting_minutes: int = Field(120, ge=15, le=480)
     meeting_location: Name = Field("Kantoor van de zorggroep")

@@ -196,7 +196,7 @@ def test_each_duty_reports_how_many_messages_it_queued_and_whether_a_record_was_
     assert kits_and_courses.refresh_kits(services, at("2024-12-03")).queued == {"kit_refresh_due": 2}
     assert kits_and_courses.record_kit_refresh(services, EIK, KitKind.INSULIN, date(2024, 12, 16), at("2024-12-16", 15),
                                                "user:officer")
-    assert planning.plan_meetings(services, at("2025-01-14")).queued == {"meeting_invitation": 7}
+    assert planning.plan_meetings(services, at("2025-01-15")).queued == {"meeting_invitation": 7}
     swept = sweep.sweep_due(services, at("2025-01-29"))
     assert swept.queued == {"conversation_invitation": 13, "training_due": 7} and swept.messages == 20
     assert "uitnodiging: 6 bericht(en) klaargezet" in next(x["details"] for x in swept.lines if x["praktijk"] == LINDE)
@@ -349,7 +349,8 @@ def test_every_duty_message_renders_in_dutch_and_invitations_carry_the_planned_h
     kits_and_courses.refresh_kits(services, at("2024-12-03"))
     for day in ("2025-01-29", "2025-02-19", "2025-03-13"):  # courses, invitations; reminders; overdue notices
         sweep.sweep_due(services, at(day))
-    planning.plan_meetings(services, at("2025-06-10"))  # the meeting of Tuesday 8 July, in summer time
+    planning.plan_meetings(services, at("2025-06-10"))  # the POH's of Tuesday 8 July, the managers' of Wednesday
+    # 2 July (its invitation, due 4 June, goes out with the first run after), in summer time
     messages = outbox(services)
     assert {m.kind for m in messages} == {"conversation_invitation", "conversation_reminder", "conversation_overdue",
                                           "training_due", "kit_refresh_due", "meeting_invitation"}
@@ -376,7 +377,8 @@ def test_every_duty_message_renders_in_dutch_and_invitations_carry_the_planned_h
         elif m.kind == "meeting_invitation":
             event = event_of(msg)
             assert event["DTSTART"].params["TZID"] == "Europe/Amsterdam"
-            assert event.decoded("DTSTART") == datetime(2025, 7, 8, 19, 0, tzinfo=AMSTERDAM)
+            day = 8 if m.payload["meeting"]["kind"] == "poh_meeting" else 2
+            assert event.decoded("DTSTART") == datetime(2025, 7, day, 19, 0, tzinfo=AMSTERDAM)
             assert event.decoded("DTSTART").utcoffset().total_seconds() == 7200  # CEST
         else:
             assert not [p for p in msg.walk() if p.get_content_type() == "text/calendar"]
@@ -529,7 +531,11 @@ def test_meetings_are_planned_per_year_and_every_poh_and_practice_manager_is_inv
     poh_2025 = sorted(r.due_on for r in rows if r.kind == "poh_meeting" and r.due_on.year == 2025)
     assert poh_2025 == [date(2025, 2, 11), date(2025, 4, 22), date(2025, 7, 8), date(2025, 9, 16), date(2025, 11, 25)]
     assert all(d.weekday() == 1 for d in poh_2025)  # Tuesdays
-    planning.plan_meetings(services, at("2025-01-14"))  # four weeks before 11 February
+    managers_2025 = sorted(r.due_on for r in rows if r.kind == "practice_manager_meeting" and r.due_on.year == 2025)
+    assert all(d.weekday() == 2 for d in managers_2025)  # Wednesdays: never both on one evening
+    planning.plan_meetings(services, at("2025-01-14"))  # four weeks before 11 February: the POH are invited
+    assert len(outbox(services, "meeting_invitation")) == 5
+    planning.plan_meetings(services, at("2025-01-15"))  # ... and before Wednesday 12 February the managers
     assert len(outbox(services, "meeting_invitation")) == 7
     poh = [m for m in outbox(services, "meeting_invitation") if m.payload["meeting"]["kind"] == "poh_meeting"]
     assert recipients(poh) == [
@@ -541,7 +547,7 @@ def test_meetings_are_planned_per_year_and_every_poh_and_practice_manager_is_inv
                                     ("k.dekker@deeik.example", "practice_manager")]
     assert poh[0].subject == "Uitnodiging POH-overleg dinsdag 11 februari 2025"
     assert {m.payload["calendar_key"] for m in poh} == {"poh_meeting:2025:1"}
-    assert planning.plan_meetings(services, at("2025-01-14")).already_ran
+    assert planning.plan_meetings(services, at("2025-01-15")).already_ran
     assert len(outbox(services, "meeting_invitation")) == 7
 
 

@@ -278,9 +278,21 @@ def test_meeting_obligations_are_one_per_kind_and_number_with_the_calendar_in_th
     first = obs[0]
     assert first.key == "poh_meeting:2025:1" and first.agb_code is None and first.planned_on == first.due_on
     assert first.basis == {"meetings_per_year": 5, "meeting_weekday": 1, "invitation_days_before": 28,
-                           "calendar": calendar_fingerprint(DUTCH)}
+                           "calendar": calendar_fingerprint(DUTCH), "meetings_same_evening": False}
     assert fulfilled_on(first, None, first.due_on) is None
     assert fulfilled_on(first, None, first.due_on + timedelta(days=1)) == first.due_on
+
+
+def test_poh_and_practice_manager_meetings_are_never_on_one_evening_unless_the_policy_says_so() -> None:
+    def days(policy: Policy, kind: ObligationKind) -> list[date]:
+        return [o.due_on for o in meeting_obligations(2025, policy, DUTCH) if o.kind is kind]
+
+    poh, managers = days(POLICY, ObligationKind.POH_MEETING), days(POLICY, ObligationKind.PRACTICE_MANAGER_MEETING)
+    assert not set(poh) & set(managers) and {d.weekday() for d in managers} == {2}  # Tuesday's POH, Wednesday's
+    friday = Policy(meeting_weekday=4)
+    assert {d.weekday() for d in days(friday, ObligationKind.PRACTICE_MANAGER_MEETING)} == {3}  # the day before
+    together = Policy(meetings_same_evening=True)
+    assert days(together, ObligationKind.POH_MEETING) == days(together, ObligationKind.PRACTICE_MANAGER_MEETING)
 
 
 # --- which notice goes out when ------------------------------------------------------------------
