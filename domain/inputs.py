@@ -125,6 +125,14 @@ def check_text(text: str) -> str:
     return _bounded_text(text, _CONTROL_EXCEPT_LINES, "bevat een stuurteken; haal het weg", TEXT_MAX)
 
 
+MINUTES_MAX = 20000
+
+
+def check_minutes(text: str) -> str:
+    """A meeting's minutes: free text of some pages, no patient data."""
+    return _bounded_text(text, _CONTROL_EXCEPT_LINES, "bevat een stuurteken; haal het weg", MINUTES_MAX)
+
+
 def check_email(text: str) -> str:
     """One e-mail address, as the standard library's parser reads it, nothing a header would take for more."""
     text = text.strip()

@@ -297,8 +297,11 @@ def managers_weekday(policy: Policy) -> int:
     return policy.meeting_weekday + 1 if policy.meeting_weekday < 4 else policy.meeting_weekday - 1
 
 
-def meeting_obligations(year: int, policy: Policy, calendar: WorkingCalendar) -> list[Obligation]:
-    """The POH meetings and practice-manager meetings of a year (seed 4: each 4-6 times a year)."""
+def meeting_obligations(year: int, policy: Policy, calendar: WorkingCalendar,
+                        moves: Mapping[str, date] | None = None) -> list[Obligation]:
+    """The POH meetings and practice-manager meetings of a year (seed 4: each 4-6 times a year); a meeting an
+    officer moved (``moves``: key to day) is on the day it was moved to."""
+    moves = moves or {}
     out = []
     basis = {"meetings_per_year": policy.meetings_per_year, "meeting_weekday": policy.meeting_weekday,
              "invitation_days_before": policy.invitation_days_before, "calendar": calendar_fingerprint(calendar)}
@@ -309,18 +312,25 @@ def meeting_obligations(year: int, policy: Policy, calendar: WorkingCalendar) ->
     for kind, weekday in weekdays.items():
         days = meeting_dates(year, policy.meetings_per_year, weekday, calendar)
         for n, day in enumerate(days, start=1):
-            out.append(Obligation(f"{kind.value}:{year}:{n}", kind, None, str(n), date(year, 1, 1), day, day, basis))
+            key = f"{kind.value}:{year}:{n}"
+            if key in moves:
+                day = moves[key]
+                out.append(Obligation(key, kind, None, str(n), date(year, 1, 1), day, day,
+                                      basis | {"moved_to": day.isoformat()}))
+                continue
+            out.append(Obligation(key, kind, None, str(n), date(year, 1, 1), day, day, basis))
     return out
 
 
 def fulfilled_on(obligation: Obligation, facts: PracticeFacts | None, on: date) -> date | None:
     """The day an obligation was met, if it was; ``None`` while it is still owed.
 
-    The anchor is the last occurrence, so a later occurrence fulfils it; a meeting is held on its day.
+    The anchor is the last occurrence, so a later occurrence fulfils it; a meeting is met only when it is recorded
+    as held, which planning reads from the meeting's own record.
     """
     kind = obligation.kind
     if kind in MEETING_KINDS:
-        return obligation.due_on if obligation.due_on < on else None
+        return None  # done when recorded as held (``domain.meetings``), not when its date passes
     if facts is None:
         return None
     view = facts.view

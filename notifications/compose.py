@@ -235,6 +235,7 @@ class PreparationFacts:
     agreed_on: date | None = None
     open_agreements: tuple[AgreementLine, ...] = ()  # every agreement still open, with a proposed outcome if any
     goals: tuple[GoalLine, ...] = ()  # the goals of the past year, with their current figures
+    meeting_absence: tuple[str, ...] = ()  # the meetings of a year it came to none of
     min_denominator: int | None = None  # the policy's: a figure over fewer patients is marked, not judged
 
 
@@ -259,7 +260,8 @@ def preparation(facts: PreparationFacts) -> Preparation:
             min_denominator=facts.min_denominator if small else None))
     return Preparation(period_end=figures.latest_period(on), indicators=lines, agreements=list(facts.agreements or ()),
                        agreements_from=facts.agreed_on if facts.agreements is not None else None,
-                       open_agreements=list(facts.open_agreements) or None, goals=list(facts.goals) or None)
+                       open_agreements=list(facts.open_agreements) or None, goals=list(facts.goals) or None,
+                       meeting_absence=list(facts.meeting_absence) or None)
 
 
 def conversation_messages(stage: str, obligation: Obligation, practice: Practice, officers: Sequence[Person],
@@ -427,14 +429,15 @@ def mirror_accreditation_messages(meeting_id: str, group: GpGroup, held_on: date
 
 
 def meeting_messages(obligation: Obligation, practices: Sequence[Practice], officers: Sequence[Person],
-                     care_group: str, policy: Policy, sequence: int = 0) -> list[OutboxMessage]:
+                     care_group: str, policy: Policy, sequence: int = 0, topics: Sequence[str] = ()
+                     ) -> list[OutboxMessage]:
     """An invitation with a calendar invite to every POH (or practice manager) of every practice; an officer
     organizes (else the care group)."""
     day = obligation.due_on
     start, end = _moment(day, policy.meeting_start, policy.meeting_minutes)
     kind = obligation.kind.value
     meeting = MeetingPart(kind=kind, start=start, end=end, location=policy.meeting_location,
-                          topics=list(MEETING_TOPICS_NL))
+                          topics=[*MEETING_TOPICS_NL, *topics])
     organizer = meeting_organizer("meeting", officers)
     organizer_part = person_part(organizer) if organizer else PersonPart(name=care_group, email=None)
     subject = SUBJECTS_NL["meeting_invitation"].format(meeting=MEETING_NAMES_NL[kind], day=date_nl(day, weekday=True))

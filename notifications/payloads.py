@@ -159,6 +159,8 @@ class Preparation(Part):
     agreements_from: Day | None = None
     open_agreements: list[AgreementLine] | None = None
     goals: list[GoalLine] | None = None
+    # the meetings of a year the practice came to none of (seed 4; issue 14): "POH-overleg 2025 (5 gehouden)"
+    meeting_absence: list[str] | None = None
 
 
 # --- the board -----------------------------------------------------------------------------------------------

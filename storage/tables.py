@@ -334,6 +334,35 @@ class MirrorMeetingRow(_Table, table=True):
     view: dict[str, Any] = _json(default_factory=dict)
 
 
+class MeetingEventRow(_Table, table=True):
+    """A change of a POH or practice-manager meeting (a topic added, moved, held): append-only,
+    ``UNIQUE(meeting_key, seq)``; ``on`` is the day it happened, ``recorded_at`` when it was recorded."""
+
+    __tablename__ = "meeting_event"
+    __table_args__ = (sa.UniqueConstraint("meeting_key", "seq", name="uq_meeting_event_seq"),)
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of (meeting_key, seq)
+    meeting_key: str = Field(max_length=64, index=True)  # the meeting's obligation key
+    seq: int
+    trigger: str = Field(max_length=16)
+    from_state: str = Field(max_length=16)
+    to_state: str = Field(max_length=16)
+    on: date
+    recorded_at: datetime = _moment()
+    actor: str
+    details: dict[str, Any] = _json(default_factory=dict)
+
+
+class MeetingRow(_Table, table=True):
+    """Where a meeting stands: the projection of its events, updated only ``WHERE version = <expected>``."""
+
+    __tablename__ = "meeting"
+    key: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)
+    state: str = Field(max_length=16, index=True)
+    version: int = 0
+    view: dict[str, Any] = _json(default_factory=dict)
+
+
 class TrajectoryRow(_Table, table=True):
     __tablename__ = "trajectory"
     agb_code: str = Field(foreign_key="practice.agb_code", primary_key=True, max_length=8)

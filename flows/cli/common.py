@@ -273,3 +273,13 @@ def attendees(values: list[str]) -> tuple[conversation_model.Attendee, ...]:
         name = inputs.checked(inputs.check_name, name, f"--attendee {known.value}=")
         attendees.append(conversation_model.Attendee(role=known, name=name))
     return tuple(attendees)
+
+
+def read_text(path: Path, option: str) -> str:
+    """A text file the command is handed (a meeting's minutes), or a clean refusal naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CliInputError(f"{option} {path}: geen tekstbestand (UTF-8)") from None
+    except OSError as exc:
+        raise CliInputError(f"{option} {path}: kan niet worden gelezen ({exc.strerror or exc})") from None

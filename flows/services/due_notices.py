@@ -17,6 +17,7 @@ from dateutil.relativedelta import relativedelta
 from sqlmodel import Session
 
 from domain.indicators import IndicatorFigures, IndicatorScore
+from domain.meetings import attendance
 from domain.messages import OutboxMessage
 from domain.mirror_meetings import mirror_pack
 from domain.obligations import (
@@ -30,8 +31,9 @@ from domain.obligations import (
 )
 from domain.policy import Policy
 from domain.registry import Person, Practice, Role
+from domain.rules.attendance import MEETING_ROLES
 from domain.trajectory import TrajectoryState, TrajectoryView
-from domain.vocabulary import date_nl
+from domain.vocabulary import MEETING_NAMES_NL, date_nl
 from flows.services.agreements import goal_line, open_agreement_lines
 from flows.services.context import Services
 from flows.services.duties import DEFAULT_BATCH, DutyReport
@@ -47,9 +49,27 @@ from notifications.compose import (
 )
 from notifications.payloads import AgreementLine
 from storage import goals as goal_store
+from storage import meetings as meeting_store
 from storage import obligations as store
 from storage import repository as repo
 from storage.read_models import StoredConversation, StoredGoal, StoredObligation
+
+
+def _absence(s: Session, codes: Sequence[str], years: Sequence[int]) -> dict[str, tuple[str, ...]]:
+    """Per practice, the kinds of meeting held in each of ``years`` (last year, and this year so far) it was
+    invited to and came to none of (Dutch)."""
+    if not codes:
+        return {}
+    practices = repo.practices_of(s, list(codes))
+    invited = {p.agb_code: frozenset(kind.value for kind in MEETING_KINDS
+                                     if any(person.role in MEETING_ROLES[kind] for person in p.people))
+               for p in practices}
+    out: dict[str, tuple[str, ...]] = {}
+    views = list(meeting_store.load_many(s).values())
+    for a in [a for year in years for a in attendance(views, invited, year)]:
+        if a.absent_all_year:
+            out[a.agb_code] = (*out.get(a.agb_code, ()), f"{MEETING_NAMES_NL[a.kind]} {a.year} ({a.held} gehouden)")
+    return out
 
 
 @dataclass
@@ -63,6 +83,7 @@ class _Reference:
     plans: dict[str, StoredConversation]  # per practice, its last conversation that agreed a plan
     agreements: dict[str, tuple[AgreementLine, ...]]  # per practice, its open agreements
     goals: dict[str, list[StoredGoal]]  # per practice, the goals it set in the past year
+    absence: dict[str, tuple[str, ...]]  # per practice, the meetings of last year it came to none of
 
     @classmethod
     def load(cls, s: Session, codes: Sequence[str], on: date, policy: Policy) -> _Reference:
@@ -73,7 +94,8 @@ class _Reference:
         return cls(repo.reference_figures(s, count_after_days),
                    repo.load_scores(s, codes, known_on=on - timedelta(days=count_after_days)) if codes else {},
                    repo.load_views(s, codes) if codes else {}, plans, open_agreement_lines(s, codes),
-                   goal_store.goals_of_practices(s, codes, set_since=year_ago))
+                   goal_store.goals_of_practices(s, codes, set_since=year_ago),
+                   _absence(s, codes, (on.year - 1, on.year)))
 
     def view(self, agb_code: str) -> TrajectoryView:
         return self.views.get(agb_code) or TrajectoryView(agb_code=agb_code)
@@ -88,9 +110,10 @@ class _Reference:
         planned = self.plans.get(agb_code)
         if planned is None or not planned.plan:
             return PreparationFacts(figures, on, min_denominator=min_denominator, open_agreements=agreements,
-                                    goals=goals)
+                                    goals=goals, meeting_absence=self.absence.get(agb_code, ()))
         return PreparationFacts(figures, on, tuple(planned.plan.get("agreements", [])), planned.held_on,
-                                min_denominator=min_denominator, open_agreements=agreements, goals=goals)
+                                min_denominator=min_denominator, open_agreements=agreements, goals=goals,
+                                meeting_absence=self.absence.get(agb_code, ()))
 
 
 def _mirror_invitations(s: Session, services: Services, ob: Obligation, officers: Sequence[Person],
@@ -148,7 +171,9 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
                 if all_practices is None:  # practices that left the cycle are not invited
                     left = {v.agb_code for v in repo.load_views(s).values() if v.state is TrajectoryState.LEFT}
                     all_practices = [p for p in repo.practices(s) if p.agb_code not in left]
-                messages += meeting_messages(ob, all_practices, officers, care_group, policy, sequence=row.version)
+                happened = meeting_store.load(s, ob.key)  # the topics officers added to its agenda
+                messages += meeting_messages(ob, all_practices, officers, care_group, policy, sequence=row.version,
+                                             topics=happened.topics if happened else ())
             elif ob.kind is ObligationKind.INSTRUCTION_KIT and practice is not None:
                 messages += kit_messages(ob, practice, held[practice.agb_code], care_group)
             elif ob.kind is ObligationKind.MANDATORY_COURSE and practice is not None:

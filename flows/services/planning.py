@@ -10,7 +10,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -35,6 +35,7 @@ from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.due_notices import queue_notices
 from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, day_of, finish_duty, practice_batches
 from notifications.compose import CONVERSATION_OF
+from storage import meetings as meeting_store
 from storage import obligations as store
 from storage import repository as repo
 from storage import review
@@ -90,7 +91,7 @@ def _withdrawn_prefixes(row: StoredObligation, wanted: Obligation) -> list[str]:
 
 def _sync(s: Session, services: Services, rows: Sequence[StoredObligation], desired: dict[str, Obligation],
           facts: dict[str, PracticeFacts], report: DutyReport, now: datetime, actor: str, reason: str | None,
-          on: date, create_before: date | None = None) -> set[str]:
+          on: date, create_before: date | None = None, held: Mapping[str, date] | None = None) -> set[str]:
     """Bring stored open obligations in line with the desired ones: close met ones, reschedule moved ones
     (and withdraw what was queued for the old day), cancel ones no longer owed, add new ones.
 
@@ -101,7 +102,8 @@ def _sync(s: Session, services: Services, rows: Sequence[StoredObligation], desi
     lost: set[str] = set()
     for row in rows:
         ob = row.obligation
-        met = fulfilled_on(ob, facts.get(row.agb_code or ""), on)
+        met = (held or {}).get(row.key) if ob.kind in MEETING_KINDS else fulfilled_on(ob, facts.get(row.agb_code or ""),
+                                                                                       on)
         if met is not None:  # checked first: a held meeting is still "desired" by this year's plan
             desired.pop(row.key, None)
             if store.close(s, row, ObligationStatus.DONE, met, now=now, actor=actor,
@@ -241,10 +243,22 @@ def plan_meetings(services: Services, now: datetime, *, actor: str = ENGINE_ACTO
     on = now.date()
     report = DutyReport("plan_meetings", now)
     with services.transaction() as s:
-        rows = store.open_obligations(s, kinds=MEETING_KINDS)
-        desired = {o.key: o for year in (on.year, on.year + 1)
-                   for o in meeting_obligations(year, services.policy, services.calendar)}
-        _sync(s, services, rows, desired, {}, report, now, actor, reason, on, create_before=on)
+        sync_meetings(s, services, report, now, actor, reason)
         due = store.notices_due(s, on, kinds=MEETING_KINDS)
         queue_notices(s, services, due, report, now)
     return finish_duty(services, report, actor)
+
+
+def sync_meetings(s: Session, services: Services, report: DutyReport, now: datetime, actor: str,
+                  reason: str | None = None) -> None:
+    """Bring the stored meetings of last, this and next year in line with the policy, the calendar and what
+    happened to them (``domain.meetings``: moved, held), in the caller's transaction: a meeting held is done, a
+    moved one is rescheduled (its invitation re-sent on the same calendar entry), none is created in the past."""
+    on = now.date()
+    rows = store.open_obligations(s, kinds=MEETING_KINDS)
+    happened = meeting_store.load_many(s, [r.key for r in rows])
+    moves = {k: v.moved_to for k, v in happened.items() if v.moved_to is not None}
+    held = {k: v.held_on for k, v in happened.items() if v.held_on is not None}
+    desired = {o.key: o for year in (on.year - 1, on.year, on.year + 1)
+               for o in meeting_obligations(year, services.policy, services.calendar, moves)}
+    _sync(s, services, rows, desired, {}, report, now, actor, reason, on, create_before=on, held=held)

@@ -30,9 +30,11 @@ from domain.conversations import Agreement, Attendee, ConversationReport, Evalua
 from domain.mirror_meetings import ACCREDITATION_NAMES_NL, Accreditation, MirrorState
 from domain.obligations import CONVERSATION_KINDS, KitKind, ObligationKind
 from domain.registry import Programme, Role
+from domain.rules.attendance import MEETING_ROLES
 from domain.support import SupportState
 from domain.trajectory import TrajectoryState
 from domain.vocabulary import (
+    MEETING_NAMES_NL,
     OUTCOME_NAMES_NL,
     STATE_NAMES_NL,
     SUPPORT_NAMES_NL,
@@ -41,7 +43,17 @@ from domain.vocabulary import (
     SupportKind,
     goal_status_nl,
 )
-from flows.services import context, digest, kits_and_courses, mirror_meetings, planning, queries, support, sweep
+from flows.services import (
+    context,
+    digest,
+    kits_and_courses,
+    meetings,
+    mirror_meetings,
+    planning,
+    queries,
+    support,
+    sweep,
+)
 from flows.services.outbox import dispatch_outbox
 from flows.services.run_report import kinds_text
 from flows.testing.scenario import FULL_ATTENDANCE, Scenario
@@ -209,6 +221,25 @@ def _officers_record_last_week(sc: Scenario, services: context.Services, monday:
                                                           sc.clock.now(), sc.actor)
     _officers_follow_support(sc, services, week)
     _mirror_meeting(sc, services, week)
+    _meetings_held(sc, services, week)
+
+
+def _meetings_held(sc: Scenario, services: context.Services, week: tuple[date, date]) -> None:
+    """The POH and practice-manager meetings of last week recorded as held, with someone of every practice in the
+    meeting's roles, except one practice whose POH never comes (its next conversation's pack says so)."""
+    for line in meetings.meetings(services, week[0].year):
+        if line.status != "open" or not week[0] <= line.day <= week[1]:
+            continue
+        roles = MEETING_ROLES[ObligationKind(line.kind)]
+        came = [(status.agb_code, person.name) for status in queries.status(services)
+                if not (line.kind == "poh_meeting" and status.agb_code == NEVER_AT_MEETINGS)
+                for person in queries.practice(services, status.agb_code).people if person.role in roles][:40]
+        meetings.hold_meeting(services, line.key, line.day, came, sc.clock.now(), sc.actor,
+                              minutes="Besproken: de landelijke ontwikkelingen, die van de zorggroep en die in de "
+                                      "praktijken.")
+
+
+NEVER_AT_MEETINGS = "01000002"  # the POH of this practice never comes to the POH meeting
 
 
 MIRROR_GROUP = "HAGRO-WEST"
@@ -310,6 +341,12 @@ def _follow_up_lines(services: context.Services) -> list[str]:
         + ", ".join(f"{what}: {n}" for what, n in sorted(per_kind.items())) + ")",
         "Doelen: " + (", ".join(f"{what}: {n}" for what, n in sorted(goals.items())) or "geen"),
         "Spiegelbijeenkomsten: " + ("; ".join(mirrors) or "geen"),
+        "Overleggen gehouden: " + ", ".join(
+            f"{year}: {sum(1 for m in meetings.meetings(services, year) if m.held_on)}"
+            for year in sorted({m.day.year for y in (2024, 2025, 2026) for m in meetings.meetings(services, y)}))
+        + "; bij geen enkel overleg van een jaar: " + (", ".join(sorted(
+            f"{a.agb_code} ({MEETING_NAMES_NL[a.kind]} {a.year})" for y in (2024, 2025, 2026)
+            for a in meetings.practice_attendance(services, y) if a.absent_all_year)) or "niemand"),
     ]
 
 

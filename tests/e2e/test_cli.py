@@ -596,6 +596,7 @@ def test_demo_simulates_a_small_care_group_and_reports_to_the_board(staff: Staff
     assert "Verslagen van gesprekken" in shown and "Ondersteuning gegeven" in shown and "Doelen:" in shown
     assert "Spiegelbijeenkomsten: huisartsengroep HAGRO-WEST" in shown and "accreditatie toegekend" in shown
     assert any((staff.home / "demo" / "outbox").glob("mirror_meeting_invitation_*.eml"))
+    assert "Overleggen gehouden: 2024: 10, 2025: 10" in shown and "01000002 (POH-overleg 2024)" in shown
     assert (staff.home / "demo" / "qualitycycle.db").is_file()
     assert any((staff.home / "demo" / "outbox").glob("board_escalation_*.eml"))
     assert not (staff.home / "qualitycycle.db").exists()  # the demo keeps to its own database
@@ -1106,3 +1107,29 @@ def test_an_officer_arranges_a_gp_groups_mirror_meeting_at_the_command_line(staf
         key, "held", "2024-06-25", "granted", "R. Visser")
     kinds = {m["kind"] for m in staff.json("outbox", "--json")}
     assert {"mirror_meeting_invitation", "mirror_accreditation_request"} <= kinds
+
+
+# --------------------------------------------------------------------------- meetings that happen
+
+
+def test_an_officer_keeps_the_poh_meetings_agenda_moves_one_and_records_who_came(staff: Staff) -> None:
+    staff("init")
+    staff("load-registry", write("registry.yaml", REGISTRY))
+    staff("run", "--now", "2024-01-08T06:15", "--only", "plan-meetings")
+    (first, *_) = [m for m in staff.json("meeting", "--year", "2024", "--json") if m["kind"] == "poh_meeting"]
+    key = first["key"]
+    staff("meeting", "agenda", key, "--topic", "Nieuwe NHG-standaard astma", "--now", "2024-01-09T10:00")
+    staff("meeting", "move", key, "--to", "2024-02-20", "--reason", "zaal bezet", "--now", "2024-01-10T10:00")
+    before = staff.database()
+    refused = staff.refused("meeting", "held", key, "--on", "2024-02-20", "--attended", f"{LINDE}:Z. Onbekend",
+                            "--now", "2024-02-21T10:00")
+    assert "Z. Onbekend" in refused and staff.database() == before
+    minutes = write("verslag-poh.txt", "Besproken: de nieuwe standaard, ervaringen met Kompas.\n")
+    staff("meeting", "held", key, "--on", "2024-02-20", "--attended", f"{LINDE}:C. Bakker", "--minutes", minutes,
+          "--now", "2024-02-21T10:00")
+    shown = {m["key"]: m for m in staff.json("meeting", "--year", "2024", "--json")}
+    assert (shown[key]["day"], shown[key]["status"], shown[key]["topics"], shown[key]["attended"]) == (
+        "2024-02-20", "done", ["Nieuwe NHG-standaard astma"], 1)
+    attendance = {(a["agb_code"], a["kind"]): a for a in staff.json("meeting", "attendance", "--year", "2024",
+                                                                     "--json")}
+    assert (attendance[(LINDE, "poh_meeting")]["held"], attendance[(LINDE, "poh_meeting")]["attended"]) == (1, 1)

@@ -559,18 +559,26 @@ def test_meetings_already_past_when_first_planned_are_not_created(services: Serv
                                                                  date(2025, 11, 25)]
 
 
-def test_a_meeting_that_has_been_held_is_closed_as_done(services: Services) -> None:
+def test_a_meeting_is_done_when_it_is_recorded_as_held_not_when_its_date_passes(services: Services) -> None:
+    from flows.services import meetings
+
     Scenario.build(services, DESCRIPTION)
     planning.plan_meetings(services, at("2025-01-06"))
     report = planning.plan_meetings(services, at("2025-03-03"))
+    assert report.done == 0 and obligation(services, "poh_meeting:2025:1").status == "open"  # past, not recorded
+    meetings.hold_meeting(services, "poh_meeting:2025:1", date(2025, 2, 11), [(LINDE, "D. Mulder")],
+                          at("2025-03-03", 10), "user:officer", minutes="Besproken: de nieuwe NHG-standaard.")
     held = obligation(services, "poh_meeting:2025:1")
-    assert report.done == 2 and (held.status, held.closed_on) == ("done", date(2025, 2, 11))
+    assert (held.status, held.closed_on) == ("done", date(2025, 2, 11))
 
 
 def test_fewer_meetings_a_year_cancels_the_extra_future_meetings_with_the_reason(services: Services) -> None:
     Scenario.build(services, DESCRIPTION)
     six = dataclasses.replace(services, policy=Policy(meetings_per_year=6))
     assert planning.plan_meetings(six, at("2025-01-06")).planned == 24
+    from flows.services import meetings
+
+    meetings.hold_meeting(services, "poh_meeting:2025:1", date(2025, 2, 11), [], at("2025-03-03", 6), "officer")
     four = dataclasses.replace(services, policy=Policy(meetings_per_year=4))
     report = planning.plan_meetings(four, at("2025-03-03"), actor="user:bestuur",
                                     reason="besluit bestuur: vier per jaar")
@@ -578,7 +586,7 @@ def test_fewer_meetings_a_year_cancels_the_extra_future_meetings_with_the_reason
     rows = obligations(services, kinds=[ObligationKind.POH_MEETING, ObligationKind.PRACTICE_MANAGER_MEETING])
     kept_per_year = Counter((r.kind, r.due_on.year) for r in rows if r.status in ("open", "done"))
     assert kept_per_year == {(k, y): 4 for k in ("poh_meeting", "practice_manager_meeting") for y in (2025, 2026)}
-    assert {r.key for r in rows if r.status == "done"} == {"poh_meeting:2025:1", "practice_manager_meeting:2025:1"}
+    assert {r.key for r in rows if r.status == "done"} == {"poh_meeting:2025:1"}  # held; the managers' not recorded
     cancelled = [r for r in rows if r.status == "cancelled"]
     assert sorted(r.key for r in cancelled if r.kind == "poh_meeting") == [
         "poh_meeting:2025:5", "poh_meeting:2025:6", "poh_meeting:2026:5", "poh_meeting:2026:6"]
