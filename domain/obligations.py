@@ -236,7 +236,8 @@ def practice_obligations(facts: PracticeFacts, policy: Policy, calendar: Working
             annual = _conversation(ObligationKind.ANNUAL_CONVERSATION, facts, "cycle", last, due,
                                    {"every_months": policy.annual_conversation_every_months}, on, policy, calendar)
             out.append(annual)
-            if facts.last_checklist_on is not None:  # a practice whose quality system the care group follows
+            # owed by a practice whose quality system the care group follows, until this year's is filled in
+            if facts.last_checklist_on is not None and facts.last_checklist_on <= last:
                 out.append(_checklist(facts, annual, policy, calendar))
         # Extra conversation: when process indicators deviate strongly (seed 1, "Minder presterende praktijken").
         if view.state is TrajectoryState.EXTRA_CONVERSATION and view.flagged_on is not None:
