@@ -3,9 +3,10 @@
 A duty is an ``Obligation``: a start, annual or extra conversation due for a practice (seed section
 1), a POH meeting or practice-manager meeting on a date (section 4, 4-6 a year each), the two-yearly
 refresh of a practice's instruction kits (section 3), a mandatory course due for a person in a role
-(section 4). The domain computes them from facts (the trajectory, conversations held, kits refreshed,
-courses completed) and the working calendar; storage keeps them as rows; the sweep turns them into
-messages on their notice dates (``notice_stages``).
+(section 4), the yearly checklist of a practice's own quality system before its annual conversation and its NHG
+accreditation's renewal and three-yearly audit (seed 003). The domain computes them from facts (the trajectory,
+conversations held, kits refreshed, courses completed, checklists filled in) and the working calendar; storage
+keeps them as rows; the sweep turns them into messages on their notice dates (``notice_stages``).
 
 Invariants:
 - A key names the duty and what it counts from (its *anchor*): the same facts give the same keys, so
@@ -35,6 +36,7 @@ from dateutil.relativedelta import relativedelta
 from domain.calendar import WorkingCalendar
 from domain.errors import InputError
 from domain.policy import Policy
+from domain.quality_system import Accreditation, audit_due, checklist_due
 from domain.registry import Programme, Role
 from domain.trajectory import TrajectoryState, TrajectoryView
 from domain.vocabulary import KIT_SHORT_NAMES_NL, date_nl
@@ -49,6 +51,8 @@ class ObligationKind(StrEnum):
     INSTRUCTION_KIT = "instruction_kit"
     MANDATORY_COURSE = "mandatory_course"
     MIRROR_MEETING = "mirror_meeting"  # a GP group's, on its request (seed section 1): opened by the request
+    PRACTICE_CHECKLIST = "practice_checklist"  # the practice's own quality system (seed 003), before the annual one
+    NHG_ACCREDITATION = "nhg_accreditation"  # its renewal before it lapses, and its three-yearly audit (seed 003)
 
 
 CONVERSATION_KINDS = frozenset({
@@ -64,6 +68,8 @@ OBLIGATION_NAMES_NL = {
     ObligationKind.INSTRUCTION_KIT: "actualisatie instructiekoffer",
     ObligationKind.MANDATORY_COURSE: "verplichte scholing",
     ObligationKind.MIRROR_MEETING: "spiegelbijeenkomst",
+    ObligationKind.PRACTICE_CHECKLIST: "checklist kwaliteitssysteem",
+    ObligationKind.NHG_ACCREDITATION: "NHG-praktijkaccreditering",
 }
 
 
@@ -115,6 +121,8 @@ class Obligation:
             return f"startgesprek programma {self.subject}"
         if self.kind is ObligationKind.MIRROR_MEETING:
             return f"spiegelbijeenkomst {self.subject}"
+        if self.kind is ObligationKind.NHG_ACCREDITATION:
+            return "NHG-audit" if self.subject == "audit" else "verlenging NHG-praktijkaccreditering"
         return self.name_nl
 
 
@@ -131,6 +139,8 @@ class PracticeFacts:
     course_completions: Mapping[tuple[str, str], date] = field(default_factory=dict)  # (person, course) -> last
     first_planned: Mapping[str, date] = field(default_factory=dict)  # stored key -> the day it was first planned
     moves: Mapping[str, date] = field(default_factory=dict)  # conversation key -> the day an officer last moved it to
+    last_checklist_on: date | None = None  # the day its latest checklist of seed 003 was filled in
+    accreditation: Accreditation | None = None  # its NHG accreditation as last recorded
 
 
 def calendar_fingerprint(calendar: WorkingCalendar) -> str:
@@ -223,8 +233,12 @@ def practice_obligations(facts: PracticeFacts, policy: Policy, calendar: Working
         last = view.last_annual_conversation_on or view.cycle_started_on
         if last is not None:
             due = _span_due(last, calendar, months=policy.annual_conversation_every_months)
-            out.append(_conversation(ObligationKind.ANNUAL_CONVERSATION, facts, "cycle", last, due,
-                                     {"every_months": policy.annual_conversation_every_months}, on, policy, calendar))
+            annual = _conversation(ObligationKind.ANNUAL_CONVERSATION, facts, "cycle", last, due,
+                                   {"every_months": policy.annual_conversation_every_months}, on, policy, calendar)
+            out.append(annual)
+            # owed by a practice whose quality system the care group follows, until this year's is filled in
+            if facts.last_checklist_on is not None and facts.last_checklist_on <= last:
+                out.append(_checklist(facts, annual, policy, calendar))
         # Extra conversation: when process indicators deviate strongly (seed 1, "Minder presterende praktijken").
         if view.state is TrajectoryState.EXTRA_CONVERSATION and view.flagged_on is not None:
             due = _span_due(view.flagged_on, calendar, days=policy.extra_conversation_within_days)
@@ -243,6 +257,7 @@ def practice_obligations(facts: PracticeFacts, policy: Policy, calendar: Working
                               {"every_months": policy.kit_refresh_every_months,
                                "kit_notice_days_before": policy.kit_notice_days_before, "calendar": fp},
                               {"last_refreshed_on": refreshed.isoformat() if refreshed else None}))
+    out += _accreditation(facts, policy, calendar)
     # Mandatory courses per person and role (seed 4, "Scholing").
     for name, role in facts.people:
         for course in policy.mandatory_courses:
@@ -266,6 +281,44 @@ def practice_obligations(facts: PracticeFacts, policy: Policy, calendar: Working
                                   {"person": name, "role": role.value, "course": course.code,
                                    "course_name": course.name,
                                    "last_completed_on": last.isoformat() if last else None}))
+    return out
+
+
+def _checklist(facts: PracticeFacts, annual: Obligation, policy: Policy, calendar: WorkingCalendar) -> Obligation:
+    """The yearly checklist of the practice's own quality system (seed 003): due some days before the annual
+    conversation it prepares (counting from the same anchor, so holding the conversation opens the next one). A
+    practice owes it from its first checklist on: the care group starts following a practice's quality system by
+    recording one."""
+    day = annual.planned_on or annual.due_on
+    due = checklist_due(day, policy.checklist_days_before_annual, calendar)
+    return Obligation(f"practice_checklist:{facts.agb_code}:annual:{annual.anchor_on.isoformat()}",
+                      ObligationKind.PRACTICE_CHECKLIST, facts.agb_code, "annual", annual.anchor_on, due, None,
+                      {"checklist_days_before_annual": policy.checklist_days_before_annual,
+                       "checklist_notice_days_before": policy.checklist_notice_days_before,
+                       "conversation_on": day.isoformat(), "calendar": calendar_fingerprint(calendar)},
+                      {"conversation_on": day.isoformat(),
+                       "last_filled_on": facts.last_checklist_on.isoformat() if facts.last_checklist_on else None})
+
+
+def _accreditation(facts: PracticeFacts, policy: Policy, calendar: WorkingCalendar) -> list[Obligation]:
+    """The NHG accreditation's renewal before it lapses and its three-yearly audit (seed 003), once recorded."""
+    accreditation = facts.accreditation
+    if accreditation is None:
+        return []
+    fp = calendar_fingerprint(calendar)
+    valid_until = accreditation.valid_until
+    details = {"valid_until": valid_until.isoformat(),
+               "audited_on": accreditation.audited_on.isoformat() if accreditation.audited_on else None}
+    notice = {"accreditation_notice_weeks_before": policy.accreditation_notice_weeks_before, "calendar": fp}
+    out = [Obligation(f"nhg_accreditation:{facts.agb_code}:valid_until:{valid_until.isoformat()}",
+                      ObligationKind.NHG_ACCREDITATION, facts.agb_code, "valid_until", valid_until,
+                      calendar.on_or_before(valid_until), None, notice, details)]
+    if accreditation.audited_on is not None:
+        audited = accreditation.audited_on
+        out.append(Obligation(f"nhg_accreditation:{facts.agb_code}:audit:{audited.isoformat()}",
+                              ObligationKind.NHG_ACCREDITATION, facts.agb_code, "audit", audited,
+                              audit_due(audited, policy.accreditation_audit_every_months, calendar), None,
+                              notice | {"every_months": policy.accreditation_audit_every_months}, details))
     return out
 
 
@@ -345,6 +398,16 @@ def fulfilled_on(obligation: Obligation, facts: PracticeFacts | None, on: date) 
     elif kind is ObligationKind.INSTRUCTION_KIT:
         held = facts.kit_refreshes.get(KitKind(obligation.subject))
         return held if held is not None and held > obligation.anchor_on else None
+    elif kind is ObligationKind.PRACTICE_CHECKLIST:
+        held = facts.last_checklist_on
+        return held if held is not None and held > obligation.anchor_on else None
+    elif kind is ObligationKind.NHG_ACCREDITATION:
+        now = facts.accreditation
+        if now is None:
+            return None
+        if obligation.subject == "audit":
+            return now.audited_on if now.audited_on is not None and now.audited_on > obligation.anchor_on else None
+        return on if now.valid_until > obligation.anchor_on else None  # renewed: valid beyond the old day
     elif kind is ObligationKind.MANDATORY_COURSE:
         person, course = obligation.subject.split("|", 1)
         held = facts.course_completions.get((person, course))
@@ -362,6 +425,9 @@ def basis_change_reason(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
             continue
         if name == "calendar":
             parts.append("werkkalender gewijzigd (sluitingsdagen of Bevrijdingsdag)")
+        elif name == "conversation_on":
+            parts.append(f"kwaliteitsjaargesprek nu op {date_nl(new[name], weekday=True)}" if new.get(name)
+                         else "kwaliteitsjaargesprek vervallen")
         elif name == "moved_to":
             parts.append(f"verplaatst naar {date_nl(new[name], weekday=True)}" if new.get(name)
                          else "verplaatsing vervallen")
@@ -398,6 +464,10 @@ def notice_stages(obligation: Obligation, policy: Policy) -> list[NoticeStage]:
         return [NoticeStage("notice", obligation.due_on - timedelta(days=policy.kit_notice_days_before))]
     if kind is ObligationKind.MANDATORY_COURSE:
         return [NoticeStage("notice", obligation.due_on - timedelta(days=policy.training_notice_days_before))]
+    if kind is ObligationKind.PRACTICE_CHECKLIST:
+        return [NoticeStage("notice", obligation.due_on - timedelta(days=policy.checklist_notice_days_before))]
+    if kind is ObligationKind.NHG_ACCREDITATION:
+        return [NoticeStage("notice", obligation.due_on - timedelta(weeks=policy.accreditation_notice_weeks_before))]
     return []
 
 

@@ -176,6 +176,22 @@ class Policy(BaseModel):
         56, ge=1, description="A person hears of a mandatory course falling due this early."
     )
     mandatory_courses: tuple[MandatoryCourse, ...] = Field(DEFAULT_COURSES)
+    checklist_days_before_annual: int = Field(
+        35, ge=1, le=180, description="A practice's yearly checklist of its own quality system (seed 003) is due this "
+        "many days before its annual conversation: more than invitation_days_before, so its answers are in the "
+        "invitation's pack."
+    )
+    checklist_notice_days_before: int = Field(
+        21, ge=1, le=180, description="The practice hears this many days before its checklist is due."
+    )
+    accreditation_notice_weeks_before: int = Field(
+        12, ge=1, le=52, description="The practice hears this many weeks before its NHG accreditation lapses, and "
+        "before its audit falls due."
+    )
+    accreditation_audit_every_months: int = Field(
+        36, ge=12, le=60, description="The NHG accreditation's audit falls due this long after the last one "
+        "(three-yearly)."
+    )
     board_digest_every_months: int = Field(
         3, ge=1, le=12, description="The board's digest of every trajectory under the policy (default quarterly)."
     )

@@ -218,6 +218,8 @@ MESSAGE_KIND_NAMES_NL = {
     "agreement_overdue": "afspraak over tijd",
     "mirror_meeting_invitation": "uitnodiging voor een spiegelbijeenkomst",
     "mirror_accreditation_request": "accreditatieaanvraag spiegelbijeenkomst",
+    "checklist_due": "checklist kwaliteitssysteem aan de beurt",
+    "accreditation_due": "NHG-accreditatie aan verlenging of audit toe",
     "board": "bericht aan het bestuur",  # a run's count of the board messages its transitions queued
 }
 
@@ -239,6 +241,8 @@ SUBJECTS_NL = {
     "mirror_meeting_invitation": "Uitnodiging spiegelbijeenkomst huisartsengroep {group}, {day}",
     "mirror_accreditation_request": "Accreditatieaanvraag spiegelbijeenkomst huisartsengroep {group} van {day}",
     "missing_address": "Bericht niet verstuurd: geen bruikbaar e-mailadres voor {recipient}",
+    "checklist_due": "Checklist kwaliteitssysteem {practice}: graag invullen voor {day}",
+    "accreditation_due": "{what} van {practice}: {when} {day}",
 }
 
 
@@ -297,6 +301,11 @@ def message_kind_nl(kind: str) -> str:
 
 def state_nl(state: str) -> str:
     return STATE_NAMES_NL.get(state, state)
+
+
+def answer_nl(answer: str) -> str:
+    """A checklist answer (seed 003) in Dutch: ``yes``, ``partly``, ``no`` as ja, deels, nee."""
+    return {"yes": "ja", "partly": "deels", "no": "nee"}.get(answer, answer)
 
 
 def capitalised(text: str) -> str:

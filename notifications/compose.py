@@ -13,6 +13,7 @@ in ``domain.vocabulary``) and typed payload (``notifications.payloads``), as pur
   ``mirror_accreditation_request``.
 - ``meeting_messages``: ``meeting_invitation``; ``kit_messages``: ``kit_refresh_due``; ``training_messages``:
   ``training_due``; ``missing_address_messages``: ``missing_address`` (also for an address refused for good).
+- ``checklist_messages``: ``checklist_due``; ``accreditation_messages``: ``accreditation_due`` (seed 003).
 
 Invariants:
 - Keys are deterministic (what, for whom, about which obligation, event or date), so a rerun, a retry or a second
@@ -39,6 +40,7 @@ from domain.messages import MessageLike, OutboxMessage
 from domain.mirror_meetings import MirrorPack
 from domain.obligations import KitKind, Obligation, ObligationKind
 from domain.policy import Policy
+from domain.quality_system import CONDITION_NAMES_NL, FilledChecklist, conditions_for
 from domain.registry import GpGroup, Person, Practice, Registry, Role
 from domain.rules.attendance import MEETING_ROLES, MIRROR_MEETING_ROLES, invited_roles
 from domain.rules.escalation import Decision
@@ -58,12 +60,16 @@ from domain.vocabulary import (
     date_nl,
 )
 from notifications.payloads import (
+    AccreditationDue,
     AgreementLine,
     AgreementOverdue,
     Attendee,
     BoardDigest,
     BoardNotice,
     CareGroupPart,
+    ChecklistDue,
+    ChecklistPart,
+    ConditionLine,
     ConversationInvitation,
     ConversationOverdue,
     ConversationPart,
@@ -237,6 +243,19 @@ class PreparationFacts:
     goals: tuple[GoalLine, ...] = ()  # the goals of the past year, with their current figures
     meeting_absence: tuple[str, ...] = ()  # the meetings of a year it came to none of
     min_denominator: int | None = None  # the policy's: a figure over fewer patients is marked, not judged
+    checklist: FilledChecklist | None = None  # its latest checklist of its own quality system (seed 003)
+
+
+def condition_lines(checklist: FilledChecklist) -> list[ConditionLine]:
+    """The conditions a checklist left not (fully) met, with their Dutch names, answers and notes."""
+    return [ConditionLine(condition=c.value, name=CONDITION_NAMES_NL[c], answer=a.answer.value, note=a.note)
+            for c, a in checklist.open_conditions]
+
+
+def checklist_part(checklist: FilledChecklist | None) -> ChecklistPart | None:
+    if checklist is None:
+        return None
+    return ChecklistPart(filled_on=checklist.filled_on, open_conditions=condition_lines(checklist))
 
 
 def preparation(facts: PreparationFacts) -> Preparation:
@@ -261,7 +280,8 @@ def preparation(facts: PreparationFacts) -> Preparation:
     return Preparation(period_end=figures.latest_period(on), indicators=lines, agreements=list(facts.agreements or ()),
                        agreements_from=facts.agreed_on if facts.agreements is not None else None,
                        open_agreements=list(facts.open_agreements) or None, goals=list(facts.goals) or None,
-                       meeting_absence=list(facts.meeting_absence) or None)
+                       meeting_absence=list(facts.meeting_absence) or None,
+                       checklist=checklist_part(facts.checklist))
 
 
 def conversation_messages(stage: str, obligation: Obligation, practice: Practice, officers: Sequence[Person],
@@ -498,6 +518,48 @@ def training_messages(obligation: Obligation, practice: Practice, policy: Policy
         kind="training_due", agb_code=practice.agb_code, recipient_name=person.name,
         recipient_email=person.email, recipient_role=person.role.value,
         subject=SUBJECTS_NL["training_due"].format(course=course.name, day=date_nl(obligation.due_on)),
+        payload=data)]
+
+
+# --- the practice's own quality system (seed 003) -------------------------------------------------------------
+
+
+def checklist_messages(obligation: Obligation, practice: Practice, last: FilledChecklist | None,
+                       care_group: str) -> list[OutboxMessage]:
+    """Notice to the practice's own address that its yearly checklist is due before its annual conversation, with
+    every condition to answer and the ones its last checklist left open."""
+    conversation_on = obligation.details.get("conversation_on")
+    data = payload(ChecklistDue(
+        care_group=CareGroupPart(name=care_group), practice=practice_part(practice), due_on=obligation.due_on,
+        conversation_on=date.fromisoformat(conversation_on) if conversation_on else None,
+        last_filled_on=last.filled_on if last else None,
+        open_conditions=condition_lines(last) if last else [],
+        conditions=[ConditionLine(condition=c.value, name=CONDITION_NAMES_NL[c], answer="")
+                    for c in conditions_for(last.checklist.dispensing_practice if last else False)]))
+    return [OutboxMessage(
+        key=f"checklist_due:{practice.agb_code}:{obligation.due_on.isoformat()}:{_who(practice.email, practice.name)}",
+        kind="checklist_due", agb_code=practice.agb_code, recipient_name=practice.name,
+        recipient_email=practice.email, recipient_role="practice",
+        subject=SUBJECTS_NL["checklist_due"].format(practice=practice.name, day=date_nl(obligation.due_on)),
+        payload=data)]
+
+
+def accreditation_messages(obligation: Obligation, practice: Practice, care_group: str) -> list[OutboxMessage]:
+    """Notice to the practice's own address that its NHG accreditation lapses, or its audit falls due, on a day."""
+    d = obligation.details
+    what = "audit" if obligation.subject == "audit" else "valid_until"
+    data = payload(AccreditationDue(
+        care_group=CareGroupPart(name=care_group), practice=practice_part(practice), what=what,
+        due_on=obligation.due_on, valid_until=date.fromisoformat(d["valid_until"]),
+        audited_on=date.fromisoformat(d["audited_on"]) if d.get("audited_on") else None))
+    title, when = ("NHG-audit", "uiterlijk") if what == "audit" else ("NHG-praktijkaccreditering", "loopt af op")
+    return [OutboxMessage(
+        key=f"accreditation_due:{practice.agb_code}:{what}:{obligation.due_on.isoformat()}:"
+            f"{_who(practice.email, practice.name)}",
+        kind="accreditation_due", agb_code=practice.agb_code, recipient_name=practice.name,
+        recipient_email=practice.email, recipient_role="practice",
+        subject=SUBJECTS_NL["accreditation_due"].format(what=title, practice=practice.name, when=when,
+                                                        day=date_nl(obligation.due_on)),
         payload=data)]
 
 

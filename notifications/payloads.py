@@ -12,7 +12,8 @@ existed, so a template reads an optional field with ``.get``.
   ``ConversationReminder``, ``ConversationOverdue``; ``MeetingInvitation``; ``KitRefreshDue`` for
   ``kit_refresh_due``; ``TrainingDue``; ``GoalJudged`` for ``goal_judged``;
   ``AgreementOverdue`` for ``agreement_overdue``; ``MirrorMeetingInvitation``, ``MirrorAccreditationRequest``;
-  ``MissingAddress`` (to an officer, also for a refused address).
+  ``MissingAddress`` (to an officer, also for a refused address); ``ChecklistDue``, ``AccreditationDue`` (the
+  practice's own quality system, seed 003).
 
 Invariants:
 - The JSON of a payload is the one the product has always stored for its kind: the same fields in the same
@@ -148,10 +149,26 @@ class GoalLine(Part):
     interval_high: Number | None = None
 
 
+class ConditionLine(Part):
+    """A condition of the practice's own quality system (seed 003) as it answered it: ``yes``, ``partly``, ``no``."""
+
+    condition: str
+    name: str
+    answer: str
+    note: str | None = None
+
+
+class ChecklistPart(Part):
+    """The practice's latest checklist of its own quality system: the day, and the conditions not (fully) met."""
+
+    filled_on: Day
+    open_conditions: list[ConditionLine]
+
+
 class Preparation(Part):
     """What a practice prepares for a conversation: its figures, the agreements of its last plan, the agreements
     still open and the goals of the past year with their current figures (seed 1: agreements are evaluated at the
-    next conversation)."""
+    next conversation), and its latest checklist of its own quality system (seed 003)."""
 
     period_end: Day | None
     indicators: list[IndicatorLine]
@@ -161,6 +178,7 @@ class Preparation(Part):
     goals: list[GoalLine] | None = None
     # the meetings of a year the practice came to none of (seed 4; issue 14): "POH-overleg 2025 (5 gehouden)"
     meeting_absence: list[str] | None = None
+    checklist: ChecklistPart | None = None
 
 
 # --- the board -----------------------------------------------------------------------------------------------
@@ -348,6 +366,27 @@ class KitRefreshDue(ToPractice):
     contact: PersonPart | None = None
 
 
+class ChecklistDue(ToPractice):
+    """``checklist_due``: to the practice, before its yearly checklist of its own quality system (seed 003) is due,
+    with the day of the annual conversation it prepares and the conditions it left open last time."""
+
+    due_on: Day
+    conversation_on: Day | None
+    last_filled_on: Day | None
+    open_conditions: list[ConditionLine]
+    conditions: list[ConditionLine]  # every condition to answer (``answer`` empty)
+
+
+class AccreditationDue(ToPractice):
+    """``accreditation_due``: to the practice, weeks before its NHG accreditation lapses (``what``: ``valid_until``)
+    or its three-yearly audit falls due (``audit``)."""
+
+    what: str  # valid_until | audit
+    due_on: Day
+    valid_until: Day
+    audited_on: Day | None = None
+
+
 class PersonInRole(Part):
     name: str
     role: str
@@ -468,4 +507,5 @@ MODELS: dict[str, type[Part]] = {  # the payload of each message kind
     "meeting_invitation": MeetingInvitation, "kit_refresh_due": KitRefreshDue, "training_due": TrainingDue,
     "missing_address": MissingAddress, "goal_judged": GoalJudged, "agreement_overdue": AgreementOverdue,
     "mirror_meeting_invitation": MirrorMeetingInvitation, "mirror_accreditation_request": MirrorAccreditationRequest,
+    "checklist_due": ChecklistDue, "accreditation_due": AccreditationDue,
 }

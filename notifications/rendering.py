@@ -33,6 +33,7 @@ from domain import vocabulary
 from domain.clock import as_amsterdam
 from domain.inputs import check_email
 from domain.messages import NAMESPACE, MessageLike, OutboxMessage
+from domain.quality_system import CONDITION_NAMES_NL
 from domain.vocabulary import SUBJECTS_NL
 from notifications import wording
 from notifications.channels import KEY_HEADER
@@ -43,7 +44,7 @@ KINDS = (
     "board_escalation", "board_progress", "board_recovery", "board_left", "board_digest",
     "conversation_invitation", "conversation_reminder", "conversation_overdue", "meeting_invitation",
     "kit_refresh_due", "training_due", "goal_judged", "agreement_overdue", "mirror_meeting_invitation",
-    "mirror_accreditation_request", "missing_address",
+    "mirror_accreditation_request", "missing_address", "checklist_due", "accreditation_due",
 )
 CALENDAR_KINDS = frozenset({"conversation_invitation", "meeting_invitation", "mirror_meeting_invitation"})
 DEFAULT_DURATION = timedelta(hours=1)
@@ -101,7 +102,7 @@ def _environment() -> jinja2.Environment:
         moment=vocabulary.moment_nl, rol=vocabulary.role_nl, programma=vocabulary.programme_nl,
         gesprek=vocabulary.conversation_nl, toestand=vocabulary.state_nl, indicator=wording.indicator_nl,
         bezoek=vocabulary.visit_nl, doelstand=vocabulary.goal_status_nl, eigenaar=vocabulary.owner_nl,
-        uitkomst=vocabulary.outcome_nl,
+        uitkomst=vocabulary.outcome_nl, antwoord=vocabulary.answer_nl,
         referentie=_reference_nl,
         datum_dag=lambda value: vocabulary.date_nl(value, weekday=True),
         capfirst=lambda text: vocabulary.capitalised(str(text)),
@@ -275,6 +276,10 @@ _GOAL = {"programme": "dm2", "indicator": "hba1c_measured", "name": "HbA1c gemet
          "period_end": "2025-09-30", "interval_low": 78.3, "interval_high": 88.4}
 
 
+_CONDITION = {"condition": "policy_plan", "name": "beleidsplan met jaarverslag", "answer": "partly",
+              "note": "Beleidsplan 2025 klaar, jaarverslag 2024 nog niet"}
+
+
 def _board(kind: str, payload: dict[str, Any]) -> OutboxMessage:
     subject = SUBJECTS_NL[kind].format(practice=_PRACTICE["name"], agb=_PRACTICE["agb_code"])
     return OutboxMessage(key=f"{kind}:01234567:{payload['seq']}:bestuur@cohaesie.example", kind=kind,
@@ -365,7 +370,8 @@ def sample_messages() -> dict[str, OutboxMessage]:
                               "proposed_outcome": "met",
                               "support_done": [{"what": "support", "kind": "coaching", "on": "2025-03-04",
                                                 "half_days": 2}]}],
-                         "goals": [_GOAL]},
+                         "goals": [_GOAL],
+                         "checklist": {"filled_on": "2025-10-06", "open_conditions": [_CONDITION]}},
              "calendar_key": "conversation:01234567:annual:2025-11-04", "chart_svg": chart}),
         _practice_message(
             "conversation_reminder", "conversation_reminder:01234567:annual:2025-11-04:praktijk@delinde.example",
@@ -436,6 +442,18 @@ def sample_messages() -> dict[str, OutboxMessage]:
                      "attendees": [{"role": "gp_principal", "name": "C. Bakker", "email": None},
                                    {"role": "poh_chronic", "name": "D. Mulder", "email": None}],
                      "requested_by": _OFFICER}),
+        _practice_message(
+            "checklist_due", "checklist_due:01234567:2025-10-07:praktijk@delinde.example", _PRACTICE_INBOX,
+            "Checklist kwaliteitssysteem Huisartsenpraktijk De Linde: graag invullen voor 7 oktober 2025",
+            {"due_on": "2025-10-07", "conversation_on": "2025-11-04", "last_filled_on": "2024-10-08",
+             "open_conditions": [_CONDITION],
+             "conditions": [{"condition": c.value, "name": name, "answer": ""}
+                            for c, name in CONDITION_NAMES_NL.items()
+                            if c.value != "dispensing_quality_system"]}),
+        _practice_message(
+            "accreditation_due", "accreditation_due:01234567:valid_until:2026-03-31:praktijk@delinde.example",
+            _PRACTICE_INBOX, "NHG-praktijkaccreditering van Huisartsenpraktijk De Linde: loopt af op 31 maart 2026",
+            {"what": "valid_until", "due_on": "2026-03-31", "valid_until": "2026-03-31", "audited_on": "2023-05-10"}),
         _practice_message(
             "missing_address",
             "missing_address:01234567:practice:Huisartsenpraktijk De Linde:a.jansen@cohaesie.example",

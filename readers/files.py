@@ -58,7 +58,9 @@ from domain.inputs import (
     looks_like_bsn,
     passes_elfproef,
     printable,
+    shown,
 )
+from domain.quality_system import CONDITION_NAMES_NL, Checklist, Condition, conditions_for
 from domain.registry import (
     AgbCode,
     CareGroup,
@@ -1397,3 +1399,69 @@ def _report_item(top: _Row, key: str, index: int, raw: object, model: type[M],
         return None
     row.convert_present(data, converters)
     return row.build(model, data)
+
+
+_ANSWERS = {"yes": "yes", "ja": "yes", "partly": "partly", "deels": "partly", "no": "no", "nee": "no"}
+
+
+def _answer(value: object) -> str:
+    """A checklist answer: ``yes``, ``partly`` or ``no`` (YAML reads an unquoted yes/no as true/false)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str) and value.strip().lower() in _ANSWERS:
+        return _ANSWERS[value.strip().lower()]
+    if _blank(value):
+        raise _InvalidValue("antwoord ontbreekt: verwacht yes, partly of no")
+    raise _InvalidValue(f"antwoord {shown(str(value))} is onbekend: verwacht yes, partly of no (ja, deels, nee)")
+
+
+def parse_checklist(path: FilePath) -> Checklist:
+    """A practice's checklist of its own quality system (seed 003) from YAML: per condition ``yes``, ``partly`` or
+    ``no`` (``policy_plan: yes``), or with a note (``policy_plan: {answer: partly, note: ...}``), and
+    ``dispensing_practice: yes`` for a dispensing practice. Refused whole, every problem at its condition."""
+    file = str(path)
+    document = _load_yaml(path)
+    problems: list[Problem] = []
+    top = _Row(file, None, problems)
+    known = [c.value for c in Condition]
+    data = _mapping(top, document, ", ".join(["dispensing_practice", *known]))
+    checklist: Checklist | None = None
+    if data is not None:
+        dispensing = False
+        if "dispensing_practice" in data:
+            try:
+                dispensing = _boolean(data.pop("dispensing_practice"))
+            except _InvalidValue as exc:
+                top.add("dispensing_practice", exc.message)
+        for key in data:
+            if key not in known:
+                top.add(key, f"onbekende voorwaarde {shown(key)}: verwacht {', '.join(known)}")
+        answers: dict[str, dict[str, Any]] = {}
+        for condition in conditions_for(dispensing):
+            if condition.value not in data:
+                top.add(condition.value, f"voorwaarde ontbreekt ({CONDITION_NAMES_NL[condition]}): beantwoord haar "
+                                         "met yes, partly of no")
+                continue
+            raw = data[condition.value]
+            row = _Row(file, None, problems, condition.value)
+            item: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {"answer": raw}
+            for extra in item:
+                if extra not in ("answer", "note"):
+                    row.add(str(extra), f"onbekend onderdeel {shown(str(extra))}: verwacht answer, note")
+            row.convert(item, "answer", item.get("answer"), _answer)
+            if item.get("note") is not None:
+                try:  # free text: the one guard of outside text (no BSN, no control characters, a sane length)
+                    item["note"] = check_text(str(item["note"]))
+                except ValueError as exc:
+                    row.add("note", str(exc))
+            if not row.failed:
+                answers[condition.value] = {k: v for k, v in item.items() if k in ("answer", "note")}
+        if Condition.DISPENSING_QUALITY_SYSTEM.value in data and not dispensing:
+            top.add(Condition.DISPENSING_QUALITY_SYSTEM.value, "geldt alleen voor een apotheekhoudende praktijk: "
+                                                               "zet dispensing_practice: yes, of laat haar weg")
+        if not problems:
+            checklist = top.build(Checklist, {"dispensing_practice": dispensing, "answers": answers})
+    _raise(problems)
+    if checklist is None:  # pragma: no cover - a checklist is missing only when a problem says why
+        raise InputFileError([Problem(file, None, None, "checklist kon niet worden gelezen")])
+    return checklist

@@ -595,3 +595,46 @@ class PolicyVersionRow(_Table, table=True):
     reason: str
     recorded_at: datetime = _moment()
     actor: str
+
+
+class PracticeChecklistRow(_Table, table=True):
+    """A practice's yearly checklist of its own quality system (seed 003): each condition answered yes, partly or
+    no with a note (``answers``: ``{condition: {answer, note}}``), filled in on a day. One per practice and day; the
+    first recording stands."""
+
+    __tablename__ = "practice_checklist"
+    __table_args__ = (sa.UniqueConstraint("agb_code", "filled_on", name="uq_practice_checklist_day"),)
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of practice and day
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    filled_on: date
+    dispensing_practice: bool = False
+    answers: dict[str, Any] = _json(default_factory=dict)
+    recorded_at: datetime = _moment()
+    actor: str
+
+
+class NhgAccreditationRow(_Table, table=True):
+    """A practice's NHG accreditation as recorded: valid until a day, last audited on a day. Append-only: the latest
+    recording stands."""
+
+    __tablename__ = "nhg_accreditation"
+    id: str = Field(primary_key=True, max_length=36)
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    valid_until: date
+    audited_on: date | None = None
+    recorded_at: datetime = _moment()
+    actor: str
+
+
+class PeerReviewGroupRow(_Table, table=True):
+    """The peer review group (toetsgroep) a practice's GPs take part in, and the EKC who leads it, if one does.
+    Append-only: the latest recording stands."""
+
+    __tablename__ = "peer_review_group"
+    id: str = Field(primary_key=True, max_length=36)
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    group_name: str
+    led_by_ekc: bool = False
+    ekc_name: str | None = None
+    recorded_at: datetime = _moment()
+    actor: str

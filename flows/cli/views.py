@@ -40,7 +40,7 @@ def _short_reason(reason: dict[str, Any], min_denominator: int | None = None, sm
 
 def status_table(lines: list[queries.StatusLine], title: str = "Praktijken") -> Table:
     table = Table(title=title, show_lines=False)
-    for column in ("AGB", "Praktijk", "Hagro", "Toestand", "Sinds", "Volgende", "Redenen"):
+    for column in ("AGB", "Praktijk", "Hagro", "Toestand", "Sinds", "Volgende", "Redenen", "Kwaliteitssysteem"):
         table.add_column(column, overflow="fold")
     for line in lines:
         reasons = "; ".join([_short_reason(r, line.min_denominator, line.small_numbers(r)) for r in line.reasons]
@@ -48,7 +48,7 @@ def status_table(lines: list[queries.StatusLine], title: str = "Praktijken") -> 
                             + [f"stap wacht: {step}" for step in line.waiting_steps])
         due = f"{line.next_due.name_nl} {line.next_due.on.isoformat()}" if line.next_due else ""
         table.add_row(line.agb_code, line.name, line.gp_group or "", STATE_NAMES_NL[line.state],
-                      line.since.date().isoformat() if line.since else "", due, reasons)
+                      line.since.date().isoformat() if line.since else "", due, reasons, line.quality_system or "")
     return table
 
 

@@ -1,4 +1,5 @@
-"""Queuing the invitations, reminders, overdue notices, kit and course notices whose day has come.
+"""Queuing the invitations, reminders, overdue notices, kit, course, checklist and accreditation notices whose day
+has come.
 
 Invariants:
 - A notice is queued and its duty marked in one transaction; a message has a deterministic key, so two workers
@@ -30,6 +31,7 @@ from domain.obligations import (
     stages_to_send,
 )
 from domain.policy import Policy
+from domain.quality_system import FilledChecklist
 from domain.registry import Person, Practice, Role
 from domain.rules.attendance import MEETING_ROLES
 from domain.trajectory import TrajectoryState, TrajectoryView
@@ -40,6 +42,8 @@ from flows.services.duties import DEFAULT_BATCH, DutyReport
 from flows.services.officers import officers_of
 from notifications.compose import (
     PreparationFacts,
+    accreditation_messages,
+    checklist_messages,
     conversation_messages,
     kit_messages,
     meeting_messages,
@@ -51,6 +55,7 @@ from notifications.payloads import AgreementLine
 from storage import goals as goal_store
 from storage import meetings as meeting_store
 from storage import obligations as store
+from storage import quality_system as quality_store
 from storage import repository as repo
 from storage.read_models import StoredConversation, StoredGoal, StoredObligation
 
@@ -84,6 +89,7 @@ class _Reference:
     agreements: dict[str, tuple[AgreementLine, ...]]  # per practice, its open agreements
     goals: dict[str, list[StoredGoal]]  # per practice, the goals it set in the past year
     absence: dict[str, tuple[str, ...]]  # per practice, the meetings of last year it came to none of
+    checklists: dict[str, FilledChecklist]  # per practice, its latest checklist of its own quality system
 
     @classmethod
     def load(cls, s: Session, codes: Sequence[str], on: date, policy: Policy) -> _Reference:
@@ -95,7 +101,8 @@ class _Reference:
                    repo.load_scores(s, codes, known_on=on - timedelta(days=count_after_days)) if codes else {},
                    repo.load_views(s, codes) if codes else {}, plans, open_agreement_lines(s, codes),
                    goal_store.goals_of_practices(s, codes, set_since=year_ago),
-                   _absence(s, codes, (on.year - 1, on.year)))
+                   _absence(s, codes, (on.year - 1, on.year)),
+                   quality_store.latest_checklists(s, codes, on) if codes else {})
 
     def view(self, agb_code: str) -> TrajectoryView:
         return self.views.get(agb_code) or TrajectoryView(agb_code=agb_code)
@@ -103,17 +110,18 @@ class _Reference:
     def preparation(self, agb_code: str, on: date, min_denominator: int | None = None) -> PreparationFacts:
         """What the practice prepares a conversation from: its figures (those over fewer than ``min_denominator``
         patients marked), its last plan's agreements, the agreements still open and the past year's goals with
-        their current figures."""
+        their current figures, and its latest checklist of its own quality system (seed 003)."""
         figures = self.shared.with_scores(self.scores.get(agb_code, []))
+        checklist = self.checklists.get(agb_code)
         agreements = self.agreements.get(agb_code, ())
         goals = tuple(goal_line(g, figures, on) for g in self.goals.get(agb_code, []) if g.set_on <= on)
         planned = self.plans.get(agb_code)
         if planned is None or not planned.plan:
             return PreparationFacts(figures, on, min_denominator=min_denominator, open_agreements=agreements,
-                                    goals=goals, meeting_absence=self.absence.get(agb_code, ()))
+                                    goals=goals, checklist=checklist, meeting_absence=self.absence.get(agb_code, ()))
         return PreparationFacts(figures, on, tuple(planned.plan.get("agreements", [])), planned.held_on,
                                 min_denominator=min_denominator, open_agreements=agreements, goals=goals,
-                                meeting_absence=self.absence.get(agb_code, ()))
+                                checklist=checklist, meeting_absence=self.absence.get(agb_code, ()))
 
 
 def _mirror_invitations(s: Session, services: Services, ob: Obligation, officers: Sequence[Person],
@@ -180,6 +188,11 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
                 messages += training_messages(ob, practice, policy, care_group)
             elif ob.kind is ObligationKind.MIRROR_MEETING:
                 messages += _mirror_invitations(s, services, ob, officers, care_group, row.version, on)
+            elif ob.kind is ObligationKind.PRACTICE_CHECKLIST and practice is not None:
+                last = quality_store.latest_checklists(s, [practice.agb_code], on).get(practice.agb_code)
+                messages += checklist_messages(ob, practice, last, care_group)
+            elif ob.kind is ObligationKind.NHG_ACCREDITATION and practice is not None:
+                messages += accreditation_messages(ob, practice, care_group)
         owed.append((row, ob, send, skip, messages))
     # every message of the chunk in one insert; a message of an obligation another worker marks first is
     # queued all the same (the same key: the other worker's copy or ours, never both)

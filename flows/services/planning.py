@@ -1,5 +1,6 @@
 """Planning every practice's open duties (start, annual and extra conversations, instruction kits, mandatory
-courses) and the care group's meetings, in line with the facts, the policy and the working calendar.
+courses, the checklist of its own quality system and its NHG accreditation) and the care group's meetings, in line
+with the facts, the policy and the working calendar.
 
 Invariants:
 - New duties are planned, moved ones rescheduled with the reason (and what was queued for the old day
@@ -37,6 +38,7 @@ from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, day_of
 from notifications.compose import CONVERSATION_OF
 from storage import meetings as meeting_store
 from storage import obligations as store
+from storage import quality_system as quality_store
 from storage import repository as repo
 from storage import review
 from storage.read_models import StoredObligation
@@ -52,6 +54,8 @@ def _facts(s: Session, practices: Sequence[Practice], rows: Sequence[StoredOblig
     kits = store.kit_refreshes(s, codes, on)
     courses = store.course_completions(s, codes, on)
     moves = store.conversation_moves(s, codes, on)
+    checklists = quality_store.latest_checklists(s, codes, on)
+    accreditations = quality_store.accreditations(s, codes, on)
     first: dict[str, dict[str, date]] = {}
     for r in rows:
         first.setdefault(r.agb_code or "", {})[r.key] = day_of(r.created_at)
@@ -63,7 +67,9 @@ def _facts(s: Session, practices: Sequence[Practice], rows: Sequence[StoredOblig
             people=tuple((person.name, person.role) for person in p.people),
             start_conversations=starts.get(p.agb_code, {}), kit_refreshes=kits.get(p.agb_code, {}),
             course_completions=courses.get(p.agb_code, {}),
-            first_planned=first.get(p.agb_code, {}), moves=moves.get(p.agb_code, {}))
+            first_planned=first.get(p.agb_code, {}), moves=moves.get(p.agb_code, {}),
+            last_checklist_on=checklists[p.agb_code].filled_on if p.agb_code in checklists else None,
+            accreditation=accreditations.get(p.agb_code))
     return out
 
 

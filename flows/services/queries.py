@@ -17,6 +17,7 @@ from domain.clock import as_amsterdam
 from domain.errors import NotFoundError
 from domain.indicator_views import IndicatorLine, indicator_lines, pool, references, too_few
 from domain.indicators import IndicatorKey
+from domain.quality_system import summary_nl
 from domain.registry import Practice
 from domain.rules.timing import Due, next_due
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, as_of, happened_by
@@ -27,6 +28,7 @@ from notifications.charts import Series
 from notifications.payloads import GoalLine
 from statemachines.trajectory import ReplayMismatchError, replay
 from storage import goals as goal_store
+from storage import quality_system as quality_store
 from storage import repository as repo
 from storage.database import current_revision
 from storage.read_models import ImportLogEntry, ScoreRevision, StoredAgreement, StoredConversation
@@ -49,6 +51,7 @@ class StatusLine:
     # steps recorded facts ask that the trajectory has not taken: until when, or why it cannot (attention)
     waiting_steps: tuple[str, ...] = ()
     min_denominator: int | None = None  # the policy's: a reason's figure over fewer patients is marked
+    quality_system: str | None = None  # its own quality system in one line (seed 003: checklist, NHG, peer review)
 
     def small_numbers(self, reason: dict[str, Any]) -> bool:
         """Whether a reason's figure counts fewer patients than the policy now judges (a reason given under an
@@ -68,6 +71,7 @@ class StatusLine:
             "next_due_kind": self.next_due.what if self.next_due else None,
             "held_messages": list(self.held_messages),
             "waiting_steps": list(self.waiting_steps),
+            "quality_system": self.quality_system,
         }
 
 
@@ -82,6 +86,8 @@ def status(services: Services, as_of: datetime | None = None, *, now: datetime |
     with services.session() as s:
         views = repo.load_views(s)
         practices = repo.practices(s)
+        checklists, accreditations = quality_store.latest_checklists(s), quality_store.accreditations(s)
+        groups = quality_store.peer_review_groups(s)
         steps: dict[str, list[str]] = {}
         for step in repo.pending_steps(s):
             steps.setdefault(step.agb_code, []).append(f"{step_text(step)}: {step_waiting(step)}")
@@ -93,7 +99,9 @@ def status(services: Services, as_of: datetime | None = None, *, now: datetime |
                                 as_amsterdam(view.since) if view.since else None, view.reasons,
                                 next_due(view, services.policy, services.calendar),
                                 tuple(held.get(p.agb_code, ())), tuple(steps.get(p.agb_code, ())),
-                                services.policy.min_denominator))
+                                services.policy.min_denominator,
+                                summary_nl(checklists.get(p.agb_code), accreditations.get(p.agb_code),
+                                           groups.get(p.agb_code))))
     return lines
 
 

@@ -24,7 +24,8 @@ from flows.services.follow_up import follow_up
 from flows.services.planning import plan_batch
 from storage import review
 
-SWEEP_KINDS = CONVERSATION_KINDS | {ObligationKind.MANDATORY_COURSE, ObligationKind.MIRROR_MEETING}
+SWEEP_KINDS = CONVERSATION_KINDS | {ObligationKind.MANDATORY_COURSE, ObligationKind.MIRROR_MEETING,
+                                    ObligationKind.PRACTICE_CHECKLIST, ObligationKind.NHG_ACCREDITATION}
 
 
 def evaluate_batch(services: Services, now: datetime, codes: Sequence[str], actor: str, report: DutyReport,

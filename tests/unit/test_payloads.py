@@ -241,6 +241,26 @@ def compose_all() -> dict[str, list[OutboxMessage]]:
         "3b9f0a1c2d4e", group, date(2025, 4, 22), attended, "S. Ander", None, CARE_GROUP)
     out["digest, empty, no board"] = compose.digest_messages(date(2025, 1, 1), date(2025, 12, 31), 12, [], (),
                                                              CARE_GROUP)
+    from domain.quality_system import Checklist, FilledChecklist
+
+    answers = {c: {"answer": "yes"} for c in ("team_meetings", "quality_initiator", "regular_evaluation",
+                                              "competence_review", "planned_improvement", "complaints_procedure",
+                                              "nhg_accreditation", "gp_group")}
+    answers |= {"policy_plan": {"answer": "partly", "note": "jaarverslag 2024 ontbreekt"},
+                "peer_review_group": {"answer": "no"}}
+    filled = FilledChecklist(LINDE, date(2025, 1, 20), Checklist.model_validate({"answers": answers}))
+    out["invitation annual, checklist"] = compose.conversation_messages(
+        "invitation", ANNUAL, linde, ASSIGNED, CARE_GROUP, policy, replace(prepare, checklist=filled), sequence=2)
+    checklist_due = obligation(ObligationKind.PRACTICE_CHECKLIST, LINDE, "annual", date(2025, 9, 30),
+                               conversation_on="2025-11-04", last_filled_on="2025-01-20")
+    out["checklist due"] = compose.checklist_messages(checklist_due, linde, filled, CARE_GROUP)
+    out["checklist due, first, no address"] = compose.checklist_messages(checklist_due, eik, None, CARE_GROUP)
+    lapse = obligation(ObligationKind.NHG_ACCREDITATION, LINDE, "valid_until", date(2026, 3, 31),
+                       valid_until="2026-03-31", audited_on="2023-05-10")
+    audit = obligation(ObligationKind.NHG_ACCREDITATION, EIK, "audit", date(2026, 5, 8), valid_until="2027-01-01",
+                       audited_on=None)
+    out["accreditation lapses"] = compose.accreditation_messages(lapse, linde, CARE_GROUP)
+    out["accreditation audit, no address"] = compose.accreditation_messages(audit, eik, CARE_GROUP)
     for i, held in enumerate(HELD):
         out[f"missing address {i}"] = compose.missing_address_messages(held, f"reden {i}", registry())
         out[f"refused address {i}"] = compose.missing_address_messages(held, f"reden {i}", registry(),
