@@ -462,8 +462,9 @@ def notice_stages(obligation: Obligation, policy: Policy) -> list[NoticeStage]:
         return [NoticeStage("invitation", obligation.planned_on - timedelta(days=policy.invitation_days_before))]
     if kind is ObligationKind.INSTRUCTION_KIT:
         return [NoticeStage("notice", obligation.due_on - timedelta(days=policy.kit_notice_days_before))]
-    if kind is ObligationKind.MANDATORY_COURSE:
-        return [NoticeStage("notice", obligation.due_on - timedelta(days=policy.training_notice_days_before))]
+    if kind is ObligationKind.MANDATORY_COURSE:  # a reminder before it, and one overdue notice after (issue 14)
+        return [NoticeStage("notice", obligation.due_on - timedelta(days=policy.training_notice_days_before)),
+                NoticeStage("overdue", obligation.due_on + timedelta(days=1))]
     if kind is ObligationKind.PRACTICE_CHECKLIST:
         return [NoticeStage("notice", obligation.due_on - timedelta(days=policy.checklist_notice_days_before))]
     if kind is ObligationKind.NHG_ACCREDITATION:
@@ -476,7 +477,8 @@ def stages_to_send(obligation: Obligation, policy: Policy, done: frozenset[str],
     """Which stages to send on ``on`` and which to mark done without sending (their moment passed).
 
     An invitation and a reminder are only useful before the conversation or meeting: when both are
-    due (a late plan), the invitation alone goes out. An overdue notice goes once the due date passed.
+    due (a late plan), the invitation alone goes out. An overdue notice goes once the due date passed (a course
+    already overdue gets that alone, not its reminder).
     ``early`` names stages to send on ``on`` though their day has not come: a conversation moved after its
     invitation went out is announced again at once (its calendar entry updated), not weeks later.
     """
@@ -490,9 +492,21 @@ def stages_to_send(obligation: Obligation, policy: Policy, done: frozenset[str],
             skip.append(stage.name)  # too late to invite or remind for a day that has come
         elif stage.name == "reminder" and "invitation" in send:
             skip.append(stage.name)  # the invitation sent today is the reminder
+        elif stage.name == "notice" and obligation.kind is ObligationKind.MANDATORY_COURSE and on > obligation.due_on:
+            skip.append(stage.name)  # a course already overdue gets the overdue notice, not "falls due soon"
         else:
             send.append(stage.name)
     return send, skip
+
+
+def course_status(obligation: Obligation, policy: Policy, on: date) -> str:
+    """Where a person's mandatory course stands on ``on``: ``overdue`` past its due date, ``due`` within the
+    notice window before it, else ``current``."""
+    if on > obligation.due_on:
+        return "overdue"
+    if on >= obligation.due_on - timedelta(days=policy.training_notice_days_before):
+        return "due"
+    return "current"
 
 
 def next_notice_on(obligation: Obligation, policy: Policy, done: frozenset[str]) -> date | None:

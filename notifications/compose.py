@@ -12,7 +12,8 @@ in ``domain.vocabulary``) and typed payload (``notifications.payloads``), as pur
 - ``mirror_meeting_messages``: ``mirror_meeting_invitation``; ``mirror_accreditation_messages``:
   ``mirror_accreditation_request``.
 - ``meeting_messages``: ``meeting_invitation``; ``kit_messages``: ``kit_refresh_due``; ``training_messages``:
-  ``training_due``; ``missing_address_messages``: ``missing_address`` (also for an address refused for good).
+  ``training_due``; ``training_overdue_messages``: ``training_overdue``; ``missing_address_messages``:
+  ``missing_address`` (also for an address refused for good).
 - ``checklist_messages``: ``checklist_due``; ``accreditation_messages``: ``accreditation_due`` (seed 003).
 
 Invariants:
@@ -100,6 +101,7 @@ from notifications.payloads import (
     ProgressLine,
     SpreadPart,
     TrainingDue,
+    TrainingOverdue,
     Visit,
     payload,
     person_part,
@@ -561,6 +563,29 @@ def accreditation_messages(obligation: Obligation, practice: Practice, care_grou
         subject=SUBJECTS_NL["accreditation_due"].format(what=title, practice=practice.name, when=when,
                                                         day=date_nl(obligation.due_on)),
         payload=data)]
+
+
+def training_overdue_messages(obligation: Obligation, practice: Practice, policy: Policy,
+                              care_group: str) -> list[OutboxMessage]:
+    """One notice, after a mandatory course's due date, to the person and to the practice's practice managers."""
+    d = obligation.details
+    person = next((p for p in practice.people if p.name == d["person"] and p.role.value == d["role"]), None)
+    course = next((c for c in policy.mandatory_courses if c.code == d["course"]), None)
+    if person is None or course is None:
+        return []  # the person or the course is gone; planning cancels the obligation
+    data = payload(TrainingOverdue(
+        care_group=CareGroupPart(name=care_group), practice=practice_part(practice),
+        person=PersonInRole(name=person.name, role=person.role.value),
+        course=CoursePart(code=course.code, name=course.name, due_on=obligation.due_on,
+                          last_completed_on=d.get("last_completed_on"), url=course.url)))
+    to = [person] + [p for p in practice.people if p.role is Role.PRACTICE_MANAGER and p != person]
+    subject = SUBJECTS_NL["training_overdue"].format(course=course.name, person=person.name,
+                                                    day=date_nl(obligation.due_on))
+    return [OutboxMessage(
+        key=f"training_overdue:{practice.agb_code}:{person.role.value}:{person.name}:{course.code}:"
+            f"{obligation.due_on.isoformat()}:{_who(p.email, p.name)}",
+        kind="training_overdue", agb_code=practice.agb_code, recipient_name=p.name, recipient_email=p.email,
+        recipient_role=p.role.value, subject=subject, payload=data) for p in to]
 
 
 # --- addresses -----------------------------------------------------------------------------------------------

@@ -407,6 +407,13 @@ class TrainingDue(ToPractice):
     courses: list[CoursePart]
 
 
+class TrainingOverdue(ToPractice):
+    """``training_overdue``: once, after the due date, to the person and to the practice's practice manager."""
+
+    person: PersonInRole
+    course: CoursePart
+
+
 class GpGroupPart(Part):
     code: str
     name: str
@@ -505,7 +512,8 @@ MODELS: dict[str, type[Part]] = {  # the payload of each message kind
     "board_left": BoardNotice, "board_digest": BoardDigest, "conversation_invitation": ConversationInvitation,
     "conversation_reminder": ConversationReminder, "conversation_overdue": ConversationOverdue,
     "meeting_invitation": MeetingInvitation, "kit_refresh_due": KitRefreshDue, "training_due": TrainingDue,
-    "missing_address": MissingAddress, "goal_judged": GoalJudged, "agreement_overdue": AgreementOverdue,
+    "missing_address": MissingAddress, "training_overdue": TrainingOverdue, "goal_judged": GoalJudged,
+    "agreement_overdue": AgreementOverdue,
     "mirror_meeting_invitation": MirrorMeetingInvitation, "mirror_accreditation_request": MirrorAccreditationRequest,
     "checklist_due": ChecklistDue, "accreditation_due": AccreditationDue,
 }

@@ -43,8 +43,9 @@ TEMPLATES = Path(__file__).parent / "templates"
 KINDS = (
     "board_escalation", "board_progress", "board_recovery", "board_left", "board_digest",
     "conversation_invitation", "conversation_reminder", "conversation_overdue", "meeting_invitation",
-    "kit_refresh_due", "training_due", "goal_judged", "agreement_overdue", "mirror_meeting_invitation",
-    "mirror_accreditation_request", "missing_address", "checklist_due", "accreditation_due",
+    "kit_refresh_due", "training_due", "training_overdue", "goal_judged", "agreement_overdue",
+    "mirror_meeting_invitation", "mirror_accreditation_request", "missing_address", "checklist_due",
+    "accreditation_due",
 )
 CALENDAR_KINDS = frozenset({"conversation_invitation", "meeting_invitation", "mirror_meeting_invitation"})
 DEFAULT_DURATION = timedelta(hours=1)
@@ -403,6 +404,13 @@ def sample_messages() -> dict[str, OutboxMessage]:
             {"person": {"name": "D. Mulder", "role": "poh_chronic"},
              "courses": [{"code": "caspir", "name": "Caspir-cursus (spirometrie)", "due_on": "2026-01-31",
                           "last_completed_on": "2023-01-20", "url": "https://www.cohaesie.nl/scholingen"}]}),
+        _practice_message(
+            "training_overdue", "training_overdue:01234567:poh_chronic:D. Mulder:caspir:2026-01-31:"
+            "d.mulder@delinde.example", people[1],
+            "Verplichte scholing verlopen: Caspir-cursus (spirometrie) voor D. Mulder (uiterlijk 31 januari 2026)",
+            {"person": {"name": "D. Mulder", "role": "poh_chronic"},
+             "course": {"code": "caspir", "name": "Caspir-cursus (spirometrie)", "due_on": "2026-01-31",
+                        "last_completed_on": "2023-01-20", "url": "https://www.cohaesie.nl/scholingen"}}),
         _practice_message(
             "goal_judged", "goal_judged:3f2a9c1d7e4b:praktijk@delinde.example", _PRACTICE_INBOX,
             "Doel HbA1c gemeten in de afgelopen 12 maanden van Huisartsenpraktijk De Linde: niet gehaald",

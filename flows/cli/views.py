@@ -266,3 +266,31 @@ def goals(
 def diagram() -> None:
     """De toestandsmachine van een traject als Mermaid-diagram."""
     typer.echo(queries.trajectory_diagram(), nl=False)
+
+
+@cli.command()
+def training(
+    agb: Annotated[str | None, typer.Argument(help="AGB-code; zonder: alle praktijken.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Alleen wie over tijd is.")] = False,
+    on: Annotated[str | None, typer.Option("--on", help="De stand op die dag (standaard: vandaag).")] = None,
+    as_json: cli.JsonOption = False,
+) -> None:
+    """Verplichte scholing per praktijk en rol: wie is bij, wie is aan de beurt, wie is over tijd."""
+    from flows.services.training import training as lines_of
+
+    day = cli.day(on, "--on") if on else cli.moment(None).date()
+    found = lines_of(cli.services(), day, cli.agb_code(agb) if agb else None, overdue_only=overdue)
+    if as_json:
+        typer.echo(json.dumps([{"agb_code": t.agb_code, "person": t.person, "role": t.role, "course": t.course,
+                                "kind": "mandatory", "status": t.status, "due_on": t.due_on.isoformat(),
+                                "last_completed_on": t.last_completed_on} for t in found],
+                              ensure_ascii=False, indent=2))
+        return
+    names = {"current": "bij", "due": "aan de beurt", "overdue": "over tijd"}
+    table = Table(title="Verplichte scholing")
+    for column in ("Praktijk", "Rol", "Naam", "Scholing", "Uiterlijk", "Stand", "Laatst gevolgd"):
+        table.add_column(column, overflow="fold")
+    for t in found:
+        table.add_row(t.agb_code, t.role, t.person, t.course_name or t.course, t.due_on.isoformat(),
+                      names.get(t.status, t.status), t.last_completed_on or "")
+    out.print(table)

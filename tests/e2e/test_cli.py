@@ -1133,3 +1133,17 @@ def test_an_officer_keeps_the_poh_meetings_agenda_moves_one_and_records_who_came
     attendance = {(a["agb_code"], a["kind"]): a for a in staff.json("meeting", "attendance", "--year", "2024",
                                                                      "--json")}
     assert (attendance[(LINDE, "poh_meeting")]["held"], attendance[(LINDE, "poh_meeting")]["attended"]) == (1, 1)
+
+
+def test_an_officer_sees_who_is_current_due_and_overdue_on_mandatory_training(staff: Staff) -> None:
+    staff("init")
+    staff("load-registry", write("registry.yaml", REGISTRY))
+    staff("run", "--now", "2024-01-17T06:00", "--only", "sweep-due")  # plans the courses of the people it knows
+    (bakker,) = [t for t in staff.json("training", LINDE, "--json", "--on", "2024-01-20")
+                 if t["person"] == "C. Bakker"]
+    assert (bakker["course"], bakker["role"], bakker["status"], bakker["due_on"]) == (
+        "langerhans", "gp_principal", "current", "2024-07-17")
+    assert staff.json("training", "--json", "--on", "2024-06-01")[0]["status"] == "due"
+    overdue = staff.json("training", "--overdue", "--json", "--on", "2024-08-01")
+    assert [(t["agb_code"], t["person"]) for t in overdue] == [(LINDE, "C. Bakker")]
+    assert "over tijd" in flat(staff("training", "--on", "2024-08-01").stdout)

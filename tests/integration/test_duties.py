@@ -11,7 +11,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -198,11 +198,13 @@ def test_each_duty_reports_how_many_messages_it_queued_and_whether_a_record_was_
                                                "user:officer")
     assert planning.plan_meetings(services, at("2025-01-15")).queued == {"meeting_invitation": 7}
     swept = sweep.sweep_due(services, at("2025-01-29"))
-    assert swept.queued == {"conversation_invitation": 13, "training_due": 7} and swept.messages == 20
+    # the courses nobody recorded are past due by now: one overdue notice each, to the person and the practice
+    # manager (7 courses: 7 + 7)
+    assert swept.queued == {"conversation_invitation": 13, "training_overdue": 14} and swept.messages == 27
     assert "uitnodiging: 6 bericht(en) klaargezet" in next(x["details"] for x in swept.lines if x["praktijk"] == LINDE)
     with services.session() as s:
         run = store.get_duty_run(s, "sweep_due", at("2025-01-29"))
-    assert run is not None and run.summary["messages"] == 20
+    assert run is not None and run.summary["messages"] == 27
 
 
 # --- the annual conversation: invitation, reminder, overdue ----------------------------------------
@@ -353,12 +355,12 @@ def test_every_duty_message_renders_in_dutch_and_invitations_carry_the_planned_h
     # 2 July (its invitation, due 4 June, goes out with the first run after), in summer time
     messages = outbox(services)
     assert {m.kind for m in messages} == {"conversation_invitation", "conversation_reminder", "conversation_overdue",
-                                          "training_due", "kit_refresh_due", "meeting_invitation"}
+                                          "training_overdue", "kit_refresh_due", "meeting_invitation"}
     subjects = {
         "conversation_invitation": "Uitnodiging kwaliteitsjaargesprek ",
         "conversation_reminder": "Herinnering: kwaliteitsjaargesprek op woensdag 26 februari 2025",
         "conversation_overdue": " is over tijd",
-        "training_due": "Verplichte scholing: ",
+        "training_overdue": "Verplichte scholing verlopen: ",
         "kit_refresh_due": "-instructiekoffer van ",
         "meeting_invitation": "Uitnodiging ",
     }
@@ -400,13 +402,17 @@ def test_messages_about_a_practice_only_go_to_that_practices_own_addresses(servi
         assert m.recipient_email in own, (m.key, m.recipient_email)
         assert m.payload["practice"]["agb_code"] == m.agb_code
         assert resolve_address(m, registry) == (m.recipient_email, None)
-    training = sorted((m.agb_code, m.recipient_name, m.payload["courses"][0]["code"])
-                      for m in outbox(services, "training_due"))
+    training = sorted((m.agb_code, m.payload["person"]["name"], m.payload["course"]["code"])
+                      for m in outbox(services, "training_overdue") if m.recipient_role != "practice_manager")
     assert training == [
         (LINDE, "C. Bakker", "langerhans"), (LINDE, "D. Mulder", "caspir"), (LINDE, "D. Mulder", "langerhans"),
         (EIK, "G. Peters", "langerhans"), (EIK, "H. Vos", "caspir"), (EIK, "H. Vos", "langerhans"),
         (EIK, "I. Smits", "langerhans"), (EIK, "J. Bos", "caspir"),
     ]
+    # and each to the practice's own practice manager
+    assert {(m.agb_code, m.recipient_email) for m in outbox(services, "training_overdue")
+            if m.recipient_role == "practice_manager"} == {(LINDE, "f.dewit@delinde.example"),
+                                                           (EIK, "k.dekker@deeik.example")}
 
 
 def test_a_practice_without_an_email_address_gets_its_messages_held_by_the_dispatcher(
@@ -936,7 +942,7 @@ def test_two_workers_sweeping_the_same_moment_queue_each_message_and_plan_each_d
     assert (obs, messages) == snapshot(reference)[:2]
     assert len({o[0] for o in obs}) == len(obs) and len({m[0] for m in messages}) == len(messages)
     assert Counter(m[1] for m in messages) == {"conversation_invitation": 18, "conversation_reminder": 3,
-                                               "conversation_overdue": 6, "training_due": 11}
+                                               "conversation_overdue": 6, "training_due": 11, "training_overdue": 19}
     assert all(n == 1 for n in log.values()) and set(log) == set(snapshot(reference)[2])
     assert len(queries.duty_runs(a)) == 5
 
@@ -1014,3 +1020,18 @@ def test_a_digest_period_without_any_run_is_sent_by_the_next_run(services: Servi
     assert [line["details"].split(":")[0] for line in report.lines] == [
         "1 april 2024 t/m 30 juni 2024", "1 juli 2024 t/m 30 september 2024"]
     assert again.messages == 0 and "al eerder verstuurd" in again.lines[0]["details"]
+
+
+def test_a_mandatory_course_past_its_due_date_is_told_once_to_the_person_and_the_practice_manager(
+        services: Services) -> None:
+    care_group(services)
+    sweep.sweep_due(services, at("2024-03-18"))
+    course = obligation(services, f"mandatory_course:{LINDE}:D. Mulder|caspir:none")
+    sweep.sweep_due(services, at(str(course.due_on + timedelta(days=1))))
+    told = [m for m in outbox(services, "training_overdue") if m.payload["person"]["name"] == "D. Mulder"
+            and m.payload["course"]["code"] == "caspir"]
+    assert sorted((m.recipient_name, m.recipient_role) for m in told) == [("D. Mulder", "poh_chronic"),
+                                                                          ("F. de Wit", "practice_manager")]
+    sweep.sweep_due(services, at(str(course.due_on + timedelta(days=8))))
+    assert len([m for m in outbox(services, "training_overdue") if m.payload["person"]["name"] == "D. Mulder"
+                and m.payload["course"]["code"] == "caspir"]) == 2  # once

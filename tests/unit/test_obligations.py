@@ -348,8 +348,13 @@ def test_kit_and_course_notices_go_out_weeks_before_the_due_date_and_still_after
     assert next_notice_on(course, POLICY, frozenset()) == course.due_on - timedelta(days=56)
     assert stages_to_send(kit, POLICY, frozenset(), kit.due_on - timedelta(days=29)) == ([], [])
     assert stages_to_send(kit, POLICY, frozenset(), kit.due_on - timedelta(days=28)) == (["notice"], [])
-    assert stages_to_send(course, POLICY, frozenset(), course.due_on + timedelta(days=3)) == (["notice"], [])
-    assert stages_to_send(course, POLICY, frozenset({"notice"}), course.due_on + timedelta(days=3)) == ([], [])
+    assert stages_to_send(course, POLICY, frozenset(), course.due_on) == (["notice"], [])  # the last day
+    # once past due: one overdue notice, not "falls due soon"
+    assert stages_to_send(course, POLICY, frozenset(), course.due_on + timedelta(days=3)) == (["overdue"], ["notice"])
+    assert stages_to_send(course, POLICY, frozenset({"notice"}), course.due_on + timedelta(days=3)) == (["overdue"],
+                                                                                                       [])
+    assert stages_to_send(course, POLICY, frozenset({"notice", "overdue"}), course.due_on + timedelta(days=9)) == (
+        [], [])
 
 
 # --- why a date moved, and what counts as met ----------------------------------------------------

@@ -185,6 +185,8 @@ def compose_all() -> dict[str, list[OutboxMessage]]:
         "kit, first time, no officers": compose.kit_messages(NEW_KIT, eik, (), CARE_GROUP),
         "course": compose.training_messages(COURSE, linde, policy, CARE_GROUP),
         "course, person gone": compose.training_messages(GONE, linde, policy, CARE_GROUP),
+        "course overdue": compose.training_overdue_messages(COURSE, linde, policy, CARE_GROUP),
+        "course overdue, person gone": compose.training_overdue_messages(GONE, linde, policy, CARE_GROUP),
     }
     for event, effects in events():
         out[f"board {event.trigger.value}"] = compose.board_messages(effects, event, linde, BOARD, date(2024, 4, 29),
