@@ -218,6 +218,8 @@ MESSAGE_KIND_NAMES_NL = {
     "agreement_overdue": "afspraak over tijd",
     "mirror_meeting_invitation": "uitnodiging voor een spiegelbijeenkomst",
     "mirror_accreditation_request": "accreditatieaanvraag spiegelbijeenkomst",
+    "cards_published": "nieuwe instructiekaarten",
+    "cards_behind": "kwaliteitsmappen niet bijgewerkt",
     "board": "bericht aan het bestuur",  # a run's count of the board messages its transitions queued
 }
 
@@ -238,6 +240,8 @@ SUBJECTS_NL = {
     "agreement_overdue": "Afspraak over tijd: {practice}, {day}",
     "mirror_meeting_invitation": "Uitnodiging spiegelbijeenkomst huisartsengroep {group}, {day}",
     "mirror_accreditation_request": "Accreditatieaanvraag spiegelbijeenkomst huisartsengroep {group} van {day}",
+    "cards_published": "Nieuwe instructiekaarten (versie {version}) voor de kwaliteitsmap van {practice}",
+    "cards_behind": "Kwaliteitsmap niet bijgewerkt: {count} nog niet op instructiekaarten versie {version}",
     "missing_address": "Bericht niet verstuurd: geen bruikbaar e-mailadres voor {recipient}",
 }
 

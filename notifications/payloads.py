@@ -12,7 +12,8 @@ existed, so a template reads an optional field with ``.get``.
   ``ConversationReminder``, ``ConversationOverdue``; ``MeetingInvitation``; ``KitRefreshDue`` for
   ``kit_refresh_due``; ``TrainingDue``; ``GoalJudged`` for ``goal_judged``;
   ``AgreementOverdue`` for ``agreement_overdue``; ``MirrorMeetingInvitation``, ``MirrorAccreditationRequest``;
-  ``MissingAddress`` (to an officer, also for a refused address).
+  ``MissingAddress`` (to an officer, also for a refused address); ``CardsPublished`` for ``cards_published`` (to
+  the practice), ``CardsBehind`` for ``cards_behind`` (to the officers).
 
 Invariants:
 - The JSON of a payload is the one the product has always stored for its kind: the same fields in the same
@@ -148,6 +149,14 @@ class GoalLine(Part):
     interval_high: Number | None = None
 
 
+class LeafletPart(Part):
+    """A patient leaflet of a programme, with its web address (seed section 3)."""
+
+    programme: str
+    title: str
+    url: str
+
+
 class Preparation(Part):
     """What a practice prepares for a conversation: its figures, the agreements of its last plan, the agreements
     still open and the goals of the past year with their current figures (seed 1: agreements are evaluated at the
@@ -159,6 +168,7 @@ class Preparation(Part):
     agreements_from: Day | None = None
     open_agreements: list[AgreementLine] | None = None
     goals: list[GoalLine] | None = None
+    leaflets: list[LeafletPart] | None = None  # the patient leaflets of the practice's programmes
 
 
 # --- the board -----------------------------------------------------------------------------------------------
@@ -435,6 +445,40 @@ class MirrorAccreditationRequest(Part):
     requested_by: PersonPart | None = None
 
 
+# --- instruction cards ---------------------------------------------------------------------------------------
+
+
+class CardSetPart(Part):
+    version: str
+    published_on: Day
+    note: str | None = None  # what changed
+
+
+class CardsPublished(ToPractice):
+    """``cards_published``: to the practice's own address, once per set: the version, what changed, by when its
+    folder should be current and which version it has now."""
+
+    cards: CardSetPart
+    current_by: Day
+    folder_version: str | None = None
+
+
+class FolderBehindPart(Part):
+    practice: PracticePart
+    version: str | None  # the version its folder has (None: never marked current)
+    current_on: Day | None
+    behind_since: Day
+
+
+class CardsBehind(Part):
+    """``cards_behind``: to the officers, once per set whose deadline passed: the practices still behind on it."""
+
+    care_group: CareGroupPart
+    cards: CardSetPart
+    current_by: Day
+    practices: list[FolderBehindPart]
+
+
 # --- addresses -----------------------------------------------------------------------------------------------
 
 
@@ -466,4 +510,5 @@ MODELS: dict[str, type[Part]] = {  # the payload of each message kind
     "meeting_invitation": MeetingInvitation, "kit_refresh_due": KitRefreshDue, "training_due": TrainingDue,
     "missing_address": MissingAddress, "goal_judged": GoalJudged, "agreement_overdue": AgreementOverdue,
     "mirror_meeting_invitation": MirrorMeetingInvitation, "mirror_accreditation_request": MirrorAccreditationRequest,
+    "cards_published": CardsPublished, "cards_behind": CardsBehind,
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 # the command groups register their commands on the app in this order (the order ``--help`` shows)
 # isort: off
 from flows.cli import data, conversations, duties, views, walks, outbox, policy, support, mirror_meetings  # noqa: F401
+from flows.cli import cards  # noqa: F401
 # isort: on
 from flows.cli.common import app
 

@@ -45,7 +45,10 @@ def status_table(lines: list[queries.StatusLine], title: str = "Praktijken") -> 
     for line in lines:
         reasons = "; ".join([_short_reason(r, line.min_denominator, line.small_numbers(r)) for r in line.reasons]
                             + [f"bericht wacht: {held}" for held in line.held_messages]
-                            + [f"stap wacht: {step}" for step in line.waiting_steps])
+                            + [f"stap wacht: {step}" for step in line.waiting_steps]
+                            + ([f"kwaliteitsmap achter sinds {line.folder.behind_since.isoformat()} "
+                                f"(versie {line.folder.version or 'geen'}, actueel: {line.folder.latest})"]
+                               if line.folder and line.folder.behind_since else []))
         due = f"{line.next_due.name_nl} {line.next_due.on.isoformat()}" if line.next_due else ""
         table.add_row(line.agb_code, line.name, line.gp_group or "", STATE_NAMES_NL[line.state],
                       line.since.date().isoformat() if line.since else "", due, reasons)
