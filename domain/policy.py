@@ -172,6 +172,10 @@ class Policy(BaseModel):
         24, ge=1, description="Instruction kits (inhalation, insulin) are refreshed this often (seed: two-yearly)."
     )
     kit_notice_days_before: int = Field(28, ge=1, description="The practice hears of a kit refresh this early.")
+    cards_current_within_weeks: int = Field(
+        6, ge=1, le=52, description="A practice marks its folder current with newly published instruction cards "
+        "within this many weeks; after that the officers hear which practices are still behind."
+    )
     training_notice_days_before: int = Field(
         56, ge=1, description="A person hears of a mandatory course falling due this early."
     )

@@ -221,6 +221,8 @@ MESSAGE_KIND_NAMES_NL = {
     "mirror_accreditation_request": "accreditatieaanvraag spiegelbijeenkomst",
     "checklist_due": "checklist kwaliteitssysteem aan de beurt",
     "accreditation_due": "NHG-accreditatie aan verlenging of audit toe",
+    "cards_published": "nieuwe instructiekaarten",
+    "cards_behind": "kwaliteitsmappen niet bijgewerkt",
     "board": "bericht aan het bestuur",  # a run's count of the board messages its transitions queued
 }
 
@@ -242,6 +244,8 @@ SUBJECTS_NL = {
     "agreement_overdue": "Afspraak over tijd: {practice}, {day}",
     "mirror_meeting_invitation": "Uitnodiging spiegelbijeenkomst huisartsengroep {group}, {day}",
     "mirror_accreditation_request": "Accreditatieaanvraag spiegelbijeenkomst huisartsengroep {group} van {day}",
+    "cards_published": "Nieuwe instructiekaarten (versie {version}) voor de kwaliteitsmap van {practice}",
+    "cards_behind": "Kwaliteitsmap niet bijgewerkt: {count} nog niet op instructiekaarten versie {version}",
     "missing_address": "Bericht niet verstuurd: geen bruikbaar e-mailadres voor {recipient}",
     "checklist_due": "Checklist kwaliteitssysteem {practice}: graag invullen voor {day}",
     "accreditation_due": "{what} van {practice}: {when} {day}",

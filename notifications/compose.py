@@ -15,6 +15,7 @@ in ``domain.vocabulary``) and typed payload (``notifications.payloads``), as pur
   ``training_due``; ``training_overdue_messages``: ``training_overdue``; ``missing_address_messages``:
   ``missing_address`` (also for an address refused for good).
 - ``checklist_messages``: ``checklist_due``; ``accreditation_messages``: ``accreditation_due`` (seed 003).
+- ``cards_published_messages``: ``cards_published``; ``cards_behind_messages``: ``cards_behind``.
 
 Invariants:
 - Keys are deterministic (what, for whom, about which obligation, event or date), so a rerun, a retry or a second
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from domain.cards import CardSet, FolderStanding, Leaflet
 from domain.clock import AMSTERDAM
 from domain.indicator_views import too_few
 from domain.indicators import IndicatorFigures
@@ -67,6 +69,9 @@ from notifications.payloads import (
     Attendee,
     BoardDigest,
     BoardNotice,
+    CardsBehind,
+    CardSetPart,
+    CardsPublished,
     CareGroupPart,
     ChecklistDue,
     ChecklistPart,
@@ -79,6 +84,7 @@ from notifications.payloads import (
     DigestIndicator,
     DigestTrajectory,
     DueConversation,
+    FolderBehindPart,
     GoalJudged,
     GoalLine,
     GpGroupPart,
@@ -86,6 +92,7 @@ from notifications.payloads import (
     IndicatorLine,
     KitPart,
     KitRefreshDue,
+    LeafletPart,
     MeetingInvitation,
     MeetingPart,
     MirrorAccreditationRequest,
@@ -246,6 +253,7 @@ class PreparationFacts:
     meeting_absence: tuple[str, ...] = ()  # the meetings of a year it came to none of
     min_denominator: int | None = None  # the policy's: a figure over fewer patients is marked, not judged
     checklist: FilledChecklist | None = None  # its latest checklist of its own quality system (seed 003)
+    leaflets: tuple[Leaflet, ...] = ()  # the patient leaflets of the practice's programmes
 
 
 def condition_lines(checklist: FilledChecklist) -> list[ConditionLine]:
@@ -262,8 +270,8 @@ def checklist_part(checklist: FilledChecklist | None) -> ChecklistPart | None:
 
 def preparation(facts: PreparationFacts) -> Preparation:
     """What a practice prepares for a conversation: its main indicators against target and national
-    average (one over too few patients to judge marked as such), and the agreements of its last plan (seed 1:
-    agreements are evaluated the next time)."""
+    average (one over too few patients to judge marked as such), the agreements of its last plan (seed 1:
+    agreements are evaluated the next time), and the patient leaflets of its programmes (seed 3)."""
     figures, on = facts.figures, facts.on
     latest = figures.latest_scores(on)
     lines = []
@@ -283,7 +291,9 @@ def preparation(facts: PreparationFacts) -> Preparation:
                        agreements_from=facts.agreed_on if facts.agreements is not None else None,
                        open_agreements=list(facts.open_agreements) or None, goals=list(facts.goals) or None,
                        meeting_absence=list(facts.meeting_absence) or None,
-                       checklist=checklist_part(facts.checklist))
+                       checklist=checklist_part(facts.checklist),
+                       leaflets=[LeafletPart(programme=x.programme.value, title=x.title, url=x.url)
+                                 for x in facts.leaflets] or None)
 
 
 def conversation_messages(stage: str, obligation: Obligation, practice: Practice, officers: Sequence[Person],
@@ -586,6 +596,49 @@ def training_overdue_messages(obligation: Obligation, practice: Practice, policy
             f"{obligation.due_on.isoformat()}:{_who(p.email, p.name)}",
         kind="training_overdue", agb_code=practice.agb_code, recipient_name=p.name, recipient_email=p.email,
         recipient_role=p.role.value, subject=subject, payload=data) for p in to]
+
+
+# --- instruction cards --------------------------------------------------------------------------------------
+
+
+def _card_set_part(card_set: CardSet) -> CardSetPart:
+    return CardSetPart(version=card_set.version, published_on=card_set.published_on, note=card_set.note)
+
+
+def cards_published_messages(card_set: CardSet, current_by: date, practices: Sequence[tuple[Practice, str | None]],
+                             care_group: str) -> list[OutboxMessage]:
+    """A new set of instruction cards, to each practice's own address (with the version its folder has now): what
+    changed, and that its folder should be current by ``current_by``."""
+    out = []
+    for practice, folder_version in practices:
+        data = payload(CardsPublished(care_group=CareGroupPart(name=care_group), practice=practice_part(practice),
+                                      cards=_card_set_part(card_set), current_by=current_by,
+                                      folder_version=folder_version))
+        out.append(OutboxMessage(
+            key=f"cards_published:{card_set.version}:{practice.agb_code}:{_who(practice.email, practice.name)}",
+            kind="cards_published", agb_code=practice.agb_code, recipient_name=practice.name,
+            recipient_email=practice.email, recipient_role="practice",
+            subject=SUBJECTS_NL["cards_published"].format(version=card_set.version, practice=practice.name),
+            payload=data))
+    return out
+
+
+def cards_behind_messages(card_set: CardSet, current_by: date, behind: Sequence[tuple[Practice, FolderStanding]],
+                          officers: Sequence[Person], care_group: str) -> list[OutboxMessage]:
+    """The practices still behind on a set once its deadline passed, to every officer of the care group (else to
+    the officers' name, held for an address); nothing when nobody is behind."""
+    if not behind:
+        return []
+    data = payload(CardsBehind(
+        care_group=CareGroupPart(name=care_group), cards=_card_set_part(card_set), current_by=current_by,
+        practices=[FolderBehindPart(practice=practice_part(p), version=f.version, current_on=f.current_on,
+                                    behind_since=f.behind_since or card_set.published_on) for p, f in behind]))
+    count = f"{len(behind)} praktijk" if len(behind) == 1 else f"{len(behind)} praktijken"
+    subject = SUBJECTS_NL["cards_behind"].format(count=count, version=card_set.version)
+    to = [(o.name, o.email) for o in officers] or [(f"Functionarissen {care_group}", None)]
+    return [OutboxMessage(key=f"cards_behind:{card_set.version}:{_who(email, name)}", kind="cards_behind",
+                          agb_code=None, recipient_name=name, recipient_email=email, recipient_role="officer",
+                          subject=subject, payload=data) for name, email in to]
 
 
 # --- addresses -----------------------------------------------------------------------------------------------

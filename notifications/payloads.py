@@ -13,7 +13,8 @@ existed, so a template reads an optional field with ``.get``.
   ``kit_refresh_due``; ``TrainingDue``; ``GoalJudged`` for ``goal_judged``;
   ``AgreementOverdue`` for ``agreement_overdue``; ``MirrorMeetingInvitation``, ``MirrorAccreditationRequest``;
   ``MissingAddress`` (to an officer, also for a refused address); ``ChecklistDue``, ``AccreditationDue`` (the
-  practice's own quality system, seed 003).
+  practice's own quality system, seed 003); ``CardsPublished`` for ``cards_published``
+  (to the practice), ``CardsBehind`` for ``cards_behind`` (to the officers).
 
 Invariants:
 - The JSON of a payload is the one the product has always stored for its kind: the same fields in the same
@@ -165,6 +166,14 @@ class ChecklistPart(Part):
     open_conditions: list[ConditionLine]
 
 
+class LeafletPart(Part):
+    """A patient leaflet of a programme, with its web address (seed section 3)."""
+
+    programme: str
+    title: str
+    url: str
+
+
 class Preparation(Part):
     """What a practice prepares for a conversation: its figures, the agreements of its last plan, the agreements
     still open and the goals of the past year with their current figures (seed 1: agreements are evaluated at the
@@ -179,6 +188,7 @@ class Preparation(Part):
     # the meetings of a year the practice came to none of (seed 4; issue 14): "POH-overleg 2025 (5 gehouden)"
     meeting_absence: list[str] | None = None
     checklist: ChecklistPart | None = None
+    leaflets: list[LeafletPart] | None = None  # the patient leaflets of the practice's programmes
 
 
 # --- the board -----------------------------------------------------------------------------------------------
@@ -483,6 +493,40 @@ class MirrorAccreditationRequest(Part):
     requested_by: PersonPart | None = None
 
 
+# --- instruction cards ---------------------------------------------------------------------------------------
+
+
+class CardSetPart(Part):
+    version: str
+    published_on: Day
+    note: str | None = None  # what changed
+
+
+class CardsPublished(ToPractice):
+    """``cards_published``: to the practice's own address, once per set: the version, what changed, by when its
+    folder should be current and which version it has now."""
+
+    cards: CardSetPart
+    current_by: Day
+    folder_version: str | None = None
+
+
+class FolderBehindPart(Part):
+    practice: PracticePart
+    version: str | None  # the version its folder has (None: never marked current)
+    current_on: Day | None
+    behind_since: Day
+
+
+class CardsBehind(Part):
+    """``cards_behind``: to the officers, once per set whose deadline passed: the practices still behind on it."""
+
+    care_group: CareGroupPart
+    cards: CardSetPart
+    current_by: Day
+    practices: list[FolderBehindPart]
+
+
 # --- addresses -----------------------------------------------------------------------------------------------
 
 
@@ -516,4 +560,5 @@ MODELS: dict[str, type[Part]] = {  # the payload of each message kind
     "agreement_overdue": AgreementOverdue,
     "mirror_meeting_invitation": MirrorMeetingInvitation, "mirror_accreditation_request": MirrorAccreditationRequest,
     "checklist_due": ChecklistDue, "accreditation_due": AccreditationDue,
+    "cards_published": CardsPublished, "cards_behind": CardsBehind,
 }

@@ -45,7 +45,7 @@ KINDS = (
     "conversation_invitation", "conversation_reminder", "conversation_overdue", "meeting_invitation",
     "kit_refresh_due", "training_due", "training_overdue", "goal_judged", "agreement_overdue",
     "mirror_meeting_invitation", "mirror_accreditation_request", "missing_address", "checklist_due",
-    "accreditation_due",
+    "accreditation_due", "cards_published", "cards_behind",
 )
 CALENDAR_KINDS = frozenset({"conversation_invitation", "meeting_invitation", "mirror_meeting_invitation"})
 DEFAULT_DURATION = timedelta(hours=1)
@@ -372,7 +372,9 @@ def sample_messages() -> dict[str, OutboxMessage]:
                               "support_done": [{"what": "support", "kind": "coaching", "on": "2025-03-04",
                                                 "half_days": 2}]}],
                          "goals": [_GOAL],
-                         "checklist": {"filled_on": "2025-10-06", "open_conditions": [_CONDITION]}},
+                         "checklist": {"filled_on": "2025-10-06", "open_conditions": [_CONDITION]},
+                         "leaflets": [{"programme": "dm2", "title": "Diabetes type 2: wat kunt u zelf doen?",
+                                       "url": "https://www.cohaesie.nl/folders/diabetes-zelf-doen.pdf"}]},
              "calendar_key": "conversation:01234567:annual:2025-11-04", "chart_svg": chart}),
         _practice_message(
             "conversation_reminder", "conversation_reminder:01234567:annual:2025-11-04:praktijk@delinde.example",
@@ -462,6 +464,21 @@ def sample_messages() -> dict[str, OutboxMessage]:
             "accreditation_due", "accreditation_due:01234567:valid_until:2026-03-31:praktijk@delinde.example",
             _PRACTICE_INBOX, "NHG-praktijkaccreditering van Huisartsenpraktijk De Linde: loopt af op 31 maart 2026",
             {"what": "valid_until", "due_on": "2026-03-31", "valid_until": "2026-03-31", "audited_on": "2023-05-10"}),
+        _practice_message(
+            "cards_published", "cards_published:2026.1:01234567:praktijk@delinde.example", _PRACTICE_INBOX,
+            "Nieuwe instructiekaarten (versie 2026.1) voor de kwaliteitsmap van Huisartsenpraktijk De Linde",
+            {"cards": {"version": "2026.1", "published_on": "2026-03-02",
+                       "note": "Kaart inhalatie-instructie herzien naar de NHG-standaard astma 2025; kaart "
+                               "voetonderzoek dm2 nieuw"},
+             "current_by": "2026-04-13", "folder_version": "2025.2"}),
+        OutboxMessage(
+            key="cards_behind:2026.1:a.jansen@cohaesie.example", kind="cards_behind", agb_code=None,
+            recipient_name="A. Jansen", recipient_email="a.jansen@cohaesie.example", recipient_role="officer",
+            subject="Kwaliteitsmap niet bijgewerkt: 1 praktijk nog niet op instructiekaarten versie 2026.1",
+            payload={"care_group": {"name": "Cohaesie"},
+                     "cards": {"version": "2026.1", "published_on": "2026-03-02"}, "current_by": "2026-04-13",
+                     "practices": [{"practice": dict(_PRACTICE), "version": "2025.2", "current_on": "2025-10-06",
+                                    "behind_since": "2026-03-02"}]}),
         _practice_message(
             "missing_address",
             "missing_address:01234567:practice:Huisartsenpraktijk De Linde:a.jansen@cohaesie.example",

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from domain.cards import Leaflet
 from domain.clock import future_fact
 from domain.conversations import Agreement, ConversationReport, Evaluation, Goal, ImprovementPlan
 from domain.errors import InputError, InvalidAgbCodeError, PatientDataError
@@ -113,6 +114,7 @@ AVERAGE_COLUMNS = ("programme", "indicator", "year", "national_average")
 SCORE_COLUMNS = ("agb_code", "programme", "indicator", "period_end", "numerator", "denominator")
 CONVERSATION_COLUMNS = ("agb_code", "kind", "held_on")
 CONVERSATION_OPTIONAL_COLUMNS = ("programme",)
+LEAFLET_COLUMNS = ("programme", "title", "url")
 
 
 # --------------------------------------------------------------------------- problems
@@ -929,6 +931,13 @@ def parse_targets(path: FilePath, catalogue: Iterable[IndicatorKey] | None = Non
     converters = {"programme": _programme, "indicator": _required_text, "target": _percentage}
     target_row = _checked_row(converters, Target, catalogue=catalogue)
     return _parse_table(path, TARGET_COLUMNS, (), target_row, ["programme", "indicator"])
+
+
+def parse_leaflets(path: FilePath) -> list[Leaflet]:
+    """The register of patient leaflets: programme, title, url (a web address, ``https://...``); a title twice in
+    one programme is a problem of the later row."""
+    converters = {"programme": _programme, "title": _required_text, "url": _required_text}
+    return _parse_table(path, LEAFLET_COLUMNS, (), _checked_row(converters, Leaflet), ["programme", "title"])
 
 
 def parse_averages(path: FilePath, catalogue: Iterable[IndicatorKey] | None = None) -> list[NationalAverage]:

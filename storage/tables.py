@@ -541,6 +541,44 @@ class CourseCompletionRow(_Table, table=True):
     actor: str
 
 
+class CardSetRow(_Table, table=True):
+    """A set of instruction cards published by the care group (seed section 3): the day it was published and the
+    moment it was recorded; ``behind_reported_on`` the day the sweep listed the practices still behind on it for the
+    officers (once)."""
+
+    __tablename__ = "card_set"
+    version: str = Field(primary_key=True, max_length=32)
+    published_on: date = Field(index=True)
+    note: str | None = None
+    recorded_at: datetime = _moment()
+    actor: str
+    behind_reported_on: date | None = None
+
+
+class CardFolderRow(_Table, table=True):
+    """A practice marked its folder current with a set of instruction cards on a day: append-only."""
+
+    __tablename__ = "card_folder"
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of practice, version, day
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    version: str = Field(foreign_key="card_set.version", max_length=32)
+    current_on: date
+    recorded_at: datetime = _moment()
+    actor: str
+
+
+class LeafletRow(_Table, table=True):
+    """A patient leaflet of a programme on the care group's website (the register ``import-leaflets`` replaces)."""
+
+    __tablename__ = "leaflet"
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of programme and title
+    programme: str = Field(max_length=16, index=True)
+    title: str = Field(max_length=120)
+    url: str
+    recorded_at: datetime = _moment()
+    actor: str
+
+
 class DutyRunRow(_Table, table=True):
     """One row per duty and moment it ran for (``sweep_due`` at 2026-03-02 06:30, ...): what it did.
 

@@ -46,9 +46,14 @@ def status_table(lines: list[queries.StatusLine], title: str = "Praktijken") -> 
         reasons = "; ".join([_short_reason(r, line.min_denominator, line.small_numbers(r)) for r in line.reasons]
                             + [f"bericht wacht: {held}" for held in line.held_messages]
                             + [f"stap wacht: {step}" for step in line.waiting_steps])
+        # the practice's own quality system and its folder of instruction cards, side by side (seed 003, seed 3)
+        quality = "; ".join(([line.quality_system] if line.quality_system else [])
+                            + ([f"map achter sinds {line.folder.behind_since.isoformat()} (versie "
+                                f"{line.folder.version or 'geen'}, actueel {line.folder.latest})"]
+                               if line.folder and line.folder.behind_since else []))
         due = f"{line.next_due.name_nl} {line.next_due.on.isoformat()}" if line.next_due else ""
         table.add_row(line.agb_code, line.name, line.gp_group or "", STATE_NAMES_NL[line.state],
-                      line.since.date().isoformat() if line.since else "", due, reasons, line.quality_system or "")
+                      line.since.date().isoformat() if line.since else "", due, reasons, quality)
     return table
 
 

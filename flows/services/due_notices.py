@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 from sqlmodel import Session
 
+from domain.cards import Leaflet, leaflets_for
 from domain.indicators import IndicatorFigures, IndicatorScore
 from domain.meetings import attendance
 from domain.messages import OutboxMessage
@@ -53,6 +54,7 @@ from notifications.compose import (
     training_overdue_messages,
 )
 from notifications.payloads import AgreementLine
+from storage import cards as card_store
 from storage import goals as goal_store
 from storage import meetings as meeting_store
 from storage import obligations as store
@@ -91,6 +93,7 @@ class _Reference:
     goals: dict[str, list[StoredGoal]]  # per practice, the goals it set in the past year
     absence: dict[str, tuple[str, ...]]  # per practice, the meetings of last year it came to none of
     checklists: dict[str, FilledChecklist]  # per practice, its latest checklist of its own quality system
+    leaflets: list[Leaflet]  # the register of patient leaflets, every programme
 
     @classmethod
     def load(cls, s: Session, codes: Sequence[str], on: date, policy: Policy) -> _Reference:
@@ -103,7 +106,8 @@ class _Reference:
                    repo.load_views(s, codes) if codes else {}, plans, open_agreement_lines(s, codes),
                    goal_store.goals_of_practices(s, codes, set_since=year_ago),
                    _absence(s, codes, (on.year - 1, on.year)),
-                   quality_store.latest_checklists(s, codes, on) if codes else {})
+                   quality_store.latest_checklists(s, codes, on) if codes else {},
+                   card_store.leaflets(s))
 
     def view(self, agb_code: str) -> TrajectoryView:
         return self.views.get(agb_code) or TrajectoryView(agb_code=agb_code)
@@ -173,6 +177,9 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
                 view = reference.view(practice.agb_code)
                 prepare = (reference.preparation(practice.agb_code, on, policy.min_denominator)
                            if stage != "overdue" else None)
+                if stage == "invitation" and prepare is not None:  # the leaflets of its programmes (seed 3)
+                    prepare = replace(prepare, leaflets=tuple(leaflets_for(
+                        reference.leaflets, [p for p in practice.programmes if practice.enrolled_in(p, on)])))
                 messages += conversation_messages(stage, ob, practice, held[practice.agb_code], care_group, policy,
                                                   prepare, state=view.state.value,
                                                   last_held_on=view.last_annual_conversation_on, sequence=row.version)

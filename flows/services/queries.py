@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from domain.cards import FolderStanding
 from domain.clock import as_amsterdam
 from domain.errors import NotFoundError
 from domain.indicator_views import IndicatorLine, indicator_lines, pool, references, too_few
@@ -30,6 +31,7 @@ from statemachines.trajectory import ReplayMismatchError, replay
 from storage import goals as goal_store
 from storage import quality_system as quality_store
 from storage import repository as repo
+from storage.cards import folder_standings
 from storage.database import current_revision
 from storage.read_models import ImportLogEntry, ScoreRevision, StoredAgreement, StoredConversation
 from storage.tables import OutboxRow
@@ -52,6 +54,7 @@ class StatusLine:
     waiting_steps: tuple[str, ...] = ()
     min_denominator: int | None = None  # the policy's: a reason's figure over fewer patients is marked
     quality_system: str | None = None  # its own quality system in one line (seed 003: checklist, NHG, peer review)
+    folder: FolderStanding | None = None  # its quality folder against the instruction cards published
 
     def small_numbers(self, reason: dict[str, Any]) -> bool:
         """Whether a reason's figure counts fewer patients than the policy now judges (a reason given under an
@@ -72,6 +75,9 @@ class StatusLine:
             "held_messages": list(self.held_messages),
             "waiting_steps": list(self.waiting_steps),
             "quality_system": self.quality_system,
+            "cards_version": self.folder.version if self.folder else None,
+            "cards_behind_since": (self.folder.behind_since.isoformat()
+                                   if self.folder and self.folder.behind_since else None),
         }
 
 
@@ -91,6 +97,8 @@ def status(services: Services, as_of: datetime | None = None, *, now: datetime |
         steps: dict[str, list[str]] = {}
         for step in repo.pending_steps(s):
             steps.setdefault(step.agb_code, []).append(f"{step_text(step)}: {step_waiting(step)}")
+        folders = folder_standings(s, [p.agb_code for p in practices],
+                                   as_amsterdam(now).date() if now is not None else date.max)
     held = held_messages_by_practice(services)
     lines = []
     for p in practices:
@@ -101,7 +109,7 @@ def status(services: Services, as_of: datetime | None = None, *, now: datetime |
                                 tuple(held.get(p.agb_code, ())), tuple(steps.get(p.agb_code, ())),
                                 services.policy.min_denominator,
                                 summary_nl(checklists.get(p.agb_code), accreditations.get(p.agb_code),
-                                           groups.get(p.agb_code))))
+                                           groups.get(p.agb_code)), folders[p.agb_code]))
     return lines
 
 
@@ -118,13 +126,14 @@ def _status_as_of(services: Services, moment: datetime) -> list[StatusLine]:
     with services.session() as s:
         practices = repo.practices(s)
         events = repo.load_all_events(s)
+        folders = folder_standings(s, [p.agb_code for p in practices], moment.date(), recorded_by=moment)
     lines = []
     for p in practices:
         view = as_of(p.agb_code, events.get(p.agb_code, ()), moment)
         lines.append(StatusLine(p.agb_code, p.name, p.gp_group, view.state,
                                 as_amsterdam(view.since) if view.since else None, view.reasons,
                                 next_due(view, services.policy, services.calendar),
-                                min_denominator=services.policy.min_denominator))
+                                min_denominator=services.policy.min_denominator, folder=folders[p.agb_code]))
     return lines
 
 

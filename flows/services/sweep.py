@@ -1,6 +1,8 @@
 """The sweep: for the practices whose facts, figures, shared inputs or deadlines moved (``storage.review``),
 advance their trajectories and plan their duties; then queue every notice whose day has come. Before the
-practices, what conversations left behind (``flows.services.follow_up``): goals judged, agreements past due.
+practices, what conversations left behind (``flows.services.follow_up``): goals judged, agreements past due; after
+the notices, the practices still behind on the instruction cards once a set's weeks have passed
+(``flows.services.cards``).
 
 Invariants:
 - A sweep reviews only the practices that need it, and ends exactly where reviewing all of them ends
@@ -16,6 +18,7 @@ from datetime import datetime
 from domain.clock import as_amsterdam
 from domain.obligations import CONVERSATION_KINDS, ObligationKind
 from domain.vocabulary import state_nl
+from flows.services.cards import report_cards_behind
 from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.due_notices import queue_due_notices
 from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, finish_duty, in_batches, practice_batches
@@ -95,5 +98,7 @@ def sweep_due(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR,
     for codes in review_batches(services, now, basis, batch_size=batch_size, full=full):
         report.merge(sweep_batch(services, now, codes, actor=actor, basis=basis, full=full))
     queue_due_notices(services, now, SWEEP_KINDS, report, chunk=batch_size)
+    # the practices still behind on a set of instruction cards whose weeks have passed, to the officers, once
+    report_cards_behind(services, now, report)
     report.duty = "sweep_due"
     return finish_duty(services, report, actor)

@@ -263,6 +263,25 @@ def compose_all() -> dict[str, list[OutboxMessage]]:
                        audited_on=None)
     out["accreditation lapses"] = compose.accreditation_messages(lapse, linde, CARE_GROUP)
     out["accreditation audit, no address"] = compose.accreditation_messages(audit, eik, CARE_GROUP)
+    from domain.cards import CardSet, FolderStanding, Leaflet
+
+    cards = CardSet(version="2026.1", published_on=date(2026, 3, 2), note="Kaart inhalatie-instructie herzien",
+                    recorded_at=datetime(2026, 3, 2, 9, 0, tzinfo=AMSTERDAM), actor="officer")
+    out["cards published"] = compose.cards_published_messages(cards, date(2026, 4, 13), [(linde, "2025.2"),
+                                                                                       (eik, None)], CARE_GROUP)
+    out["cards published, no note"] = compose.cards_published_messages(replace(cards, note=None), date(2026, 4, 13),
+                                                                        [(linde, None)], CARE_GROUP)
+    behind = [(linde, FolderStanding(LINDE, "2025.2", date(2025, 10, 6), "2026.1", date(2026, 3, 2))),
+              (eik, FolderStanding(EIK, None, None, "2026.1", date(2025, 9, 1)))]
+    out["cards behind"] = compose.cards_behind_messages(cards, date(2026, 4, 13), behind, OFFICERS[:2], CARE_GROUP)
+    out["cards behind, no officers"] = compose.cards_behind_messages(cards, date(2026, 4, 13), behind[:1], (),
+                                                                     CARE_GROUP)
+    out["cards behind, nobody behind"] = compose.cards_behind_messages(cards, date(2026, 4, 13), [], OFFICERS,
+                                                                       CARE_GROUP)
+    leaflet = Leaflet(programme=DM2, title="Diabetes type 2: wat kunt u zelf doen?",
+                      url="https://www.cohaesie.nl/folders/dm2.pdf")
+    out["invitation annual, leaflets"] = compose.conversation_messages(
+        "invitation", ANNUAL, linde, ASSIGNED, CARE_GROUP, policy, replace(prepare, leaflets=(leaflet,)), sequence=2)
     for i, held in enumerate(HELD):
         out[f"missing address {i}"] = compose.missing_address_messages(held, f"reden {i}", registry())
         out[f"refused address {i}"] = compose.missing_address_messages(held, f"reden {i}", registry(),
