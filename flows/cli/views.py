@@ -40,7 +40,10 @@ def _short_reason(reason: dict[str, Any], min_denominator: int | None = None, sm
 
 def status_table(lines: list[queries.StatusLine], title: str = "Praktijken") -> Table:
     table = Table(title=title, show_lines=False)
-    for column in ("AGB", "Praktijk", "Hagro", "Toestand", "Sinds", "Volgende", "Redenen", "Kwaliteitssysteem"):
+    # the practice's own quality system and its folder: a column only when the care group keeps them
+    with_quality = any(line.quality_system or (line.folder and line.folder.behind_since) for line in lines)
+    for column in ("AGB", "Praktijk", "Hagro", "Toestand", "Sinds", "Volgende", "Redenen",
+                   *(("Kwaliteitssysteem",) if with_quality else ())):
         table.add_column(column, overflow="fold")
     for line in lines:
         reasons = "; ".join([_short_reason(r, line.min_denominator, line.small_numbers(r)) for r in line.reasons]
@@ -53,7 +56,8 @@ def status_table(lines: list[queries.StatusLine], title: str = "Praktijken") -> 
                                if line.folder and line.folder.behind_since else []))
         due = f"{line.next_due.name_nl} {line.next_due.on.isoformat()}" if line.next_due else ""
         table.add_row(line.agb_code, line.name, line.gp_group or "", STATE_NAMES_NL[line.state],
-                      line.since.date().isoformat() if line.since else "", due, reasons, quality)
+                      line.since.date().isoformat() if line.since else "", due, reasons,
+                      *((quality,) if with_quality else ()))
     return table
 
 

@@ -108,7 +108,7 @@ def status(services: Services, as_of: datetime | None = None, *, now: datetime |
                                 next_due(view, services.policy, services.calendar),
                                 tuple(held.get(p.agb_code, ())), tuple(steps.get(p.agb_code, ())),
                                 services.policy.min_denominator,
-                                summary_nl(checklists.get(p.agb_code), accreditations.get(p.agb_code),
+                                _quality_line(checklists.get(p.agb_code), accreditations.get(p.agb_code),
                                            groups.get(p.agb_code)), folders[p.agb_code]))
     return lines
 
@@ -127,13 +127,21 @@ def _status_as_of(services: Services, moment: datetime) -> list[StatusLine]:
         practices = repo.practices(s)
         events = repo.load_all_events(s)
         folders = folder_standings(s, [p.agb_code for p in practices], moment.date(), recorded_by=moment)
+        # the quality system as it stood: the checklists filled in and accreditations valid by then (the peer
+        # review group is kept as it is now: it has no day of its own)
+        checklists = quality_store.latest_checklists(s, on=moment.date())
+        accreditations = quality_store.accreditations(s, on=moment.date())
+        groups = quality_store.peer_review_groups(s)
     lines = []
     for p in practices:
         view = as_of(p.agb_code, events.get(p.agb_code, ()), moment)
         lines.append(StatusLine(p.agb_code, p.name, p.gp_group, view.state,
                                 as_amsterdam(view.since) if view.since else None, view.reasons,
                                 next_due(view, services.policy, services.calendar),
-                                min_denominator=services.policy.min_denominator, folder=folders[p.agb_code]))
+                                min_denominator=services.policy.min_denominator,
+                                quality_system=_quality_line(checklists.get(p.agb_code), accreditations.get(p.agb_code),
+                                                          groups.get(p.agb_code)),
+                                folder=folders[p.agb_code]))
     return lines
 
 
@@ -363,6 +371,14 @@ def trajectory_diagram() -> str:
     from statemachines.trajectory import mermaid
 
     return mermaid()
+
+
+def _quality_line(checklist: Any, accreditation: Any, group: Any) -> str | None:
+    """The practice's quality system in one line, or None when nothing of it is recorded (a care group that does not
+    keep it sees no column of "nothing")."""
+    if checklist is None and accreditation is None and group is None:
+        return None
+    return summary_nl(checklist, accreditation, group)
 
 
 def conversations(services: Services, agb_code: str | None = None) -> list[StoredConversation]:
