@@ -93,10 +93,12 @@ class Attendance:
         return self.held > 0 and self.attended == 0
 
 
-def attendance(views: Iterable[MeetingView], invited: Mapping[str, frozenset[str]], year: int) -> list[Attendance]:
+def attendance(views: Iterable[MeetingView], invited: Mapping[str, frozenset[str]], year: int,
+               until: date | None = None) -> list[Attendance]:
     """Per practice (``invited``: the meeting kinds each practice is invited to) and kind (those it is invited to,
-    and any it came to all the same), its attendance of the meetings held in ``year``."""
-    held = [v for v in views if v.status is MeetingState.HELD and v.held_on is not None and v.held_on.year == year]
+    and any it came to all the same), its attendance of the meetings held in ``year`` (by ``until``, when given)."""
+    held = [v for v in views if v.status is MeetingState.HELD and v.held_on is not None and v.held_on.year == year
+            and (until is None or v.held_on <= until)]
     out = []
     for agb, kinds in sorted(invited.items()):
         came_to = {v.kind for v in held if any(a == agb for a, _ in v.attended)}

@@ -25,7 +25,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
@@ -34,6 +34,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from domain.calendar import WorkingCalendar
+from domain.courses import Course, mandatory
 from domain.errors import InputError
 from domain.policy import Policy
 from domain.quality_system import Accreditation, audit_due, checklist_due
@@ -207,7 +208,8 @@ def _start_held(facts: PracticeFacts, subject: str, started: date, within_days: 
     return max(held) if held else None
 
 
-def practice_obligations(facts: PracticeFacts, policy: Policy, calendar: WorkingCalendar, on: date) -> list[Obligation]:
+def practice_obligations(facts: PracticeFacts, policy: Policy, calendar: WorkingCalendar, on: date, *,
+                         courses: Sequence[Course]) -> list[Obligation]:
     """Every duty a practice has open, as the facts stand on ``on``."""
     view = facts.view
     if view.state is TrajectoryState.LEFT:
@@ -258,10 +260,10 @@ def practice_obligations(facts: PracticeFacts, policy: Policy, calendar: Working
                                "kit_notice_days_before": policy.kit_notice_days_before, "calendar": fp},
                               {"last_refreshed_on": refreshed.isoformat() if refreshed else None}))
     out += _accreditation(facts, policy, calendar)
-    # Mandatory courses per person and role (seed 4, "Scholing").
+    # Mandatory courses per person and role, from the care group's catalogue (seed 4, "Scholing").
     for name, role in facts.people:
-        for course in policy.mandatory_courses:
-            if role not in course.roles:
+        for course in mandatory(courses):
+            if role not in course.roles or course.every_months is None:
                 continue
             subject = f"{name}|{course.code}"
             last = facts.course_completions.get((name, course.code))
@@ -279,7 +281,7 @@ def practice_obligations(facts: PracticeFacts, policy: Policy, calendar: Working
                                   basis | {"training_notice_days_before": policy.training_notice_days_before,
                                            "calendar": fp},
                                   {"person": name, "role": role.value, "course": course.code,
-                                   "course_name": course.name,
+                                   "course_name": course.name, "course_url": course.url,
                                    "last_completed_on": last.isoformat() if last else None}))
     return out
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.inputs import Name, Url
-from domain.registry import Programme, Role
+from domain.inputs import Name
+from domain.registry import Programme
 from domain.vocabulary import CHRONIC_PROGRAMMES
 
 
@@ -50,34 +50,6 @@ class MissingAverage(StrEnum):
 
     NONE = "none"  # the indicator is not judged (noted in the decision)
     CARE_GROUP_MEDIAN = "care_group_median"  # the median across the care group's practices, same period
-
-
-class MandatoryCourse(BaseModel):
-    """A mandatory course (verplichte scholing, seed section 4) for the people in some roles,
-    to be completed again every ``every_months``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    code: str = Field(min_length=1, pattern=r"^[a-z0-9_]+$")
-    name: Name = Field(description="Dutch name as people know it.")
-    roles: frozenset[Role]
-    every_months: int = Field(ge=1, le=120)
-    first_within_months: int = Field(
-        6, ge=1, le=60, description="Someone with no completion on record is due this long after we first see them.")
-    url: Url | None = None
-
-
-# The care group's own choice of mandatory courses and their target groups (seed section 4 names
-# Caspir and Langerhans for GPs, POH, nurses, doctors' assistants and practice managers; which
-# role needs which course, and how often, is not in the seed: these defaults are a setting).
-DEFAULT_COURSES: tuple[MandatoryCourse, ...] = (
-    MandatoryCourse(code="caspir", name="Caspir-cursus (spirometrie bij astma en COPD)",
-                    roles=frozenset({Role.POH_CHRONIC, Role.DOCTORS_ASSISTANT, Role.NURSE}), every_months=24,
-                    url="https://www.cohaesie.nl/scholingen"),
-    MandatoryCourse(code="langerhans", name="Langerhans-scholing (diabetes type 2)",
-                    roles=frozenset({Role.GP_PRINCIPAL, Role.GP, Role.POH_CHRONIC, Role.NURSE_PRACTITIONER}),
-                    every_months=24, url="https://www.cohaesie.nl/scholingen"),
-)
 
 
 class Policy(BaseModel):
@@ -179,7 +151,6 @@ class Policy(BaseModel):
     training_notice_days_before: int = Field(
         56, ge=1, description="A person hears of a mandatory course falling due this early."
     )
-    mandatory_courses: tuple[MandatoryCourse, ...] = Field(DEFAULT_COURSES)
     checklist_days_before_annual: int = Field(
         35, ge=1, le=180, description="A practice's yearly checklist of its own quality system (seed 003) is due this "
         "many days before its annual conversation: more than invitation_days_before, so its answers are in the "
@@ -205,6 +176,14 @@ class Policy(BaseModel):
         a practice was made under, so a changed policy makes the next sweep look at every practice."""
         return hashlib.sha256(json.dumps(_canonical(self.model_dump(mode="python")), sort_keys=True)
                               .encode()).hexdigest()[:32]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _courses_left_the_policy(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "mandatory_courses" in data:
+            raise ValueError("mandatory_courses staat niet meer in het beleid: de scholingen zijn een catalogus "
+                             "(qualitycycle import-courses BESTAND)")
+        return data
 
     @model_validator(mode="after")
     def _reminder_after_invitation(self) -> Policy:

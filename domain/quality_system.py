@@ -157,8 +157,9 @@ def audit_due(audited_on: date, every_months: int, calendar: WorkingCalendar) ->
 
 
 def summary_nl(checklist: FilledChecklist | None, accreditation: Accreditation | None,
-               peer_review: PeerReviewGroup | None) -> str:
-    """The practice's quality system in one short Dutch line (``status``)."""
+               peer_review: PeerReviewGroup | None, on: date | None = None) -> str:
+    """The practice's quality system in one short Dutch line (``status``); on a day ``on``, an accreditation that
+    ran out before it is said to have lapsed."""
     parts = []
     if checklist is None:
         parts.append("geen checklist")
@@ -166,7 +167,12 @@ def summary_nl(checklist: FilledChecklist | None, accreditation: Accreditation |
         open_ = [c.value for c, _ in checklist.open_conditions]
         parts.append(f"checklist {checklist.filled_on.isoformat()}: "
                      + (f"{len(open_)} open ({', '.join(open_)})" if open_ else "alles voldaan"))
-    parts.append(f"NHG tot {accreditation.valid_until.isoformat()}" if accreditation else "geen NHG-accreditatie")
+    if accreditation is None:
+        parts.append("geen NHG-accreditatie")
+    elif on is not None and accreditation.valid_until < on:
+        parts.append(f"NHG-accreditatie verlopen op {accreditation.valid_until.isoformat()}")
+    else:
+        parts.append(f"NHG tot {accreditation.valid_until.isoformat()}")
     if peer_review is not None:
         parts.append(f"toetsgroep {peer_review.group}" + (f" (EKC {peer_review.ekc})" if peer_review.ekc
                                                           else " (zonder EKC)"))

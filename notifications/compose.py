@@ -80,6 +80,7 @@ from notifications.payloads import (
     ConversationOverdue,
     ConversationPart,
     ConversationReminder,
+    CountLine,
     CoursePart,
     DigestIndicator,
     DigestTrajectory,
@@ -221,7 +222,8 @@ def _digest_trajectory(facts: TrajectoryFacts, min_denominator: int | None) -> D
 
 def digest_messages(period_start: date, period_end: date, interval_months: int,
                     trajectories: Sequence[TrajectoryFacts], board: Sequence[Person],
-                    care_group: str, min_denominator: int | None = None) -> list[OutboxMessage]:
+                    care_group: str, min_denominator: int | None = None,
+                    around: Sequence[Mapping[str, Any]] | None = None) -> list[OutboxMessage]:
     """The board's periodic digest of every trajectory under the underperformer policy; a figure over fewer than
     ``min_denominator`` patients (the policy's) is marked as too few to judge."""
     members = board or (Person(name="Bestuur", role=Role.BOARD),)
@@ -229,7 +231,8 @@ def digest_messages(period_start: date, period_end: date, interval_months: int,
                                                  start=date_nl(period_start), end=date_nl(period_end))
     data = payload(BoardDigest(care_group=CareGroupPart(name=care_group),
                                period=Period(start=period_start, end=period_end), interval_months=interval_months,
-                               trajectories=[_digest_trajectory(t, min_denominator) for t in trajectories]))
+                               trajectories=[_digest_trajectory(t, min_denominator) for t in trajectories],
+                               around=[CountLine.model_validate(c) for c in around] if around else None))
     return [OutboxMessage(
         key=f"board_digest:{period_start.isoformat()}:{_who(m.email, m.name)}", kind="board_digest", agb_code=None,
         recipient_name=m.name, recipient_email=m.email, recipient_role="board", subject=subject, payload=data)
@@ -511,19 +514,18 @@ def kit_messages(obligation: Obligation, practice: Practice, officers: Sequence[
         payload=data)]
 
 
-def training_messages(obligation: Obligation, practice: Practice, policy: Policy,
-                      care_group: str) -> list[OutboxMessage]:
+def training_messages(obligation: Obligation, practice: Practice, care_group: str) -> list[OutboxMessage]:
     """Reminder to a person that a mandatory course for their role falls due."""
     d = obligation.details
     person = next((p for p in practice.people if p.name == d["person"] and p.role.value == d["role"]), None)
-    course = next((c for c in policy.mandatory_courses if c.code == d["course"]), None)
-    if person is None or course is None:
-        return []  # the person or the course is gone; planning cancels the obligation
+    if person is None:
+        return []  # the person is gone; planning cancels the obligation
+    course = CoursePart(code=d["course"], name=d.get("course_name") or d["course"], due_on=obligation.due_on,
+                        last_completed_on=d.get("last_completed_on"), url=d.get("course_url"))
     data = payload(TrainingDue(
         care_group=CareGroupPart(name=care_group), practice=practice_part(practice),
         person=PersonInRole(name=person.name, role=person.role.value),
-        courses=[CoursePart(code=course.code, name=course.name, due_on=obligation.due_on,
-                            last_completed_on=d.get("last_completed_on"), url=course.url)]))
+        courses=[course]))
     return [OutboxMessage(
         key=f"training_due:{practice.agb_code}:{person.role.value}:{person.name}:{course.code}:"
             f"{obligation.due_on.isoformat()}",
@@ -575,19 +577,18 @@ def accreditation_messages(obligation: Obligation, practice: Practice, care_grou
         payload=data)]
 
 
-def training_overdue_messages(obligation: Obligation, practice: Practice, policy: Policy,
-                              care_group: str) -> list[OutboxMessage]:
+def training_overdue_messages(obligation: Obligation, practice: Practice, care_group: str) -> list[OutboxMessage]:
     """One notice, after a mandatory course's due date, to the person and to the practice's practice managers."""
     d = obligation.details
     person = next((p for p in practice.people if p.name == d["person"] and p.role.value == d["role"]), None)
-    course = next((c for c in policy.mandatory_courses if c.code == d["course"]), None)
-    if person is None or course is None:
-        return []  # the person or the course is gone; planning cancels the obligation
+    if person is None:
+        return []  # the person is gone; planning cancels the obligation
+    course = CoursePart(code=d["course"], name=d.get("course_name") or d["course"], due_on=obligation.due_on,
+                        last_completed_on=d.get("last_completed_on"), url=d.get("course_url"))
     data = payload(TrainingOverdue(
         care_group=CareGroupPart(name=care_group), practice=practice_part(practice),
         person=PersonInRole(name=person.name, role=person.role.value),
-        course=CoursePart(code=course.code, name=course.name, due_on=obligation.due_on,
-                          last_completed_on=d.get("last_completed_on"), url=course.url)))
+        course=course))
     to = [person] + [p for p in practice.people if p.role is Role.PRACTICE_MANAGER and p != person]
     subject = SUBJECTS_NL["training_overdue"].format(course=course.name, person=person.name,
                                                     day=date_nl(obligation.due_on))

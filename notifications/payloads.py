@@ -261,13 +261,25 @@ class Period(Part):
     end: Day
 
 
+class CountLine(Part):
+    """A count around the cycle in the board's digest (issue 14): the part, what is counted, how many, and the
+    practices it is about (with their own count where one applies)."""
+
+    part: str
+    label: str
+    count: int
+    practices: list[str] = []
+
+
 class BoardDigest(Part):
-    """``board_digest``: every trajectory under the underperformer policy at the end of a period."""
+    """``board_digest``: every trajectory under the underperformer policy at the end of a period, and the counts
+    around the cycle (meetings, training, cards, neighbourhood, the practices' own quality system)."""
 
     care_group: CareGroupPart
     period: Period
     interval_months: int
     trajectories: list[DigestTrajectory]
+    around: list[CountLine] | None = None
 
 
 class ToPractice(Part):

@@ -353,7 +353,10 @@ def sample_messages() -> dict[str, OutboxMessage]:
                                          "name": "HbA1c gemeten in de afgelopen 12 maanden",
                                          "period_end": "2025-06-30", "score": 70.0, "national_average": 92.0,
                                          "national_average_year": 2024, "baseline_score": 60.0,
-                                         "improvement_points": 10.0}]}]}),
+                                         "improvement_points": 10.0}]}],
+                     "around": [{"part": "meetings", "label": "POH-overleg gehouden", "count": 1, "practices": []},
+                                {"part": "training", "label": "mensen over tijd met een verplichte scholing",
+                                 "count": 2, "practices": ["Huisartsenpraktijk De Linde (2)"]}]}),
         _practice_message(
             "conversation_invitation", "conversation_invitation:01234567:annual:2025-11-04:c.bakker@delinde.example",
             people[0], "Uitnodiging kwaliteitsjaargesprek Huisartsenpraktijk De Linde, dinsdag 4 november 2025",

@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from domain.cards import Leaflet
 from domain.clock import future_fact
 from domain.conversations import Agreement, ConversationReport, Evaluation, Goal, ImprovementPlan
+from domain.courses import COURSE_ROLES, Course, CourseKind
 from domain.errors import InputError, InvalidAgbCodeError, PatientDataError
 from domain.indicators import (
     IndicatorDefinition,
@@ -115,6 +116,8 @@ SCORE_COLUMNS = ("agb_code", "programme", "indicator", "period_end", "numerator"
 CONVERSATION_COLUMNS = ("agb_code", "kind", "held_on")
 CONVERSATION_OPTIONAL_COLUMNS = ("programme",)
 LEAFLET_COLUMNS = ("programme", "title", "url")
+COURSE_COLUMNS = ("code", "name", "kind", "roles", "every_months")
+COURSE_OPTIONAL_COLUMNS = ("first_within_months", "url")
 
 
 # --------------------------------------------------------------------------- problems
@@ -938,6 +941,57 @@ def parse_leaflets(path: FilePath) -> list[Leaflet]:
     one programme is a problem of the later row."""
     converters = {"programme": _programme, "title": _required_text, "url": _required_text}
     return _parse_table(path, LEAFLET_COLUMNS, (), _checked_row(converters, Leaflet), ["programme", "title"])
+
+
+_COURSE_KIND_ALIASES = {**{k.value: k for k in CourseKind}, "verplicht": CourseKind.MANDATORY,
+                        "basis": CourseKind.BASIC, "basisscholing": CourseKind.BASIC,
+                        "startscholing": CourseKind.START, "verdieping": CourseKind.ADVANCED,
+                        "verdiepingsscholing": CourseKind.ADVANCED}
+
+
+def _course_kind(value: object) -> CourseKind:
+    return _choice(value, _COURSE_KIND_ALIASES, "soort scholing")
+
+
+def _course_roles(value: object) -> frozenset[Role]:
+    """Roles separated by ``;``, ``|`` or spaces (``gp;poh_chronic``), each a role of a practice's people."""
+    if _blank(value) or not isinstance(value, str):
+        raise _InvalidValue("rollen ontbreken: verwacht bijv. gp;poh_chronic;practice_manager")
+    known = {r.value: r for r in COURSE_ROLES}
+    roles = set()
+    for part in re.split(r"[;|\s]+", value.strip()):
+        if part.lower() not in known:
+            raise _InvalidValue(f"rol {part!r} is onbekend: verwacht een van {', '.join(known)}")
+        roles.add(known[part.lower()])
+    return frozenset(roles)
+
+
+def _months(value: object) -> int:
+    months = _count(value)
+    if months < 1:
+        raise _InvalidValue(f"{months} maanden is ongeldig: verwacht 1 of meer")
+    return months
+
+
+def _course_row(row: _Row, cells: dict[str, str]) -> Course | None:
+    data = row.data
+    row.convert_columns(cells, {"code": _required_text, "name": _required_text, "kind": _course_kind,
+                                "roles": _course_roles})
+    for name in ("every_months", "first_within_months"):
+        if cells.get(name, "").strip():
+            row.convert(data, name, cells[name], _months)
+    if cells.get("url", "").strip():
+        data["url"] = cells["url"].strip()
+    if "every_months" in row.failed:
+        data["every_months"] = 1  # already reported; the row is refused, but its other fields are still checked
+    return row.build(Course, data, model_error_column="every_months")
+
+
+def parse_courses(path: FilePath) -> list[Course]:
+    """The course catalogue: code, name, kind (mandatory, basic, start, advanced), roles (``gp;poh_chronic``),
+    every_months (required for a mandatory course), and optionally first_within_months and url; a code twice is a
+    problem of the later row."""
+    return _parse_table(path, COURSE_COLUMNS, COURSE_OPTIONAL_COLUMNS, _course_row, ["code"])
 
 
 def parse_averages(path: FilePath, catalogue: Iterable[IndicatorKey] | None = None) -> list[NationalAverage]:

@@ -579,6 +579,25 @@ class LeafletRow(_Table, table=True):
     actor: str
 
 
+class CourseRow(_Table, table=True):
+    """A course of the care group's catalogue as an import gave it (seed section 4, "Scholing"). Every import is
+    kept whole under its own ``import_id``; the latest import (by ``recorded_at``) is the catalogue."""
+
+    __tablename__ = "course"
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of the import and the code
+    import_id: str = Field(max_length=36, index=True)
+    position: int  # the file's order
+    code: str = Field(max_length=32)
+    name: str = Field(max_length=120)
+    kind: str = Field(max_length=16)
+    roles: list[str] = _json(default_factory=list)
+    every_months: int | None = None
+    first_within_months: int
+    url: str | None = None
+    recorded_at: datetime = _moment()
+    actor: str
+
+
 class DutyRunRow(_Table, table=True):
     """One row per duty and moment it ran for (``sweep_due`` at 2026-03-02 06:30, ...): what it did.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from flows.cli import data, conversations, duties, views, walks, outbox, policy, support, mirror_meetings, meetings  # noqa: F401
 from flows.cli import quality_system  # noqa: F401
 from flows.cli import cards  # noqa: F401
+from flows.cli import training  # noqa: F401
 # isort: on
 from flows.cli.common import app
 

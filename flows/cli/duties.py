@@ -157,7 +157,7 @@ def record_training(
     on: Annotated[str, typer.Option("--on", help="Datum waarop de scholing is gevolgd (JJJJ-MM-DD).")],
     now: cli.NowOption = None, actor: cli.ActorOption = None,
 ) -> None:
-    """Leg vast dat iemand een verplichte scholing heeft gevolgd."""
+    """Leg vast dat iemand een scholing uit de catalogus heeft gevolgd (een verplichte: tot de volgende keer bij)."""
     from flows.services.kits_and_courses import record_course_completion
 
     person = inputs.checked(inputs.check_name, person, "PERSON (naam)")

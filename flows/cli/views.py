@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -26,6 +26,9 @@ from domain.vocabulary import (
 from flows.cli import common as cli
 from flows.cli.common import err, out, queries
 
+if TYPE_CHECKING:
+    from flows.services.around_the_cycle import AroundTheCycle
+
 
 def _short_reason(reason: dict[str, Any], min_denominator: int | None = None, small: bool = False) -> str:
     if "indicator" not in reason:
@@ -38,27 +41,41 @@ def _short_reason(reason: dict[str, Any], min_denominator: int | None = None, sm
     return text
 
 
+def _around_lines(line: queries.StatusLine) -> list[str]:
+    if line.around is not None:
+        return line.around.lines_nl()
+    # no day given: the practice's own quality system and its folder, as stored
+    return ([f"kwaliteitssysteem: {line.quality_system}"] if line.quality_system else []) + (
+        [f"kwaliteitsmap: achter sinds {line.folder.behind_since.isoformat()} (versie {line.folder.version or 'geen'}, "
+         f"actueel {line.folder.latest})"] if line.folder and line.folder.behind_since else [])
+
+
 def status_table(lines: list[queries.StatusLine], title: str = "Praktijken") -> Table:
     table = Table(title=title, show_lines=False)
-    # the practice's own quality system and its folder: a column only when the care group keeps them
-    with_quality = any(line.quality_system or (line.folder and line.folder.behind_since) for line in lines)
-    for column in ("AGB", "Praktijk", "Hagro", "Toestand", "Sinds", "Volgende", "Redenen",
-                   *(("Kwaliteitssysteem",) if with_quality else ())):
+    for column in ("AGB", "Praktijk", "Hagro", "Toestand", "Sinds", "Volgende", "Redenen"):
         table.add_column(column, overflow="fold")
     for line in lines:
         reasons = "; ".join([_short_reason(r, line.min_denominator, line.small_numbers(r)) for r in line.reasons]
                             + [f"bericht wacht: {held}" for held in line.held_messages]
                             + [f"stap wacht: {step}" for step in line.waiting_steps])
-        # the practice's own quality system and its folder of instruction cards, side by side (seed 003, seed 3)
-        quality = "; ".join(([line.quality_system] if line.quality_system else [])
-                            + ([f"map achter sinds {line.folder.behind_since.isoformat()} (versie "
-                                f"{line.folder.version or 'geen'}, actueel {line.folder.latest})"]
-                               if line.folder and line.folder.behind_since else []))
         due = f"{line.next_due.name_nl} {line.next_due.on.isoformat()}" if line.next_due else ""
         table.add_row(line.agb_code, line.name, line.gp_group or "", STATE_NAMES_NL[line.state],
-                      line.since.date().isoformat() if line.since else "", due, reasons,
-                      *((quality,) if with_quality else ()))
+                      line.since.date().isoformat() if line.since else "", due, reasons)
     return table
+
+
+def print_status(lines: list[queries.StatusLine], title: str = "Praktijken") -> None:
+    """The status table, then per practice each part around the cycle in one line (issue 14): under the table, not
+    in a column, so the reasons keep their width and a line is read whole."""
+    out.print(status_table(lines, title))
+    around = [(line, _around_lines(line)) for line in lines]
+    if any(parts for _, parts in around):
+        out.print("Rond de cyclus:", markup=False)
+        for line, parts in around:
+            if parts:
+                out.print(f"  {line.agb_code} {line.name}", markup=False)
+                for text in parts:
+                    out.print(f"    {text}", markup=False, soft_wrap=True)
 
 
 @cli.command()
@@ -69,7 +86,7 @@ def status(as_json: cli.JsonOption = False, as_of: cli.AsOfOption = None) -> Non
     if as_json:
         typer.echo(json.dumps([line.as_json() for line in lines], ensure_ascii=False, indent=2))
     else:
-        out.print(status_table(lines, "Praktijken" + (f" op {moment:%Y-%m-%d %H:%M}" if moment else "")))
+        print_status(lines, "Praktijken" + (f" op {moment:%Y-%m-%d %H:%M}" if moment else ""))
 
 
 @cli.command()
@@ -142,13 +159,20 @@ def indicators(
     view = queries.indicator_view(cli.services(), agb_code=cli.agb_code(agb) if agb else None,
                                   gp_group=gp_group, period_end=cli.day(period, "--period") if period else None,
                                   on=cli.moment(None).date())
+    # a practice's view ends with its parts around the cycle, one line each (issue 14)
+    from flows.services.around_the_cycle import around_the_cycle
+
+    around = (around_the_cycle(cli.services(), cli.moment(None).date(), [cli.agb_code(agb)])[cli.agb_code(agb)]
+              if agb else None)
     if as_json:
         typer.echo(json.dumps({"scope": view.scope, "period_end": view.period_end.isoformat() if view.period_end
-                               else None, "indicators": [line.as_json() for line in view.lines]},
+                               else None, "indicators": [line.as_json() for line in view.lines]}
+                              | ({"around_the_cycle": around.as_json()} if around is not None else {}),
                               ensure_ascii=False, indent=2))
         return
     if view.period_end is None:
         out.print(f"{view.scope}: nog geen indicatorcijfers")
+        _print_around(around)
         return
     table = Table(title=f"Indicatoren {view.scope}, periode tot {view.period_end.isoformat()}")
     table.caption = "* belangrijkste procesindicator; namen en definities: --json of de catalogus"
@@ -173,6 +197,14 @@ def indicators(
     for line in view.lines:  # under the table, whole: a cell would cut the words short
         if line.small_numbers:
             out.print(f"† {line.key}: {figure_nl(line.score, line.numerator, line.denominator, line.min_denominator)}")
+    _print_around(around)
+
+
+def _print_around(around: AroundTheCycle | None) -> None:
+    if around is not None and around.lines:
+        out.print("Rond de cyclus:", markup=False)
+        for text in around.lines_nl():
+            out.print(f"  {text}", markup=False)
 
 
 @cli.command()
@@ -275,31 +307,3 @@ def goals(
 def diagram() -> None:
     """De toestandsmachine van een traject als Mermaid-diagram."""
     typer.echo(queries.trajectory_diagram(), nl=False)
-
-
-@cli.command()
-def training(
-    agb: Annotated[str | None, typer.Argument(help="AGB-code; zonder: alle praktijken.")] = None,
-    overdue: Annotated[bool, typer.Option("--overdue", help="Alleen wie over tijd is.")] = False,
-    on: Annotated[str | None, typer.Option("--on", help="De stand op die dag (standaard: vandaag).")] = None,
-    as_json: cli.JsonOption = False,
-) -> None:
-    """Verplichte scholing per praktijk en rol: wie is bij, wie is aan de beurt, wie is over tijd."""
-    from flows.services.training import training as lines_of
-
-    day = cli.day(on, "--on") if on else cli.moment(None).date()
-    found = lines_of(cli.services(), day, cli.agb_code(agb) if agb else None, overdue_only=overdue)
-    if as_json:
-        typer.echo(json.dumps([{"agb_code": t.agb_code, "person": t.person, "role": t.role, "course": t.course,
-                                "kind": "mandatory", "status": t.status, "due_on": t.due_on.isoformat(),
-                                "last_completed_on": t.last_completed_on} for t in found],
-                              ensure_ascii=False, indent=2))
-        return
-    names = {"current": "bij", "due": "aan de beurt", "overdue": "over tijd"}
-    table = Table(title="Verplichte scholing")
-    for column in ("Praktijk", "Rol", "Naam", "Scholing", "Uiterlijk", "Stand", "Laatst gevolgd"):
-        table.add_column(column, overflow="fold")
-    for t in found:
-        table.add_row(t.agb_code, t.role, t.person, t.course_name or t.course, t.due_on.isoformat(),
-                      names.get(t.status, t.status), t.last_completed_on or "")
-    out.print(table)

@@ -9,7 +9,7 @@ import typer
 
 from flows.cli import common as cli
 from flows.cli.common import config, err, out
-from flows.cli.views import status_table
+from flows.cli.views import print_status
 
 
 @cli.command()
@@ -22,7 +22,7 @@ def demo(
 
     settings = config.load_settings()
     result = run_demo(settings.home / "demo", years=years, practices=practices)
-    out.print(status_table(result.status, title=f"Voorbeeldzorggroep na {years} gesimuleerde jaren"))
+    print_status(result.status, title=f"Voorbeeldzorggroep na {years} gesimuleerde jaren")
     out.print(result.summary, markup=False)
 
 

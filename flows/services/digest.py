@@ -1,4 +1,5 @@
-"""The board's periodic digest of every trajectory under the underperformer policy.
+"""The board's periodic digest of every trajectory under the underperformer policy, with the counts around the
+cycle (``flows.services.around_the_cycle.around_counts``).
 
 Invariants:
 - Every complete period since the last digest sent is sent once, as it stood at the period's end (a digest sent
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from sqlmodel import Session
@@ -19,6 +21,7 @@ from domain.registry import Person, Role
 from domain.rules.escalation import assess_progress
 from domain.trajectory import TrajectoryState, as_of
 from domain.vocabulary import date_nl
+from flows.services.around_the_cycle import around_counts
 from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.duties import DutyReport, day_of, finish_duty
 from notifications.compose import TrajectoryFacts, digest_messages
@@ -77,8 +80,9 @@ def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
             keys = {m.key for m in digest_messages(start, end, months, [], board, care_group)}
             if keys and repo.queued_keys(s, keys) == keys:
                 continue
+            around = [c.as_payload() for c in around_counts(services, start, end)]
             _digest_of_period(s, start, end, months, board, care_group, now, report,
-                              services.policy.figures_count_after_days, services.policy.min_denominator)
+                              services.policy.figures_count_after_days, services.policy.min_denominator, around)
         if not report.lines:
             start, end = periods[-1]
             report.line("zorggroep", "overzicht bestuur", f"{date_nl(start)} t/m {date_nl(end)}: al eerder verstuurd")
@@ -87,7 +91,7 @@ def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
 
 def _digest_of_period(s: Session, start: date, end: date, months: int, board: Sequence[Person], care_group: str,
                       now: datetime, report: DutyReport, count_after_days: int = 0,
-                      min_denominator: int | None = None) -> None:
+                      min_denominator: int | None = None, around: Sequence[dict[str, Any]] = ()) -> None:
     # who was under the policy at the period's end (a digest sent late must not list later escalations)
     end_moment = datetime.combine(end + relativedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
     under = set(repo.states_at(s, end_moment, TrajectoryState.UNDERPERFORMER_POLICY))
@@ -102,7 +106,7 @@ def _digest_of_period(s: Session, start: date, end: date, months: int, board: Se
         figures = shared.with_scores(scores.get(view.agb_code, []))
         progress = assess_progress(figures, view.flagged, view.plan_agreed_on, end)
         trajectories.append(TrajectoryFacts(practices[view.agb_code], view, figures, progress))
-    messages = digest_messages(start, end, months, trajectories, board, care_group, min_denominator)
+    messages = digest_messages(start, end, months, trajectories, board, care_group, min_denominator, around)
     new = repo.add_messages(s, messages, created_at=now)
     if new:
         report.queued["board_digest"] += new

@@ -193,8 +193,8 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
             elif ob.kind is ObligationKind.INSTRUCTION_KIT and practice is not None:
                 messages += kit_messages(ob, practice, held[practice.agb_code], care_group)
             elif ob.kind is ObligationKind.MANDATORY_COURSE and practice is not None:
-                messages += (training_overdue_messages(ob, practice, policy, care_group) if stage == "overdue"
-                             else training_messages(ob, practice, policy, care_group))
+                messages += (training_overdue_messages(ob, practice, care_group) if stage == "overdue"
+                             else training_messages(ob, practice, care_group))
             elif ob.kind is ObligationKind.MIRROR_MEETING:
                 messages += _mirror_invitations(s, services, ob, officers, care_group, row.version, on)
             elif ob.kind is ObligationKind.PRACTICE_CHECKLIST and practice is not None:

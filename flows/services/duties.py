@@ -16,11 +16,13 @@ from datetime import date, datetime
 from typing import Any
 
 from domain.clock import as_amsterdam
+from domain.courses import catalogue_fingerprint
 from domain.obligations import calendar_fingerprint
 from domain.policy import MissingAverage
 from domain.trajectory import Trigger
 from flows.services.context import Services
 from flows.services.evaluation import TransitionTaken
+from storage import courses as course_store
 from storage import obligations as store
 from storage import repository as repo
 
@@ -107,18 +109,21 @@ class Delivery:
 class ReviewBasis:
     """What every practice's review shares, as digests: a review made under another basis is stale.
 
-    ``planning``: the policy and the working calendar. ``evaluation``: those, the indicator catalogue,
-    the targets and national averages, and (when the policy falls back to the care group's median) every
-    import of scores, since a median moves with any practice's figures."""
+    ``planning``: the policy, the working calendar and the course catalogue's mandatory courses. ``evaluation``:
+    the policy and the calendar, the indicator catalogue, the targets and national averages, and (when the policy
+    falls back to the care group's median) every import of scores, since a median moves with any practice's
+    figures."""
 
     evaluation: str
     planning: str
 
     @classmethod
     def load(cls, services: Services) -> ReviewBasis:
-        planning = _digest(services.policy.fingerprint(), calendar_fingerprint(services.calendar))
-        parts = [planning]
+        rules = _digest(services.policy.fingerprint(), calendar_fingerprint(services.calendar))
         with services.session() as s:
+            # the course catalogue is part of what planning reads: an import makes every practice's plan stale
+            planning = _digest(rules, catalogue_fingerprint(course_store.current(s)))
+            parts = [rules]
             # without a national average the judgement depends on when figures came in: the imports count too
             parts.extend(repo.reference_rows(
                 s, with_imports=services.policy.without_national_average is not MissingAverage.NONE))

@@ -21,6 +21,7 @@ from flows.services.context import ENGINE_ACTOR, Services, UnknownPracticeError
 from flows.services.due_notices import queue_due_notices
 from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, finish_duty, in_batches, practice_batches
 from flows.services.planning import plan_batch
+from storage import courses as course_store
 from storage import obligations as store
 from storage import repository as repo
 from storage import review
@@ -73,16 +74,17 @@ def record_kit_refresh(services: Services, agb_code: str, kit: KitKind, on: date
 
 def record_course_completion(services: Services, agb_code: str, person: str, course: str, on: date, now: datetime,
                              actor: str) -> bool:
-    """Record that a person of a practice completed a mandatory course."""
+    """Record that a person of a practice completed a course of the catalogue (a mandatory one meets its duty)."""
     _not_in_future(on, now, f"scholing {course} van {person}")
     services = services.in_force(on)
     with services.transaction() as s:
         practice = _practice_or_raise(s, agb_code)
         if not any(p.name == person for p in practice.people):
             raise UnknownPersonError(f"{person} staat niet in het register van praktijk {agb_code}")
-        if not any(c.code == course for c in services.policy.mandatory_courses):
-            codes = ", ".join(c.code for c in services.policy.mandatory_courses)
-            raise UnknownCourseError(f"scholing {course!r} is onbekend; bekend zijn: {codes}")
+        catalogue = course_store.current(s)
+        if not any(c.code == course for c in catalogue):
+            codes = ", ".join(c.code for c in catalogue)
+            raise UnknownCourseError(f"scholing {course!r} staat niet in de catalogus; bekend zijn: {codes}")
         new = store.record_course_completion(s, agb_code, person, course, on, as_amsterdam(now), actor)
     plan_batch(services, now, [agb_code], actor=actor)
     return new

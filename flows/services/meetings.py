@@ -151,9 +151,10 @@ def meetings(services: Services, year: int) -> list[MeetingLine]:
     return sorted(out, key=lambda m: (m.day, m.kind))
 
 
-def practice_attendance(services: Services, year: int, agb_code: str | None = None) -> list[Attendance]:
-    """Each practice's attendance of the meetings held in ``year`` it was invited to (it has people in the
-    meeting's roles)."""
+def practice_attendance(services: Services, year: int, agb_code: str | None = None, *,
+                        until: date | None = None) -> list[Attendance]:
+    """Each practice's attendance of the meetings held in ``year`` (by ``until``, when given) it was invited to (it
+    has people in the meeting's roles)."""
     with services.session() as s:
         practices = repo.practices_of(s, [agb_code] if agb_code else None)
         if agb_code is not None and not practices:
@@ -162,7 +163,7 @@ def practice_attendance(services: Services, year: int, agb_code: str | None = No
     invited = {p.agb_code: frozenset(kind.value for kind in MEETING_KINDS
                                      if any(person.role in MEETING_ROLES[kind] for person in p.people))
                for p in practices}
-    return attendance(views, invited, year)
+    return attendance(views, invited, year, until)
 
 
 def replay_meeting(services: Services, key: str) -> tuple[MeetingView | None, MeetingView]:

@@ -36,6 +36,7 @@ from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.due_notices import queue_notices
 from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, day_of, finish_duty, practice_batches
 from notifications.compose import CONVERSATION_OF
+from storage import courses as course_store
 from storage import meetings as meeting_store
 from storage import obligations as store
 from storage import quality_system as quality_store
@@ -184,12 +185,13 @@ def read_duties(s: Session, services: Services, codes: Sequence[str], on: date) 
     rows = store.open_obligations(s, kinds=PRACTICE_KINDS, agb_codes=list(codes))
     # a course never completed counts from the day it was first planned, also once closed and replanned
     facts = _facts(s, practices, rows, on)
+    courses = course_store.current(s)
     desired: dict[str, Obligation] = {}
     failed: dict[str, str] = {}
     for p in practices:  # one practice's impossible dates must not leave the others unplanned
         try:
             desired.update((o.key, o) for o in practice_obligations(facts[p.agb_code], services.policy,
-                                                                     services.calendar, on))
+                                                                     services.calendar, on, courses=courses))
         except (ValueError, OverflowError) as exc:
             failed[p.agb_code] = (f"praktijk {p.agb_code}: taken niet te plannen ({exc}); "
                                   "controleer de data van de praktijk in het register")

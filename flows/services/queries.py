@@ -37,6 +37,7 @@ from storage.read_models import ImportLogEntry, ScoreRevision, StoredAgreement, 
 from storage.tables import OutboxRow
 
 if TYPE_CHECKING:
+    from flows.services.around_the_cycle import AroundTheCycle
     from storage.read_models import DutyRun, ObligationChange, StoredObligation
 
 
@@ -55,6 +56,7 @@ class StatusLine:
     min_denominator: int | None = None  # the policy's: a reason's figure over fewer patients is marked
     quality_system: str | None = None  # its own quality system in one line (seed 003: checklist, NHG, peer review)
     folder: FolderStanding | None = None  # its quality folder against the instruction cards published
+    around: AroundTheCycle | None = None  # each part around the cycle in one line (issue 14), when a day was given
 
     def small_numbers(self, reason: dict[str, Any]) -> bool:
         """Whether a reason's figure counts fewer patients than the policy now judges (a reason given under an
@@ -78,6 +80,7 @@ class StatusLine:
             "cards_version": self.folder.version if self.folder else None,
             "cards_behind_since": (self.folder.behind_since.isoformat()
                                    if self.folder and self.folder.behind_since else None),
+            "around_the_cycle": self.around.as_json() if self.around is not None else None,
         }
 
 
@@ -100,6 +103,9 @@ def status(services: Services, as_of: datetime | None = None, *, now: datetime |
         folders = folder_standings(s, [p.agb_code for p in practices],
                                    as_amsterdam(now).date() if now is not None else date.max)
     held = held_messages_by_practice(services)
+    from flows.services.around_the_cycle import around_the_cycle  # its readers: only when a day is given
+
+    around = around_the_cycle(services, as_amsterdam(now).date()) if now is not None else {}
     lines = []
     for p in practices:
         view = views.get(p.agb_code) or TrajectoryView(agb_code=p.agb_code)
@@ -109,7 +115,7 @@ def status(services: Services, as_of: datetime | None = None, *, now: datetime |
                                 tuple(held.get(p.agb_code, ())), tuple(steps.get(p.agb_code, ())),
                                 services.policy.min_denominator,
                                 _quality_line(checklists.get(p.agb_code), accreditations.get(p.agb_code),
-                                           groups.get(p.agb_code)), folders[p.agb_code]))
+                                           groups.get(p.agb_code)), folders[p.agb_code], around.get(p.agb_code)))
     return lines
 
 
@@ -132,6 +138,10 @@ def _status_as_of(services: Services, moment: datetime) -> list[StatusLine]:
         checklists = quality_store.latest_checklists(s, on=moment.date())
         accreditations = quality_store.accreditations(s, on=moment.date())
         groups = quality_store.peer_review_groups(s)
+    # the parts around the cycle as recorded by then (the mandatory courses' duties are kept as they are now only)
+    from flows.services.around_the_cycle import around_the_cycle
+
+    around = around_the_cycle(services, moment.date(), with_training=False)
     lines = []
     for p in practices:
         view = as_of(p.agb_code, events.get(p.agb_code, ()), moment)
@@ -141,7 +151,7 @@ def _status_as_of(services: Services, moment: datetime) -> list[StatusLine]:
                                 min_denominator=services.policy.min_denominator,
                                 quality_system=_quality_line(checklists.get(p.agb_code), accreditations.get(p.agb_code),
                                                           groups.get(p.agb_code)),
-                                folder=folders[p.agb_code]))
+                                folder=folders[p.agb_code], around=around.get(p.agb_code)))
     return lines
 
 

@@ -29,6 +29,8 @@ from domain.clock import AMSTERDAM
 from domain.conversations import Agreement, Attendee, ConversationReport, Evaluation, Goal
 from domain.mirror_meetings import ACCREDITATION_NAMES_NL, Accreditation, MirrorState
 from domain.obligations import CONVERSATION_KINDS, KitKind, ObligationKind
+from domain.quality_system import Accreditation as NhgAccreditation
+from domain.quality_system import Answer, Checklist, Condition, ConditionAnswer, PeerReviewGroup, conditions_for
 from domain.registry import Programme, Role
 from domain.rules.attendance import MEETING_ROLES
 from domain.support import SupportState
@@ -44,23 +46,28 @@ from domain.vocabulary import (
     goal_status_nl,
 )
 from flows.services import (
+    cards,
     context,
     digest,
     kits_and_courses,
     meetings,
     mirror_meetings,
     planning,
+    quality_system,
     queries,
     support,
     sweep,
+    training,
 )
 from flows.services.outbox import dispatch_outbox
 from flows.services.run_report import kinds_text
 from flows.testing.scenario import FULL_ATTENDANCE, Scenario
 from notifications.channels import EmlFolderChannel
+from readers.files import parse_courses
 from storage import obligations as store
 from storage import repository as repo
 from storage.database import sqlite_url
+from storage.read_models import StoredObligation
 
 START = date(2024, 1, 1)
 MAIL_FROM = "kwaliteit@zorggroep.example"
@@ -179,7 +186,8 @@ def run_demo(folder: Path, years: int = 3, practices: int = 12, *, full_review: 
         sc.clock.set(datetime.combine(monday, time(9, 0), tzinfo=AMSTERDAM))
         _officers_record_last_week(sc, services, monday, late)
         monday += timedelta(days=7)
-    status = queries.status(services)
+    # as the officers see it on the last day: with each part around the cycle in one line
+    status = queries.status(services, now=datetime.combine(end, time(18, 0), tzinfo=AMSTERDAM))
     return DemoResult(status=status, summary=_summary(services, status, database, end), database=database)
 
 
@@ -222,6 +230,7 @@ def _officers_record_last_week(sc: Scenario, services: context.Services, monday:
     _officers_follow_support(sc, services, week)
     _mirror_meeting(sc, services, week)
     _meetings_held(sc, services, week)
+    _cards_and_quality_system(sc, services, week, rows)
 
 
 def _meetings_held(sc: Scenario, services: context.Services, week: tuple[date, date]) -> None:
@@ -240,6 +249,62 @@ def _meetings_held(sc: Scenario, services: context.Services, week: tuple[date, d
 
 
 NEVER_AT_MEETINGS = "01000002"  # the POH of this practice never comes to the POH meeting
+
+CARD_SETS = ((date(2024, 3, 4), "2024.1", "eerste set: inhalatie, insuline en voetonderzoek"),
+             (date(2025, 9, 1), "2025.2", "kaarten COPD herzien na de nieuwe NHG-standaard"))
+BEHIND_ON_CARDS = "01000006"  # this practice never puts the second set in its folder: the officers hear of it
+BASIC_COURSE_ON = date(2024, 4, 15)  # the POH elderly care of every third practice follows the basic course
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+def _checklist(agb: str, year: int) -> Checklist:
+    """Every condition met, except at one practice in four: the policy plan partly, no complaints procedure in the
+    first year."""
+    answers = {c: ConditionAnswer(answer=Answer.YES) for c in conditions_for(False)}
+    if int(agb) % 4 == 1:
+        answers[Condition.POLICY_PLAN] = ConditionAnswer(answer=Answer.PARTLY, note="jaarverslag nog niet af")
+        if year == START.year:
+            answers[Condition.COMPLAINTS_PROCEDURE] = ConditionAnswer(answer=Answer.NO, note="volgt dit jaar")
+    return Checklist(answers=answers)
+
+
+def _cards_and_quality_system(sc: Scenario, services: context.Services, week: tuple[date, date],
+                              rows: list[StoredObligation]) -> None:
+    """Instruction cards published and put in the practices' folders a fortnight later (one practice stays behind
+    on the second set), the course catalogue imported and a basic course followed, and each practice's own quality
+    system: a first checklist, NHG accreditation for half of them, the GP groups' peer review, and each next
+    checklist a week before it is due."""
+    codes = sorted(queries.known_practices(services))
+    now = sc.clock.now()
+    if week[1] + timedelta(days=1) == START:  # the first Monday: what the care group starts from
+        training.import_courses(services, parse_courses(SAMPLES / "courses.csv"), now, sc.actor)
+        for i, agb in enumerate(codes):
+            quality_system.record_checklist(services, agb, START, _checklist(agb, START.year), now, sc.actor)
+            quality_system.record_peer_review(services, agb, PeerReviewGroup(
+                group=GROUPS[i % len(GROUPS)].replace("HAGRO", "Toetsgroep").replace("-", " ").title(),
+                ekc="R. Visser" if GROUPS[i % len(GROUPS)] == MIRROR_GROUP else None), now, sc.actor)
+            if i % 2 == 0:  # one accreditation lapses in the demo's second year: its notice goes out before
+                valid = date(2025, 6, 30) if i == 0 else date(2027, 3, 31)
+                quality_system.record_accreditation(services, agb, NhgAccreditation(
+                    valid_until=valid, audited_on=date(2023, 4, 3)), now, sc.actor)
+    for day, version, note in CARD_SETS:
+        if week[0] <= day <= week[1]:
+            cards.publish_cards(services, version, day, now, sc.actor, note=note)
+        if week[0] <= day + timedelta(days=14) <= week[1]:
+            for agb in codes:
+                if not (version == CARD_SETS[-1][1] and agb == BEHIND_ON_CARDS):
+                    cards.mark_cards_current(services, agb, version, day + timedelta(days=14), now, sc.actor)
+    if week[0] <= BASIC_COURSE_ON <= week[1]:
+        for agb in codes[::3]:
+            elderly = [p.name for p in queries.practice(services, agb).people if p.role is Role.POH_ELDERLY]
+            for name in elderly:
+                kits_and_courses.record_course_completion(services, agb, name, "basis_poh_ouderenzorg",
+                                                          BASIC_COURSE_ON, now, sc.actor)
+    for row in rows:
+        filled = row.due_on - timedelta(days=7)
+        if row.kind == ObligationKind.PRACTICE_CHECKLIST and row.agb_code and week[0] <= filled <= week[1]:
+            quality_system.record_checklist(services, row.agb_code, filled, _checklist(row.agb_code, filled.year),
+                                            now, sc.actor)
 
 
 MIRROR_GROUP = "HAGRO-WEST"
@@ -350,6 +415,35 @@ def _follow_up_lines(services: context.Services) -> list[str]:
     ]
 
 
+def _around_lines(services: context.Services, end: date) -> list[str]:
+    """What the summary says of the parts around the cycle besides the meetings: training, the quality folder and
+    the practices' own quality system."""
+    lines = training.training(services, end)
+    mandatory = Counter(t.status for t in lines if t.kind == "mandatory")
+    followed = sum(1 for t in lines if t.status == "followed")
+    with services.session() as s:
+        sent = Counter(m.kind for m in repo.outbox(s))
+    folders = cards.folders(services, end)
+    behind = [f.agb_code for f in folders if f.standing.behind]
+    systems = quality_system.quality_systems(services)
+    with_open = sum(1 for q in systems if q.checklist and q.checklist.open_conditions)
+    accredited = [q for q in systems if q.accreditation]
+    lapsed = sum(1 for q in accredited if q.accreditation and q.accreditation.valid_until < end)
+    return [
+        f"Scholing op {end.isoformat()}: verplicht {mandatory['current']} bij, {mandatory['due']} aan de beurt, "
+        f"{mandatory['overdue']} over tijd; herinneringen {sent['training_due']}, meldingen over tijd "
+        f"{sent['training_overdue']}; basis-, start- of verdiepingsscholing gevolgd: {followed}",
+        "Kwaliteitsmap: versies " + ", ".join(c.version for c in cards.card_sets(services))
+        + f" gepubliceerd ({sent['cards_published']} berichten); actueel bij {len(folders) - len(behind)} "
+        f"praktijken, achter: {', '.join(behind) or 'geen'} ({sent['cards_behind']} bericht(en) aan functionarissen)",
+        f"Kwaliteitssysteem: {sum(1 for q in systems if q.checklist)} praktijken met een checklist, open voorwaarden "
+        f"bij {with_open}; NHG-accreditatie bij {len(accredited)} ({lapsed} verlopen; {sent['accreditation_due']} "
+        f"bericht(en) vooraf); toetsgroep met EKC bij "
+        f"{sum(1 for q in systems if q.peer_review and q.peer_review.led_by_ekc)}; checklist-verzoeken "
+        f"{sent['checklist_due']}",
+    ]
+
+
 def _summary(services: context.Services, status: list[queries.StatusLine], database: Path, end: date) -> str:
     counts = Counter(line.state for line in status)
     with services.session() as s:
@@ -366,6 +460,7 @@ def _summary(services: context.Services, status: list[queries.StatusLine], datab
         lines.append(f"  {line.agb_code} {line.name}, op {event.at.date().isoformat()}:")
         lines.extend(f"    - {r['explanation']}" for r in event.reasons)
     lines.extend(_follow_up_lines(services))
+    lines.extend(_around_lines(services, end))
     lines.append("Berichten verstuurd (als .eml in de outbox-map): "
                  + (kinds_text(messages) or "geen"))
     lines.append(f"Outbox-map: {database.parent / 'outbox'} ({len(list((database.parent / 'outbox').glob('*.eml')))} "

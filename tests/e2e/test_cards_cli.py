@@ -34,7 +34,7 @@ def test_an_officer_publishes_cards_records_folders_current_and_sees_who_is_behi
     assert "Praktijk De Eik" in staff("cards", "--now", "2026-03-20T12:00").stdout
     status = {x["agb_code"]: x for x in staff.json("status")}
     assert (status[EIK]["cards_behind_since"], status[LINDE]["cards_behind_since"]) == ("2026-03-02", None)
-    assert "map achter" in flat(staff("status").stdout)  # the column of the practice's quality system
+    assert "kwaliteitsmap: achter sinds 2026-03-02" in flat(staff("status").stdout)  # its line around the cycle
     staff("run", "--now", "2026-04-14T06:00", "--only", "sweep-due")
     assert sorted(m["recipient_name"] for m in staff.json("outbox") if m["kind"] == "cards_behind") == [
         "A. Jansen", "P. de Boer"]  # every officer (P. de Boer's held for an address)

@@ -846,6 +846,8 @@ def test_a_conversation_entered_a_week_late_is_kept_late_and_the_past_can_be_sho
     now = {line["agb_code"]: line for line in staff.json("status")}
     then = {line["agb_code"]: line for line in staff.json("status", "--as-of", "2024-04-10T09:00")}
     present = ("waiting_steps", "held_messages")  # of now only: what waits is not kept for the past
+    for line in (now[LINDE], then[LINDE]):  # nor are the mandatory courses' duties (the line of now only)
+        line["around_the_cycle"].pop("training")
     assert {k: v for k, v in now[LINDE].items() if k not in present} == {
         k: v for k, v in then[LINDE].items() if k not in present}
     assert "(laat)" in flat(staff("history", LINDE).stdout)
@@ -1147,3 +1149,40 @@ def test_an_officer_sees_who_is_current_due_and_overdue_on_mandatory_training(st
     overdue = staff.json("training", "--overdue", "--json", "--on", "2024-08-01")
     assert [(t["agb_code"], t["person"]) for t in overdue] == [(LINDE, "C. Bakker")]
     assert "over tijd" in flat(staff("training", "--on", "2024-08-01").stdout)
+
+
+def test_a_care_group_imports_its_course_catalogue_and_its_practice_managers_are_followed_too(staff: Staff) -> None:
+    staff("init")
+    staff("load-registry", write("registry.yaml", REGISTRY))
+    assert staff.json("courses", "--json")["shipped"] is True
+    catalogue = write("scholingen.csv", "code,name,kind,roles,every_months\n"
+                                        "langerhans,Langerhans,mandatory,gp_principal;practice_manager,24\n"
+                                        "start_poh,Startscholing POH,start,poh_chronic,\n")
+    assert "2 scholing(en), waarvan 1 verplicht" in flat(staff("import-courses", catalogue,
+                                                               "--now", "2024-01-10T09:00").stdout)
+    shown = staff.json("courses", "--json")
+    assert shown["shipped"] is False and [c["code"] for c in shown["courses"]] == ["langerhans", "start_poh"]
+    assert "startscholing" in flat(staff("courses").stdout)
+    before = staff.database()
+    refused = staff.refused("import-courses", write("fout.csv", "code,name,kind,roles,every_months\n"
+                                                                 "caspir,Caspir,mandatory,gp;kapper,0\n"),
+                            "--now", "2024-01-10T09:00")
+    assert "rij 2, kolom roles" in refused and "rij 2, kolom every_months" in refused
+    assert staff.database() == before
+
+
+def test_status_and_the_practices_view_show_each_part_around_the_cycle_in_one_line(staff: Staff) -> None:
+    staff("init")
+    staff("load-registry", write("registry.yaml", REGISTRY))
+    staff("publish-cards", "2024.1", "--on", "2024-01-08", "--now", "2024-01-08T10:00")
+    staff("cards-current", LINDE, "--version", "2024.1", "--on", "2024-01-10", "--now", "2024-01-10T10:00")
+    staff("run", "--now", "2024-01-17T06:00", "--only", "sweep-due")
+    (linde,) = [line for line in staff.json("status", "--json") if line["agb_code"] == LINDE]
+    around = linde["around_the_cycle"]
+    assert set(around) == {"meetings", "training", "cards", "neighbourhood", "quality_system"}
+    assert around["cards"] == "actueel (versie 2024.1, sinds 2024-01-10)"
+    assert around["training"] is not None and around["quality_system"] is None
+    view = staff.json("indicators", LINDE, "--json")
+    assert view["around_the_cycle"] == around
+    assert "kwaliteitsmap: actueel (versie 2024.1" in flat(staff("indicators", LINDE).stdout)
+    assert "Rond de cyclus" in flat(staff("status").stdout)

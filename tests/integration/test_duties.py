@@ -23,6 +23,7 @@ from sqlmodel import Session
 from domain.calendar import WorkingCalendar
 from domain.clock import AMSTERDAM
 from domain.commands import LeaveProgramme
+from domain.courses import SHIPPED_CATALOGUE
 from domain.obligations import KitKind, ObligationKind, PracticeFacts, practice_obligations
 from domain.policy import Policy
 from domain.trajectory import TrajectoryState
@@ -177,7 +178,7 @@ def test_the_first_sweep_plans_every_duty_of_a_practice_once(services: Services)
     assert keys == sorted([
         LINDE_ANNUAL, f"instruction_kit:{LINDE}:insulin:2023-01-01",
         f"mandatory_course:{LINDE}:C. Bakker|langerhans:none", f"mandatory_course:{LINDE}:D. Mulder|caspir:none",
-        f"mandatory_course:{LINDE}:D. Mulder|langerhans:none",
+        f"mandatory_course:{LINDE}:D. Mulder|langerhans:none", f"mandatory_course:{LINDE}:F. de Wit|langerhans:none",
     ])
     row = obligation(services, LINDE_ANNUAL)
     assert (row.due_on, row.planned_on, row.next_notice_on) == (date(2025, 3, 12), date(2025, 2, 26),
@@ -199,12 +200,12 @@ def test_each_duty_reports_how_many_messages_it_queued_and_whether_a_record_was_
     assert planning.plan_meetings(services, at("2025-01-15")).queued == {"meeting_invitation": 7}
     swept = sweep.sweep_due(services, at("2025-01-29"))
     # the courses nobody recorded are past due by now: one overdue notice each, to the person and the practice
-    # manager (7 courses: 7 + 7)
-    assert swept.queued == {"conversation_invitation": 13, "training_overdue": 14} and swept.messages == 27
+    # manager (7 courses: 7 + 7), and to each of the two practice managers about their own Langerhans (2)
+    assert swept.queued == {"conversation_invitation": 13, "training_overdue": 16} and swept.messages == 29
     assert "uitnodiging: 6 bericht(en) klaargezet" in next(x["details"] for x in swept.lines if x["praktijk"] == LINDE)
     with services.session() as s:
         run = store.get_duty_run(s, "sweep_due", at("2025-01-29"))
-    assert run is not None and run.summary["messages"] == 27
+    assert run is not None and run.summary["messages"] == 29
 
 
 # --- the annual conversation: invitation, reminder, overdue ----------------------------------------
@@ -318,7 +319,7 @@ def test_a_practice_that_leaves_owes_nothing_more_and_its_open_duties_are_cancel
     conversations.leave(services, LeaveProgramme(agb_code=EIK, on=date(2024, 12, 31), reason="praktijk gestopt"),
                         at("2025-01-02"), "user:officer", live=True)
     report = sweep.sweep_due(services, at("2025-01-29"))
-    assert report.cancelled == 8
+    assert report.cancelled == 9
     eik = obligations(services, agb_code=EIK)
     assert {o.status for o in eik} == {"cancelled"}
     assert all(o.close_reason == "niet meer verschuldigd: traject staat op vertrokken" for o in eik)
@@ -669,8 +670,9 @@ def test_completing_a_mandatory_course_closes_it_and_plans_the_next_round(servic
     assert obligation(services, f"mandatory_course:{LINDE}:D. Mulder|langerhans:none").status == "open"
     sweep.sweep_due(services, at("2024-07-24"))
     assert sorted((m.recipient_name, m.payload["courses"][0]["code"]) for m in outbox(services, "training_due")
-                  if m.agb_code == LINDE) == [("C. Bakker", "langerhans"), ("D. Mulder", "langerhans")]
-    assert len(outbox(services, "training_due")) == 2 + 5  # and De Eik's five
+                  if m.agb_code == LINDE) == [("C. Bakker", "langerhans"), ("D. Mulder", "langerhans"),
+                                              ("F. de Wit", "langerhans")]
+    assert len(outbox(services, "training_due")) == 3 + 6  # and De Eik's six
 
 
 def test_a_course_completion_for_someone_not_in_the_register_is_refused(services: Services) -> None:
@@ -942,7 +944,8 @@ def test_two_workers_sweeping_the_same_moment_queue_each_message_and_plan_each_d
     assert (obs, messages) == snapshot(reference)[:2]
     assert len({o[0] for o in obs}) == len(obs) and len({m[0] for m in messages}) == len(messages)
     assert Counter(m[1] for m in messages) == {"conversation_invitation": 18, "conversation_reminder": 3,
-                                               "conversation_overdue": 6, "training_due": 11, "training_overdue": 19}
+                                               "conversation_overdue": 6, "training_due": 13,  # practice
+                                               "training_overdue": 21}  # managers' own Langerhans included
     assert all(n == 1 for n in log.values()) and set(log) == set(snapshot(reference)[2])
     assert len(queries.duty_runs(a)) == 5
 
@@ -957,7 +960,7 @@ def test_the_worker_that_loses_the_race_to_plan_a_duty_does_not_log_it_as_planne
         practice, view = repo.get_practice(s, LINDE), repo.load_view(s, LINDE)
     assert practice is not None
     facts = PracticeFacts(agb_code=LINDE, view=view, programmes=practice.programmes, people=())
-    wanted = practice_obligations(facts, a.policy, a.calendar, date(2024, 3, 18))
+    wanted = practice_obligations(facts, a.policy, a.calendar, date(2024, 3, 18), courses=SHIPPED_CATALOGUE)
     outcome: dict[str, list[str]] = {}
     with Session(a.db) as first:
         outcome["a"] = store.add_obligations(first, wanted, next_notice={}, now=at("2024-03-18"), actor="a",

@@ -119,3 +119,34 @@ def test_events_stored_with_one_time_get_it_as_both_times_and_no_step_waits_afte
         at, recorded = conn.execute(sa.text("SELECT at, recorded_at FROM trajectory_event")).one()
         steps = conn.execute(sa.text("SELECT count(*) FROM trajectory_step")).scalar()
     assert at == recorded and str(at).startswith("2024-01-15 15:00") and steps == 0
+
+
+def test_mandatory_courses_a_policy_version_set_become_the_course_catalogue_and_leave_the_policy(
+    fresh_engine: sa.Engine,
+) -> None:
+    import json
+
+    from flows.services.context import Services
+    from storage import courses as course_store
+    from storage import repository as repo
+
+    own = {"mandatory_courses": [{"code": "hygiene", "name": "Hygiëne", "roles": ["practice_manager"],
+                                  "every_months": 36, "first_within_months": 3, "url": None}],
+           "deviation_share_of_target": 0.15}
+    shipped_then = {"mandatory_courses": [
+        {"code": "caspir", "name": "Caspir", "roles": ["poh_chronic", "doctors_assistant", "nurse"],
+         "every_months": 24},
+        {"code": "langerhans", "name": "Langerhans", "roles": ["gp_principal", "gp", "poh_chronic",
+                                                               "nurse_practitioner"], "every_months": 24}]}
+    insert = ("INSERT INTO policy_version (number, applies_from, policy, reason, recorded_at, actor) "
+              "VALUES (:number, :applies_from, :policy, 'proef', '2024-06-01 10:00:00', 'user:officer')")
+    _upgrade(fresh_engine, "0020",
+             (insert, {"number": 1, "applies_from": "2024-07-01", "policy": json.dumps(shipped_then)}),
+             (insert, {"number": 2, "applies_from": "2025-01-01", "policy": json.dumps(own)}))
+    services = Services(db=fresh_engine)
+    with services.session() as s:
+        versions = repo.policy_versions(s)  # they load: the key is gone
+        catalogue = course_store.catalogue(s)
+    assert [v.policy.deviation_share_of_target for v in versions] == [0.20, 0.15]
+    assert catalogue is not None and [(c.code, c.every_months, c.first_within_months) for c in catalogue] == [
+        ("hygiene", 36, 3)]

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.calendar import WorkingCalendar
+from domain.courses import SHIPPED_CATALOGUE, Course, CourseKind
 from domain.obligations import (
     ConversationMoveError,
     KitKind,
@@ -67,7 +68,7 @@ def facts(
 
 
 def plan(f: PracticeFacts, on: date, calendar: WorkingCalendar = DUTCH, policy: Policy = POLICY) -> list[Obligation]:
-    return practice_obligations(f, policy, calendar, on)
+    return practice_obligations(f, policy, calendar, on, courses=SHIPPED_CATALOGUE)
 
 
 def only(obligations: list[Obligation], kind: ObligationKind, subject: str | None = None) -> Obligation:
@@ -211,9 +212,21 @@ PEOPLE = [("C. Bakker", Role.GP_PRINCIPAL), ("D. Mulder", Role.POH_CHRONIC), ("E
           ("F. de Wit", Role.PRACTICE_MANAGER)]
 
 
-def test_courses_follow_the_roles_of_the_people() -> None:
+def test_courses_follow_the_roles_of_the_people_practice_managers_included() -> None:
     courses = [o for o in plan(facts(people=PEOPLE), date(2024, 3, 18)) if o.kind is ObligationKind.MANDATORY_COURSE]
-    assert sorted(o.subject for o in courses) == ["C. Bakker|langerhans", "D. Mulder|caspir", "D. Mulder|langerhans"]
+    assert sorted(o.subject for o in courses) == ["C. Bakker|langerhans", "D. Mulder|caspir", "D. Mulder|langerhans",
+                                                  "F. de Wit|langerhans"]
+
+
+def test_only_the_catalogues_mandatory_courses_are_owed_and_each_by_its_own_roles() -> None:
+    own = (Course(code="hygiene", name="Hygiëne in de praktijk", kind=CourseKind.MANDATORY,
+                  roles=frozenset({Role.PRACTICE_MANAGER, Role.POH_ELDERLY}), every_months=36),
+           Course(code="start_poh", name="Startscholing POH", kind=CourseKind.START,
+                  roles=frozenset({Role.POH_CHRONIC})))
+    found = practice_obligations(facts(people=PEOPLE), POLICY, DUTCH, date(2024, 3, 18), courses=own)
+    courses = [o for o in found if o.kind is ObligationKind.MANDATORY_COURSE]
+    assert sorted(o.subject for o in courses) == ["E. Kok|hygiene", "F. de Wit|hygiene"]
+    assert {o.basis["first_within_months"] for o in courses} == {6}
 
 
 def test_a_course_never_completed_is_due_six_months_after_it_was_first_planned() -> None:
@@ -383,7 +396,7 @@ def test_an_annual_conversation_is_met_only_by_one_held_after_its_anchor() -> No
 def test_planning_the_same_facts_twice_gives_the_same_obligations() -> None:
     f = facts(programmes={Programme.DM2: date(2023, 1, 1), Programme.COPD: date(2023, 1, 1)}, people=PEOPLE)
     first = plan(f, date(2024, 3, 18))
-    assert len({o.key for o in first}) == len(first) == 6
+    assert len({o.key for o in first}) == len(first) == 7
     assert plan(f, date(2024, 3, 18)) == first
 
 

@@ -103,7 +103,9 @@ PM_MEETING = obligation(ObligationKind.PRACTICE_MANAGER_MEETING, None, "2", date
 KIT = obligation(ObligationKind.INSTRUCTION_KIT, LINDE, "inhalation", date(2026, 3, 2), last_refreshed_on="2024-03-01")
 NEW_KIT = obligation(ObligationKind.INSTRUCTION_KIT, EIK, "insulin", date(2026, 3, 2), last_refreshed_on=None)
 COURSE = obligation(ObligationKind.MANDATORY_COURSE, LINDE, "D. Mulder|caspir", date(2026, 1, 30),
-                    person="D. Mulder", role="poh_chronic", course="caspir", last_completed_on="2023-01-20")
+                    person="D. Mulder", role="poh_chronic", course="caspir", last_completed_on="2023-01-20",
+                    course_name="Caspir-cursus (spirometrie bij astma en COPD)",
+                    course_url="https://www.cohaesie.nl/scholingen")
 GONE = obligation(ObligationKind.MANDATORY_COURSE, LINDE, "X|caspir", date(2026, 1, 30),
                   person="X", role="poh_chronic", course="caspir", last_completed_on=None)
 PLAN = (("Oproepsysteem inrichten", "Coaching on the job"), date(2024, 11, 12))
@@ -183,10 +185,10 @@ def compose_all() -> dict[str, list[OutboxMessage]]:
         "meeting managers, no officers": compose.meeting_messages(PM_MEETING, [linde, eik], (), CARE_GROUP, policy),
         "kit": compose.kit_messages(KIT, linde, ASSIGNED, CARE_GROUP),
         "kit, first time, no officers": compose.kit_messages(NEW_KIT, eik, (), CARE_GROUP),
-        "course": compose.training_messages(COURSE, linde, policy, CARE_GROUP),
-        "course, person gone": compose.training_messages(GONE, linde, policy, CARE_GROUP),
-        "course overdue": compose.training_overdue_messages(COURSE, linde, policy, CARE_GROUP),
-        "course overdue, person gone": compose.training_overdue_messages(GONE, linde, policy, CARE_GROUP),
+        "course": compose.training_messages(COURSE, linde, CARE_GROUP),
+        "course, person gone": compose.training_messages(GONE, linde, CARE_GROUP),
+        "course overdue": compose.training_overdue_messages(COURSE, linde, CARE_GROUP),
+        "course overdue, person gone": compose.training_overdue_messages(GONE, linde, CARE_GROUP),
     }
     for event, effects in events():
         out[f"board {event.trigger.value}"] = compose.board_messages(effects, event, linde, BOARD, date(2024, 4, 29),

@@ -135,9 +135,19 @@ def text_files() -> dict[str, str]:
         "policy-negative-threshold.yaml": "deviation_share_of_target: -0.5\n",
         "policy-unknown-threshold.yaml": "deviaton_share_of_target: 0.15\n",
         "policy-meeting-location-line-break.yaml": 'meeting_location: "Zaal 1\\r\\nBcc: iedereen@example.org"\n',
-        "policy-course-url-with-line-break.yaml": (
-            'mandatory_courses: [{code: caspir, name: Caspir, roles: [gp], every_months: 24,\n'
-            '                     url: "https://scholing.example/caspir\\r\\nBcc: iedereen@example.org"}]\n'),
+        "policy-with-courses.yaml": (
+            "mandatory_courses: [{code: caspir, name: Caspir, roles: [gp], every_months: 24}]\n"),
+        # course catalogues (import-courses)
+        "courses-url-with-line-break.csv": (
+            "code,name,kind,roles,every_months,url\n"
+            'caspir,Caspir,mandatory,gp,24,"https://scholing.example/caspir\r\nBcc: iedereen@example.org"\n'),
+        "courses-unknown-role.csv": "code,name,kind,roles,every_months\ncaspir,Caspir,mandatory,gp;tandarts,24\n",
+        "courses-every-0-months.csv": "code,name,kind,roles,every_months\ncaspir,Caspir,mandatory,gp,0\n",
+        "courses-mandatory-without-months.csv": "code,name,kind,roles,every_months\ncaspir,Caspir,mandatory,gp,\n",
+        "courses-unknown-kind.csv": "code,name,kind,roles,every_months\ncaspir,Caspir,facultatief,gp,24\n",
+        "courses-code-twice.csv": ("code,name,kind,roles,every_months\ncaspir,Caspir,mandatory,gp,24\n"
+                                   "caspir,Caspir opnieuw,mandatory,poh_chronic,24\n"),
+        "courses-bsn-in-name.csv": f"code,name,kind,roles,every_months\ncaspir,Caspir voor {BSN},mandatory,gp,24\n",
         "policy-text-instead-of-number.yaml": "deviation_share_of_target: veel\n",
         "policy-not-yaml.toml": "deviation_share_of_target = = 0.15\n",
         # settings files (QC_SETTINGS_FILE)
