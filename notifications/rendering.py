@@ -2,8 +2,8 @@
 
 One template pair per kind (``templates/<kind>.txt.j2`` and ``<kind>.html.j2``), rendered with
 ``StrictUndefined`` (a missing payload field is an error, never an empty gap) and, for HTML,
-autoescaping. Conversation and meeting invitations carry an iCalendar invite; any message whose
-payload has ``chart_svg`` carries that chart.
+autoescaping. Conversation and meeting invitations carry an iCalendar invite, a conversation's invitation its pack
+as PDF (``notifications.pdf``); any message whose payload has ``chart_svg`` carries that chart.
 
 Invariants: the ``Message-ID`` is derived from the message's key (same key, same id: a message sent
 twice after a crash is one message to a mail client) and so are the MIME boundaries; the ``Date``
@@ -16,7 +16,9 @@ Payloads per kind: ``notifications.payloads`` (one typed model per kind; ``notif
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -231,6 +233,11 @@ def render(message: MessageLike, *, mail_from: str, now: datetime, care_group: s
     if invite is not None:
         msg.add_attachment(invite, maintype="text", subtype="calendar", filename="uitnodiging.ics",
                            params={"method": "REQUEST", "charset": "utf-8"})
+    if message.kind == "conversation_invitation" and message.payload.get("prepare") is not None:
+        # the conversation pack to print (issue 15): the same PDF the workspace and ``qualitycycle pack`` give
+        msg.add_attachment(_pack_pdf(json.dumps(message.payload, sort_keys=True, default=str), now),
+                           maintype="application", subtype="pdf",
+                           filename=_attachment_name(message, "gesprekspakket", ".pdf"))
     svg = message.payload.get("chart_svg")
     if svg:
         msg.add_attachment(str(svg).encode("utf-8"), maintype="image", subtype="svg+xml",
@@ -238,6 +245,14 @@ def render(message: MessageLike, *, mail_from: str, now: datetime, care_group: s
     msg["Content-Language"] = "nl"  # after the body: making a multipart moves Content-* headers into the part
     _stable_boundaries(msg, message.key)
     return msg
+
+
+@functools.lru_cache(maxsize=8)
+def _pack_pdf(payload: str, now: datetime) -> bytes:
+    """The pack of an invitation, made once for all its recipients (they share one payload)."""
+    from notifications.pdf import conversation_pack_pdf  # fpdf2: loaded only when a pack is made
+
+    return conversation_pack_pdf(json.loads(payload), as_amsterdam(now))
 
 
 def _stable_boundaries(msg: EmailMessage, key: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from sqlmodel import Session
 
-from domain.clock import as_amsterdam
+from domain.clock import AMSTERDAM, as_amsterdam
 from domain.registry import Person, Role
 from domain.rules.escalation import assess_progress
 from domain.trajectory import TrajectoryState, as_of
@@ -89,11 +89,10 @@ def board_digest(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR
     return finish_duty(services, report, actor)
 
 
-def _digest_of_period(s: Session, start: date, end: date, months: int, board: Sequence[Person], care_group: str,
-                      now: datetime, report: DutyReport, count_after_days: int = 0,
-                      min_denominator: int | None = None, around: Sequence[dict[str, Any]] = ()) -> None:
+def _trajectories_at(s: Session, end: date, tz: Any, count_after_days: int = 0) -> list[TrajectoryFacts]:
+    """Every trajectory under the underperformer policy at the end of ``end``, each as it stood then."""
     # who was under the policy at the period's end (a digest sent late must not list later escalations)
-    end_moment = datetime.combine(end + relativedelta(days=1), datetime.min.time(), tzinfo=now.tzinfo)
+    end_moment = datetime.combine(end + relativedelta(days=1), datetime.min.time(), tzinfo=tz)
     under = set(repo.states_at(s, end_moment, TrajectoryState.UNDERPERFORMER_POLICY))
     # each trajectory as it stood at the period's end (a digest sent late must not show a later plan or policy)
     views = [as_of(code, repo.load_events(s, code), end_moment) for code in sorted(under)]
@@ -106,6 +105,27 @@ def _digest_of_period(s: Session, start: date, end: date, months: int, board: Se
         figures = shared.with_scores(scores.get(view.agb_code, []))
         progress = assess_progress(figures, view.flagged, view.plan_agreed_on, end)
         trajectories.append(TrajectoryFacts(practices[view.agb_code], view, figures, progress))
+    return trajectories
+
+
+def digest_payload(services: Services, start: date, end: date) -> dict[str, Any]:
+    """The digest of a period as the board reads it (the payload of ``board_digest``), without sending anything:
+    what the board's report of that period prints."""
+    services = services.in_force(end)
+    policy = services.policy
+    around = [c.as_payload() for c in around_counts(services, start, end)]
+    with services.session() as s:
+        trajectories = _trajectories_at(s, end, AMSTERDAM, policy.figures_count_after_days)
+        care_group = repo.care_group_name(s)
+    (message, *_) = digest_messages(start, end, policy.board_digest_every_months, trajectories, [], care_group,
+                                    policy.min_denominator, around)
+    return dict(message.payload)
+
+
+def _digest_of_period(s: Session, start: date, end: date, months: int, board: Sequence[Person], care_group: str,
+                      now: datetime, report: DutyReport, count_after_days: int = 0,
+                      min_denominator: int | None = None, around: Sequence[dict[str, Any]] = ()) -> None:
+    trajectories = _trajectories_at(s, end, now.tzinfo, count_after_days)
     messages = digest_messages(start, end, months, trajectories, board, care_group, min_denominator, around)
     new = repo.add_messages(s, messages, created_at=now)
     if new:

@@ -1186,3 +1186,23 @@ def test_status_and_the_practices_view_show_each_part_around_the_cycle_in_one_li
     assert view["around_the_cycle"] == around
     assert "kwaliteitsmap: actueel (versie 2024.1" in flat(staff("indicators", LINDE).stdout)
     assert "Rond de cyclus" in flat(staff("status").stdout)
+
+
+def test_an_officer_prints_a_practices_pack_the_boards_report_and_an_indicator_table(staff: Staff) -> None:
+    from tests.unit.test_documents import pdf_text
+
+    staff("init")
+    staff("load-registry", write("registry.yaml", REGISTRY))
+    staff("run", "--now", "2024-01-17T06:00", "--only", "sweep-due")
+    assert "gesprekspakket geschreven" in flat(staff("pack", LINDE, "--out", "linde.pdf",
+                                                     "--now", "2024-02-01T10:00").stdout)
+    assert "Gesprekspakket" in pdf_text(Path("linde.pdf").read_bytes())
+    staff("board-report", "--out", "bestuur.pdf", "--period", "2023K4", "--now", "2024-02-01T10:00")
+    assert "periode 1 oktober 2023 tot en met 31 december 2023" in pdf_text(Path("bestuur.pdf").read_bytes())
+    staff("indicator-table", "--care-group", "--out", "zorggroep.xlsx", "--now", "2024-02-01T10:00")
+    assert Path("zorggroep.xlsx").read_bytes()[:2] == b"PK"
+    assert "2024K5" in staff.refused("board-report", "--out", "x.pdf", "--period", "2024K5",
+                                     "--now", "2024-02-01T10:00")
+    assert "nog niet afgesloten" in staff.refused("board-report", "--out", "x.pdf", "--period", "2024K1",
+                                                  "--now", "2024-02-01T10:00")
+    assert not Path("x.pdf").exists()

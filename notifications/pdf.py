@@ -1,0 +1,265 @@
+"""Printable documents as PDF (fpdf2): the conversation pack a practice and its officers prepare a conversation from,
+and the board's report of a period.
+
+Both are drawn from the typed payloads the messages carry (``notifications.payloads``: ``ConversationInvitation``
+and ``BoardDigest``), so the pack attached to an invitation and the one downloaded from the workspace say the same.
+
+Invariants:
+- A document is a pure function of its payload and the moment it is made (the PDF's creation date): the same input
+  gives the same bytes.
+- A figure over fewer patients than the policy judges is shown as such (``figure_nl``), never as a bare percentage.
+- Fonts are shipped (DejaVu Sans, ``fonts/``): the document needs nothing from the machine or the network, and every
+  Dutch character (ë, ï, é, €, †) prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from domain.vocabulary import (
+    answer_nl,
+    conversation_nl,
+    date_nl,
+    duration_nl,
+    figure_nl,
+    goal_status_nl,
+    moment_nl,
+    number_nl,
+    outcome_nl,
+    owner_nl,
+    percent_nl,
+    programme_nl,
+)
+
+FONTS = Path(__file__).resolve().parent / "fonts"
+INK, MUTED, RULE = (30, 33, 40), (91, 98, 114), (200, 204, 212)
+
+
+class _Document(FPDF):
+    """An A4 page with the care group and the document's title above, and page numbers below."""
+
+    def __init__(self, title: str, care_group: str, made_at: datetime) -> None:
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
+        self.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+        self.set_creation_date(made_at)
+        self.set_title(title)
+        self.set_author(care_group)
+        self.set_creator("qualitycycle")
+        self.set_auto_page_break(auto=True, margin=16)
+        self.set_margins(16, 16, 16)
+        self.doc_title, self.care_group = title, care_group
+        self.alias_nb_pages()
+        self.add_page()
+
+    def header(self) -> None:
+        self.set_font("DejaVu", size=8)
+        self.set_text_color(*MUTED)
+        self.cell(0, 5, f"{self.care_group} · {self.doc_title}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.ln(2)
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("DejaVu", size=8)
+        self.set_text_color(*MUTED)
+        self.cell(0, 5, f"pagina {self.page_no()} van {{nb}}", align="R")
+
+    def title_block(self, title: str, subtitle: str) -> None:
+        self.set_text_color(*INK)
+        self.set_font("DejaVu", "B", 15)
+        self.multi_cell(0, 7, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_font("DejaVu", size=10)
+        self.set_text_color(*MUTED)
+        self.multi_cell(0, 5, subtitle, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.ln(3)
+
+    def heading(self, text: str) -> None:
+        if self.get_y() > self.h - 40:
+            self.add_page()
+        self.ln(2)
+        self.set_text_color(*INK)
+        self.set_font("DejaVu", "B", 11.5)
+        self.cell(0, 7, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_draw_color(*RULE)
+        self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
+        self.ln(1.5)
+
+    def text(self, value: str, *, muted: bool = False, size: float = 9.5) -> None:  # type: ignore[override]
+        self.set_font("DejaVu", size=size)
+        self.set_text_color(*(MUTED if muted else INK))
+        self.multi_cell(0, 4.8, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def bullets(self, items: Sequence[str]) -> None:
+        for item in items:
+            self.set_font("DejaVu", size=9.5)
+            self.set_text_color(*INK)
+            self.cell(4, 4.8, "•")
+            self.multi_cell(0, 4.8, item, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def grid(self, headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float]) -> None:
+        self.set_font("DejaVu", size=8.5)
+        self.set_text_color(*INK)
+        self.set_draw_color(*RULE)
+        with self.table(col_widths=tuple(widths), line_height=4.6, text_align="LEFT", first_row_as_headings=True,
+                        headings_style=_HEADINGS, borders_layout="HORIZONTAL_LINES") as table:
+            table.row(list(headers))
+            for row in rows:
+                table.row(list(row))
+        self.ln(1)
+
+    def svg(self, svg: str) -> None:
+        """A chart (``notifications.charts``) across the page's width."""
+        if self.get_y() > self.h - 90:
+            self.add_page()
+        # the chart's text in the shipped font: the PDF's core fonts lack characters such as "…"
+        self.image(svg.replace('font-family="sans-serif"', 'font-family="DejaVu"').encode("utf-8"), w=self.epw)
+        self.ln(2)
+
+
+def _headings_style() -> Any:
+    from fpdf.fonts import FontFace
+
+    return FontFace(family="DejaVu", emphasis="BOLD", color=INK, fill_color=(238, 240, 244))
+
+
+_HEADINGS = _headings_style()
+
+
+def _figure(line: Mapping[str, Any]) -> str:
+    if line.get("numerator") is None or line.get("denominator") is None:
+        return percent_nl(line.get("score"))
+    return figure_nl(line.get("score"), line.get("numerator"), line.get("denominator"),
+                     line.get("min_denominator") if line.get("small_numbers") else None)
+
+
+def _indicator_name(line: Mapping[str, Any]) -> str:
+    key = f"{line.get('programme')}/{line.get('indicator')}"
+    return f"{line['name']} ({key})" if line.get("name") else key
+
+
+def conversation_pack_pdf(invitation: Mapping[str, Any], made_at: datetime,
+                          support: Sequence[Mapping[str, Any]] = ()) -> bytes:
+    """The conversation pack (gesprekspakket) of a practice: the conversation, its main indicators against target
+    and national average (with the chart when the payload carries one), the agreements still open and those of its
+    last plan, the goals of the past year, the support given, the meetings it missed, its latest checklist of its
+    own quality system and the patient leaflets of its programmes. ``invitation`` is a ``ConversationInvitation``
+    payload (as JSON); ``support`` the visits given in the past year (``kind``, ``on``, ``by``, ``half_days``)."""
+    practice = invitation["practice"]
+    conversation = invitation["conversation"]
+    care_group = invitation["care_group"]["name"]
+    prepare = invitation.get("prepare") or {}
+    kind = conversation_nl(conversation["kind"])
+    doc = _Document(f"Gesprekspakket {practice['name']}", care_group, made_at)
+    what = kind + (f" {programme_nl(conversation['programme'])}" if conversation.get("programme") else "")
+    doc.title_block(f"Gesprekspakket: {what}",
+                    f"{practice['name']} (AGB-code {practice['agb_code']})"
+                    + (f", huisartsengroep {practice['gp_group']}" if practice.get("gp_group") else "")
+                    + f"\n{moment_nl(conversation['start'])}, {conversation['location']}")
+
+    doc.heading("Indicatoren" + (f" over de periode tot {date_nl(prepare['period_end'])}"
+                                 if prepare.get("period_end") else ""))
+    lines = prepare.get("indicators") or []
+    if lines:
+        doc.grid(("Indicator", "Score", "Streefwaarde", "Landelijk gemiddelde"),
+                 [(_indicator_name(x), _figure(x), percent_nl(x.get("target")),
+                   percent_nl(x.get("national_average"))
+                   + (f" ({x['national_average_year']})" if x.get("national_average_year") else ""))
+                  for x in lines], (78, 46, 25, 29))
+    else:
+        doc.text("Nog geen indicatorcijfers van de praktijk.", muted=True)
+    if invitation.get("chart_svg"):
+        doc.svg(str(invitation["chart_svg"]))
+
+    doc.heading("Afspraken")
+    open_ = prepare.get("open_agreements") or []
+    if open_:
+        doc.grid(("Afspraak", "Wie", "Uiterlijk", "Gemaakt", "Voorstel"),
+                 [(a["text"], owner_nl(a["owner"]), date_nl(a["due"]) if a.get("due") else "-", date_nl(a["made_on"]),
+                   outcome_nl(a["proposed_outcome"]) if a.get("proposed_outcome") else "")
+                  for a in open_], (70, 24, 28, 28, 28))
+    else:
+        doc.text("Geen openstaande afspraken.", muted=True)
+    if prepare.get("agreements"):
+        doc.text("Afspraken van het laatste verbeterplan"
+                 + (f" ({date_nl(prepare['agreements_from'])})" if prepare.get("agreements_from") else "") + ":")
+        doc.bullets(prepare["agreements"])
+
+    goals = prepare.get("goals") or []
+    if goals:
+        doc.heading("Doelen van het afgelopen jaar")
+        doc.grid(("Indicator", "Doel", "Uiterlijk", "Stand", "Cijfer"),
+                 [(_indicator_name(g), percent_nl(g["target"]), date_nl(g["by"]), goal_status_nl(g["status"]),
+                   _figure(g) if g.get("score") is not None else "-") for g in goals], (62, 18, 28, 24, 46))
+
+    if support:
+        doc.heading("Ondersteuning gegeven")
+        doc.grid(("Soort", "Op", "Door", "Dagdelen"),
+                 [(str(v["kind"]), date_nl(v["on"]), str(v.get("by") or "-"),
+                   number_nl(v["half_days"], 0) if v.get("half_days") is not None else "-") for v in support],
+                 (72, 36, 48, 22))
+
+    absence = prepare.get("meeting_absence") or []
+    if absence:
+        doc.heading("Overleg gemist")
+        doc.text("De praktijk was bij geen enkel overleg van:")
+        doc.bullets(absence)
+
+    checklist = prepare.get("checklist")
+    doc.heading("Kwaliteitssysteem van de praktijk")
+    if checklist:
+        open_conditions = checklist.get("open_conditions") or []
+        doc.text(f"Checklist ingevuld op {date_nl(checklist['filled_on'])}: "
+                 + (f"{len(open_conditions)} voorwaarde(n) niet (volledig) voldaan." if open_conditions
+                    else "aan alle voorwaarden voldaan."))
+        if open_conditions:
+            doc.grid(("Voorwaarde", "Antwoord", "Toelichting"),
+                     [(c["name"], answer_nl(c["answer"]), c.get("note") or "") for c in open_conditions],
+                     (92, 22, 64))
+    else:
+        doc.text("Geen checklist van het kwaliteitssysteem vastgelegd.", muted=True)
+
+    leaflets = prepare.get("leaflets") or []
+    if leaflets:
+        doc.heading("Patiëntenfolders")
+        doc.bullets([f"{programme_nl(x['programme'])}: {x['title']} ({x['url']})" for x in leaflets])
+    return bytes(doc.output())
+
+
+def board_report_pdf(digest: Mapping[str, Any], made_at: datetime) -> bytes:
+    """The board's report of a period (``BoardDigest`` payload as JSON): every practice under the underperformer
+    policy, since when, its plan and how its flagged indicators go, and the counts around the cycle."""
+    period = digest["period"]
+    care_group = digest["care_group"]["name"]
+    doc = _Document("Rapportage bestuur", care_group, made_at)
+    doc.title_block("Rapportage voor het bestuur",
+                    f"{care_group}, periode {date_nl(period['start'])} tot en met {date_nl(period['end'])}")
+    trajectories = digest.get("trajectories") or []
+    doc.heading(f"Praktijken onder het beleid minder presterende praktijken ({len(trajectories)})")
+    if not trajectories:
+        doc.text("Er vielen aan het eind van de periode geen praktijken onder het beleid.", muted=True)
+    for t in trajectories:
+        practice = t["practice"]
+        doc.set_font("DejaVu", "B", 10)
+        doc.multi_cell(0, 5.5, f"{practice['name']} (AGB-code {practice['agb_code']})",
+                       new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        doc.text(f"Onder het beleid sinds {date_nl(t['entered_policy_at'])}"
+                 + (f"; verbeterplan sinds {date_nl(t['plan_agreed_on'])} (loopt "
+                    f"{duration_nl(t['plan_agreed_on'], period['end'])})" if t.get("plan_agreed_on") else "") + ".",
+                 muted=True)
+        doc.grid(("Indicator", "Score", "Landelijk gemiddelde", "Sinds het plan"),
+                 [(_indicator_name(x), _figure(x), percent_nl(x.get("national_average")),
+                   (f"{number_nl(x['improvement_points'], signed=True)} punt (was {percent_nl(x['baseline_score'])})"
+                    if x.get("improvement_points") is not None else "-"))
+                  for x in t.get("indicators") or []], (72, 40, 30, 36))
+    around = digest.get("around") or []
+    if around:
+        doc.heading(f"Rond de kwaliteitscyclus (stand op {date_nl(period['end'])})")
+        doc.grid(("Wat", "Aantal", "Praktijken"),
+                 [(c["label"], str(c["count"]), ", ".join(c.get("practices") or [])) for c in around], (78, 18, 82))
+    return bytes(doc.output())

@@ -1,0 +1,86 @@
+"""The documents people print: the conversation pack and the board's report as PDF, indicator tables as XLSX (issue
+15, "Packs and downloads"), drawn from the payloads the messages carry; read back with pdfium and openpyxl."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+from typing import Any
+
+import openpyxl
+import pypdfium2 as pdfium
+
+from domain.indicator_views import IndicatorLine
+from domain.indicators import IndicatorKey
+from domain.vocabulary import Programme
+from notifications.pdf import board_report_pdf, conversation_pack_pdf
+from notifications.rendering import render, sample_messages
+from notifications.workbooks import indicator_workbook
+
+MADE = datetime(2025, 10, 1, 9, 0, tzinfo=UTC)
+
+
+def pdf_text(data: bytes) -> str:
+    document = pdfium.PdfDocument(data)
+    return "\n".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+
+
+def invitation() -> dict[str, Any]:
+    return dict(next(m for m in sample_messages().values() if m.kind == "conversation_invitation").payload)
+
+
+def test_the_pack_shows_the_practices_figures_agreements_goals_support_and_checklist_and_is_the_same_each_time(
+) -> None:
+    support = [{"kind": "coaching on the job", "on": "2025-05-01", "by": "M. Coach", "half_days": 2}]
+    data = conversation_pack_pdf(invitation(), MADE, support)
+    assert data.startswith(b"%PDF") and data == conversation_pack_pdf(invitation(), MADE, support)
+    text = pdf_text(data)
+    for expected in ("Gesprekspakket: kwaliteitsjaargesprek", "Huisartsenpraktijk De Linde (AGB-code 01234567)",
+                     "86,0% (172/200)", "Oproepsysteem Kompas inrichten", "Doelen van het afgelopen jaar",
+                     "coaching on the job", "M. Coach", "beleidsplan met jaarverslag"):
+        assert expected in text, expected
+
+
+def test_a_figure_over_too_few_patients_is_printed_as_such_not_as_a_bare_percentage() -> None:
+    payload = invitation()
+    payload["prepare"] = dict(payload["prepare"], indicators=[{
+        "programme": "copd", "indicator": "inhaler_checked", "name": "Inhalatietechniek gecontroleerd",
+        "score": 83.3, "numerator": 5, "denominator": 6, "target": 75.0, "national_average": None,
+        "national_average_year": None, "small_numbers": True, "min_denominator": 10}])
+    text = " ".join(pdf_text(conversation_pack_pdf(payload, MADE)).split())
+    assert "83,3% (5/6, te weinig patiënten om te beoordelen: minder dan 10)" in text
+
+
+def test_the_invitation_to_a_conversation_carries_its_pack() -> None:
+    message = next(m for m in sample_messages().values() if m.kind == "conversation_invitation")
+    msg = render(message, mail_from="kwaliteit@cohaesie.example", now=MADE)
+    (pack,) = [p for p in msg.walk() if p.get_content_type() == "application/pdf"]
+    assert pack.get_filename().startswith("gesprekspakket") and pack.get_filename().endswith(".pdf")
+    data = pack.get_payload(decode=True)
+    assert isinstance(data, bytes) and "Huisartsenpraktijk De Linde" in pdf_text(data)
+
+
+def test_the_board_report_lists_each_practice_under_the_policy_and_the_counts_around_the_cycle() -> None:
+    digest = next(m for m in sample_messages().values() if m.kind == "board_digest").payload
+    text = pdf_text(board_report_pdf(digest, MADE))
+    assert "periode 1 juli 2025 tot en met 30 september 2025" in text
+    assert "Huisartsenpraktijk De Linde (AGB-code 01234567)" in text
+    assert "mensen over tijd met een verplichte scholing" in text
+
+
+def test_the_indicator_table_keeps_scores_as_numbers_and_says_which_are_over_too_few_patients() -> None:
+    key = IndicatorKey(programme=Programme.COPD, indicator="inhaler_checked")
+    line = IndicatorLine(key=key, name="Inhalatietechniek gecontroleerd", kind="process", main=True,
+                         period_end=date(2025, 6, 30), numerator=5, denominator=6, score=83.3,
+                         interval=(43.6, 97.0), target=75.0, gap_to_target=8.3, national_average=71.0,
+                         national_average_year=2024, gap_to_national_average=12.3, score_a_year_earlier=None,
+                         change_over_year=None, reference=None, min_denominator=10)
+    data = indicator_workbook("praktijk 01234567 De Linde", date(2025, 6, 30), [line], MADE)
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    assert sheet["A1"].value == "Indicatoren praktijk 01234567 De Linde, periode tot 2025-06-30"
+    row = [c.value for c in sheet[3]]
+    assert row[:8] == ["copd", "inhaler_checked", "Inhalatietechniek gecontroleerd", "ja",
+                       datetime(2025, 6, 30), 5, 6, 0.833]
+    assert sheet["H3"].number_format == "0.0%" and sheet["N3"].value == 2024
+    assert row[-1] == "te weinig patiënten om te beoordelen: minder dan 10"
