@@ -54,6 +54,7 @@ class ObligationKind(StrEnum):
     MIRROR_MEETING = "mirror_meeting"  # a GP group's, on its request (seed section 1): opened by the request
     PRACTICE_CHECKLIST = "practice_checklist"  # the practice's own quality system (seed 003), before the annual one
     NHG_ACCREDITATION = "nhg_accreditation"  # its renewal before it lapses, and its three-yearly audit (seed 003)
+    NETWORK_PLAN_EVALUATION = "network_plan_evaluation"  # a GP group's plan with partners, yearly (seed 5)
 
 
 CONVERSATION_KINDS = frozenset({
@@ -71,6 +72,7 @@ OBLIGATION_NAMES_NL = {
     ObligationKind.MIRROR_MEETING: "spiegelbijeenkomst",
     ObligationKind.PRACTICE_CHECKLIST: "checklist kwaliteitssysteem",
     ObligationKind.NHG_ACCREDITATION: "NHG-praktijkaccreditering",
+    ObligationKind.NETWORK_PLAN_EVALUATION: "evaluatie netwerkplan",
 }
 
 
@@ -124,6 +126,8 @@ class Obligation:
             return f"spiegelbijeenkomst {self.subject}"
         if self.kind is ObligationKind.NHG_ACCREDITATION:
             return "NHG-audit" if self.subject == "audit" else "verlenging NHG-praktijkaccreditering"
+        if self.kind is ObligationKind.NETWORK_PLAN_EVALUATION:
+            return f"evaluatie netwerkplan {self.subject}"
         return self.name_nl
 
 
@@ -471,6 +475,8 @@ def notice_stages(obligation: Obligation, policy: Policy) -> list[NoticeStage]:
         return [NoticeStage("notice", obligation.due_on - timedelta(days=policy.checklist_notice_days_before))]
     if kind is ObligationKind.NHG_ACCREDITATION:
         return [NoticeStage("notice", obligation.due_on - timedelta(weeks=policy.accreditation_notice_weeks_before))]
+    if kind is ObligationKind.NETWORK_PLAN_EVALUATION:
+        return [NoticeStage("notice", obligation.due_on - timedelta(days=policy.network_plan_notice_days_before))]
     return []
 
 

@@ -167,6 +167,14 @@ class Policy(BaseModel):
         36, ge=12, le=60, description="The NHG accreditation's audit falls due this long after the last one "
         "(three-yearly)."
     )
+    network_plan_evaluation_every_months: int = Field(
+        12, ge=1, le=36, description="A GP group's network plan with its partners is evaluated this long after it was "
+        "agreed or last evaluated (seed 5: yearly)."
+    )
+    network_plan_notice_days_before: int = Field(
+        42, ge=1, le=180, description="The GP group's practices hear this many days before their network plan's "
+        "evaluation falls due."
+    )
     board_digest_every_months: int = Field(
         3, ge=1, le=12, description="The board's digest of every trajectory under the policy (default quarterly)."
     )

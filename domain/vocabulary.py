@@ -223,6 +223,7 @@ MESSAGE_KIND_NAMES_NL = {
     "accreditation_due": "NHG-accreditatie aan verlenging of audit toe",
     "cards_published": "nieuwe instructiekaarten",
     "cards_behind": "kwaliteitsmappen niet bijgewerkt",
+    "network_plan_due": "evaluatie netwerkplan aan de beurt",
     "board": "bericht aan het bestuur",  # a run's count of the board messages its transitions queued
 }
 
@@ -249,6 +250,7 @@ SUBJECTS_NL = {
     "missing_address": "Bericht niet verstuurd: geen bruikbaar e-mailadres voor {recipient}",
     "checklist_due": "Checklist kwaliteitssysteem {practice}: graag invullen voor {day}",
     "accreditation_due": "{what} van {practice}: {when} {day}",
+    "network_plan_due": "Jaarlijkse evaluatie netwerkplan huisartsengroep {group}: uiterlijk {day}",
 }
 
 

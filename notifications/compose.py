@@ -16,6 +16,7 @@ in ``domain.vocabulary``) and typed payload (``notifications.payloads``), as pur
   ``missing_address`` (also for an address refused for good).
 - ``checklist_messages``: ``checklist_due``; ``accreditation_messages``: ``accreditation_due`` (seed 003).
 - ``cards_published_messages``: ``cards_published``; ``cards_behind_messages``: ``cards_behind``.
+- ``network_plan_messages``: ``network_plan_due`` (seed 5).
 
 Invariants:
 - Keys are deterministic (what, for whom, about which obligation, event or date), so a rerun, a retry or a second
@@ -100,8 +101,10 @@ from notifications.payloads import (
     MirrorMeetingInvitation,
     MirrorPackPart,
     MissingAddress,
+    NetworkPlanDue,
     PackFigurePart,
     PackIndicatorPart,
+    PartnerPart,
     Period,
     PersonInRole,
     PersonPart,
@@ -674,3 +677,26 @@ def missing_address_messages(held: MessageLike, reason: str, registry: Registry,
         )
         for name, email, role in officers
     ]
+
+
+def network_plan_messages(obligation: Obligation, group: GpGroup, practices: Sequence[Practice],
+                          partners: Sequence[tuple[str, str]], care_group: str) -> list[OutboxMessage]:
+    """Notice to each practice of the GP group (its own address) that the yearly evaluation of the group's network
+    plan with its partners (``(name, kind)``) falls due on a day (seed 5: "jaarlijks evalueren")."""
+    d = obligation.details
+    last = d.get("last_evaluated_on")
+    out = []
+    for practice in practices:
+        data = payload(NetworkPlanDue(
+            care_group=CareGroupPart(name=care_group), practice=practice_part(practice),
+            gp_group=GpGroupPart(code=group.code, name=group.name), due_on=obligation.due_on,
+            agreed_on=date.fromisoformat(d["agreed_on"]), last_evaluated_on=date.fromisoformat(last) if last else None,
+            partners=[PartnerPart(name=name, kind=kind) for name, kind in partners]))
+        out.append(OutboxMessage(
+            key=f"network_plan_due:{group.code}:{obligation.due_on.isoformat()}:{practice.agb_code}:"
+                f"{_who(practice.email, practice.name)}",
+            kind="network_plan_due", agb_code=practice.agb_code, recipient_name=practice.name,
+            recipient_email=practice.email, recipient_role="practice",
+            subject=SUBJECTS_NL["network_plan_due"].format(group=group.name, day=date_nl(obligation.due_on)),
+            payload=data))
+    return out

@@ -563,6 +563,22 @@ class MissingAddress(Part):
     refused: str | None = None
 
 
+class PartnerPart(Part):
+    name: str
+    kind: str
+
+
+class NetworkPlanDue(ToPractice):
+    """``network_plan_due``: to each practice of a GP group, weeks before the yearly evaluation of the group's plan
+    with its partners falls due (seed 5)."""
+
+    gp_group: GpGroupPart
+    due_on: Day
+    agreed_on: Day
+    last_evaluated_on: Day | None = None
+    partners: list[PartnerPart]
+
+
 MODELS: dict[str, type[Part]] = {  # the payload of each message kind
     "board_escalation": BoardNotice, "board_progress": BoardNotice, "board_recovery": BoardNotice,
     "board_left": BoardNotice, "board_digest": BoardDigest, "conversation_invitation": ConversationInvitation,
@@ -572,5 +588,5 @@ MODELS: dict[str, type[Part]] = {  # the payload of each message kind
     "agreement_overdue": AgreementOverdue,
     "mirror_meeting_invitation": MirrorMeetingInvitation, "mirror_accreditation_request": MirrorAccreditationRequest,
     "checklist_due": ChecklistDue, "accreditation_due": AccreditationDue,
-    "cards_published": CardsPublished, "cards_behind": CardsBehind,
+    "cards_published": CardsPublished, "cards_behind": CardsBehind, "network_plan_due": NetworkPlanDue,
 }

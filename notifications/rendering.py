@@ -47,7 +47,7 @@ KINDS = (
     "conversation_invitation", "conversation_reminder", "conversation_overdue", "meeting_invitation",
     "kit_refresh_due", "training_due", "training_overdue", "goal_judged", "agreement_overdue",
     "mirror_meeting_invitation", "mirror_accreditation_request", "missing_address", "checklist_due",
-    "accreditation_due", "cards_published", "cards_behind",
+    "accreditation_due", "cards_published", "cards_behind", "network_plan_due",
 )
 CALENDAR_KINDS = frozenset({"conversation_invitation", "meeting_invitation", "mirror_meeting_invitation"})
 DEFAULT_DURATION = timedelta(hours=1)
@@ -497,6 +497,13 @@ def sample_messages() -> dict[str, OutboxMessage]:
                      "cards": {"version": "2026.1", "published_on": "2026-03-02"}, "current_by": "2026-04-13",
                      "practices": [{"practice": dict(_PRACTICE), "version": "2025.2", "current_on": "2025-10-06",
                                     "behind_since": "2026-03-02"}]}),
+        _practice_message(
+            "network_plan_due", "network_plan_due:HAGRO-NOORD:2026-03-02:01234567:praktijk@delinde.example",
+            _PRACTICE_INBOX, "Jaarlijkse evaluatie netwerkplan huisartsengroep Hagro Noord: uiterlijk 2 maart 2026",
+            {"gp_group": {"code": "HAGRO-NOORD", "name": "Hagro Noord"}, "due_on": "2026-03-02",
+             "agreed_on": "2025-03-03", "last_evaluated_on": None,
+             "partners": [{"name": "Thuiszorg De Wijk", "kind": "district_nursing"},
+                          {"name": "Gemeente Noorderveld", "kind": "municipality"}]}),
         _practice_message(
             "missing_address",
             "missing_address:01234567:practice:Huisartsenpraktijk De Linde:a.jansen@cohaesie.example",

@@ -62,6 +62,7 @@ from domain.inputs import (
     printable,
     shown,
 )
+from domain.neighbourhood import PARTNER_KIND_ALIASES, Partner, PartnerKind
 from domain.quality_system import CONDITION_NAMES_NL, Checklist, Condition, conditions_for
 from domain.registry import (
     AgbCode,
@@ -116,6 +117,8 @@ SCORE_COLUMNS = ("agb_code", "programme", "indicator", "period_end", "numerator"
 CONVERSATION_COLUMNS = ("agb_code", "kind", "held_on")
 CONVERSATION_OPTIONAL_COLUMNS = ("programme",)
 LEAFLET_COLUMNS = ("programme", "title", "url")
+PARTNER_COLUMNS = ("name", "kind")
+PARTNER_OPTIONAL_COLUMNS = ("email",)
 COURSE_COLUMNS = ("code", "name", "kind", "roles", "every_months")
 COURSE_OPTIONAL_COLUMNS = ("first_within_months", "url")
 
@@ -941,6 +944,19 @@ def parse_leaflets(path: FilePath) -> list[Leaflet]:
     one programme is a problem of the later row."""
     converters = {"programme": _programme, "title": _required_text, "url": _required_text}
     return _parse_table(path, LEAFLET_COLUMNS, (), _checked_row(converters, Leaflet), ["programme", "title"])
+
+
+def _partner_kind(value: object) -> PartnerKind:
+    return _choice(value, PARTNER_KIND_ALIASES, "soort samenwerkingspartner")
+
+
+def parse_partners(path: FilePath) -> list[Partner]:
+    """A GP group's partners in its network plan (seed 5): name, kind (district_nursing, elderly_care_physician,
+    municipality, social_welfare, pharmacy, physiotherapy, mental_health, hospital, other, or the Dutch words), and
+    optionally email; a name twice is a problem of the later row. Organisations only: a BSN-like number anywhere
+    refuses the file."""
+    converters = {"name": _required_text, "kind": _partner_kind, "email": _optional_email}
+    return _parse_table(path, PARTNER_COLUMNS, PARTNER_OPTIONAL_COLUMNS, _checked_row(converters, Partner), ["name"])
 
 
 _COURSE_KIND_ALIASES = {**{k.value: k for k in CourseKind}, "verplicht": CourseKind.MANDATORY,

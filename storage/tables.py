@@ -695,3 +695,73 @@ class PeerReviewGroupRow(_Table, table=True):
     ekc_name: str | None = None
     recorded_at: datetime = _moment()
     actor: str
+
+
+class CoreTeamRow(_Table, table=True):
+    """A practice's core team for elderly care as it stood from a day (seed 5): its members as ``[[role, name]]``.
+    Append-only: the latest (by ``formed_on``, then ``recorded_at``) stands."""
+
+    __tablename__ = "core_team"
+    id: str = Field(primary_key=True, max_length=36)
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    formed_on: date
+    members: list[Any] = _json(default_factory=list)
+    complete: bool = False
+    recorded_at: datetime = _moment()
+    actor: str
+
+
+class GpoCadenceRow(_Table, table=True):
+    """How often a practice's core team holds its GPO: every ``every_weeks`` weeks from ``since``. Append-only: the
+    latest recording stands."""
+
+    __tablename__ = "gpo_cadence"
+    id: str = Field(primary_key=True, max_length=36)
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    every_weeks: int
+    since: date
+    recorded_at: datetime = _moment()
+    actor: str
+
+
+class NeighbourhoodCountRow(_Table, table=True):
+    """How many GPOs or MDOs (``kind``) a practice held in a quarter (``2026Q1``): a count, never a patient.
+    Append-only: the latest recording for a practice, quarter and kind stands."""
+
+    __tablename__ = "neighbourhood_count"
+    id: str = Field(primary_key=True, max_length=36)
+    agb_code: str = Field(foreign_key="practice.agb_code", max_length=8, index=True)
+    quarter: str = Field(max_length=6)
+    kind: str = Field(max_length=8)
+    count: int
+    recorded_at: datetime = _moment()
+    actor: str
+
+
+class NetworkPlanEventRow(_Table, table=True):
+    """A change of a GP group's network plan (agreed, evaluated, a meeting held, ended): append-only,
+    ``UNIQUE(gp_group, seq)``; ``on`` is the day it happened, ``recorded_at`` when it was recorded."""
+
+    __tablename__ = "network_plan_event"
+    __table_args__ = (sa.UniqueConstraint("gp_group", "seq", name="uq_network_plan_event_seq"),)
+    id: str = Field(primary_key=True, max_length=36)  # uuid5 of (gp_group, seq)
+    gp_group: str = Field(foreign_key="gp_group.code", max_length=64, index=True)
+    seq: int
+    trigger: str = Field(max_length=16)
+    from_state: str = Field(max_length=16)
+    to_state: str = Field(max_length=16)
+    on: date
+    recorded_at: datetime = _moment()
+    actor: str
+    details: dict[str, Any] = _json(default_factory=dict)
+
+
+class NetworkPlanRow(_Table, table=True):
+    """Where a GP group's network plan stands: the projection of its events, updated only
+    ``WHERE version = <expected>``."""
+
+    __tablename__ = "network_plan"
+    gp_group: str = Field(primary_key=True, foreign_key="gp_group.code", max_length=64)
+    state: str = Field(max_length=16)
+    version: int = 0
+    view: dict[str, Any] = _json(default_factory=dict)

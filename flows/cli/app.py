@@ -15,6 +15,7 @@ from flows.cli import quality_system  # noqa: F401
 from flows.cli import cards  # noqa: F401
 from flows.cli import training  # noqa: F401
 from flows.cli import documents  # noqa: F401
+from flows.cli import neighbourhood  # noqa: F401
 # isort: on
 from flows.cli.common import app
 

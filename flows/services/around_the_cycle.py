@@ -21,9 +21,11 @@ from datetime import date
 from typing import Any
 
 from domain.cards import FolderStanding
+from domain.neighbourhood import NETWORK_MEETING_NAMES_NL, last_closed_quarter
 from domain.obligations import OBLIGATION_NAMES_NL, ObligationKind
 from domain.quality_system import summary_nl
 from flows.services import meetings as meeting_service
+from flows.services import neighbourhood as neighbourhood_service
 from flows.services import training as training_service
 from flows.services.context import Services
 from storage import quality_system as quality_store
@@ -100,6 +102,7 @@ def around_the_cycle(services: Services, on: date, codes: Sequence[str] | None =
     if not any(held for kinds in this_year.values() for held, _ in kinds.values()):
         for a in meeting_service.practice_attendance(services, on.year - 1):
             last_year[a.agb_code][a.kind] = (a.held, a.attended)
+    around = neighbourhood_service.neighbourhoods(services, on, wanted)
     statuses: dict[str, list[tuple[str, str]]] = defaultdict(list)
     if with_training:
         for t in training_service.training(services, on):
@@ -110,6 +113,7 @@ def around_the_cycle(services: Services, on: date, codes: Sequence[str] | None =
                          else meetings_line(this_year.get(code, {}), on.year)),
             "training": training_line(statuses.get(code, [])),
             "cards": cards_line(folders.get(code)),
+            "neighbourhood": around[code].line_nl() if code in around and around[code].anything else None,
             "quality_system": (summary_nl(checklists.get(code), accreditations.get(code), groups.get(code), on)
                                if code in checklists or code in accreditations or code in groups else None),
         }
@@ -133,8 +137,10 @@ class CountLine:
 def around_counts(services: Services, start: date, end: date) -> list[CountLine]:
     """What the board's digest counts around the cycle for a period: the meetings held in it, the practices that
     came to none of the year's meetings, the people overdue on a mandatory course (per practice), the practices
-    behind on their instruction cards, and the practices whose checklist leaves conditions open or whose NHG
-    accreditation had lapsed, each at the period's end."""
+    behind on their instruction cards, the practices whose core team is incomplete or whose GPOs fell behind their
+    cadence in the last quarter that ended, the MDOs counted and network meetings held in the period, the GP groups
+    whose network plan is overdue for its evaluation, and the practices whose checklist leaves conditions open or
+    whose NHG accreditation had lapsed, each at the period's end."""
     with services.session() as s:
         practices = {p.agb_code: p for p in repo.practices(s)}
         codes = sorted(practices)
@@ -159,6 +165,23 @@ def around_counts(services: Services, start: date, end: date) -> list[CountLine]
                          named(sorted(overdue), overdue)))
     behind = [c for c in codes if folders[c].behind_since is not None]
     out.append(CountLine("cards", "praktijken achter met hun kwaliteitsmap", len(behind), named(behind)))
+    around = neighbourhood_service.neighbourhoods(services, end, codes, counts_known_later=True)
+    incomplete = [c for c in codes if (team := around[c].core_team) is not None and team.missing]
+    out.append(CountLine("neighbourhood", "praktijken met een onvolledig kernteam ouderenzorg", len(incomplete),
+                         named(incomplete)))
+    quarter = last_closed_quarter(end)
+    gpo_behind = [c for c in codes if around[c].gpo_behind and around[c].quarter == quarter]
+    out.append(CountLine("neighbourhood", f"praktijken met minder GPO's dan hun ritme in {quarter.nl}",
+                         len(gpo_behind), named(gpo_behind)))
+    out.append(CountLine("neighbourhood", "MDO's rond kwetsbare ouderen (hele kwartalen in de periode)",
+                         neighbourhood_service.mdos_in(services, start, end)))
+    held_network = neighbourhood_service.held_network_meetings(services, start, end)
+    for network_kind, name in NETWORK_MEETING_NAMES_NL.items():
+        out.append(CountLine("neighbourhood", f"{name}en gehouden", held_network[network_kind.value]))
+    overdue_plans = [line.view.gp_group for line in neighbourhood_service.network_plans(services, on=end)
+                     if line.overdue(end)]
+    out.append(CountLine("neighbourhood", "huisartsengroepen met de evaluatie van hun netwerkplan over tijd",
+                         len(overdue_plans), tuple(overdue_plans)))
     open_ = {c: len(checklists[c].open_conditions) for c in codes if c in checklists and checklists[c].open_conditions}
     out.append(CountLine("quality_system", "praktijken met open voorwaarden in hun checklist", len(open_),
                          named(sorted(open_), open_)))

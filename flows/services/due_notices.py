@@ -50,6 +50,7 @@ from notifications.compose import (
     meeting_messages,
     meeting_organizer,
     mirror_meeting_messages,
+    network_plan_messages,
     training_messages,
     training_overdue_messages,
 )
@@ -57,6 +58,7 @@ from notifications.payloads import AgreementLine
 from storage import cards as card_store
 from storage import goals as goal_store
 from storage import meetings as meeting_store
+from storage import neighbourhood as neighbourhood_store
 from storage import obligations as store
 from storage import quality_system as quality_store
 from storage import repository as repo
@@ -146,6 +148,19 @@ def _mirror_invitations(s: Session, services: Services, ob: Obligation, officers
                                    services.policy, sequence)
 
 
+def _network_plan_notices(s: Session, ob: Obligation, care_group: str) -> list[OutboxMessage]:
+    """A GP group's network plan falling due for its yearly evaluation: each of its practices still in the cycle
+    hears of it, with the plan's partners."""
+    registry = repo.load_registry(s)
+    group = next((g for g in registry.gp_groups if g.code == ob.subject), None)
+    plan = neighbourhood_store.load(s, ob.subject)
+    if group is None or plan is None:
+        return []
+    left = {v.agb_code for v in repo.load_views(s).values() if v.state is TrajectoryState.LEFT}
+    members = [p for p in registry.practices if p.gp_group == group.code and p.agb_code not in left]
+    return network_plan_messages(ob, group, members, [(p.name, p.kind.value) for p in plan.partners], care_group)
+
+
 def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligation], report: DutyReport,
                   now: datetime, early: frozenset[str] = frozenset()) -> None:
     """Queue the messages the given obligations owe today (and the ``early`` stages, though their day has not
@@ -202,6 +217,8 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
                 messages += checklist_messages(ob, practice, last, care_group)
             elif ob.kind is ObligationKind.NHG_ACCREDITATION and practice is not None:
                 messages += accreditation_messages(ob, practice, care_group)
+            elif ob.kind is ObligationKind.NETWORK_PLAN_EVALUATION:
+                messages += _network_plan_notices(s, ob, care_group)
         owed.append((row, ob, send, skip, messages))
     # every message of the chunk in one insert; a message of an obligation another worker marks first is
     # queued all the same (the same key: the other worker's copy or ours, never both)

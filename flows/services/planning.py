@@ -44,7 +44,8 @@ from storage import repository as repo
 from storage import review
 from storage.read_models import StoredObligation
 
-PRACTICE_KINDS = frozenset(ObligationKind) - MEETING_KINDS - {ObligationKind.MIRROR_MEETING}  # a GP group's
+PRACTICE_KINDS = frozenset(ObligationKind) - MEETING_KINDS - {ObligationKind.MIRROR_MEETING,  # a GP group's
+                                                              ObligationKind.NETWORK_PLAN_EVALUATION}
 
 
 def _facts(s: Session, practices: Sequence[Practice], rows: Sequence[StoredObligation], on: date

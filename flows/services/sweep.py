@@ -28,7 +28,8 @@ from flows.services.planning import plan_batch
 from storage import review
 
 SWEEP_KINDS = CONVERSATION_KINDS | {ObligationKind.MANDATORY_COURSE, ObligationKind.MIRROR_MEETING,
-                                    ObligationKind.PRACTICE_CHECKLIST, ObligationKind.NHG_ACCREDITATION}
+                                    ObligationKind.PRACTICE_CHECKLIST, ObligationKind.NHG_ACCREDITATION,
+                                    ObligationKind.NETWORK_PLAN_EVALUATION}
 
 
 def evaluate_batch(services: Services, now: datetime, codes: Sequence[str], actor: str, report: DutyReport,

@@ -28,6 +28,7 @@ from dateutil.relativedelta import relativedelta
 from domain.clock import AMSTERDAM
 from domain.conversations import Agreement, Attendee, ConversationReport, Evaluation, Goal
 from domain.mirror_meetings import ACCREDITATION_NAMES_NL, Accreditation, MirrorState
+from domain.neighbourhood import CountKind, NetworkMeetingKind, Quarter
 from domain.obligations import CONVERSATION_KINDS, KitKind, ObligationKind
 from domain.quality_system import Accreditation as NhgAccreditation
 from domain.quality_system import Answer, Checklist, Condition, ConditionAnswer, PeerReviewGroup, conditions_for
@@ -52,6 +53,7 @@ from flows.services import (
     kits_and_courses,
     meetings,
     mirror_meetings,
+    neighbourhood,
     planning,
     quality_system,
     queries,
@@ -63,7 +65,7 @@ from flows.services.outbox import dispatch_outbox
 from flows.services.run_report import kinds_text
 from flows.testing.scenario import FULL_ATTENDANCE, Scenario
 from notifications.channels import EmlFolderChannel
-from readers.files import parse_courses
+from readers.files import parse_courses, parse_partners
 from storage import obligations as store
 from storage import repository as repo
 from storage.database import sqlite_url
@@ -231,6 +233,54 @@ def _officers_record_last_week(sc: Scenario, services: context.Services, monday:
     _mirror_meeting(sc, services, week)
     _meetings_held(sc, services, week)
     _cards_and_quality_system(sc, services, week, rows)
+    _neighbourhood(sc, services, week)
+
+
+NETWORK_GROUPS = ("HAGRO-NOORD", "HAGRO-WEST")  # the GP groups with a plan; HAGRO-WEST never evaluates it
+NETWORK_AGREED = date(2024, 2, 5)
+
+
+def _neighbourhood(sc: Scenario, services: context.Services, week: tuple[date, date]) -> None:
+    """The neighbourhood's elderly care (seed 5): each practice's core team (the second one without a district
+    nurse: flagged), a six-weekly GPO for every other practice with its count each quarter (one falls one short),
+    MDOs counted, two GP groups' network plans with a network meeting each spring, and HAGRO-NOORD's evaluated a
+    week before it falls due (HAGRO-WEST's goes overdue)."""
+    codes = sorted(queries.known_practices(services))
+    now = sc.clock.now()
+    if week[1] + timedelta(days=1) == START:
+        for i, agb in enumerate(codes):
+            people = queries.practice(services, agb).people
+            team = [(p.role.value, p.name) for p in people if p.role in (Role.GP_PRINCIPAL, Role.POH_ELDERLY)]
+            if i != 1:
+                team.append(("district_nurse", f"W. de Vries {i + 1}"))
+            neighbourhood.record_core_team(services, agb, team, START - timedelta(days=7), now, sc.actor)
+            if i % 2 == 0:
+                neighbourhood.set_gpo_cadence(services, agb, 6, START, now, sc.actor)
+    if week[0] <= NETWORK_AGREED <= week[1]:
+        for group in NETWORK_GROUPS:
+            neighbourhood.agree_network_plan(services, group, parse_partners(SAMPLES / "partners.csv"), NETWORK_AGREED,
+                                             now, sc.actor)
+    for plan in neighbourhood.network_plans(services):
+        spring = date(week[0].year, 4, 16)
+        if plan.view.status.value == "agreed" and week[0] <= spring <= week[1]:
+            neighbourhood.hold_network_meeting(
+                services, plan.view.gp_group, NetworkMeetingKind.CASE_DISCUSSION if spring.year % 2
+                else NetworkMeetingKind.NETWORK_MEETING, spring, [], [p.name for p in plan.view.partners[:2]], now,
+                sc.actor, minutes="Werkafspraken over de kwetsbare ouderen in de wijk.")
+        due = plan.evaluation_due
+        if plan.view.gp_group == "HAGRO-NOORD" and due and week[0] <= due - timedelta(days=7) <= week[1]:
+            neighbourhood.evaluate_network_plan(services, "HAGRO-NOORD", due - timedelta(days=7),
+                                                "Samen met de partners geëvalueerd; valpreventie erbij.", now, sc.actor)
+    first_of_quarter = Quarter.of(week[1])
+    if week[0] <= first_of_quarter.start <= week[1] and first_of_quarter.start > START:
+        ended = first_of_quarter.previous
+        cadences = {n.agb_code: n.cadence for n in neighbourhood.neighbourhoods(services, week[1], codes).values()}
+        for i, agb in enumerate(codes):
+            cadence = cadences.get(agb)
+            if cadence is not None:
+                held = cadence.expected(ended) - (1 if i == 2 else 0)
+                neighbourhood.record_count(services, agb, ended, CountKind.GPO, held, now, sc.actor)
+            neighbourhood.record_count(services, agb, ended, CountKind.MDO, (i + ended.number) % 3, now, sc.actor)
 
 
 def _meetings_held(sc: Scenario, services: context.Services, week: tuple[date, date]) -> None:
@@ -441,7 +491,23 @@ def _around_lines(services: context.Services, end: date) -> list[str]:
         f"bericht(en) vooraf); toetsgroep met EKC bij "
         f"{sum(1 for q in systems if q.peer_review and q.peer_review.led_by_ekc)}; checklist-verzoeken "
         f"{sent['checklist_due']}",
+        _neighbourhood_line(services, end, sent),
     ]
+
+
+def _neighbourhood_line(services: context.Services, end: date, sent: Counter[str]) -> str:
+    around = neighbourhood.neighbourhoods(services, end).values()
+    incomplete = [n.agb_code for n in around if n.core_team is not None and not n.core_team.complete]
+    behind = [n.agb_code for n in around if n.gpo_behind]
+    quarter = next((n.quarter.nl for n in around if n.quarter), "-")
+    plans = neighbourhood.network_plans(services)
+    return (f"Wijk: kernteam bij {sum(1 for n in around if n.core_team)} praktijken, onvolledig bij "
+            f"{', '.join(incomplete) or 'geen'}; GPO-ritme bij {sum(1 for n in around if n.cadence)}, achter in "
+            f"{quarter}: {', '.join(behind) or 'geen'}; MDO's geteld: {neighbourhood.mdos_in(services, START, end)}; "
+            "netwerkplannen: " + "; ".join(
+                f"{p.view.gp_group} {len(p.view.evaluations)}x geëvalueerd, {len(p.view.meetings)} bijeenkomsten, "
+                + ("evaluatie over tijd" if p.overdue(end) else f"volgende evaluatie {p.evaluation_due}")
+                for p in plans) + f" ({sent['network_plan_due']} bericht(en) vooraf)")
 
 
 def _summary(services: context.Services, status: list[queries.StatusLine], database: Path, end: date) -> str:

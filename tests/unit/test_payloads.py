@@ -280,6 +280,14 @@ def compose_all() -> dict[str, list[OutboxMessage]]:
                                                                      CARE_GROUP)
     out["cards behind, nobody behind"] = compose.cards_behind_messages(cards, date(2026, 4, 13), [], OFFICERS,
                                                                        CARE_GROUP)
+    plan_due = obligation(ObligationKind.NETWORK_PLAN_EVALUATION, None, "HAGRO-WEST", date(2026, 5, 6),
+                          agreed_on="2025-05-06")
+    again_due = obligation(ObligationKind.NETWORK_PLAN_EVALUATION, None, "HAGRO-WEST", date(2027, 5, 4),
+                           agreed_on="2025-05-06", last_evaluated_on="2026-05-04")
+    partners = [("Thuiszorg De Wijk", "district_nursing"), ("Gemeente Westerveld", "municipality")]
+    out["network plan due"] = compose.network_plan_messages(plan_due, group, [linde, eik], partners, CARE_GROUP)
+    out["network plan due, evaluated before"] = compose.network_plan_messages(again_due, group, [linde], partners,
+                                                                              CARE_GROUP)
     leaflet = Leaflet(programme=DM2, title="Diabetes type 2: wat kunt u zelf doen?",
                       url="https://www.cohaesie.nl/folders/dm2.pdf")
     out["invitation annual, leaflets"] = compose.conversation_messages(
