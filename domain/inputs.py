@@ -178,6 +178,12 @@ def shown(text: str) -> str:
     return "deze waarde" if contains_bsn(clean) else repr(clean)
 
 
+def without_bsn(text: str) -> str:
+    """Text given back to the one who typed it (a refused form), every BSN-like number in it blanked out."""
+    return _BSN_LIKE.sub(lambda m: "[BSN weggelaten]" if passes_elfproef(re.sub(r"[ .\-]", "", m.group()))
+                         else m.group(), text)
+
+
 Name = Annotated[str, AfterValidator(check_name)]
 Text = Annotated[str, AfterValidator(check_text)]
 Email = Annotated[str, AfterValidator(check_email)]

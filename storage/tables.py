@@ -765,3 +765,35 @@ class NetworkPlanRow(_Table, table=True):
     state: str = Field(max_length=16)
     version: int = 0
     view: dict[str, Any] = _json(default_factory=dict)
+
+
+class UserAccountRow(_Table, table=True):
+    """An account of the workspace: its role (and practice), the Argon2 hash of its password, whether it is
+    disabled, and its failed logins since the last good one (the web slows and then refuses them)."""
+
+    __tablename__ = "user_account"
+    login: str = Field(primary_key=True, max_length=64)
+    role: str = Field(max_length=16)
+    agb_code: str | None = Field(default=None, foreign_key="practice.agb_code", max_length=8)
+    gp_group: str | None = Field(default=None, max_length=64)
+    password_hash: str
+    disabled: bool = False
+    failed_logins: int = 0
+    last_failed_at: datetime | None = _moment(default=None)
+    created_at: datetime = _moment()
+    updated_at: datetime = _moment()
+    actor: str
+
+
+class WebSessionRow(_Table, table=True):
+    """A signed-in session: the SHA-256 of its cookie's token (the token itself is never stored), its CSRF token,
+    when it began and was last used; ended when the user logs out or it idles past the settings' limit."""
+
+    __tablename__ = "web_session"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    login: str = Field(foreign_key="user_account.login", max_length=64, index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = _moment()
+    last_seen_at: datetime = _moment()
+    ended_at: datetime | None = _moment(default=None)
+

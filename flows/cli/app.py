@@ -16,6 +16,7 @@ from flows.cli import cards  # noqa: F401
 from flows.cli import training  # noqa: F401
 from flows.cli import documents  # noqa: F401
 from flows.cli import neighbourhood  # noqa: F401
+from flows.cli import web  # noqa: F401
 # isort: on
 from flows.cli.common import app
 

@@ -358,6 +358,12 @@ def all_events(services: Services) -> list[TrajectoryTransitioned]:
     return [e for code in sorted(events) for e in events[code]]
 
 
+def practices(services: Services) -> list[Practice]:
+    """Every practice as registered."""
+    with services.session() as s:
+        return repo.practices(s)
+
+
 def practice(services: Services, agb_code: str) -> Practice:
     """A practice as registered, with its people and the day each programme started."""
     with services.session() as s:

@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     mail_from: Email = Field("kwaliteit@zorggroep.invalid", description="Sender address of every message.")
     db_connect_timeout: int = Field(CONNECT_TIMEOUT, ge=1, le=600, description="Seconds to reach PostgreSQL.")
     db_statement_timeout: int = Field(STATEMENT_TIMEOUT, ge=1, le=86400, description="Seconds a statement may take.")
+    web_idle_minutes: int = Field(30, ge=1, le=1440, description="A workspace session ends after this long unused.")
+    web_failed_login_delay: float = Field(1.0, ge=0, le=10, description="Seconds each failed login waits before it "
+                                          "is answered (doubling with each failure in a row, at most 8 s).")
+    prefect_ui_url: str | None = Field(None, description="The Prefect UI (e.g. http://127.0.0.1:4200): the runs page "
+                                       "links each run there.")
 
     @model_validator(mode="after")
     def _no_password_in_the_clear(self) -> Settings:

@@ -1,6 +1,6 @@
 """The map of the product holds: every import, module-level or inside a function, runs along the arrows.
 
-    flows.cli, flows.runners ──> flows.services (and flows.schedule) ──> statemachines, storage,
+    flows.cli, flows.runners, flows.web ──> flows.services (and flows.schedule) ──> statemachines, storage,
                                                                            notifications, readers ──> domain
     The CLI starts the runners and reads the files it is handed (readers); beside that, both entry points use
     only the services and the domain. flows.testing (scenario, demo, samples) may use the services and
@@ -32,10 +32,12 @@ ALLOWED: dict[str, set[str]] = {
     "flows.testing": {"flows.testing", "flows.services", "flows.schedule", "domain", "statemachines", "readers",
                       "storage", "notifications"},
     "flows.runners": {"flows.runners", "flows.services", "flows.schedule", "domain"},
+    # the workspace in the browser: an entry point like the CLI, on the services and the domain only
+    "flows.web": {"flows.web", "flows.services", "domain"},
     # the CLI reads the files it is handed (the readers: the edge) and calls the services; it reaches no
     # machine, table or message itself
-    "flows.cli": {"flows.cli", "flows.runners", "flows.services", "flows.schedule", "flows.testing", "domain",
-                  "readers"},
+    "flows.cli": {"flows.cli", "flows.runners", "flows.web", "flows.services", "flows.schedule", "flows.testing",
+                  "domain", "readers"},
     "flows": set(),  # flows/__init__.py: a docstring
 }
 
