@@ -93,7 +93,9 @@ def password(login: Annotated[str, typer.Argument(help="Gebruikersnaam.")], now:
 
 @cli.command("web")
 def web(host: Annotated[str, typer.Option("--host", help="Adres om op te luisteren.")] = "127.0.0.1",
-        port: Annotated[int, typer.Option("--port", help="Poort.")] = 8000) -> None:
+        port: Annotated[int, typer.Option("--port", help="Poort.")] = 8000,
+        now: Annotated[str | None, typer.Option("--now", help="Een vast moment in plaats van de klok (bijv. het "
+                                                               "einde van de demo).")] = None) -> None:
     """Start de werkplek in de browser op dezelfde database (zet er voor gebruik buiten deze machine een
     TLS-proxy voor: README)."""
     import uvicorn
@@ -104,5 +106,7 @@ def web(host: Annotated[str, typer.Option("--host", help="Adres om op te luister
 
     settings = config.load_settings()
     out.print(f"werkplek op http://{host}:{port}/ (stoppen: Ctrl-C)", markup=False)
-    uvicorn.run(create_app(bootstrap.open_services(settings), settings), host=host, port=port,
+    fixed = cli.moment(now) if now else None
+    clock = (lambda: fixed) if fixed is not None else None
+    uvicorn.run(create_app(bootstrap.open_services(settings), settings, clock), host=host, port=port,
                 proxy_headers=True, forwarded_allow_ips="127.0.0.1", log_level="warning")

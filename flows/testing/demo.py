@@ -25,6 +25,7 @@ from pathlib import Path
 
 from dateutil.relativedelta import relativedelta
 
+from domain.accounts import ACCOUNT_ROLE_NAMES_NL, AccountRole
 from domain.clock import AMSTERDAM
 from domain.conversations import Agreement, Attendee, ConversationReport, Evaluation, Goal
 from domain.mirror_meetings import ACCREDITATION_NAMES_NL, Accreditation, MirrorState
@@ -47,6 +48,7 @@ from domain.vocabulary import (
     goal_status_nl,
 )
 from flows.services import (
+    accounts,
     cards,
     context,
     digest,
@@ -130,6 +132,11 @@ def _name(i: int) -> str:
     return f"Huisartsenpraktijk {NAMES[i % len(NAMES)]}{suffix}"
 
 
+DEMO_PASSWORD = "demo-wachtwoord-2026"  # the demo's only: a care group makes its own accounts (qualitycycle user add)
+DEMO_LOGINS = (("functionaris", AccountRole.OFFICER, None), ("bestuur", AccountRole.BOARD, None),
+               ("beheer", AccountRole.ADMIN, None), ("praktijk", AccountRole.PRACTICE, "01000002"))
+
+
 def run_demo(folder: Path, years: int = 3, practices: int = 12, *, full_review: bool = False) -> DemoResult:
     """Run the demo into ``folder``; ``full_review`` makes every sweep review every practice instead of only
     those whose facts or deadlines moved (the same outcome, slower: the tests compare the two)."""
@@ -188,6 +195,10 @@ def run_demo(folder: Path, years: int = 3, practices: int = 12, *, full_review: 
         sc.clock.set(datetime.combine(monday, time(9, 0), tzinfo=AMSTERDAM))
         _officers_record_last_week(sc, services, monday, late)
         monday += timedelta(days=7)
+    # the workspace's demo logins (issue 15): an officer, the board, an admin and the first underperforming practice
+    for login, role, agb in DEMO_LOGINS:
+        accounts.add_user(services, login, role, DEMO_PASSWORD, sc.clock.now(), sc.actor,
+                          agb_code=agb if agb in codes else None)
     # as the officers see it on the last day: with each part around the cycle in one line
     status = queries.status(services, now=datetime.combine(end, time(18, 0), tzinfo=AMSTERDAM))
     return DemoResult(status=status, summary=_summary(services, status, database, end), database=database)
@@ -535,4 +546,8 @@ def _summary(services: context.Services, status: list[queries.StatusLine], datab
     lines.append(f"Nu onder het beleid: {', '.join(line.agb_code for line in still) or 'geen'}")
     lines.append(f"Database: {database}  (verder kijken: QC_DATABASE_URL=sqlite:///{database} "
                  ".venv/bin/qualitycycle status / history AGB / replay)")
+    lines.append(f"Werkplek in de browser: QC_DATABASE_URL=sqlite:///{database} .venv/bin/qualitycycle web --now "
+                 f"{end.isoformat()}T17:00  en open http://127.0.0.1:8000/ ; aanmelden als "
+                 + ", ".join(f"{login} ({ACCOUNT_ROLE_NAMES_NL[role]}{f' {agb}' if agb else ''})"
+                             for login, role, agb in DEMO_LOGINS) + f", wachtwoord {DEMO_PASSWORD}")
     return "\n".join(lines)
