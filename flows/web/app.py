@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from domain.accounts import ACCOUNT_ROLE_NAMES_NL, Access
 from domain.clock import AMSTERDAM, as_amsterdam
+from domain.inputs import dutch_message
 from domain.vocabulary import STATE_NAMES_NL, date_nl
 from flows.services.context import Services
 from flows.services.settings import Settings
@@ -63,6 +65,13 @@ def create_app(services: Services, settings: Settings, clock: Callable[[], datet
     @app.exception_handler(security.AccessDeniedError)
     async def _denied(request: Request, exc: security.AccessDeniedError) -> Any:
         return security.denied_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> Any:
+        """The API's bad input: 422 with each field and a Dutch message (``Problem``), as the forms say it."""
+        errors = {".".join(str(p) for p in e["loc"] if p != "body") or "body": dutch_message(e)
+                  for e in exc.errors()}
+        return JSONResponse({"errors": errors}, status_code=422)
 
     def _openapi() -> dict[str, Any]:
         from fastapi.openapi.utils import get_openapi
