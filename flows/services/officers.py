@@ -69,3 +69,9 @@ def assign(services: Services, agb_code: str, names: Sequence[str], now: datetim
                                           f"{', '.join(sorted(known)) or 'geen'})")
         repo.assign_officers(s, agb_code, names, as_amsterdam(now), actor)
     return tuple(names)
+
+
+def assignments(services: Services) -> dict[str, list[str]]:
+    """Per practice, the officers who hold its conversations (as kept; a practice not yet given any is absent)."""
+    with services.session() as s:
+        return {code: list(names) for code, names in repo.officer_assignments(s).items()}

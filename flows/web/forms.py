@@ -192,6 +192,27 @@ def request_support(services: Services, agb_code: str, typed: Mapping[str, str],
         raise _service_error(exc, "on") from None
 
 
+def complete_support(services: Services, agb_code: str, key: str, typed: Mapping[str, str], now: datetime,
+                     actor: str) -> None:
+    """Record support of this practice as given on a day (with the half-days it took, when known)."""
+    views = {v.id: v for v in support_service.supports(services, agb_code)}
+    if key not in views:
+        raise FormError({"_form": "deze ondersteuning hoort niet bij deze praktijk"})
+    on = day(typed.get("on", ""), "on")
+    half_days = None
+    if typed.get("half_days", "").strip():
+        try:
+            half_days = float(typed["half_days"].replace(",", "."))
+        except ValueError:
+            raise FormError({"half_days": "verwacht een aantal dagdelen, bijv. 2"}) from None
+    try:
+        if views[key].status.value == "requested":  # given without a day planned first: planned for that day
+            support_service.plan_support(services, key, on, now, actor)
+        support_service.complete_support(services, key, on, now, actor, half_days=half_days)
+    except QualityCycleError as exc:
+        raise _service_error(exc, "on") from None
+
+
 def move_conversation(services: Services, agb_code: str, typed: Mapping[str, str], now: datetime, actor: str) -> None:
     kind = _kind(typed.get("kind", ""))
     to = day(typed.get("to", ""), "to")

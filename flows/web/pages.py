@@ -104,14 +104,19 @@ def home(request: Request, who: Who) -> Response:
 # --- the care group's overview --------------------------------------------------------------------------------------
 
 @route(router, "GET", "/overview", Access.READ_ALL)
-def overview(request: Request, who: Who, gp_group: str = "", programme: str = "", state: str = "") -> Response:
+def overview(request: Request, who: Who, gp_group: str = "", programme: str = "", state: str = "",
+             officer: str = "") -> Response:
+    from flows.services.officers import assignments
+
     services = _services(request)
+    held = assignments(services)
     today = security.now(request).date()
     lines = queries.status(services)
     registry = {p.agb_code: p for p in queries.practices(services)}
     shown = [line for line in lines
              if (not gp_group or line.gp_group == gp_group) and (not state or line.state.value == state)
-             and (not programme or any(p.value == programme for p in registry[line.agb_code].programmes))]
+             and (not programme or any(p.value == programme for p in registry[line.agb_code].programmes))
+             and (not officer or officer in held.get(line.agb_code, []))]
     codes = {line.agb_code for line in shown}
     open_ = [o for o in queries.obligations(services, status="open") if o.agb_code in codes or o.agb_code is None]
     week = [o for o in open_ if today <= (o.planned_on or o.due_on) <= today + timedelta(days=7)]
@@ -122,8 +127,9 @@ def overview(request: Request, who: Who, gp_group: str = "", programme: str = ""
     return page(request, "overview.html.j2", who, lines=shown, week=week, overdue=overdue, by_state=by_state,
                 groups=sorted({line.gp_group for line in lines if line.gp_group}),
                 programmes=sorted({g.value for p in registry.values() for g in p.programmes}),
-                states=[s.value for s in TrajectoryState], filters={"gp_group": gp_group, "programme": programme,
-                                                                   "state": state}, today=today)
+                states=[s.value for s in TrajectoryState], officers=sorted({n for ns in held.values() for n in ns}),
+                held=held, filters={"gp_group": gp_group, "programme": programme, "state": state, "officer": officer},
+                today=today)
 
 
 # --- a practice -----------------------------------------------------------------------------------------------------
@@ -210,6 +216,17 @@ async def request_support(request: Request, who: Who, agb: str) -> Response:
         context = practice_context(request, who, agb)
         return page(request, "practice.html.j2", who, 400, support_typed=typed, support_errors=exc.errors, **context)
     return RedirectResponse(f"/practices/{agb}?saved=ondersteuning", status_code=303)
+
+
+@route(router, "POST", "/practices/{agb}/support/{key}/complete", Access.EDIT)
+async def complete_support(request: Request, who: Who, agb: str, key: str) -> Response:
+    typed = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    try:
+        forms.complete_support(_services(request), agb, key, typed, security.now(request), who.actor)
+    except forms.FormError as exc:
+        context = practice_context(request, who, agb)
+        return page(request, "practice.html.j2", who, 400, complete_errors=exc.errors, **context)
+    return RedirectResponse(f"/practices/{agb}?saved=ondersteuning+gegeven", status_code=303)
 
 
 @route(router, "POST", "/practices/{agb}/move", Access.EDIT)

@@ -33,6 +33,7 @@ ALLOWED: dict[tuple[str, str], set[str | None]] = {
     ("POST", "/practices/{agb}/conversation"): EDITORS,
     ("POST", "/practices/{agb}/support"): EDITORS,
     ("POST", "/practices/{agb}/move"): EDITORS,
+    ("POST", "/practices/{agb}/support/{key}/complete"): EDITORS,
     ("GET", "/gp-groups/{code}"): STAFF | {"practice"},
     ("POST", "/gp-groups/{code}/mirror-meeting"): EDITORS,
     ("GET", "/board"): STAFF,
@@ -71,7 +72,8 @@ def test_every_route_has_a_decision_here_and_in_the_application(app_of: Callable
 
 
 def concrete(path: str, agb: str, group: str) -> str:
-    return (path.replace("{agb}", agb).replace("{code}", group).replace("{path:path}", "style.css"))
+    return (path.replace("{agb}", agb).replace("{code}", group).replace("{path:path}", "style.css")
+            .replace("{key}", "onbekend"))
 
 
 CASES = [(method, path, role, target) for (method, path) in ALLOWED for role in sorted(EVERYONE, key=str)

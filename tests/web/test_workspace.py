@@ -188,3 +188,26 @@ def test_the_user_commands_make_and_manage_accounts(app_of: Callable[..., TestCl
         accounts.add_user(workspace, "zonder", AccountRole.PRACTICE, PASSWORD, NOW, "test")
     accounts.set_password(workspace, "eik", "een heel nieuw wachtwoord", NOW, "test")
     sign_in(app_of(), "eik", "een heel nieuw wachtwoord")
+
+
+def test_an_officer_asks_for_support_and_records_it_given(app_of: Callable[..., TestClient],
+                                                          workspace: Services) -> None:
+    from flows.services import support
+
+    officer = app_of("officer")
+    csrf = csrf_of(officer, f"/practices/{EIK}")
+    refused = officer.post(f"/practices/{EIK}/support",
+                           data={"csrf_token": csrf, "kind": "coaching", "on": "2026-06-01"})
+    assert refused.status_code == 400 and "ligt in de toekomst" in refused.text
+    assert support.supports(workspace, EIK) == []
+    assert officer.post(f"/practices/{EIK}/support", data={"csrf_token": csrf, "kind": "coaching",
+                                                           "on": "2026-05-04"}).status_code == 303
+    (asked,) = support.supports(workspace, EIK)
+    done = officer.post(f"/practices/{EIK}/support/{asked.id}/complete",
+                        data={"csrf_token": csrf, "on": "2026-05-07", "half_days": "2"})
+    assert done.status_code == 303
+    (given,) = support.supports(workspace, EIK)
+    assert (given.status.value, given.done_on.isoformat() if given.done_on else None, given.half_days) == (
+        "done", "2026-05-07", 2)
+    assert "gegeven 7 mei 2026" in officer.get(f"/practices/{EIK}").text
+    assert officer.get("/overview?officer=onbekend").text.count("<tr class=") == 0
