@@ -26,7 +26,7 @@ from typing import Any
 
 from domain.calendar import WorkingCalendar
 from domain.indicator_views import Reference, reference
-from domain.indicators import IndicatorFigures
+from domain.indicators import IndicatorFigures, IndicatorKey, IndicatorScore
 from domain.policy import Policy
 
 
@@ -175,13 +175,15 @@ def mirror_pack(group: Sequence[tuple[str, str]], figures: IndicatorFigures, on:
         return MirrorPack(None, anonymise, ())
     period = max(s.period_end for s in mine)
     labels = dict(zip(codes, practice_labels(codes, [names[c] for c in codes], anonymise), strict=True))
-    in_period = figures.scores_for_period(period)
+    in_period: dict[IndicatorKey, list[IndicatorScore]] = {}
+    for score in figures.scores_for_period(period):  # by indicator once (not filtered again per indicator)
+        in_period.setdefault(score.key, []).append(score)
     indicators = []
     for key in sorted({s.key for s in mine if s.period_end == period}, key=str):
         definition = figures.catalogue.get(key)
         if definition is None or not definition.main:
             continue
-        by_practice = {s.agb_code: s for s in in_period if s.key == key and s.agb_code in names}
+        by_practice = {s.agb_code: s for s in in_period.get(key, []) if s.agb_code in names}
         average = figures.national_average(key, period)
         row = []
         for code in codes:
@@ -193,5 +195,5 @@ def mirror_pack(group: Sequence[tuple[str, str]], figures: IndicatorFigures, on:
         indicators.append(PackIndicator(
             key.programme.value, key.indicator, definition.name, figures.targets.get(key),
             average[1] if average else None, average[0] if average else None,
-            reference([s for s in in_period if s.key == key]), tuple(row)))
+            reference(in_period.get(key, [])), tuple(row)))
     return MirrorPack(period, anonymise, tuple(indicators))

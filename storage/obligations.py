@@ -207,9 +207,12 @@ def notices_due(session: Session, on: date, *, kinds: Iterable[ObligationKind],
 
 
 def obligations(session: Session, *, agb_code: str | None = None, agb_codes: Sequence[str] | None = None,
-                status: str | None = None, kinds: Iterable[ObligationKind] | None = None) -> list[StoredObligation]:
+                status: str | None = None, kinds: Iterable[ObligationKind] | None = None,
+                due_until: date | None = None, due_from: date | None = None, limit: int | None = None
+                ) -> list[StoredObligation]:
     """Obligations of a practice (``agb_code``), of some (``agb_codes``) or of all and the care group's meetings,
-    of one status or all, by due date."""
+    of one status or all (due or planned from ``due_from`` and by ``due_until``, when given; the first ``limit``),
+    by due date."""
     t = _OBLIGATION
     query = sa.select(t)
     if agb_code is not None:
@@ -220,7 +223,21 @@ def obligations(session: Session, *, agb_code: str | None = None, agb_codes: Seq
         query = query.where(t.c.status == status)
     if kinds is not None:
         query = query.where(t.c.kind.in_([k.value for k in kinds]))
-    return _stored(query.order_by(t.c.due_on, t.c.key), session)
+    if due_until is not None:
+        query = query.where(sa.or_(t.c.due_on <= due_until, t.c.planned_on <= due_until))
+    if due_from is not None:
+        query = query.where(sa.func.coalesce(t.c.planned_on, t.c.due_on) >= due_from)
+    query = query.order_by(t.c.due_on, t.c.key)
+    return _stored(query.limit(limit) if limit is not None else query, session)
+
+
+def count_overdue(session: Session, on: date, agb_codes: Sequence[str] | None = None) -> int:
+    """How many open obligations (of these practices) were due before ``on``."""
+    t = _OBLIGATION
+    query = sa.select(sa.func.count()).select_from(t).where(t.c.status == "open", t.c.due_on < on)
+    if agb_codes is not None:
+        query = query.where(t.c.agb_code.in_(list(agb_codes)))
+    return int(session.connection().execute(query).scalar_one())
 
 
 def changes(session: Session, key: str | None = None) -> list[ObligationChange]:

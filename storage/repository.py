@@ -250,12 +250,17 @@ def load_registry(session: Session) -> Registry:
                                              email=care.email if care else None),
         officers=contacts(session, Role.OFFICER),
         board=contacts(session, Role.BOARD),
-        gp_groups=tuple(GpGroup.model_construct(code=g.code, name=g.name, anonymise_mirror=g.anonymise_mirror,
-                                                ekc=Ekc.model_construct(name=g.ekc_name, email=g.ekc_email)
-                                                if g.ekc_name else None)
-                        for g in session.exec(select(GpGroupRow).order_by(col(GpGroupRow.code))).all()),
+        gp_groups=gp_groups(session),
         practices=tuple(practices_of(session)),
     )
+
+
+def gp_groups(session: Session) -> tuple[GpGroup, ...]:
+    """The GP groups of the registry (without reading its practices)."""
+    return tuple(GpGroup.model_construct(code=g.code, name=g.name, anonymise_mirror=g.anonymise_mirror,
+                                         ekc=Ekc.model_construct(name=g.ekc_name, email=g.ekc_email)
+                                         if g.ekc_name else None)
+                 for g in session.exec(select(GpGroupRow).order_by(col(GpGroupRow.code))).all())
 
 
 # --- indicators -------------------------------------------------------------------------------
@@ -416,11 +421,13 @@ def revisions(session: Session, agb_code: str | None = None) -> list[ScoreRevisi
 
 
 def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_on: date | None = None,
-                complete: Collection[str] = ()) -> dict[str, list[IndicatorScore]]:
+                complete: Collection[str] = (), periods: Collection[date] | None = None
+                ) -> dict[str, list[IndicatorScore]]:
     """Per practice, its indicator scores: all of them, or with ``known_on`` only those the rules read on
     that day without a baseline: each indicator's latest period known then and every later period (which
     time brings into view). Practices in ``complete`` get all their scores all the same (rules about an
-    improvement plan also read the last figures before the plan)."""
+    improvement plan also read the last figures before the plan). ``periods`` (without ``known_on``): only the
+    scores of periods ending on those days."""
     # columns, not ORM rows: nothing here is changed through the session, and an ORM row per score
     # cost more than the score itself; SQLAlchemy's select: SQLModel's is typed for at most four columns
     t = IndicatorScoreRow.__table__  # type: ignore[attr-defined]
@@ -428,6 +435,8 @@ def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_o
     queries: list[Any] = []
     if known_on is None:
         query = sa.select(*columns)
+        if periods is not None:
+            query = query.where(t.c.period_end.in_(sorted(periods)))
         queries.append(query if codes is None else query.where(t.c.agb_code.in_(list(codes))))
     else:
         trimmed = [c for c in codes or () if c not in complete] if codes is not None else None
@@ -841,10 +850,19 @@ def queued_keys(session: Session, keys: Iterable[str]) -> set[str]:
     return set(session.exec(select(OutboxRow.key).where(col(OutboxRow.key).in_(wanted))).all()) if wanted else set()
 
 
-def outbox(session: Session, status: str | None = None) -> list[OutboxRow]:
-    query = select(OutboxRow).order_by(col(OutboxRow.created_at), col(OutboxRow.key))
+def outbox(session: Session, status: str | None = None, *, agb_code: str | None = None,
+           latest: int | None = None) -> list[OutboxRow]:
+    """The outbox's messages (of one status, about one practice), oldest first; ``latest``: only the newest so
+    many, newest first."""
+    query = select(OutboxRow)
     if status:
         query = query.where(col(OutboxRow.status) == status)
+    if agb_code is not None:
+        query = query.where(col(OutboxRow.agb_code) == agb_code)
+    if latest is not None:
+        query = query.order_by(col(OutboxRow.created_at).desc(), col(OutboxRow.key).desc()).limit(latest)
+    else:
+        query = query.order_by(col(OutboxRow.created_at), col(OutboxRow.key))
     return list(session.exec(query).all())
 
 
@@ -959,13 +977,27 @@ def hold_message(session: Session, row_id: str, reason: str) -> None:
                     .values(last_error=reason, next_attempt_at=None))
 
 
-def held_messages(session: Session) -> list[OutboxRow]:
-    """Pending rows held back with a reason (no usable address) rather than waiting for a retry."""
-    query = (select(OutboxRow)
-             .where(col(OutboxRow.status) == "pending", col(OutboxRow.last_error).is_not(None),
-                    col(OutboxRow.next_attempt_at).is_(None))
-             .order_by(col(OutboxRow.created_at), col(OutboxRow.key)))
-    return list(session.exec(query).all())
+def held_messages(session: Session) -> list[tuple[str | None, str, str]]:
+    """Pending messages held back with a reason (no usable address) rather than waiting for a retry: (practice,
+    kind, reason), oldest first; columns only (every page of the workspace with a status reads them)."""
+    t = OutboxRow.__table__  # type: ignore[attr-defined]
+    query = (sa.select(t.c.agb_code, t.c.kind, t.c.last_error)
+             .where(t.c.status == "pending", t.c.last_error.is_not(None), t.c.next_attempt_at.is_(None))
+             .order_by(t.c.created_at, t.c.key))
+    return [(agb, kind, error) for agb, kind, error in session.connection().execute(query)]
+
+
+def enrolments(session: Session) -> dict[str, set[str]]:
+    """Per practice, the programmes it is enrolled in (without reading the practices)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for agb, programme in session.exec(select(EnrolmentRow.agb_code, EnrolmentRow.programme)).all():
+        found[agb].add(programme)
+    return dict(found)
+
+
+def group_practice_codes(session: Session, gp_group: str) -> list[str]:
+    """The AGB codes of a GP group's practices."""
+    return sorted(session.exec(select(PracticeRow.agb_code).where(col(PracticeRow.gp_group) == gp_group)).all())
 
 
 # --- reads the services need ---------------------------------------------------------------------------------

@@ -419,7 +419,7 @@ class OutboxRow(_Table, table=True):
     id: str = Field(primary_key=True, max_length=36)  # uuid5 of key
     key: str = Field(max_length=255, unique=True)
     kind: str = Field(max_length=64, index=True)
-    agb_code: str | None = Field(default=None, max_length=8)
+    agb_code: str | None = Field(default=None, max_length=8, index=True)  # a practice's messages (its page)
     recipient_name: str
     recipient_email: str | None = None
     recipient_role: str = Field(max_length=32)

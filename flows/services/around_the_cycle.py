@@ -95,17 +95,18 @@ def around_the_cycle(services: Services, on: date, codes: Sequence[str] | None =
         groups = quality_store.peer_review_groups(s, wanted)
     lines: dict[str, dict[str, str]] = {code: {} for code in wanted}
     # this year's meetings held so far; early in a year, before any was held, last year's
+    one = wanted[0] if len(wanted) == 1 else None  # one practice's page: read only its own
     this_year: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
-    for a in meeting_service.practice_attendance(services, on.year, until=on):
+    for a in meeting_service.practice_attendance(services, on.year, one, until=on):
         this_year[a.agb_code][a.kind] = (a.held, a.attended)
     last_year: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
     if not any(held for kinds in this_year.values() for held, _ in kinds.values()):
-        for a in meeting_service.practice_attendance(services, on.year - 1):
+        for a in meeting_service.practice_attendance(services, on.year - 1, one):
             last_year[a.agb_code][a.kind] = (a.held, a.attended)
     around = neighbourhood_service.neighbourhoods(services, on, wanted)
     statuses: dict[str, list[tuple[str, str]]] = defaultdict(list)
     if with_training:
-        for t in training_service.training(services, on):
+        for t in training_service.training(services, on, one):
             statuses[t.agb_code].append((t.person, t.status))
     for code in wanted:
         found = {

@@ -80,7 +80,7 @@ def _not_in_future(on: date, now: datetime, what: str) -> None:
 
 
 def _group(s: Session, code: str) -> GpGroup:
-    groups = {g.code: g for g in repo.load_registry(s).gp_groups}
+    groups = {g.code: g for g in repo.gp_groups(s)}
     if code not in groups:
         raise UnknownGpGroupError(f"huisartsengroep {code!r} is niet bekend in het register (bekend: "
                                   f"{', '.join(sorted(groups)) or 'geen'}); er is niets vastgelegd")
@@ -223,12 +223,20 @@ def group_pack(services: Services, gp_group: str, on: date) -> MirrorPackPart:
     invitation carries it."""
     with services.session() as s:
         group = _group(s, gp_group)
-        registry = repo.load_registry(s)
-        left = {v.agb_code for v in repo.load_views(s).values() if v.state.value == "left"}
-        members = [(p.agb_code, p.name) for p in registry.practices
-                   if p.gp_group == gp_group and p.agb_code not in left]
-        figures = repo.reference_figures(s, services.policy.figures_count_after_days).with_scores(
-            [x for scores in repo.load_scores(s).values() for x in scores])
+        in_group = repo.practices_of(s, repo.group_practice_codes(s, gp_group))
+        left = {v.agb_code for v in repo.load_views(s, [p.agb_code for p in in_group]).values()
+                if v.state.value == "left"}
+        members = [(p.agb_code, p.name) for p in in_group if p.agb_code not in left]
+        reference = repo.reference_figures(s, services.policy.figures_count_after_days)
+        codes = sorted(code for code, _ in members)
+        mine = [x for scores in repo.load_scores(s, codes).values() for x in scores]
+        known = reference.with_scores(mine)
+        periods = {x.period_end for x in mine if x.period_end <= known.known_until(on)}
+        # the care group's spread: every practice's scores of the group's latest period only (the page answers
+        # quickly; the pack reads no other period of the others)
+        others = [x for scores in repo.load_scores(s, periods=[max(periods)]).values() for x in scores
+                  if x.agb_code not in set(codes)] if periods else []
+        figures = reference.with_scores(mine + others)
     return mirror_pack_part(mirror_pack(members, figures, on, services.policy, group.anonymise_mirror),
                             services.policy.min_denominator)
 

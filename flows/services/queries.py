@@ -9,6 +9,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -84,28 +85,31 @@ class StatusLine:
         }
 
 
-def status(services: Services, as_of: datetime | None = None, *, now: datetime | None = None) -> list[StatusLine]:
-    """Where every practice stands: now (the stored projections, with the steps waiting and the messages held),
-    or ``as_of`` a past moment (rebuilt from the events that happened by then; what waited then is not kept).
-    Due dates follow the policy in force at that moment (``now``: the clock the caller reads)."""
+def status(services: Services, as_of: datetime | None = None, *, now: datetime | None = None,
+           agb_codes: Sequence[str] | None = None) -> list[StatusLine]:
+    """Where every practice (or those of ``agb_codes``) stands: now (the stored projections, with the steps waiting
+    and the messages held), or ``as_of`` a past moment (rebuilt from the events that happened by then; what waited
+    then is not kept). Due dates follow the policy in force at that moment (``now``: the clock the caller reads)."""
     if as_of is not None:
         return _status_as_of(services.in_force(as_of), as_amsterdam(as_of))
     if now is not None:
         services = services.in_force(now)
+    codes = list(agb_codes) if agb_codes is not None else None
     with services.session() as s:
-        views = repo.load_views(s)
-        practices = repo.practices(s)
-        checklists, accreditations = quality_store.latest_checklists(s), quality_store.accreditations(s)
-        groups = quality_store.peer_review_groups(s)
+        views = repo.load_views(s, codes)
+        practices = repo.practices_of(s, codes) if codes is not None else repo.practices(s)
+        checklists = quality_store.latest_checklists(s, codes)
+        accreditations = quality_store.accreditations(s, codes)
+        groups = quality_store.peer_review_groups(s, codes)
         steps: dict[str, list[str]] = {}
-        for step in repo.pending_steps(s):
+        for step in repo.pending_steps(s, codes):
             steps.setdefault(step.agb_code, []).append(f"{step_text(step)}: {step_waiting(step)}")
         folders = folder_standings(s, [p.agb_code for p in practices],
                                    as_amsterdam(now).date() if now is not None else date.max)
     held = held_messages_by_practice(services)
     from flows.services.around_the_cycle import around_the_cycle  # its readers: only when a day is given
 
-    around = around_the_cycle(services, as_amsterdam(now).date()) if now is not None else {}
+    around = around_the_cycle(services, as_amsterdam(now).date(), codes) if now is not None else {}
     lines = []
     for p in practices:
         view = views.get(p.agb_code) or TrajectoryView(agb_code=p.agb_code)
@@ -123,8 +127,8 @@ def held_messages_by_practice(services: Services) -> dict[str | None, list[str]]
     """Reasons messages wait for an address, per practice (None: care-group messages)."""
     found: dict[str | None, list[str]] = {}
     with services.session() as s:
-        for row in repo.held_messages(s):
-            found.setdefault(row.agb_code, []).append(f"{row.kind}: {row.last_error}")
+        for agb_code, kind, error in repo.held_messages(s):
+            found.setdefault(agb_code, []).append(f"{kind}: {error}")
     return found
 
 
@@ -248,30 +252,31 @@ def indicator_view(services: Services, *, agb_code: str | None = None, gp_group:
     with services.session() as s:
         registry = repo.load_registry(s)
         reference = repo.reference_figures(s)
-        all_scores = [x for scores in repo.load_scores(s).values() for x in scores]
-    members = {p.agb_code for p in registry.practices}
-    if agb_code is not None:
-        practice = next((p for p in registry.practices if p.agb_code == agb_code), None)
-        if practice is None:
-            raise UnknownPracticeError(agb_code)
-        scope, members = f"praktijk {agb_code} {practice.name}", {agb_code}
-    elif gp_group is not None:
-        members = {p.agb_code for p in registry.practices if p.gp_group == gp_group}
-        if not members:
-            raise UnknownGpGroupError(gp_group)
-        scope = f"huisartsengroep {gp_group}"
-    else:
-        scope = f"zorggroep {registry.care_group.name}"
-    mine = [x for x in all_scores if x.agb_code in members]
-    counts: dict[tuple[IndicatorKey, date], int] = {}
-    for x in mine:
-        counts[(x.key, x.period_end)] = counts.get((x.key, x.period_end), 0) + 1
-    shown = mine if agb_code is not None else pool(mine)
-    figures = reference.with_scores(shown)
-    period = period_end or figures.latest_period(on or date.max)
-    if period is None:
-        return IndicatorView(scope, None, [])
-    return IndicatorView(scope, period, indicator_lines(figures, period, references(all_scores), counts,
+        members = {p.agb_code for p in registry.practices}
+        if agb_code is not None:
+            practice = next((p for p in registry.practices if p.agb_code == agb_code), None)
+            if practice is None:
+                raise UnknownPracticeError(agb_code)
+            scope, members = f"praktijk {agb_code} {practice.name}", {agb_code}
+        elif gp_group is not None:
+            members = {p.agb_code for p in registry.practices if p.gp_group == gp_group}
+            if not members:
+                raise UnknownGpGroupError(gp_group)
+            scope = f"huisartsengroep {gp_group}"
+        else:
+            scope = f"zorggroep {registry.care_group.name}"
+        mine = [x for scores in repo.load_scores(s, sorted(members)).values() for x in scores]
+        counts: dict[tuple[IndicatorKey, date], int] = {}
+        for x in mine:
+            counts[(x.key, x.period_end)] = counts.get((x.key, x.period_end), 0) + 1
+        shown = mine if agb_code is not None else pool(mine)
+        figures = reference.with_scores(shown)
+        period = period_end or figures.latest_period(on or date.max)
+        if period is None:
+            return IndicatorView(scope, None, [])
+        # the care group's spread over every practice: only the period shown is read (a page answers quickly)
+        everyone = [x for scores in repo.load_scores(s, periods=[period]).values() for x in scores]
+    return IndicatorView(scope, period, indicator_lines(figures, period, references(everyone), counts,
                                                         services.policy.min_denominator))
 
 
@@ -316,18 +321,32 @@ def import_log(services: Services, agb_code: str | None = None
         return repo.imports(s), repo.revisions(s, agb_code)
 
 
-def outbox_messages(services: Services, status: str | None = None) -> list[OutboxRow]:
-    """The outbox's messages, of one status or all."""
+def outbox_messages(services: Services, status: str | None = None, *, agb_code: str | None = None,
+                    latest: int | None = None) -> list[OutboxRow]:
+    """The outbox's messages, of one status or all, about one practice or all; ``latest``: the newest so many,
+    newest first."""
     with services.session() as s:
-        return repo.outbox(s, status)
+        return repo.outbox(s, status, agb_code=agb_code, latest=latest)
 
 
-def obligations(services: Services, agb_code: str | None = None, status: str | None = None) -> list[StoredObligation]:
-    """The duties of a practice (or of all, and the care group's meetings), of one status or all."""
+def obligations(services: Services, agb_code: str | None = None, status: str | None = None, *,
+                due_until: date | None = None, due_from: date | None = None, limit: int | None = None,
+                agb_codes: Sequence[str] | None = None) -> list[StoredObligation]:
+    """The duties of a practice (or of some, or of all and the care group's meetings), of one status or all (due or
+    planned from ``due_from`` and by ``due_until``, when given; the first ``limit``)."""
     from storage import obligations as store  # the duties' store: not loaded to show the status
 
     with services.session() as s:
-        return store.obligations(s, agb_code=agb_code, status=status)
+        return store.obligations(s, agb_code=agb_code, agb_codes=agb_codes, status=status, due_until=due_until,
+                                 due_from=due_from, limit=limit)
+
+
+def overdue_count(services: Services, on: date, agb_codes: Sequence[str] | None = None) -> int:
+    """How many open duties (of these practices) were due before ``on``."""
+    from storage import obligations as store
+
+    with services.session() as s:
+        return store.count_overdue(s, on, agb_codes)
 
 
 def obligation_changes(services: Services, key: str | None = None) -> list[ObligationChange]:
@@ -356,6 +375,18 @@ def all_events(services: Services) -> list[TrajectoryTransitioned]:
     with services.session() as s:
         events = repo.load_all_events(s)
     return [e for code in sorted(events) for e in events[code]]
+
+
+def enrolments(services: Services) -> dict[str, set[str]]:
+    """Per practice, the programmes it is enrolled in."""
+    with services.session() as s:
+        return repo.enrolments(s)
+
+
+def group_practice_codes(services: Services, gp_group: str) -> list[str]:
+    """The AGB codes of a GP group's practices (none: the group is not known or has none)."""
+    with services.session() as s:
+        return repo.group_practice_codes(s, gp_group)
 
 
 def practices(services: Services) -> list[Practice]:

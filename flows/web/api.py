@@ -142,7 +142,7 @@ def practices(request: Request, who: Who) -> list[PracticeSummary]:
 def practice(request: Request, who: Who, agb: str) -> PracticeDetail:
     """One practice: its state and reasons, indicators, agreements, support and open obligations."""
     services = request.app.state.services
-    found = [x for x in queries.status(services) if x.agb_code == agb]
+    found = queries.status(services, agb_codes=[agb])
     if not found:
         raise security.AccessDeniedError(404, "niet gevonden")
     line = found[0]
@@ -179,7 +179,7 @@ def record_conversation(request: Request, who: Who, agb: str, body: Conversation
         recorded = forms.record_conversation(services, agb, typed, security.now(request), who.actor)
     except forms.FormError as exc:
         return JSONResponse({"errors": exc.errors}, status_code=422)
-    (line,) = [x for x in queries.status(services) if x.agb_code == agb]
+    (line,) = queries.status(services, agb_codes=[agb])
     return ConversationOut(conversation_id=recorded.conversation_id, already_recorded=recorded.already_recorded,
                            state=line.state.value)
 

@@ -112,21 +112,27 @@ def overview(request: Request, who: Who, gp_group: str = "", programme: str = ""
     held = assignments(services)
     today = security.now(request).date()
     lines = queries.status(services)
-    registry = {p.agb_code: p for p in queries.practices(services)}
+    enrolled = queries.enrolments(services)
     shown = [line for line in lines
              if (not gp_group or line.gp_group == gp_group) and (not state or line.state.value == state)
-             and (not programme or any(p.value == programme for p in registry[line.agb_code].programmes))
+             and (not programme or programme in enrolled.get(line.agb_code, set()))
              and (not officer or officer in held.get(line.agb_code, []))]
     codes = {line.agb_code for line in shown}
-    open_ = [o for o in queries.obligations(services, status="open") if o.agb_code in codes or o.agb_code is None]
-    week = [o for o in open_ if today <= (o.planned_on or o.due_on) <= today + timedelta(days=7)]
-    overdue = [o for o in open_ if o.due_on < today]
+    # what falls due this week and what is overdue: the first 40 of each, and how many are overdue, read from the
+    # database (a care group of hundreds has thousands of open duties); with a filter, of its practices only
+    only = sorted(codes) if len(shown) != len(lines) else None
+    week = queries.obligations(services, status="open", due_from=today, due_until=today + timedelta(days=7),
+                               agb_codes=only, limit=40)
+    overdue = [o for o in queries.obligations(services, status="open", due_until=today - timedelta(days=1),
+                                              agb_codes=only, limit=40) if o.due_on < today]
+    overdue_total = queries.overdue_count(services, today, only)
     by_state: dict[str, int] = defaultdict(int)
     for line in shown:
         by_state[line.state.value] += 1
     return page(request, "overview.html.j2", who, lines=shown, week=week, overdue=overdue, by_state=by_state,
+                overdue_total=overdue_total,
                 groups=sorted({line.gp_group for line in lines if line.gp_group}),
-                programmes=sorted({g.value for p in registry.values() for g in p.programmes}),
+                programmes=sorted({p for ps in enrolled.values() for p in ps}),
                 states=[s.value for s in TrajectoryState], officers=sorted({n for ns in held.values() for n in ns}),
                 held=held, filters={"gp_group": gp_group, "programme": programme, "state": state, "officer": officer},
                 today=today)
@@ -140,15 +146,15 @@ def practice_context(request: Request, who: Caller, agb: str) -> dict[str, Any]:
     services = _services(request)
     today = security.now(request).date()
     practice = queries.practice(services, agb)
-    (line,) = [x for x in queries.status(services) if x.agb_code == agb]
-    messages = [m for m in queries.outbox_messages(services) if m.agb_code == agb]
+    (line,) = queries.status(services, agb_codes=[agb])
+    messages = queries.outbox_messages(services, agb_code=agb, latest=50)
     return {
         "practice": practice, "line": line, "events": list(reversed(queries.history(services, agb))),
         "indicators": queries.indicator_view(services, agb_code=agb, on=today),
         "agreements": queries.agreements(services, agb), "goals": queries.goals(services, agb, today),
         "supports": support_service.supports(services, agb),
         "obligations": [o for o in queries.obligations(services, agb) if o.status == "open"],
-        "messages": sorted(messages, key=lambda m: m.created_at, reverse=True)[:50],
+        "messages": messages,
         "around": around_the_cycle(services, today, [agb]).get(agb), "today": today,
         "kinds": [k.value for k in ConversationKind], "support_kinds": [k.value for k in SupportKind],
         "can_edit": who.account is not None and who.account.role in (AccountRole.OFFICER, AccountRole.ADMIN),
@@ -248,7 +254,8 @@ def gp_group_page(request: Request, who: Who, code: str) -> Response:
 
     services = _services(request)
     today = security.now(request).date()
-    lines = [x for x in queries.status(services) if x.gp_group == code]
+    members = queries.group_practice_codes(services, code)
+    lines = queries.status(services, agb_codes=members) if members else []
     if not lines:
         raise security.AccessDeniedError(404, "niet gevonden")
     staff = who.account is not None and who.account.staff

@@ -1,5 +1,5 @@
 """the workspace (issue 15): accounts with a role and an Argon2 password hash, signed-in sessions (the hash of their
-token, their CSRF token)
+token, their CSRF token); the outbox indexed by practice (a practice's page lists its messages)
 
 Revision ID: 0023
 Revises: 0022
@@ -47,9 +47,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('web_session', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_web_session_login'), ['login'], unique=False)
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_agb_code'), ['agb_code'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_agb_code'))
     with op.batch_alter_table('web_session', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_web_session_login'))
     op.drop_table('web_session')
