@@ -221,6 +221,9 @@ def _tables(database: Path) -> dict[str, list[str]]:
         # a delivery's lease is the database's real time, which differs between any two runs
         tables["outbox"] = sorted(map(repr, db.execute(
             "SELECT * FROM (SELECT id, key, status, attempts, sent_at, payload, created_at FROM outbox)").fetchall()))
+        # a password hash is salted afresh each time: the demo's accounts compared without it
+        tables["user_account"] = sorted(map(repr, db.execute(
+            "SELECT login, role, agb_code, gp_group, disabled, created_at FROM user_account").fetchall()))
         return tables
 
 
