@@ -10,6 +10,7 @@ care group that is closed on it every year says so with ``liberation_day_every_y
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import threading
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ from functools import cached_property
 from pathlib import Path
 
 import holidays
+from dateutil.relativedelta import relativedelta
 
 _DUTCH = "holidays.countries.netherlands"
 _DUTCH_LOCK = threading.Lock()
@@ -77,3 +79,23 @@ class WorkingCalendar:
         while not self.is_working_day(day):
             day += timedelta(days=1)
         return day
+
+
+_PERIOD = re.compile(r"^(\d{4})(?:[KkQq](\d)|-(\d{2}))?$")
+
+
+def period_bounds(text: str) -> tuple[date, date]:
+    """The first and last day of a period as staff write it: ``2025K3`` (a quarter), ``2025-07`` (a month) or
+    ``2025`` (a year); ``ValueError`` with the forms it takes otherwise (the board's report, its download)."""
+    match = _PERIOD.fullmatch(text.strip())
+    if not match or (match.group(2) and not 1 <= int(match.group(2)) <= 4) or (
+            match.group(3) and not 1 <= int(match.group(3)) <= 12):
+        raise ValueError("verwacht bijv. 2025K3 (kwartaal), 2025-07 (maand) of 2025 (jaar)")
+    year = int(match.group(1))
+    if match.group(2):
+        start = date(year, 3 * int(match.group(2)) - 2, 1)
+        return start, start + relativedelta(months=3, days=-1)
+    if match.group(3):
+        start = date(year, int(match.group(3)), 1)
+        return start, start + relativedelta(months=1, days=-1)
+    return date(year, 1, 1), date(year, 12, 31)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -31,26 +30,14 @@ def pack(
     out.print(f"gesprekspakket geschreven: {output}", markup=False)
 
 
-_PERIOD = re.compile(r"^(\d{4})(?:[Kk](\d)|-(\d{2}))?$")
-
-
 def _period(value: str) -> tuple[date, date]:
     """``2025K3`` (a quarter), ``2025-07`` (a month) or ``2025`` (a year)."""
-    from dateutil.relativedelta import relativedelta
+    from domain.calendar import period_bounds
 
-    match = _PERIOD.fullmatch(value.strip())
-    if not match or (match.group(2) and not 1 <= int(match.group(2)) <= 4) or (
-            match.group(3) and not 1 <= int(match.group(3)) <= 12):
-        raise cli.CliInputError(f"--period {value!r} is ongeldig: verwacht bijv. 2025K3 (kwartaal), 2025-07 (maand) "
-                                "of 2025 (jaar)")
-    year = int(match.group(1))
-    if match.group(2):
-        start = date(year, 3 * int(match.group(2)) - 2, 1)
-        return start, start + relativedelta(months=3, days=-1)
-    if match.group(3):
-        start = date(year, int(match.group(3)), 1)
-        return start, start + relativedelta(months=1, days=-1)
-    return date(year, 1, 1), date(year, 12, 31)
+    try:
+        return period_bounds(value)
+    except ValueError as exc:
+        raise cli.CliInputError(f"--period {value!r} is ongeldig: {exc}") from None
 
 
 @cli.command("board-report")

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from domain.calendar import period_bounds
 from domain.commands import RecordConversation
 from domain.conversations import Agreement, Attendee, ConversationReport, Goal
 from domain.errors import InFutureError, QualityCycleError
@@ -44,25 +45,12 @@ def day(text: str, field: str) -> date:
         raise FormError({field: "datum ongeldig: gebruik JJJJ-MM-DD"}) from None
 
 
-_PERIOD = re.compile(r"^(\d{4})(?:[Kk](\d)|-(\d{2}))?$")
-
-
 def period(text: str) -> tuple[date, date]:
     """``2025K3``, ``2025-07`` or ``2025``: the first and last day."""
-    from dateutil.relativedelta import relativedelta
-
-    match = _PERIOD.fullmatch(text.strip())
-    if not match or (match.group(2) and not 1 <= int(match.group(2)) <= 4) or (
-            match.group(3) and not 1 <= int(match.group(3)) <= 12):
-        raise FormError({"period": "verwacht bijv. 2025K3, 2025-07 of 2025"})
-    year = int(match.group(1))
-    if match.group(2):
-        start = date(year, 3 * int(match.group(2)) - 2, 1)
-        return start, start + relativedelta(months=3, days=-1)
-    if match.group(3):
-        start = date(year, int(match.group(3)), 1)
-        return start, start + relativedelta(months=1, days=-1)
-    return date(year, 1, 1), date(year, 12, 31)
+    try:
+        return period_bounds(text)
+    except ValueError as exc:
+        raise FormError({"period": str(exc)}) from None
 
 
 def _lines(text: str) -> list[tuple[int, str]]:
