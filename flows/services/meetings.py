@@ -48,6 +48,20 @@ class MeetingDayError(InFutureError):
     """A meeting held on a day to come, or moved to a day gone by or not a working day."""
 
 
+def check_attendees(s: Session, attended: Sequence[tuple[str, str]]) -> None:
+    """Every ``(agb_code, name)`` is a person of a practice of the registry (a meeting's, a network meeting's), or
+    the refusal names the first that is not."""
+    practices = {p.agb_code: p for p in repo.practices_of(s, sorted({agb for agb, _ in attended}))}
+    for agb, name in attended:
+        practice = practices.get(agb)
+        if practice is None:
+            raise UnknownPracticeError(agb)
+        if name not in {p.name for p in practice.people}:
+            known = ", ".join(sorted(p.name for p in practice.people)) or "geen"
+            raise UnknownAttendeeError(f"--attended {agb}:{name}: niet bekend bij {practice.name} (bekend: "
+                                       f"{known}); er is niets vastgelegd")
+
+
 def _row(s: Session, key: str) -> StoredObligation:
     """The meeting's duty: planned, or held (then its lifecycle refuses what a held meeting cannot take); a meeting
     no longer owed (the policy has fewer a year) is not known."""
@@ -108,15 +122,7 @@ def hold_meeting(services: Services, key: str, on: date, attended: Sequence[tupl
     now = as_amsterdam(now)
     with services.transaction() as s:
         row = _row(s, key)
-        practices = {p.agb_code: p for p in repo.practices_of(s, sorted({agb for agb, _ in attended}))}
-        for agb, name in attended:
-            practice = practices.get(agb)
-            if practice is None:
-                raise UnknownPracticeError(agb)
-            if name not in {p.name for p in practice.people}:
-                known = ", ".join(sorted(p.name for p in practice.people)) or "geen"
-                raise UnknownAttendeeError(f"--attended {agb}:{name}: niet bekend bij {practice.name} (bekend: "
-                                           f"{known}); er is niets vastgelegd")
+        check_attendees(s, attended)
         view = _change(s, row, MeetingTrigger.HOLD, on, now, actor,
                        {"attended": [{"agb_code": agb, "name": name} for agb, name in attended],
                         **({"minutes": minutes} if minutes else {})})

@@ -79,7 +79,8 @@ def _not_in_future(on: date, now: datetime, what: str) -> None:
         raise MirrorMeetingInFutureError(future)
 
 
-def _group(s: Session, code: str) -> GpGroup:
+def gp_group_or_raise(s: Session, code: str) -> GpGroup:
+    """The registry's GP group of ``code``, or ``UnknownGpGroupError`` naming those it knows."""
     groups = {g.code: g for g in repo.gp_groups(s)}
     if code not in groups:
         raise UnknownGpGroupError(f"huisartsengroep {code!r} is niet bekend in het register (bekend: "
@@ -104,7 +105,7 @@ def request_mirror_meeting(services: Services, gp_group: str, on: date, now: dat
     services = services.in_force(on)
     policy, calendar = services.policy, services.calendar
     with services.transaction() as s:
-        _group(s, gp_group)
+        gp_group_or_raise(s, gp_group)
         key = meeting_id(gp_group, on)
         known = store.load(s, key)
         if known is not None:
@@ -136,7 +137,7 @@ def _close_obligation(s: Session, view: MirrorMeetingView, status: ObligationSta
 
 
 def _ask_accreditation(s: Session, view: MirrorMeetingView, ekc: str, now: datetime, actor: str) -> None:
-    group = _group(s, view.gp_group)
+    group = gp_group_or_raise(s, view.gp_group)
     officers = {p.name: p for p in repo.contacts(s, Role.OFFICER)}
     requested_by = officers.get(actor.split(":", 1)[-1]) or next(iter(officers.values()), None)
     assert view.held_on is not None  # only a held meeting is accredited (statemachines.mirror_meeting)
@@ -149,7 +150,7 @@ def _ask_accreditation(s: Session, view: MirrorMeetingView, ekc: str, now: datet
 def _ekc_or_raise(s: Session, view: MirrorMeetingView, given: str | None) -> str:
     if given:
         return checked(check_name, given, "--ekc")
-    group = _group(s, view.gp_group)
+    group = gp_group_or_raise(s, view.gp_group)
     if group.ekc is not None:
         return group.ekc.name
     if view.ekc:
@@ -214,7 +215,7 @@ def mirror_meetings(services: Services, gp_group: str | None = None) -> list[Mir
     """The mirror meetings of a GP group (or of all)."""
     with services.session() as s:
         if gp_group is not None:
-            _group(s, gp_group)
+            gp_group_or_raise(s, gp_group)
         return store.of_group(s, gp_group)
 
 
@@ -222,7 +223,7 @@ def group_pack(services: Services, gp_group: str, on: date) -> MirrorPackPart:
     """The pack a GP group's mirror meeting would carry on ``on`` (the practices still in the cycle), as its
     invitation carries it."""
     with services.session() as s:
-        group = _group(s, gp_group)
+        group = gp_group_or_raise(s, gp_group)
         in_group = repo.practices_of(s, repo.group_practice_codes(s, gp_group))
         left = {v.agb_code for v in repo.load_views(s, [p.agb_code for p in in_group]).values()
                 if v.state.value == "left"}

@@ -46,8 +46,9 @@ from domain.neighbourhood import (
     last_closed_quarter,
 )
 from domain.obligations import Obligation, ObligationKind, ObligationStatus, next_notice_on
-from domain.registry import GpGroup
 from flows.services.context import Services, UnknownPracticeError
+from flows.services.meetings import check_attendees
+from flows.services.mirror_meetings import gp_group_or_raise
 from statemachines.network_plan import fire, replay
 from storage import neighbourhood as store
 from storage import obligations as obligation_store
@@ -61,12 +62,8 @@ class NeighbourhoodInFutureError(InFutureError):
     """A neighbourhood fact dated after the moment it is recorded."""
 
 
-class UnknownGpGroupError(NotFoundError):
-    """A GP group the registry does not know."""
-
-
 class UnknownNetworkAttendeeError(NotFoundError):
-    """A person at a network meeting who is not one of the practice's people, or a partner not in the plan."""
+    """A partner at a network meeting who is not one of the plan's partners."""
 
 
 def _past(day: date, now: datetime, what: str, option: str) -> None:
@@ -80,14 +77,6 @@ def _past(day: date, now: datetime, what: str, option: str) -> None:
 def _practice_or_raise(s: Session, agb_code: str) -> None:
     if repo.get_practice(s, agb_code) is None:
         raise UnknownPracticeError(agb_code)
-
-
-def _group(s: Session, code: str) -> GpGroup:
-    groups = {g.code: g for g in repo.load_registry(s).gp_groups}
-    if code not in groups:
-        raise UnknownGpGroupError(f"huisartsengroep {code!r} is niet bekend in het register (bekend: "
-                                  f"{', '.join(sorted(groups)) or 'geen'}); er is niets vastgelegd")
-    return groups[code]
 
 
 # --- the practice: core team, GPO, MDO -----------------------------------------------------------------------------
@@ -188,7 +177,7 @@ def agree_network_plan(services: Services, gp_group: str, partners: Sequence[Par
     now = as_amsterdam(now)
     services = services.in_force(on)
     with services.transaction() as s:
-        _group(s, gp_group)
+        gp_group_or_raise(s, gp_group)
         return _change(s, services, gp_group, NetworkPlanTrigger.AGREE, on, now, actor,
                        {"partners": [p.model_dump(mode="json", exclude_none=True) for p in partners]},
                        ObligationStatus.CANCELLED, f"netwerkplan afgesproken op {on.isoformat()}")
@@ -202,7 +191,7 @@ def evaluate_network_plan(services: Services, gp_group: str, on: date, note: str
     now = as_amsterdam(now)
     services = services.in_force(on)
     with services.transaction() as s:
-        _group(s, gp_group)
+        gp_group_or_raise(s, gp_group)
         known = store.load(s, gp_group)
         if known is not None and known.evaluations and known.evaluations[-1] == (on, note):
             return known  # the same evaluation again changes nothing
@@ -217,7 +206,7 @@ def end_network_plan(services: Services, gp_group: str, on: date, reason: str, n
     _past(on, now, "netwerkplan beëindigd", "--ended-on")
     now = as_amsterdam(now)
     with services.transaction() as s:
-        _group(s, gp_group)
+        gp_group_or_raise(s, gp_group)
         return _change(s, services, gp_group, NetworkPlanTrigger.END, on, now, actor, {"reason": reason},
                        ObligationStatus.CANCELLED, f"netwerkplan beëindigd: {reason}")
 
@@ -232,16 +221,8 @@ def hold_network_meeting(services: Services, gp_group: str, kind: NetworkMeeting
     partners = [checked(check_name, p, "--partner") for p in partners]
     now = as_amsterdam(now)
     with services.transaction() as s:
-        _group(s, gp_group)
-        practices = {p.agb_code: p for p in repo.practices_of(s, sorted({agb for agb, _ in attended}))}
-        for agb, name in attended:
-            practice = practices.get(agb)
-            if practice is None:
-                raise UnknownPracticeError(agb)
-            if name not in {p.name for p in practice.people}:
-                known = ", ".join(sorted(p.name for p in practice.people)) or "geen"
-                raise UnknownNetworkAttendeeError(f"--attended {agb}:{name}: niet bekend bij {practice.name} "
-                                                  f"(bekend: {known}); er is niets vastgelegd")
+        gp_group_or_raise(s, gp_group)
+        check_attendees(s, attended)
         plan = store.load(s, gp_group)
         in_plan = {p.name for p in plan.partners} if plan is not None and plan.status is NetworkPlanState.AGREED \
             else None
@@ -270,7 +251,7 @@ def network_plans(services: Services, gp_group: str | None = None, on: date | No
     """Every GP group's plan (or the one's) as it stands, or as it stood on ``on``, with its next evaluation."""
     with services.session() as s:
         if gp_group is not None:
-            _group(s, gp_group)
+            gp_group_or_raise(s, gp_group)
         views = store.views_on(s, on) if on is not None else store.load_all(s)
     every = services.policy.network_plan_evaluation_every_months
     return [NetworkPlanLine(v, v.evaluation_due(every, services.calendar)) for code, v in sorted(views.items())

@@ -43,6 +43,11 @@ def _services(request: Request) -> Any:
     return request.app.state.services
 
 
+async def _typed(request: Request) -> dict[str, str]:
+    """A posted form's text fields as typed (the CSRF token left out)."""
+    return {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+
+
 # --- signing in and out ---------------------------------------------------------------------------------------------
 
 @route(router, "GET", "/login", Access.PUBLIC)
@@ -201,7 +206,7 @@ def conversation_form(request: Request, who: Who, agb: str, kind: str = "extra")
 
 @route(router, "POST", "/practices/{agb}/conversation", Access.EDIT)
 async def record_conversation(request: Request, who: Who, agb: str) -> Response:
-    typed = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    typed = await _typed(request)
     services, moment = _services(request), security.now(request)
     try:
         recorded = forms.record_conversation(services, agb, typed, moment, who.actor)
@@ -215,7 +220,7 @@ async def record_conversation(request: Request, who: Who, agb: str) -> Response:
 
 @route(router, "POST", "/practices/{agb}/support", Access.EDIT)
 async def request_support(request: Request, who: Who, agb: str) -> Response:
-    typed = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    typed = await _typed(request)
     try:
         forms.request_support(_services(request), agb, typed, security.now(request), who.actor)
     except forms.FormError as exc:
@@ -226,7 +231,7 @@ async def request_support(request: Request, who: Who, agb: str) -> Response:
 
 @route(router, "POST", "/practices/{agb}/support/{key}/complete", Access.EDIT)
 async def complete_support(request: Request, who: Who, agb: str, key: str) -> Response:
-    typed = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    typed = await _typed(request)
     try:
         forms.complete_support(_services(request), agb, key, typed, security.now(request), who.actor)
     except forms.FormError as exc:
@@ -237,7 +242,7 @@ async def complete_support(request: Request, who: Who, agb: str, key: str) -> Re
 
 @route(router, "POST", "/practices/{agb}/move", Access.EDIT)
 async def move_conversation(request: Request, who: Who, agb: str) -> Response:
-    typed = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    typed = await _typed(request)
     try:
         forms.move_conversation(_services(request), agb, typed, security.now(request), who.actor)
     except forms.FormError as exc:
@@ -277,7 +282,7 @@ def gp_group_page(request: Request, who: Who, code: str) -> Response:
 async def request_mirror_meeting(request: Request, who: Who, code: str) -> Response:
     from flows.services import mirror_meetings
 
-    typed = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    typed = await _typed(request)
     moment = security.now(request)
     try:
         day = forms.day(typed.get("requested_on", ""), "requested_on") if typed.get("requested_on") else moment.date()
