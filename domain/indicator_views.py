@@ -56,24 +56,31 @@ class Reference:
 
 def reference(scores: Sequence[IndicatorScore]) -> Reference | None:
     """Spread across practices of one indicator and period (scores of distinct practices)."""
-    if not scores:
+    return spread([(s.numerator, s.denominator) for s in scores])
+
+
+def spread(counts: Sequence[tuple[int, int]]) -> Reference | None:
+    """Spread across practices of one indicator and period, from each practice's (numerator, denominator)."""
+    if not counts:
         return None
-    values = sorted(100 * s.numerator / s.denominator for s in scores)
+    values = sorted(100 * n / d for n, d in counts)
     if len(values) == 1:
         p10 = p90 = values[0]
     else:
         cuts = statistics.quantiles(values, n=10, method="inclusive")
         p10, p90 = cuts[0], cuts[-1]
-    pooled = 100 * sum(s.numerator for s in scores) / sum(s.denominator for s in scores)
+    pooled = 100 * sum(n for n, _ in counts) / sum(d for _, d in counts)
     return Reference(practices=len(values), pooled=round(pooled, 2), mean=round(statistics.fmean(values), 2),
                      median=round(statistics.median(values), 2), p10=round(p10, 2), p90=round(p90, 2))
 
 
-def references(scores: Iterable[IndicatorScore]) -> dict[tuple[IndicatorKey, date], Reference]:
-    grouped: dict[tuple[IndicatorKey, date], list[IndicatorScore]] = defaultdict(list)
-    for s in scores:
-        grouped[(s.key, s.period_end)].append(s)
-    return {k: r for k, group in grouped.items() if (r := reference(group)) is not None}
+def references(figures: Iterable[tuple[IndicatorKey, date, int, int]]) -> dict[tuple[IndicatorKey, date], Reference]:
+    """The spread of each indicator and period, from every practice's (indicator, period end, numerator,
+    denominator): plain tuples, so that a page can read a period's figures as columns."""
+    grouped: dict[tuple[IndicatorKey, date], list[tuple[int, int]]] = defaultdict(list)
+    for key, period_end, numerator, denominator in figures:
+        grouped[(key, period_end)].append((numerator, denominator))
+    return {k: r for k, group in grouped.items() if (r := spread(group)) is not None}
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ class IndicatorKey:
 
 
 @lru_cache(maxsize=4096)
-def _key(programme: Programme, indicator: str) -> IndicatorKey:
+def indicator_key(programme: Programme, indicator: str) -> IndicatorKey:
     """One shared (immutable) key per indicator: the rules ask a score for its key millions of times a sweep."""
     return IndicatorKey(programme, indicator)
 
@@ -63,7 +63,7 @@ class _Keyed:
 
     @property
     def key(self: _OfOneIndicator) -> IndicatorKey:
-        return _key(self.programme, self.indicator)
+        return indicator_key(self.programme, self.indicator)
 
 
 class ValueOp(StrEnum):

@@ -18,7 +18,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -164,10 +164,12 @@ def practice_labels(codes: Sequence[str], names: Sequence[str], anonymise: bool)
 
 
 def mirror_pack(group: Sequence[tuple[str, str]], figures: IndicatorFigures, on: date, policy: Policy,
-                anonymise: bool) -> MirrorPack:
+                anonymise: bool, spread: Mapping[tuple[IndicatorKey, date], Reference] | None = None) -> MirrorPack:
     """The GP group's pack: for each main indicator, every practice of ``group`` ((agb_code, name), in AGB order)
     side by side for the latest period known on ``on`` among them, against target, national average and the care
-    group's spread (``figures`` holds the scores of every practice of the care group)."""
+    group's spread: ``spread`` when given (``indicator_views.references`` of every practice's figures; then
+    ``figures`` need only hold the group's scores), else taken from ``figures``, which then holds the scores of
+    every practice of the care group."""
     codes = sorted(code for code, _ in group)
     names = dict(group)
     mine = [s for s in figures.scores if s.agb_code in names and s.period_end <= figures.known_until(on)]
@@ -195,5 +197,5 @@ def mirror_pack(group: Sequence[tuple[str, str]], figures: IndicatorFigures, on:
         indicators.append(PackIndicator(
             key.programme.value, key.indicator, definition.name, figures.targets.get(key),
             average[1] if average else None, average[0] if average else None,
-            reference(in_period.get(key, [])), tuple(row)))
+            spread.get((key, period)) if spread is not None else reference(in_period.get(key, [])), tuple(row)))
     return MirrorPack(period, anonymise, tuple(indicators))

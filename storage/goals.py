@@ -43,11 +43,15 @@ def goals_of(session: Session, agb_code: str | None = None, *, set_since: date |
     return [value_of(StoredGoal, r) for r in session.exec(query.order_by(*order))]
 
 
-def goals_of_practices(session: Session, codes: Sequence[str], *, set_since: date) -> dict[str, list[StoredGoal]]:
-    """Per practice of ``codes``, its goals set on or after ``set_since`` (one query for a chunk of practices)."""
+def goals_of_practices(session: Session, codes: Sequence[str], *, set_since: date | None = None
+                       ) -> dict[str, list[StoredGoal]]:
+    """Per practice of ``codes``, its goals (set on or after ``set_since``, when given; one query for a chunk of
+    practices)."""
     if not codes:
         return {}
-    query = select(GoalRow).where(col(GoalRow.agb_code).in_(list(codes)), col(GoalRow.set_on) >= set_since)
+    query = select(GoalRow).where(col(GoalRow.agb_code).in_(list(codes)))
+    if set_since is not None:
+        query = query.where(col(GoalRow.set_on) >= set_since)
     out: dict[str, list[StoredGoal]] = {}
     order = (col(GoalRow.agb_code), col(GoalRow.set_on), col(GoalRow.conversation_id), col(GoalRow.position))
     for row in session.exec(query.order_by(*order)):

@@ -358,6 +358,14 @@ def record_duty_run(session: Session, duty: str, moment: datetime, *, started_at
         "summary": summary, "actor": actor}], ["duty", "moment"]))
 
 
+def attach_flow_run(session: Session, duty: str, moment: datetime, flow_run_id: str) -> bool:
+    """Name the Prefect flow run that recorded a duty's run (the first to name it stays)."""
+    result = session.connection().execute(
+        sa.update(DutyRunRow).where(col(DutyRunRow.duty) == duty, col(DutyRunRow.moment) == moment,
+                                    col(DutyRunRow.flow_run_id).is_(None)).values(flow_run_id=flow_run_id))
+    return bool(result.rowcount)
+
+
 def duty_runs(session: Session, duty: str | None = None, limit: int = 50) -> list[DutyRun]:
     query = select(DutyRunRow)
     if duty is not None:

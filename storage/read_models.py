@@ -81,6 +81,7 @@ class DutyRun:
     finished_at: datetime | None
     summary: dict[str, Any]
     actor: str
+    flow_run_id: str | None = None  # the Prefect flow run that ran it, when a flow did
 
 
 @dataclass(frozen=True)

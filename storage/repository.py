@@ -35,6 +35,7 @@ from domain.indicators import (
     NationalAverage,
     Target,
     ValueOp,
+    indicator_key,
 )
 from domain.messages import NAMESPACE, OutboxMessage, about
 from domain.policy import Policy, PolicyVersion
@@ -214,6 +215,18 @@ def practices_of(session: Session, codes: Sequence[str] | None = None) -> list[P
 
 def practices(session: Session) -> list[Practice]:
     return practices_of(session)
+
+
+_HEAD_QUERIES = {False: sa.select(_PRACTICE.c.agb_code, _PRACTICE.c.name, _PRACTICE.c.gp_group)
+                 .order_by(_PRACTICE.c.agb_code)}
+_HEAD_QUERIES[True] = _HEAD_QUERIES[False].where(_in(_PRACTICE.c.agb_code))
+
+
+def practice_heads(session: Session, codes: Sequence[str] | None = None) -> list[tuple[str, str, str | None]]:
+    """(AGB code, name, GP group) of the practices with these codes (all without ``codes``), by code: what a list
+    of practices shows, without their people and enrolments."""
+    params = {"codes": list(codes)} if codes is not None else {}
+    return [(a, n, g) for a, n, g in session.connection().execute(_HEAD_QUERIES[codes is not None], params)]
 
 
 def get_practice(session: Session, agb_code: str) -> Practice | None:
@@ -411,6 +424,22 @@ def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: s
 def imports(session: Session) -> list[ImportLogEntry]:
     return [value_of(ImportLogEntry, r)
             for r in session.exec(select(IndicatorImportRow).order_by(col(IndicatorImportRow.imported_at)))]
+
+
+def period_figures(session: Session, period_end: date) -> list[tuple[IndicatorKey, date, int, int]]:
+    """Every practice's (indicator, period end, numerator, denominator) for one period: the care group's spread
+    of it (``domain.indicator_views.references``), read as columns without making scores."""
+    t = IndicatorScoreRow.__table__  # type: ignore[attr-defined]
+    query = (sa.select(t.c.programme, t.c.indicator, t.c.numerator, t.c.denominator)
+             .where(t.c.period_end == period_end))
+    keys: dict[tuple[str, str], IndicatorKey] = {}  # a few dozen indicators over thousands of rows
+    found = []
+    for p, i, n, d in session.connection().execute(query).tuples():
+        key = keys.get((p, i))
+        if key is None:
+            key = keys[(p, i)] = indicator_key(Programme(p), i)
+        found.append((key, period_end, n, d))
+    return found
 
 
 def revisions(session: Session, agb_code: str | None = None) -> list[ScoreRevision]:
@@ -977,13 +1006,16 @@ def hold_message(session: Session, row_id: str, reason: str) -> None:
                     .values(last_error=reason, next_attempt_at=None))
 
 
-def held_messages(session: Session) -> list[tuple[str | None, str, str]]:
+def held_messages(session: Session, codes: Sequence[str] | None = None) -> list[tuple[str | None, str, str]]:
     """Pending messages held back with a reason (no usable address) rather than waiting for a retry: (practice,
-    kind, reason), oldest first; columns only (every page of the workspace with a status reads them)."""
+    kind, reason), oldest first (of the practices of ``codes`` only, when given); columns only (every page of the
+    workspace with a status reads them: a range of ``ix_outbox_status_retry``)."""
     t = OutboxRow.__table__  # type: ignore[attr-defined]
     query = (sa.select(t.c.agb_code, t.c.kind, t.c.last_error)
-             .where(t.c.status == "pending", t.c.last_error.is_not(None), t.c.next_attempt_at.is_(None))
+             .where(t.c.status == "pending", t.c.next_attempt_at.is_(None), t.c.last_error.is_not(None))
              .order_by(t.c.created_at, t.c.key))
+    if codes is not None:
+        query = query.where(t.c.agb_code.in_(list(codes)))
     return [(agb, kind, error) for agb, kind, error in session.connection().execute(query)]
 
 

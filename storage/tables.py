@@ -148,6 +148,8 @@ class NationalAverageRow(_ByIndicator, table=True):
 
 class IndicatorScoreRow(_Table, table=True):
     __tablename__ = "indicator_score"
+    # one period across every practice: the care group's spread of the period a page shows
+    __table_args__ = (sa.Index("ix_indicator_score_period_end", "period_end"),)
     agb_code: str = Field(foreign_key="practice.agb_code", primary_key=True, max_length=8)
     programme: str = Field(primary_key=True, max_length=16)
     indicator: str = Field(primary_key=True, max_length=64)
@@ -416,6 +418,9 @@ class TrajectoryStepRow(_Table, table=True):
 
 class OutboxRow(_Table, table=True):
     __tablename__ = "outbox"
+    # by status, then when a retry is due, then whether it failed: the dispatcher's pending rows and the messages
+    # held for want of an address (every status page reads these: a range, not a scan of the pending outbox)
+    __table_args__ = (sa.Index("ix_outbox_status_retry", "status", "next_attempt_at", "last_error"),)
     id: str = Field(primary_key=True, max_length=36)  # uuid5 of key
     key: str = Field(max_length=255, unique=True)
     kind: str = Field(max_length=64, index=True)
@@ -426,7 +431,7 @@ class OutboxRow(_Table, table=True):
     subject: str
     payload: dict[str, Any] = _json(default_factory=dict)
     created_at: datetime = _moment()
-    status: str = Field(default="pending", max_length=16, index=True)
+    status: str = Field(default="pending", max_length=16)
     attempts: int = 0
     last_error: str | None = None
     sent_at: datetime | None = _moment(default=None)
@@ -612,6 +617,8 @@ class DutyRunRow(_Table, table=True):
     finished_at: datetime | None = _moment(default=None)
     summary: dict[str, Any] = _json(default_factory=dict)
     actor: str
+    # the Prefect flow run that ran it (its page in the Prefect UI), when a flow did; none for the CLI and runner
+    flow_run_id: str | None = Field(default=None, max_length=36)
 
 
 class PracticeReviewRow(_Table, table=True):

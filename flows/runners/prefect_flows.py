@@ -110,6 +110,19 @@ def _publish(report: DutyReport) -> None:
                           description=f"{name}: wat deze run deed ({len(report.lines)} regels)")
 
 
+def _name_the_run(services: Services, report: DutyReport) -> None:
+    """Store this flow run's id with the duty's recorded run: the workspace's runs page links to the run in the
+    Prefect UI. The work is done by then, so a failure here is a warning, not a failed run."""
+    run_id = flow_run.id
+    if not run_id:
+        return
+    try:
+        duties.attach_flow_run(services, report, str(run_id))
+    except Exception as exc:
+        get_run_logger().warning("flow run %s niet bij de run van %s vastgelegd: %s", run_id, report.duty,
+                                 run_report.unexpected(exc))
+
+
 def _outcome(report: DutyReport) -> Any:
     """Publish, log one line (and one per failure) and end the run: Completed with the summary, or Failed
     with a message that counts the failures, after everything else was done."""
@@ -233,6 +246,7 @@ def sweep_due_flow(now: datetime | None = None, batch_size: int = duties.DEFAULT
             report.failures.append(("berichten klaarzetten", run_report.unexpected(exc)))
         try:
             report = record_task(services, report, "sweep_due")
+            _name_the_run(services, report)
         except Exception as exc:
             report.failures.append(("run vastleggen", run_report.unexpected(exc)))
         return _outcome(report)
@@ -259,6 +273,7 @@ def _duty_flow(duty: ScheduledDuty) -> Any:
                 report = run(services, settings, moment)
             except Exception as exc:
                 return _failed(code, run_report.unexpected(exc))
+            _name_the_run(services, report)
             return _outcome(report)
         finally:
             services.db.dispose()

@@ -150,6 +150,15 @@ def day_of(moment: datetime) -> date:
 
 
 
+def attach_flow_run(services: Services, report: DutyReport, flow_run_id: str) -> bool:
+    """Name the Prefect flow run whose run of the duty was recorded, so the workspace's runs page links to it
+    (a rerun that found the moment already run names nothing)."""
+    if report.already_ran:
+        return False
+    with services.transaction() as s:
+        return store.attach_flow_run(s, report.duty, report.moment, flow_run_id)
+
+
 def finish_duty(services: Services, report: DutyReport, actor: str) -> DutyReport:
     """Record the duty's run for its moment (the first recorder wins; a rerun says it already ran)."""
     with services.transaction() as s:

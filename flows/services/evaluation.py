@@ -196,7 +196,8 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
             scores = repo.load_scores(s, codes, known_on=known_on, complete=with_plan) if codes else {}
     medians: dict[tuple[IndicatorKey, date], float] = {}
     if with_medians:
-        medians = {k: r.median for k, r in references(x for group in scores.values() for x in group).items()}
+        medians = {k: r.median for k, r in references((x.key, x.period_end, x.numerator, x.denominator)
+                                                           for group in scores.values() for x in group).items()}
     # the catalogue, targets, averages and medians as the rules read them, built once and shared by every
     # practice's figures (the rules only read them)
     shared = replace(reference, care_group_medians=medians)

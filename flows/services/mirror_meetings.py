@@ -27,6 +27,7 @@ from sqlmodel import Session
 from domain.clock import as_amsterdam, future_fact
 from domain.conversations import Attendee
 from domain.errors import InFutureError, InputError, NotFoundError
+from domain.indicator_views import references
 from domain.inputs import check_date, check_name, check_text, checked
 from domain.messages import NAMESPACE
 from domain.mirror_meetings import (
@@ -233,12 +234,10 @@ def group_pack(services: Services, gp_group: str, on: date) -> MirrorPackPart:
         mine = [x for scores in repo.load_scores(s, codes).values() for x in scores]
         known = reference.with_scores(mine)
         periods = {x.period_end for x in mine if x.period_end <= known.known_until(on)}
-        # the care group's spread: every practice's scores of the group's latest period only (the page answers
-        # quickly; the pack reads no other period of the others)
-        others = [x for scores in repo.load_scores(s, periods=[max(periods)]).values() for x in scores
-                  if x.agb_code not in set(codes)] if periods else []
-        figures = reference.with_scores(mine + others)
-    return mirror_pack_part(mirror_pack(members, figures, on, services.policy, group.anonymise_mirror),
+        # the care group's spread: every practice's figures of the group's latest period only, as columns (the
+        # page answers quickly; the pack reads no other period of the others)
+        spread = references(repo.period_figures(s, max(periods))) if periods else {}
+    return mirror_pack_part(mirror_pack(members, known, on, services.policy, group.anonymise_mirror, spread),
                             services.policy.min_denominator)
 
 

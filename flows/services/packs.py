@@ -13,6 +13,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -23,7 +24,7 @@ from domain.cards import leaflets_for
 from domain.clock import as_amsterdam
 from domain.obligations import CONVERSATION_KINDS, Obligation, ObligationKind
 from domain.registry import Role
-from domain.support import SupportState
+from domain.support import SupportState, SupportView
 from domain.vocabulary import SUPPORT_NAMES_NL
 from flows.services import queries
 from flows.services.context import Services, UnknownPracticeError
@@ -72,9 +73,24 @@ def pack_payload(services: Services, agb_code: str, on: date, now: datetime) -> 
 
 def support_given(services: Services, agb_code: str, on: date) -> list[dict[str, Any]]:
     """The support given to a practice in the year before ``on``, oldest first, as the pack lists it."""
+    return _given_in_year(supports(services, agb_code), on)
+
+
+def support_given_by_practice(services: Services, agb_codes: Sequence[str], on: date
+                              ) -> dict[str, list[dict[str, Any]]]:
+    """``support_given`` of each practice of ``agb_codes``, read at once (the board's page lists dozens)."""
+    wanted = set(agb_codes)
+    mine: dict[str, list[SupportView]] = {code: [] for code in agb_codes}
+    for view in supports(services):
+        if view.agb_code in wanted:
+            mine[view.agb_code].append(view)
+    return {code: _given_in_year(views, on) for code, views in mine.items()}
+
+
+def _given_in_year(views: Sequence[SupportView], on: date) -> list[dict[str, Any]]:
     year_ago = on - relativedelta(years=1)
     return [{"kind": SUPPORT_NAMES_NL[v.kind], "on": v.done_on.isoformat(), "by": v.by, "half_days": v.half_days}
-            for v in sorted(supports(services, agb_code), key=lambda v: (v.done_on or date.min, v.id))
+            for v in sorted(views, key=lambda v: (v.done_on or date.min, v.id))
             if v.status is SupportState.DONE and v.kind is not None and v.done_on is not None
             and year_ago <= v.done_on <= on]
 

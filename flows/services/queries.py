@@ -97,37 +97,39 @@ def status(services: Services, as_of: datetime | None = None, *, now: datetime |
     codes = list(agb_codes) if agb_codes is not None else None
     with services.session() as s:
         views = repo.load_views(s, codes)
-        practices = repo.practices_of(s, codes) if codes is not None else repo.practices(s)
+        practices = repo.practice_heads(s, codes)
         checklists = quality_store.latest_checklists(s, codes)
         accreditations = quality_store.accreditations(s, codes)
         groups = quality_store.peer_review_groups(s, codes)
         steps: dict[str, list[str]] = {}
         for step in repo.pending_steps(s, codes):
             steps.setdefault(step.agb_code, []).append(f"{step_text(step)}: {step_waiting(step)}")
-        folders = folder_standings(s, [p.agb_code for p in practices],
+        folders = folder_standings(s, [agb_code for agb_code, _, _ in practices],
                                    as_amsterdam(now).date() if now is not None else date.max)
-    held = held_messages_by_practice(services)
+    held = held_messages_by_practice(services, codes)
     from flows.services.around_the_cycle import around_the_cycle  # its readers: only when a day is given
 
     around = around_the_cycle(services, as_amsterdam(now).date(), codes) if now is not None else {}
     lines = []
-    for p in practices:
-        view = views.get(p.agb_code) or TrajectoryView(agb_code=p.agb_code)
-        lines.append(StatusLine(p.agb_code, p.name, p.gp_group, view.state,
+    for agb_code, name, gp_group in practices:
+        view = views.get(agb_code) or TrajectoryView(agb_code=agb_code)
+        lines.append(StatusLine(agb_code, name, gp_group, view.state,
                                 as_amsterdam(view.since) if view.since else None, view.reasons,
                                 next_due(view, services.policy, services.calendar),
-                                tuple(held.get(p.agb_code, ())), tuple(steps.get(p.agb_code, ())),
+                                tuple(held.get(agb_code, ())), tuple(steps.get(agb_code, ())),
                                 services.policy.min_denominator,
-                                _quality_line(checklists.get(p.agb_code), accreditations.get(p.agb_code),
-                                           groups.get(p.agb_code)), folders[p.agb_code], around.get(p.agb_code)))
+                                _quality_line(checklists.get(agb_code), accreditations.get(agb_code),
+                                              groups.get(agb_code)), folders[agb_code], around.get(agb_code)))
     return lines
 
 
-def held_messages_by_practice(services: Services) -> dict[str | None, list[str]]:
-    """Reasons messages wait for an address, per practice (None: care-group messages)."""
+def held_messages_by_practice(services: Services, codes: Sequence[str] | None = None
+                              ) -> dict[str | None, list[str]]:
+    """Reasons messages wait for an address, per practice (None: care-group messages); of the practices of
+    ``codes`` only, when given."""
     found: dict[str | None, list[str]] = {}
     with services.session() as s:
-        for agb_code, kind, error in repo.held_messages(s):
+        for agb_code, kind, error in repo.held_messages(s, codes):
             found.setdefault(agb_code, []).append(f"{kind}: {error}")
     return found
 
@@ -250,22 +252,22 @@ def indicator_view(services: Services, *, agb_code: str | None = None, gp_group:
     indicators for a period (default: the latest known on ``on``), each with the care group's own
     reference across its practices."""
     with services.session() as s:
-        registry = repo.load_registry(s)
-        reference = repo.reference_figures(s)
-        members = {p.agb_code for p in registry.practices}
+        # the practices in scope by their codes and names alone: a page names one practice or one group
+        members: list[str] | None
         if agb_code is not None:
-            practice = next((p for p in registry.practices if p.agb_code == agb_code), None)
-            if practice is None:
+            heads = repo.practice_heads(s, [agb_code])
+            if not heads:
                 raise UnknownPracticeError(agb_code)
-            scope, members = f"praktijk {agb_code} {practice.name}", {agb_code}
+            scope, members = f"praktijk {agb_code} {heads[0][1]}", [agb_code]
         elif gp_group is not None:
-            members = {p.agb_code for p in registry.practices if p.gp_group == gp_group}
+            members = repo.group_practice_codes(s, gp_group)
             if not members:
                 raise UnknownGpGroupError(gp_group)
             scope = f"huisartsengroep {gp_group}"
         else:
-            scope = f"zorggroep {registry.care_group.name}"
-        mine = [x for scores in repo.load_scores(s, sorted(members)).values() for x in scores]
+            scope, members = f"zorggroep {repo.care_group_name(s)}", None
+        reference = repo.reference_figures(s)
+        mine = [x for scores in repo.load_scores(s, members).values() for x in scores]
         counts: dict[tuple[IndicatorKey, date], int] = {}
         for x in mine:
             counts[(x.key, x.period_end)] = counts.get((x.key, x.period_end), 0) + 1
@@ -275,7 +277,7 @@ def indicator_view(services: Services, *, agb_code: str | None = None, gp_group:
         if period is None:
             return IndicatorView(scope, None, [])
         # the care group's spread over every practice: only the period shown is read (a page answers quickly)
-        everyone = [x for scores in repo.load_scores(s, periods=[period]).values() for x in scores]
+        everyone = repo.period_figures(s, period)
     return IndicatorView(scope, period, indicator_lines(figures, period, references(everyone), counts,
                                                         services.policy.min_denominator))
 
@@ -466,13 +468,18 @@ class GoalState:
     reason: str | None
 
 
-def goals(services: Services, agb_code: str | None = None, on: date | None = None) -> list[GoalState]:
-    """The goals set in conversations (of one practice, or of all): judged ones with the figure they were judged
-    by, open ones with the latest figure known on ``on`` (every figure known, when not given)."""
+def goals(services: Services, agb_code: str | None = None, on: date | None = None, *,
+          agb_codes: Sequence[str] | None = None) -> list[GoalState]:
+    """The goals set in conversations (of one practice, of the practices of ``agb_codes``, or of all): judged ones
+    with the figure they were judged by, open ones with the latest figure known on ``on`` (every figure known, when
+    not given)."""
     with services.session() as s:
         if agb_code is not None and not repo.is_registered(s, agb_code):
             raise UnknownPracticeError(agb_code)
-        found = goal_store.goals_of(s, agb_code)
+        if agb_codes is not None:  # one read for a page of practices (the board's)
+            found = [g for of in goal_store.goals_of_practices(s, agb_codes).values() for g in of]
+        else:
+            found = goal_store.goals_of(s, agb_code)
         if not found:
             return []
         day = on or date.max

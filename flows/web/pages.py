@@ -305,8 +305,11 @@ def board_page(request: Request, who: Who) -> Response:
     today = security.now(request).date()
     lines = [x for x in queries.status(services) if x.state in BOARD_STATES]
     lines.sort(key=lambda x: (BOARD_STATES.index(x.state), x.since or today))
-    goals = {x.agb_code: queries.goals(services, x.agb_code, today) for x in lines}
-    support = {x.agb_code: packs.support_given(services, x.agb_code, today) for x in lines}
+    codes = [x.agb_code for x in lines]
+    goals: dict[str, list[queries.GoalState]] = {code: [] for code in codes}
+    for goal in queries.goals(services, on=today, agb_codes=codes):
+        goals[goal.agb_code].append(goal)
+    support = packs.support_given_by_practice(services, codes, today)
     return page(request, "board.html.j2", who, lines=lines, goals=goals, support=support, today=today,
                 quarter=_last_quarter(today))
 

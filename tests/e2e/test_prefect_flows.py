@@ -125,6 +125,8 @@ def test_sweep_due_plans_queues_and_tells_the_officer_in_dutch(care_group: Servi
     flow_run, artifacts = flow_run_and_artifacts(state)
     assert flow_run.name == "sweep-due 2024-12-09 06:00"
     assert flow_run.state.is_completed()
+    with care_group.session() as s:  # the workspace's runs page links to this flow run
+        assert [r.flow_run_id for r in store.duty_runs(s, "sweep_due")] == [str(flow_run.id)]
     summary = artifacts["markdown"]
     assert summary.key == "sweep-due-samenvatting"
     assert "# Openstaande taken, maandag 9 december 2024 06:00" in summary.data
@@ -156,6 +158,8 @@ def test_meetings_and_board_digest_run_as_flows(care_group: Services) -> None:
 
     flow_run, artifacts = flow_run_and_artifacts(meetings)
     assert flow_run.name == "plan-meetings 2024-12-09 06:15"
+    with care_group.session() as s:
+        assert [r.flow_run_id for r in store.duty_runs(s, "plan_meetings")] == [str(flow_run.id)]
     assert "# POH- en praktijkmanagersoverleg, maandag 9 december 2024 06:15" in artifacts["markdown"].data
     assert "| Taken gepland | 10 |" in artifacts["markdown"].data
     lines = table(artifacts["table"])

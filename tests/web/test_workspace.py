@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 
 from flows.services import accounts, queries
 from flows.services.context import Services
+from flows.services.settings import Settings
 from tests.web.conftest import EIK, ESDOORN, LINDE, LOGINS, NOW, PASSWORD, csrf_of, sign_in
 
 OTHERS = ("Praktijk De Eik", "De Esdoorn", EIK, ESDOORN, "HAGRO-OOST", "G. Peters")
@@ -211,3 +212,21 @@ def test_an_officer_asks_for_support_and_records_it_given(app_of: Callable[..., 
         "done", "2026-05-07", 2)
     assert "gegeven 7 mei 2026" in officer.get(f"/practices/{EIK}").text
     assert officer.get("/overview?officer=onbekend").text.count("<tr class=") == 0
+
+
+def test_the_runs_page_links_a_run_prefect_ran_to_its_flow_run(workspace: Services, web_settings: Settings) -> None:
+    from flows.services import duties, planning
+    from flows.web.app import create_app
+
+    by_flow = planning.plan_meetings(workspace, NOW - timedelta(days=7))  # as Prefect's flow would run it
+    planning.plan_meetings(workspace, NOW)  # as the embedded runner or the CLI would
+    assert duties.attach_flow_run(workspace, by_flow, "7f1c9a52-0000-4000-8000-000000000001")
+    assert not duties.attach_flow_run(workspace, by_flow, "another")  # the first run named stays
+    rerun = planning.plan_meetings(workspace, NOW - timedelta(days=7))
+    assert rerun.already_ran and not duties.attach_flow_run(workspace, rerun, "rerun")
+    settings = web_settings.model_copy(update={"prefect_ui_url": "http://prefect.zorggroep.example:4200"})
+    client = TestClient(create_app(workspace, settings, lambda: NOW), follow_redirects=False)
+    sign_in(client, LOGINS["officer"])
+    page = client.get("/runs").text
+    assert 'href="http://prefect.zorggroep.example:4200/runs/flow-run/7f1c9a52-0000-4000-8000-000000000001"' in page
+    assert page.count("/runs/flow-run/") == 1  # the runs no flow ran name who ran them instead
