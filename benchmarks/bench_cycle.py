@@ -44,8 +44,14 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/bench_cycle.py --practices 500 5000 --years 3 [--prefect]
 
+Each size is also measured against its floor (``benchmarks/floor.py``): the same rows inserted by plain
+``executemany``, the same practices judged over columns, in the same run; the ratio to the floor is reported per
+phase. With ``--cli [N ...]`` the CLI path (``benchmarks/cli_path.py``) is driven too: ``load-registry``, then
+``import-indicators`` and ``run --now`` every quarter, each a fresh process.
+
 Options: ``--out DIR``, ``--keep`` (keep the databases), ``--seed N``, ``--weeks N`` (stop after N weeks,
-to estimate a slow run), ``--profile FILE`` (cProfile the run of the last size into FILE).
+to estimate a slow run), ``--profile FILE`` (cProfile the run of the last size into FILE), ``--cli [N ...]``,
+``--quarters N`` (of the CLI path, default 12).
 """
 
 from __future__ import annotations
@@ -113,6 +119,28 @@ def _print_cycle(results: list[dict[str, Any]], years: int) -> None:
         print(f"    transitions {c['transitions']:,} ({_fmt_counts(c['transitions_by_trigger'])}); "
               f"escalations {c['escalations']} of {c['underperformers']} underperformer profiles")
         print(f"    states at the end: {_fmt_counts(c['states'])}; duty runs {c['duty_runs']:,}")
+    print()
+    print("Against the floor (benchmarks/floor.py): the same rows inserted by plain executemany into a fresh SQLite "
+          "file with the same tables and indexes, 1,000 a transaction; the same practices judged at every import over "
+          "columns (Polars); measured in the same run")
+    header = f"{'practices':>9} {'phase':<14} {'time s':>8} {'floor s':>8} {'ratio':>7}  floor's work"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        writes, rules = r["floor"]["writes"], r["floor"]["rules"]
+        floor_of = dict(writes["phases"])
+        floor_of["sweeps"] = floor_of.get("sweeps", 0.0) + rules["s"]
+        work = {"setup": "registry rows", "imports": "score rows",
+                "sweeps": f"duty rows and messages; {rules['judged']:,} judgements ({rules['deviating']:,} deviating)",
+                "conversations": "conversation rows, steps and their events"}
+        for phase in ("setup", "imports", "sweeps", "conversations"):
+            spent, least = r["phases"][phase], floor_of.get(phase, 0.0)
+            ratio = f"{spent / least:6.1f}x" if least > 0 else "      -"
+            print(f"{r['practices']:>9,} {phase:<14} {spent:>8.1f} {least:>8.2f} {ratio}  {work[phase]}")
+        engine = sum(r["phases"][k] for k in ("setup", "imports", "sweeps", "conversations"))
+        least = sum(floor_of.values())
+        print(f"{r['practices']:>9,} {'all (harness out)':<14} {engine:>8.1f} {least:>8.2f} {engine / least:6.1f}x  "
+              f"{writes['rows']:,} rows")
     if len(results) > 1:
         first, last = results[0], results[-1]
         ratio = (last["total_s"] / last["practices"]) / (first["total_s"] / first["practices"])
@@ -209,6 +237,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=4299, help="port of the local Prefect server")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each sweep variant with --prefect")
     parser.add_argument("--profile", type=Path, default=None, help="cProfile the last size into this file")
+    parser.add_argument("--cli", type=int, nargs="*", default=None,
+                        help="also drive the CLI path for these sizes (benchmarks/cli_path.py; default 5000)")
+    parser.add_argument("--quarters", type=int, default=12, help="quarters of the CLI path")
     parser.add_argument("--child", choices=["cycle", "prefect"], default=None, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -240,6 +271,13 @@ def main() -> None:
         results.append(result)
     _print_cycle(results, args.years)
 
+    if args.cli is not None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import cli_path
+
+        for n in args.cli or [5000]:
+            print(f"running the CLI path for {n:,} practices ...", flush=True)
+            cli_path.print_cli_path(cli_path.run_cli_path(n, args.quarters, args.out, args.seed))
     if args.prefect:
         largest = args.out / f"cycle-{args.practices[-1]}.db"
         server = PrefectServer(args.port)
@@ -538,6 +576,13 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
         "states": grouped("SELECT state, count(*) FROM trajectory GROUP BY state"),
         "duty_runs": scalar("SELECT count(*) FROM duty_run"),
     }
+    # the floor of the same work on this machine, now (benchmarks/floor.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import floor
+
+    writes = floor.insert_floor(db, db.with_name(f"{db.stem}-floor.db"))
+    moments = floor.import_moments(db)
+    rules = floor.rules_floor(services, moments)
     services.db.dispose()
     simulated_years = weeks / 52.18
     return {
@@ -547,6 +592,7 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
         "per_practice_year_s": total / (practices * simulated_years),
         "peak_mb": peak, "vmhwm_mb": hwm, "counts": result_counts,
         "profiles": dict(Counter(profile.values())), "practices_checked": len(by_code),
+        "floor": {"writes": writes, "rules": rules},
     }
 
 

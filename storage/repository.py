@@ -12,10 +12,11 @@ read at (``UPDATE ... WHERE version = :expected``), and the event insert is guar
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -674,9 +675,23 @@ def load_events(session: Session, agb_code: str) -> list[TrajectoryTransitioned]
 # --- policy versions ----------------------------------------------------------------------------
 
 
+_POLICY_VERSION = PolicyVersionRow.__table__  # type: ignore[attr-defined]
+_POLICY_VERSION_ROWS = sa.select(_POLICY_VERSION.c.number, _POLICY_VERSION.c.applies_from, _POLICY_VERSION.c.policy,
+                                 _POLICY_VERSION.c.reason).order_by(_POLICY_VERSION.c.number)
+# versions are append-only and a policy is frozen: each stored version is validated once per process, not at every
+# ``Services.in_force`` (called for every conversation and every batch a duty runs)
+_VERSIONS_READ: dict[tuple[int, date, str, str], PolicyVersion] = {}
+
+
 def policy_versions(session: Session) -> list[PolicyVersion]:
-    return [PolicyVersion(r.number, r.applies_from, Policy.model_validate(r.policy), r.reason)
-            for r in session.exec(select(PolicyVersionRow).order_by(col(PolicyVersionRow.number))).all()]
+    found = []
+    for number, applies_from, policy, reason in session.connection().execute(_POLICY_VERSION_ROWS):
+        key = (number, applies_from, reason, json.dumps(policy, sort_keys=True))
+        version = _VERSIONS_READ.get(key)
+        if version is None:
+            version = _VERSIONS_READ[key] = PolicyVersion(number, applies_from, Policy.model_validate(policy), reason)
+        found.append(version)
+    return found
 
 
 def add_policy_version(session: Session, policy: Policy, applies_from: date, reason: str, now: datetime,
@@ -696,28 +711,41 @@ def step_id(source: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"trajectory_step:{source}"))
 
 
+_STEP = TrajectoryStepRow.__table__  # type: ignore[attr-defined]
+# a conversation adds, reads and marks its step: statements built once, rows read as columns (each was an ORM
+# round trip per call, several per conversation)
+_STEP_COLUMNS = tuple(_STEP.c[f.name] for f in fields(TrajectoryStep))
+_STEP_BY_ID = sa.select(*_STEP_COLUMNS).where(_STEP.c.id == sa.bindparam("id"))
+_STEPS_DUE = (sa.select(*_STEP_COLUMNS)
+              .where(_STEP.c.agb_code == sa.bindparam("agb_code"), _STEP.c.status == "pending",
+                     _STEP.c.happened_at <= sa.bindparam("upto"))
+              .order_by(_STEP.c.happened_at, _STEP.c.recorded_at, _STEP.c.id))
+_STEP_MARK = (_STEP.update().where(_STEP.c.id == sa.bindparam("step_id"))
+              .values(status=sa.bindparam("new_status"), waiting=sa.bindparam("new_waiting"),
+                      event_seq=sa.bindparam("new_seq")))
+
+
+def _step_of(row: Sequence[Any]) -> TrajectoryStep:
+    return TrajectoryStep(*row)
+
+
 def add_step(session: Session, step: TrajectoryStep) -> bool:
     """Keep a step a fact asks of its practice's trajectory (once: the same fact again adds nothing)."""
-    if session.get(TrajectoryStepRow, step.id) is not None:
+    if session.connection().execute(_STEP_BY_ID, {"id": step.id}).first() is not None:
         return False
-    session.add(TrajectoryStepRow(**asdict(step)))
-    session.flush()
+    session.connection().execute(_STEP.insert(), [asdict(step)])
     review.touch(session, [step.agb_code])  # the next sweep looks at the practice
     return True
 
 
 def get_step(session: Session, step_id: str) -> TrajectoryStep | None:
-    row = session.get(TrajectoryStepRow, step_id)
-    return value_of(TrajectoryStep, row) if row is not None else None
+    row = session.connection().execute(_STEP_BY_ID, {"id": step_id}).first()
+    return _step_of(row) if row is not None else None
 
 
 def due_steps(session: Session, agb_code: str, upto: datetime) -> list[TrajectoryStep]:
     """The steps not yet taken whose fact happened by ``upto``, in the order they happened (then recorded)."""
-    return [value_of(TrajectoryStep, r) for r in session.exec(
-        select(TrajectoryStepRow).where(col(TrajectoryStepRow.agb_code) == agb_code,
-                                        col(TrajectoryStepRow.status) == "pending",
-                                        col(TrajectoryStepRow.happened_at) <= upto)
-        .order_by(col(TrajectoryStepRow.happened_at), col(TrajectoryStepRow.recorded_at), col(TrajectoryStepRow.id)))]
+    return [_step_of(r) for r in session.connection().execute(_STEPS_DUE, {"agb_code": agb_code, "upto": upto})]
 
 
 def practices_with_due_steps(session: Session, codes: Sequence[str], upto: datetime) -> set[str]:
@@ -757,19 +785,20 @@ def pending_steps(session: Session, codes: Sequence[str] | None = None) -> list[
 
 def mark_step(session: Session, step: TrajectoryStep, *, taken_as: int | None = None,
               waiting: str | None = None, attention: bool = False) -> None:
-    row = session.get(TrajectoryStepRow, step.id)
+    row = get_step(session, step.id)
     if row is None:
         raise LookupError(f"trajectory step {step.id} is not stored")
+    status, said, seq = row.status, row.waiting, row.event_seq
     if taken_as is not None:
-        row.status, row.event_seq, row.waiting = "taken", taken_as, None
+        status, seq, said = "taken", taken_as, None
     elif attention:
-        row.status, row.waiting = "attention", waiting
+        status, said = "attention", waiting
     elif row.waiting == waiting:
         return  # nothing new to say
     else:
-        row.waiting = waiting
-    session.add(row)
-    session.flush()
+        said = waiting
+    session.connection().execute(_STEP_MARK, {"step_id": step.id, "new_status": status, "new_waiting": said,
+                                              "new_seq": seq})
 
 
 def engine_horizon(session: Session) -> datetime | None:

@@ -69,7 +69,8 @@ def training(services: Services, on: date, agb_code: str | None = None, *, overd
         codes = [agb_code] if agb_code else None
         rows = obligation_store.open_obligations(s, kinds=[ObligationKind.MANDATORY_COURSE], agb_codes=codes)
         courses = {c.code: c for c in course_store.current(s)}
-        completions = obligation_store.course_completions(s, codes, on)
+        # the other courses followed are listed only when everything is asked for (the digest asks for the overdue)
+        completions = obligation_store.course_completions(s, codes, on) if not overdue_only else {}
         roles = {(p.agb_code, person.name): person.role.value
                  for p in repo.practices_of(s, list(completions)) for person in p.people} if completions else {}
     lines = [TrainingLine(r.agb_code or "", str(r.details.get("person", "")), str(r.details.get("role", "")),
