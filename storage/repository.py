@@ -12,6 +12,7 @@ read at (``UPDATE ... WHERE version = :expected``), and the event insert is guar
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections import defaultdict
@@ -191,6 +192,17 @@ def enrol(session: Session, agb_code: str, programme: Programme, started_on: dat
     return True
 
 
+_PROGRAMME_OF = {p.value: p for p in Programme}
+_ROLE_OF = {r.value: r for r in Role}
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _person(name: str, role: str, email: str | None) -> Person:
+    """One shared (frozen) ``Person`` per name, role and address: every sweep batch and every notice reads the
+    practices' people again, and making them anew cost more than reading them."""
+    return Person.model_construct(name=name, role=_ROLE_OF[role], email=email)
+
+
 def practices_of(session: Session, codes: Sequence[str] | None = None) -> list[Practice]:
     """The practices with these AGB codes (all without ``codes``), with their people and enrolments."""
     # columns, not ORM rows (read-only here): an ORM row per practice, person and enrolment cost
@@ -201,10 +213,10 @@ def practices_of(session: Session, codes: Sequence[str] | None = None) -> list[P
     rows = connection.execute(practice_query, params).all()
     people: dict[str, list[Person]] = defaultdict(list)
     for agb_code, role, name, email in connection.execute(people_query, params):
-        people[agb_code].append(Person.model_construct(name=name, role=Role(role), email=email))
+        people[agb_code].append(_person(name, role, email))
     programmes: dict[str, dict[Programme, date]] = defaultdict(dict)
     for agb_code, programme, started_on in connection.execute(enrolment_query, params):
-        programmes[agb_code][Programme(programme)] = started_on
+        programmes[agb_code][_PROGRAMME_OF[programme]] = started_on
     # stored data was checked where it came in (``domain.inputs``); it is read back as it is, so that a rule
     # made stricter later cannot stop every command on a row stored before
     return [
