@@ -183,6 +183,30 @@ def mark_notices(session: Session, row: StoredObligation, done: Sequence[str], n
                                           "next_notice_on": next_notice_on, "updated_at": now})
 
 
+def mark_notices_many(session: Session, marks: Sequence[tuple[StoredObligation, Sequence[str], date | None]],
+                      now: datetime) -> list[StoredObligation | None]:
+    """``mark_notices`` for many obligations: one statement executed for all of them when the driver counts the rows
+    an executemany changed (each guarded by its version); when one was changed by another writer first, or the
+    driver cannot say, the batch is undone to a savepoint and marked row by row, so each answer is exact."""
+    if not marks:
+        return []
+    values: list[dict[str, Any]] = [
+        {"notices_done": sorted(set(row.notices_done) | set(done)), "next_notice_on": next_on, "updated_at": now}
+        for row, done, next_on in marks]
+    connection = session.connection()
+    if connection.dialect.supports_sane_multi_rowcount and len(marks) > 1:
+        statement = _guarded_statement(("next_notice_on", "notices_done", "updated_at"))
+        savepoint = connection.begin_nested()
+        result = connection.execute(statement, [{**v, "_id": row.id, "_version": row.version,
+                                                 "_new": row.version + 1} for v, (row, _, _) in zip(values, marks,
+                                                                                                    strict=True)])
+        if result.rowcount == len(marks):
+            savepoint.commit()
+            return [replace(row, **v, version=row.version + 1) for v, (row, _, _) in zip(values, marks, strict=True)]
+        savepoint.rollback()
+    return [_guarded_update(session, row, v) for v, (row, _, _) in zip(values, marks, strict=True)]
+
+
 def open_obligations(session: Session, *, kinds: Iterable[ObligationKind] | None = None,
                      agb_codes: Sequence[str] | None = None) -> list[StoredObligation]:
     return obligations(session, agb_codes=agb_codes, status=ObligationStatus.OPEN.value, kinds=kinds)

@@ -556,6 +556,22 @@ def agreements_of(session: Session, agb_code: str | None = None, *, open_only: b
     return [value_of(StoredAgreement, r) for r in session.exec(query.order_by(*order))]
 
 
+def agreements_of_practices(session: Session, codes: Sequence[str], *, open_only: bool = False
+                            ) -> dict[str, list[StoredAgreement]]:
+    """``agreements_of`` for each practice of ``codes`` that has any, in one query per thousand practices."""
+    found: dict[str, list[StoredAgreement]] = defaultdict(list)
+    ordered = sorted(set(codes))
+    for start in range(0, len(ordered), 1000):
+        query = select(AgreementRow).where(col(AgreementRow.agb_code).in_(ordered[start:start + 1000]))
+        if open_only:
+            query = query.where(col(AgreementRow.status) == "open")
+        order = (col(AgreementRow.agb_code), col(AgreementRow.made_on), col(AgreementRow.conversation_id),
+                 col(AgreementRow.position))
+        for r in session.exec(query.order_by(*order)):
+            found[r.agb_code].append(value_of(StoredAgreement, r))
+    return dict(found)
+
+
 def overdue_agreements(session: Session, on: date, *, after_id: str | None = None, limit: int = 500
                        ) -> list[StoredAgreement]:
     """Open agreements past their due date (``due`` before ``on``) whose owner was not reminded yet, by id."""
@@ -1154,9 +1170,14 @@ def restart_trajectories(session: Session, leaves: Sequence[TrajectoryTransition
 # --- officers of a practice ----------------------------------------------------------------------
 
 
+_ASSIGNMENTS = sa.select(OfficerAssignmentRow.__table__.c.agb_code,  # type: ignore[attr-defined]
+                         OfficerAssignmentRow.__table__.c.officers)  # type: ignore[attr-defined]
+
+
 def officer_assignments(session: Session) -> dict[str, list[str]]:
-    """Per practice, the officers who hold its conversations, in order."""
-    return {r.agb_code: list(r.officers) for r in session.exec(select(OfficerAssignmentRow))}
+    """Per practice, the officers who hold its conversations, in order (as columns: every queueing of notices reads
+    all of them, to spread the officers' load)."""
+    return {agb_code: list(officers) for agb_code, officers in session.connection().execute(_ASSIGNMENTS)}
 
 
 def keep_officers(session: Session, agb_code: str, officers: Sequence[str], at: datetime, actor: str) -> list[str]:

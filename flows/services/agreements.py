@@ -61,10 +61,8 @@ def agreement_line(agreement: StoredAgreement, supports: Sequence[LinkedSupport]
 def open_agreement_lines(s: Session, codes: Sequence[str]) -> dict[str, tuple[AgreementLine, ...]]:
     """Per practice, its open agreements as lines, each with the outcome the support given for it proposes."""
     out: dict[str, tuple[AgreementLine, ...]] = {}
-    for code in codes:
-        agreements = repo.agreements_of(s, code, open_only=True)
-        if not agreements:
-            continue
+    # one read for the practices of a batch of notices (most have no open agreement)
+    for code, agreements in sorted(repo.agreements_of_practices(s, codes, open_only=True).items()):
         linked: dict[str, list[LinkedSupport]] = {}
         given: dict[str, list[Visit]] = {}
         for v in support_store.of_practice(s, code):

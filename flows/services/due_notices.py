@@ -223,9 +223,12 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
     # every message of the chunk in one insert; a message of an obligation another worker marks first is
     # queued all the same (the same key: the other worker's copy or ours, never both)
     new_keys = repo.queue_messages(s, [m for *_, messages in owed for m in messages], created_at=now)
-    for row, ob, send, skip, messages in owed:
+    marks = []
+    for row, ob, send, skip, _ in owed:
         after = frozenset(row.notices_done) | set(send) | set(skip)
-        if not store.mark_notices(s, row, sorted(after), next_notice_on(ob, policy, after), now):
+        marks.append((row, sorted(after), next_notice_on(ob, policy, after)))
+    for (row, ob, send, _, messages), marked in zip(owed, store.mark_notices_many(s, marks, now), strict=True):
+        if not marked:
             continue  # another worker marked it first; its messages and ours share keys
         new_by_kind = Counter(m.kind for m in messages if m.key in new_keys)
         new = sum(new_by_kind.values())
