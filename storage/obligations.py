@@ -20,7 +20,7 @@ import functools
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -90,7 +90,13 @@ _OBLIGATION = ObligationRow.__table__  # type: ignore[attr-defined]
 def _stored(query: Any, session: Session) -> list[StoredObligation]:
     """The obligations a Core query of the table finds (read afresh: no ORM object is kept in step with the
     guarded updates, so a later read in the same transaction sees them)."""
-    return [value_of(StoredObligation, dict(m)) for m in session.execute(query).mappings()]
+    result = session.execute(query)
+    if tuple(result.keys()) == _STORED_FIELDS:  # the whole table, in the fields' order: made by position
+        return [StoredObligation(*row) for row in result]
+    return [value_of(StoredObligation, dict(m)) for m in result.mappings()]
+
+
+_STORED_FIELDS = tuple(f.name for f in fields(StoredObligation))
 
 
 def _dates(row: StoredObligation | Obligation) -> dict[str, Any]:
