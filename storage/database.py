@@ -145,10 +145,27 @@ def copy_rows(source: Engine, target: Engine, table_names: set[str] | None = Non
 
     import storage.tables  # noqa: F401  (registers the tables)
 
+    tables = [table for table in SQLModel.metadata.sorted_tables
+              if table_names is None or table.name in table_names]
+    if source.dialect.name == target.dialect.name == "sqlite" and source.url.database not in (None, "", ":memory:"):
+        # from one SQLite file to another: SQLite copies the rows itself, as they are stored (each row through
+        # SQLAlchemy's types cost 17 s for the two copies of a what-if at 500 practices)
+        with target.connect() as write:
+            # ATTACH and DETACH outside the transaction of the inserts (SQLite refuses them inside one)
+            write.exec_driver_sql("ATTACH DATABASE ? AS source", (str(source.url.database),))
+            try:
+                for table in tables:
+                    columns = ", ".join(f'"{c.name}"' for c in table.columns)
+                    write.exec_driver_sql(f'INSERT INTO main."{table.name}" ({columns}) '
+                                          f'SELECT {columns} FROM source."{table.name}"')
+                write.commit()
+            finally:
+                write.rollback()
+                write.exec_driver_sql("DETACH DATABASE source")
+                write.commit()
+        return
     with source.connect() as read, target.begin() as write:
-        for table in SQLModel.metadata.sorted_tables:
-            if table_names is not None and table.name not in table_names:
-                continue
+        for table in tables:
             rows = [dict(r) for r in read.execute(sa.select(table)).mappings()]
             for start in range(0, len(rows), chunk):
                 write.execute(sa.insert(table), rows[start:start + chunk])
