@@ -813,28 +813,33 @@ def pending_steps(session: Session, codes: Sequence[str] | None = None) -> list[
 
 def mark_step(session: Session, step: TrajectoryStep, *, taken_as: int | None = None,
               waiting: str | None = None, attention: bool = False) -> None:
-    row = get_step(session, step.id)
-    if row is None:
-        raise LookupError(f"trajectory step {step.id} is not stored")
-    status, said, seq = row.status, row.waiting, row.event_seq
+    """Mark a step as the caller read it in this transaction (``due_steps``): taken, needing attention, or waiting
+    with why (nothing is written when it already says so)."""
+    status, said, seq = step.status, step.waiting, step.event_seq
     if taken_as is not None:
         status, seq, said = "taken", taken_as, None
     elif attention:
         status, said = "attention", waiting
-    elif row.waiting == waiting:
+    elif step.waiting == waiting:
         return  # nothing new to say
     else:
         said = waiting
-    session.connection().execute(_STEP_MARK, {"step_id": step.id, "new_status": status, "new_waiting": said,
-                                              "new_seq": seq})
+    marked = session.connection().execute(_STEP_MARK, {"step_id": step.id, "new_status": status,
+                                                       "new_waiting": said, "new_seq": seq})
+    if marked.rowcount != 1:
+        raise LookupError(f"trajectory step {step.id} is not stored")
+
+
+_LAST_ENGINE_RUN = sa.select(sa.func.max(EngineRunRow.__table__.c.moment))  # type: ignore[attr-defined]
+_LAST_JUDGING_DUTY = sa.select(sa.func.max(DutyRunRow.__table__.c.moment)).where(  # type: ignore[attr-defined]
+    DutyRunRow.__table__.c.duty.in_(["sweep_due", "recalculate_indicators", "backfill"]))  # type: ignore[attr-defined]
 
 
 def engine_horizon(session: Session) -> datetime | None:
     """The latest moment the engine has judged the care group for (a run of the engine, a sweep, a
     recalculation): a fact that happened by then is taken at once when it is recorded."""
-    runs = session.exec(select(sa.func.max(col(EngineRunRow.moment)))).one()
-    duties = session.exec(select(sa.func.max(col(DutyRunRow.moment))).where(
-        col(DutyRunRow.duty).in_(["sweep_due", "recalculate_indicators", "backfill"]))).one()
+    runs = session.connection().execute(_LAST_ENGINE_RUN).scalar()
+    duties = session.connection().execute(_LAST_JUDGING_DUTY).scalar()
     found = [as_amsterdam(m) for m in (runs, duties) if m is not None]
     return max(found, key=lambda m: m.timestamp()) if found else None
 
