@@ -14,6 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -118,8 +119,37 @@ class _Document(FPDF):
         if self.get_y() > self.h - 90:
             self.add_page()
         # the chart's text in the shipped font: the PDF's core fonts lack characters such as "…"
-        self.image(svg.replace('font-family="sans-serif"', 'font-family="DejaVu"').encode("utf-8"), w=self.epw)
+        svg = circles_as_curves(svg.replace('font-family="sans-serif"', 'font-family="DejaVu"'))
+        self.image(svg.encode("utf-8"), w=self.epw)
         self.ln(2)
+
+
+_CIRCLE = re.compile(r"<circle\b([^>]*?)(/>|>(.*?)</circle>)", re.DOTALL)
+_CENTRE_AND_RADIUS = re.compile(r'\s(cx|cy|r)="([-\d.]+)"')
+_KAPPA = 0.5523  # a quarter circle as one cubic Bezier curve: its control points this far along the tangents
+
+
+def circles_as_curves(svg: str) -> str:
+    """The chart's points (``<circle>``, with what they hold) as paths of four cubic curves: fpdf2 draws a circle
+    by approximating its arcs anew for every point, a quarter of the time of a conversation pack (measured 292 ms a
+    pack with circles, 222 ms with curves); the curves are the standard approximation, indistinguishable at a
+    point's size. A circle without its centre and radius is left as it is."""
+
+    def curve(match: re.Match[str]) -> str:
+        attributes, inner = match.group(1), match.group(3)
+        found = {name: float(value) for name, value in _CENTRE_AND_RADIUS.findall(attributes)}
+        if set(found) != {"cx", "cy", "r"}:
+            return match.group(0)
+        cx, cy, r = found["cx"], found["cy"], found["r"]
+        k = _KAPPA * r
+        d = (f"M{cx + r:.2f},{cy:.2f} C{cx + r:.2f},{cy + k:.2f} {cx + k:.2f},{cy + r:.2f} {cx:.2f},{cy + r:.2f} "
+             f"C{cx - k:.2f},{cy + r:.2f} {cx - r:.2f},{cy + k:.2f} {cx - r:.2f},{cy:.2f} "
+             f"C{cx - r:.2f},{cy - k:.2f} {cx - k:.2f},{cy - r:.2f} {cx:.2f},{cy - r:.2f} "
+             f"C{cx + k:.2f},{cy - r:.2f} {cx + r:.2f},{cy - k:.2f} {cx + r:.2f},{cy:.2f} Z")
+        rest = _CENTRE_AND_RADIUS.sub("", attributes)
+        return f'<path d="{d}"{rest}/>' if inner is None else f'<path d="{d}"{rest}>{inner}</path>'
+
+    return _CIRCLE.sub(curve, svg)
 
 
 def _headings_style() -> Any:

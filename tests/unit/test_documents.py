@@ -13,7 +13,7 @@ import pypdfium2 as pdfium
 from domain.indicator_views import IndicatorLine
 from domain.indicators import IndicatorKey
 from domain.vocabulary import Programme
-from notifications.pdf import board_report_pdf, conversation_pack_pdf
+from notifications.pdf import board_report_pdf, circles_as_curves, conversation_pack_pdf
 from notifications.rendering import render, sample_messages
 from notifications.workbooks import indicator_workbook
 
@@ -84,3 +84,17 @@ def test_the_indicator_table_keeps_scores_as_numbers_and_says_which_are_over_too
                        datetime(2025, 6, 30), 5, 6, 0.833]
     assert sheet["H3"].number_format == "0.0%" and sheet["N3"].value == 2024
     assert row[-1] == "te weinig patiënten om te beoordelen: minder dan 10"
+
+
+def test_a_charts_points_go_into_the_pdf_as_curves_with_their_colours_and_titles() -> None:
+    svg = ('<svg><circle cx="10" cy="20" r="2.5" fill="#1f4e9c"><title>2024-12-31: 81.0%</title></circle>'
+           '<circle cx="452" cy="40" r="3" fill="white" stroke="#1f4e9c" stroke-width="1.5"/>'
+           '<circle cx="5" fill="red"><title>geen straal</title></circle></svg>')
+    drawn = circles_as_curves(svg)
+    assert drawn.count("<path ") == 2 and drawn.count(" Z\"") == 2
+    # a point's four quarter curves start and end on its right, one radius from its centre
+    assert '<path d="M12.50,20.00 C12.50,21.38 ' in drawn
+    assert ' fill="#1f4e9c"><title>2024-12-31: 81.0%</title></path>' in drawn
+    assert ' fill="white" stroke="#1f4e9c" stroke-width="1.5"/>' in drawn
+    # a circle without its centre and radius is left as it is, with its own closing tag
+    assert '<circle cx="5" fill="red"><title>geen straal</title></circle></svg>' in drawn
