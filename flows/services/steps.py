@@ -121,7 +121,7 @@ def step_waiting(step: TrajectoryStep) -> str:
 
 
 def _step_fires(services: Services, view: TrajectoryView, step: TrajectoryStep, recorded_at: datetime) -> Fired:
-    services = services.in_force(as_amsterdam(step.happened_at))  # judged under the policy of its own day
+    """The transition a step asks, judged by ``services`` in force on the step's own day."""
     trigger = Trigger(step.trigger)
     held_on = date.fromisoformat(step.details["held_on"])
     plan = ImprovementPlan.model_validate(step.details["plan"]) if step.details.get("plan") else None
@@ -158,9 +158,9 @@ def take_steps(s: Session, services: Services, view: TrajectoryView, agb_code: s
     queued = 0
     practice: Practice | None = None
     board: tuple[Person, ...] = ()
-    moved = True
-    while moved:  # a step taken may let an earlier one that waited go
-        moved = False
+    moved = waited = True
+    while moved and waited:  # a step taken may let an earlier one that waited go (none waited: none to let go)
+        moved = waited = False
         for step in repo.due_steps(s, agb_code, upto):
             if step.waiting is not None:
                 # it waited, and a fact that happened after it was taken since: taking it now would put it after
@@ -171,10 +171,12 @@ def take_steps(s: Session, services: Services, view: TrajectoryView, agb_code: s
                         f"{step.waiting}; intussen is een later feit (van {later:%Y-%m-%d}) al verwerkt: controleer "
                         "de datum, of leg het opnieuw vast"))
                     continue
+            on_its_day = services.in_force(as_amsterdam(step.happened_at))  # judged under the policy of its own day
             try:
-                fired = _step_fires(services, view, step, recorded_at)
+                fired = _step_fires(on_its_day, view, step, recorded_at)
             except _StepWaits as exc:
                 repo.mark_step(s, step, waiting=str(exc))
+                waited = True
                 continue
             except _StepNeedsNoTransition:
                 repo.mark_step(s, step, taken_as=0)
@@ -182,8 +184,7 @@ def take_steps(s: Session, services: Services, view: TrajectoryView, agb_code: s
             if fired.effects and practice is None:
                 practice, board = repo.get_practice(s, agb_code), repo.contacts(s, Role.BOARD)
             before = view
-            policy = services.in_force(as_amsterdam(step.happened_at)).policy  # the policy of the step's day
-            view, n = commit_fired(s, fired, view, practice, board, recorded_at, policy)
+            view, n = commit_fired(s, fired, view, practice, board, recorded_at, on_its_day.policy)
             repo.mark_step(s, step, taken_as=fired.event.seq)
             taken.append((fired, before))
             queued += n
