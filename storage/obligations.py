@@ -183,10 +183,15 @@ def close(session: Session, row: StoredObligation, status: ObligationStatus, on:
     return ok
 
 
+def _notice_values(row: StoredObligation, done: Sequence[str], next_notice_on: date | None, now: datetime
+                   ) -> dict[str, Any]:
+    return {"notices_done": sorted(set(row.notices_done) | set(done)), "next_notice_on": next_notice_on,
+            "updated_at": now}
+
+
 def mark_notices(session: Session, row: StoredObligation, done: Sequence[str], next_notice_on: date | None,
                  now: datetime) -> StoredObligation | None:
-    return _guarded_update(session, row, {"notices_done": sorted(set(row.notices_done) | set(done)),
-                                          "next_notice_on": next_notice_on, "updated_at": now})
+    return _guarded_update(session, row, _notice_values(row, done, next_notice_on, now))
 
 
 def mark_notices_many(session: Session, marks: Sequence[tuple[StoredObligation, Sequence[str], date | None]],
@@ -194,23 +199,19 @@ def mark_notices_many(session: Session, marks: Sequence[tuple[StoredObligation, 
     """``mark_notices`` for many obligations: one statement executed for all of them when the driver counts the rows
     an executemany changed (each guarded by its version); when one was changed by another writer first, or the
     driver cannot say, the batch is undone to a savepoint and marked row by row, so each answer is exact."""
-    if not marks:
-        return []
-    values: list[dict[str, Any]] = [
-        {"notices_done": sorted(set(row.notices_done) | set(done)), "next_notice_on": next_on, "updated_at": now}
-        for row, done, next_on in marks]
+    rows = [row for row, _, _ in marks]
+    values = [_notice_values(row, done, next_on, now) for row, done, next_on in marks]
     connection = session.connection()
     if connection.dialect.supports_sane_multi_rowcount and len(marks) > 1:
-        statement = _guarded_statement(("next_notice_on", "notices_done", "updated_at"))
         savepoint = connection.begin_nested()
-        result = connection.execute(statement, [{**v, "_id": row.id, "_version": row.version,
-                                                 "_new": row.version + 1} for v, (row, _, _) in zip(values, marks,
-                                                                                                    strict=True)])
+        result = connection.execute(_guarded_statement(tuple(sorted(values[0]))), [
+            {**v, "_id": row.id, "_version": row.version, "_new": row.version + 1}
+            for row, v in zip(rows, values, strict=True)])
         if result.rowcount == len(marks):
             savepoint.commit()
-            return [replace(row, **v, version=row.version + 1) for v, (row, _, _) in zip(values, marks, strict=True)]
+            return [replace(row, **v, version=row.version + 1) for row, v in zip(rows, values, strict=True)]
         savepoint.rollback()
-    return [_guarded_update(session, row, v) for v, (row, _, _) in zip(values, marks, strict=True)]
+    return [_guarded_update(session, row, v) for row, v in zip(rows, values, strict=True)]
 
 
 def open_obligations(session: Session, *, kinds: Iterable[ObligationKind] | None = None,

@@ -21,7 +21,6 @@ from domain.cards import Leaflet, leaflets_for
 from domain.indicators import IndicatorFigures, IndicatorScore
 from domain.meetings import attendance
 from domain.messages import OutboxMessage
-from domain.mirror_meetings import mirror_pack
 from domain.obligations import (
     CONVERSATION_KINDS,
     MEETING_KINDS,
@@ -40,6 +39,7 @@ from domain.vocabulary import MEETING_NAMES_NL, date_nl
 from flows.services.agreements import goal_line, open_agreement_lines
 from flows.services.context import Services
 from flows.services.duties import DEFAULT_BATCH, DutyReport
+from flows.services.mirror_meetings import pack_of, practices_in_cycle
 from flows.services.officers import officers_of
 from notifications.compose import (
     PreparationFacts,
@@ -134,16 +134,12 @@ class _Reference:
 def _mirror_invitations(s: Session, services: Services, ob: Obligation, officers: Sequence[Person],
                         care_group: str, sequence: int, on: date) -> list[OutboxMessage]:
     """A GP group's mirror meeting: its practices (those still in the cycle) invited with the group's pack, computed
-    from the figures known on ``on`` against the scores of every practice of the care group."""
-    registry = repo.load_registry(s)
-    group = next((g for g in registry.gp_groups if g.code == ob.subject), None)
+    from the figures known on ``on`` against the care group's spread (``mirror_meetings.pack_of``)."""
+    group = next((g for g in repo.gp_groups(s) if g.code == ob.subject), None)
     if group is None:
         return []
-    left = {v.agb_code for v in repo.load_views(s).values() if v.state is TrajectoryState.LEFT}
-    members = [p for p in registry.practices if p.gp_group == group.code and p.agb_code not in left]
-    figures = repo.reference_figures(s, services.policy.figures_count_after_days).with_scores(
-        [x for scores in repo.load_scores(s).values() for x in scores])
-    pack = mirror_pack([(p.agb_code, p.name) for p in members], figures, on, services.policy, group.anonymise_mirror)
+    members = practices_in_cycle(s, group.code)
+    pack = pack_of(s, services, group, members, on)
     return mirror_meeting_messages(ob, group, members, pack, meeting_organizer(ob.key, officers), care_group,
                                    services.policy, sequence)
 
@@ -151,13 +147,11 @@ def _mirror_invitations(s: Session, services: Services, ob: Obligation, officers
 def _network_plan_notices(s: Session, ob: Obligation, care_group: str) -> list[OutboxMessage]:
     """A GP group's network plan falling due for its yearly evaluation: each of its practices still in the cycle
     hears of it, with the plan's partners."""
-    registry = repo.load_registry(s)
-    group = next((g for g in registry.gp_groups if g.code == ob.subject), None)
+    group = next((g for g in repo.gp_groups(s) if g.code == ob.subject), None)
     plan = neighbourhood_store.load(s, ob.subject)
     if group is None or plan is None:
         return []
-    left = {v.agb_code for v in repo.load_views(s).values() if v.state is TrajectoryState.LEFT}
-    members = [p for p in registry.practices if p.gp_group == group.code and p.agb_code not in left]
+    members = practices_in_cycle(s, group.code)
     return network_plan_messages(ob, group, members, [(p.name, p.kind.value) for p in plan.partners], care_group)
 
 

@@ -34,12 +34,14 @@ from domain.mirror_meetings import (
     Accreditation,
     MirrorEvent,
     MirrorMeetingView,
+    MirrorPack,
     MirrorTrigger,
     mirror_meeting_day,
     mirror_pack,
 )
 from domain.obligations import Obligation, ObligationKind, ObligationStatus, calendar_fingerprint, next_notice_on
-from domain.registry import GpGroup, Role
+from domain.registry import GpGroup, Practice, Role
+from domain.trajectory import TrajectoryState
 from flows.services.context import Services
 from notifications.compose import mirror_accreditation_messages, mirror_pack_part
 from notifications.payloads import MirrorPackPart
@@ -220,25 +222,34 @@ def mirror_meetings(services: Services, gp_group: str | None = None) -> list[Mir
         return store.of_group(s, gp_group)
 
 
+def practices_in_cycle(s: Session, gp_group: str) -> list[Practice]:
+    """A GP group's practices still in the cycle, by AGB code: those a mirror meeting or a network plan's evaluation
+    invites and a mirror pack shows (a practice that left is not)."""
+    in_group = repo.practices_of(s, repo.group_practice_codes(s, gp_group))
+    left = {v.agb_code for v in repo.load_views(s, [p.agb_code for p in in_group]).values()
+            if v.state is TrajectoryState.LEFT}
+    return [p for p in in_group if p.agb_code not in left]
+
+
+def pack_of(s: Session, services: Services, group: GpGroup, members: Sequence[Practice], on: date) -> MirrorPack:
+    """The GP group's mirror pack on ``on``: its practices' figures known then, against the care group's spread of
+    the group's latest period, read as columns for that period only (no other period of the other practices)."""
+    reference = repo.reference_figures(s, services.policy.figures_count_after_days)
+    mine = [x for scores in repo.load_scores(s, sorted(p.agb_code for p in members)).values() for x in scores]
+    known = reference.with_scores(mine)
+    periods = {x.period_end for x in mine if x.period_end <= known.known_until(on)}
+    spread = references(repo.period_figures(s, max(periods))) if periods else {}
+    return mirror_pack([(p.agb_code, p.name) for p in members], known, on, services.policy, group.anonymise_mirror,
+                       spread)
+
+
 def group_pack(services: Services, gp_group: str, on: date) -> MirrorPackPart:
     """The pack a GP group's mirror meeting would carry on ``on`` (the practices still in the cycle), as its
     invitation carries it."""
     with services.session() as s:
         group = gp_group_or_raise(s, gp_group)
-        in_group = repo.practices_of(s, repo.group_practice_codes(s, gp_group))
-        left = {v.agb_code for v in repo.load_views(s, [p.agb_code for p in in_group]).values()
-                if v.state.value == "left"}
-        members = [(p.agb_code, p.name) for p in in_group if p.agb_code not in left]
-        reference = repo.reference_figures(s, services.policy.figures_count_after_days)
-        codes = sorted(code for code, _ in members)
-        mine = [x for scores in repo.load_scores(s, codes).values() for x in scores]
-        known = reference.with_scores(mine)
-        periods = {x.period_end for x in mine if x.period_end <= known.known_until(on)}
-        # the care group's spread: every practice's figures of the group's latest period only, as columns (the
-        # page answers quickly; the pack reads no other period of the others)
-        spread = references(repo.period_figures(s, max(periods))) if periods else {}
-    return mirror_pack_part(mirror_pack(members, known, on, services.policy, group.anonymise_mirror, spread),
-                            services.policy.min_denominator)
+        pack = pack_of(s, services, group, practices_in_cycle(s, gp_group), on)
+    return mirror_pack_part(pack, services.policy.min_denominator)
 
 
 @dataclass(frozen=True)
