@@ -18,7 +18,8 @@ its peak memory is its own:
   64% and recover by 6 points a quarter, 2% drop to 62% and improve by 2.2 points a quarter;
 - **sweeps**: every Monday ``sweep.sweep_due`` at 06:00, ``plan_meetings`` at 06:15, ``refresh_kits``
   at 06:30 and ``board_digest`` at 07:00;
-- **conversations**: what officers do, as ``conversations.record_conversation`` at 16:00 on the day held: every
+- **conversations**: what officers do, recorded at 16:00 on the day held, a day's conversations in one batch
+  (``conversations.record_conversations``, as an import of that day's spreadsheet records them): every
   open start, annual or extra conversation obligation is held on its ``planned_on``; 5% of annual
   conversations are held three weeks late instead (past their due date: overdue notices), 3% of annual
   conversations miss the POH (an attendance gap); an extra conversation agrees an improvement plan with
@@ -466,24 +467,33 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
                                               by=held_on + timedelta(days=365)),)
         return ImprovementPlan(goals=goals, agreements=("Recall-lijst maandelijks nalopen",))
 
-    def hold(held_on: date, agb: str, kind: str) -> None:
+    def command(held_on: date, agb: str, kind: str) -> RecordConversation:
         conversation_kind = {"start_conversation": ConversationKind.START, "annual_conversation":
                              ConversationKind.ANNUAL, "extra_conversation": ConversationKind.EXTRA}[kind]
         attendees: tuple[Attendee, ...] = FULL_ATTENDANCE
         if conversation_kind is ConversationKind.ANNUAL and rng.random() < 0.03:
             attendees = missing_poh
         plan = plan_for(agb, held_on) if conversation_kind is ConversationKind.EXTRA else None
-        cmd = RecordConversation(agb_code=agb, kind=conversation_kind, held_on=held_on, attendees=attendees,
-                                 plan=plan)
-        try:
-            conversations.record_conversation(services, cmd, datetime.combine(held_on, clock(16, 0), tzinfo=AMSTERDAM),
-                                              "bench:functionaris")
-            counts[conversation_kind.value] += 1
-        except (TrajectoryError, conversations.ConversationConflictError,
-                conversations.ConversationInFutureError) as exc:
+        return RecordConversation(agb_code=agb, kind=conversation_kind, held_on=held_on, attendees=attendees,
+                                  plan=plan)
+
+    def hold(held_on: date, cmds: list[RecordConversation]) -> None:
+        """A day's conversations, recorded at 16:00 that day in one batch (``record_conversations``: as an
+        import of the day's spreadsheet); a refused one is counted and the rest recorded after it."""
+        moment = datetime.combine(held_on, clock(16, 0), tzinfo=AMSTERDAM)
+        while cmds:
+            done = conversations.record_conversations(services, cmds, moment, "bench:functionaris")
+            counts.update(r.kind.value for r in done.recorded)
+            if done.refused is None:
+                return
+            index, exc = done.refused
+            if not isinstance(exc, (TrajectoryError, conversations.ConversationConflictError,
+                                    conversations.ConversationInFutureError)):
+                raise exc
             counts["refused"] += 1
             if counts["refused"] <= 5:
-                print(f"refused: {agb} {kind} {held_on}: {exc}", file=sys.stderr)
+                print(f"refused: {cmds[index].agb_code} {cmds[index].kind.value} {held_on}: {exc}", file=sys.stderr)
+            cmds = cmds[index + 1:]
 
     conversation_kinds = [k.value for k in CONVERSATION_KINDS]
 
@@ -535,9 +545,13 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
                 counts["late"] += 1
             pending.append((held_on, agb, kind, key))
         pending.sort()
+        by_day: dict[date, list[RecordConversation]] = {}
         while pending and pending[0][0] <= sunday:
             held_on, agb, kind, _ = pending.pop(0)
-            hold(max(held_on, monday), agb, kind)
+            day = max(held_on, monday)
+            by_day.setdefault(day, []).append(command(day, agb, kind))
+        for day, cmds in sorted(by_day.items()):
+            hold(day, cmds)
         phases["conversations"] += time.perf_counter() - t0
         week = time.perf_counter() - week_started
         if week > slowest[0]:

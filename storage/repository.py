@@ -254,6 +254,15 @@ def is_registered(session: Session, agb_code: str) -> bool:
     return session.connection().execute(_REGISTERED, {"agb_code": agb_code}).first() is not None
 
 
+def registered_of(session: Session, codes: Sequence[str]) -> set[str]:
+    """Those of ``codes`` that are registered practices."""
+    ordered, found = sorted(set(codes)), set()
+    for start in range(0, len(ordered), 1000):
+        found |= set(session.connection().execute(
+            sa.select(_PRACTICE.c.agb_code).where(_PRACTICE.c.agb_code.in_(ordered[start:start + 1000]))).scalars())
+    return found
+
+
 def practice_codes(session: Session) -> set[str]:
     return set(session.exec(select(PracticeRow.agb_code)).all())
 
@@ -508,14 +517,26 @@ def conversation_id(agb_code: str, kind: str, held_on: date, programme: str | No
     return str(uuid.uuid5(NAMESPACE, f"conversation:{agb_code}:{kind}:{held_on.isoformat()}:{programme or ''}"))
 
 
+_CONVERSATION = ConversationRow.__table__  # type: ignore[attr-defined]
+_CONVERSATION_COLUMNS = tuple(_CONVERSATION.c[f.name] for f in fields(StoredConversation))
+
+
 def get_conversation(session: Session, conversation: str) -> StoredConversation | None:
-    row = session.get(ConversationRow, conversation)
-    return value_of(StoredConversation, row) if row is not None else None
+    return conversations_by_id(session, [conversation]).get(conversation)
+
+
+def conversations_by_id(session: Session, ids: Sequence[str]) -> dict[str, StoredConversation]:
+    """The conversations stored under these ids (a batch being recorded asks once which of its are)."""
+    ordered, found = sorted(set(ids)), {}
+    for start in range(0, len(ordered), 1000):
+        query = sa.select(*_CONVERSATION_COLUMNS).where(_CONVERSATION.c.id.in_(ordered[start:start + 1000]))
+        for row in session.connection().execute(query):
+            found[row[0]] = StoredConversation(*row)
+    return found
 
 
 def add_conversation(session: Session, conversation: StoredConversation) -> None:
-    session.add(ConversationRow(**asdict(conversation)))
-    session.flush()
+    session.connection().execute(_CONVERSATION.insert(), [asdict(conversation)])
     review.touch(session, [conversation.agb_code])
 
 

@@ -42,18 +42,27 @@ class Services:
     policy_version: PolicyVersion | None = None
     # a backfill's services: every message about what lies before this moment is stored historic when queued
     historic_before: datetime | None = None
+    # the policy versions as read once by ``pinned`` (a batch recorded in one transaction), else read per call
+    versions: tuple[PolicyVersion, ...] | None = None
 
     def in_force(self, moment: datetime | date) -> Services:
         """These services with the policy version that applies on the day of ``moment``."""
         on = moment.date() if isinstance(moment, datetime) and moment.tzinfo is None else (
             as_amsterdam(moment).date() if isinstance(moment, datetime) else moment)
         base = self.base_policy or self.policy
-        with self.session() as s:
-            versions = repo.policy_versions(s)
-        version = in_force(versions, base, on)
+        versions = self.versions
+        if versions is None:
+            with self.session() as s:
+                versions = tuple(repo.policy_versions(s))
+        version = in_force(list(versions), base, on)
         if version.policy is self.policy and self.policy_version == version:
             return self
         return replace(self, policy=version.policy, base_policy=base, policy_version=version)
+
+    def pinned(self, s: Session) -> Services:
+        """These services with the policy versions read once, in ``s``: for work done in one transaction that
+        asks ``in_force`` for many days (a batch of conversations), where nothing it does changes the policy."""
+        return replace(self, versions=tuple(repo.policy_versions(s)))
 
     @property
     def policy_label(self) -> str:

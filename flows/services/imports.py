@@ -22,7 +22,7 @@ from domain.errors import ConflictError
 from domain.indicators import IndicatorDefinition, IndicatorScore, NationalAverage, Target
 from domain.registry import Registry
 from flows.services.context import Services
-from flows.services.conversations import ConversationRecorded, record_conversation
+from flows.services.conversations import ConversationRecorded, record_conversations
 from statemachines.trajectory import TrajectoryError
 from storage import repository as repo
 
@@ -89,21 +89,23 @@ def ensure_default_catalogue(services: Services) -> int:
 
 def import_conversations(services: Services, lines: Sequence[ConversationLine], now: datetime, actor: str,
                          source: str) -> list[ConversationRecorded]:
-    """Record conversations from a spreadsheet in the order they were held.
+    """Record conversations from a spreadsheet in the order they were held, in one transaction
+    (``record_conversations``).
 
     Each is recorded as ``record_conversation`` would; a refused one stops the import with the
     file's row, and what was recorded before it stays (each conversation is its own fact).
     """
-    results = []
-    for line in sorted(lines, key=lambda item: (item.held_on, item.row)):
-        cmd = RecordConversation(agb_code=line.agb_code, kind=line.kind, held_on=line.held_on,
-                                 programme=line.programme)
-        try:
-            results.append(record_conversation(services, cmd, now, actor))
-        except TrajectoryError as exc:
-            raise ImportStoppedError(f"{source}, rij {line.row}: {exc} ({len(results)} eerdere rijen vastgelegd)") \
-                from exc
-    return results
+    ordered = sorted(lines, key=lambda item: (item.held_on, item.row))
+    cmds = [RecordConversation(agb_code=line.agb_code, kind=line.kind, held_on=line.held_on, programme=line.programme)
+            for line in ordered]
+    done = record_conversations(services, cmds, now, actor)
+    if done.refused is not None:
+        index, exc = done.refused
+        if isinstance(exc, TrajectoryError):
+            raise ImportStoppedError(f"{source}, rij {ordered[index].row}: {exc} ({len(done.recorded)} eerdere rijen "
+                                     "vastgelegd)") from exc
+        raise exc
+    return list(done.recorded)
 
 
 class ImportStoppedError(ConflictError):

@@ -195,30 +195,45 @@ def take_steps(s: Session, services: Services, view: TrajectoryView, agb_code: s
 @dataclass(frozen=True)
 class StepOutcome:
     """What became of a fact's step when it was recorded: taken (its event), waiting (why), or neither
-    (no step asked, or the engine has not reached the day yet: ``waiting`` says so)."""
+    (no step asked, or the engine has not reached the day yet: ``waiting`` says so). ``view``: the practice's
+    trajectory after the steps taken (None when none was)."""
 
     transition: TrajectoryTransitioned | None = None
     waiting: str | None = None
+    view: TrajectoryView | None = None
+
+
+class _Unread:
+    """``record_step``'s ``reached`` not given: read it (``engine_reached``)."""
+
+
+UNREAD = _Unread()
 
 
 def record_step(s: Session, services: Services, view: TrajectoryView, agb_code: str, trigger: Trigger | None,
                 happened_at: datetime, now: datetime, actor: str, details: dict[str, Any],
-                reasons: tuple[dict[str, Any], ...], *, source: str, live: bool | None = None) -> StepOutcome:
+                reasons: tuple[dict[str, Any], ...], *, source: str, live: bool | None = None,
+                reached: datetime | _Unread | None = UNREAD) -> StepOutcome:
+    """Keep the step a fact asks and take it (with every step of the practice due by then) when the engine has
+    reached its moment. ``reached``: ``engine_reached`` as the caller read it in this transaction (a batch of
+    facts recorded at one moment reads it once: nothing they write moves it)."""
     if trigger is None:
         return StepOutcome()
     step = TrajectoryStep(id=repo.step_id(source), agb_code=agb_code, trigger=trigger.value,
                                happened_at=happened_at, recorded_at=now, actor=actor, details=details,
                                reasons=list(reasons))
     new = repo.add_step(s, step)
-    reached = engine_reached(s, now, live)
+    if isinstance(reached, _Unread):
+        reached = engine_reached(s, now, live)
     if reached is None or happened_at.timestamp() > reached.timestamp():
         return StepOutcome(waiting=step_waiting(step))
-    _, taken, _ = take_steps(s, services, view, agb_code, reached, now)
+    after, taken, _ = take_steps(s, services, view, agb_code, reached, now)
+    moved = after if taken else None
     if new:  # what became of it (a step kept before is another fact's: this one's stays as it was asked)
         step = repo.get_step(s, step.id) or step
     mine = [fired.event for fired, _ in taken if step.status == "taken" and fired.event.seq == step.event_seq]
     if mine:
-        return StepOutcome(transition=mine[0])
+        return StepOutcome(transition=mine[0], view=moved)
     if step.status == "taken":  # taken without a transition (one more programme's start while the cycle runs)
-        return StepOutcome()
-    return StepOutcome(waiting=step.waiting or "wacht")
+        return StepOutcome(view=moved)
+    return StepOutcome(waiting=step.waiting or "wacht", view=moved)
