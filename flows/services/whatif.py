@@ -8,6 +8,9 @@ copies, and where the two differ, per practice.
   courses, policy versions); every trajectory is rebuilt from ``since`` under each policy, as a backfill would,
   so "flagged earlier" can be read off the past.
 
+The two walks run at once, each in a process of its own on its own copy (they share nothing; on two cores the
+what-if takes the time of one walk).
+
 Invariants: nothing is stored in the care group's database and nothing is sent: the copies are temporary
 SQLite databases, removed afterwards, and the walk never dispatches. The comparison names every step that comes
 under one policy and not (or at another moment) under the other, with its reasons.
@@ -16,9 +19,13 @@ under one policy and not (or at another moment) under the other, with its reason
 from __future__ import annotations
 
 import json
+import multiprocessing
+import sqlite3
 import tempfile
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -75,24 +82,62 @@ def what_if(services: Services, settings: Settings, proposed: Policy, *, now: da
     changed = {k: (v, then_dumped[k]) for k, v in now_dumped.items() if _canonical(then_dumped[k]) != _canonical(v)}
     report = WhatIfReport(start, until, current.policy_label, changed)
     with tempfile.TemporaryDirectory(prefix="qc-what-if-") as folder:
-        runs = {}
-        for which, policy in (("current", None), ("proposed", proposed)):
-            copy = _copy(services, Path(folder) / f"{which}.db", facts_only=since is not None)
-            try:
-                if policy is not None:  # the proposal applies from the first day walked
-                    with copy.transaction() as s:
-                        repo.add_policy_version(s, policy, start.date(), "wat-als: voorstel", now, "what-if")
-                walked = backfill(copy, settings, start, until, now=now, into_the_future=True)
-                report.failures += [(f"{which}: {w}", y) for w, y in walked.failures]
-                with copy.session() as s:
-                    runs[which] = {agb: [e for e in events if e.at.timestamp() >= start.timestamp()]
-                                   for agb, events in repo.load_all_events(s).items()}
-            finally:
-                copy.db.dispose()
+        paths = {which: Path(folder) / f"{which}.db" for which in ("current", "proposed")}
+        first = _copy(services, paths["current"], facts_only=since is not None)
+        first.db.dispose()
+        _duplicate(paths["current"], paths["proposed"])
+        # the two walks share nothing but what they start from: each in its own process, on its own copy, at once
+        walks = [_Walk(which, str(paths[which]), _portable(services), settings, policy, start, until, now)
+                 for which, policy in (("current", None), ("proposed", proposed))]
+        with ProcessPoolExecutor(max_workers=len(walks), mp_context=multiprocessing.get_context("spawn")) as pool:
+            runs = {}
+            for walk, (failures, events) in zip(walks, pool.map(_walk, walks), strict=True):
+                report.failures += failures
+                runs[walk.which] = events
     for agb in sorted(set(runs["current"]) | set(runs["proposed"])):
         for text in _compare(runs["current"].get(agb, []), runs["proposed"].get(agb, [])):
             report.differences.append(Difference(agb, names.get(agb, agb), text))
     return report
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """One policy's walk, as handed to its process: the copy it works on and everything but the database."""
+
+    which: str  # "current" or "proposed"
+    path: str
+    services: dict[str, Any]  # the fields of ``Services`` but its engine (``_portable``)
+    settings: Settings
+    policy: Policy | None  # the proposal, applying from the first day walked; None: the policy in force
+    start: datetime
+    until: datetime
+    now: datetime
+
+
+def _portable(services: Services) -> dict[str, Any]:
+    return {f.name: getattr(services, f.name) for f in fields(services) if f.name != "db"}
+
+
+def _walk(walk: _Walk) -> tuple[list[tuple[str, str]], dict[str, list[TrajectoryTransitioned]]]:
+    """Walk one copy from the start and return its failures and every practice's events from the start on."""
+    copy = Services(db=create_db_engine(sqlite_url(Path(walk.path))), **walk.services)
+    try:
+        if walk.policy is not None:
+            with copy.transaction() as s:
+                repo.add_policy_version(s, walk.policy, walk.start.date(), "wat-als: voorstel", walk.now, "what-if")
+        walked = backfill(copy, walk.settings, walk.start, walk.until, now=walk.now, into_the_future=True)
+        with copy.session() as s:
+            events = {agb: [e for e in found if e.at.timestamp() >= walk.start.timestamp()]
+                      for agb, found in repo.load_all_events(s).items()}
+        return [(f"{walk.which}: {w}", y) for w, y in walked.failures], events
+    finally:
+        copy.db.dispose()
+
+
+def _duplicate(source: Path, target: Path) -> None:
+    """A second copy of a copy, by SQLite's backup (a page copy, whatever its write-ahead log holds)."""
+    with closing(sqlite3.connect(source)) as read, closing(sqlite3.connect(target)) as write:
+        read.backup(write)
 
 
 def _canonical(value: Any) -> str:
