@@ -53,7 +53,7 @@ def main() -> None:
             started = time.perf_counter()
             done = subprocess.run([str(cli), "policy", "what-if", "strenger.yaml", "--months", str(args.months),
                                    "--now", "2027-01-04T07:00"], env=env, cwd=home, text=True,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                                  capture_output=True)
             times.append(time.perf_counter() - started)
             if done.returncode != 0:
                 raise SystemExit(f"what-if failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")

@@ -464,11 +464,53 @@ def period_figures(session: Session, period_end: date) -> list[tuple[IndicatorKe
     return found
 
 
+def may_deviate(session: Session, codes: Sequence[str], *, share_of_target: float,
+                programmes: Collection[Programme]) -> set[str]:
+    """Those of ``codes`` with any score, of any period, of a main process indicator of one of ``programmes`` below
+    its target by more than ``share_of_target`` of it, give or take a hundredth of a point: every practice the
+    strong-deviation rule could flag (``domain.rules.escalation.assess_deviation`` reads a subset of these scores,
+    exactly), and some it would not. Asked of the database over the batch's scores, without reading them."""
+    t, target, indicator = _SCORE, TargetRow.__table__, IndicatorRow.__table__  # type: ignore[attr-defined]
+    ordered, found = sorted(set(codes)), set[str]()
+    if not ordered or not programmes:
+        return found
+    # the threshold a hundredth of a point higher: floating point in the database never misses a score the
+    # rule's exact fractions would flag (its error is some 1e-13 of a point)
+    limit = target.c.target * (1 - share_of_target) + 0.01
+    for start in range(0, len(ordered), 1000):
+        query = (sa.select(t.c.agb_code).distinct().select_from(t)
+                 .join(target, sa.and_(target.c.programme == t.c.programme, target.c.indicator == t.c.indicator))
+                 .join(indicator, sa.and_(indicator.c.programme == t.c.programme,
+                                          indicator.c.indicator == t.c.indicator))
+                 .where(t.c.agb_code.in_(ordered[start:start + 1000]),
+                        t.c.programme.in_(sorted(p.value for p in programmes)),
+                        indicator.c.main.is_(True), indicator.c.kind == IndicatorKind.PROCESS.value,
+                        t.c.numerator * 100.0 < limit * t.c.denominator))
+        found |= set(session.connection().execute(query).scalars())
+    return found
+
+
+def first_periods_after(session: Session, codes: Sequence[str], after: date) -> dict[str, date]:
+    """Per practice of ``codes``, the end of its earliest scored period that ends after ``after`` (the figures not yet
+    counting on a day: ``domain.rules.timing.next_evaluation_on`` reads only the earliest of them)."""
+    t = _SCORE
+    ordered, found = sorted(set(codes)), {}
+    for start in range(0, len(ordered), 1000):
+        query = (sa.select(t.c.agb_code, sa.func.min(t.c.period_end))
+                 .where(t.c.agb_code.in_(ordered[start:start + 1000]), t.c.period_end > after)
+                 .group_by(t.c.agb_code))
+        found.update({agb: end for agb, end in session.connection().execute(query).tuples()})
+    return found
+
+
 def revisions(session: Session, agb_code: str | None = None) -> list[ScoreRevision]:
     query = select(ScoreRevisionRow).order_by(col(ScoreRevisionRow.id))
     if agb_code is not None:
         query = query.where(col(ScoreRevisionRow.agb_code) == agb_code)
     return [value_of(ScoreRevision, r) for r in session.exec(query)]
+
+
+_SCORE = IndicatorScoreRow.__table__  # type: ignore[attr-defined]
 
 
 def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_on: date | None = None,

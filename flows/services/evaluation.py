@@ -11,12 +11,13 @@ Invariants:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from domain.clock import as_amsterdam
 from domain.indicator_views import references
@@ -134,6 +135,27 @@ def _first_that_fires(services: Services, view: TrajectoryView, practice: Practi
     return None
 
 
+def _quiet(s: Session, services: Services, codes: Sequence[str], views: Mapping[str, TrajectoryView],
+           with_steps: Collection[str], on: date) -> set[str]:
+    """The practices of a batch with nothing to fire on ``on``, found over the whole batch at once: no fact's step
+    due, a state whose only rule that moves it alone is the strong deviation (or none: not started, left), and no
+    score that rule could flag (``repository.may_deviate``, a superset of the practices it flags). The rest go to the
+    trajectory machine one by one."""
+    policy = services.policy
+    flaggable, quiet = [], set()
+    for code in codes:
+        if code in with_steps:
+            continue
+        tried = set(triggers_to_try(views.get(code) or TrajectoryView(agb_code=code), on, policy, services.calendar))
+        if not tried:
+            quiet.add(code)
+        elif tried == {Trigger.FLAG_DEVIATION}:
+            flaggable.append(code)
+    suspects = repo.may_deviate(s, flaggable, share_of_target=policy.deviation_share_of_target,
+                                programmes=policy.chronic_programmes)
+    return quiet | {c for c in flaggable if c not in suspects}
+
+
 def _failure_why(agb_code: str, exc: Exception) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if text.startswith(f"praktijk {agb_code}") else f"praktijk {agb_code}: {text}"
@@ -187,13 +209,19 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         views = repo.load_views(s, codes) if only is not None else repo.load_views(s)
         with_steps = repo.practices_with_due_steps(s, codes, now)  # facts that happened by now, not yet taken
         next_steps = repo.next_step_days(s, codes, now) if review_basis is not None else {}
+        quiet: set[str] = set()
+        unseen: dict[str, date] = {}
         if only is None or with_medians:
             scores = repo.load_scores(s)  # the medians are taken across every practice's figures
         else:  # only what the rules read: a practice's history matters only once it has a plan
             with_plan = {c for c, v in views.items() if v.state in (TrajectoryState.IMPROVEMENT_PLAN,
                                                                      TrajectoryState.UNDERPERFORMER_POLICY)}
             known_on = now.date() - timedelta(days=services.policy.figures_count_after_days)
-            scores = repo.load_scores(s, codes, known_on=known_on, complete=with_plan) if codes else {}
+            quiet = _quiet(s, services, codes, views, with_steps, now.date())
+            judged = [c for c in codes if c not in quiet]
+            scores = repo.load_scores(s, judged, known_on=known_on, complete=with_plan) if judged else {}
+            # of a quiet practice, only when its next figures come into view (``next_evaluation_on``)
+            unseen = repo.first_periods_after(s, sorted(quiet), known_on) if quiet else {}
     medians: dict[tuple[IndicatorKey, date], float] = {}
     if with_medians:
         medians = {k: r.median for k, r in references((x.key, x.period_end, x.numerator, x.denominator)
@@ -214,8 +242,11 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         try:
             # Most practices have nothing due: decide on the view read above, and open a transaction (which
             # reads the view again and decides again, as a concurrent writer may have moved it) only when
-            # something fires. A practice with nothing to fire writes nothing either way.
-            if practice.agb_code in with_steps or \
+            # something fires. A practice with nothing to fire writes nothing either way; a quiet one was found so
+            # over the whole batch at once (``_quiet``).
+            if practice.agb_code in quiet:
+                pass
+            elif practice.agb_code in with_steps or \
                     _first_that_fires(services, view, practice, figures, on, now, actor) is not None:
                 taken, queued = evaluate_practice(services, practice, figures, board, now, actor)
                 report.transitions.extend(taken)
@@ -236,8 +267,10 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         if review_basis is not None:
             # a transition taken above counted a change, so the next sweep looks again whatever this says
             # the next day time alone can change a decision, or a recorded fact's step comes due
-            days = [d for d in (next_evaluation_on(view, (sc.period_end for sc in own), services.policy,
-                                                   services.calendar, on), next_steps.get(practice.agb_code))
+            periods = ([unseen[practice.agb_code]] if practice.agb_code in unseen else []) \
+                if practice.agb_code in quiet else [sc.period_end for sc in own]
+            days = [d for d in (next_evaluation_on(view, periods, services.policy, services.calendar, on),
+                                next_steps.get(practice.agb_code))
                     if d is not None]
             marks[practice.agb_code] = (stamps.get(practice.agb_code, (0, 0)), min(days) if days else None)
     with services.transaction() as s:

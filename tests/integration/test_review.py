@@ -16,6 +16,7 @@ from domain.indicators import IndicatorKey
 from domain.obligations import KitKind
 from domain.policy import Policy
 from domain.registry import Programme
+from domain.rules.escalation import assess_deviation
 from domain.rules.timing import next_evaluation_on
 from domain.trajectory import TrajectoryState, TrajectoryView
 from flows.services import duties, planning, queries, sweep
@@ -260,3 +261,35 @@ def test_every_fact_a_practice_is_planned_from_brings_it_into_the_next_sweep(ser
                 repo.save_registry(s, registry.model_copy(update={
                     "practices": tuple(p for p in registry.practices if p.agb_code == LINDE)}))
     assert due(services, date(2024, 1, 29)) == ([LINDE], [LINDE])
+
+
+# --- the set-based look at a batch: which practices go to the trajectory machine at all ---------------------------
+
+
+@pytest.mark.parametrize("share", [0.2, 0.15, 0.1, 0.3333])
+def test_every_practice_the_deviation_rule_flags_is_among_those_the_database_finds_may_deviate(
+        services: Services, share: float) -> None:
+    """``repository.may_deviate`` decides, over a whole batch in the database, which practices the sweep hands to
+    the trajectory machine; a practice it leaves out is never judged. Every score of 0 to n patients out of n, around
+    a target with a decimal: each practice the rule flags (exactly, in fractions) is among them, and the others it
+    finds lie within a hundredth of a point above the rule's threshold."""
+    counts = (7, 13, 40)
+    codes = {(n, d): f"9{d:03d}{n:04d}" for d in counts for n in range(d + 1)}
+    sc = Scenario.build(services, {"care_group": "Cohaesie", "practices": {
+        code: {"name": f"Praktijk {code}", "programmes": {"dm2": "2023-01-01"}} for code in codes.values()}})
+    sc.targets({HBA1C: 72.5})
+    sc.scores("2024-03-31", {code: {HBA1C: nd} for nd, code in codes.items()})
+    policy = Policy(deviation_share_of_target=share)
+    on = date(2024, 6, 3)
+    with services.session() as s:
+        found = repo.may_deviate(s, sorted(codes.values()), share_of_target=share,
+                                 programmes=policy.chronic_programmes)
+        shared = repo.reference_figures(s, policy.figures_count_after_days)
+        scores = repo.load_scores(s, sorted(codes.values()))
+    enrolments = {Programme.DM2: date(2023, 1, 1)}
+    flagged = {code for code in codes.values() if assess_deviation(
+        shared.with_scores(scores[code]), policy, enrolments, on).applies}
+    threshold = 72.5 * (1 - share)
+    assert flagged and flagged <= found
+    assert all(100 * n / d < threshold + 0.011 for (n, d), code in codes.items() if code in found - flagged)
+    assert len(found) < len(codes)  # it leaves most out: a score at or above the threshold is not a suspect
