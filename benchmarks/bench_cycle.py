@@ -89,28 +89,31 @@ def _child(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]
 
 def _print_cycle(results: list[dict[str, Any]], years: int) -> None:
     print()
-    print(f"Full cycle, {years} simulated year(s), weekly duties, SQLite (one fresh file per size); "
+    print(f"Full cycle, {years} simulated year(s), weekly duties, SQLite (one fresh file per size; with --postgres "
+          "also PostgreSQL); "
           "peak MB = ru_maxrss of a fresh process per size (VmHWM in brackets)")
-    header = (f"{'practices':>9} {'weeks':>5} {'total s':>8} {'setup':>7} {'imports':>8} {'sweeps':>8} "
-              f"{'convers.':>8} {'harness':>8} {'ms/pr.-yr':>9} {'peak MB':>14}")
+    header = (f"{'practices':>9} {'database':<10} {'weeks':>5} {'total s':>8} {'setup':>7} {'imports':>8} "
+              f"{'sweeps':>8} {'convers.':>8} {'harness':>8} {'ms/pr.-yr':>9} {'peak MB':>14}")
     print(header)
     print("-" * len(header))
     for r in results:
         p = r["phases"]
-        print(f"{r['practices']:>9,} {r['weeks']:>5} {r['total_s']:>8.1f} {p['setup']:>7.1f} {p['imports']:>8.1f} "
+        print(f"{r['practices']:>9,} {r.get('database', 'SQLite'):<10} {r['weeks']:>5} {r['total_s']:>8.1f} "
+              f"{p['setup']:>7.1f} {p['imports']:>8.1f} "
               f"{p['sweeps']:>8.1f} {p['conversations']:>8.1f} {p['harness']:>8.1f} "
               f"{1000 * r['per_practice_year_s']:>9.2f} {r['peak_mb']:>7.0f} ({r['vmhwm_mb']:>4.0f})")
     print()
     print("Sweeps per duty (s):")
     for r in results:
         d = r["duties"]
-        print(f"  {r['practices']:>6,} practices: " + ", ".join(f"{k} {v:.1f}" for k, v in d.items())
+        print(f"  {r['practices']:>6,} practices, {r.get('database', 'SQLite')}: "
+              + ", ".join(f"{k} {v:.1f}" for k, v in d.items())
               + f"; slowest week {r['slowest_week_s']:.2f} s ({r['slowest_week']})")
     print()
     print("Counts (proof of work):")
     for r in results:
         c = r["counts"]
-        print(f"  {r['practices']:>6,} practices:")
+        print(f"  {r['practices']:>6,} practices, {r.get('database', 'SQLite')}:")
         print(f"    conversations recorded {c['conversations']:,} ({_fmt_counts(c['conversations_by_kind'])}); "
               f"refused {c['refused']}; late {c['late']}")
         print(f"    scores {c['scores']:,} in {c['imports']} imports")
@@ -128,6 +131,8 @@ def _print_cycle(results: list[dict[str, Any]], years: int) -> None:
     print(header)
     print("-" * len(header))
     for r in results:
+        if r["floor"] is None:
+            continue  # the floor is SQLite's: PostgreSQL's run is reported beside it, above
         writes, rules = r["floor"]["writes"], r["floor"]["rules"]
         floor_of = dict(writes["phases"])
         floor_of["sweeps"] = floor_of.get("sweeps", 0.0) + rules["s"]
@@ -142,8 +147,9 @@ def _print_cycle(results: list[dict[str, Any]], years: int) -> None:
         least = sum(floor_of.values())
         print(f"{r['practices']:>9,} {'all (harness out)':<14} {engine:>8.1f} {least:>8.2f} {engine / least:6.1f}x  "
               f"{writes['rows']:,} rows")
-    if len(results) > 1:
-        first, last = results[0], results[-1]
+    sqlite_runs = [r for r in results if r.get("database", "SQLite") == "SQLite"]
+    if len(sqlite_runs) > 1:
+        first, last = sqlite_runs[0], sqlite_runs[-1]
         ratio = (last["total_s"] / last["practices"]) / (first["total_s"] / first["practices"])
         print()
         print(f"Scaling: {last['practices'] / first['practices']:.0f}x the practices took "
@@ -241,13 +247,17 @@ def main() -> None:
     parser.add_argument("--cli", type=int, nargs="*", default=None,
                         help="also drive the CLI path for these sizes (benchmarks/cli_path.py; default 5000)")
     parser.add_argument("--quarters", type=int, default=12, help="quarters of the CLI path")
+    parser.add_argument("--postgres", default=None, metavar="URL",
+                        help="also run every size on this PostgreSQL database (its schema is dropped and made anew)")
     parser.add_argument("--child", choices=["cycle", "prefect"], default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--url", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.child == "cycle":
         sys.path.insert(0, str(ROOT))
-        print(json.dumps(run_cycle(args.practices[0], args.years, args.db, args.seed, args.weeks, args.profile)))
+        print(json.dumps(run_cycle(args.practices[0], args.years, args.db, args.seed, args.weeks, args.profile,
+                                   args.url)))
         return
     if args.child == "prefect":
         sys.path.insert(0, str(ROOT))
@@ -270,6 +280,12 @@ def main() -> None:
                          "--seed", str(args.seed), *extra])
         print(f"  {n:,} practices: {result['total_s']:.1f} s", flush=True)
         results.append(result)
+        if args.postgres:
+            print(f"running {n:,} practices on PostgreSQL ...", flush=True)
+            result = _child(["--child", "cycle", "--practices", str(n), "--years", str(args.years), "--db", str(db),
+                             "--seed", str(args.seed), "--url", args.postgres, *extra])
+            print(f"  {n:,} practices on PostgreSQL: {result['total_s']:.1f} s", flush=True)
+            results.append(result)
     _print_cycle(results, args.years)
 
     if args.cli is not None:
@@ -312,21 +328,22 @@ def _peak_mb() -> tuple[float, float]:
 
 
 def run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int | None,
-              profile: Path | None) -> dict[str, Any]:
+              profile: Path | None, url: str | None = None) -> dict[str, Any]:
     if profile is None:
-        return _run_cycle(practices, years, db, seed, max_weeks)
+        return _run_cycle(practices, years, db, seed, max_weeks, url)
     import cProfile
 
     profiler = cProfile.Profile()
     profiler.enable()
     try:
-        return _run_cycle(practices, years, db, seed, max_weeks)
+        return _run_cycle(practices, years, db, seed, max_weeks, url)
     finally:
         profiler.disable()
         profiler.dump_stats(str(profile))
 
 
-def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int | None) -> dict[str, Any]:
+def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int | None,
+               url: str | None = None) -> dict[str, Any]:
     import random
     from collections import Counter, defaultdict
     from datetime import date, datetime, timedelta
@@ -361,8 +378,16 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
     lag = timedelta(days=35)
 
     # --- setup -------------------------------------------------------------------------------------------
+    if url is not None:  # a PostgreSQL database the benchmark may empty: its schema made anew
+        from storage.database import create_db_engine
+
+        wipe = create_db_engine(url)
+        with wipe.begin() as c:
+            c.exec_driver_sql("DROP SCHEMA public CASCADE")
+            c.exec_driver_sql("CREATE SCHEMA public")
+        wipe.dispose()
     t0 = time.perf_counter()
-    services = context.Services.open(sqlite_url(db))
+    services = context.Services.open(url or sqlite_url(db))
     imports.ensure_default_catalogue(services)
     targets = parse_targets(SAMPLES / "targets.csv")
     imports.import_targets(services, targets)
@@ -590,13 +615,15 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
         "states": grouped("SELECT state, count(*) FROM trajectory GROUP BY state"),
         "duty_runs": scalar("SELECT count(*) FROM duty_run"),
     }
-    # the floor of the same work on this machine, now (benchmarks/floor.py)
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import floor
+    # the floor of the same work on this machine, now (benchmarks/floor.py): of SQLite's file
+    floor_of: dict[str, Any] | None = None
+    if url is None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import floor
 
-    writes = floor.insert_floor(db, db.with_name(f"{db.stem}-floor.db"))
-    moments = floor.import_moments(db)
-    rules = floor.rules_floor(services, moments)
+        writes = floor.insert_floor(db, db.with_name(f"{db.stem}-floor.db"))
+        moments = floor.import_moments(db)
+        floor_of = {"writes": writes, "rules": floor.rules_floor(services, moments)}
     services.db.dispose()
     simulated_years = weeks / 52.18
     return {
@@ -606,7 +633,7 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
         "per_practice_year_s": total / (practices * simulated_years),
         "peak_mb": peak, "vmhwm_mb": hwm, "counts": result_counts,
         "profiles": dict(Counter(profile.values())), "practices_checked": len(by_code),
-        "floor": {"writes": writes, "rules": rules},
+        "floor": floor_of, "database": "PostgreSQL" if url else "SQLite",
     }
 
 
