@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -54,12 +55,22 @@ def parse_url(url: str) -> sa.URL:
     return parsed
 
 
+def json_text(value: Any) -> str:
+    """A JSON column's value as stored: orjson, some ten times as fast as ``json.dumps`` on the outbox's payloads and
+    the obligations' lists (issue 16). Keys that are not text are written as ``json.dumps`` writes them (as text);
+    the text is UTF-8 rather than ``\\u`` escapes, read back the same."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def create_db_engine(url: str, *, connect_timeout: int = CONNECT_TIMEOUT, statement_timeout: int = STATEMENT_TIMEOUT,
                      **kw: Any) -> Engine:
     """An engine for SQLite or PostgreSQL (refused: any other kind). On PostgreSQL a connection gives up after
-    ``connect_timeout`` seconds and a statement after ``statement_timeout`` (unless the address sets them)."""
+    ``connect_timeout`` seconds and a statement after ``statement_timeout`` (unless the address sets them). JSON
+    columns are written and read by orjson (``json_text``)."""
     url = normalise_url(url)
     parsed = parse_url(url)
+    kw.setdefault("json_serializer", json_text)
+    kw.setdefault("json_deserializer", orjson.loads)
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **kw)
 

@@ -17,7 +17,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -559,6 +559,12 @@ def conversation_id(agb_code: str, kind: str, held_on: date, programme: str | No
     return str(uuid.uuid5(NAMESPACE, f"conversation:{agb_code}:{kind}:{held_on.isoformat()}:{programme or ''}"))
 
 
+def _shallow(value: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, its values as they are (``asdict`` copies every list and dict inside, deeply:
+    a row written once, as JSON, needs no copy)."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
+
+
 _CONVERSATION = ConversationRow.__table__  # type: ignore[attr-defined]
 _CONVERSATION_COLUMNS = tuple(_CONVERSATION.c[f.name] for f in fields(StoredConversation))
 
@@ -578,7 +584,7 @@ def conversations_by_id(session: Session, ids: Sequence[str]) -> dict[str, Store
 
 
 def add_conversation(session: Session, conversation: StoredConversation) -> None:
-    session.connection().execute(_CONVERSATION.insert(), [asdict(conversation)])
+    session.connection().execute(_CONVERSATION.insert(), [_shallow(conversation)])
     review.touch(session, [conversation.agb_code])
 
 
@@ -666,7 +672,7 @@ def conversations_of(session: Session, agb_code: str | None) -> list[StoredConve
 
 
 def _view_to_json(view: TrajectoryView) -> dict[str, Any]:
-    data = asdict(view)
+    data = _shallow(view)
     data["state"] = view.state.value
     data["flagged"] = [[k.programme.value, k.indicator] for k in view.flagged]
     data["reasons"] = list(view.reasons)
@@ -824,7 +830,7 @@ def add_step(session: Session, step: TrajectoryStep) -> bool:
     """Keep a step a fact asks of its practice's trajectory (once: the same fact again adds nothing)."""
     if session.connection().execute(_STEP_BY_ID, {"id": step.id}).first() is not None:
         return False
-    session.connection().execute(_STEP.insert(), [asdict(step)])
+    session.connection().execute(_STEP.insert(), [_shallow(step)])
     review.touch(session, [step.agb_code])  # the next sweep looks at the practice
     return True
 
