@@ -17,7 +17,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -828,9 +828,10 @@ def _step_of(row: Sequence[Any]) -> TrajectoryStep:
 
 def add_step(session: Session, step: TrajectoryStep) -> bool:
     """Keep a step a fact asks of its practice's trajectory (once: the same fact again adds nothing)."""
-    if session.connection().execute(_STEP_BY_ID, {"id": step.id}).first() is not None:
+    from storage.obligations import insert_ignore  # the obligations' store holds the insert that skips a key held
+
+    if not insert_ignore(session, TrajectoryStepRow, [_shallow(step)], ["id"]):
         return False
-    session.connection().execute(_STEP.insert(), [_shallow(step)])
     review.touch(session, [step.agb_code])  # the next sweep looks at the practice
     return True
 
@@ -881,22 +882,23 @@ def pending_steps(session: Session, codes: Sequence[str] | None = None) -> list[
 
 
 def mark_step(session: Session, step: TrajectoryStep, *, taken_as: int | None = None,
-              waiting: str | None = None, attention: bool = False) -> None:
+              waiting: str | None = None, attention: bool = False) -> TrajectoryStep:
     """Mark a step as the caller read it in this transaction (``due_steps``): taken, needing attention, or waiting
-    with why (nothing is written when it already says so)."""
+    with why (nothing is written when it already says so). Returns the step as it now stands."""
     status, said, seq = step.status, step.waiting, step.event_seq
     if taken_as is not None:
         status, seq, said = "taken", taken_as, None
     elif attention:
         status, said = "attention", waiting
     elif step.waiting == waiting:
-        return  # nothing new to say
+        return step  # nothing new to say
     else:
         said = waiting
     marked = session.connection().execute(_STEP_MARK, {"step_id": step.id, "new_status": status,
                                                        "new_waiting": said, "new_seq": seq})
     if marked.rowcount != 1:
         raise LookupError(f"trajectory step {step.id} is not stored")
+    return replace(step, status=status, waiting=said, event_seq=seq)
 
 
 _LAST_ENGINE_RUN = sa.select(sa.func.max(EngineRunRow.__table__.c.moment))  # type: ignore[attr-defined]

@@ -7,7 +7,8 @@ only the practices whose counters passed what it last reviewed, whose shared inp
 reference figures: the *basis*) changed, or whose next time-based decision day has come.
 
 Invariants:
-- ``touch`` is called by the storage functions that write such facts (``repository.save_registry``,
+- ``touch`` counts each practice once per transaction (a savepoint counts anew); it is called by the storage
+  functions that write such facts (``repository.save_registry``,
   ``enrol``, ``append_transition``, ``add_conversation``, ``save_scores``; ``obligations.record_kit_refresh``,
   ``record_course_completion``, ``record_move``), never by callers, so no write path can forget it.
 - A review reads the counters *before* the facts and records those: a write that lands in between leaves
@@ -20,6 +21,7 @@ Invariants:
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -49,15 +51,26 @@ _TOUCH = {column: sa.update(_TABLE).where(_TABLE.c.agb_code.in_(sa.bindparam("co
           .values({column: _TABLE.c[column] + 1}) for column in ("changes", "scores")}
 
 
+# per transaction (or savepoint) of a session, what it already counted: a change is counted once per transaction,
+# which is all a review reads (a counter past its mark); a conversation touched its practice three times (the
+# conversation, its step, the step's event). A savepoint counts anew: rolled back, its count is gone with it.
+_COUNTED: weakref.WeakKeyDictionary[Any, set[tuple[str, bool]]] = weakref.WeakKeyDictionary()
+
+
 def touch(session: Session, codes: Iterable[str], *, scores: bool = False) -> None:
-    """Count a change of the facts (or, with ``scores``, of the indicator scores) of these practices.
+    """Count a change of the facts (or, with ``scores``, of the indicator scores) of these practices, once per
+    transaction.
 
     An update only (indicator scores may name a practice not registered); every registered practice has a
     row (``register``)."""
-    ordered = sorted(set(codes))
+    connection = session.connection()  # begins the session's transaction, if it had none yet
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    counted = _COUNTED.setdefault(transaction, set()) if transaction is not None else set()
+    ordered = [code for code in sorted(set(codes)) if (code, scores) not in counted]
     statement = _TOUCH["scores" if scores else "changes"]
     for start in range(0, len(ordered), 1000):
-        session.connection().execute(statement, {"codes": ordered[start:start + 1000]})
+        connection.execute(statement, {"codes": ordered[start:start + 1000]})
+    counted.update((code, scores) for code in ordered)
 
 
 def _practices_with_review(codes: Sequence[str] | None) -> Any:

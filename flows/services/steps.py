@@ -150,10 +150,13 @@ def _step_fires(services: Services, view: TrajectoryView, step: TrajectoryStep, 
 
 
 def take_steps(s: Session, services: Services, view: TrajectoryView, agb_code: str, upto: datetime,
-               recorded_at: datetime) -> tuple[TrajectoryView, list[tuple[Fired, TrajectoryView]], int]:
+               recorded_at: datetime, marked: dict[str, TrajectoryStep] | None = None
+               ) -> tuple[TrajectoryView, list[tuple[Fired, TrajectoryView]], int]:
     """Take every step of the practice whose fact happened by ``upto``, in the order they happened, in the
     caller's transaction; a step that cannot be taken yet keeps waiting (with why). Returns the new view, the
-    steps taken (with the view before each) and the messages queued."""
+    steps taken (with the view before each) and the messages queued; ``marked`` is given every step looked at, as
+    it was left."""
+    marked = {} if marked is None else marked
     taken: list[tuple[Fired, TrajectoryView]] = []
     queued = 0
     practice: Practice | None = None
@@ -167,7 +170,7 @@ def take_steps(s: Session, services: Services, view: TrajectoryView, agb_code: s
                 # that one (a second leave taken after the practice started again); the officers decide
                 later = repo.last_taken_step_at(s, agb_code)
                 if later is not None and later.timestamp() > as_amsterdam(step.happened_at).timestamp():
-                    repo.mark_step(s, step, attention=True, waiting=(
+                    marked[step.id] = repo.mark_step(s, step, attention=True, waiting=(
                         f"{step.waiting}; intussen is een later feit (van {later:%Y-%m-%d}) al verwerkt: controleer "
                         "de datum, of leg het opnieuw vast"))
                     continue
@@ -175,17 +178,17 @@ def take_steps(s: Session, services: Services, view: TrajectoryView, agb_code: s
             try:
                 fired = _step_fires(on_its_day, view, step, recorded_at)
             except _StepWaits as exc:
-                repo.mark_step(s, step, waiting=str(exc))
+                marked[step.id] = repo.mark_step(s, step, waiting=str(exc))
                 waited = True
                 continue
             except _StepNeedsNoTransition:
-                repo.mark_step(s, step, taken_as=0)
+                marked[step.id] = repo.mark_step(s, step, taken_as=0)
                 continue
             if fired.effects and practice is None:
                 practice, board = repo.get_practice(s, agb_code), repo.contacts(s, Role.BOARD)
             before = view
             view, n = commit_fired(s, fired, view, practice, board, recorded_at, on_its_day.policy)
-            repo.mark_step(s, step, taken_as=fired.event.seq)
+            marked[step.id] = repo.mark_step(s, step, taken_as=fired.event.seq)
             taken.append((fired, before))
             queued += n
             moved = True
@@ -227,10 +230,11 @@ def record_step(s: Session, services: Services, view: TrajectoryView, agb_code: 
         reached = engine_reached(s, now, live)
     if reached is None or happened_at.timestamp() > reached.timestamp():
         return StepOutcome(waiting=step_waiting(step))
-    after, taken, _ = take_steps(s, services, view, agb_code, reached, now)
+    marked: dict[str, TrajectoryStep] = {}
+    after, taken, _ = take_steps(s, services, view, agb_code, reached, now, marked)
     moved = after if taken else None
     if new:  # what became of it (a step kept before is another fact's: this one's stays as it was asked)
-        step = repo.get_step(s, step.id) or step
+        step = marked.get(step.id) or repo.get_step(s, step.id) or step
     mine = [fired.event for fired, _ in taken if step.status == "taken" and fired.event.seq == step.event_seq]
     if mine:
         return StepOutcome(transition=mine[0], view=moved)

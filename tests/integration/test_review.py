@@ -293,3 +293,24 @@ def test_every_practice_the_deviation_rule_flags_is_among_those_the_database_fin
     assert flagged and flagged <= found
     assert all(100 * n / d < threshold + 0.011 for (n, d), code in codes.items() if code in found - flagged)
     assert len(found) < len(codes)  # it leaves most out: a score at or above the threshold is not a suspect
+
+
+def test_a_change_is_counted_once_per_transaction_and_again_after_its_savepoint_is_rolled_back(
+        services: Services) -> None:
+    """``review.touch`` counts a practice once per transaction (a conversation touched it three times); a savepoint
+    rolled back takes its count with it, so the transaction counts the practice when it touches it next."""
+    started(services)
+    with services.session() as s:
+        before = review.stamps(s, [LINDE, EIK])
+    with services.session() as s:
+        review.touch(s, [EIK])
+        savepoint = s.begin_nested()
+        review.touch(s, [LINDE])
+        savepoint.rollback()
+        review.touch(s, [LINDE, EIK])
+        review.touch(s, [LINDE])
+        s.commit()
+    with services.session() as s:
+        after = review.stamps(s, [LINDE, EIK])
+    assert after[LINDE][0] == before[LINDE][0] + 1
+    assert after[EIK][0] == before[EIK][0] + 1
