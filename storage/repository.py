@@ -1250,10 +1250,17 @@ _ASSIGNMENTS = sa.select(OfficerAssignmentRow.__table__.c.agb_code,  # type: ign
                          OfficerAssignmentRow.__table__.c.officers)  # type: ignore[attr-defined]
 
 
-def officer_assignments(session: Session) -> dict[str, list[str]]:
-    """Per practice, the officers who hold its conversations, in order (as columns: every queueing of notices reads
-    all of them, to spread the officers' load)."""
-    return {agb_code: list(officers) for agb_code, officers in session.connection().execute(_ASSIGNMENTS)}
+def officer_assignments(session: Session, codes: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """Per practice (of ``codes``, or every one), the officers who hold its conversations, in order (as columns:
+    every queueing of notices reads them)."""
+    if codes is None:
+        return {agb_code: list(officers) for agb_code, officers in session.connection().execute(_ASSIGNMENTS)}
+    ordered, found = sorted(set(codes)), {}
+    column = OfficerAssignmentRow.__table__.c.agb_code  # type: ignore[attr-defined]
+    for start in range(0, len(ordered), 1000):
+        found.update({agb_code: list(officers) for agb_code, officers in session.connection().execute(
+            _ASSIGNMENTS.where(column.in_(ordered[start:start + 1000])))})
+    return found
 
 
 def keep_officers(session: Session, agb_code: str, officers: Sequence[str], at: datetime, actor: str) -> list[str]:

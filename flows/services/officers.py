@@ -35,7 +35,10 @@ def officers_of(s: Session, codes: Sequence[str], officers: Sequence[Person], at
         return {}
     by_name = {p.name: p for p in officers}
     needed = min(OFFICERS_PER_PRACTICE, len(by_name))
-    held = repo.officer_assignments(s)
+    held = repo.officer_assignments(s, codes)
+    if any(len([name for name in held.get(code, []) if name in by_name]) < needed for code in codes):
+        # one to choose for: the load is every practice's (it spreads the officers over the care group)
+        held = repo.officer_assignments(s)
     load = officer_load(held)  # kept up to date as practices get officers (not counted again per practice)
     found: dict[str, tuple[Person, ...]] = {}
     for code in codes:
