@@ -743,6 +743,12 @@ def load_views(session: Session, codes: Sequence[str] | None = None) -> dict[str
             for agb_code, view in session.connection().execute(_VIEWS[codes is not None], params)}
 
 
+def in_state(session: Session, state: TrajectoryState) -> set[str]:
+    """The practices whose trajectory is in ``state`` now (by its projection's column, without reading views)."""
+    return set(session.connection().execute(
+        sa.select(_TRAJECTORY.c.agb_code).where(_TRAJECTORY.c.state == state.value)).scalars())
+
+
 def states_at(session: Session, moment: datetime, state: TrajectoryState) -> list[str]:
     """The practices whose trajectory was in ``state`` at ``moment`` (by their last event before it)."""
     last = (select(TrajectoryEventRow.agb_code, sa.func.max(TrajectoryEventRow.seq).label("seq"))

@@ -158,15 +158,16 @@ def around_counts(services: Services, start: date, end: date) -> list[CountLine]
                    if m.held_on is not None and start <= m.held_on <= end)
     for kind in (ObligationKind.POH_MEETING, ObligationKind.PRACTICE_MANAGER_MEETING):
         out.append(CountLine("meetings", f"{OBLIGATION_NAMES_NL[kind]} gehouden", held[kind.value]))
-    absent = sorted({a.agb_code for a in meeting_service.practice_attendance(services, end.year, until=end)
-                     if a.absent_all_year})
+    absent = sorted({a.agb_code for a in meeting_service.practice_attendance(
+        services, end.year, until=end, registry=list(practices.values())) if a.absent_all_year})
     out.append(CountLine("meetings", f"praktijken bij geen enkel overleg van {end.year}", len(absent), named(absent)))
     overdue = training_service.overdue_people(services, end)
     out.append(CountLine("training", "mensen over tijd met een verplichte scholing", sum(overdue.values()),
                          named(sorted(overdue), overdue)))
     behind = [c for c in codes if folders[c].behind_since is not None]
     out.append(CountLine("cards", "praktijken achter met hun kwaliteitsmap", len(behind), named(behind)))
-    around = neighbourhood_service.neighbourhoods(services, end, codes, counts_known_later=True)
+    around = neighbourhood_service.neighbourhoods(services, end, codes, counts_known_later=True,
+                                                  registry=list(practices.values()))
     incomplete = [c for c in codes if (team := around[c].core_team) is not None and team.missing]
     out.append(CountLine("neighbourhood", "praktijken met een onvolledig kernteam ouderenzorg", len(incomplete),
                          named(incomplete)))

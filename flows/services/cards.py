@@ -100,7 +100,7 @@ def _not_in_future(on: date, now: datetime, what: str, option: str) -> None:
 
 def _in_cycle(s: Session) -> list[Practice]:
     """The registered practices that have not left the cycle."""
-    left = {v.agb_code for v in repo.load_views(s).values() if v.state is TrajectoryState.LEFT}
+    left = repo.in_state(s, TrajectoryState.LEFT)
     return [p for p in repo.practices(s) if p.agb_code not in left]
 
 

@@ -65,12 +65,11 @@ from storage import repository as repo
 from storage.read_models import StoredConversation, StoredGoal, StoredObligation
 
 
-def _absence(s: Session, codes: Sequence[str], years: Sequence[int]) -> dict[str, tuple[str, ...]]:
+def _absence(s: Session, practices: Sequence[Practice], years: Sequence[int]) -> dict[str, tuple[str, ...]]:
     """Per practice, the kinds of meeting held in each of ``years`` (last year, and this year so far) it was
     invited to and came to none of (Dutch)."""
-    if not codes:
+    if not practices:
         return {}
-    practices = repo.practices_of(s, list(codes))
     invited = {p.agb_code: frozenset(kind.value for kind in MEETING_KINDS
                                      if any(person.role in MEETING_ROLES[kind] for person in p.people))
                for p in practices}
@@ -98,8 +97,13 @@ class _Reference:
     leaflets: list[Leaflet]  # the register of patient leaflets, every programme
 
     @classmethod
-    def load(cls, s: Session, codes: Sequence[str], on: date, policy: Policy) -> _Reference:
+    def load(cls, s: Session, codes: Sequence[str], on: date, policy: Policy,
+             practices: Sequence[Practice] | None = None) -> _Reference:
+        """``practices``: those of ``codes`` as the caller read them (else read here)."""
         codes = sorted(set(codes))
+        if practices is None:
+            practices = repo.practices_of(s, codes) if codes else []
+        wanted = set(codes)
         count_after_days = policy.figures_count_after_days
         plans = repo.latest_plans(s, codes, on)
         year_ago = on - relativedelta(months=policy.annual_conversation_every_months)
@@ -107,7 +111,7 @@ class _Reference:
                    repo.load_scores(s, codes, known_on=on - timedelta(days=count_after_days)) if codes else {},
                    repo.load_views(s, codes) if codes else {}, plans, open_agreement_lines(s, codes),
                    goal_store.goals_of_practices(s, codes, set_since=year_ago),
-                   _absence(s, codes, (on.year - 1, on.year)),
+                   _absence(s, [p for p in practices if p.agb_code in wanted], (on.year - 1, on.year)),
                    quality_store.latest_checklists(s, codes, on) if codes else {},
                    card_store.leaflets(s))
 
@@ -181,8 +185,9 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
         for stage in send:
             if ob.kind in CONVERSATION_KINDS and practice is not None:
                 if reference is None:
-                    reference = _Reference.load(s, [r.agb_code for r in rows if r.agb_code in practices
-                                                    and ObligationKind(r.kind) in CONVERSATION_KINDS], on, policy)
+                    asked = sorted({r.agb_code for r in rows if r.agb_code in practices
+                                    and ObligationKind(r.kind) in CONVERSATION_KINDS})
+                    reference = _Reference.load(s, asked, on, policy, [practices[code] for code in asked])
                 view = reference.view(practice.agb_code)
                 prepare = (reference.preparation(practice.agb_code, on, policy.min_denominator)
                            if stage != "overdue" else None)
@@ -194,7 +199,7 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
                                                   last_held_on=view.last_annual_conversation_on, sequence=row.version)
             elif ob.kind in MEETING_KINDS:
                 if all_practices is None:  # practices that left the cycle are not invited
-                    left = {v.agb_code for v in repo.load_views(s).values() if v.state is TrajectoryState.LEFT}
+                    left = repo.in_state(s, TrajectoryState.LEFT)
                     all_practices = [p for p in repo.practices(s) if p.agb_code not in left]
                 happened = meeting_store.load(s, ob.key)  # the topics officers added to its agenda
                 messages += meeting_messages(ob, all_practices, officers, care_group, policy, sequence=row.version,

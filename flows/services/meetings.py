@@ -25,6 +25,7 @@ from domain.errors import InFutureError, NotFoundError
 from domain.inputs import check_date, check_minutes, check_text, checked
 from domain.meetings import Attendance, MeetingTrigger, MeetingView, attendance
 from domain.obligations import MEETING_KINDS, ObligationStatus
+from domain.registry import Practice
 from domain.rules.attendance import MEETING_ROLES
 from flows.services.context import Services, UnknownPracticeError
 from flows.services.duties import DutyReport
@@ -158,11 +159,12 @@ def meetings(services: Services, year: int) -> list[MeetingLine]:
 
 
 def practice_attendance(services: Services, year: int, agb_code: str | None = None, *,
-                        until: date | None = None) -> list[Attendance]:
+                        until: date | None = None, registry: Sequence[Practice] | None = None) -> list[Attendance]:
     """Each practice's attendance of the meetings held in ``year`` (by ``until``, when given) it was invited to (it
-    has people in the meeting's roles)."""
+    has people in the meeting's roles). ``registry``: every practice, as the caller read them (else read here)."""
     with services.session() as s:
-        practices = repo.practices_of(s, [agb_code] if agb_code else None)
+        practices = list(registry) if registry is not None and agb_code is None else \
+            repo.practices_of(s, [agb_code] if agb_code else None)
         if agb_code is not None and not practices:
             raise UnknownPracticeError(agb_code)
         views = store.load_many(s).values()

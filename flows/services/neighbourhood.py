@@ -19,7 +19,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -46,6 +46,7 @@ from domain.neighbourhood import (
     last_closed_quarter,
 )
 from domain.obligations import Obligation, ObligationKind, ObligationStatus, next_notice_on
+from domain.registry import Practice
 from flows.services.context import Services, UnknownPracticeError
 from flows.services.meetings import check_attendees
 from flows.services.mirror_meetings import gp_group_or_raise
@@ -267,15 +268,21 @@ def replay_network_plan(services: Services, gp_group: str) -> tuple[NetworkPlanV
 # --- reading it back -----------------------------------------------------------------------------------------------
 
 def neighbourhoods(services: Services, on: date, codes: Sequence[str] | None = None, *,
-                   counts_known_later: bool = False) -> dict[str, Neighbourhood]:
+                   counts_known_later: bool = False, registry: Sequence[Practice] | None = None
+                   ) -> dict[str, Neighbourhood]:
     """Per practice (``codes``, else all), its neighbourhood as it stood on ``on``: its core team, its GPO cadence
     and the counts of the latest quarter counted (the quarter under way, the last that ended or the one before it;
     else the last that ended, none held), and its GP group's plan with the day its evaluation falls due.
 
     A quarter's counts are tallied after it ends; ``counts_known_later`` reads them as recorded since (the board's
-    digest of a period, like the indicator scores it shows), otherwise as recorded by ``on`` (a status of a day)."""
+    digest of a period, like the indicator scores it shows), otherwise as recorded by ``on`` (a status of a day).
+    ``registry``: every practice, as the caller read them (else read here)."""
     with services.session() as s:
-        practices = {p.agb_code: p for p in repo.practices_of(s, list(codes) if codes is not None else None)}
+        if registry is not None:
+            wanted_codes = None if codes is None else set(codes)
+            practices = {p.agb_code: p for p in registry if wanted_codes is None or p.agb_code in wanted_codes}
+        else:
+            practices = {p.agb_code: p for p in repo.practices_of(s, list(codes) if codes is not None else None)}
         wanted = sorted(practices)
         teams = store.core_teams(s, wanted, on)
         cadences = store.cadences(s, wanted, on)
@@ -284,10 +291,13 @@ def neighbourhoods(services: Services, on: date, codes: Sequence[str] | None = N
     every = services.policy.network_plan_evaluation_every_months
     closed = last_closed_quarter(on)
     out = {}
+    quarters_counted: dict[str, set[Quarter]] = defaultdict(set)  # per practice (not a scan of all, per practice)
+    for agb, q, _ in counted:
+        quarters_counted[agb].add(q)
     for code in wanted:
         # a quarter's counts come in after it ends: the latest quarter counted, if it is the last one that ended or
         # the one before (the tally of the last may not be in yet), else the last one that ended (none counted)
-        own = {q for (agb, q, _) in counted if agb == code and closed.previous <= q <= Quarter.of(on)}
+        own = {q for q in quarters_counted.get(code, ()) if closed.previous <= q <= Quarter.of(on)}
         quarter = max(own) if own else closed
         cadence = cadences.get(code)
         gpo = counted.get((code, quarter, CountKind.GPO))
