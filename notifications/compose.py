@@ -481,13 +481,17 @@ def meeting_messages(obligation: Obligation, practices: Sequence[Practice], offi
     subject = SUBJECTS_NL["meeting_invitation"].format(meeting=MEETING_NAMES_NL[kind], day=date_nl(day, weekday=True))
     roles = MEETING_ROLES[obligation.kind]
     out = []
+    template: dict[str, Any] | None = None  # every practice's payload but its practice: dumped once per meeting
     for practice in practices:
         invited = [person for person in practice.people if person.role in roles]
         if not invited:
             continue
-        data = payload(MeetingInvitation(
-            care_group=CareGroupPart(name=care_group), practice=practice_part(practice), meeting=meeting,
-            organizer=organizer_part, calendar_key=obligation.key, calendar_sequence=sequence))
+        if template is None:
+            template = payload(MeetingInvitation(
+                care_group=CareGroupPart(name=care_group), practice=practice_part(practice), meeting=meeting,
+                organizer=organizer_part, calendar_key=obligation.key, calendar_sequence=sequence))
+        data = dict(template)  # the same keys in the same order, the practice's own part in its place
+        data["practice"] = payload(practice_part(practice))
         for person in invited:
             who = _who(person.email, person.name)
             out.append(OutboxMessage(
