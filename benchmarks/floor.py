@@ -101,6 +101,8 @@ def rules_floor(services: Any, moments: Iterable[datetime]) -> dict[str, Any]:
         scores = [(x.agb_code, x.programme.value, x.indicator, x.period_end, x.numerator, x.denominator)
                   for group in repo.load_scores(s).values() for x in group]
     main = {(k.programme.value, k.indicator) for k, d in shared.catalogue.items() if d.main}
+    if not scores:  # a run stopped before the first import (--weeks): nothing to judge
+        return {"s": 0.0, "judged": 0, "deviating": 0, "lagging": 0}
     table = pl.DataFrame(scores, schema=["agb", "programme", "indicator", "period_end", "numerator", "denominator"],
                          orient="row").filter(pl.struct("programme", "indicator").is_in(
                              [{"programme": p, "indicator": i} for p, i in sorted(main)]))
