@@ -4,7 +4,8 @@ Invariants:
 - A conversation is recorded once it has been held, never before; the same conversation recorded again changes
   nothing, with other content it is refused (the first recording stands).
 - A conversation and the step it asks of the trajectory are stored in one transaction; the step itself is taken
-  by ``flows.services.steps``.
+  by ``flows.services.steps``. A batch (``record_conversations``: an import) is one transaction, each conversation
+  in a savepoint of its own: the first one refused stops the batch, nothing of it is stored, those before it are.
 - A plan's goals name indicators the catalogue knows; a refused plan stores nothing.
 - A plan's goals (an extra conversation's plan, or a report's goals) are stored with the conversation, open until
   their day.

@@ -6,6 +6,9 @@ Invariants:
 - Two processes running at once cannot both transition a practice: the loser of the version check re-reads and
   decides again.
 - One practice's failure does not stop the others; the run reports it and fails (``RunReport.skipped``).
+- A sweep's batch is looked at as a whole first (``_quiet``): a practice left out of the trajectory machine is one
+  no rule could move on that day (``repository.may_deviate`` answers a superset of the deviation rule's practices),
+  so leaving it out never changes a decision, only what is read.
 """
 
 from __future__ import annotations
