@@ -464,28 +464,19 @@ def period_figures(session: Session, period_end: date) -> list[tuple[IndicatorKe
     return found
 
 
-def may_deviate(session: Session, codes: Sequence[str], *, share_of_target: float,
-                programmes: Collection[Programme]) -> set[str]:
-    """Those of ``codes`` with any score, of any period, of a main process indicator of one of ``programmes`` below
-    its target by more than ``share_of_target`` of it, give or take a hundredth of a point: every practice the
-    strong-deviation rule could flag (``domain.rules.escalation.assess_deviation`` reads a subset of these scores,
-    exactly), and some it would not. Asked of the database over the batch's scores, without reading them."""
-    t, target, indicator = _SCORE, TargetRow.__table__, IndicatorRow.__table__  # type: ignore[attr-defined]
+def below_limits(session: Session, codes: Sequence[str], limits: Mapping[IndicatorKey, float]) -> set[str]:
+    """Those of ``codes`` with any score, of any period, below its indicator's limit (percent; indicators without a
+    limit are not read): asked of the database over a batch's scores, without reading them
+    (``domain.rules.escalation.deviation_limits``)."""
+    t = _SCORE
     ordered, found = sorted(set(codes)), set[str]()
-    if not ordered or not programmes:
+    if not ordered or not limits:
         return found
-    # the threshold a hundredth of a point higher: floating point in the database never misses a score the
-    # rule's exact fractions would flag (its error is some 1e-13 of a point)
-    limit = target.c.target * (1 - share_of_target) + 0.01
+    below = sa.or_(*(sa.and_(t.c.programme == key.programme.value, t.c.indicator == key.indicator,
+                             t.c.numerator * 100.0 < limit * t.c.denominator)
+                     for key, limit in sorted(limits.items())))
     for start in range(0, len(ordered), 1000):
-        query = (sa.select(t.c.agb_code).distinct().select_from(t)
-                 .join(target, sa.and_(target.c.programme == t.c.programme, target.c.indicator == t.c.indicator))
-                 .join(indicator, sa.and_(indicator.c.programme == t.c.programme,
-                                          indicator.c.indicator == t.c.indicator))
-                 .where(t.c.agb_code.in_(ordered[start:start + 1000]),
-                        t.c.programme.in_(sorted(p.value for p in programmes)),
-                        indicator.c.main.is_(True), indicator.c.kind == IndicatorKind.PROCESS.value,
-                        t.c.numerator * 100.0 < limit * t.c.denominator))
+        query = sa.select(t.c.agb_code).distinct().where(t.c.agb_code.in_(ordered[start:start + 1000]), below)
         found |= set(session.connection().execute(query).scalars())
     return found
 

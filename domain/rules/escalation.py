@@ -164,6 +164,22 @@ def assess_deviation(
                     reasons=tuple(reasons), notes=tuple(notes))
 
 
+# A score this far above the strong-deviation threshold, in percentage points, is never below it, whatever floating
+# point does to the threshold in a database (its error is some 1e-13 of a point): ``deviation_limits``.
+LIMIT_MARGIN_POINTS = 0.01
+
+
+def deviation_limits(figures: IndicatorFigures, policy: Policy) -> dict[IndicatorKey, float]:
+    """Per main process indicator of a chronic programme with a target: the score (in percent, a hundredth of a point
+    to spare) at or above which ``assess_deviation`` can never flag it. A practice with no score of these indicators
+    below its limit, in any period, is one the rule does not flag: a sweep asks the database for the others only."""
+    share = exact(policy.deviation_share_of_target)
+    return {key: float(exact(target) * (1 - share)) + LIMIT_MARGIN_POINTS
+            for key, target in figures.targets.items()
+            if (definition := figures.catalogue.get(key)) is not None and definition.main
+            and definition.kind is IndicatorKind.PROCESS and key.programme in policy.chronic_programmes}
+
+
 def assess_underperformance(
     figures: IndicatorFigures,
     policy: Policy,

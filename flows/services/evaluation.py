@@ -7,7 +7,8 @@ Invariants:
   decides again.
 - One practice's failure does not stop the others; the run reports it and fails (``RunReport.skipped``).
 - A sweep's batch is looked at as a whole first (``_quiet``): a practice left out of the trajectory machine is one
-  no rule could move on that day (``repository.may_deviate`` answers a superset of the deviation rule's practices),
+  no rule could move on that day (``deviation_limits`` and ``repository.below_limits`` answer a superset of the
+  deviation rule's practices),
   so leaving it out never changes a decision, only what is read.
 """
 
@@ -27,7 +28,7 @@ from domain.indicator_views import references
 from domain.indicators import IndicatorFigures, IndicatorKey
 from domain.policy import MissingAverage
 from domain.registry import Person, Practice, Role
-from domain.rules.escalation import assess_progress
+from domain.rules.escalation import assess_progress, deviation_limits
 from domain.rules.timing import next_evaluation_on
 from domain.trajectory import TrajectoryState, TrajectoryView, Trigger
 from flows.services.context import ENGINE_ACTOR, Services
@@ -138,11 +139,12 @@ def _first_that_fires(services: Services, view: TrajectoryView, practice: Practi
     return None
 
 
-def _quiet(s: Session, services: Services, codes: Sequence[str], views: Mapping[str, TrajectoryView],
-           with_steps: Collection[str], on: date) -> set[str]:
+def _quiet(s: Session, services: Services, reference: IndicatorFigures, codes: Sequence[str],
+           views: Mapping[str, TrajectoryView], with_steps: Collection[str], on: date) -> set[str]:
     """The practices of a batch with nothing to fire on ``on``, found over the whole batch at once: no fact's step
     due, a state whose only rule that moves it alone is the strong deviation (or none: not started, left), and no
-    score that rule could flag (``repository.may_deviate``, a superset of the practices it flags). The rest go to the
+    score below the limits that rule can never flag at (``deviation_limits``: a superset of the practices it flags,
+    asked of the database, ``repository.below_limits``). The rest go to the
     trajectory machine one by one."""
     policy = services.policy
     flaggable, quiet = [], set()
@@ -154,8 +156,7 @@ def _quiet(s: Session, services: Services, codes: Sequence[str], views: Mapping[
             quiet.add(code)
         elif tried == {Trigger.FLAG_DEVIATION}:
             flaggable.append(code)
-    suspects = repo.may_deviate(s, flaggable, share_of_target=policy.deviation_share_of_target,
-                                programmes=policy.chronic_programmes)
+    suspects = repo.below_limits(s, flaggable, deviation_limits(reference, policy)) if flaggable else set()
     return quiet | {c for c in flaggable if c not in suspects}
 
 
@@ -220,7 +221,7 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
             with_plan = {c for c, v in views.items() if v.state in (TrajectoryState.IMPROVEMENT_PLAN,
                                                                      TrajectoryState.UNDERPERFORMER_POLICY)}
             known_on = now.date() - timedelta(days=services.policy.figures_count_after_days)
-            quiet = _quiet(s, services, codes, views, with_steps, now.date())
+            quiet = _quiet(s, services, reference, codes, views, with_steps, now.date())
             judged = [c for c in codes if c not in quiet]
             scores = repo.load_scores(s, judged, known_on=known_on, complete=with_plan) if judged else {}
             # of a quiet practice, only when its next figures come into view (``next_evaluation_on``)

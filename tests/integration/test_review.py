@@ -16,7 +16,7 @@ from domain.indicators import IndicatorKey
 from domain.obligations import KitKind
 from domain.policy import Policy
 from domain.registry import Programme
-from domain.rules.escalation import assess_deviation
+from domain.rules.escalation import assess_deviation, deviation_limits
 from domain.rules.timing import next_evaluation_on
 from domain.trajectory import TrajectoryState, TrajectoryView
 from flows.services import duties, planning, queries, sweep
@@ -267,12 +267,12 @@ def test_every_fact_a_practice_is_planned_from_brings_it_into_the_next_sweep(ser
 
 
 @pytest.mark.parametrize("share", [0.2, 0.15, 0.1, 0.3333])
-def test_every_practice_the_deviation_rule_flags_is_among_those_the_database_finds_may_deviate(
+def test_every_practice_the_deviation_rule_flags_is_among_those_the_database_finds_below_its_limits(
         services: Services, share: float) -> None:
-    """``repository.may_deviate`` decides, over a whole batch in the database, which practices the sweep hands to
-    the trajectory machine; a practice it leaves out is never judged. Every score of 0 to n patients out of n, around
-    a target with a decimal: each practice the rule flags (exactly, in fractions) is among them, and the others it
-    finds lie within a hundredth of a point above the rule's threshold."""
+    """``deviation_limits`` and ``repository.below_limits`` decide, over a whole batch in the database, which
+    practices the sweep hands to the trajectory machine; a practice they leave out is never judged. Every score of 0
+    to n patients out of n, around a target with a decimal: each practice the rule flags (exactly, in fractions) is
+    among them, and the others they find lie within a hundredth of a point above the rule's threshold."""
     counts = (7, 13, 40)
     codes = {(n, d): f"9{d:03d}{n:04d}" for d in counts for n in range(d + 1)}
     sc = Scenario.build(services, {"care_group": "Cohaesie", "practices": {
@@ -282,9 +282,8 @@ def test_every_practice_the_deviation_rule_flags_is_among_those_the_database_fin
     policy = Policy(deviation_share_of_target=share)
     on = date(2024, 6, 3)
     with services.session() as s:
-        found = repo.may_deviate(s, sorted(codes.values()), share_of_target=share,
-                                 programmes=policy.chronic_programmes)
         shared = repo.reference_figures(s, policy.figures_count_after_days)
+        found = repo.below_limits(s, sorted(codes.values()), deviation_limits(shared, policy))
         scores = repo.load_scores(s, sorted(codes.values()))
     enrolments = {Programme.DM2: date(2023, 1, 1)}
     flagged = {code for code in codes.values() if assess_deviation(

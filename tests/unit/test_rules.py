@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from domain.indicators import IndicatorFigures, IndicatorKey, IndicatorKind, IndicatorScore, NationalAverage
+from domain.indicators import IndicatorFigures, IndicatorKey, IndicatorKind, IndicatorScore, NationalAverage, Target
 from domain.policy import JudgeBy, LagMode, Policy
 from domain.registry import Programme
 from domain.rules.escalation import Decision, assess_deviation, assess_recovery, assess_underperformance
@@ -241,3 +241,20 @@ def test_judged_by_interval_a_small_practices_low_score_is_a_deviation_only_when
     far = assess_deviation(figures(score("hba1c_measured", Q1, 400, 1000)), Policy(judge_by=JudgeBy.INTERVAL),
                            ENROLLED, Q1)
     assert far.applies and "95%-interval tot 43,1%" in far.reasons[0].explanation
+
+
+def test_the_deviation_limits_are_the_thresholds_of_the_main_process_indicators_of_chronic_programmes() -> None:
+    """``deviation_limits``: what a sweep asks the database about, a hundredth of a point above each threshold the
+    strong-deviation rule flags below; an outcome indicator, one that is not main, one without a target or one of a
+    programme that is not chronic has none."""
+    from domain.rules.escalation import LIMIT_MARGIN_POINTS, deviation_limits
+
+    catalogue = [HBA1C_MEASURED, definition("hba1c_below_53", "HbA1c onder 53", main=True, kind=IndicatorKind.OUTCOME),
+                 definition("weight_measured", "Gewicht bepaald", main=False),
+                 definition("foot_exam", "Voetonderzoek", main=True),
+                 definition("fall_risk", "Valrisico", main=True, programme=Programme.ELDERLY)]
+    targets = [Target(programme=d.programme, indicator=d.indicator, target=72.5) for d in catalogue
+               if d.indicator != "foot_exam"]
+    figures = IndicatorFigures.build(catalogue, targets, [], ())
+    limits = deviation_limits(figures, Policy(deviation_share_of_target=0.2))
+    assert limits == {HBA1C: 72.5 * 0.8 + LIMIT_MARGIN_POINTS}
