@@ -49,6 +49,9 @@ def _insert(session: Session) -> Any:
 
 _TOUCH = {column: sa.update(_TABLE).where(_TABLE.c.agb_code.in_(sa.bindparam("codes", expanding=True)))
           .values({column: _TABLE.c[column] + 1}) for column in ("changes", "scores")}
+# one practice (a conversation, a step, an event): a plain equality, not a list rendered anew for every call
+_TOUCH_ONE = {column: sa.update(_TABLE).where(_TABLE.c.agb_code == sa.bindparam("code"))
+              .values({column: _TABLE.c[column] + 1}) for column in ("changes", "scores")}
 
 
 # per transaction (or savepoint) of a session, what it already counted: a change is counted once per transaction,
@@ -67,9 +70,11 @@ def touch(session: Session, codes: Iterable[str], *, scores: bool = False) -> No
     transaction = session.get_nested_transaction() or session.get_transaction()
     counted = _COUNTED.setdefault(transaction, set()) if transaction is not None else set()
     ordered = [code for code in sorted(set(codes)) if (code, scores) not in counted]
-    statement = _TOUCH["scores" if scores else "changes"]
-    for start in range(0, len(ordered), 1000):
-        connection.execute(statement, {"codes": ordered[start:start + 1000]})
+    column = "scores" if scores else "changes"
+    if len(ordered) == 1:
+        connection.execute(_TOUCH_ONE[column], {"code": ordered[0]})
+    for start in range(0, len(ordered) if len(ordered) > 1 else 0, 1000):
+        connection.execute(_TOUCH[column], {"codes": ordered[start:start + 1000]})
     counted.update((code, scores) for code in ordered)
 
 

@@ -110,7 +110,7 @@ def evaluate_practice(
                     if fired is None:
                         break
                     view_before = view
-                    view, n = commit_fired(s, fired, view, practice, board, now, services.policy)
+                    view, n = commit_fired(s, fired, view, practice, board, now, services.policy, figures)
                     queued += n
                     taken.append(TransitionTaken(practice.agb_code, practice.name, fired.event.trigger,
                                                  view_before.state, view.state, _summary(fired)))

@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from domain.clock import as_amsterdam
 from domain.conversations import ImprovementPlan
+from domain.indicators import IndicatorFigures
 from domain.policy import Policy
 from domain.registry import Person, Practice, Role
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
@@ -36,9 +37,11 @@ from storage.read_models import TrajectoryStep
 
 
 def commit_fired(s: Session, fired: Fired, view: TrajectoryView, practice: Practice | None,
-                 board: tuple[Person, ...], now: datetime, policy: Policy) -> tuple[TrajectoryView, int]:
+                 board: tuple[Person, ...], now: datetime, policy: Policy,
+                 figures: IndicatorFigures | None = None) -> tuple[TrajectoryView, int]:
     """Append the event, move the projection and queue its messages, in the caller's transaction
-    (``practice`` may be left out only when the transition tells no one)."""
+    (``practice`` may be left out only when the transition tells no one; ``figures``: the practice's, as the caller
+    judged it by, else read for its goals)."""
     new_view = view.apply(fired.event)
     repo.append_transition(s, fired.event, new_view)
     if not fired.effects:
@@ -49,17 +52,22 @@ def commit_fired(s: Session, fired: Fired, view: TrajectoryView, practice: Pract
     messages = board_messages(fired.effects, fired.event, practice, board, view.plan_agreed_on,
                               progress_every_months=policy.progress_report_every_months,
                               visits=visits_since(s, practice.agb_code, view.plan_agreed_on, on),
-                              goals=_plan_goals(s, practice.agb_code, view.plan_agreed_on, on, policy))
+                              goals=_plan_goals(s, practice.agb_code, view.plan_agreed_on, on, policy, figures))
     queued = repo.add_messages(s, messages, created_at=now)
     return new_view, queued
 
 
-def _plan_goals(s: Session, agb_code: str, plan_agreed_on: date | None, on: date, policy: Policy) -> list[GoalLine]:
-    """Every goal set since the plan was agreed, where it stands on ``on`` (figures read only when there are any)."""
-    if plan_agreed_on is None or not goal_store.goals_of(s, agb_code, set_since=plan_agreed_on):
+def _plan_goals(s: Session, agb_code: str, plan_agreed_on: date | None, on: date, policy: Policy,
+                figures: IndicatorFigures | None = None) -> list[GoalLine]:
+    """Every goal set since the plan was agreed, where it stands on ``on`` (by ``figures``, else the figures read,
+    only when there are goals)."""
+    if plan_agreed_on is None:
         return []
-    figures = repo.reference_figures(s, policy.figures_count_after_days).with_scores(
-        repo.load_scores(s, [agb_code]).get(agb_code, []))
+    if figures is None:
+        if not goal_store.goals_of(s, agb_code, set_since=plan_agreed_on):
+            return []
+        figures = repo.reference_figures(s, policy.figures_count_after_days).with_scores(
+            repo.load_scores(s, [agb_code]).get(agb_code, []))
     return goal_lines(s, agb_code, plan_agreed_on, figures, on)
 
 
