@@ -16,7 +16,7 @@ import functools
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -90,6 +90,13 @@ class ConcurrentUpdateError(ConflictError):
 
 def _in(column: Any) -> Any:
     return column.in_(sa.bindparam("codes", expanding=True))
+
+
+def _chunks(values: Iterable[str], size: int = 1000) -> Iterator[list[str]]:
+    """``values`` without repeats, in order, a thousand at a time: the lists a batch's ``IN (...)`` asks about."""
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), size):
+        yield ordered[start:start + size]
 
 
 _PRACTICE = PracticeRow.__table__  # type: ignore[attr-defined]
@@ -256,10 +263,10 @@ def is_registered(session: Session, agb_code: str) -> bool:
 
 def registered_of(session: Session, codes: Sequence[str]) -> set[str]:
     """Those of ``codes`` that are registered practices."""
-    ordered, found = sorted(set(codes)), set()
-    for start in range(0, len(ordered), 1000):
+    found: set[str] = set()
+    for chunk in _chunks(codes):
         found |= set(session.connection().execute(
-            sa.select(_PRACTICE.c.agb_code).where(_PRACTICE.c.agb_code.in_(ordered[start:start + 1000]))).scalars())
+            sa.select(_PRACTICE.c.agb_code).where(_PRACTICE.c.agb_code.in_(chunk))).scalars())
     return found
 
 
@@ -469,14 +476,14 @@ def below_limits(session: Session, codes: Sequence[str], limits: Mapping[Indicat
     limit are not read): asked of the database over a batch's scores, without reading them
     (``domain.rules.escalation.deviation_limits``)."""
     t = _SCORE
-    ordered, found = sorted(set(codes)), set[str]()
-    if not ordered or not limits:
+    found: set[str] = set()
+    if not limits:
         return found
     below = sa.or_(*(sa.and_(t.c.programme == key.programme.value, t.c.indicator == key.indicator,
                              t.c.numerator * 100.0 < limit * t.c.denominator)
                      for key, limit in sorted(limits.items())))
-    for start in range(0, len(ordered), 1000):
-        query = sa.select(t.c.agb_code).distinct().where(t.c.agb_code.in_(ordered[start:start + 1000]), below)
+    for chunk in _chunks(codes):
+        query = sa.select(t.c.agb_code).distinct().where(t.c.agb_code.in_(chunk), below)
         found |= set(session.connection().execute(query).scalars())
     return found
 
@@ -485,11 +492,10 @@ def first_periods_after(session: Session, codes: Sequence[str], after: date) -> 
     """Per practice of ``codes``, the end of its earliest scored period that ends after ``after`` (the figures not yet
     counting on a day: ``domain.rules.timing.next_evaluation_on`` reads only the earliest of them)."""
     t = _SCORE
-    ordered, found = sorted(set(codes)), {}
-    for start in range(0, len(ordered), 1000):
+    found: dict[str, date] = {}
+    for chunk in _chunks(codes):
         query = (sa.select(t.c.agb_code, sa.func.min(t.c.period_end))
-                 .where(t.c.agb_code.in_(ordered[start:start + 1000]), t.c.period_end > after)
-                 .group_by(t.c.agb_code))
+                 .where(t.c.agb_code.in_(chunk), t.c.period_end > after).group_by(t.c.agb_code))
         found.update({agb: end for agb, end in session.connection().execute(query).tuples()})
     return found
 
@@ -566,9 +572,9 @@ def get_conversation(session: Session, conversation: str) -> StoredConversation 
 
 def conversations_by_id(session: Session, ids: Sequence[str]) -> dict[str, StoredConversation]:
     """The conversations stored under these ids (a batch being recorded asks once which of its are)."""
-    ordered, found = sorted(set(ids)), {}
-    for start in range(0, len(ordered), 1000):
-        query = sa.select(*_CONVERSATION_COLUMNS).where(_CONVERSATION.c.id.in_(ordered[start:start + 1000]))
+    found: dict[str, StoredConversation] = {}
+    for chunk in _chunks(ids):
+        query = sa.select(*_CONVERSATION_COLUMNS).where(_CONVERSATION.c.id.in_(chunk))
         for row in session.connection().execute(query):
             found[row[0]] = StoredConversation(*row)
     return found
@@ -620,9 +626,8 @@ def agreements_of_practices(session: Session, codes: Sequence[str], *, open_only
                             ) -> dict[str, list[StoredAgreement]]:
     """``agreements_of`` for each practice of ``codes`` that has any, in one query per thousand practices."""
     found: dict[str, list[StoredAgreement]] = defaultdict(list)
-    ordered = sorted(set(codes))
-    for start in range(0, len(ordered), 1000):
-        query = select(AgreementRow).where(col(AgreementRow.agb_code).in_(ordered[start:start + 1000]))
+    for chunk in _chunks(codes):
+        query = select(AgreementRow).where(col(AgreementRow.agb_code).in_(chunk))
         if open_only:
             query = query.where(col(AgreementRow.status) == "open")
         order = (col(AgreementRow.agb_code), col(AgreementRow.made_on), col(AgreementRow.conversation_id),
@@ -738,6 +743,14 @@ def in_state(session: Session, state: TrajectoryState) -> set[str]:
     """The practices whose trajectory is in ``state`` now (by its projection's column, without reading views)."""
     return set(session.connection().execute(
         sa.select(_TRAJECTORY.c.agb_code).where(_TRAJECTORY.c.state == state.value)).scalars())
+
+
+def practices_in_cycle(session: Session, gp_group: str | None = None) -> list[Practice]:
+    """The registered practices (of one GP group, or all) that have not left the cycle, by AGB code: those a
+    meeting, a mirror meeting, a network plan's evaluation or a set of instruction cards is for."""
+    left = in_state(session, TrajectoryState.LEFT)
+    found = practices(session) if gp_group is None else practices_of(session, group_practice_codes(session, gp_group))
+    return [p for p in found if p.agb_code not in left]
 
 
 def states_at(session: Session, moment: datetime, state: TrajectoryState) -> list[str]:
@@ -1252,11 +1265,11 @@ def officer_assignments(session: Session, codes: Sequence[str] | None = None) ->
     every queueing of notices reads them)."""
     if codes is None:
         return {agb_code: list(officers) for agb_code, officers in session.connection().execute(_ASSIGNMENTS)}
-    ordered, found = sorted(set(codes)), {}
+    found: dict[str, list[str]] = {}
     column = OfficerAssignmentRow.__table__.c.agb_code  # type: ignore[attr-defined]
-    for start in range(0, len(ordered), 1000):
+    for chunk in _chunks(codes):
         found.update({agb_code: list(officers) for agb_code, officers in session.connection().execute(
-            _ASSIGNMENTS.where(column.in_(ordered[start:start + 1000])))})
+            _ASSIGNMENTS.where(column.in_(chunk)))})
     return found
 
 

@@ -73,8 +73,9 @@ def touch(session: Session, codes: Iterable[str], *, scores: bool = False) -> No
     column = "scores" if scores else "changes"
     if len(ordered) == 1:
         connection.execute(_TOUCH_ONE[column], {"code": ordered[0]})
-    for start in range(0, len(ordered) if len(ordered) > 1 else 0, 1000):
-        connection.execute(_TOUCH[column], {"codes": ordered[start:start + 1000]})
+    else:
+        for start in range(0, len(ordered), 1000):
+            connection.execute(_TOUCH[column], {"codes": ordered[start:start + 1000]})
     counted.update((code, scores) for code in ordered)
 
 

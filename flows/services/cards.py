@@ -24,8 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlmodel import Session
-
 from domain.cards import (
     CardSet,
     FolderMark,
@@ -40,8 +38,7 @@ from domain.cards import (
 from domain.clock import as_amsterdam, future_fact
 from domain.errors import ConflictError, InFutureError, InputError, NotFoundError
 from domain.inputs import check_date, check_text, checked
-from domain.registry import Practice, Role
-from domain.trajectory import TrajectoryState
+from domain.registry import Role
 from domain.vocabulary import date_nl
 from flows.services.context import Services, UnknownPracticeError
 from flows.services.duties import DutyReport
@@ -98,12 +95,6 @@ def _not_in_future(on: date, now: datetime, what: str, option: str) -> None:
         raise CardsInFutureError(future)
 
 
-def _in_cycle(s: Session) -> list[Practice]:
-    """The registered practices that have not left the cycle."""
-    left = repo.in_state(s, TrajectoryState.LEFT)
-    return [p for p in repo.practices(s) if p.agb_code not in left]
-
-
 def publish_cards(services: Services, version: str, on: date, now: datetime, actor: str, *,
                   note: str | None = None) -> Published:
     """Record a new set of instruction cards published on ``on`` and tell every practice in the cycle, with what
@@ -125,7 +116,7 @@ def publish_cards(services: Services, version: str, on: date, now: datetime, act
                     f"{stored.published_on.isoformat()}" + (f" ({stored.note})" if stored.note else "")
                     + "; kies een nieuwe versie")
             card_set = stored
-        practices = _in_cycle(s)
+        practices = repo.practices_in_cycle(s)
         sets = [c for c in store.card_sets(s) if c.version != version]
         marks = store.folder_marks(s, [p.agb_code for p in practices])
         told = [(p, standing(p.agb_code, sets, marks, on).version) for p in practices]
@@ -159,7 +150,7 @@ def folders(services: Services, on: date, *, behind_only: bool = False) -> list[
     """Every practice in the cycle with its folder on ``on``: the version it has and since when, and since when it
     is behind (``behind_only``: only those behind)."""
     with services.session() as s:
-        practices = _in_cycle(s)
+        practices = repo.practices_in_cycle(s)
         found = store.folder_standings(s, [p.agb_code for p in practices], on)
     lines = [FolderLine(p.agb_code, p.name, found[p.agb_code]) for p in practices]
     return [x for x in lines if x.standing.behind or not behind_only]
@@ -186,7 +177,7 @@ def report_cards_behind(services: Services, now: datetime, report: DutyReport) -
             if not store.mark_behind_reported(s, card_set.version, on):
                 continue  # another sweep reported it; its messages share our keys
             sets = published_by(store.card_sets(s), on)
-            practices = _in_cycle(s)
+            practices = repo.practices_in_cycle(s)
             marks = store.folder_marks(s, [p.agb_code for p in practices])
             behind = [(p, standing(p.agb_code, sets, marks, on)) for p in practices
                       if behind_on(card_set, p.agb_code, sets, marks, on)]

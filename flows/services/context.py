@@ -54,7 +54,7 @@ class Services:
         if versions is None:
             with self.session() as s:
                 versions = tuple(repo.policy_versions(s))
-        version = in_force(list(versions), base, on)
+        version = in_force(versions, base, on)
         if version.policy is self.policy and self.policy_version == version:
             return self
         return replace(self, policy=version.policy, base_policy=base, policy_version=version)

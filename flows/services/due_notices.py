@@ -34,12 +34,12 @@ from domain.policy import Policy
 from domain.quality_system import FilledChecklist
 from domain.registry import Person, Practice, Role
 from domain.rules.attendance import MEETING_ROLES
-from domain.trajectory import TrajectoryState, TrajectoryView
+from domain.trajectory import TrajectoryView
 from domain.vocabulary import MEETING_NAMES_NL, date_nl
 from flows.services.agreements import goal_line, open_agreement_lines
 from flows.services.context import Services
 from flows.services.duties import DEFAULT_BATCH, DutyReport
-from flows.services.mirror_meetings import pack_of, practices_in_cycle
+from flows.services.mirror_meetings import pack_of
 from flows.services.officers import officers_of
 from notifications.compose import (
     PreparationFacts,
@@ -142,7 +142,7 @@ def _mirror_invitations(s: Session, services: Services, ob: Obligation, officers
     group = next((g for g in repo.gp_groups(s) if g.code == ob.subject), None)
     if group is None:
         return []
-    members = practices_in_cycle(s, group.code)
+    members = repo.practices_in_cycle(s, group.code)
     pack = pack_of(s, services, group, members, on)
     return mirror_meeting_messages(ob, group, members, pack, meeting_organizer(ob.key, officers), care_group,
                                    services.policy, sequence)
@@ -155,7 +155,7 @@ def _network_plan_notices(s: Session, ob: Obligation, care_group: str) -> list[O
     plan = neighbourhood_store.load(s, ob.subject)
     if group is None or plan is None:
         return []
-    members = practices_in_cycle(s, group.code)
+    members = repo.practices_in_cycle(s, group.code)
     return network_plan_messages(ob, group, members, [(p.name, p.kind.value) for p in plan.partners], care_group)
 
 
@@ -199,8 +199,7 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
                                                   last_held_on=view.last_annual_conversation_on, sequence=row.version)
             elif ob.kind in MEETING_KINDS:
                 if all_practices is None:  # practices that left the cycle are not invited
-                    left = repo.in_state(s, TrajectoryState.LEFT)
-                    all_practices = [p for p in repo.practices(s) if p.agb_code not in left]
+                    all_practices = repo.practices_in_cycle(s)
                 happened = meeting_store.load(s, ob.key)  # the topics officers added to its agenda
                 messages += meeting_messages(ob, all_practices, officers, care_group, policy, sequence=row.version,
                                              topics=happened.topics if happened else ())

@@ -8,8 +8,7 @@ Invariants:
 - One practice's failure does not stop the others; the run reports it and fails (``RunReport.skipped``).
 - A sweep's batch is looked at as a whole first (``_quiet``): a practice left out of the trajectory machine is one
   no rule could move on that day (``deviation_limits`` and ``repository.below_limits`` answer a superset of the
-  deviation rule's practices),
-  so leaving it out never changes a decision, only what is read.
+  deviation rule's practices), so leaving it out never changes a decision, only what is read.
 """
 
 from __future__ import annotations
@@ -144,8 +143,7 @@ def _quiet(s: Session, services: Services, reference: IndicatorFigures, codes: S
     """The practices of a batch with nothing to fire on ``on``, found over the whole batch at once: no fact's step
     due, a state whose only rule that moves it alone is the strong deviation (or none: not started, left), and no
     score below the limits that rule can never flag at (``deviation_limits``: a superset of the practices it flags,
-    asked of the database, ``repository.below_limits``). The rest go to the
-    trajectory machine one by one."""
+    asked of the database, ``repository.below_limits``). The rest go to the trajectory machine one by one."""
     policy = services.policy
     flaggable, quiet = [], set()
     for code in codes:
@@ -248,10 +246,9 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
             # reads the view again and decides again, as a concurrent writer may have moved it) only when
             # something fires. A practice with nothing to fire writes nothing either way; a quiet one was found so
             # over the whole batch at once (``_quiet``).
-            if practice.agb_code in quiet:
-                pass
-            elif practice.agb_code in with_steps or \
-                    _first_that_fires(services, view, practice, figures, on, now, actor) is not None:
+            if practice.agb_code not in quiet and (
+                    practice.agb_code in with_steps
+                    or _first_that_fires(services, view, practice, figures, on, now, actor) is not None):
                 taken, queued = evaluate_practice(services, practice, figures, board, now, actor)
                 report.transitions.extend(taken)
                 report.messages += queued

@@ -41,7 +41,6 @@ from domain.mirror_meetings import (
 )
 from domain.obligations import Obligation, ObligationKind, ObligationStatus, calendar_fingerprint, next_notice_on
 from domain.registry import GpGroup, Practice, Role
-from domain.trajectory import TrajectoryState
 from flows.services.context import Services
 from notifications.compose import mirror_accreditation_messages, mirror_pack_part
 from notifications.payloads import MirrorPackPart
@@ -222,15 +221,6 @@ def mirror_meetings(services: Services, gp_group: str | None = None) -> list[Mir
         return store.of_group(s, gp_group)
 
 
-def practices_in_cycle(s: Session, gp_group: str) -> list[Practice]:
-    """A GP group's practices still in the cycle, by AGB code: those a mirror meeting or a network plan's evaluation
-    invites and a mirror pack shows (a practice that left is not)."""
-    in_group = repo.practices_of(s, repo.group_practice_codes(s, gp_group))
-    left = {v.agb_code for v in repo.load_views(s, [p.agb_code for p in in_group]).values()
-            if v.state is TrajectoryState.LEFT}
-    return [p for p in in_group if p.agb_code not in left]
-
-
 def pack_of(s: Session, services: Services, group: GpGroup, members: Sequence[Practice], on: date) -> MirrorPack:
     """The GP group's mirror pack on ``on``: its practices' figures known then, against the care group's spread of
     the group's latest period, read as columns for that period only (no other period of the other practices)."""
@@ -248,7 +238,7 @@ def group_pack(services: Services, gp_group: str, on: date) -> MirrorPackPart:
     invitation carries it."""
     with services.session() as s:
         group = gp_group_or_raise(s, gp_group)
-        pack = pack_of(s, services, group, practices_in_cycle(s, gp_group), on)
+        pack = pack_of(s, services, group, repo.practices_in_cycle(s, gp_group), on)
     return mirror_pack_part(pack, services.policy.min_denominator)
 
 

@@ -218,13 +218,13 @@ class _Unread:
     """``record_step``'s ``reached`` not given: read it (``engine_reached``)."""
 
 
-UNREAD = _Unread()
+_UNREAD = _Unread()
 
 
 def record_step(s: Session, services: Services, view: TrajectoryView, agb_code: str, trigger: Trigger | None,
                 happened_at: datetime, now: datetime, actor: str, details: dict[str, Any],
                 reasons: tuple[dict[str, Any], ...], *, source: str, live: bool | None = None,
-                reached: datetime | _Unread | None = UNREAD) -> StepOutcome:
+                reached: datetime | _Unread | None = _UNREAD) -> StepOutcome:
     """Keep the step a fact asks and take it (with every step of the practice due by then) when the engine has
     reached its moment. ``reached``: ``engine_reached`` as the caller read it in this transaction (a batch of
     facts recorded at one moment reads it once: nothing they write moves it)."""
