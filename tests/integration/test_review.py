@@ -294,6 +294,23 @@ def test_every_practice_the_deviation_rule_flags_is_among_those_the_database_fin
     assert len(found) < len(codes)  # it leaves most out: a score at or above the threshold is not a suspect
 
 
+def test_the_first_figures_still_to_count_are_found_per_practice_and_none_when_no_period_lies_ahead(
+        services: Services) -> None:
+    """``repository.first_periods_after``: a quiet practice's next evaluation day comes from the earliest period of
+    its figures that does not count yet; on the many days no period lies after the day, nothing is found (and the
+    practices' scores are not read, one seek on the period index)."""
+    sc = started(services)
+    sc.scores("2024-03-31", {LINDE: GOOD, EIK: GOOD})
+    sc.scores("2024-06-30", {LINDE: GOOD})
+    sc.scores("2024-09-30", {LINDE: GOOD, EIK: GOOD})
+    with services.session() as s:
+        assert repo.first_periods_after(s, [LINDE, EIK], date(2024, 3, 31)) == {
+            LINDE: date(2024, 6, 30), EIK: date(2024, 9, 30)}
+        assert repo.first_periods_after(s, [EIK], date(2024, 6, 30)) == {EIK: date(2024, 9, 30)}
+        assert repo.first_periods_after(s, [LINDE, EIK], date(2024, 9, 30)) == {}
+        assert repo.first_periods_after(s, [], date(2024, 1, 1)) == {}
+
+
 def test_a_change_is_counted_once_per_transaction_and_again_after_its_savepoint_is_rolled_back(
         services: Services) -> None:
     """``review.touch`` counts a practice once per transaction (a conversation touched it three times); a savepoint
