@@ -150,7 +150,9 @@ class IndicatorScore(_Frozen, _Keyed):
 
     @property
     def score(self) -> float:
-        return round(float(self.exact_score), 2)
+        # the same float as ``float(self.exact_score)``: Python divides two integers correctly rounded, as it does
+        # the fraction's reduced terms (the same rational), without making a Fraction for every score shown
+        return round(100 * self.numerator / self.denominator, 2)
 
 
 def _score_order(score: IndicatorScore) -> tuple[date, Programme, str]:

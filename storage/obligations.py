@@ -30,7 +30,7 @@ from sqlmodel import Session, SQLModel, col, select
 from domain.messages import NAMESPACE
 from domain.obligations import KitKind, Obligation, ObligationKind, ObligationStatus
 from domain.registry import Programme
-from storage import review
+from storage import driver, review
 from storage.read_models import DutyRun, ObligationChange, StoredObligation, value_of
 from storage.tables import (
     ConversationMoveRow,
@@ -65,15 +65,31 @@ def _insert_ignore_statement(dialect: str, table: type[SQLModel], conflict: tupl
     return stmt.on_conflict_do_nothing().returning(*[tbl.c[n] for n in conflict])
 
 
+@functools.cache
+def _plain_insert_ignore(table: type[SQLModel]) -> Any:
+    """SQLite's ``INSERT ... ON CONFLICT DO NOTHING`` without ``RETURNING``: run a row at a time through the driver
+    (``storage.driver.execute_each``), each run's row count says whether it inserted."""
+    from sqlalchemy.dialects import sqlite
+
+    return sqlite.insert(table.__table__).on_conflict_do_nothing()  # type: ignore[attr-defined]
+
+
 def insert_ignore(session: Session, table: type[SQLModel], rows: Sequence[Mapping[str, Any]],
                   conflict: Sequence[str]) -> list[tuple[Any, ...]]:
     """Insert rows (each with the same columns), skipping any whose ``conflict`` columns already exist.
-    Returns the ``conflict`` values of the rows this call inserted (``RETURNING``: a driver's rowcount is
-    not reliable for this). One statement, executed for many rows: compiled once per table, not per call
-    (a multi-row ``VALUES`` is compiled anew for every call and cost more than the insert)."""
+    Returns the ``conflict`` values (as given) of the rows this call inserted. On SQLite through the driver, a row
+    at a time, each row's count saying whether it was new (``storage.driver``: SQLAlchemy's work per row, several
+    times SQLite's, is done once); elsewhere one statement with ``RETURNING`` (a driver's rowcount is not reliable
+    for many rows), executed for many rows: compiled once per table, not per call (a multi-row ``VALUES`` is
+    compiled anew for every call and cost more than the insert)."""
     if not rows:
         return []
-    stmt = _insert_ignore_statement(session.get_bind().dialect.name, table, tuple(conflict))
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        counts = driver.execute_each(session, _plain_insert_ignore(table), rows)
+        if counts is not None:
+            return [tuple(row[c] for c in conflict) for row, count in zip(rows, counts, strict=True) if count == 1]
+    stmt = _insert_ignore_statement(dialect, table, tuple(conflict))
     inserted: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), 1000):
         inserted += [tuple(r) for r in session.connection().execute(stmt, list(rows[start:start + 1000])).all()]
@@ -147,9 +163,9 @@ def _guarded_statement(columns: tuple[str, ...]) -> Any:
 
 
 def _guarded_update(session: Session, row: StoredObligation, values: dict[str, Any]) -> StoredObligation | None:
-    result = session.connection().execute(_guarded_statement(tuple(sorted(values))), {
+    changed = driver.execute(session, _guarded_statement(tuple(sorted(values))), {
         **values, "_id": row.id, "_version": row.version, "_new": row.version + 1})
-    if result.rowcount != 1:
+    if changed != 1:
         return None
     return replace(row, **values, version=row.version + 1)
 
@@ -196,11 +212,21 @@ def mark_notices(session: Session, row: StoredObligation, done: Sequence[str], n
 
 def mark_notices_many(session: Session, marks: Sequence[tuple[StoredObligation, Sequence[str], date | None]],
                       now: datetime) -> list[StoredObligation | None]:
-    """``mark_notices`` for many obligations: one statement executed for all of them when the driver counts the rows
-    an executemany changed (each guarded by its version); when one was changed by another writer first, or the
-    driver cannot say, the batch is undone to a savepoint and marked row by row, so each answer is exact."""
+    """``mark_notices`` for many obligations. On SQLite a row at a time through the driver, which counts each row
+    changed (``storage.driver.execute_each``); elsewhere one statement executed for all of them when the driver
+    counts the rows an executemany changed (each guarded by its version); when one was changed by another writer
+    first, or the driver cannot say, the batch is undone to a savepoint and marked row by row, so each answer is
+    exact."""
     rows = [row for row, _, _ in marks]
     values = [_notice_values(row, done, next_on, now) for row, done, next_on in marks]
+    if not marks:
+        return []
+    counts = driver.execute_each(session, _guarded_statement(tuple(sorted(values[0]))), [
+        {**v, "_id": row.id, "_version": row.version, "_new": row.version + 1}
+        for row, v in zip(rows, values, strict=True)])
+    if counts is not None:
+        return [replace(row, **v, version=row.version + 1) if count == 1 else None
+                for row, v, count in zip(rows, values, counts, strict=True)]
     connection = session.connection()
     if connection.dialect.supports_sane_multi_rowcount and len(marks) > 1:
         savepoint = connection.begin_nested()
@@ -239,11 +265,11 @@ def notices_due(session: Session, on: date, *, kinds: Iterable[ObligationKind],
 
 def obligations(session: Session, *, agb_code: str | None = None, agb_codes: Sequence[str] | None = None,
                 status: str | None = None, kinds: Iterable[ObligationKind] | None = None,
-                due_until: date | None = None, due_from: date | None = None, limit: int | None = None
-                ) -> list[StoredObligation]:
+                due_until: date | None = None, due_from: date | None = None, due_before: date | None = None,
+                limit: int | None = None) -> list[StoredObligation]:
     """Obligations of a practice (``agb_code``), of some (``agb_codes``) or of all and the care group's meetings,
-    of one status or all (due or planned from ``due_from`` and by ``due_until``, when given; the first ``limit``),
-    by due date."""
+    of one status or all (due or planned from ``due_from`` and by ``due_until``, due before ``due_before``, when
+    given; the first ``limit``), by due date."""
     t = _OBLIGATION
     query = sa.select(t)
     if agb_code is not None:
@@ -258,6 +284,8 @@ def obligations(session: Session, *, agb_code: str | None = None, agb_codes: Seq
         query = query.where(sa.or_(t.c.due_on <= due_until, t.c.planned_on <= due_until))
     if due_from is not None:
         query = query.where(sa.func.coalesce(t.c.planned_on, t.c.due_on) >= due_from)
+    if due_before is not None:
+        query = query.where(t.c.due_on < due_before)
     query = query.order_by(t.c.due_on, t.c.key)
     return _stored(query.limit(limit) if limit is not None else query, session)
 

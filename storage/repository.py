@@ -45,7 +45,7 @@ from domain.registry import CareGroup, Ekc, GpGroup, Person, Practice, Programme
 from domain.rules.agreements import agreement_id
 from domain.score_objects import stored_scores
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
-from storage import review
+from storage import driver, review
 from storage.read_models import (
     ImportLogEntry,
     ScoreRevision,
@@ -568,6 +568,7 @@ def _shallow(value: Any) -> dict[str, Any]:
 
 _CONVERSATION = ConversationRow.__table__  # type: ignore[attr-defined]
 _CONVERSATION_COLUMNS = tuple(_CONVERSATION.c[f.name] for f in fields(StoredConversation))
+_CONVERSATION_INSERT = _CONVERSATION.insert()
 
 
 def get_conversation(session: Session, conversation: str) -> StoredConversation | None:
@@ -585,7 +586,7 @@ def conversations_by_id(session: Session, ids: Sequence[str]) -> dict[str, Store
 
 
 def add_conversation(session: Session, conversation: StoredConversation) -> None:
-    session.connection().execute(_CONVERSATION.insert(), [_shallow(conversation)])
+    driver.execute(session, _CONVERSATION_INSERT, _shallow(conversation))
     review.touch(session, [conversation.agb_code])
 
 
@@ -908,9 +909,9 @@ def mark_step(session: Session, step: TrajectoryStep, *, taken_as: int | None = 
         return step  # nothing new to say
     else:
         said = waiting
-    marked = session.connection().execute(_STEP_MARK, {"step_id": step.id, "new_status": status,
-                                                       "new_waiting": said, "new_seq": seq})
-    if marked.rowcount != 1:
+    marked = driver.execute(session, _STEP_MARK, {"step_id": step.id, "new_status": status, "new_waiting": said,
+                                                  "new_seq": seq})
+    if marked != 1:
         raise LookupError(f"trajectory step {step.id} is not stored")
     return replace(step, status=status, waiting=said, event_seq=seq)
 
@@ -953,15 +954,15 @@ def append_transition(session: Session, event: TrajectoryTransitioned, view: Tra
     if view.version != event.seq:
         raise ValueError("the view must be the fold of the event being appended")
     expected = event.seq - 1
-    connection = session.connection()
-    result = connection.execute(_MOVE, {"_agb_code": event.agb_code, "_expected": expected, "state": view.state.value,
-                                        "since": view.since, "version": view.version, "view": _view_to_json(view)})
-    if result.rowcount != 1:
+    moved = driver.execute(session, _MOVE, {"_agb_code": event.agb_code, "_expected": expected,
+                                            "state": view.state.value, "since": view.since, "version": view.version,
+                                            "view": _view_to_json(view)})
+    if moved != 1:
         raise ConcurrentUpdateError(
             f"praktijk {event.agb_code}: traject is intussen gewijzigd (verwacht versie {expected})"
         )
     try:  # on a lost race the caller abandons the whole transaction and decides again
-        connection.execute(_EVENT, {
+        driver.execute(session, _EVENT, {
             "id": event_id(event.agb_code, event.seq), "agb_code": event.agb_code, "seq": event.seq,
             "at": event.at, "trigger": event.trigger.value, "from_state": event.from_state.value,
             "to_state": event.to_state.value, "actor": event.actor, "reasons": list(event.reasons),

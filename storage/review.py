@@ -29,6 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from storage import driver
 from storage.tables import PracticeReviewRow, PracticeRow
 
 _TABLE: Any = PracticeReviewRow.__table__  # type: ignore[attr-defined]
@@ -72,7 +73,7 @@ def touch(session: Session, codes: Iterable[str], *, scores: bool = False) -> No
     ordered = [code for code in sorted(set(codes)) if (code, scores) not in counted]
     column = "scores" if scores else "changes"
     if len(ordered) == 1:
-        connection.execute(_TOUCH_ONE[column], {"code": ordered[0]})
+        driver.execute(session, _TOUCH_ONE[column], {"code": ordered[0]})
     else:
         for start in range(0, len(ordered), 1000):
             connection.execute(_TOUCH[column], {"codes": ordered[start:start + 1000]})

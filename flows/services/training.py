@@ -18,7 +18,7 @@ from datetime import date, datetime
 
 from domain.clock import as_amsterdam
 from domain.courses import Course, CourseKind, check_catalogue
-from domain.obligations import ObligationKind, course_status
+from domain.obligations import ObligationKind, ObligationStatus, course_status
 from flows.services.context import Services, UnknownPracticeError
 from storage import courses as course_store
 from storage import obligations as obligation_store
@@ -67,7 +67,11 @@ def training(services: Services, on: date, agb_code: str | None = None, *, overd
         if agb_code is not None and not repo.is_registered(s, agb_code):
             raise UnknownPracticeError(agb_code)
         codes = [agb_code] if agb_code else None
-        rows = obligation_store.open_obligations(s, kinds=[ObligationKind.MANDATORY_COURSE], agb_codes=codes)
+        # only the overdue asked for (the digest): those due before the day, as ``course_status`` says, read alone
+        # (every person's open course is some 20,000 rows at 5,000 practices, a few hundred of them overdue)
+        rows = obligation_store.obligations(s, status=ObligationStatus.OPEN.value, agb_codes=codes,
+                                            kinds=[ObligationKind.MANDATORY_COURSE],
+                                            due_before=on if overdue_only else None)
         courses = {c.code: c for c in course_store.current(s)}
         # the other courses followed are listed only when everything is asked for (the digest asks for the overdue)
         completions = obligation_store.course_completions(s, codes, on) if not overdue_only else {}

@@ -7,6 +7,7 @@ De Eik is small: 5 of its 6 patients with diabetes had their HbA1c measured (83,
 from __future__ import annotations
 
 from datetime import date, datetime
+from fractions import Fraction
 
 from domain import indicators as ind
 from domain.clock import AMSTERDAM
@@ -110,3 +111,15 @@ def test_the_boards_digest_marks_a_trajectorys_figure_over_too_few_patients() ->
     assert (line["numerator"], line["denominator"], line["small_numbers"], line["min_denominator"]) == (5, 6, True, 10)
     text, html = render_bodies(message)
     assert f"(5/6, {SMALL})" in text and SMALL in html
+
+
+def test_a_score_shown_is_the_exact_fraction_rounded_to_a_hundredth_for_every_count_of_patients() -> None:
+    """``IndicatorScore.score`` divides the counts as floats; it must show what the exact fraction the rules judge
+    by shows, for every numerator of every denominator up to 400 and some large ones."""
+    def shown(n: int, d: int) -> float:
+        return ind.IndicatorScore(agb_code=LINDE, programme=Programme.DM2, indicator="hba1c_measured",
+                                  period_end=date(2025, 3, 31), numerator=n, denominator=d).score
+
+    counts = [(n, d) for d in range(1, 401) for n in range(d + 1)]
+    counts += [(n, d) for d in (9_999, 65_537, 1_000_003) for n in range(0, d + 1, max(1, d // 997))]
+    assert all(shown(n, d) == round(float(Fraction(100 * n, d)), 2) for n, d in counts)

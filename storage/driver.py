@@ -1,0 +1,92 @@
+"""The engine's hottest writes on SQLite through the driver: SQLAlchemy's work per statement (about 60-80 µs a
+statement measured on this project's machine, against SQLite's 10-15 µs for a one-row update) is most of a
+conversation's cost and of a sweep's notices (issue 16). SQLAlchemy still compiles every statement (once per
+statement and set of parameters) and supplies the bind processors it would apply; only running it is done here.
+
+Invariants:
+- Only SQLite takes this path; on every other database the statement runs through SQLAlchemy, unchanged.
+- A value is stored exactly as through SQLAlchemy: each parameter goes through the bind processor of its type for
+  the dialect (a moment, a date, a JSON value, a NULL; ``tests/integration/test_driver.py`` holds the two to the same
+  rows).
+- A statement SQLAlchemy would add values to (a client-side default, an ``IN`` list expanded per call,
+  ``RETURNING``) runs through SQLAlchemy.
+- A database error is raised as SQLAlchemy raises it (``IntegrityError``, ``OperationalError``: ``DBAPIError``).
+- The statement runs on the session's connection, in its transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+
+_Plan = tuple[str, tuple[tuple[str, bool, Any, Callable[[Any], Any] | None], ...]]
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(dialect: Dialect, statement: Any, keys: tuple[str, ...]) -> _Plan | None:
+    """The SQL of ``statement`` for these parameter names and, for each placeholder in order: its name, whether the
+    caller gives it (else its value is the statement's own), that value, and its bind processor. None when the
+    statement is not taken here."""
+    compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys))
+    if (not compiled.positional or compiled.positiontup is None or compiled.insert_prefetch
+            or compiled.update_prefetch or compiled.effective_returning):
+        return None
+    placeholders = []
+    for name in compiled.positiontup:
+        bind = compiled.binds[name]
+        if bind.expanding or bind.callable is not None:
+            return None
+        given = bind.key in keys or name in keys
+        placeholders.append((bind.key if bind.key in keys else name, given, None if given else bind.effective_value,
+                             bind.type.dialect_impl(dialect).bind_processor(dialect)))
+    return compiled.string, tuple(placeholders)
+
+
+def _values(plan: _Plan, params: Mapping[str, Any]) -> list[Any]:
+    return [(params[name] if given else value) if process is None
+            else process(params[name] if given else value) for name, given, value, process in plan[1]]
+
+
+def execute(session: Session, statement: Any, params: Mapping[str, Any]) -> int:
+    """Run a statement that returns no rows (an insert, an update) with one set of parameters, in the session's
+    transaction. Returns how many rows it changed."""
+    connection = session.connection()
+    plan = _plan(connection.dialect, statement, tuple(sorted(params))) if connection.dialect.name == "sqlite" else None
+    if plan is None:
+        return int(connection.execute(statement, dict(params)).rowcount)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(plan[0], _values(plan, params))
+        return int(cursor.rowcount)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(plan[0], None, exc, connection.dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()
+
+
+def execute_each(session: Session, statement: Any, rows: Sequence[Mapping[str, Any]]) -> list[int] | None:
+    """Run a statement once for each set of parameters (each with the same names), a row at a time, in the session's
+    transaction: how many rows each run changed (exact for every run, unlike ``executemany``'s total). On SQLite
+    only; None elsewhere, or when the statement is not taken here (the caller runs it through SQLAlchemy)."""
+    connection = session.connection()
+    if not rows or connection.dialect.name != "sqlite":
+        return None
+    plan = _plan(connection.dialect, statement, tuple(sorted(rows[0])))
+    if plan is None:
+        return None
+    cursor = connection.connection.cursor()
+    counts: list[int] = []
+    try:
+        for row in rows:
+            cursor.execute(plan[0], _values(plan, row))
+            counts.append(cursor.rowcount)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(plan[0], None, exc, connection.dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()
+    return counts

@@ -1,0 +1,143 @@
+"""On SQLite the hottest writes go through the driver (``storage.driver``: ``insert_ignore``, the guarded update of an
+obligation, a trajectory's move and event, a step marked, a review counted), with SQLAlchemy's bind processors:
+what they store must be exactly what the statement through SQLAlchemy stores (the same text for a moment, a date, a
+JSON value, a NULL, a statement's own values), each must tell how many rows it changed, and a row the database
+refuses must be refused as SQLAlchemy refuses it."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from domain.clock import AMSTERDAM
+from flows.services.context import Services
+from storage import driver, review
+from storage import obligations as store
+from storage.tables import (
+    ObligationChangeRow,
+    ObligationRow,
+    OutboxRow,
+    PracticeReviewRow,
+    PracticeRow,
+    TrajectoryStepRow,
+)
+
+NOW = datetime(2025, 3, 12, 19, 30, 15, 123456, tzinfo=AMSTERDAM)  # a moment with microseconds, not in UTC
+
+
+def _outbox(key: str, **changed: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "id": f"id-{key}", "key": key, "kind": "meeting_invitation", "agb_code": None, "recipient_name": "Jaël Öztürk",
+        "recipient_email": "j.ozturk@delinde.example", "recipient_role": "poh_chronic", "subject": "Uitnodiging €",
+        "payload": {"meeting": {"start": "2025-03-12T19:00:00+01:00", "topics": ["astma", "ë"]}, "n": 1.5,
+                    "none": None}, "created_at": NOW, "status": "pending", "attempts": 0, "last_error": None,
+        "sent_at": None, "next_attempt_at": None, "last_attempt_at": None, "message_id": None}
+    return row | changed
+
+
+def _rows() -> list[tuple[Any, list[dict[str, Any]], list[str]]]:
+    return [
+        (OutboxRow, [_outbox("a"), _outbox("b", agb_code="01234567", payload={}, sent_at=NOW.replace(month=1))],
+         ["key"]),
+        (ObligationRow, [{
+            "id": "o1", "key": "annual_conversation:01234567:2025", "kind": "annual_conversation",
+            "agb_code": "01234567", "subject": "Kwaliteitsjaargesprek", "anchor_on": date(2024, 11, 12),
+            "due_on": date(2025, 11, 12), "planned_on": None, "status": "open", "basis": {"held_on": "2024-11-12"},
+            "details": {}, "notices_done": [], "next_notice_on": date(2025, 10, 1), "version": 0,
+            "created_at": NOW, "updated_at": NOW}], ["key"]),
+        (ObligationChangeRow, [
+            {"obligation_key": "k", "change": "planned", "at": NOW, "old": None, "new": {"due_on": "2025-11-12"},
+             "reason": "gepland", "actor": "engine"},
+            {"obligation_key": "k", "change": "done", "at": NOW, "old": {"x": [1, 2]}, "new": None, "reason": "klaar",
+             "actor": "engine"}], ["obligation_key", "change", "at"]),
+    ]
+
+
+def _stored(path: Path, table: str) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as raw:
+        return sorted(raw.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)
+
+
+def _insert(services: Services, table: Any, rows: list[dict[str, Any]], conflict: list[str]) -> list[Any]:
+    with services.transaction() as s:
+        return store.insert_ignore(s, table, rows, conflict)
+
+
+def test_rows_inserted_through_the_driver_are_stored_exactly_as_through_sqlalchemy(
+        sqlite_copy: Callable[[str], Services], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, slow = sqlite_copy("fast.db"), sqlite_copy("slow.db")
+    for table, rows, conflict in _rows():
+        assert _insert(fast, table, rows, conflict) == [tuple(r[c] for c in conflict) for r in rows]
+    with monkeypatch.context() as m:
+        m.setattr(driver, "_plan", lambda *args: None)  # every statement through SQLAlchemy, as on PostgreSQL
+        for table, rows, conflict in _rows():
+            assert len(_insert(slow, table, rows, conflict)) == len(rows)
+    for table, _, _ in _rows():
+        name = table.__tablename__
+        assert _stored(tmp_path / "fast.db", name) == _stored(tmp_path / "slow.db", name), name
+    # and read back through SQLAlchemy as written: a moment in UTC, JSON as given, NULL as None
+    with fast.session() as s:
+        row = s.get(OutboxRow, "id-a")
+        assert row is not None and row.created_at == NOW and row.payload["meeting"]["topics"] == ["astma", "ë"]
+        assert row.payload["none"] is None and row.sent_at is None
+
+
+def test_only_the_rows_not_yet_stored_are_reported_new(sqlite_services: Services) -> None:
+    assert _insert(sqlite_services, OutboxRow, [_outbox("a")], ["key"]) == [("a",)]
+    assert _insert(sqlite_services, OutboxRow, [_outbox("a", subject="anders"), _outbox("b"), _outbox("b")],
+                   ["key"]) == [("b",)]
+    with sqlite_services.session() as s:
+        assert s.get(OutboxRow, "id-a").subject == "Uitnodiging €"  # type: ignore[union-attr]  # the first stands
+
+
+def test_a_row_the_database_refuses_is_refused_as_through_sqlalchemy_and_nothing_of_the_call_is_kept(
+        sqlite_services: Services) -> None:
+    """A step of a practice that is not registered breaks the foreign key: SQLAlchemy's IntegrityError, and the
+    caller's transaction, rolled back, keeps nothing."""
+    step = {"id": "s1", "agb_code": "09999999", "trigger": "hold_annual_conversation", "happened_at": NOW,
+            "recorded_at": NOW, "actor": "officer", "details": {}, "reasons": [], "status": "pending",
+            "waiting": None, "event_seq": None}
+    with pytest.raises(sa.exc.IntegrityError), sqlite_services.transaction() as s:
+        store.insert_ignore(s, OutboxRow, [_outbox("a")], ["key"])
+        store.insert_ignore(s, TrajectoryStepRow, [step], ["id"])
+    with sqlite_services.session() as s:
+        assert s.get(OutboxRow, "id-a") is None
+
+
+def _updates(services: Services) -> None:
+    """A guarded update of an obligation (new dates, JSON, a moment), one that finds another version (nothing
+    changed), and a review counted (a statement with a value of its own: ``changes + 1``)."""
+    with services.transaction() as s:
+        row = store.obligations(s, agb_code="01234567")[0]
+        assert store.reschedule(s, row, row.obligation, notices_done=["invitation"], next_notice_on=date(2025, 10, 8),
+                                now=NOW, actor="engine", reason="verzet") is not None
+        assert store.mark_notices(s, row, ["invitation"], None, NOW) is None  # stale version: nothing written
+        s.add(PracticeRow(agb_code="01234567", name="Huisartsenpraktijk De Linde"))
+        s.flush()
+        s.add(PracticeReviewRow(agb_code="01234567"))
+        s.flush()
+        review.touch(s, ["01234567"])
+        assert driver.execute(s, review._TOUCH_ONE["scores"], {"code": "01234567"}) == 1
+        assert driver.execute(s, review._TOUCH_ONE["scores"], {"code": "09999999"}) == 0
+
+
+def test_updates_through_the_driver_store_exactly_what_sqlalchemy_stores_and_count_the_rows_they_change(
+        sqlite_copy: Callable[[str], Services], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast, slow = sqlite_copy("fast.db"), sqlite_copy("slow.db")
+    obligation = next(rows for table, rows, _ in _rows() if table is ObligationRow)
+    _insert(fast, ObligationRow, obligation, ["key"])
+    _updates(fast)
+    with monkeypatch.context() as m:
+        m.setattr(driver, "_plan", lambda *args: None)
+        _insert(slow, ObligationRow, obligation, ["key"])
+        _updates(slow)
+    for name in ("obligation", "obligation_change", "practice_review"):
+        assert _stored(tmp_path / "fast.db", name) == _stored(tmp_path / "slow.db", name), name
+    changes, scores = _stored(tmp_path / "fast.db", "practice_review")[0][1:3]
+    assert (changes, scores) == (1 + 1, 1), "a new review row counts 1; counted once more, and scores once"
