@@ -218,19 +218,30 @@ def practices_of(session: Session, codes: Sequence[str] | None = None) -> list[P
     params = {"codes": list(codes)} if codes is not None else {}
     connection = session.connection()
     rows = connection.execute(practice_query, params).all()
-    people: dict[str, list[Person]] = defaultdict(list)
+    people: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
     for agb_code, role, name, email in connection.execute(people_query, params):
-        people[agb_code].append(_person(name, role, email))
-    programmes: dict[str, dict[Programme, date]] = defaultdict(dict)
+        people[agb_code].append((name, role, email))
+    programmes: dict[str, list[tuple[str, date]]] = defaultdict(list)
     for agb_code, programme, started_on in connection.execute(enrolment_query, params):
-        programmes[agb_code][_PROGRAMME_OF[programme]] = started_on
-    # stored data was checked where it came in (``domain.inputs``); it is read back as it is, so that a rule
-    # made stricter later cannot stop every command on a row stored before
-    return [
-        Practice.model_construct(agb_code=agb_code, name=name, gp_group=gp_group, email=email,
-                                 programmes=programmes[agb_code], people=tuple(people[agb_code]))
-        for agb_code, name, gp_group, email in rows
-    ]
+        programmes[agb_code].append((programme, started_on))
+    no_one: list[tuple[str, str, str | None]] = []
+    none: list[tuple[str, date]] = []
+    return [_practice(agb_code, name, gp_group, email, tuple(programmes.get(agb_code, none)),
+                      tuple(people.get(agb_code, no_one)))
+            for agb_code, name, gp_group, email in rows]
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _practice(agb_code: str, name: str, gp_group: str | None, email: str | None,
+              programmes: tuple[tuple[str, date], ...], people: tuple[tuple[str, str, str | None], ...]) -> Practice:
+    """One shared (frozen) ``Practice`` per practice as stored, as ``_person`` shares its people: every sweep batch,
+    every chunk of notices and every meeting's invitations read their practices again, and making each anew cost
+    more than reading it (nothing changes a ``Practice``: its programmes are read, never written). Stored data was
+    checked where it came in (``domain.inputs``); it is read back as it is, so that a rule made stricter later
+    cannot stop every command on a row stored before."""
+    return Practice.model_construct(agb_code=agb_code, name=name, gp_group=gp_group, email=email,
+                                    programmes={_PROGRAMME_OF[p]: started for p, started in programmes},
+                                    people=tuple(_person(n, role, e) for n, role, e in people))
 
 
 def practices(session: Session) -> list[Practice]:
