@@ -55,18 +55,10 @@ def _values(plan: _Plan, params: Mapping[str, Any]) -> list[Any]:
 def execute(session: Session, statement: Any, params: Mapping[str, Any]) -> int:
     """Run a statement that returns no rows (an insert, an update) with one set of parameters, in the session's
     transaction. Returns how many rows it changed."""
-    connection = session.connection()
-    plan = _plan(connection.dialect, statement, tuple(sorted(params))) if connection.dialect.name == "sqlite" else None
-    if plan is None:
-        return int(connection.execute(statement, dict(params)).rowcount)
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(plan[0], _values(plan, params))
-        return int(cursor.rowcount)
-    except connection.dialect.loaded_dbapi.Error as exc:
-        raise sa.exc.DBAPIError.instance(plan[0], None, exc, connection.dialect.loaded_dbapi.Error) from exc
-    finally:
-        cursor.close()
+    counts = execute_each(session, statement, [params])
+    if counts is not None:
+        return counts[0]
+    return int(session.connection().execute(statement, dict(params)).rowcount)
 
 
 def execute_each(session: Session, statement: Any, rows: Sequence[Mapping[str, Any]]) -> list[int] | None:
