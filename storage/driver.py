@@ -9,7 +9,7 @@ Invariants:
   the dialect (a moment, a date, a JSON value, a NULL; ``tests/integration/test_driver.py`` holds the two to the same
   rows).
 - A statement SQLAlchemy would add values to (a client-side default, an ``IN`` list expanded per call,
-  ``RETURNING``) runs through SQLAlchemy.
+  ``RETURNING``), or one called without a value it requires, runs through SQLAlchemy (which then says so).
 - A database error is raised as SQLAlchemy raises it (``IntegrityError``, ``OperationalError``: ``DBAPIError``).
 - The statement runs on the session's connection, in its transaction.
 """
@@ -42,6 +42,8 @@ def _plan(dialect: Dialect, statement: Any, keys: tuple[str, ...]) -> _Plan | No
         if bind.expanding or bind.callable is not None:
             return None
         given = bind.key in keys or name in keys
+        if not given and bind.required:
+            return None  # SQLAlchemy says which value is missing
         placeholders.append((bind.key if bind.key in keys else name, given, None if given else bind.effective_value,
                              bind.type.dialect_impl(dialect).bind_processor(dialect)))
     return compiled.string, tuple(placeholders)

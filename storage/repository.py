@@ -190,11 +190,13 @@ def enrol(session: Session, agb_code: str, programme: Programme, started_on: dat
     row = session.get(EnrolmentRow, (agb_code, programme.value))
     if row is None:
         session.add(EnrolmentRow(agb_code=agb_code, programme=programme.value, started_on=started_on))
+        session.flush()  # seen at once by what reads the table through the connection (a practice read back)
         review.touch(session, [agb_code])
         return True
     if row.started_on == started_on or (keep_earlier and row.started_on <= started_on):
         return False
     row.started_on = started_on
+    session.flush()
     review.touch(session, [agb_code])
     return True
 

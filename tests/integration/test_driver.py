@@ -141,3 +141,10 @@ def test_updates_through_the_driver_store_exactly_what_sqlalchemy_stores_and_cou
         assert _stored(tmp_path / "fast.db", name) == _stored(tmp_path / "slow.db", name), name
     changes, scores = _stored(tmp_path / "fast.db", "practice_review")[0][1:3]
     assert (changes, scores) == (1 + 1, 1), "a new review row counts 1; counted once more, and scores once"
+
+
+def test_a_statement_called_without_a_value_it_requires_is_refused_as_sqlalchemy_refuses_it(
+        sqlite_services: Services) -> None:
+    """Not stored with NULL in its place: the statement goes to SQLAlchemy, which names the missing value."""
+    with pytest.raises(sa.exc.StatementError, match="code"), sqlite_services.transaction() as s:
+        driver.execute(s, review._TOUCH_ONE["changes"], {})
