@@ -476,7 +476,7 @@ def period_figures(session: Session, period_end: date) -> list[tuple[IndicatorKe
              .where(t.c.period_end == period_end))
     keys: dict[tuple[str, str], IndicatorKey] = {}  # a few dozen indicators over thousands of rows
     found = []
-    for p, i, n, d in session.connection().execute(query).tuples():
+    for p, i, n, d in session.connection().execute(query):
         key = keys.get((p, i))
         if key is None:
             key = keys[(p, i)] = indicator_key(Programme(p), i)
@@ -513,7 +513,7 @@ def first_periods_after(session: Session, codes: Sequence[str], after: date) -> 
     for chunk in _chunks(codes):
         query = (sa.select(t.c.agb_code, sa.func.min(t.c.period_end))
                  .where(t.c.agb_code.in_(chunk), t.c.period_end > after).group_by(t.c.agb_code))
-        found.update({agb: end for agb, end in session.connection().execute(query).tuples()})
+        found.update({agb: end for agb, end in session.connection().execute(query)})
     return found
 
 
