@@ -45,7 +45,9 @@ from storage.tables import (
 
 
 @functools.cache
-def _insert_ignore_statement(dialect: str, table: type[SQLModel], conflict: tuple[str, ...]) -> Any:
+def _insert_ignore_statement(dialect: str, table: type[SQLModel], conflict: tuple[str, ...] = ()) -> Any:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for the dialect, ``RETURNING`` the ``conflict`` columns (none: run a
+    row at a time through the driver, each run's row count says whether it inserted)."""
     tbl = table.__table__  # type: ignore[attr-defined]
     stmt: Any
     if dialect == "postgresql":
@@ -62,16 +64,8 @@ def _insert_ignore_statement(dialect: str, table: type[SQLModel], conflict: tupl
     # once collide on the primary key as well as on the key, and PostgreSQL checks only the target's index
     # speculatively (a unique violation on the other one surfaced in a two-worker test); without a target,
     # every unique constraint makes the insert a no-op
-    return stmt.on_conflict_do_nothing().returning(*[tbl.c[n] for n in conflict])
-
-
-@functools.cache
-def _plain_insert_ignore(table: type[SQLModel]) -> Any:
-    """SQLite's ``INSERT ... ON CONFLICT DO NOTHING`` without ``RETURNING``: run a row at a time through the driver
-    (``storage.driver.execute_each``), each run's row count says whether it inserted."""
-    from sqlalchemy.dialects import sqlite
-
-    return sqlite.insert(table.__table__).on_conflict_do_nothing()  # type: ignore[attr-defined]
+    stmt = stmt.on_conflict_do_nothing()
+    return stmt.returning(*[tbl.c[n] for n in conflict]) if conflict else stmt
 
 
 def insert_ignore(session: Session, table: type[SQLModel], rows: Sequence[Mapping[str, Any]],
@@ -86,7 +80,7 @@ def insert_ignore(session: Session, table: type[SQLModel], rows: Sequence[Mappin
         return []
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        counts = driver.execute_each(session, _plain_insert_ignore(table), rows)
+        counts = driver.execute_each(session, _insert_ignore_statement(dialect, table), rows)
         if counts is not None:
             return [tuple(row[c] for c in conflict) for row, count in zip(rows, counts, strict=True) if count == 1]
     stmt = _insert_ignore_statement(dialect, table, tuple(conflict))

@@ -226,10 +226,8 @@ def practices_of(session: Session, codes: Sequence[str] | None = None) -> list[P
     programmes: dict[str, list[tuple[str, date]]] = defaultdict(list)
     for agb_code, programme, started_on in connection.execute(enrolment_query, params):
         programmes[agb_code].append((programme, started_on))
-    no_one: list[tuple[str, str, str | None]] = []
-    none: list[tuple[str, date]] = []
-    return [_practice(agb_code, name, gp_group, email, tuple(programmes.get(agb_code, none)),
-                      tuple(people.get(agb_code, no_one)))
+    return [_practice(agb_code, name, gp_group, email, tuple(programmes.get(agb_code, ())),
+                      tuple(people.get(agb_code, ())))
             for agb_code, name, gp_group, email in rows]
 
 
