@@ -376,7 +376,10 @@ class TrajectoryRow(_Table, table=True):
 
 class TrajectoryEventRow(_Table, table=True):
     __tablename__ = "trajectory_event"
-    __table_args__ = (sa.UniqueConstraint("agb_code", "seq", name="uq_trajectory_event_seq"),)
+    # by moment: the care group's first event (the board digest's first period, asked every working day) is the
+    # index's first entry, not a sort of every event
+    __table_args__ = (sa.UniqueConstraint("agb_code", "seq", name="uq_trajectory_event_seq"),
+                      sa.Index("ix_trajectory_event_at", "at"))
     id: str = Field(primary_key=True, max_length=36)  # uuid5 of (agb_code, seq)
     agb_code: str = Field(foreign_key="practice.agb_code", max_length=8)
     seq: int

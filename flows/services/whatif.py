@@ -81,7 +81,11 @@ def what_if(services: Services, settings: Settings, proposed: Policy, *, now: da
     now_dumped, then_dumped = current.policy.model_dump(mode="json"), proposed.model_dump(mode="json")
     changed = {k: (v, then_dumped[k]) for k, v in now_dumped.items() if _canonical(then_dumped[k]) != _canonical(v)}
     report = WhatIfReport(start, until, current.policy_label, changed)
-    with tempfile.TemporaryDirectory(prefix="qc-what-if-") as folder:
+    with tempfile.TemporaryDirectory(prefix="qc-what-if-") as folder, ProcessPoolExecutor(
+            max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        # the two walks' processes start now and load the engine (about a second) while the copies are made
+        for _ in range(2):
+            pool.submit(_ready)
         paths = {which: Path(folder) / f"{which}.db" for which in ("current", "proposed")}
         first = _copy(services, paths["current"], facts_only=since is not None)
         first.db.dispose()
@@ -89,11 +93,10 @@ def what_if(services: Services, settings: Settings, proposed: Policy, *, now: da
         # the two walks share nothing but what they start from: each in its own process, on its own copy, at once
         walks = [_Walk(which, str(paths[which]), _portable(services), settings, policy, start, until, now)
                  for which, policy in (("current", None), ("proposed", proposed))]
-        with ProcessPoolExecutor(max_workers=len(walks), mp_context=multiprocessing.get_context("spawn")) as pool:
-            runs = {}
-            for walk, (failures, events) in zip(walks, pool.map(_walk, walks), strict=True):
-                report.failures += failures
-                runs[walk.which] = events
+        runs = {}
+        for walk, (failures, events) in zip(walks, pool.map(_walk, walks), strict=True):
+            report.failures += failures
+            runs[walk.which] = events
     for agb in sorted(set(runs["current"]) | set(runs["proposed"])):
         for text in _compare(runs["current"].get(agb, []), runs["proposed"].get(agb, [])):
             report.differences.append(Difference(agb, names.get(agb, agb), text))
@@ -112,6 +115,11 @@ class _Walk:
     start: datetime
     until: datetime
     now: datetime
+
+
+def _ready() -> None:
+    """Nothing: sent to a walk's process before its walk, so that it loads this module (and the engine with it)
+    while the copies are made."""
 
 
 def _portable(services: Services) -> dict[str, Any]:
@@ -151,6 +159,12 @@ def _canonical(value: Any) -> str:
 
 def _copy(services: Services, path: Path, *, facts_only: bool) -> Services:
     """A temporary SQLite copy of the care group's database (of its facts only: the trajectories rebuilt)."""
+    source = services.db
+    if not facts_only and source.dialect.name == "sqlite" and source.url.database not in (None, "", ":memory:"):
+        # the whole of an SQLite file: its pages copied by SQLite's backup, schema and all (1.3 s → 0.3 s at 500
+        # practices after three years, against rows inserted into a freshly migrated file)
+        _duplicate(Path(str(source.url.database)), path)
+        return replace(services, db=create_db_engine(sqlite_url(path)))
     target = create_db_engine(sqlite_url(path))
     migrate(target)
     copy_rows(services.db, target, FACT_TABLES if facts_only else None)
