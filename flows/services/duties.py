@@ -162,8 +162,8 @@ def attach_flow_run(services: Services, report: DutyReport, flow_run_id: str) ->
 def finish_duty(services: Services, report: DutyReport, actor: str) -> DutyReport:
     """Record the duty's run for its moment (the first recorder wins; a rerun says it already ran)."""
     with services.transaction() as s:
-        report.already_ran = store.get_duty_run(s, report.duty, report.moment) is not None
-        if not report.already_ran:
-            store.record_duty_run(s, report.duty, report.moment, started_at=report.moment,
-                                  finished_at=report.moment, summary=report.summary(), actor=actor)
+        # one insert-or-ignore: whether it was new says whether the moment had run (was a read, then the insert)
+        report.already_ran = not store.record_duty_run(s, report.duty, report.moment, started_at=report.moment,
+                                                       finished_at=report.moment, summary=report.summary(),
+                                                       actor=actor)
     return report

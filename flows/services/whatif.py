@@ -133,6 +133,10 @@ def _walk(walk: _Walk) -> tuple[list[tuple[str, str]], dict[str, list[Trajectory
         if walk.policy is not None:
             with copy.transaction() as s:
                 repo.add_policy_version(s, walk.policy, walk.start.date(), "wat-als: voorstel", walk.now, "what-if")
+        with copy.session() as s:
+            # nothing but this walk writes to the copy, and the walk adds no policy version: read them once (every
+            # duty asked the database for them at every moment it ran)
+            copy = copy.pinned(s)
         walked = backfill(copy, walk.settings, walk.start, walk.until, now=walk.now, into_the_future=True)
         with copy.session() as s:
             events = {agb: [e for e in found if e.at.timestamp() >= walk.start.timestamp()]
