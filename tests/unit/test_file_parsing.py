@@ -15,6 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+import readers.files as files_module
 from domain.errors import PatientDataError, QualityCycleError
 from domain.indicators import IndicatorKind
 from domain.registry import Programme, Role
@@ -23,6 +24,8 @@ from readers.files import (
     ConversationLine,
     InputFileError,
     Problem,
+    YamlError,
+    load_yaml_text,
     parse_averages,
     parse_catalogue,
     parse_conversations,
@@ -548,6 +551,60 @@ def test_malformed_registry_yaml_is_rejected_with_its_line(tmp_path: Path, text:
 
     assert located(error) == [(row, None)]
     assert "geen geldige YAML" in error.problems[0].message
+
+
+def test_a_registry_of_the_whole_country_is_read(tmp_path: Path) -> None:
+    # 5,000 practices with a GP, a POH and a practice manager each: some 2.3 MB, which the 2 MB limit refused
+    lines = ["care_group: {name: Federatie, email: kwaliteit@federatie.example}",
+             "officers: [{name: A. Jansen, email: a.jansen@federatie.example}]", "gp_groups:"]
+    lines += [f"  - {{code: HAGRO-{g:04d}, name: Hagro {g}}}" for g in range(1, 501)]
+    lines.append("practices:")
+    for i in range(5000):
+        site = f"praktijk{i + 1}.example"
+        lines += [f'  - agb_code: "01{i + 1:06d}"', f"    name: Huisartsenpraktijk {i + 1}",
+                  f"    gp_group: HAGRO-{i // 10 + 1:04d}", f"    email: info@{site}",
+                  "    programmes: {dm2: 2024-01-01, copd: 2024-01-01}", "    people:",
+                  f"      - {{name: Huisarts {i + 1}, role: gp_principal, email: huisarts@{site}}}",
+                  f"      - {{name: POH-S {i + 1}, role: poh_chronic, email: poh.s@{site}}}",
+                  f"      - {{name: Praktijkmanager {i + 1}, role: practice_manager, email: pm@{site}}}"]
+    path = write(tmp_path, "registry.yaml", "\n".join(lines) + "\n")
+    assert path.stat().st_size > 2_000_000
+
+    registry = parse_registry(path)
+
+    assert len(registry.practices) == 5000
+    assert registry.practices[-1].agb_code == "01005000"
+    assert [p.role for p in registry.practices[-1].people] == [Role.GP_PRINCIPAL, Role.POH_CHRONIC,
+                                                               Role.PRACTICE_MANAGER]
+
+
+@pytest.mark.skipif(not files_module._LIBYAML, reason="PyYAML without libyaml: only its own parser is used")
+@pytest.mark.parametrize("text", [
+    "care_group: {name: Cohaesie}\npractices: [{agb_code: '01234567', since: 2023-02-30}]\n",  # a date stays text
+    "a: &x 1\nb: *x\n",  # an alias
+    "a: &x 1\n",  # an anchor without an alias: nothing refused
+    "x: " + "[" * 39 + "]" * 39 + "\n",  # forty deep: read
+    "x: " + "[" * 40 + "]" * 40 + "\n",  # forty-one: refused
+    "- " * 40 + "a\n",  # forty-one deep by indentation
+    "- " * 39 + "a\n",
+    "x: " + "[" * 2000 + "]" * 2000 + "\n",  # past libyaml's own limit of 1,000
+    "a: 1\nb: {c: 2, c: 3}\n",  # a key twice
+    "n: " + "9" * 31 + "\n",  # a number of 31 digits
+    "n: " + "9" * 30 + "\n",
+    "<<: {a: 1}\nb: 2\n",  # a merge key is no key written twice
+    "!!python/object/apply:os.system ['echo gehackt']\n",
+    "a: b\n---\nc: d\n",  # two documents
+])
+def test_libyaml_and_pyyaml_read_or_refuse_a_file_alike(text: str) -> None:
+    def outcome(fast: bool) -> object:
+        with pytest.MonkeyPatch.context() as patched:
+            patched.setattr(files_module, "_LIBYAML", fast)
+            try:
+                return ("read", load_yaml_text(text))
+            except YamlError as exc:
+                return ("refused", str(exc).split(": ", 1)[-1], exc.line)
+
+    assert outcome(True) == outcome(False)
 
 
 def test_registry_from_a_practice_list_derives_the_gp_groups(tmp_path: Path) -> None:
