@@ -1109,7 +1109,7 @@ YAML_MAX_DIGITS = 30
 REFUSED_ALIAS = "verwijzingen (*naam) worden niet gelezen: schrijf de waarde zelf uit"
 
 
-class _StrictConstruction:
+class _StrictConstruction(yaml.constructor.SafeConstructor):
     """What the loaders below check while they build the values: a key written twice in one mapping refused
     (PyYAML keeps the last), integers of at most ``YAML_MAX_DIGITS`` digits, and dates left as text, so that
     ``2023-02-30`` is refused where it stands, in Dutch, instead of crashing the loader."""
@@ -1119,12 +1119,11 @@ class _StrictConstruction:
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
-    # ``self: Any``: the loaders below are what ``self`` is (PyYAML's ``add_constructor`` is typed by its class)
-    def construct_yaml_int(self: Any, node: yaml.ScalarNode) -> int:
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         if len(node.value) > YAML_MAX_DIGITS:  # int() of thousands of digits is slow, and refused past 4,300
             raise yaml.constructor.ConstructorError(None, None, f"getal van {len(node.value)} tekens is te lang",
                                                     node.start_mark)
-        value: int = super().construct_yaml_int(node)  # type: ignore[misc]  # the loader's SafeConstructor
+        value: int = super().construct_yaml_int(node)
         return value
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
@@ -1140,8 +1139,12 @@ class _StrictConstruction:
                         key_node.start_mark,
                     )
                 seen.add(key)
-        mapping: dict[Hashable, Any] = super().construct_mapping(node, deep=deep)  # type: ignore[misc]  # the same
+        mapping: dict[Hashable, Any] = super().construct_mapping(node, deep=deep)
         return mapping
+
+    # PyYAML looks constructors up in this table, which holds ``SafeConstructor``'s own function for integers
+    yaml_constructors = {  # noqa: RUF012 (PyYAML's own class-level table)
+        **yaml.constructor.SafeConstructor.yaml_constructors, "tag:yaml.org,2002:int": construct_yaml_int}
 
 
 class _StrictYamlLoader(_StrictConstruction, yaml.SafeLoader):
@@ -1167,28 +1170,33 @@ class _StrictYamlLoader(_StrictConstruction, yaml.SafeLoader):
             self._depth -= 1
 
 
-_StrictYamlLoader.add_constructor("tag:yaml.org,2002:int", _StrictYamlLoader.construct_yaml_int)
-
 _LIBYAML = bool(getattr(yaml, "__with_libyaml__", False))
 if _LIBYAML:
     class _LibYamlLoader(_StrictConstruction, yaml.CSafeLoader):
         """The same checks over libyaml's parser and composer, in C: a registry of 5,000 practices in 1.8 s
         instead of 6.3 s. libyaml composes without asking Python at each node, so aliases and nesting are
         refused before, over the parser's events (``_refuse_aliases_and_depth``), with the same messages and
-        lines as ``_StrictYamlLoader``."""
-
-    _LibYamlLoader.add_constructor("tag:yaml.org,2002:int", _LibYamlLoader.construct_yaml_int)
+        lines as ``_StrictYamlLoader``. Not the same: a syntax error is worded by libyaml, and libyaml reads a
+        tab as a separator where PyYAML's own parser refuses it (``a: b`` and a tab: the same values)."""
 
 
 def _refuse_aliases_and_depth(text: str) -> None:
-    """Refuse an alias or a node nested more than ``YAML_MAX_DEPTH`` deep at the event that is one, as
-    ``_StrictYamlLoader.compose_node`` does (a node inside k collections is k + 1 deep), before anything is
-    composed: the events are read one at a time, so 50,000 brackets stop at the forty-first."""
+    """Refuse an alias, a node nested more than ``YAML_MAX_DEPTH`` deep, or a second document at the event that is
+    one, as ``_StrictYamlLoader`` does (a node inside k collections is k + 1 deep; a document's refusal is not read
+    past its end), before anything is composed. The events are read one at a time, so block nesting stops at the
+    forty-first level; flow brackets are scanned ahead by libyaml, which stops at its own limit of 1,000 (the
+    refusal is the same, its column further on)."""
     too_deep = f"meer dan {YAML_MAX_DEPTH} niveaus diep genest"
     depth = 0  # collections open around the next node
+    first: yaml.error.Mark | None = None  # where the document began
     try:
         for event in yaml.parse(text, Loader=yaml.CSafeLoader):
             mark = cast(yaml.error.Mark, event.start_mark)  # libyaml's own Mark: the same line and column
+            if isinstance(event, yaml.DocumentStartEvent):
+                if first is not None:  # as PyYAML's composer refuses it (``get_single_node``)
+                    raise yaml.composer.ComposerError("expected a single document in the stream", first,
+                                                      "but found another document", mark)
+                first = mark
             if isinstance(event, yaml.AliasEvent):
                 raise yaml.composer.ComposerError(None, None, REFUSED_ALIAS, mark)
             if isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
@@ -1221,7 +1229,7 @@ def _load_yaml(path: FilePath) -> object:
         raise refuse(f"onbekend bestandstype {source.suffix or '(geen extensie)'!r}: verwacht .yaml of .yml")
     if source.stat().st_size > YAML_MAX_BYTES:
         raise refuse(f"bestand is groter dan {YAML_MAX_BYTES // 1_000_000} MB: zo groot is een register, plan of "
-                     "beleid nooit (een register van 5.000 praktijken is zo'n 2,5 MB)")
+                     "beleid nooit (een register van 5.000 praktijken is zo'n 2,3 MB)")
     text = _decode(source.read_bytes(), file)
     if not text.strip():
         raise refuse("bestand is leeg")

@@ -83,7 +83,7 @@ def what_if(services: Services, settings: Settings, proposed: Policy, *, now: da
     report = WhatIfReport(start, until, current.policy_label, changed)
     with tempfile.TemporaryDirectory(prefix="qc-what-if-") as folder, ProcessPoolExecutor(
             max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        # the two walks' processes start now and load the engine (about a second) while the copies are made
+        # the two walks' processes start now and load the engine (about 0.7 s) while the copies are made
         for _ in range(2):
             pool.submit(_ready)
         paths = {which: Path(folder) / f"{which}.db" for which in ("current", "proposed")}
@@ -147,7 +147,9 @@ def _walk(walk: _Walk) -> tuple[list[tuple[str, str]], dict[str, list[Trajectory
 
 
 def _duplicate(source: Path, target: Path) -> None:
-    """A second copy of a copy, by SQLite's backup (a page copy, whatever its write-ahead log holds)."""
+    """A copy of an SQLite file by SQLite's backup: a page copy of one read snapshot, what its write-ahead log
+    holds included. Of the care group's own database too, which is at this code's schema (the services that
+    opened it migrated it), so the copy is as well."""
     with closing(sqlite3.connect(source)) as read, closing(sqlite3.connect(target)) as write:
         read.backup(write)
 
