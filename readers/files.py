@@ -1107,6 +1107,7 @@ YAML_MAX_BYTES = 20_000_000
 YAML_MAX_DEPTH = 40
 YAML_MAX_DIGITS = 30
 REFUSED_ALIAS = "verwijzingen (*naam) worden niet gelezen: schrijf de waarde zelf uit"
+REFUSED_DEPTH = f"meer dan {YAML_MAX_DEPTH} niveaus diep genest"
 
 
 class _StrictConstruction(yaml.constructor.SafeConstructor):
@@ -1163,8 +1164,7 @@ class _StrictYamlLoader(_StrictConstruction, yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > YAML_MAX_DEPTH:
-                raise yaml.composer.ComposerError(None, None, f"meer dan {YAML_MAX_DEPTH} niveaus diep genest",
-                                                  self.peek_event().start_mark)
+                raise yaml.composer.ComposerError(None, None, REFUSED_DEPTH, self.peek_event().start_mark)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -1186,7 +1186,6 @@ def _refuse_aliases_and_depth(text: str) -> None:
     past its end), before anything is composed. The events are read one at a time, so block nesting stops at the
     forty-first level; flow brackets are scanned ahead by libyaml, which stops at its own limit of 1,000 (the
     refusal is the same, its column further on)."""
-    too_deep = f"meer dan {YAML_MAX_DEPTH} niveaus diep genest"
     depth = 0  # collections open around the next node
     first: yaml.error.Mark | None = None  # where the document began
     try:
@@ -1201,7 +1200,7 @@ def _refuse_aliases_and_depth(text: str) -> None:
                 raise yaml.composer.ComposerError(None, None, REFUSED_ALIAS, mark)
             if isinstance(event, (yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 if depth + 1 > YAML_MAX_DEPTH:
-                    raise yaml.composer.ComposerError(None, None, too_deep, mark)
+                    raise yaml.composer.ComposerError(None, None, REFUSED_DEPTH, mark)
                 if not isinstance(event, yaml.ScalarEvent):
                     depth += 1
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
@@ -1210,7 +1209,7 @@ def _refuse_aliases_and_depth(text: str) -> None:
         # libyaml's scanner reads brackets ahead of the events and stops at its own limit (1,000 deep): the same
         # refusal, where it stopped
         if "maximum nesting depth" in (exc.problem or ""):
-            raise yaml.composer.ComposerError(None, None, too_deep, exc.problem_mark) from None
+            raise yaml.composer.ComposerError(None, None, REFUSED_DEPTH, exc.problem_mark) from None
         raise
 
 

@@ -155,6 +155,13 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of an SQLite engine (None for PostgreSQL or an in-memory database)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return None
+    return Path(str(engine.url.database))
+
+
 def copy_rows(source: Engine, target: Engine, table_names: set[str] | None = None, chunk: int = 1000) -> None:
     """Copy every row of the product's tables (or of ``table_names``) from ``source`` into ``target``, a database
     migrated to the same schema: a what-if works on a copy, so that nothing it does is stored."""
@@ -164,12 +171,12 @@ def copy_rows(source: Engine, target: Engine, table_names: set[str] | None = Non
 
     tables = [table for table in SQLModel.metadata.sorted_tables
               if table_names is None or table.name in table_names]
-    if source.dialect.name == target.dialect.name == "sqlite" and source.url.database not in (None, "", ":memory:"):
+    if target.dialect.name == "sqlite" and (source_file := sqlite_file(source)) is not None:
         # from one SQLite file to another: SQLite copies the rows itself, as they are stored (each row through
         # SQLAlchemy's types cost 17 s for the two copies of a what-if at 500 practices)
         with target.connect() as write:
             # ATTACH and DETACH outside the transaction of the inserts (SQLite refuses them inside one)
-            write.exec_driver_sql("ATTACH DATABASE ? AS source", (str(source.url.database),))
+            write.exec_driver_sql("ATTACH DATABASE ? AS source", (str(source_file),))
             try:
                 for table in tables:
                     columns = ", ".join(f'"{c.name}"' for c in table.columns)

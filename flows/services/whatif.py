@@ -40,7 +40,7 @@ from flows.services.backfill import backfill
 from flows.services.context import Services
 from flows.services.settings import Settings
 from storage import repository as repo
-from storage.database import copy_rows, create_db_engine, migrate, sqlite_url
+from storage.database import copy_rows, create_db_engine, migrate, sqlite_file, sqlite_url
 
 # what a rebuild from a day copies: the facts, never what the engine made of them
 FACT_TABLES = {"care_group", "contact", "gp_group", "practice", "practice_person", "enrolment", "indicator",
@@ -165,11 +165,11 @@ def _canonical(value: Any) -> str:
 
 def _copy(services: Services, path: Path, *, facts_only: bool) -> Services:
     """A temporary SQLite copy of the care group's database (of its facts only: the trajectories rebuilt)."""
-    source = services.db
-    if not facts_only and source.dialect.name == "sqlite" and source.url.database not in (None, "", ":memory:"):
+    source = sqlite_file(services.db)
+    if not facts_only and source is not None:
         # the whole of an SQLite file: its pages copied by SQLite's backup, schema and all (1.3 s → 0.3 s at 500
         # practices after three years, against rows inserted into a freshly migrated file)
-        _duplicate(Path(str(source.url.database)), path)
+        _duplicate(source, path)
         return replace(services, db=create_db_engine(sqlite_url(path)))
     target = create_db_engine(sqlite_url(path))
     migrate(target)
