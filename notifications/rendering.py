@@ -38,7 +38,7 @@ from domain.messages import NAMESPACE, MessageLike, OutboxMessage
 from domain.quality_system import CONDITION_NAMES_NL
 from domain.vocabulary import SUBJECTS_NL
 from notifications import wording
-from notifications.channels import KEY_HEADER
+from notifications.channels import KEY_HEADER, Rendered
 from notifications.ics import CalendarPerson, calendar_invite
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -245,6 +245,20 @@ def render(message: MessageLike, *, mail_from: str, now: datetime, care_group: s
     msg["Content-Language"] = "nl"  # after the body: making a multipart moves Content-* headers into the part
     _stable_boundaries(msg, message.key)
     return msg
+
+
+def render_all(messages: list[OutboxMessage], *, mail_from: str, now: datetime,
+               care_group: str | None = None) -> list[Rendered | RenderError]:
+    """Each message rendered as it travels, or why it could not be: what a worker process rendering ahead of the
+    dispatcher (``flows.services.outbox``) gives back. Messages that share a payload (an invitation's recipients)
+    are best passed together: their conversation pack is made once."""
+    done: list[Rendered | RenderError] = []
+    for message in messages:
+        try:
+            done.append(Rendered.of(render(message, mail_from=mail_from, now=now, care_group=care_group)))
+        except RenderError as exc:
+            done.append(exc)
+    return done
 
 
 @functools.lru_cache(maxsize=8)

@@ -1113,19 +1113,66 @@ def due_messages(session: Session, now: datetime, *, limit: int | None = None) -
     return list(session.exec(query).all())
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A due row a dispatcher means to send: as it read it (status, attempts) and where it goes."""
+
+    row_id: str
+    status: str
+    attempts: int
+    message_id: str
+    recipient_email: str
+
+
+def claim_messages(session: Session, claims: Sequence[Claim], *, now: datetime, lease_seconds: float) -> set[str]:
+    """Record an attempt on each row before sending: ``sending``, attempts + 1, held for ``lease_seconds`` of the
+    database's real time. The ids claimed: a row another dispatcher changed since it was read is theirs and is left
+    out. One statement a row, in the caller's transaction (its commit puts them all on record at once)."""
+    t = OutboxRow.__table__  # type: ignore[attr-defined]
+    claimed: set[str] = set()
+    for claim in claims:
+        result = session.connection().execute(
+            t.update()
+            .where(t.c.id == claim.row_id, t.c.status == claim.status, t.c.attempts == claim.attempts)
+            .values(status="sending", attempts=claim.attempts + 1, last_attempt_at=now, message_id=claim.message_id,
+                    recipient_email=claim.recipient_email, next_attempt_at=None,
+                    lease_until=database_now(session, lease_seconds)))
+        if result.rowcount == 1:
+            claimed.add(claim.row_id)
+    return claimed
+
+
 def claim_message(session: Session, row_id: str, *, expected_status: str, expected_attempts: int, now: datetime,
                   message_id: str, recipient_email: str, lease_seconds: float) -> bool:
-    """Record an attempt before sending: ``sending``, attempts + 1, held for ``lease_seconds`` of the database's
-    real time. False when another dispatcher changed the row since it was read (it is theirs)."""
-    result = session.execute(
-        sa.update(OutboxRow)
-        .where(col(OutboxRow.id) == row_id, col(OutboxRow.status) == expected_status,
-               col(OutboxRow.attempts) == expected_attempts)
-        .values(status="sending", attempts=expected_attempts + 1, last_attempt_at=now, message_id=message_id,
-                recipient_email=recipient_email, next_attempt_at=None,
-                lease_until=database_now(session, lease_seconds))
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    """``claim_messages`` of one row: False when another dispatcher changed it since it was read (it is theirs)."""
+    claim = Claim(row_id, expected_status, expected_attempts, message_id, recipient_email)
+    return bool(claim_messages(session, [claim], now=now, lease_seconds=lease_seconds))
+
+
+def release_claim(session: Session, row: OutboxRow) -> None:
+    """Undo this dispatcher's claim on ``row`` (as it was read before the claim) when it stops before sending it:
+    the row is as it was, due to the next dispatch, without an attempt counted."""
+    t = OutboxRow.__table__  # type: ignore[attr-defined]
+    session.connection().execute(
+        t.update()
+        .where(t.c.id == row.id, t.c.status == "sending", t.c.attempts == row.attempts + 1)
+        .values(status=row.status, attempts=row.attempts, last_attempt_at=row.last_attempt_at,
+                message_id=row.message_id, recipient_email=row.recipient_email, next_attempt_at=row.next_attempt_at,
+                lease_until=row.lease_until))
+
+
+def renew_claims(session: Session, claims: Sequence[tuple[str, int]], *, lease_seconds: float) -> set[str]:
+    """Hold each (row, attempt) of this dispatcher's claims for another ``lease_seconds`` of the database's real
+    time; the ids renewed (a row another dispatcher took after the lease ran out is theirs, and left out)."""
+    t = OutboxRow.__table__  # type: ignore[attr-defined]
+    renewed: set[str] = set()
+    for row_id, attempts in claims:
+        result = session.connection().execute(
+            t.update().where(t.c.id == row_id, t.c.status == "sending", t.c.attempts == attempts)
+            .values(lease_until=database_now(session, lease_seconds)))
+        if result.rowcount == 1:
+            renewed.add(row_id)
+    return renewed
 
 
 def _claimed(row_id: str, attempts: int) -> sa.ColumnElement[bool]:
@@ -1136,8 +1183,19 @@ def _claimed(row_id: str, attempts: int) -> sa.ColumnElement[bool]:
 
 
 def mark_sent(session: Session, row_id: str, now: datetime, *, attempts: int) -> None:
-    session.execute(sa.update(OutboxRow).where(_claimed(row_id, attempts))
-                    .values(status="sent", sent_at=now, last_error=None, next_attempt_at=None))
+    mark_all_sent(session, [(row_id, attempts)], now)
+
+
+def mark_all_sent(session: Session, sent: Sequence[tuple[str, int]], now: datetime) -> None:
+    """Mark each (row, attempt) of this dispatcher's claims ``sent`` at ``now``: one statement for them all."""
+    if not sent:
+        return
+    t = OutboxRow.__table__  # type: ignore[attr-defined]
+    session.connection().execute(
+        t.update()
+        .where(t.c.id == sa.bindparam("row_id"), t.c.status == "sending", t.c.attempts == sa.bindparam("attempt"))
+        .values(status="sent", sent_at=now, last_error=None, next_attempt_at=None),
+        [{"row_id": row_id, "attempt": attempts} for row_id, attempts in sent])
 
 
 def mark_retry(session: Session, row_id: str, error: str, next_attempt_at: datetime, *, attempts: int) -> None:

@@ -1,17 +1,20 @@
 """Deliver the outbox: render each due message and send it over a channel, exactly once as the recipient sees it.
 
 For each due row: find its address in the registry now (``notifications.addresses.resolve_address``, the one
-place an address is resolved; a practice's message only ever goes to an address registered for that practice);
-record the attempt (``sending``, attempts + 1) and COMMIT; render and send; mark ``sent`` and commit. A failure
-puts the row back to ``pending`` until ``now + backoff * 2**(attempts - 1)``, and after ``max_attempts`` into
-``failed``.
+place an address is resolved; a practice's message only ever goes to an address registered for that practice).
+Then, ``CHUNK`` rows at a time: record their attempts (``sending``, attempts + 1) and COMMIT; render and send each;
+record the outcomes (``sent``, or back to ``pending`` until ``now + backoff * 2**(attempts - 1)``, after
+``max_attempts`` into ``failed``) and commit. A round of ``PARALLEL_FROM`` messages or more is rendered ahead by
+worker processes (``_Renderer``): rendering is most of a message's cost and a pure function of it and the moment.
 
 Invariants:
 - A claim holds a row for ``reclaim_after`` of real time, measured by the database's clock (a lease): no other
   dispatcher takes it before, whatever logical moment it works for, so two dispatchers never send a message
-  twice. A crash between sending and marking leaves the row in ``sending``; the next dispatch after the lease
-  sends it again with the same ``Message-ID`` (derived from the key), so a
-  mail client shows one message, and the ``.eml`` channel overwrites the same file.
+  twice; a chunk still sending at half its lease records what went and renews the lease of the rest. A crash
+  between sending and recording leaves the rows in ``sending`` (at most a chunk's); the next dispatch after the
+  lease sends them again with the same ``Message-ID`` (derived from the key), so a mail client shows one
+  message, and the ``.eml`` channel overwrites the same file. An error or an interrupt is no crash: what went is
+  recorded, the claims not yet sent released (the message being sent stays claimed: it may have left).
 - A message without a usable address is never attempted: it stays ``pending`` with the reason in
   ``last_error``, and the care group's officers (else the care group's address) get one
   ``missing_address`` notice per recipient lacking an address, whose key makes it once, however
@@ -24,7 +27,13 @@ Invariants:
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
+import os
+import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,9 +46,9 @@ from flows.services.context import Services
 from flows.services.queries import held_messages_by_practice
 from flows.services.settings import Settings
 from notifications.addresses import resolve_address
-from notifications.channels import Channel, DeliveryError, EmlFolderChannel, SmtpChannel, message_bytes
+from notifications.channels import Channel, DeliveryError, EmlFolderChannel, Rendered, SmtpChannel, message_bytes
 from notifications.compose import missing_address_messages
-from notifications.rendering import RenderError, message_id, render
+from notifications.rendering import RenderError, message_id, render, render_all
 from storage import repository as repo
 from storage.tables import OutboxRow
 
@@ -106,8 +115,10 @@ def dispatch_outbox(
     backoff: timedelta = timedelta(minutes=5),
     limit: int | None = None,
     reclaim_after: timedelta = timedelta(minutes=5),
+    workers: int | None = None,
 ) -> DispatchReport:
-    """Send every message due at ``now`` (at most ``limit``); see the module's invariants."""
+    """Send every message due at ``now`` (at most ``limit``); see the module's invariants. ``workers``: processes
+    that render a round of ``PARALLEL_FROM`` messages or more (None: one a core, at most four; 0: none)."""
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     now = as_amsterdam(now)
@@ -115,21 +126,25 @@ def dispatch_outbox(
     with services.session() as s:
         registry = repo.load_registry(s)
     seen: set[str] = set()
-    while limit is None or len(seen) < limit:
-        with services.session() as s:
-            due = [r for r in repo.due_messages(s, now) if r.id not in seen]
-        if not due:
-            break  # notices queued on the way are picked up by the next round of this loop
-        for row in due[: None if limit is None else limit - len(seen)]:
-            seen.add(row.id)
-            _deliver(services, channel, row, registry, now, report, mail_from=mail_from,
-                     max_attempts=max_attempts, backoff=backoff, lease=reclaim_after)
+    with _Renderer(mail_from=mail_from, now=now, care_group=registry.care_group.name, workers=workers) as renderer:
+        while limit is None or len(seen) < limit:
+            with services.session() as s:
+                due = [r for r in repo.due_messages(s, now) if r.id not in seen]
+            if not due:
+                break  # notices queued on the way are picked up by the next round of this loop
+            due = due[: None if limit is None else limit - len(seen)]
+            seen.update(row.id for row in due)
+            sendable = [(row, address) for row in due
+                        if (address := _screen(services, row, registry, now, report, max_attempts)) is not None]
+            for chunk in renderer.chunks(sendable):
+                _deliver(services, channel, chunk, registry, now, report, max_attempts=max_attempts,
+                         backoff=backoff, lease=reclaim_after)
     return report
 
 
-def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Registry, now: datetime,
-             report: DispatchReport, *, mail_from: str, max_attempts: int, backoff: timedelta,
-             lease: timedelta) -> None:
+def _screen(services: Services, row: OutboxRow, registry: Registry, now: datetime, report: DispatchReport,
+            max_attempts: int) -> str | None:
+    """The address to send ``row`` to now, or None when it is not attempted (held, refused there, given up)."""
     address, problem = resolve_address(row, registry)
     if address is None:
         reason = problem or "geen e-mailadres"
@@ -139,13 +154,13 @@ def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Reg
             report.notices_queued += repo.add_messages(s, notices, created_at=now)
             s.commit()
         report.held.append(Problem(row.key, row.agb_code, row.recipient_name, reason, kind=row.kind))
-        return
+        return None
     if (row.status == "pending" and row.next_attempt_at is None and (row.last_error or "").startswith(REFUSED)
             and address.lower() == (row.recipient_email or "").lower()):
         # refused for good at this address: not tried again until the registry gives the recipient another one
         report.held.append(Problem(row.key, row.agb_code, row.recipient_name, row.last_error or REFUSED,
                                    kind=row.kind))
-        return
+        return None
     if row.status == "sending" and row.attempts >= max_attempts:  # interrupted on its last attempt: stop here
         reason = (f"opgegeven na {row.attempts} pogingen: de laatste werd onderbroken (het bericht kan zijn "
                   f"afgeleverd); {row.last_error or 'geen foutmelding'}")
@@ -153,22 +168,59 @@ def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Reg
             repo.mark_failed(s, row.id, reason, attempts=row.attempts)
             s.commit()
         report.failed.append(Problem(row.key, row.agb_code, address, reason, kind=row.kind))
-        return
+        return None
+    return address
+
+
+def _deliver(services: Services, channel: Channel, chunk: list[_Due], registry: Registry, now: datetime,
+             report: DispatchReport, *, max_attempts: int, backoff: timedelta, lease: timedelta) -> None:
+    """Claim a chunk in one transaction, send what was claimed, record the outcomes in the next one. A chunk
+    still sending at half its lease renews the lease of what it has not sent yet (a slow mail server must not let
+    a claim run out under a message still to go). Whatever stops the chunk half-way (an error, an interrupt),
+    the outcomes so far are recorded and the claims not yet sent released; only a hard crash leaves them (and the
+    messages sent since the claim, to be sent again with the same ``Message-ID``) to the lease."""
     with services.session() as s:
-        claimed = repo.claim_message(s, row.id, expected_status=row.status, expected_attempts=row.attempts,
-                                     now=now, message_id=message_id(row.key), recipient_email=address,
-                                     lease_seconds=lease.total_seconds())
-        s.commit()  # the attempt is on record before anything leaves
-    if not claimed:
-        report.skipped += 1
-        return
-    attempts = row.attempts + 1
+        claimed = repo.claim_messages(
+            s, [repo.Claim(d.row.id, d.row.status, d.row.attempts, message_id(d.row.key), d.address) for d in chunk],
+            now=now, lease_seconds=lease.total_seconds())
+        s.commit()  # the attempts are on record before anything leaves
+    renew_at = time.monotonic() + lease.total_seconds() / 2
+    sent: list[_Due] = []
+    failed: list[tuple[_Due, DeliveryError | RenderError]] = []
+    unsent = [d for d in chunk if d.row.id in claimed]
+    report.skipped += len(chunk) - len(unsent)
     try:
-        msg = render(_as_message(row, address), mail_from=mail_from, now=now, care_group=registry.care_group.name)
-        channel.send(msg)
-    except (DeliveryError, RenderError) as exc:
-        error = str(exc)
-        with services.session() as s:
+        while unsent:
+            if (sent or failed) and time.monotonic() >= renew_at:
+                # half the lease gone: what was sent is recorded, what is still to go held for another lease
+                held = _record(services, sent, failed, [], registry, now, report, max_attempts=max_attempts,
+                               backoff=backoff, renew=(unsent, lease))
+                sent, failed = [], []
+                report.skipped += sum(1 for d in unsent if d.row.id not in held)
+                unsent = [d for d in unsent if d.row.id in held]
+                renew_at = time.monotonic() + lease.total_seconds() / 2
+                continue
+            due = unsent.pop(0)  # out of ``unsent`` before it goes: interrupted in ``send``, it stays claimed
+            try:
+                channel.send(due.rendered())
+            except (DeliveryError, RenderError) as exc:
+                failed.append((due, exc))
+            else:
+                sent.append(due)
+    finally:
+        _record(services, sent, failed, unsent, registry, now, report, max_attempts=max_attempts, backoff=backoff)
+
+
+def _record(services: Services, sent: list[_Due], failed: list[tuple[_Due, DeliveryError | RenderError]],
+            unsent: list[_Due], registry: Registry, now: datetime, report: DispatchReport, *, max_attempts: int,
+            backoff: timedelta, renew: tuple[list[_Due], timedelta] | None = None) -> set[str]:
+    """In one transaction: the outcomes of what was attempted, the claims of ``unsent`` released, and those of
+    ``renew`` held for another lease (the ids still held are returned)."""
+    held: set[str] = set()
+    with services.session() as s:
+        repo.mark_all_sent(s, [(d.row.id, d.row.attempts + 1) for d in sent], now)
+        for due, exc in failed:
+            row, address, attempts, error = due.row, due.address, due.row.attempts + 1, str(exc)
             if isinstance(exc, DeliveryError) and exc.permanent:
                 # a 5xx refusal of the recipient: repeating it five times cannot help and tells nobody; hold the
                 # message and tell the officers, who correct the address in the registry
@@ -184,15 +236,95 @@ def _deliver(services: Services, channel: Channel, row: OutboxRow, registry: Reg
                 retry_at = now + backoff * 2 ** (attempts - 1)
                 repo.mark_retry(s, row.id, error, retry_at, attempts=attempts)
                 report.retrying.append(Problem(row.key, row.agb_code, address, error, retry_at, kind=row.kind))
-            s.commit()
-        return
-    with services.session() as s:
-        repo.mark_sent(s, row.id, now, attempts=attempts)
+        for due in unsent:
+            repo.release_claim(s, due.row)
+        if renew is not None:
+            held = repo.renew_claims(s, [(d.row.id, d.row.attempts + 1) for d in renew[0]],
+                                     lease_seconds=renew[1].total_seconds())
         s.commit()
-    report.sent.append(row.key)
-    report.sent_to.append((row.agb_code, row.kind, f"{row.recipient_name} <{address}>"))
-    if row.status == "sending":
-        report.resent.append(row.key)
+    for due in sent:
+        report.sent.append(due.row.key)
+        report.sent_to.append((due.row.agb_code, due.row.kind, f"{due.row.recipient_name} <{due.address}>"))
+        if due.row.status == "sending":
+            report.resent.append(due.row.key)
+    return held
+
+
+CHUNK = 50  # messages claimed in one transaction, and their outcomes recorded in the next
+PARALLEL_FROM = 200  # a round of this many messages or more is rendered by worker processes
+AHEAD = 4  # chunks rendered by the workers ahead of the one being sent
+GROUP = 16  # most messages of one payload a worker renders in one go
+
+
+@dataclass
+class _Due:
+    """A due message this dispatch will attempt: its row, its address now, and its rendering (made ahead by a
+    worker, or made when asked)."""
+
+    row: OutboxRow
+    address: str
+    result: Callable[[], Rendered | RenderError]
+
+    def rendered(self) -> Rendered:
+        done = self.result()
+        if isinstance(done, RenderError):
+            raise done
+        return done
+
+
+class _Renderer:
+    """Renders the messages of a dispatch: where they are sent, one by one, or for a round of ``PARALLEL_FROM``
+    or more, ahead in worker processes (rendering, 80% of sending a message to a folder, is a pure function of the
+    message and the moment, and the parent only claims, writes and records). Messages that share a payload go to
+    one worker together, so an invitation's pack is made once for its recipients."""
+
+    def __init__(self, *, mail_from: str, now: datetime, care_group: str, workers: int | None) -> None:
+        self.mail_from, self.now, self.care_group = mail_from, now, care_group
+        self.workers = min(os.cpu_count() or 1, 4) if workers is None else workers
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Renderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def _inline(self, message: OutboxMessage) -> Rendered | RenderError:
+        return render_all([message], mail_from=self.mail_from, now=self.now, care_group=self.care_group)[0]
+
+    def chunks(self, sendable: list[tuple[OutboxRow, str]]) -> Iterator[list[_Due]]:
+        messages = [_as_message(row, address) for row, address in sendable]
+        if self.workers < 2 or len(messages) < PARALLEL_FROM:
+            for i in range(0, len(messages), CHUNK):
+                yield [_Due(row, address, functools.partial(self._inline, message))
+                       for (row, address), message in zip(sendable[i:i + CHUNK], messages[i:i + CHUNK], strict=True)]
+            return
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = self.pool
+        groups: list[tuple[int, int]] = []  # [start, end) of consecutive messages with one payload
+        for i, message in enumerate(messages):
+            if groups and i - groups[-1][0] < GROUP and message.payload == messages[groups[-1][0]].payload:
+                groups[-1] = (groups[-1][0], i + 1)
+            else:
+                groups.append((i, i + 1))
+        futures: list[Future[list[Rendered | RenderError]]] = []
+
+        def submit_through(last: int) -> None:  # every group that starts at or before message ``last``
+            while len(futures) < len(groups) and groups[len(futures)][0] <= last:
+                start, end = groups[len(futures)]
+                futures.append(pool.submit(render_all, messages[start:end], mail_from=self.mail_from, now=self.now,
+                                           care_group=self.care_group))
+
+        def result(group: int, position: int) -> Rendered | RenderError:
+            return futures[group].result()[position]
+
+        where = [(g, i - start) for g, (start, end) in enumerate(groups) for i in range(start, end)]
+        for i in range(0, len(messages), CHUNK):
+            submit_through(i + (1 + AHEAD) * CHUNK - 1)
+            yield [_Due(row, address, functools.partial(result, *where[j]))
+                   for j, (row, address) in enumerate(sendable[i:i + CHUNK], start=i)]
 
 
 held_by_practice = held_messages_by_practice  # reasons messages wait for an address, per practice

@@ -7,6 +7,7 @@ import dataclasses
 import email
 import email.policy
 import json
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -22,13 +23,13 @@ from domain.clock import AMSTERDAM
 from domain.messages import OutboxMessage
 from domain.registry import CareGroup, Person, Practice, Registry, Role
 from flows.cli.app import app
-from flows.services import imports, queries
+from flows.services import imports, outbox, queries
 from flows.services.context import Services
 from flows.services.outbox import DispatchReport, channel_from_settings, dispatch_outbox, held_by_practice
 from flows.services.settings import Settings
 from flows.testing.scenario import Scenario
-from notifications.channels import Channel, EmlFolderChannel, SmtpChannel
-from notifications.rendering import sample_messages
+from notifications.channels import Channel, EmlFolderChannel, Rendered, SmtpChannel
+from notifications.rendering import render, sample_messages
 from storage import repository as repo
 from storage.database import sqlite_url
 from storage.tables import OutboxRow
@@ -387,3 +388,61 @@ def test_staff_see_the_outbox_send_it_and_preview_every_kind(tmp_path: Path, mon
     run("preview", "meeting_invitation", "--out", "overleg.ics")
     assert Path("overleg.ics").read_bytes().startswith(b"BEGIN:VCALENDAR")
     assert "onbekende berichtsoort" in run("preview", "fax", code=1).stderr
+
+
+# --- a large dispatch ---------------------------------------------------------------------------------
+
+
+def test_a_large_dispatch_rendered_by_worker_processes_delivers_what_rendering_in_line_gives(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every kind three times over (one payload shared by three recipients, as an invitation's are), claimed in
+    # chunks of seven that split such a group, and one message whose payload cannot be rendered
+    monkeypatch.setattr(outbox, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(outbox, "CHUNK", 7)
+    imports.load_registry(services, registry())
+    messages = [dataclasses.replace(m, key=f"{m.key}-{n}") for m in sample_messages().values() for n in range(3)]
+    broken = dataclasses.replace(sample_messages()["board_left"], key="zonder-gegevens", payload={})
+    queue(services, *messages, broken)
+    channel = EmlFolderChannel(tmp_path / "outbox")
+    report = dispatch(services, channel, T, workers=2)
+    assert sorted(report.sent) == sorted(m.key for m in messages) and report.skipped == 0
+    (problem,) = report.retrying
+    assert problem.key == "zonder-gegevens" and "kon niet worden opgemaakt" in problem.reason
+    rows = {r.key: r for r in outbox_rows(services)}
+    assert {rows[m.key].status for m in messages} == {"sent"} and rows["zonder-gegevens"].status == "pending"
+    for m in messages:  # byte for byte what the message renders to here, for the address it went to
+        addressed = dataclasses.replace(m, recipient_email=rows[m.key].recipient_email)
+        expected = Rendered.of(render(addressed, mail_from=FROM, now=T, care_group=registry().care_group.name))
+        assert channel.path_for(expected).read_bytes() == expected.data
+    assert len(list(channel.folder.glob("*.eml"))) == len(messages)
+
+
+class SlowFolder:
+    """A channel that takes 0.7 s a message; while sending the third, a second dispatcher starts."""
+
+    def __init__(self, services: Services, folder: Path) -> None:
+        self.services, self.inner, self.sends = services, EmlFolderChannel(folder), 0
+        self.second: DispatchReport | None = None
+
+    def send(self, msg: EmailMessage | Rendered) -> None:
+        self.sends += 1
+        time.sleep(0.7)
+        if self.sends == 3:
+            self.second = dispatch_outbox(self.services, self.inner, T, mail_from=FROM)
+        self.inner.send(msg)
+
+
+def test_a_chunk_still_sending_at_half_its_lease_holds_its_messages_from_a_second_dispatcher(
+    services: Services, tmp_path: Path
+) -> None:
+    # claimed with a lease of 2 s; the third message is sent 2.1 s after the claim, when that lease has run out:
+    # the lease of what was still to go was renewed after the second, so the second dispatcher takes none of it
+    imports.load_registry(services, registry())
+    messages = [dataclasses.replace(sample_messages()["board_progress"], key=f"voortgang-{n}") for n in range(4)]
+    queue(services, *messages)
+    channel = SlowFolder(services, tmp_path / "outbox")
+    first = dispatch_outbox(services, channel, T, mail_from=FROM, reclaim_after=timedelta(seconds=2), workers=0)
+    assert channel.second is not None and channel.second.sent == [] and channel.second.skipped == 0
+    assert first.sent == [m.key for m in messages] and channel.sends == 4
+    assert {r.status for r in outbox_rows(services)} == {"sent"}

@@ -9,10 +9,12 @@ from typing import Any
 
 import openpyxl
 import pypdfium2 as pdfium
+import pytest
 
 from domain.indicator_views import IndicatorLine
 from domain.indicators import IndicatorKey
 from domain.vocabulary import Programme
+from notifications import pdf
 from notifications.pdf import board_report_pdf, circles_as_curves, conversation_pack_pdf
 from notifications.rendering import render, sample_messages
 from notifications.workbooks import indicator_workbook
@@ -29,6 +31,10 @@ def invitation() -> dict[str, Any]:
     return dict(next(m for m in sample_messages().values() if m.kind == "conversation_invitation").payload)
 
 
+def board_digest() -> dict[str, Any]:
+    return dict(next(m for m in sample_messages().values() if m.kind == "board_digest").payload)
+
+
 def test_the_pack_shows_the_practices_figures_agreements_goals_support_and_checklist_and_is_the_same_each_time(
 ) -> None:
     support = [{"kind": "coaching on the job", "on": "2025-05-01", "by": "M. Coach", "half_days": 2}]
@@ -39,6 +45,26 @@ def test_the_pack_shows_the_practices_figures_agreements_goals_support_and_check
                      "86,0% (172/200)", "Oproepsysteem Kompas inrichten", "Doelen van het afgelopen jaar",
                      "coaching on the job", "M. Coach", "beleidsplan met jaarverslag"):
         assert expected in text, expected
+
+
+def test_a_pack_made_from_the_fonts_parsed_once_is_byte_for_byte_the_one_add_font_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # names outside Latin (a glyph of Greek and of Cyrillic) and a character the fonts lack (a missing glyph)
+    payload = invitation()
+    payload["practice"] = dict(payload["practice"], name="Huisartsenpraktijk Ωmega Жуков 𝄞")
+    support = [{"kind": "coaching", "on": "2025-05-01", "by": "Ç. Yılmaz", "half_days": 1}]
+    reused = [conversation_pack_pdf(payload, MADE, support), board_report_pdf(board_digest(), MADE),
+              conversation_pack_pdf(invitation(), MADE)]
+
+    def parse_each_time(doc: pdf._Document) -> None:
+        for style, path in pdf.SHIPPED_FONTS.items():
+            doc.add_font("DejaVu", style, str(path))
+
+    monkeypatch.setattr(pdf._Document, "add_shipped_fonts", parse_each_time)
+    parsed = [conversation_pack_pdf(payload, MADE, support), board_report_pdf(board_digest(), MADE),
+              conversation_pack_pdf(invitation(), MADE)]
+    assert reused == parsed and "Ωmega Жуков" in pdf_text(reused[0])
 
 
 def test_a_figure_over_too_few_patients_is_printed_as_such_not_as_a_bare_percentage() -> None:
