@@ -274,9 +274,10 @@ class _Due:
 
 class _Renderer:
     """Renders the messages of a dispatch: where they are sent, one by one, or for a round of ``PARALLEL_FROM``
-    or more, ahead in worker processes (rendering, 80% of sending a message to a folder, is a pure function of the
-    message and the moment, and the parent only claims, writes and records). Messages that share a payload go to
-    one worker together, so an invitation's pack is made once for its recipients."""
+    or more, ahead in worker processes (rendering, three quarters of sending a message to a folder, is a pure
+    function of the message and the moment; the parent only claims, writes and records). Messages that share a
+    payload go to one worker together, so an invitation's pack is made once for its recipients; a rendering is
+    let go once its messages are sent."""
 
     def __init__(self, *, mail_from: str, now: datetime, care_group: str, workers: int | None) -> None:
         self.mail_from, self.now, self.care_group = mail_from, now, care_group
@@ -309,22 +310,26 @@ class _Renderer:
                 groups[-1] = (groups[-1][0], i + 1)
             else:
                 groups.append((i, i + 1))
-        futures: list[Future[list[Rendered | RenderError]]] = []
+        futures: dict[int, Future[list[Rendered | RenderError]]] = {}  # by group, from submitted to let go
 
         def submit_through(last: int) -> None:  # every group that starts at or before message ``last``
-            while len(futures) < len(groups) and groups[len(futures)][0] <= last:
-                start, end = groups[len(futures)]
-                futures.append(pool.submit(render_all, messages[start:end], mail_from=self.mail_from, now=self.now,
-                                           care_group=self.care_group))
+            while len(groups) > (g := len(futures) + released) and groups[g][0] <= last:
+                start, end = groups[g]
+                futures[g] = pool.submit(render_all, messages[start:end], mail_from=self.mail_from, now=self.now,
+                                         care_group=self.care_group)
 
         def result(group: int, position: int) -> Rendered | RenderError:
             return futures[group].result()[position]
 
         where = [(g, i - start) for g, (start, end) in enumerate(groups) for i in range(start, end)]
+        released = 0  # groups whose messages have all been sent: their renderings let go (a round may be 40,000)
         for i in range(0, len(messages), CHUNK):
             submit_through(i + (1 + AHEAD) * CHUNK - 1)
             yield [_Due(row, address, functools.partial(result, *where[j]))
                    for j, (row, address) in enumerate(sendable[i:i + CHUNK], start=i)]
+            while released < len(groups) and groups[released][1] <= i + CHUNK:
+                del futures[released]
+                released += 1
 
 
 held_by_practice = held_messages_by_practice  # reasons messages wait for an address, per practice
