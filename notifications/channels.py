@@ -60,7 +60,10 @@ class Rendered:
 
     @classmethod
     def of(cls, msg: EmailMessage) -> Rendered:
-        """``msg`` as smtplib's ``send_message`` would transmit it (its envelope read from ``From`` and ``To``)."""
+        """``msg`` as smtplib's ``send_message`` would transmit it (its envelope read from ``From`` and ``To``);
+        a message goes to one recipient, so one with ``Cc`` or ``Bcc`` is refused."""
+        if msg.get("Cc") or msg.get("Bcc"):
+            raise ValueError("een bericht gaat naar één ontvanger: Cc en Bcc worden niet verstuurd")
         sender = next((a for _, a in getaddresses([str(msg.get("From", ""))]) if a), "")
         recipient = next((a for _, a in getaddresses([str(msg.get("To", ""))]) if a), "")
         key = msg.get(KEY_HEADER) or msg.get("Message-ID")

@@ -80,11 +80,13 @@ class _Document(FPDF):
 
     def add_shipped_fonts(self) -> None:
         """What ``add_font`` of each shipped font would give, without parsing the file again (a fifth of the time
-        of a pack): the parsed font's tables shared (read only); its own widths (a lookup of a missing character
-        adds one), list of missing glyphs, map of the glyphs it uses, and fontTools object to subset at output
-        (the subset changes that object in place)."""
+        of a pack): the parsed font's character and glyph maps shared (read only); its own font descriptor (the
+        output writes into it), widths (a lookup of a missing character adds one), list of missing glyphs, map of
+        the glyphs it uses, and fontTools object to subset at output (the subset changes that object in place).
+        Documents made at once in several threads (the workspace's downloads) share nothing they write."""
         for fontkey, (parsed, data) in _shipped_fonts().items():
             font = copy.copy(parsed)
+            font.desc = copy.copy(parsed.desc)  # the output writes its object number and font file into it
             font.cw = parsed.cw.copy()
             font.missing_glyphs = []
             font.biggest_size_pt = 0

@@ -217,8 +217,12 @@ def render(message: MessageLike, *, mail_from: str, now: datetime, care_group: s
     except ValueError as exc:
         raise RenderError(f"bericht {message.key}: {exc}") from None
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = formataddr((_one_line(sender), mail_from))
-    msg["To"] = formataddr((_one_line(message.recipient_name), message.recipient_email))
+    try:
+        msg["From"] = formataddr((_one_line(sender), mail_from))
+        msg["To"] = formataddr((_one_line(message.recipient_name), message.recipient_email))
+    except UnicodeEncodeError:  # an address outside ASCII: check_email reads it, a header cannot carry it
+        raise RenderError(f"bericht {message.key}: een e-mailadres buiten ASCII kan niet worden verstuurd "
+                          f"({message.recipient_email})") from None
     msg["Subject"] = _one_line(message.subject)
     msg["Date"] = format_datetime(as_amsterdam(now).replace(microsecond=0))
     msg["Message-ID"] = message_id(message.key)

@@ -1127,13 +1127,16 @@ class Claim:
 def claim_messages(session: Session, claims: Sequence[Claim], *, now: datetime, lease_seconds: float) -> set[str]:
     """Record an attempt on each row before sending: ``sending``, attempts + 1, held for ``lease_seconds`` of the
     database's real time. The ids claimed: a row another dispatcher changed since it was read is theirs and is left
-    out. One statement a row, in the caller's transaction (its commit puts them all on record at once)."""
+    out, and so is a row read as ``sending`` whose lease holds again (its dispatcher, stalled past the lease when it
+    was read, renewed it since and is sending it). One statement a row, in the caller's transaction (its commit puts
+    them all on record at once)."""
     t = OutboxRow.__table__  # type: ignore[attr-defined]
     claimed: set[str] = set()
+    lease_over = sa.or_(t.c.status != "sending", t.c.lease_until.is_(None), t.c.lease_until < database_now(session))
     for claim in claims:
         result = session.connection().execute(
             t.update()
-            .where(t.c.id == claim.row_id, t.c.status == claim.status, t.c.attempts == claim.attempts)
+            .where(t.c.id == claim.row_id, t.c.status == claim.status, t.c.attempts == claim.attempts, lease_over)
             .values(status="sending", attempts=claim.attempts + 1, last_attempt_at=now, message_id=claim.message_id,
                     recipient_email=claim.recipient_email, next_attempt_at=None,
                     lease_until=database_now(session, lease_seconds)))

@@ -13,8 +13,10 @@ Invariants:
   twice; a chunk still sending at half its lease records what went and renews the lease of the rest. A crash
   between sending and recording leaves the rows in ``sending`` (at most a chunk's); the next dispatch after the
   lease sends them again with the same ``Message-ID`` (derived from the key), so a mail client shows one
-  message, and the ``.eml`` channel overwrites the same file. An error or an interrupt is no crash: what went is
-  recorded, the claims not yet sent released (the message being sent stays claimed: it may have left).
+  message, and the ``.eml`` channel overwrites the same file; the attempt of each row claimed but not yet sent
+  counts (on its last attempt such a row ends ``failed``, "may have been delivered", as one interrupted while
+  sending does). An error or an interrupt is no crash: what went is recorded, the claims not yet sent released
+  (the message being sent stays claimed: it may have left).
 - A message without a usable address is never attempted: it stays ``pending`` with the reason in
   ``last_error``, and the care group's officers (else the care group's address) get one
   ``missing_address`` notice per recipient lacking an address, whose key makes it once, however
@@ -30,6 +32,7 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -118,7 +121,7 @@ def dispatch_outbox(
     workers: int | None = None,
 ) -> DispatchReport:
     """Send every message due at ``now`` (at most ``limit``); see the module's invariants. ``workers``: processes
-    that render a round of ``PARALLEL_FROM`` messages or more (None: one a core, at most four; 0: none)."""
+    that render a round of ``PARALLEL_FROM`` messages or more (None: one a core, at most four; 0 or 1: none)."""
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     now = as_amsterdam(now)
@@ -200,10 +203,17 @@ def _deliver(services: Services, channel: Channel, chunk: list[_Due], registry: 
                 unsent = [d for d in unsent if d.row.id in held]
                 renew_at = time.monotonic() + lease.total_seconds() / 2
                 continue
-            due = unsent.pop(0)  # out of ``unsent`` before it goes: interrupted in ``send``, it stays claimed
+            due = unsent[0]
             try:
-                channel.send(due.rendered())
-            except (DeliveryError, RenderError) as exc:
+                message = due.rendered()  # interrupted while waiting for it, the claim is released
+            except RenderError as exc:
+                failed.append((unsent.pop(0), exc))
+                continue
+            # out of ``unsent`` before it goes: interrupted in ``send``, it stays claimed (it may have left)
+            unsent.pop(0)
+            try:
+                channel.send(message)
+            except DeliveryError as exc:
                 failed.append((due, exc))
             else:
                 sent.append(due)
@@ -217,6 +227,8 @@ def _record(services: Services, sent: list[_Due], failed: list[tuple[_Due, Deliv
     """In one transaction: the outcomes of what was attempted, the claims of ``unsent`` released, and those of
     ``renew`` held for another lease (the ids still held are returned)."""
     held: set[str] = set()
+    told: list[tuple[list[Problem], Problem]] = []  # (report list, problem): reported once the outcomes are committed
+    notices = 0
     with services.session() as s:
         repo.mark_all_sent(s, [(d.row.id, d.row.attempts + 1) for d in sent], now)
         for due, exc in failed:
@@ -226,22 +238,26 @@ def _record(services: Services, sent: list[_Due], failed: list[tuple[_Due, Deliv
                 # message and tell the officers, who correct the address in the registry
                 reason = f"{REFUSED}{address}: {error}"
                 repo.mark_refused(s, row.id, reason, attempts=attempts)
-                notices = missing_address_messages(row, reason, registry, refused=address)
-                report.notices_queued += repo.add_messages(s, notices, created_at=now)
-                report.held.append(Problem(row.key, row.agb_code, row.recipient_name, reason, kind=row.kind))
+                notices += repo.add_messages(s, missing_address_messages(row, reason, registry, refused=address),
+                                             created_at=now)
+                told.append((report.held, Problem(row.key, row.agb_code, row.recipient_name, reason, kind=row.kind)))
             elif attempts >= max_attempts:
                 repo.mark_failed(s, row.id, f"opgegeven na {attempts} pogingen: {error}", attempts=attempts)
-                report.failed.append(Problem(row.key, row.agb_code, address, error, kind=row.kind))
+                told.append((report.failed, Problem(row.key, row.agb_code, address, error, kind=row.kind)))
             else:
                 retry_at = now + backoff * 2 ** (attempts - 1)
                 repo.mark_retry(s, row.id, error, retry_at, attempts=attempts)
-                report.retrying.append(Problem(row.key, row.agb_code, address, error, retry_at, kind=row.kind))
+                told.append((report.retrying, Problem(row.key, row.agb_code, address, error, retry_at,
+                                                      kind=row.kind)))
         for due in unsent:
             repo.release_claim(s, due.row)
         if renew is not None:
             held = repo.renew_claims(s, [(d.row.id, d.row.attempts + 1) for d in renew[0]],
                                      lease_seconds=renew[1].total_seconds())
         s.commit()
+    report.notices_queued += notices
+    for into, problem in told:
+        into.append(problem)
     for due in sent:
         report.sent.append(due.row.key)
         report.sent_to.append((due.row.agb_code, due.row.kind, f"{due.row.recipient_name} <{due.address}>"))
@@ -254,6 +270,19 @@ CHUNK = 50  # messages claimed in one transaction, and their outcomes recorded i
 PARALLEL_FROM = 200  # a round of this many messages or more is rendered by worker processes
 AHEAD = 4  # chunks rendered by the workers ahead of the one being sent
 GROUP = 16  # most messages of one payload a worker renders in one go
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, which a container's CPU set limits), else all."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _ignore_interrupts() -> None:
+    """A worker leaves Ctrl-C to the dispatcher (the same process group gets it), which finishes its chunk."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @dataclass
@@ -281,7 +310,7 @@ class _Renderer:
 
     def __init__(self, *, mail_from: str, now: datetime, care_group: str, workers: int | None) -> None:
         self.mail_from, self.now, self.care_group = mail_from, now, care_group
-        self.workers = min(os.cpu_count() or 1, 4) if workers is None else workers
+        self.workers = min(_cores(), 4) if workers is None else workers
         self.pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> _Renderer:
@@ -302,7 +331,8 @@ class _Renderer:
                        for (row, address), message in zip(sendable[i:i + CHUNK], messages[i:i + CHUNK], strict=True)]
             return
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_ignore_interrupts)
         pool = self.pool
         groups: list[tuple[int, int]] = []  # [start, end) of consecutive messages with one payload
         for i, message in enumerate(messages):

@@ -400,6 +400,11 @@ def test_a_large_dispatch_rendered_by_worker_processes_delivers_what_rendering_i
     # chunks of seven that split such a group, and one message whose payload cannot be rendered
     monkeypatch.setattr(outbox, "PARALLEL_FROM", 2)
     monkeypatch.setattr(outbox, "CHUNK", 7)
+
+    def not_here(*_: object) -> None:
+        raise AssertionError("rendered in the dispatcher, not by a worker")
+
+    monkeypatch.setattr(outbox._Renderer, "_inline", not_here)
     imports.load_registry(services, registry())
     messages = [dataclasses.replace(m, key=f"{m.key}-{n}") for m in sample_messages().values() for n in range(3)]
     broken = dataclasses.replace(sample_messages()["board_left"], key="zonder-gegevens", payload={})
@@ -446,3 +451,28 @@ def test_a_chunk_still_sending_at_half_its_lease_holds_its_messages_from_a_secon
     assert channel.second is not None and channel.second.sent == [] and channel.second.skipped == 0
     assert first.sent == [m.key for m in messages] and channel.sends == 4
     assert {r.status for r in outbox_rows(services)} == {"sent"}
+
+
+def test_a_row_read_as_stranded_is_not_claimed_once_its_dispatcher_has_renewed_its_lease(services: Services) -> None:
+    # dispatcher A claimed the message and stalled past its lease; B read it as stranded; A came back and renewed
+    # its lease before B got to claim it: B must leave it to A, who is sending it
+    imports.load_registry(services, registry())
+    queue(services, sample_messages()["board_progress"])
+    (row,) = outbox_rows(services)
+    with services.session() as s:
+        assert repo.claim_message(s, row.id, expected_status="pending", expected_attempts=0, now=T, message_id="m",
+                                  recipient_email="bestuur@cohaesie.example", lease_seconds=0)
+        s.commit()
+    time.sleep(1.1)  # the lease is judged by the database's clock, in whole seconds on SQLite
+    with services.session() as s:
+        (stranded,) = repo.due_messages(s, T)
+    assert (stranded.status, stranded.attempts) == ("sending", 1)
+    with services.session() as s:
+        assert repo.renew_claims(s, [(row.id, 1)], lease_seconds=300) == {row.id}
+        s.commit()
+    with services.session() as s:
+        claim = repo.Claim(row.id, stranded.status, stranded.attempts, "m", "bestuur@cohaesie.example")
+        assert repo.claim_messages(s, [claim], now=T, lease_seconds=300) == set()
+        s.commit()
+    (after,) = outbox_rows(services)
+    assert (after.status, after.attempts) == ("sending", 1)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -65,6 +66,18 @@ def test_a_pack_made_from_the_fonts_parsed_once_is_byte_for_byte_the_one_add_fon
     parsed = [conversation_pack_pdf(payload, MADE, support), board_report_pdf(board_digest(), MADE),
               conversation_pack_pdf(invitation(), MADE)]
     assert reused == parsed and "Ωmega Жуков" in pdf_text(reused[0])
+
+
+def test_packs_and_reports_made_at_once_in_several_threads_are_each_what_one_alone_gives() -> None:
+    # the workspace's downloads run in threads: documents made at the same moment share no font state they write
+    payloads = [dict(invitation(), practice=dict(invitation()["practice"], name=f"Huisartsenpraktijk {n}"))
+                for n in range(6)]
+    alone = [conversation_pack_pdf(p, MADE) for p in payloads] + [board_report_pdf(board_digest(), MADE)] * 6
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        for _ in range(3):
+            at_once = list(pool.map(lambda n: conversation_pack_pdf(payloads[n], MADE) if n < 6
+                                    else board_report_pdf(board_digest(), MADE), range(12)))
+            assert at_once == alone
 
 
 def test_a_figure_over_too_few_patients_is_printed_as_such_not_as_a_bare_percentage() -> None:
