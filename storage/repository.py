@@ -1099,15 +1099,21 @@ def database_now(session: Session, plus_seconds: float = 0) -> Any:
     return sa.func.strftime("%Y-%m-%d %H:%M:%f000", "now", f"{seconds:+d} seconds")
 
 
-def due_messages(session: Session, now: datetime, *, limit: int | None = None) -> list[OutboxRow]:
+def due_messages(session: Session, now: datetime, *, limit: int | None = None,
+                 after: tuple[datetime, str] | None = None) -> list[OutboxRow]:
     """Rows to deliver at ``now``: pending ones whose next attempt is due, and ones a crashed dispatcher left in
-    ``sending`` once their lease has ended in real time, oldest first."""
+    ``sending`` once their lease has ended in real time, oldest first (by ``created_at``, then ``key``); ``after``
+    a row's (``created_at``, ``key``): only the rows after it, for reading them a page at a time."""
     pending = sa.and_(col(OutboxRow.status) == "pending",
                       sa.or_(col(OutboxRow.next_attempt_at).is_(None), col(OutboxRow.next_attempt_at) <= now))
     stranded = sa.and_(col(OutboxRow.status) == "sending",
                        sa.or_(col(OutboxRow.lease_until).is_(None), col(OutboxRow.lease_until) < database_now(session)))
     query = (select(OutboxRow).where(sa.or_(pending, stranded))
              .order_by(col(OutboxRow.created_at), col(OutboxRow.key)))
+    if after is not None:  # compared column by column, so that the moment is bound as the column stores it
+        created, key = after
+        query = query.where(sa.or_(col(OutboxRow.created_at) > created,
+                                   sa.and_(col(OutboxRow.created_at) == created, col(OutboxRow.key) > key)))
     if limit is not None:
         query = query.limit(limit)
     return list(session.exec(query).all())

@@ -476,3 +476,25 @@ def test_a_row_read_as_stranded_is_not_claimed_once_its_dispatcher_has_renewed_i
         s.commit()
     (after,) = outbox_rows(services)
     assert (after.status, after.attempts) == ("sending", 1)
+
+
+def test_due_messages_read_a_page_at_a_time_all_go_once_with_the_notices_queued_on_the_way(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pages of three rows, chunks of two; De Linde has no address, so some messages are held and the officers'
+    # notices about them are queued while the dispatch runs, at its moment, before the messages queued an hour
+    # later (an operator's earlier --now): they are read in a second pass and go in the same dispatch
+    monkeypatch.setattr(outbox, "PAGE", 3)
+    monkeypatch.setattr(outbox, "CHUNK", 2)
+    imports.load_registry(services, registry(linde_email=None))
+    samples = {kind: m for kind, m in sample_messages().items() if kind != "missing_address"}
+    queue(services, *samples.values(), at=T + timedelta(hours=1))
+    channel = EmlFolderChannel(tmp_path / "outbox")
+    report = dispatch(services, channel, T)
+    held = {p.key for p in report.held}
+    notices = {r.key for r in outbox_rows(services) if r.kind == "missing_address"}
+    assert held and notices and report.notices_queued == len(notices)
+    assert sorted(report.sent) == sorted(({m.key for m in samples.values()} - held) | notices)
+    assert len(list(channel.folder.glob("*.eml"))) == len(report.sent)
+    again = dispatch(services, channel, T + timedelta(hours=1))
+    assert again.sent == [] and {p.key for p in again.held} == held and again.notices_queued == 0
