@@ -56,7 +56,7 @@ class Rendered:
     @property
     def international(self) -> bool:
         """An address outside ASCII: SMTP must be asked for SMTPUTF8, and the headers carry UTF-8 (RFC 6531)."""
-        return not (self.sender.isascii() and self.recipient.isascii())
+        return _international(self.sender, self.recipient)
 
     @classmethod
     def of(cls, msg: EmailMessage) -> Rendered:
@@ -67,8 +67,12 @@ class Rendered:
         sender = next((a for _, a in getaddresses([str(msg.get("From", ""))]) if a), "")
         recipient = next((a for _, a in getaddresses([str(msg.get("To", ""))]) if a), "")
         key = msg.get(KEY_HEADER) or msg.get("Message-ID")
-        data = message_bytes(msg, utf8=not (sender.isascii() and recipient.isascii()))
+        data = message_bytes(msg, utf8=_international(sender, recipient))
         return cls(key=str(key) if key else None, sender=sender, recipient=recipient, data=data)
+
+
+def _international(*addresses: str) -> bool:
+    return not all(address.isascii() for address in addresses)
 
 
 def rendered(msg: EmailMessage | Rendered) -> Rendered:

@@ -1151,13 +1151,6 @@ def claim_messages(session: Session, claims: Sequence[Claim], *, now: datetime, 
     return claimed
 
 
-def claim_message(session: Session, row_id: str, *, expected_status: str, expected_attempts: int, now: datetime,
-                  message_id: str, recipient_email: str, lease_seconds: float) -> bool:
-    """``claim_messages`` of one row: False when another dispatcher changed it since it was read (it is theirs)."""
-    claim = Claim(row_id, expected_status, expected_attempts, message_id, recipient_email)
-    return bool(claim_messages(session, [claim], now=now, lease_seconds=lease_seconds))
-
-
 def release_claim(session: Session, row: OutboxRow) -> None:
     """Undo this dispatcher's claim on ``row`` (as it was read before the claim) when it stops before sending it:
     the row is as it was, due to the next dispatch, without an attempt counted."""
@@ -1189,10 +1182,6 @@ def _claimed(row_id: str, attempts: int) -> sa.ColumnElement[bool]:
     claim was taken over after a stall must not overwrite the new owner's outcome."""
     return sa.and_(col(OutboxRow.id) == row_id, col(OutboxRow.status) == "sending",
                    col(OutboxRow.attempts) == attempts)
-
-
-def mark_sent(session: Session, row_id: str, now: datetime, *, attempts: int) -> None:
-    mark_all_sent(session, [(row_id, attempts)], now)
 
 
 def mark_all_sent(session: Session, sent: Sequence[tuple[str, int]], now: datetime) -> None:

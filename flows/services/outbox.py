@@ -350,26 +350,23 @@ class _Renderer:
                 groups[-1] = (groups[-1][0], i + 1)
             else:
                 groups.append((i, i + 1))
-        futures: dict[int, Future[list[Rendered | RenderError]]] = {}  # by group, from submitted to let go
-
-        def submit_through(last: int) -> None:  # every group that starts at or before message ``last``
-            while len(groups) > (g := len(futures) + released) and groups[g][0] <= last:
-                start, end = groups[g]
-                futures[g] = pool.submit(render_all, messages[start:end], mail_from=self.mail_from, now=self.now,
-                                         care_group=self.care_group)
-
-        def result(group: int, position: int) -> Rendered | RenderError:
-            return futures[group].result()[position]
-
-        where = [(g, i - start) for g, (start, end) in enumerate(groups) for i in range(start, end)]
-        released = 0  # groups whose messages have all been sent: their renderings let go (a round may be 40,000)
+        # by message: its share of its group's rendering, from the group's submission until the message is sent
+        # (a rendering is let go with its last message)
+        slots: dict[int, tuple[Future[list[Rendered | RenderError]], int]] = {}
+        submitted = 0  # groups handed to the workers
         for i in range(0, len(messages), CHUNK):
-            submit_through(i + (1 + AHEAD) * CHUNK - 1)
-            yield [_Due(row, address, functools.partial(result, *where[j]))
+            while submitted < len(groups) and groups[submitted][0] < i + (1 + AHEAD) * CHUNK:
+                start, end = groups[submitted]
+                future = pool.submit(render_all, messages[start:end], mail_from=self.mail_from, now=self.now,
+                                     care_group=self.care_group)
+                slots.update((start + position, (future, position)) for position in range(end - start))
+                submitted += 1
+            yield [_Due(row, address, functools.partial(_share, *slots.pop(j)))
                    for j, (row, address) in enumerate(sendable[i:i + CHUNK], start=i)]
-            while released < len(groups) and groups[released][1] <= i + CHUNK:
-                del futures[released]
-                released += 1
+
+
+def _share(future: Future[list[Rendered | RenderError]], position: int) -> Rendered | RenderError:
+    return future.result()[position]
 
 
 held_by_practice = held_messages_by_practice  # reasons messages wait for an address, per practice

@@ -460,8 +460,8 @@ def test_a_row_read_as_stranded_is_not_claimed_once_its_dispatcher_has_renewed_i
     queue(services, sample_messages()["board_progress"])
     (row,) = outbox_rows(services)
     with services.session() as s:
-        assert repo.claim_message(s, row.id, expected_status="pending", expected_attempts=0, now=T, message_id="m",
-                                  recipient_email="bestuur@cohaesie.example", lease_seconds=0)
+        assert repo.claim_messages(s, [repo.Claim(row.id, "pending", 0, "m", "bestuur@cohaesie.example")], now=T,
+                                   lease_seconds=0)
         s.commit()
     time.sleep(1.1)  # the lease is judged by the database's clock, in whole seconds on SQLite
     with services.session() as s:
