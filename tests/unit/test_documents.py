@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import openpyxl
 import pypdfium2 as pdfium
 import pytest
+from fontTools import subset as ftsubset
 
 from domain.indicator_views import IndicatorLine
 from domain.indicators import IndicatorKey
@@ -66,6 +68,35 @@ def test_a_pack_made_from_the_fonts_parsed_once_is_byte_for_byte_the_one_add_fon
     parsed = [conversation_pack_pdf(payload, MADE, support), board_report_pdf(board_digest(), MADE),
               conversation_pack_pdf(invitation(), MADE)]
     assert reused == parsed and "Ωmega Жуков" in pdf_text(reused[0])
+
+
+def test_a_second_pack_with_the_same_glyphs_takes_the_fonts_subset_made_for_the_first_and_is_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    subset = ftsubset.Subsetter.subset
+    made: list[str] = []
+
+    def counted(self: ftsubset.Subsetter, font: Any) -> None:
+        made.append(type(font).__name__)
+        subset(self, font)
+
+    monkeypatch.setattr(ftsubset.Subsetter, "subset", counted)
+    monkeypatch.setattr(pdf._CachingSubsetter, "made", OrderedDict())
+    first = conversation_pack_pdf(invitation(), MADE)
+    assert made == ["_ShippedTTFont", "_ShippedTTFont"]  # DejaVu Sans and its bold, subset for the first pack
+    again = [conversation_pack_pdf(invitation(), MADE) for _ in range(3)]
+    assert made == ["_ShippedTTFont", "_ShippedTTFont"] and again == [first] * 3  # remembered, the same bytes
+    other = dict(invitation(), practice=dict(invitation()["practice"], name="Praktijk Øst"))
+    conversation_pack_pdf(other, MADE)
+    assert len(made) == 3  # a glyph more (Ø) in the regular font: its subset made anew, the bold one remembered
+
+    def parse_each_time(doc: pdf._Document) -> None:
+        for style, path in pdf.SHIPPED_FONTS.items():
+            doc.add_font("DejaVu", style, str(path))
+
+    monkeypatch.setattr(pdf._Document, "add_shipped_fonts", parse_each_time)
+    assert conversation_pack_pdf(invitation(), MADE) == first
+    assert made[3:] == ["TTFont", "TTFont"]  # fpdf2's own fonts are subset by fontTools as ever
 
 
 def test_packs_and_reports_made_at_once_in_several_threads_are_each_what_one_alone_gives() -> None:
