@@ -12,12 +12,15 @@ again replaces the file instead of adding a second copy.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
 import smtplib
 import ssl
 import tempfile
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -81,6 +84,23 @@ def rendered(msg: EmailMessage | Rendered) -> Rendered:
 
 class Channel(Protocol):
     def send(self, msg: EmailMessage | Rendered) -> None: ...
+
+
+def send_all(channel: Channel, messages: Sequence[Rendered]) -> list[DeliveryError | None]:
+    """Send each message: for each, in order, None (sent) or why it was not. A channel that sends several at once
+    (``send_many``, the folder's) does; another sends them one by one."""
+    many = getattr(channel, "send_many", None)
+    if many is not None:
+        return list(many(messages))
+    outcomes: list[DeliveryError | None] = []
+    for message in messages:
+        try:
+            channel.send(message)
+        except DeliveryError as exc:
+            outcomes.append(exc)
+        else:
+            outcomes.append(None)
+    return outcomes
 
 
 def message_bytes(msg: EmailMessage, *, utf8: bool = False) -> bytes:
@@ -239,3 +259,28 @@ class EmlFolderChannel:
                 raise
         except OSError as exc:
             raise DeliveryError(f"map {self.folder} niet beschrijfbaar: {exc.strerror or exc}") from exc
+
+    def send_many(self, messages: Sequence[Rendered]) -> list[DeliveryError | None]:
+        """Each message written as ``send`` writes it, several at a time: a file is on disk before it counts as
+        sent (``fsync``), and waiting for the disk is nearly all of writing one (on this project's machine 0.33-0.56
+        ms a file one after another, 0.03 ms without the ``fsync``); files written at once wait together (0.27-0.45
+        ms a file with eight writers, ``benchmarks/README.md``)."""
+        def one(message: Rendered) -> DeliveryError | None:
+            try:
+                self.send(message)
+            except DeliveryError as exc:
+                return exc
+            return None
+
+        if len(messages) < 2:
+            return [one(m) for m in messages]
+        return list(_writers().map(one, messages))
+
+
+@functools.cache
+def _writers() -> ThreadPoolExecutor:
+    """The threads that write a folder channel's files (waiting on the disk, not on Python)."""
+    return ThreadPoolExecutor(WRITERS, thread_name_prefix="eml")
+
+
+WRITERS = 8

@@ -1093,8 +1093,11 @@ def record_engine_run(session: Session, moment: datetime, *, transitions: int, m
 def database_now(session: Session, plus_seconds: float = 0) -> Any:
     """The database's own time (UTC, as the moment columns store it), ``plus_seconds`` later: leases are judged
     by it, one clock for every dispatcher on every machine, never a caller's logical moment."""
-    seconds = int(plus_seconds)
-    if session.get_bind().dialect.name == "postgresql":
+    return _database_now(session.get_bind().dialect.name, int(plus_seconds))
+
+
+def _database_now(dialect: str, seconds: int) -> Any:
+    if dialect == "postgresql":
         return sa.text(f"(timezone('utc', now()) + interval '{seconds} seconds')")
     return sa.func.strftime("%Y-%m-%d %H:%M:%f000", "now", f"{seconds:+d} seconds")
 
@@ -1134,21 +1137,33 @@ def claim_messages(session: Session, claims: Sequence[Claim], *, now: datetime, 
     """Record an attempt on each row before sending: ``sending``, attempts + 1, held for ``lease_seconds`` of the
     database's real time. The ids claimed: a row another dispatcher changed since it was read is theirs and is left
     out, and so is a row read as ``sending`` whose lease holds again (its dispatcher, stalled past the lease when it
-    was read, renewed it since and is sending it). One statement a row, in the caller's transaction (its commit puts
-    them all on record at once)."""
+    was read, renewed it since and is sending it). One statement, run once a row (each run's count says whether
+    that row was claimed), in the caller's transaction (its commit puts them all on record at once)."""
+    statement = _claim_statement(session.get_bind().dialect.name, int(lease_seconds))
+    params = [{"c_id": c.row_id, "c_status": c.status, "c_attempts": c.attempts, "c_attempt": c.attempts + 1,
+               "c_now": now, "c_message_id": c.message_id, "c_to": c.recipient_email} for c in claims]
+    counts = driver.execute_each(session, statement, params)
+    if counts is None:  # not on SQLite: the same statement through SQLAlchemy
+        connection = session.connection()
+        counts = [connection.execute(statement, p).rowcount for p in params]
+    return {claim.row_id for claim, count in zip(claims, counts, strict=True) if count == 1}
+
+
+@functools.lru_cache(maxsize=16)
+def _claim_statement(dialect: str, lease_seconds: int) -> Any:
+    """The claim of one row (``claim_messages``), built once per database and lease: the driver's plan of a
+    statement is kept by the statement (``storage.driver``)."""
     t = OutboxRow.__table__  # type: ignore[attr-defined]
-    claimed: set[str] = set()
-    lease_over = sa.or_(t.c.status != "sending", t.c.lease_until.is_(None), t.c.lease_until < database_now(session))
-    for claim in claims:
-        result = session.connection().execute(
-            t.update()
-            .where(t.c.id == claim.row_id, t.c.status == claim.status, t.c.attempts == claim.attempts, lease_over)
-            .values(status="sending", attempts=claim.attempts + 1, last_attempt_at=now, message_id=claim.message_id,
-                    recipient_email=claim.recipient_email, next_attempt_at=None,
-                    lease_until=database_now(session, lease_seconds)))
-        if result.rowcount == 1:
-            claimed.add(claim.row_id)
-    return claimed
+    lease_over = sa.or_(t.c.status != "sending", t.c.lease_until.is_(None),
+                        t.c.lease_until < _database_now(dialect, 0))
+    return (t.update()
+            .where(t.c.id == sa.bindparam("c_id"), t.c.status == sa.bindparam("c_status"),
+                   t.c.attempts == sa.bindparam("c_attempts"), lease_over)
+            .values(status="sending", attempts=sa.bindparam("c_attempt", type_=t.c.attempts.type),
+                    last_attempt_at=sa.bindparam("c_now", type_=t.c.last_attempt_at.type),
+                    message_id=sa.bindparam("c_message_id", type_=t.c.message_id.type),
+                    recipient_email=sa.bindparam("c_to", type_=t.c.recipient_email.type), next_attempt_at=None,
+                    lease_until=_database_now(dialect, lease_seconds)))
 
 
 def release_claim(session: Session, row: OutboxRow) -> None:

@@ -18,7 +18,8 @@ Invariants:
   message, and the ``.eml`` channel overwrites the same file; the attempt of each row claimed but not yet sent
   counts (on its last attempt such a row ends ``failed``, "may have been delivered", as one interrupted while
   sending does). An error or an interrupt is no crash: what went is recorded, the claims not yet sent released
-  (the message being sent stays claimed: it may have left).
+  (the message being sent stays claimed: it may have left; the folder channel writes ``BATCH`` files at once,
+  and those being written stay claimed alike).
 - A message without a usable address is never attempted: it stays ``pending`` with the reason in
   ``last_error``, and the care group's officers (else the care group's address) get one
   ``missing_address`` notice per recipient lacking an address, whose key makes it once, however
@@ -51,7 +52,15 @@ from flows.services.context import Services
 from flows.services.queries import held_messages_by_practice
 from flows.services.settings import Settings
 from notifications.addresses import resolve_address
-from notifications.channels import Channel, DeliveryError, EmlFolderChannel, Rendered, SmtpChannel, message_bytes
+from notifications.channels import (
+    Channel,
+    DeliveryError,
+    EmlFolderChannel,
+    Rendered,
+    SmtpChannel,
+    message_bytes,
+    send_all,
+)
 from notifications.compose import missing_address_messages
 from notifications.rendering import RenderError, message_id, render, render_all
 from storage import repository as repo
@@ -197,6 +206,9 @@ def _deliver(services: Services, channel: Channel, chunk: list[_Due], registry: 
             now=now, lease_seconds=lease.total_seconds())
         s.commit()  # the attempts are on record before anything leaves
     renew_at = time.monotonic() + lease.total_seconds() / 2
+    # a channel that sends several at once (the folder's) is given a batch; another one message at a time, so that
+    # the lease is looked at between any two messages (an SMTP server may take its time over each)
+    batch = BATCH if getattr(channel, "send_many", None) is not None else 1
     sent: list[_Due] = []
     failed: list[tuple[_Due, DeliveryError | RenderError]] = []
     unsent = [d for d in chunk if d.row.id in claimed]
@@ -212,20 +224,20 @@ def _deliver(services: Services, channel: Channel, chunk: list[_Due], registry: 
                 unsent = [d for d in unsent if d.row.id in held]
                 renew_at = time.monotonic() + lease.total_seconds() / 2
                 continue
-            due = unsent[0]
-            try:
-                message = due.rendered()  # interrupted while waiting for it, the claim is released
-            except RenderError as exc:
-                failed.append((unsent.pop(0), exc))
-                continue
-            # out of ``unsent`` before it goes: interrupted in ``send``, it stays claimed (it may have left)
-            unsent.pop(0)
-            try:
-                channel.send(message)
-            except DeliveryError as exc:
-                failed.append((due, exc))
-            else:
-                sent.append(due)
+            ready: list[tuple[_Due, Rendered]] = []
+            while len(ready) < batch and len(ready) < len(unsent):
+                due = unsent[len(ready)]
+                try:
+                    ready.append((due, due.rendered()))  # interrupted while waiting for it, the claims are released
+                except RenderError as exc:
+                    failed.append((unsent.pop(len(ready)), exc))
+            # out of ``unsent`` before they go: interrupted in sending, they stay claimed (they may have left)
+            del unsent[:len(ready)]
+            for (due, _), outcome in zip(ready, send_all(channel, [m for _, m in ready]), strict=True):
+                if outcome is None:
+                    sent.append(due)
+                else:
+                    failed.append((due, outcome))
     finally:
         _record(services, sent, failed, unsent, registry, now, report, max_attempts=max_attempts, backoff=backoff)
 
@@ -277,6 +289,7 @@ def _record(services: Services, sent: list[_Due], failed: list[tuple[_Due, Deliv
 
 PAGE = 2_000  # due rows read at once (a round of 40,000 read whole held 700 MB)
 CHUNK = 50  # messages claimed in one transaction, and their outcomes recorded in the next
+BATCH = 16  # messages handed at once to a channel that sends several at a time (``send_many``)
 PARALLEL_FROM = 200  # a round of this many messages or more is rendered by worker processes
 AHEAD = 4  # chunks rendered by the workers ahead of the one being sent
 GROUP = 16  # most messages of one payload a worker renders in one go

@@ -8,7 +8,7 @@ import email
 import email.policy
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -28,7 +28,7 @@ from flows.services.context import Services
 from flows.services.outbox import DispatchReport, channel_from_settings, dispatch_outbox, held_by_practice
 from flows.services.settings import Settings
 from flows.testing.scenario import Scenario
-from notifications.channels import Channel, EmlFolderChannel, Rendered, SmtpChannel
+from notifications.channels import Channel, DeliveryError, EmlFolderChannel, Rendered, SmtpChannel
 from notifications.rendering import render, sample_messages
 from storage import repository as repo
 from storage.database import sqlite_url
@@ -476,6 +476,37 @@ def test_a_row_read_as_stranded_is_not_claimed_once_its_dispatcher_has_renewed_i
         s.commit()
     (after,) = outbox_rows(services)
     assert (after.status, after.attempts) == ("sending", 1)
+
+
+class CrashWhileWritingABatch(EmlFolderChannel):
+    """Writes the files of its first batch, then dies before the dispatcher hears how they went."""
+
+    def send_many(self, messages: Sequence[Rendered]) -> list[DeliveryError | None]:
+        super().send_many(messages)
+        raise SimulatedCrash
+
+
+def test_files_written_a_batch_at_a_time_stay_claimed_when_the_process_dies_and_the_rest_is_released(
+    services: Services, tmp_path: Path
+) -> None:
+    # twenty messages claimed in one chunk; the folder channel is handed sixteen at once and the process dies
+    # while writing them: those sixteen may be on disk, so they stay claimed (sent again once the lease has ended,
+    # into the same files); the four not yet handed over never left, so their claims are released
+    imports.load_registry(services, registry())
+    messages = [dataclasses.replace(sample_messages()["board_progress"], key=f"voortgang-{n:02d}") for n in range(20)]
+    queue(services, *messages)
+    with pytest.raises(SimulatedCrash):
+        dispatch(services, CrashWhileWritingABatch(tmp_path / "outbox"), T, workers=0)
+    rows = outbox_rows(services)
+    assert [(r.status, r.attempts) for r in rows] == [("sending", 1)] * outbox.BATCH + [("pending", 0)] * 4
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == outbox.BATCH
+    with services.session() as s:  # the lease runs out
+        s.execute(sa.update(OutboxRow).values(lease_until=repo.database_now(s, -1)))
+        s.commit()
+    channel = EmlFolderChannel(tmp_path / "outbox")
+    again = dispatch(services, channel, T + timedelta(minutes=10), workers=0)
+    assert sorted(again.sent) == [m.key for m in messages] and len(again.resent) == outbox.BATCH
+    assert len(list(channel.folder.iterdir())) == 20 and {r.status for r in outbox_rows(services)} == {"sent"}
 
 
 def test_due_messages_read_a_page_at_a_time_all_go_once_with_the_notices_queued_on_the_way(

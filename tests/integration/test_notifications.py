@@ -19,7 +19,15 @@ from domain.clock import AMSTERDAM
 from domain.messages import OutboxMessage
 from flows.services.outbox import channel_from_settings
 from flows.services.settings import Settings
-from notifications.channels import DeliveryError, EmlFolderChannel, SmtpChannel, eml_name, message_bytes
+from notifications.channels import (
+    DeliveryError,
+    EmlFolderChannel,
+    Rendered,
+    SmtpChannel,
+    eml_name,
+    message_bytes,
+    send_all,
+)
 from notifications.rendering import KINDS, TEMPLATES, RenderError, message_id, render, sample_messages
 from tests.mailserver import MailServer, closed_port, running_mailserver
 
@@ -252,6 +260,23 @@ def test_eml_folder_writes_atomically_and_the_same_message_again_replaces_its_fi
     again = parsed(channel.path_for(first).read_bytes())
     assert again["Message-ID"] == first["Message-ID"] and again["Date"].datetime.hour == 9
     assert eml_name("a:b/c\\d e") != eml_name("a:b/c\\d_e")  # readable names never collide
+
+
+def test_files_written_several_at_once_are_each_what_one_write_gives_and_one_that_fails_fails_alone(
+    tmp_path: Path
+) -> None:
+    messages = [Rendered.of(render(sample(kind), mail_from=FROM, now=NOW)) for kind in sorted(KINDS)]
+    alone, together = EmlFolderChannel(tmp_path / "alone"), EmlFolderChannel(tmp_path / "together")
+    for message in messages:
+        alone.send(message)
+    blocked = together.path_for(messages[3])
+    blocked.mkdir(parents=True)  # a folder where its file should go: that one cannot be written
+    outcomes = send_all(together, messages)
+    assert [i for i, o in enumerate(outcomes) if o is not None] == [3]
+    assert "niet beschrijfbaar" in str(outcomes[3])
+    for message in messages[:3] + messages[4:]:
+        assert together.path_for(message).read_bytes() == alone.path_for(message).read_bytes() == message.data
+    assert len(list(together.folder.iterdir())) == len(messages)  # no temporary files left behind
 
 
 def test_unwritable_outbox_folder_is_a_delivery_error_in_dutch(tmp_path: Path) -> None:
