@@ -3,7 +3,8 @@
 ``running_mailserver()`` starts one on a free port of 127.0.0.1 and stops it afterwards; ``refuse`` makes it
 answer the next N messages with ``reply`` (451, or a 550 a test sets); ``tls`` makes it speak STARTTLS
 (``starttls``) or implicit TLS (``tls``) with a self-signed certificate made with ``cryptography``, optionally
-requiring a login.
+requiring a login; ``idle_timeout`` is how long it waits for a client's next command before it answers 421 and
+closes the connection. Each message received says which connection it came over (``peer``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     content: bytes
+    peer: Any = None  # the client's end of the connection it came over
 
     @property
     def message(self) -> EmailMessage:
@@ -59,7 +61,8 @@ class Recorder:
             return self.reply
         content = envelope.original_content or envelope.content
         assert isinstance(content, bytes)
-        self.received.append(Received(str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos], content))
+        self.received.append(Received(str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos], content,
+                                      session.peer))
         return "250 2.0.0 OK"
 
     def to(self, address: str) -> list[Received]:
@@ -124,7 +127,7 @@ def _authenticator(user: str, password: str) -> Any:
 
 @contextmanager
 def running_mailserver(*, tls: str = "none", folder: Path | None = None,
-                       login: tuple[str, str] | None = None) -> Iterator[MailServer]:
+                       login: tuple[str, str] | None = None, idle_timeout: float = 300) -> Iterator[MailServer]:
     recorder = Recorder()
     port = free_port()
     kwargs: dict[str, Any] = {}
@@ -142,6 +145,7 @@ def running_mailserver(*, tls: str = "none", folder: Path | None = None,
         kwargs.update(authenticator=_authenticator(*login), auth_require_tls=tls != "none")
     else:
         kwargs.update(auth_require_tls=False)
+    kwargs.update(timeout=idle_timeout)  # seconds the server waits for a client's next command, then 421 and closes
     controller = Controller(recorder, hostname=HOST, port=port, ready_timeout=5, **kwargs)
     controller.start()
     try:

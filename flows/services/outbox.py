@@ -58,6 +58,7 @@ from notifications.channels import (
     EmlFolderChannel,
     Rendered,
     SmtpChannel,
+    held,
     message_bytes,
     send_all,
 )
@@ -142,7 +143,8 @@ def dispatch_outbox(
     seen: set[str] = set()
     after: tuple[datetime, str] | None = None  # the last row read: the due rows are read a page at a time
     fresh = False  # whether this pass over the due rows has found one not seen before
-    with _Renderer(mail_from=mail_from, now=now, care_group=registry.care_group.name, workers=workers) as renderer:
+    with _Renderer(mail_from=mail_from, now=now, care_group=registry.care_group.name, workers=workers) as renderer, \
+            held(channel):  # an SMTP channel keeps one connection for the dispatch
         while limit is None or len(seen) < limit:
             with services.session() as s:
                 page = repo.due_messages(s, now, limit=PAGE, after=after)

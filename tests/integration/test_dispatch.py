@@ -247,6 +247,17 @@ def test_a_crash_on_the_last_attempt_ends_in_failed_not_in_endless_resending(
     assert (row.status, row.attempts) == ("failed", 1) and len(smtp.received) == 1
 
 
+def test_a_dispatch_sends_its_messages_over_one_connection_to_the_mail_server(
+    services: Services, smtp: MailServer
+) -> None:
+    imports.load_registry(services, registry())
+    messages = [dataclasses.replace(sample_messages()["board_progress"], key=f"voortgang-{n}") for n in range(5)]
+    queue(services, *messages)
+    report = dispatch(services, smtp_channel(smtp), T)
+    assert sorted(report.sent) == [m.key for m in messages] and len(smtp.received) == 5
+    assert len({r.peer for r in smtp.received}) == 1
+
+
 def test_a_server_that_refuses_twice_then_accepts_delivers_exactly_once(services: Services, smtp: MailServer) -> None:
     imports.load_registry(services, registry())
     queue(services, sample_messages()["meeting_invitation"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
+import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -284,6 +285,21 @@ def test_unwritable_outbox_folder_is_a_delivery_error_in_dutch(tmp_path: Path) -
     blocker.write_text("een bestand, geen map")
     with pytest.raises(DeliveryError, match="niet beschrijfbaar"):
         EmlFolderChannel(blocker).send(render(sample("board_left"), mail_from=FROM, now=NOW))
+
+
+def test_messages_sent_on_a_held_connection_share_it_and_one_the_server_closed_meanwhile_is_opened_anew() -> None:
+    with running_mailserver(idle_timeout=0.5) as server:
+        channel = SmtpChannel(server.host, server.port, timeout=5)
+        with channel.held():
+            for kind in ("board_left", "board_recovery"):
+                channel.send(render(sample(kind), mail_from=FROM, now=NOW))
+            time.sleep(1.0)  # the server gives up on the idle connection: 421, and closes it
+            channel.send(render(sample("board_progress"), mail_from=FROM, now=NOW))
+        channel.send(render(sample("board_digest"), mail_from=FROM, now=NOW))  # not held: a connection of its own
+    peers = [r.peer for r in server.received]
+    assert [r.message["X-Qualitycycle-Key"] for r in server.received] == [
+        sample(kind).key for kind in ("board_left", "board_recovery", "board_progress", "board_digest")]
+    assert peers[0] == peers[1] and len(set(peers)) == 3  # each message once; the third on a new connection
 
 
 def test_refusing_or_unreachable_smtp_server_is_a_delivery_error_in_dutch(smtp: MailServer) -> None:
