@@ -38,8 +38,7 @@ def recipient_nl(message: MessageLike) -> str:
 def resolve_address(message: MessageLike, registry: Registry) -> tuple[str | None, str | None]:
     """The address to send ``message`` to now, from the registry when it knows the recipient, else the
     queued one; and why not, when there is none or it is not the practice's own."""
-    practices = {p.agb_code: p for p in registry.practices}
-    practice = practices.get(message.agb_code) if message.agb_code else None
+    practice = registry.practices_by_code.get(message.agb_code) if message.agb_code else None
     current: str | None = None
     if message.recipient_role == "care_group":
         current = registry.care_group.email

@@ -662,8 +662,7 @@ def missing_address_messages(held: MessageLike, reason: str, registry: Registry,
     officers = [(o.name, o.email, "officer") for o in registry.officers if o.email]
     if not officers and registry.care_group.email:
         officers = [(registry.care_group.name, registry.care_group.email, "care_group")]
-    practices = {p.agb_code: p for p in registry.practices}
-    practice = practices.get(held.agb_code) if held.agb_code else None
+    practice = registry.practices_by_code.get(held.agb_code) if held.agb_code else None
     data = payload(MissingAddress(
         care_group=CareGroupPart(name=registry.care_group.name),
         practice=practice_part(practice) if practice else None,
