@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import EmailPolicy
@@ -174,8 +174,9 @@ class SmtpChannel:
         connection of its own per message (connect, EHLO, STARTTLS, login, QUIT) took 4.3 ms a message against
         1.0 ms on a held one (a server on this machine with STARTTLS and a login; against a server elsewhere each
         of those steps is a round trip more). After an error, or a pause of ``IDLE`` seconds (a server closes an
-        idle connection), the next message opens a new connection; a held connection the server has closed
-        under it is opened anew and the message tried once more on it."""
+        idle connection), the next message opens a new connection. A held connection found closed at a message's
+        first command (nothing of it has left) is opened anew and the message tried once more on it; a failure
+        later in a message is a failed attempt, as on a connection of its own (the server may have taken it)."""
         self._held = True
         try:
             yield
@@ -199,48 +200,25 @@ class SmtpChannel:
         self._smtp = smtp = self._smtp or self.connect()
         try:
             try:
-                refused = self._transmit(smtp, message)
-            except (smtplib.SMTPServerDisconnected, ConnectionError, smtplib.SMTPResponseException) as exc:
-                closed = not isinstance(exc, smtplib.SMTPResponseException) or exc.smtp_code == 421
-                if not (reused and closed):
-                    raise
-                # the server closed the held connection while it waited (an idle timeout: gone, or a 421 "closing
-                # the transmission channel" in answer to the message's first command): a new one, once
+                _transmit(smtp, message, held=reused)
+            except _HeldConnectionClosed:
+                # the server closed the held connection while it waited (gone, or a 421 "closing the transmission
+                # channel" in answer to the message's first command): nothing of the message left; a new one, once
                 self._drop(politely=False)
                 self._smtp = smtp = self.connect()
-                refused = self._transmit(smtp, message)
+                _transmit(smtp, message, held=False)
         except BaseException:
             self._drop(politely=False)  # a connection after an error is not trusted with the next message
             raise
         self._used = time.monotonic()
         if not self._held:
             self._drop()
-        if refused:  # some recipients refused, others accepted: with one recipient per message, not reached
-            codes = "; ".join(f"{rcpt}: {code} {_text(reply)}" for rcpt, (code, reply) in refused.items())
-            raise DeliveryError(f"{self._where} weigerde een ontvanger ({codes})",
-                                permanent=all(code >= 500 for code, _ in refused.values()))
-
-    @staticmethod
-    def _transmit(smtp: smtplib.SMTP, message: Rendered) -> dict[str, tuple[int, bytes]]:
-        options: tuple[str, ...] = ()
-        if message.international:  # as smtplib's send_message does for such a message
-            if not smtp.has_extn("smtputf8"):
-                raise smtplib.SMTPNotSupportedError("een adres buiten ASCII vraagt SMTPUTF8, dat de "
-                                                    "mailserver niet aanbiedt")
-            options = ("SMTPUTF8", "BODY=8BITMIME")
-        return smtp.sendmail(message.sender, [message.recipient], message.data, mail_options=options)
-
-    @property
-    def _where(self) -> str:
-        return f"mailserver {self.host}:{self.effective_port}"
 
     def send(self, msg: EmailMessage | Rendered) -> None:
-        where = self._where
+        where = f"mailserver {self.host}:{self.effective_port}"
         message = rendered(msg)
         try:
             self._deliver(message)
-        except DeliveryError:
-            raise
         except smtplib.SMTPRecipientsRefused as exc:
             codes = "; ".join(f"{rcpt}: {code} {_text(reply)}" for rcpt, (code, reply) in exc.recipients.items())
             raise DeliveryError(f"{where} weigerde de ontvanger ({codes})",
@@ -262,6 +240,55 @@ class SmtpChannel:
             raise DeliveryError(f"{where}: beveiligde verbinding mislukt ({exc.reason or exc})") from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"{where} niet bereikbaar ({exc.__class__.__name__}: {exc})") from exc
+
+
+class _HeldConnectionClosed(Exception):
+    """A held connection turned out closed at a message's first command: nothing of the message has left."""
+
+
+def _transmit(smtp: smtplib.SMTP, message: Rendered, *, held: bool) -> None:
+    """What ``smtplib.SMTP.sendmail`` does for one message to one recipient, in its steps, so that a ``held``
+    connection found closed at the message's first command (MAIL) is told apart (``_HeldConnectionClosed``): only
+    then may the message be tried again on a new connection within this attempt. Once MAIL is accepted, a failure is
+    raised as ``sendmail`` raises it: after the message's last line the server may have taken it, and sending it
+    again here would send it twice (it is recorded as a failed attempt, retried later with the same Message-ID)."""
+    smtp.ehlo_or_helo_if_needed()
+    options: list[str] = []
+    if message.international:  # as smtplib's send_message does for such a message
+        if not smtp.has_extn("smtputf8"):
+            raise smtplib.SMTPNotSupportedError("een adres buiten ASCII vraagt SMTPUTF8, dat de mailserver niet "
+                                                "aanbiedt")
+        options = ["SMTPUTF8", "BODY=8BITMIME"]
+    if smtp.does_esmtp and smtp.has_extn("size"):
+        options.insert(0, f"size={len(message.data)}")
+    try:
+        code, reply = smtp.mail(message.sender, options if smtp.does_esmtp else [])
+    except (smtplib.SMTPServerDisconnected, ConnectionError) as exc:
+        if held:
+            raise _HeldConnectionClosed from exc
+        raise
+    if code != 250:
+        _abandon(smtp, code)
+        if code == 421 and held:
+            raise _HeldConnectionClosed
+        raise smtplib.SMTPSenderRefused(code, reply, message.sender)
+    code, reply = smtp.rcpt(message.recipient)
+    if code not in (250, 251):
+        _abandon(smtp, code)
+        raise smtplib.SMTPRecipientsRefused({message.recipient: (code, reply)})
+    code, reply = smtp.data(message.data)
+    if code != 250:
+        _abandon(smtp, code)
+        raise smtplib.SMTPDataError(code, reply)
+
+
+def _abandon(smtp: smtplib.SMTP, code: int) -> None:
+    """Leave the message the server refused, as ``sendmail`` does: a 421 closes the connection, else RSET."""
+    if code == 421:
+        smtp.close()
+        return
+    with suppress(smtplib.SMTPServerDisconnected):
+        smtp.rset()
 
 
 IDLE = 30.0  # seconds a held SMTP connection may wait for the next message before a new one is opened
@@ -332,7 +359,7 @@ class EmlFolderChannel:
         """Each message written as ``send`` writes it, several at a time: a file is on disk before it counts as
         sent (``fsync``), and waiting for the disk is nearly all of writing one (on this project's machine 0.33-0.56
         ms a file one after another, 0.03 ms without the ``fsync``); files written at once wait together (0.27-0.45
-        ms a file with eight writers, ``benchmarks/README.md``)."""
+        ms a file eight at a time, ``benchmarks/README.md``)."""
         def one(message: Rendered) -> DeliveryError | None:
             try:
                 self.send(message)

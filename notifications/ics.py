@@ -59,7 +59,7 @@ def amsterdam_timezone() -> icalendar.Timezone:
 
 @functools.cache
 def _timezone_lines() -> bytes:
-    """The VTIMEZONE as it stands in every invite: the same sixteen lines, serialized once per process (they were
+    """The VTIMEZONE as it stands in every invite: the same seventeen lines, serialized once per process (they were
     two fifths of serializing an invite)."""
     return bytes(amsterdam_timezone().to_ical())
 

@@ -12,9 +12,10 @@ Invariants:
   (CRLF line ends), or None: for anything it has not been shown to write alike it declines, and the caller builds
   the ``EmailMessage``. It declines a header value outside printable ASCII (encoded words), a line over 998
   characters, a display name that needs more than the quotes of ``formataddr`` (or is empty), a value that reads
-  as an encoded word (``=?``) or has doubled or outer spaces, an attachment's file name or parameter outside
-  ``[A-Za-z0-9._-]``. A test compares both ways for every kind and for names, subjects and bodies chosen to trip
-  them.
+  as an encoded word (``=?``), is empty or has doubled or outer spaces, a date not in ``format_datetime``'s form
+  with a numeric zone, an attachment's file name or parameter outside ``[A-Za-z0-9._-]`` (or a parameter named
+  twice, a multipart type, a header line over 998 characters). A test compares both ways for every kind and for
+  names, subjects, dates, bodies and attachments chosen to trip them.
 - The bodies are encoded by the functions the ``email`` package uses itself (``quoprimime.body_encode`` with the
   policy's line length; base64 as ``contentmanager`` cuts it), so what differs is only how the result is laid out.
 """
@@ -34,6 +35,10 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .'&/+-]*")  # a display name formatad
 _TOKEN = re.compile(r"[A-Za-z0-9._-]+")  # a file name or parameter value written as a quoted string, unescaped
 _TYPE = re.compile(r"[a-z][a-z0-9.+-]*")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+# a date as ``email.utils.format_datetime`` writes one with a numeric zone: the form the package writes back unchanged
+_DATE = re.compile(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
+                   r"\d\d:\d\d:\d\d [+-]\d{4}")
+_BOUNDARY = re.compile(r"[A-Za-z0-9=._-]{1,70}")
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,9 @@ class Parts:
 
 
 def _plain(value: str) -> bool:
-    """A header value the ``email`` package writes back as it was given: printable ASCII, single spaces only,
-    nothing it would read as an encoded word."""
-    return (_PRINTABLE.fullmatch(value) is not None and "=?" not in value and "  " not in value
+    """A header value the ``email`` package writes back as it was given: not empty, printable ASCII, single spaces
+    only, nothing it would read as an encoded word."""
+    return (value != "" and _PRINTABLE.fullmatch(value) is not None and "=?" not in value and "  " not in value
             and value == value.strip())
 
 
@@ -116,11 +121,14 @@ def write(parts: Parts) -> bytes | None:
            f"Message-ID: {parts.message_id}", f"X-Qualitycycle-Key: {parts.key}", "Auto-Submitted: auto-generated"]
     if not all(_plain(line.partition(": ")[2]) and len(line) <= _HEADER_LINE for line in top):
         return None
-    if not all(_TOKEN.fullmatch(a.filename) and _TYPE.fullmatch(a.maintype) and _TYPE.fullmatch(a.subtype)
-               and all(_TOKEN.fullmatch(k) and _TOKEN.fullmatch(v) for k, v in a.params)
-               for a in parts.attachments):
+    if not _DATE.fullmatch(parts.date) or parts.date.endswith("-0000"):  # the package rewrites other forms
         return None
     outer, inner = parts.boundaries
+    if not (_BOUNDARY.fullmatch(outer) and _BOUNDARY.fullmatch(inner)):
+        return None
+    attached = [_attachment(a) for a in parts.attachments]
+    if None in attached:
+        return None
     text = _part(['Content-Type: text/plain; charset="utf-8"', "Content-Transfer-Encoding: quoted-printable"],
                  _qp(parts.text))
     html = _part(['Content-Type: text/html; charset="utf-8"', "Content-Transfer-Encoding: quoted-printable",
@@ -129,20 +137,28 @@ def write(parts: Parts) -> bytes | None:
         return _bytes([*top, "MIME-Version: 1.0", f'Content-Type: multipart/alternative; boundary="{outer}"',
                        "Content-Language: nl"], _multipart(outer, [text, html]))
     alternative = _part([f'Content-Type: multipart/alternative; boundary="{inner}"'], _multipart(inner, [text, html]))
-    attached = [_attachment(a) for a in parts.attachments]
     return _bytes([*top, "MIME-Version: 1.0", f'Content-Type: multipart/mixed; boundary="{outer}"',
-                   "Content-Language: nl"], _multipart(outer, [alternative, *attached]))
+                   "Content-Language: nl"], _multipart(outer, [alternative, *(a for a in attached if a is not None)]))
 
 
-def _attachment(a: Attachment) -> str:
+def _attachment(a: Attachment) -> str | None:
     """An attachment's part as ``add_attachment`` of bytes makes it: parameters given to it are set after the
-    disposition, which moves ``Content-Type`` behind it (``Message.set_param`` deletes and appends the header)."""
+    disposition, which moves ``Content-Type`` behind it (``Message.set_param`` deletes and appends the header).
+    None for one this writer declines: a name or parameter outside ``[A-Za-z0-9._-]``, a parameter named twice (in
+    any case), a multipart or message type, a header over 998 characters."""
+    names = [k.lower() for k, _ in a.params]
+    if (not (_TOKEN.fullmatch(a.filename) and _TYPE.fullmatch(a.maintype) and _TYPE.fullmatch(a.subtype))
+            or a.maintype in ("multipart", "message") or len(set(names)) != len(names)
+            or not all(_TOKEN.fullmatch(k) and _TOKEN.fullmatch(v) for k, v in a.params)):
+        return None
     disposition = f'Content-Disposition: attachment; filename="{a.filename}"'
     if a.params:
         params = "".join(f'; {k}="{v}"' for k, v in a.params)
         headers = ["Content-Transfer-Encoding: base64", disposition, f"Content-Type: {a.maintype}/{a.subtype}{params}"]
     else:
         headers = [f"Content-Type: {a.maintype}/{a.subtype}", "Content-Transfer-Encoding: base64", disposition]
+    if any(len(h) > _HEADER_LINE for h in headers):
+        return None
     return _part([*headers, "MIME-Version: 1.0"], _base64(a.data))
 
 

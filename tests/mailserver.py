@@ -47,12 +47,14 @@ class Received:
 @dataclass
 class Recorder:
     """The server's handler: keeps every accepted message; refuses the next ``refuse`` ones with ``reply``
-    (a temporary 451 unless a test sets a permanent 5xx)."""
+    (a temporary 451 unless a test sets a permanent 5xx); keeps the next ``drop`` ones and then drops the
+    connection before it answers (the client cannot know whether they were taken)."""
 
     received: list[Received] = field(default_factory=list)
     refuse: int = 0
     refused: int = 0
     reply: str = "451 4.3.0 tijdelijk niet beschikbaar (testserver)"
+    drop: int = 0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.refuse > 0:
@@ -63,6 +65,10 @@ class Recorder:
         assert isinstance(content, bytes)
         self.received.append(Received(str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos], content,
                                       session.peer))
+        if self.drop > 0:
+            self.drop -= 1
+            assert server.transport is not None
+            server.transport.abort()
         return "250 2.0.0 OK"
 
     def to(self, address: str) -> list[Received]:

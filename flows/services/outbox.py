@@ -18,8 +18,8 @@ Invariants:
   message, and the ``.eml`` channel overwrites the same file; the attempt of each row claimed but not yet sent
   counts (on its last attempt such a row ends ``failed``, "may have been delivered", as one interrupted while
   sending does). An error or an interrupt is no crash: what went is recorded, the claims not yet sent released
-  (the message being sent stays claimed: it may have left; the folder channel writes ``BATCH`` files at once,
-  and those being written stay claimed alike).
+  (the message being sent stays claimed: it may have left; the folder channel is handed ``BATCH`` files at once,
+  and those stay claimed alike).
 - A message without a usable address is never attempted: it stays ``pending`` with the reason in
   ``last_error``, and the care group's officers (else the care group's address) get one
   ``missing_address`` notice per recipient lacking an address, whose key makes it once, however

@@ -302,6 +302,24 @@ def test_messages_sent_on_a_held_connection_share_it_and_one_the_server_closed_m
     assert peers[0] == peers[1] and len(set(peers)) == 3  # each message once; the third on a new connection
 
 
+def test_a_message_the_server_may_have_taken_before_the_held_connection_dropped_is_not_sent_again_at_once() -> None:
+    # the server keeps the second message and drops the connection before its answer: the channel cannot know
+    # whether it was taken, so it reports a failed attempt (the dispatcher retries it later, same Message-ID)
+    # rather than sending it again on a new connection; the third goes on a new connection
+    first, second, third = (render(sample(kind), mail_from=FROM, now=NOW)
+                            for kind in ("board_left", "board_recovery", "board_progress"))
+    with running_mailserver() as server:
+        channel = SmtpChannel(server.host, server.port, timeout=5)
+        with channel.held():
+            channel.send(first)
+            server.recorder.drop = 1
+            with pytest.raises(DeliveryError, match="niet bereikbaar"):
+                channel.send(second)
+            channel.send(third)
+    assert [r.message["Message-ID"] for r in server.received] == [m["Message-ID"] for m in (first, second, third)]
+    assert server.received[0].peer == server.received[1].peer != server.received[2].peer
+
+
 def test_refusing_or_unreachable_smtp_server_is_a_delivery_error_in_dutch(smtp: MailServer) -> None:
     msg = render(sample("board_recovery"), mail_from=FROM, now=NOW)
     smtp.recorder.refuse = 1

@@ -40,30 +40,44 @@ NAMES = ["C. Bakker", "Huisartsenpraktijk De Linde", "A. 't Hart", "J. van der B
          "back\\slash", "a@b", "tab\there"]
 SUBJECTS = ["Uitnodiging kwaliteitsjaargesprek Huisartsenpraktijk De Linde, dinsdag 4 november 2025",
             "Herinnering: =?utf-8?q?gesprek?= op dinsdag", "Doel HbA1c: niet gehaald (84,0%)", "café", "a" * 980,
-            "a" * 990, "a" * 1200, "Uitnodiging  dubbel", "Caspir-cursus [verplicht] voor 31-01-2026", "Prijs: € 5"]
+            "a" * 990, "a" * 1200, "Uitnodiging  dubbel", "Caspir-cursus [verplicht] voor 31-01-2026", "Prijs: € 5", ""]
+DATES = ["Mon, 06 Oct 2025 07:00:00 +0200", "Mon, 6 Oct 2025 07:00:00 +0200", "06 Oct 2025 07:00:00 +0200",
+         "Mon, 06 Oct 2025 05:00:00 GMT", "Mon, 06 Oct 2025 05:00:00 -0000", "Mon, 06 Oct 2025 05:00:00 +0000"]
 BODIES = ["Beste C. Bakker,\n\nTot ziens.\n", "", "geen regeleinde", "lange regel " * 40 + "\n",
           "spaties aan het eind   \nen een tab\t\n", "From the start\n.\n..punt\n", "Ærø Å en … en € en 👍\n",
           "= is gelijk =3D en =\n", "r\r\nn\rn\n", "\x0bverticaal\x0cformfeed\x1cscheiding\x85next\u2028lijn\n",
           "a" * 75 + "=\n" + "b" * 74 + "é\n"]
 
 
-def test_names_subjects_and_bodies_that_could_trip_a_writer_come_out_as_the_email_package_writes_them() -> None:
+def variants() -> list[mime.Parts]:
+    """Messages chosen to trip a hand-written writer: each of the sample parts with one thing changed."""
     base = next(p for p in all_parts() if p.attachments)
     plain = next(p for p in all_parts() if not p.attachments)
+    return ([dataclasses.replace(b, recipient_name=n) for b in (base, plain) for n in NAMES]
+            + [dataclasses.replace(plain, sender_name=n) for n in NAMES]
+            + [dataclasses.replace(b, subject=s) for b in (base, plain) for s in SUBJECTS]
+            + [dataclasses.replace(plain, text=t, html=t) for t in BODIES]
+            + [dataclasses.replace(plain, key=k) for k in ("training_due:01234567:poh_chronic:D. Mulder:x",
+                                                           "sleutel met  twee spaties", "Müller:01234567", "")]
+            + [dataclasses.replace(plain, date=d) for d in DATES]
+            + [dataclasses.replace(base, boundaries=b) for b in (("a b", "c"), ('c"d', "e"), ("==x==", "==y=="))]
+            + [dataclasses.replace(base, attachments=(mime.Attachment(b"", "text", "plain", "leeg.txt"),)),
+               dataclasses.replace(base, attachments=(mime.Attachment(bytes(range(256)) * 9, "application",
+                                                                     "octet-stream", "alle-bytes.bin"),)),
+               dataclasses.replace(base, attachments=(mime.Attachment(b"x", "text", "plain", "met spatie.txt"),)),
+               dataclasses.replace(base, attachments=(mime.Attachment(b"x", "text", "plain", "a.txt",
+                                                                     (("name", "wáár"),)),))]
+            + [dataclasses.replace(base, attachments=(mime.Attachment(b"x", *kind),))
+               for kind in (("text", "plain", "f" * 950), ("text", "plain", "f" * 980),
+                            ("text", "calendar", "a.ics", (("charset", "a"), ("charset", "b"))),
+                            ("text", "calendar", "a.ics", (("a", "1"), ("A", "2"))),
+                            ("text", "calendar", "a.ics", (("Method", "REQUEST"),)),
+                            ("multipart", "mixed", "a.bin"), ("message", "rfc822", "a.eml"))])
+
+
+def test_names_subjects_and_bodies_that_could_trip_a_writer_come_out_as_the_email_package_writes_them() -> None:
     written = declined = 0
-    variants = ([dataclasses.replace(b, recipient_name=n) for b in (base, plain) for n in NAMES]
-                + [dataclasses.replace(plain, sender_name=n) for n in NAMES]
-                + [dataclasses.replace(b, subject=s) for b in (base, plain) for s in SUBJECTS]
-                + [dataclasses.replace(plain, text=t, html=t) for t in BODIES]
-                + [dataclasses.replace(plain, key=k) for k in ("training_due:01234567:poh_chronic:D. Mulder:x",
-                                                               "sleutel met  twee spaties", "Müller:01234567")]
-                + [dataclasses.replace(base, attachments=(mime.Attachment(b"", "text", "plain", "leeg.txt"),)),
-                   dataclasses.replace(base, attachments=(mime.Attachment(bytes(range(256)) * 9, "application",
-                                                                         "octet-stream", "alle-bytes.bin"),)),
-                   dataclasses.replace(base, attachments=(mime.Attachment(b"x", "text", "plain", "met spatie.txt"),)),
-                   dataclasses.replace(base, attachments=(mime.Attachment(b"x", "text", "plain", "a.txt",
-                                                                         (("name", "wáár"),)),))])
-    for p in variants:
+    for p in variants():
         try:
             expected = by_email_package(p)
         except (ValueError, UnicodeError):  # the package refuses it too: then the writer must not write it
@@ -75,8 +89,8 @@ def test_names_subjects_and_bodies_that_could_trip_a_writer_come_out_as_the_emai
         else:
             written += 1
             assert result == expected, p
-    # the writer took most of them (a writer that declines everything would pass the comparison above)
-    assert written > declined > 0
+    # the writer took many of them (a writer that declines everything would pass the comparison above)
+    assert written >= 50 and declined > 0
 
 
 def test_rendering_for_dispatch_gives_the_email_packages_bytes_and_declines_to_it() -> None:
