@@ -122,6 +122,11 @@ def queue(services: Services, *messages: OutboxMessage, at: datetime = T) -> Non
         s.commit()
 
 
+def progress_reports(count: int) -> list[OutboxMessage]:
+    """``count`` progress reports to the board, keys in the order they are sent (oldest first, then by key)."""
+    return [dataclasses.replace(sample_messages()["board_progress"], key=f"voortgang-{n:02d}") for n in range(count)]
+
+
 def message_ids(server: MailServer, address: str) -> set[str]:
     return {str(r.message["Message-ID"]) for r in server.recorder.to(address)}
 
@@ -251,7 +256,7 @@ def test_a_dispatch_sends_its_messages_over_one_connection_to_the_mail_server(
     services: Services, smtp: MailServer
 ) -> None:
     imports.load_registry(services, registry())
-    messages = [dataclasses.replace(sample_messages()["board_progress"], key=f"voortgang-{n}") for n in range(5)]
+    messages = progress_reports(5)
     queue(services, *messages)
     report = dispatch(services, smtp_channel(smtp), T)
     assert sorted(report.sent) == [m.key for m in messages] and len(smtp.received) == 5
@@ -455,7 +460,7 @@ def test_a_chunk_still_sending_at_half_its_lease_holds_its_messages_from_a_secon
     # claimed with a lease of 2 s; the third message is sent 2.1 s after the claim, when that lease has run out:
     # the lease of what was still to go was renewed after the second, so the second dispatcher takes none of it
     imports.load_registry(services, registry())
-    messages = [dataclasses.replace(sample_messages()["board_progress"], key=f"voortgang-{n}") for n in range(4)]
+    messages = progress_reports(4)
     queue(services, *messages)
     channel = SlowFolder(services, tmp_path / "outbox")
     first = dispatch_outbox(services, channel, T, mail_from=FROM, reclaim_after=timedelta(seconds=2), workers=0)
@@ -504,7 +509,7 @@ def test_files_written_a_batch_at_a_time_stay_claimed_when_the_process_dies_and_
     # while writing them: those sixteen may be on disk, so they stay claimed (sent again once the lease has ended,
     # into the same files); the four not yet handed over never left, so their claims are released
     imports.load_registry(services, registry())
-    messages = [dataclasses.replace(sample_messages()["board_progress"], key=f"voortgang-{n:02d}") for n in range(20)]
+    messages = progress_reports(20)
     queue(services, *messages)
     with pytest.raises(SimulatedCrash):
         dispatch(services, CrashWhileWritingABatch(tmp_path / "outbox"), T, workers=0)
