@@ -32,9 +32,12 @@ def _extract_digest(path: Path, period_end: date) -> str:
 def _extracts(inbox: Path) -> Iterator[tuple[Path, date]]:
     """Extracts waiting in the inbox, named ``<anything>_<period end YYYY-MM-DD>`` with a suffix ``recalculate``
     reads (``.csv``, ``.parquet``, ``.pq``)."""
+    waiting = sorted(inbox.iterdir()) if inbox.is_dir() else []
+    if not waiting:  # the reader's module loads Polars (0.18 s a process): not for an empty inbox, every run
+        return
     from readers.extracts import EXTRACT_SUFFIXES  # the reader's own list: what it reads, the inbox takes
 
-    for path in sorted(inbox.iterdir()) if inbox.is_dir() else []:
+    for path in waiting:
         if path.suffix.lower() in EXTRACT_SUFFIXES:
             try:
                 yield path, date.fromisoformat(path.stem.rsplit("_", 1)[-1])
