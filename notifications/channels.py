@@ -88,21 +88,26 @@ class Channel(Protocol):
     def send(self, msg: EmailMessage | Rendered) -> None: ...
 
 
+def sends_several(channel: Channel) -> bool:
+    """Whether the channel sends several messages at once (``send_many``, the folder's)."""
+    return getattr(channel, "send_many", None) is not None
+
+
 def send_all(channel: Channel, messages: Sequence[Rendered]) -> list[DeliveryError | None]:
     """Send each message: for each, in order, None (sent) or why it was not. A channel that sends several at once
-    (``send_many``, the folder's) does; another sends them one by one."""
-    many = getattr(channel, "send_many", None)
+    does; another sends them one by one."""
+    many = getattr(channel, "send_many", None)  # as ``sends_several`` asks
     if many is not None:
         return list(many(messages))
-    outcomes: list[DeliveryError | None] = []
-    for message in messages:
-        try:
-            channel.send(message)
-        except DeliveryError as exc:
-            outcomes.append(exc)
-        else:
-            outcomes.append(None)
-    return outcomes
+    return [_outcome(channel, message) for message in messages]
+
+
+def _outcome(channel: Channel, message: Rendered) -> DeliveryError | None:
+    try:
+        channel.send(message)
+    except DeliveryError as exc:
+        return exc
+    return None
 
 
 def message_bytes(msg: EmailMessage, *, utf8: bool = False) -> bytes:
@@ -360,16 +365,9 @@ class EmlFolderChannel:
         sent (``fsync``), and waiting for the disk is nearly all of writing one (on this project's machine 0.33-0.56
         ms a file one after another, 0.03 ms without the ``fsync``); files written at once wait together (0.27-0.45
         ms a file eight at a time, ``benchmarks/README.md``)."""
-        def one(message: Rendered) -> DeliveryError | None:
-            try:
-                self.send(message)
-            except DeliveryError as exc:
-                return exc
-            return None
-
         if len(messages) < 2:
-            return [one(m) for m in messages]
-        return list(_writers().map(one, messages))
+            return [_outcome(self, m) for m in messages]
+        return list(_writers().map(functools.partial(_outcome, self), messages))
 
 
 @functools.cache

@@ -34,6 +34,7 @@ _PRINTABLE = re.compile(r"[\x20-\x7e]*")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 .'&/+-]*")  # a display name formataddr leaves bare or puts in quotes
 _TOKEN = re.compile(r"[A-Za-z0-9._-]+")  # a file name or parameter value written as a quoted string, unescaped
 _TYPE = re.compile(r"[a-z][a-z0-9.+-]*")
+_ADDRESS = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 # a date as ``email.utils.format_datetime`` writes one with a numeric zone: the form the package writes back unchanged
 _DATE = re.compile(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
@@ -78,8 +79,7 @@ def _plain(value: str) -> bool:
 
 
 def _address(name: str, address: str) -> str | None:
-    if not _NAME.fullmatch(name) or "  " in name or name != name.strip() or not _plain(address) or \
-            re.fullmatch(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+", address) is None:
+    if not (_NAME.fullmatch(name) and _plain(name) and _ADDRESS.fullmatch(address)):
         return None
     return formataddr((name, address))
 
@@ -126,9 +126,12 @@ def write(parts: Parts) -> bytes | None:
     outer, inner = parts.boundaries
     if not (_BOUNDARY.fullmatch(outer) and _BOUNDARY.fullmatch(inner)):
         return None
-    attached = [_attachment(a) for a in parts.attachments]
-    if None in attached:
-        return None
+    attached: list[str] = []
+    for a in parts.attachments:
+        part = _attachment(a)
+        if part is None:
+            return None
+        attached.append(part)
     text = _part(['Content-Type: text/plain; charset="utf-8"', "Content-Transfer-Encoding: quoted-printable"],
                  _qp(parts.text))
     html = _part(['Content-Type: text/html; charset="utf-8"', "Content-Transfer-Encoding: quoted-printable",
@@ -138,7 +141,7 @@ def write(parts: Parts) -> bytes | None:
                        "Content-Language: nl"], _multipart(outer, [text, html]))
     alternative = _part([f'Content-Type: multipart/alternative; boundary="{inner}"'], _multipart(inner, [text, html]))
     return _bytes([*top, "MIME-Version: 1.0", f'Content-Type: multipart/mixed; boundary="{outer}"',
-                   "Content-Language: nl"], _multipart(outer, [alternative, *(a for a in attached if a is not None)]))
+                   "Content-Language: nl"], _multipart(outer, [alternative, *attached]))
 
 
 def _attachment(a: Attachment) -> str | None:

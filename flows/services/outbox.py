@@ -61,6 +61,7 @@ from notifications.channels import (
     held,
     message_bytes,
     send_all,
+    sends_several,
 )
 from notifications.compose import missing_address_messages
 from notifications.rendering import RenderError, message_id, render, render_all
@@ -210,7 +211,7 @@ def _deliver(services: Services, channel: Channel, chunk: list[_Due], registry: 
     renew_at = time.monotonic() + lease.total_seconds() / 2
     # a channel that sends several at once (the folder's) is given a batch; another one message at a time, so that
     # the lease is looked at between any two messages (an SMTP server may take its time over each)
-    batch = BATCH if getattr(channel, "send_many", None) is not None else 1
+    batch = BATCH if sends_several(channel) else 1
     sent: list[_Due] = []
     failed: list[tuple[_Due, DeliveryError | RenderError]] = []
     unsent = [d for d in chunk if d.row.id in claimed]
