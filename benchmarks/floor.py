@@ -48,6 +48,8 @@ def insert_floor(db: Path, scratch: Path) -> dict[str, Any]:
     target = sqlite3.connect(scratch, isolation_level=None)
     target.execute("PRAGMA journal_mode=WAL")  # as the product's SQLite engine (storage.database)
     target.execute("PRAGMA synchronous=NORMAL")
+    from storage.database import WAL_AUTOCHECKPOINT
+    target.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
     try:
         schema = source.execute(
             "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' "

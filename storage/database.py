@@ -40,6 +40,7 @@ class DatabaseUrlError(InputError):
 
 CONNECT_TIMEOUT = 10  # seconds to reach PostgreSQL: a server that accepts and never answers must not hang a command
 STATEMENT_TIMEOUT = 300  # seconds one statement may take on PostgreSQL
+WAL_AUTOCHECKPOINT = 10_000  # pages (4 KB each) of SQLite's WAL between checkpoints: see _sqlite_pragmas
 
 
 def parse_url(url: str) -> sa.URL:
@@ -89,6 +90,12 @@ def create_db_engine(url: str, *, connect_timeout: int = CONNECT_TIMEOUT, statem
             # several per conversation recorded: issue 16). A message sent just before such a power cut may be
             # sent again, as it may under FULL when the cut comes between the SMTP server's answer and the commit.
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # The WAL is copied into the file (a checkpoint, two syncs) every WAL_AUTOCHECKPOINT pages rather than
+            # SQLite's default of 1,000 (4 MB): a sweep that queues thousands of messages waited on a checkpoint
+            # every few batches. Inserting the 427,532 messages of 5,000 practices' three years took 25.4-27.2 s
+            # at 1,000 pages, 21.5 s at 4,000, 19.4 s at 10,000 (issue 16, benchmarks/README.md); the WAL grows to
+            # some 40 MB between checkpoints, and a reader still sees every commit.
+            cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
             cursor.close()
 
         return engine
