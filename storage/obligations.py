@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
-from domain.messages import NAMESPACE
+from domain.messages import NAMESPACE, uuid5_text
 from domain.obligations import KitKind, Obligation, ObligationKind, ObligationStatus
 from domain.registry import Programme
 from storage import driver, review
@@ -91,7 +91,7 @@ def insert_ignore(session: Session, table: type[SQLModel], rows: Sequence[Mappin
 
 
 def obligation_id(key: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"obligation:{key}"))
+    return uuid5_text(f"obligation:{key}")
 
 
 _OBLIGATION = ObligationRow.__table__  # type: ignore[attr-defined]
@@ -127,18 +127,19 @@ def _log(session: Session, changes: Sequence[dict[str, Any]]) -> None:
 def add_obligations(session: Session, obligations: Iterable[Obligation], *, next_notice: Mapping[str, date | None],
                     now: datetime, actor: str, reason: str) -> list[str]:
     """Insert new obligations (keys already stored are left alone); log each one that was new."""
-    rows: list[dict[str, Any]] = [{
+    obligations = list(obligations)
+    if not obligations:
+        return []
+    existing = set(session.exec(select(ObligationRow.key).where(
+        col(ObligationRow.key).in_([o.key for o in obligations]))).all())
+    # a planner plans every duty of a practice again and most are stored already: rows made for the others only
+    fresh: list[dict[str, Any]] = [{
         "id": obligation_id(o.key), "key": o.key, "kind": o.kind.value, "agb_code": o.agb_code,
         "subject": o.subject, "anchor_on": o.anchor_on, "due_on": o.due_on, "planned_on": o.planned_on,
         "status": ObligationStatus.OPEN.value, "basis": dict(o.basis), "details": dict(o.details),
         "notices_done": [], "next_notice_on": next_notice.get(o.key), "version": 0,
         "created_at": now, "updated_at": now,
-    } for o in obligations]
-    if not rows:
-        return []
-    existing = set(session.exec(select(ObligationRow.key).where(
-        col(ObligationRow.key).in_([r["key"] for r in rows]))).all())
-    fresh = [r for r in rows if r["key"] not in existing]
+    } for o in obligations if o.key not in existing]
     inserted = {key for (key,) in insert_ignore(session, ObligationRow, fresh, ["key"])}
     # a concurrent planner that lost the race logs nothing
     _log(session, [_change(r["key"], "planned", now, reason, actor, new={

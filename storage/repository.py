@@ -39,7 +39,7 @@ from domain.indicators import (
     ValueOp,
     indicator_key,
 )
-from domain.messages import NAMESPACE, OutboxMessage, about
+from domain.messages import NAMESPACE, OutboxMessage, about, uuid5_text
 from domain.policy import Policy, PolicyVersion
 from domain.registry import CareGroup, Ekc, GpGroup, Person, Practice, Programme, Registry, Role
 from domain.rules.agreements import agreement_id
@@ -437,12 +437,11 @@ def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: s
                                    rows=len(scores), new=len(fresh), changed=len(changed), unchanged=unchanged))
     session.flush()
     if fresh:
-        connection.execute(sa.insert(t), [
-            {"agb_code": s.agb_code, "programme": s.programme.value, "indicator": s.indicator,
-             "period_end": s.period_end, "numerator": s.numerator, "denominator": s.denominator,
-             "import_id": import_id}
-            for s in fresh
-        ])
+        rows = [{"agb_code": s.agb_code, "programme": s.programme.value, "indicator": s.indicator,
+                 "period_end": s.period_end, "numerator": s.numerator, "denominator": s.denominator,
+                 "import_id": import_id} for s in fresh]
+        if not driver.execute_many(session, _SCORE_INSERT, rows):
+            connection.execute(_SCORE_INSERT, rows)
     if changed:
         connection.execute(sa.insert(ScoreRevisionRow.__table__), [  # type: ignore[attr-defined]
             {"import_id": import_id, "agb_code": score.agb_code, "programme": score.programme.value,
@@ -523,6 +522,7 @@ def revisions(session: Session, agb_code: str | None = None) -> list[ScoreRevisi
 
 
 _SCORE = IndicatorScoreRow.__table__  # type: ignore[attr-defined]
+_SCORE_INSERT = _SCORE.insert()  # compiled once for the driver (``save_scores``)
 
 
 def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_on: date | None = None,
@@ -568,7 +568,7 @@ def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_o
 
 
 def conversation_id(agb_code: str, kind: str, held_on: date, programme: str | None) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"conversation:{agb_code}:{kind}:{held_on.isoformat()}:{programme or ''}"))
+    return uuid5_text(f"conversation:{agb_code}:{kind}:{held_on.isoformat()}:{programme or ''}")
 
 
 def _shallow(value: Any) -> dict[str, Any]:
@@ -831,7 +831,7 @@ def add_policy_version(session: Session, policy: Policy, applies_from: date, rea
 
 
 def step_id(source: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"trajectory_step:{source}"))
+    return uuid5_text(f"trajectory_step:{source}")
 
 
 _STEP = TrajectoryStepRow.__table__  # type: ignore[attr-defined]
@@ -951,7 +951,7 @@ def load_all_events(session: Session) -> dict[str, list[TrajectoryTransitioned]]
 
 
 def event_id(agb_code: str, seq: int) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"trajectory_event:{agb_code}:{seq}"))
+    return uuid5_text(f"trajectory_event:{agb_code}:{seq}")
 
 
 _MOVE = (sa.update(_TRAJECTORY)
@@ -1022,8 +1022,9 @@ def queue_messages(session: Session, messages: Iterable[OutboxMessage], created_
     for m in messages:
         status = _status(m, created_at, historic_before)
         rows[m.key] = {
-            "id": str(m.id), "key": m.key, "kind": m.kind, "agb_code": m.agb_code, "recipient_name": m.recipient_name,
-            "recipient_email": m.recipient_email, "recipient_role": m.recipient_role, "subject": m.subject,
+            "id": uuid5_text(m.key), "key": m.key, "kind": m.kind, "agb_code": m.agb_code,
+            "recipient_name": m.recipient_name, "recipient_email": m.recipient_email,
+            "recipient_role": m.recipient_role, "subject": m.subject,
             "payload": m.payload, "created_at": created_at, "status": status, "attempts": 0,
             "last_error": HISTORIC_REASON if status == "historic" else None,
             "sent_at": None, "next_attempt_at": None, "last_attempt_at": None, "message_id": None,

@@ -1,5 +1,6 @@
 """On SQLite the hottest writes go through the driver (``storage.driver``: ``insert_ignore``, the guarded update of an
-obligation, a trajectory's move and event, a step marked, a review counted), with SQLAlchemy's bind processors:
+obligation, a trajectory's move and event, a step marked, a review counted, an import's new figures), with
+SQLAlchemy's bind processors:
 what they store must be exactly what the statement through SQLAlchemy stores (the same text for a moment, a date, a
 JSON value, a NULL, a statement's own values), each must tell how many rows it changed, and a row the database
 refuses must be refused as SQLAlchemy refuses it."""
@@ -16,9 +17,12 @@ import pytest
 import sqlalchemy as sa
 
 from domain.clock import AMSTERDAM
+from domain.indicators import IndicatorScore
+from domain.vocabulary import Programme
 from flows.services.context import Services
 from storage import driver, review
 from storage import obligations as store
+from storage import repository as repo
 from storage.tables import (
     ObligationChangeRow,
     ObligationRow,
@@ -148,3 +152,37 @@ def test_a_statement_called_without_a_value_it_requires_is_refused_as_sqlalchemy
     """Not stored with NULL in its place: the statement goes to SQLAlchemy, which names the missing value."""
     with pytest.raises(sa.exc.StatementError, match="code"), sqlite_services.transaction() as s:
         driver.execute(s, review._TOUCH_ONE["changes"], {})
+
+
+def _figures(services: Services, scores: list[IndicatorScore]) -> None:
+    with services.transaction() as s:
+        s.add(PracticeRow(agb_code="01234567", name="Huisartsenpraktijk De Linde"))
+        s.flush()
+        repo.save_scores(s, scores, source="cijfers.csv", sha256="0" * 64, at=NOW, actor="officer")
+
+
+def test_an_imports_new_figures_are_stored_through_the_driver_exactly_as_through_sqlalchemy(
+        sqlite_copy: Callable[[str], Services], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Written in one ``executemany`` (``driver.execute_many``): the same rows, the period's day as SQLAlchemy writes
+    a date; and a figure given twice in one import refused as SQLAlchemy refuses it, nothing of it kept."""
+    scores = [IndicatorScore(agb_code="01234567", programme=Programme.DM2, indicator=f"i{n}",
+                             period_end=date(2024, 12, 31), numerator=n, denominator=40) for n in range(5)]
+    fast, slow = sqlite_copy("fast.db"), sqlite_copy("slow.db")
+    taken: list[bool] = []
+    with monkeypatch.context() as m:
+        execute_many = driver.execute_many
+        m.setattr(driver, "execute_many", lambda *args: taken.append(execute_many(*args)) or taken[-1])
+        _figures(fast, scores)
+    assert taken == [True], "the new figures went through the driver"
+    with monkeypatch.context() as m:
+        m.setattr(driver, "_plan", lambda *args: None)
+        _figures(slow, scores)
+        with pytest.raises(sa.exc.IntegrityError) as through_sqlalchemy:
+            _figures(sqlite_copy("slow-twice.db"), [scores[0], scores[0]])
+    assert _stored(tmp_path / "fast.db", "indicator_score") == _stored(tmp_path / "slow.db", "indicator_score")
+    assert [row[3] for row in _stored(tmp_path / "fast.db", "indicator_score")] == ["2024-12-31"] * 5
+    with pytest.raises(sa.exc.IntegrityError) as through_driver:
+        _figures(sqlite_copy("fast-twice.db"), [scores[0], scores[0]])
+    assert type(through_driver.value.orig) is type(through_sqlalchemy.value.orig)
+    assert _stored(tmp_path / "fast-twice.db", "indicator_score") == []
+    assert _stored(tmp_path / "fast-twice.db", "indicator_import") == []

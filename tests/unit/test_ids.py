@@ -1,0 +1,37 @@
+"""The ids of stored rows (a message's, an obligation's, a conversation's, a step's and an event's) are ``uuid5`` of
+their keys: ``domain.messages.uuid5_text`` writes them without making a ``UUID``, and must write exactly what
+``str(uuid.uuid5(...))`` writes, for every name, or a replayed history would land on other rows."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from domain.messages import NAMESPACE, OutboxMessage, uuid5_text
+
+
+def _names() -> list[str]:
+    rng = random.Random(16)
+    alphabet = "abcxyz0189:-_ @.éëÖü€漢😀\n\t"
+    names = ["", "a", "conversation_invitation:01234567:annual:2025-03-04:j.ozturk@delinde.example",
+             "obligation:meeting:poh_meeting:2026-02-10", "Jaël Öztürk", "x" * 10_000]
+    names += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 80))) for _ in range(2_000)]
+    return names
+
+
+def test_a_rows_id_is_written_exactly_as_uuid5_writes_it() -> None:
+    for name in _names():
+        assert uuid5_text(name) == str(uuid.uuid5(NAMESPACE, name)), repr(name)
+
+
+def test_an_id_in_another_namespace_is_that_namespaces_uuid5() -> None:
+    other = uuid.UUID("00000000-0000-0000-0000-000000000000")
+    for name in _names()[:200]:
+        assert uuid5_text(name, other) == str(uuid.uuid5(other, name)), repr(name)
+
+
+def test_a_queued_messages_id_is_the_uuid5_of_its_key() -> None:
+    message = OutboxMessage(key="training_due:01234567:x", kind="training_due", agb_code="01234567",
+                            recipient_name="Jaël", recipient_email=None, recipient_role="poh_chronic", subject="s")
+    assert uuid5_text(message.key) == str(message.id)
+    assert uuid.UUID(uuid5_text(message.key)).version == 5
