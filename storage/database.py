@@ -1,8 +1,8 @@
 """Engines and schema: SQLite by default, PostgreSQL when the URL says so; Alembic owns the schema.
 
-Invariants: SQLite runs with WAL (synchronous NORMAL), foreign keys on and a busy timeout, so a second process
-waits instead of failing at once; ``migrate`` brings any database to the newest schema and
-is safe to run again.
+Invariants: SQLite runs with WAL (synchronous NORMAL, checkpointed every ``WAL_AUTOCHECKPOINT`` pages), foreign
+keys on and a busy timeout, so a second process waits instead of failing at once; ``migrate`` brings any database to
+the newest schema and is safe to run again.
 """
 
 from __future__ import annotations
