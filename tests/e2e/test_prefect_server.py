@@ -140,10 +140,10 @@ def start_server(procs: Processes, home: Path, **settings: str) -> str:
     return api
 
 
-def serve(procs: Processes, tmp_path: Path, home: Path) -> tuple[str, list[Any]]:
-    """A server and ``qualitycycle serve`` on the product database in ``home``: the API URL and the six
-    deployments once registered."""
-    api = start_server(procs, tmp_path)
+def serve(procs: Processes, tmp_path: Path, home: Path, **server_settings: str) -> tuple[str, list[Any]]:
+    """A server (with ``server_settings``) and ``qualitycycle serve`` on the product database in ``home``: the API
+    URL and the six deployments once registered."""
+    api = start_server(procs, tmp_path, **server_settings)
     procs.start("serve", [str(BIN / "qualitycycle"), "serve"],
                 clean_env(PREFECT_API_URL=api, PREFECT_HOME=str(tmp_path / "serve"), QC_HOME=str(home),
                           PREFECT_RUNNER_POLL_FREQUENCY="1"), cwd=tmp_path)
@@ -287,9 +287,12 @@ def build_flagged_care_group(url: str) -> None:
 
 
 def serve_without_schedules(procs: Processes, tmp_path: Path, home: Path) -> str:
-    """A server and ``qualitycycle serve``; the deployments' own Cron schedules switched off once registered,
-    so that only the runs a test schedules run (a real dispatch would otherwise start every quarter hour)."""
-    api, registered = serve(procs, tmp_path, home)
+    """A server and ``qualitycycle serve`` whose deployments' own Cron schedules never start a run, so that only the
+    runs a test schedules run (a real dispatch would otherwise start every quarter hour, at the wall clock's moment).
+    The server's scheduler is off: switching the schedules off once registered was not enough, as its loop could
+    have read them active just before and plan a run after the server deleted the planned ones (a dispatch at 16:45
+    sent the test's messages in a CI run that crossed a quarter hour). They are switched off all the same."""
+    api, registered = serve(procs, tmp_path, home, PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="false")
     with api_settings(api):
         for deployment in registered:
             with client() as c:
