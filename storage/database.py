@@ -93,8 +93,9 @@ def create_db_engine(url: str, *, connect_timeout: int = CONNECT_TIMEOUT, statem
             # The WAL is copied into the file (a checkpoint, two syncs) every WAL_AUTOCHECKPOINT pages rather than
             # SQLite's default of 1,000 (4 MB): a sweep that queues thousands of messages waited on a checkpoint
             # every few batches. Inserting the 427,532 messages of 5,000 practices' three years took 25.4-27.2 s
-            # at 1,000 pages, 21.5 s at 4,000, 19.4 s at 10,000 (issue 16, benchmarks/README.md); the WAL grows to
-            # some 40 MB between checkpoints, and a reader still sees every commit.
+            # at 1,000 pages, 21.5 s at 4,000, 19.4-21.2 s at 10,000 (issue 16, benchmarks/README.md). The WAL
+            # grows to some 42 MB between checkpoints (and keeps that size on disk until the last connection closes);
+            # checkpoints stay passive, so a reader is never blocked and still sees every commit.
             cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT}")
             cursor.close()
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import random
 import uuid
 
+import pytest
+
 from domain.messages import NAMESPACE, OutboxMessage, uuid5_text
 
 
@@ -35,3 +37,16 @@ def test_a_queued_messages_id_is_the_uuid5_of_its_key() -> None:
                             recipient_name="Jaël", recipient_email=None, recipient_role="poh_chronic", subject="s")
     assert uuid5_text(message.key) == str(message.id)
     assert uuid.UUID(uuid5_text(message.key)).version == 5
+
+
+def test_a_name_that_is_not_utf8_is_refused_as_uuid5_refuses_it() -> None:
+    """A lone surrogate cannot be encoded: both raise the same error, so no id is made for it either way."""
+    for name in ("\ud800", "abc\udfff", "é" * 50_000 + "\ud83d"):
+        try:
+            uuid.uuid5(NAMESPACE, name)
+        except UnicodeEncodeError as expected:
+            with pytest.raises(UnicodeEncodeError) as refused:
+                uuid5_text(name)
+            assert (refused.value.encoding, refused.value.reason) == (expected.encoding, expected.reason)
+        else:
+            raise AssertionError(f"uuid5 took {name[-3:]!r}")
