@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +187,28 @@ def test_an_imports_new_figures_are_stored_through_the_driver_exactly_as_through
     assert type(through_driver.value.orig) is type(through_sqlalchemy.value.orig)
     assert _stored(tmp_path / "fast-twice.db", "indicator_score") == []
     assert _stored(tmp_path / "fast-twice.db", "indicator_import") == []
+
+
+def test_a_value_its_type_refuses_is_refused_through_the_driver_as_through_sqlalchemy(
+        sqlite_copy: Callable[[str], Services], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text where a date belongs (a figure made without validation, an obligation's row): SQLAlchemy's
+    ``StatementError`` with the type's own complaint, on both of the driver's paths, and nothing kept."""
+    figure = IndicatorScore.model_construct(agb_code="01234567", programme=Programme.DM2, indicator="i",
+                                            period_end="2024-12-31", numerator=1, denominator=2)
+    obligation = next(rows for table, rows, _ in _rows() if table is ObligationRow)[0] | {"due_on": "2025-11-12"}
+    refused: dict[str, list[tuple[type, type, str]]] = {}
+    for way in ("driver", "sqlalchemy"):
+        with monkeypatch.context() as m:
+            if way == "sqlalchemy":
+                m.setattr(driver, "_plan", lambda *args: None)
+            services = sqlite_copy(f"{way}.db")
+            for attempt in (partial(_figures, services, [figure]),
+                            partial(_insert, services, ObligationRow, [obligation], ["key"])):
+                with pytest.raises(sa.exc.StatementError) as raised:
+                    attempt()
+                refused.setdefault(way, []).append(
+                    (type(raised.value), type(raised.value.orig), str(raised.value.orig)))
+            with services.session() as s:
+                assert s.get(PracticeRow, "01234567") is None and s.get(ObligationRow, "o1") is None
+    assert refused["driver"] == refused["sqlalchemy"]
+    assert refused["driver"][0][1] is TypeError and "date" in refused["driver"][0][2].lower()
