@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 
 import sqlalchemy as sa
 from alembic import op
@@ -82,7 +82,7 @@ def upgrade() -> None:
             rows += [{'id': _goal_id(c['id'], i), 'agb_code': c['agb_code'], 'conversation_id': c['id'],
                       'position': i, 'programme': g['programme'], 'indicator': g['indicator'],
                       'target': float(g['target']), 'by': _as_date(g['by']), 'set_on': _as_date(c['held_on']),
-                      'recorded_at': c['recorded_at'] or datetime.now(UTC).replace(tzinfo=None),
+                      'recorded_at': c['recorded_at'],  # the conversation's (never NULL: 0001)
                       'status': 'open'} for i, g in enumerate(goals)]
             break  # a conversation has a plan or a report with goals, not both
     if rows:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -60,29 +59,32 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_course_import_id'), ['import_id'], unique=False)
 
     bind = op.get_bind()
-    versions = sa.table('policy_version', sa.column('number', sa.Integer), sa.column('policy', sa.JSON))
+    versions = sa.table('policy_version', sa.column('number', sa.Integer), sa.column('policy', sa.JSON),
+                        sa.column('recorded_at'))
     courses = sa.table('course', *(sa.column(c) for c in (
         'id', 'import_id', 'position', 'code', 'name', 'kind', 'every_months', 'first_within_months', 'url',
         'recorded_at', 'actor')), sa.column('roles', sa.JSON))
-    rows = bind.execute(sa.select(versions.c.number, versions.c.policy).order_by(versions.c.number)).all()
-    own = None
-    for number, policy in rows:
+    rows = bind.execute(sa.select(versions.c.number, versions.c.policy, versions.c.recorded_at)
+                        .order_by(versions.c.number)).all()
+    own, own_at = None, None
+    for number, policy, recorded_at in rows:
         policy = json.loads(policy) if isinstance(policy, str) else dict(policy or {})
         if "mandatory_courses" not in policy:
             continue
         set_ = policy.pop("mandatory_courses") or []
         # the latest version's courses stand: its own ones are brought in; the old defaults need nothing (the
         # shipped catalogue holds, now with practice managers)
-        own = set_ if [_shape(c) for c in set_] != _OLD_DEFAULTS else None
+        own, own_at = (set_, recorded_at) if [_shape(c) for c in set_] != _OLD_DEFAULTS else (None, None)
         bind.execute(versions.update().where(versions.c.number == number).values(policy=policy))
     if own:
         import_id = str(uuid.uuid5(_NAMESPACE, "course_catalogue:migration-0021"))
-        at = datetime.now(UTC).replace(tzinfo=None)  # the moment of the migration (stored as UTC)
         bind.execute(courses.insert(), [{
             "id": str(uuid.uuid5(_NAMESPACE, f"course:{import_id}:{c['code']}")), "import_id": import_id,
             "position": i, "code": c["code"], "name": c["name"], "kind": "mandatory", "roles": sorted(c["roles"]),
             "every_months": c["every_months"], "first_within_months": c.get("first_within_months", 6),
-            "url": c.get("url"), "recorded_at": at, "actor": "migratie 0021"} for i, c in enumerate(own)])
+            # recorded when the care group recorded them, in the policy version that set them (as stored, UTC): a
+            # migration is given no moment of its own, and the wall clock at upgrade is no fact of the care group
+            "url": c.get("url"), "recorded_at": own_at, "actor": "migratie 0021"} for i, c in enumerate(own)])
 
 
 def downgrade() -> None:
