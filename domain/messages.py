@@ -22,8 +22,9 @@ NAMESPACE = uuid.UUID("6f1c1d8e-3a3b-5d1e-9c55-2f6a3c0b7a11")
 
 def uuid5_text(name: str, namespace: uuid.UUID = NAMESPACE) -> str:
     """``str(uuid.uuid5(namespace, name))``, written from the SHA-1 without making a ``UUID`` on the way: 1.4 against
-    3.7 µs, and a sweep makes one for every message it queues and every obligation it plans (issue 16). The version
-    (5) and the variant bits are set as ``uuid.uuid5`` sets them (RFC 4122, section 4.3)."""
+    3.7 µs. The one way the product writes an id that follows from a key (a stored row's, a message's Message-ID, a
+    calendar entry's UID), and a sweep makes one for every message it queues and every obligation it plans (issue
+    16). The version (5) and the variant bits are set as ``uuid.uuid5`` sets them (RFC 4122, section 4.3)."""
     h = hashlib.sha1(namespace.bytes + name.encode()).hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{int(h[16:18], 16) & 0x3F | 0x80:02x}{h[18:20]}-{h[20:32]}"
 

@@ -10,7 +10,6 @@ the wall clock, so the same input gives the same bytes.
 from __future__ import annotations
 
 import functools
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import icalendar
 
 from domain.clock import AMSTERDAM, as_amsterdam
-from domain.messages import NAMESPACE
+from domain.messages import uuid5_text
 
 TZID = "Europe/Amsterdam"
 PRODID = "-//qualitycycle//kwaliteitscyclus zorggroep//NL"
@@ -33,7 +32,7 @@ class CalendarPerson:
 
 
 def event_uid(key: str) -> str:
-    return f"{uuid.uuid5(NAMESPACE, 'calendar:' + key)}@qualitycycle"
+    return f"{uuid5_text('calendar:' + key)}@qualitycycle"
 
 
 def amsterdam_timezone() -> icalendar.Timezone:

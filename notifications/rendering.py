@@ -20,7 +20,6 @@ import functools
 import hashlib
 import json
 import re
-import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -34,7 +33,7 @@ import jinja2
 from domain import vocabulary
 from domain.clock import as_amsterdam
 from domain.inputs import check_email
-from domain.messages import NAMESPACE, MessageLike, OutboxMessage
+from domain.messages import MessageLike, OutboxMessage, uuid5_text
 from domain.quality_system import CONDITION_NAMES_NL
 from domain.vocabulary import SUBJECTS_NL
 from notifications import mime, wording
@@ -83,7 +82,7 @@ POLICY = _Policy()
 
 def message_id(key: str) -> str:
     """The stable ``Message-ID`` of the message with this key."""
-    return f"<{uuid.uuid5(NAMESPACE, key)}@qualitycycle>"
+    return f"<{uuid5_text(key)}@qualitycycle>"
 
 
 def _reference_nl(reason: Mapping[str, Any]) -> str:

@@ -13,7 +13,6 @@ Invariants:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -21,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, delete, select
 
 from domain.cards import CardSet, FolderMark, FolderStanding, Leaflet, standing
-from domain.messages import NAMESPACE
+from domain.messages import uuid5_text
 from domain.vocabulary import Programme
 from storage.tables import CardFolderRow, CardSetRow, LeafletRow
 
@@ -72,7 +71,7 @@ def add_folder_mark(session: Session, mark: FolderMark) -> bool:
     """Store that a practice's folder was made current; False when exactly this was stored before."""
     from storage.obligations import insert_ignore
 
-    row_id = str(uuid.uuid5(NAMESPACE, f"card_folder:{mark.agb_code}:{mark.version}:{mark.current_on.isoformat()}"))
+    row_id = uuid5_text(f"card_folder:{mark.agb_code}:{mark.version}:{mark.current_on.isoformat()}")
     return bool(insert_ignore(session, CardFolderRow, [{
         "id": row_id, "agb_code": mark.agb_code, "version": mark.version, "current_on": mark.current_on,
         "recorded_at": mark.recorded_at, "actor": mark.actor}], ["id"]))
@@ -104,7 +103,7 @@ def replace_leaflets(session: Session, leaflets: Sequence[Leaflet], at: datetime
     """The register becomes ``leaflets``; returns how many it holds."""
     session.execute(delete(LeafletRow))
     for x in leaflets:
-        session.add(LeafletRow(id=str(uuid.uuid5(NAMESPACE, f"leaflet:{x.programme.value}:{x.title}")),
+        session.add(LeafletRow(id=uuid5_text(f"leaflet:{x.programme.value}:{x.title}"),
                                programme=x.programme.value, title=x.title, url=x.url, recorded_at=at, actor=actor))
     session.flush()
     return len(leaflets)

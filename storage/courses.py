@@ -12,23 +12,22 @@ Invariants:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from domain.courses import Course
-from domain.messages import NAMESPACE
+from domain.messages import uuid5_text
 from domain.vocabulary import Role
 from storage.tables import CourseRow
 
 
 def add_catalogue(session: Session, courses: Sequence[Course], now: datetime, actor: str) -> str:
     """Store ``courses`` as the catalogue from now on; returns the import's id."""
-    import_id = str(uuid.uuid5(NAMESPACE, f"course_catalogue:{now.isoformat()}:{actor}"))
+    import_id = uuid5_text(f"course_catalogue:{now.isoformat()}:{actor}")
     for position, c in enumerate(courses):
-        session.add(CourseRow(id=str(uuid.uuid5(NAMESPACE, f"course:{import_id}:{c.code}")), import_id=import_id,
+        session.add(CourseRow(id=uuid5_text(f"course:{import_id}:{c.code}"), import_id=import_id,
                               position=position, code=c.code, name=c.name, kind=c.kind.value,
                               roles=sorted(r.value for r in c.roles), every_months=c.every_months,
                               first_within_months=c.first_within_months, url=c.url, recorded_at=now, actor=actor))

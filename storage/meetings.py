@@ -13,7 +13,6 @@ Invariants:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -22,7 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from domain.meetings import MeetingEvent, MeetingState, MeetingTrigger, MeetingView
-from domain.messages import NAMESPACE
+from domain.messages import uuid5_text
 from storage.repository import ConcurrentUpdateError
 from storage.tables import MeetingEventRow, MeetingRow
 
@@ -48,7 +47,7 @@ def _from_json(data: Mapping[str, Any]) -> MeetingView:
 def append(session: Session, event: MeetingEvent, view: MeetingView) -> None:
     """Store the event and move the projection to ``view`` (the view after the event)."""
     session.add(MeetingEventRow(
-        id=str(uuid.uuid5(NAMESPACE, f"meeting_event:{event.meeting_key}:{event.seq}")), meeting_key=view.key,
+        id=uuid5_text(f"meeting_event:{event.meeting_key}:{event.seq}"), meeting_key=view.key,
         seq=event.seq, trigger=event.trigger.value, from_state=event.from_state.value, to_state=event.to_state.value,
         on=event.on, recorded_at=event.recorded_at, actor=event.actor, details=dict(event.details)))
     if event.seq == 1:

@@ -12,7 +12,6 @@ Invariants:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from domain.messages import NAMESPACE
+from domain.messages import uuid5_text
 from domain.mirror_meetings import Accreditation, MirrorEvent, MirrorMeetingView, MirrorState, MirrorTrigger
 from storage.repository import ConcurrentUpdateError
 from storage.tables import MirrorMeetingEventRow, MirrorMeetingRow
@@ -47,7 +46,7 @@ def _view_from_json(data: Mapping[str, Any]) -> MirrorMeetingView:
 def append(session: Session, event: MirrorEvent, view: MirrorMeetingView) -> None:
     """Store the event and move the projection to ``view`` (the view after the event)."""
     session.add(MirrorMeetingEventRow(
-        id=str(uuid.uuid5(NAMESPACE, f"mirror_meeting_event:{event.meeting_id}:{event.seq}")),
+        id=uuid5_text(f"mirror_meeting_event:{event.meeting_id}:{event.seq}"),
         meeting_id=event.meeting_id, gp_group=view.gp_group, seq=event.seq, trigger=event.trigger.value,
         from_state=event.from_state.value, to_state=event.to_state.value, on=event.on,
         recorded_at=event.recorded_at, actor=event.actor, details=dict(event.details)))

@@ -15,7 +15,6 @@ Invariants:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -24,7 +23,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from domain.clock import as_amsterdam
-from domain.messages import NAMESPACE
+from domain.messages import uuid5_text
 from domain.neighbourhood import (
     CoreTeam,
     CountKind,
@@ -45,7 +44,7 @@ from storage.tables import CoreTeamRow, GpoCadenceRow, NeighbourhoodCountRow, Ne
 
 
 def _id(*parts: object) -> str:
-    return str(uuid.uuid5(NAMESPACE, ":".join(str(p) for p in parts)))
+    return uuid5_text(":".join(str(p) for p in parts))
 
 
 def _known_by(recorded_at: datetime, on: date | None) -> bool:

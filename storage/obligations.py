@@ -17,7 +17,6 @@ Invariants:
 from __future__ import annotations
 
 import functools
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import fields, replace
@@ -27,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
-from domain.messages import NAMESPACE, uuid5_text
+from domain.messages import uuid5_text
 from domain.obligations import KitKind, Obligation, ObligationKind, ObligationStatus
 from domain.registry import Programme
 from storage import driver, review
@@ -372,7 +371,7 @@ def record_move(session: Session, agb_code: str, key: str, to: date, on: date, r
                 actor: str) -> bool:
     """An officer moved a practice's conversation (its duty's ``key``) to ``to`` on ``on``, and why; the practice
     is planned again."""
-    row_id = str(uuid.uuid5(NAMESPACE, f"conversation_move:{key}:{to.isoformat()}:{now.isoformat()}"))
+    row_id = uuid5_text(f"conversation_move:{key}:{to.isoformat()}:{now.isoformat()}")
     review.touch(session, [agb_code])
     return bool(insert_ignore(session, ConversationMoveRow, [{
         "id": row_id, "obligation_key": key, "agb_code": agb_code, "moved_to": to,
@@ -380,7 +379,7 @@ def record_move(session: Session, agb_code: str, key: str, to: date, on: date, r
 
 
 def record_kit_refresh(session: Session, agb_code: str, kit: KitKind, on: date, now: datetime, actor: str) -> bool:
-    row_id = str(uuid.uuid5(NAMESPACE, f"kit_refresh:{agb_code}:{kit.value}:{on.isoformat()}"))
+    row_id = uuid5_text(f"kit_refresh:{agb_code}:{kit.value}:{on.isoformat()}")
     review.touch(session, [agb_code])
     return bool(insert_ignore(session, KitRefreshRow, [{"id": row_id, "agb_code": agb_code, "kit": kit.value,
                                                         "refreshed_on": on, "recorded_at": now, "actor": actor}],
@@ -389,7 +388,7 @@ def record_kit_refresh(session: Session, agb_code: str, kit: KitKind, on: date, 
 
 def record_course_completion(session: Session, agb_code: str, person: str, course: str, on: date, now: datetime,
                              actor: str) -> bool:
-    row_id = str(uuid.uuid5(NAMESPACE, f"course_completion:{agb_code}:{person}:{course}:{on.isoformat()}"))
+    row_id = uuid5_text(f"course_completion:{agb_code}:{person}:{course}:{on.isoformat()}")
     review.touch(session, [agb_code])
     return bool(insert_ignore(session, CourseCompletionRow, [{
         "id": row_id, "agb_code": agb_code, "person": person, "course": course, "completed_on": on,

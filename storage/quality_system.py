@@ -12,7 +12,6 @@ Invariants:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -20,14 +19,14 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from domain.clock import as_amsterdam
-from domain.messages import NAMESPACE
+from domain.messages import uuid5_text
 from domain.quality_system import Accreditation, Checklist, FilledChecklist, PeerReviewGroup
 from storage import review
 from storage.tables import NhgAccreditationRow, PeerReviewGroupRow, PracticeChecklistRow
 
 
 def checklist_id(agb_code: str, filled_on: date) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"practice_checklist:{agb_code}:{filled_on.isoformat()}"))
+    return uuid5_text(f"practice_checklist:{agb_code}:{filled_on.isoformat()}")
 
 
 def _answers(checklist: Checklist) -> dict[str, Any]:
@@ -79,7 +78,7 @@ def checklists(session: Session, agb_code: str | None = None) -> list[FilledChec
 def add_accreditation(session: Session, agb_code: str, accreditation: Accreditation, now: datetime,
                       actor: str) -> None:
     key = f"nhg_accreditation:{agb_code}:{accreditation.valid_until}:{accreditation.audited_on}:{now.isoformat()}"
-    session.add(NhgAccreditationRow(id=str(uuid.uuid5(NAMESPACE, key)), agb_code=agb_code,
+    session.add(NhgAccreditationRow(id=uuid5_text(key), agb_code=agb_code,
                                     valid_until=accreditation.valid_until, audited_on=accreditation.audited_on,
                                     recorded_at=now, actor=actor))
     session.flush()
@@ -102,7 +101,7 @@ def accreditations(session: Session, codes: Sequence[str] | None = None, on: dat
 
 def add_peer_review(session: Session, agb_code: str, group: PeerReviewGroup, now: datetime, actor: str) -> None:
     key = f"peer_review_group:{agb_code}:{group.group}:{group.ekc}:{now.isoformat()}"
-    session.add(PeerReviewGroupRow(id=str(uuid.uuid5(NAMESPACE, key)), agb_code=agb_code, group_name=group.group,
+    session.add(PeerReviewGroupRow(id=uuid5_text(key), agb_code=agb_code, group_name=group.group,
                                    led_by_ekc=group.led_by_ekc, ekc_name=group.ekc, recorded_at=now, actor=actor))
     session.flush()
 

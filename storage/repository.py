@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import json
-import uuid
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
@@ -39,7 +38,7 @@ from domain.indicators import (
     ValueOp,
     indicator_key,
 )
-from domain.messages import NAMESPACE, OutboxMessage, about, uuid5_text
+from domain.messages import OutboxMessage, about, uuid5_text
 from domain.policy import Policy, PolicyVersion
 from domain.registry import CareGroup, Ekc, GpGroup, Person, Practice, Programme, Registry, Role
 from domain.rules.agreements import agreement_id
@@ -432,7 +431,7 @@ def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: s
     # deterministic (a replayed history lands on the same ids), and distinct when the same file comes back at
     # the same moment after another one changed the figures in between (A, B, A: the third changes them back)
     earlier = connection.execute(sa.select(sa.func.count()).select_from(IndicatorImportRow)).scalar_one()
-    import_id = str(uuid.uuid5(NAMESPACE, f"indicator_import:{sha256}:{at.isoformat()}:{earlier}"))
+    import_id = uuid5_text(f"indicator_import:{sha256}:{at.isoformat()}:{earlier}")
     session.add(IndicatorImportRow(id=import_id, source=source, sha256=sha256, imported_at=at, actor=actor,
                                    rows=len(scores), new=len(fresh), changed=len(changed), unchanged=unchanged))
     session.flush()

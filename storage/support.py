@@ -12,7 +12,6 @@ Invariants:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from domain.messages import NAMESPACE
+from domain.messages import uuid5_text
 from domain.support import SupportEvent, SupportState, SupportTrigger, SupportView
 from domain.vocabulary import SupportKind
 from storage import review
@@ -48,7 +47,7 @@ def _view_from_json(data: Mapping[str, Any]) -> SupportView:
 def append(session: Session, event: SupportEvent, view: SupportView) -> None:
     """Store the event and move the projection to ``view`` (the view after the event)."""
     session.add(SupportEventRow(
-        id=str(uuid.uuid5(NAMESPACE, f"support_event:{event.support_id}:{event.seq}")), support_id=event.support_id,
+        id=uuid5_text(f"support_event:{event.support_id}:{event.seq}"), support_id=event.support_id,
         agb_code=view.agb_code, seq=event.seq, trigger=event.trigger.value, from_state=event.from_state.value,
         to_state=event.to_state.value, on=event.on, recorded_at=event.recorded_at, actor=event.actor,
         details=dict(event.details)))
