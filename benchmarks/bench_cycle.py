@@ -16,8 +16,8 @@ its peak memory is its own:
   from a quarter drawn between the 1st and the 8th: 3% drop HbA1c-measured and foot exam to about 58%
   and stay there (underperformers: they escalate a year after their plan), 3% drop HbA1c-measured to
   64% and recover by 6 points a quarter, 2% drop to 62% and improve by 2.2 points a quarter;
-- **sweeps**: every Monday ``sweep.sweep_due`` at 06:00, ``plan_meetings`` at 06:15, ``refresh_kits``
-  at 06:30 and ``board_digest`` at 07:00;
+- **sweeps**: every Monday ``sweep.sweep_due`` at 06:00 (its batches over ``--workers`` processes, default 1),
+  ``plan_meetings`` at 06:15, ``refresh_kits`` at 06:30 and ``board_digest`` at 07:00;
 - **conversations**: what officers do, recorded at 16:00 on the day held, a day's conversations in one batch
   (``conversations.record_conversations``, as an import of that day's spreadsheet records them): every
   open start, annual or extra conversation obligation is held on its ``planned_on``; 5% of annual
@@ -52,7 +52,8 @@ phase. With ``--cli [N ...]`` the CLI path (``benchmarks/cli_path.py``) is drive
 
 Options: ``--out DIR``, ``--keep`` (keep the databases), ``--seed N``, ``--weeks N`` (stop after N weeks,
 to estimate a slow run), ``--profile FILE`` (cProfile the run of the last size into FILE), ``--cli [N ...]``,
-``--quarters N`` (of the CLI path, default 12).
+``--quarters N`` (of the CLI path, default 12), ``--workers N`` (the processes each ``sweep_due`` spreads its
+batches of practices and of notices over, as the setting ``QC_WORKERS`` does; default 1).
 """
 
 from __future__ import annotations
@@ -247,6 +248,8 @@ def main() -> None:
     parser.add_argument("--cli", type=int, nargs="*", default=None,
                         help="also drive the CLI path for these sizes (benchmarks/cli_path.py; default 5000)")
     parser.add_argument("--quarters", type=int, default=12, help="quarters of the CLI path")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes each sweep spreads its batches over (the setting QC_WORKERS)")
     parser.add_argument("--postgres", default=None, metavar="URL",
                         help="also run every size on this PostgreSQL database (its schema is dropped and made anew)")
     parser.add_argument("--child", choices=["cycle", "prefect"], default=None, help=argparse.SUPPRESS)
@@ -257,7 +260,7 @@ def main() -> None:
     if args.child == "cycle":
         sys.path.insert(0, str(ROOT))
         print(json.dumps(run_cycle(args.practices[0], args.years, args.db, args.seed, args.weeks, args.profile,
-                                   args.url)))
+                                   args.url, args.workers)))
         return
     if args.child == "prefect":
         sys.path.insert(0, str(ROOT))
@@ -266,13 +269,14 @@ def main() -> None:
 
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; sizes {args.practices}, {args.years} year(s)"
-          + (f", first {args.weeks} weeks only" if args.weeks else ""))
+          + (f", first {args.weeks} weeks only" if args.weeks else "")
+          + f"; sweeps over {args.workers} worker process(es)")
     results = []
     for i, n in enumerate(args.practices):
         db = args.out / f"cycle-{n}.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
-        extra = ["--weeks", str(args.weeks)] if args.weeks else []
+        extra = (["--weeks", str(args.weeks)] if args.weeks else []) + ["--workers", str(args.workers)]
         if args.profile and i == len(args.practices) - 1:
             extra += ["--profile", str(args.profile)]
         print(f"running {n:,} practices ...", flush=True)
@@ -328,22 +332,23 @@ def _peak_mb() -> tuple[float, float]:
 
 
 def run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int | None,
-              profile: Path | None, url: str | None = None) -> dict[str, Any]:
+              profile: Path | None, url: str | None = None, workers: int = 1) -> dict[str, Any]:
     if profile is None:
-        return _run_cycle(practices, years, db, seed, max_weeks, url)
+        return _run_cycle(practices, years, db, seed, max_weeks, url, workers)
     import cProfile
 
     profiler = cProfile.Profile()
     profiler.enable()
     try:
-        return _run_cycle(practices, years, db, seed, max_weeks, url)
+        return _run_cycle(practices, years, db, seed, max_weeks, url, workers)
     finally:
         profiler.disable()
         profiler.dump_stats(str(profile))
 
 
 def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int | None,
-               url: str | None = None) -> dict[str, Any]:
+               url: str | None = None, workers: int = 1) -> dict[str, Any]:
+    import functools
     import random
     from collections import Counter, defaultdict
     from datetime import date, datetime, timedelta
@@ -542,7 +547,7 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
             counts["imports"] += 1
             published.add(period_end)
         # the weekly duties
-        for name, at, run in (("sweep_due", clock(6, 0), sweep.sweep_due),
+        for name, at, run in (("sweep_due", clock(6, 0), functools.partial(sweep.sweep_due, workers=workers)),
                                ("plan_meetings", clock(6, 15), planning.plan_meetings),
                                ("refresh_kits", clock(6, 30), kits_and_courses.refresh_kits),
                                ("board_digest", clock(7, 0), digest.board_digest)):

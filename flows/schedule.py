@@ -39,7 +39,7 @@ def _recalculate(services: Services, now: datetime, settings: Settings) -> DutyR
 
 
 def _sweep(services: Services, now: datetime, settings: Settings) -> DutyReport:
-    return sweep.sweep_due(services, now)
+    return sweep.sweep_due(services, now, workers=settings.workers)
 
 
 def _meetings(services: Services, now: datetime, settings: Settings) -> DutyReport:

@@ -241,20 +241,32 @@ def open_obligations(session: Session, *, kinds: Iterable[ObligationKind] | None
 
 def notices_due(session: Session, on: date, *, kinds: Iterable[ObligationKind],
                 agb_codes: Sequence[str] | None = None, after_key: str | None = None,
-                limit: int | None = None) -> list[StoredObligation]:
+                until_key: str | None = None, limit: int | None = None) -> list[StoredObligation]:
     """Open obligations whose next notice day has come: the only rows a sweep needs to read. In key
-    order; ``after_key`` and ``limit`` page through them."""
+    order; ``after_key``, ``until_key`` (included) and ``limit`` page through them."""
+    query = _due(sa.select(_OBLIGATION), on, kinds, agb_codes, after_key, until_key)
+    if limit is not None:
+        query = query.limit(limit)
+    return _stored(query, session)
+
+
+def notice_keys_due(session: Session, on: date, *, kinds: Iterable[ObligationKind]) -> list[str]:
+    """The keys of ``notices_due``, in order (to divide them among workers before reading them)."""
+    return list(session.connection().execute(_due(sa.select(_OBLIGATION.c.key), on, kinds)).scalars())
+
+
+def _due(query: Any, on: date, kinds: Iterable[ObligationKind], agb_codes: Sequence[str] | None = None,
+         after_key: str | None = None, until_key: str | None = None) -> Any:
     t = _OBLIGATION
-    query = sa.select(t).where(t.c.status == ObligationStatus.OPEN.value, t.c.next_notice_on <= on,
-                               t.c.kind.in_([k.value for k in kinds]))
+    query = query.where(t.c.status == ObligationStatus.OPEN.value, t.c.next_notice_on <= on,
+                        t.c.kind.in_([k.value for k in kinds]))
     if agb_codes is not None:
         query = query.where(t.c.agb_code.in_(list(agb_codes)))
     if after_key is not None:
         query = query.where(t.c.key > after_key)
-    query = query.order_by(t.c.key)
-    if limit is not None:
-        query = query.limit(limit)
-    return _stored(query, session)
+    if until_key is not None:
+        query = query.where(t.c.key <= until_key)
+    return query.order_by(t.c.key)
 
 
 def obligations(session: Session, *, agb_code: str | None = None, agb_codes: Sequence[str] | None = None,

@@ -41,6 +41,7 @@ from flows.services.context import Services
 from flows.services.duties import DEFAULT_BATCH, DutyReport
 from flows.services.mirror_meetings import pack_of
 from flows.services.officers import officers_of
+from flows.services.workers import spread
 from notifications.compose import (
     PreparationFacts,
     accreditation_messages,
@@ -238,11 +239,28 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
 
 
 def queue_due_notices(services: Services, now: datetime, kinds: Iterable[ObligationKind], report: DutyReport,
-                      *, chunk: int = DEFAULT_BATCH) -> None:
+                      *, chunk: int = DEFAULT_BATCH, workers: int = 1) -> None:
     """Queue every message of the given kinds whose day has come, for every practice, ``chunk`` obligations
-    per transaction (read through the ``next_notice_on`` index: only the rows with something due)."""
+    per transaction (read through the ``next_notice_on`` index: only the rows with something due); with ``workers``
+    above 1, the chunks divided among that many processes (``flows.services.workers``)."""
     kinds = list(kinds)
     services = services.in_force(now)
+    if workers > 1:
+        with services.session() as s:
+            keys = store.notice_keys_due(s, now.date(), kinds=kinds)
+        bounds = [(keys[i - 1] if i else None, keys[min(i + chunk, len(keys)) - 1])
+                  for i in range(0, len(keys), chunk)]
+
+        def one(bound: tuple[str | None, str]) -> DutyReport:
+            part = DutyReport(report.duty, report.moment)
+            with services.transaction() as s:
+                rows = store.notices_due(s, now.date(), kinds=kinds, after_key=bound[0], until_key=bound[1])
+                queue_notices(s, services, rows, part, now)
+            return part
+
+        for part in spread(one, bounds, workers, services.db):
+            report.merge(part)
+        return
     after: str | None = None
     while True:
         with services.transaction() as s:

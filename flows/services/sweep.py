@@ -8,6 +8,7 @@ Invariants:
 - A sweep reviews only the practices that need it, and ends exactly where reviewing all of them ends
   (``full=True``).
 - A run killed half-way committed whole batches only; the rerun completes the rest.
+- Spread over worker processes (``workers``), a sweep leaves the same rows and the same report as in one process.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, finish
 from flows.services.evaluation import run_due
 from flows.services.follow_up import follow_up
 from flows.services.planning import plan_batch
+from flows.services.workers import spread
 from storage import review
 
 SWEEP_KINDS = CONVERSATION_KINDS | {ObligationKind.MANDATORY_COURSE, ObligationKind.MIRROR_MEETING,
@@ -86,19 +88,22 @@ def sweep_batch(services: Services, now: datetime, codes: Sequence[str], *, acto
 
 
 def sweep_due(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR,
-              batch_size: int = DEFAULT_BATCH, full: bool = False) -> DutyReport:
+              batch_size: int = DEFAULT_BATCH, full: bool = False, workers: int = 1) -> DutyReport:
     """Everything due at ``now``: the practices that need it reviewed batch by batch, then every message
     whose day has come, ``batch_size`` obligations per transaction. ``full`` reviews every practice (the
-    same result, only slower)."""
+    same result, only slower); ``workers`` spreads the batches, and then the chunks of notices, over that many
+    processes (``flows.services.workers``: the same result and report)."""
     now = as_amsterdam(now)
     services = services.in_force(now)
     report = DutyReport("sweep_due", now)
     basis = ReviewBasis.load(services)
     # goals judged before the trajectories are: a progress notice of today shows the goals of today's judgement
     follow_up(services, now, report, chunk=batch_size)
-    for codes in review_batches(services, now, basis, batch_size=batch_size, full=full):
-        report.merge(sweep_batch(services, now, codes, actor=actor, basis=basis, full=full))
-    queue_due_notices(services, now, SWEEP_KINDS, report, chunk=batch_size)
+    batches = review_batches(services, now, basis, batch_size=batch_size, full=full)
+    for part in spread(lambda codes: sweep_batch(services, now, codes, actor=actor, basis=basis, full=full),
+                       batches, workers, services.db):
+        report.merge(part)
+    queue_due_notices(services, now, SWEEP_KINDS, report, chunk=batch_size, workers=workers)
     # the practices still behind on a set of instruction cards whose weeks have passed, to the officers, once
     report_cards_behind(services, now, report)
     report.duty = "sweep_due"

@@ -63,6 +63,7 @@ from flows.services import (
     sweep,
     training,
 )
+from flows.services.duties import DEFAULT_BATCH
 from flows.services.outbox import dispatch_outbox
 from flows.services.run_report import kinds_text
 from flows.testing.scenario import FULL_ATTENDANCE, Scenario
@@ -137,9 +138,11 @@ DEMO_LOGINS = (("functionaris", AccountRole.OFFICER, None), ("bestuur", AccountR
                ("beheer", AccountRole.ADMIN, None), ("praktijk", AccountRole.PRACTICE, "01000002"))
 
 
-def run_demo(folder: Path, years: int = 3, practices: int = 12, *, full_review: bool = False) -> DemoResult:
+def run_demo(folder: Path, years: int = 3, practices: int = 12, *, full_review: bool = False,
+             batch_size: int = DEFAULT_BATCH, workers: int = 1) -> DemoResult:
     """Run the demo into ``folder``; ``full_review`` makes every sweep review every practice instead of only
-    those whose facts or deadlines moved (the same outcome, slower: the tests compare the two)."""
+    those whose facts or deadlines moved, ``workers`` spreads each sweep's batches of ``batch_size`` over that many
+    processes (the same outcome either way: the tests compare them)."""
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -187,7 +190,7 @@ def run_demo(folder: Path, years: int = 3, practices: int = 12, *, full_review: 
                 })
                 published.add(period_end)
         moment = datetime.combine(monday, DUTY_HOUR, tzinfo=AMSTERDAM)
-        sweep.sweep_due(services, moment, full=full_review)
+        sweep.sweep_due(services, moment, full=full_review, batch_size=batch_size, workers=workers)
         planning.plan_meetings(services, moment)
         kits_and_courses.refresh_kits(services, moment, full=full_review)
         digest.board_digest(services, moment)

@@ -1,0 +1,69 @@
+"""A run's batches spread over worker processes on one machine (issue 16): a sweep's batches of practices and its
+chunks of notices are independent of each other, each in its own transactions, so two cores can work on two at once
+(the setting ``workers``, ``QC_WORKERS``).
+
+Invariants:
+- A batch runs in a worker exactly as in the run's own process: the same function, its own transactions. What the
+  workers return comes back in the order of the batches, so a report reads as one made in one process.
+- Each worker is a fork of the run's process, made for this run, with connections of its own: the parent's stay the
+  parent's (SQLAlchemy's ``dispose(close=False)`` after a fork). On SQLite the writers take turns on the file (its
+  busy timeout); reading and composing overlap. On PostgreSQL the batches' rows are disjoint, as they are for two
+  Prefect workers.
+- Every batch is worked before the run fails: a batch that raises is raised in the run after the others are done
+  (as its own type when it survives pickling, else as ``WorkerError`` with its text); a worker that dies fails the
+  run (``BrokenProcessPool``), never hangs it.
+- One process (``workers`` 1, a run with one batch, or a platform without ``fork``) works the batches in order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Engine
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_work: Callable[[Any], Any] | None = None  # what the forked workers call: set in the parent just before the forks
+
+
+class WorkerError(RuntimeError):
+    """A batch failed in a worker with an error that cannot travel back to the run as itself."""
+
+
+def _fresh_connections(engine: Engine) -> None:
+    engine.dispose(close=False)  # the parent's connections stay the parent's (SQLAlchemy: "Using Pools with fork")
+
+
+def _call(item: Any) -> Any:
+    assert _work is not None
+    try:
+        return _work(item)
+    except Exception as exc:
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            raise WorkerError(f"{type(exc).__name__}: {exc}") from None
+        raise
+
+
+def spread(work: Callable[[T], R], items: Sequence[T], workers: int, engine: Engine) -> list[R]:
+    """``[work(item) for item in items]``, over up to ``workers`` forked processes when there is more than one item;
+    ``engine`` is the database ``work`` opens its sessions on."""
+    global _work
+    count = min(workers, len(items))
+    if count <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [work(item) for item in items]
+    _work = work
+    try:
+        with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_fresh_connections, initargs=(engine,)) as pool:
+            futures: list[Future[R]] = [pool.submit(_call, item) for item in items]
+        # the pool has closed: every batch was worked (or its worker died); the first failure, in batch order
+        return [future.result() for future in futures]
+    finally:
+        _work = None
