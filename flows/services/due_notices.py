@@ -41,7 +41,7 @@ from flows.services.context import Services
 from flows.services.duties import DEFAULT_BATCH, DutyReport
 from flows.services.mirror_meetings import pack_of
 from flows.services.officers import officers_of
-from flows.services.workers import spread
+from flows.services.workers import divide, spread
 from notifications.compose import (
     PreparationFacts,
     accreditation_messages,
@@ -248,8 +248,9 @@ def queue_due_notices(services: Services, now: datetime, kinds: Iterable[Obligat
     if workers > 1:
         with services.session() as s:
             keys = store.notice_keys_due(s, now.date(), kinds=kinds)
-        bounds = [(keys[i - 1] if i else None, keys[min(i + chunk, len(keys)) - 1])
-                  for i in range(0, len(keys), chunk)]
+        # each chunk from the key after the last of the chunk before it to its own last key (``workers.divide``)
+        chunks = divide(keys, chunk, workers)
+        bounds = [(chunks[i - 1][-1] if i else None, part[-1]) for i, part in enumerate(chunks)]
 
         def one(bound: tuple[str | None, str]) -> DutyReport:
             part = DutyReport(report.duty, report.moment)

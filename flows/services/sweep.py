@@ -26,7 +26,7 @@ from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, finish
 from flows.services.evaluation import run_due
 from flows.services.follow_up import follow_up
 from flows.services.planning import plan_batch
-from flows.services.workers import spread
+from flows.services.workers import divide, spread
 from storage import review
 
 SWEEP_KINDS = CONVERSATION_KINDS | {ObligationKind.MANDATORY_COURSE, ObligationKind.MIRROR_MEETING,
@@ -100,6 +100,8 @@ def sweep_due(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR,
     # goals judged before the trajectories are: a progress notice of today shows the goals of today's judgement
     follow_up(services, now, report, chunk=batch_size)
     batches = review_batches(services, now, basis, batch_size=batch_size, full=full)
+    if workers > 1:  # as many batches as workers when there are fewer (``workers.divide``)
+        batches = divide([code for codes in batches for code in codes], batch_size, workers)
     for part in spread(lambda codes: sweep_batch(services, now, codes, actor=actor, basis=basis, full=full),
                        batches, workers, services.db):
         report.merge(part)

@@ -13,6 +13,8 @@ Invariants:
   (as its own type when it survives pickling, else as ``WorkerError`` with its text); a worker that dies fails the
   run (``BrokenProcessPool``), never hangs it.
 - One process (``workers`` 1, a run with one batch, or a platform without ``fork``) works the batches in order.
+- ``divide`` makes batches of at most the run's batch size, and with workers enough of them for each worker to have
+  one, none smaller than ``LEAST`` (or the batch size) items: a fork costs some 20-35 ms.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from sqlalchemy.engine import Engine
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+LEAST = 50  # items a worker is given at the least: fewer are worked faster than two forks are made
 
 _work: Callable[[Any], Any] | None = None  # what the forked workers call: set in the parent just before the forks
 
@@ -49,6 +53,15 @@ def _call(item: Any) -> Any:
         except Exception:
             raise WorkerError(f"{type(exc).__name__}: {exc}") from None
         raise
+
+
+def divide(items: Sequence[T], size: int, workers: int) -> list[list[T]]:
+    """``items`` in consecutive batches of at most ``size``; with ``workers`` above 1, smaller ones when that gives
+    each worker a batch (a sweep of 600 practices in two of 300 rather than 500 and 100), none below ``LEAST`` items
+    or ``size``, whichever is smaller."""
+    if workers > 1 and items:
+        size = max(min(size, -(-len(items) // workers)), min(size, LEAST))
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
 
 
 def spread(work: Callable[[T], R], items: Sequence[T], workers: int, engine: Engine) -> list[R]:

@@ -21,7 +21,7 @@ from domain.clock import AMSTERDAM
 from flows.services import duties, queries, sweep
 from flows.services.context import Services
 from flows.services.settings import Settings
-from flows.services.workers import WorkerError, spread
+from flows.services.workers import LEAST, WorkerError, divide, spread
 from flows.testing.demo import run_demo
 from flows.testing.scenario import Scenario
 from tests.integration.test_review import _tables
@@ -151,6 +151,18 @@ def test_work_spread_over_two_processes_comes_back_in_the_order_of_the_batches(e
     assert [item for item, _ in results] == list(range(8))
     pids = {pid for _, pid in results}
     assert len(pids) == 2 and os.getpid() not in pids
+
+
+def test_a_sweep_with_workers_gives_each_worker_a_batch_of_no_fewer_than_the_least_worth_a_fork() -> None:
+    codes = [f"{i:08d}" for i in range(600)]
+    assert [len(b) for b in divide(codes, 500, 1)] == [500, 100]
+    assert [len(b) for b in divide(codes, 500, 2)] == [300, 300]
+    assert [len(b) for b in divide(codes[:101], 500, 2)] == [51, 50]
+    assert [len(b) for b in divide(codes[:70], 500, 2)] == [LEAST, 70 - LEAST]
+    assert [len(b) for b in divide(codes[:40], 500, 2)] == [40]
+    assert [len(b) for b in divide(codes[:9], 2, 2)] == [2, 2, 2, 2, 1]  # never above the batch size
+    assert [code for batch in divide(codes, 7, 3) for code in batch] == codes
+    assert divide([], 500, 2) == []
 
 
 def test_one_worker_or_one_batch_is_worked_in_the_runs_own_process(engine: Any) -> None:
