@@ -154,12 +154,13 @@ def test_work_spread_over_two_processes_comes_back_in_the_order_of_the_batches(e
 
 
 def test_a_sweep_with_workers_gives_each_worker_a_batch_of_no_fewer_than_the_least_worth_a_fork() -> None:
-    codes = [f"{i:08d}" for i in range(600)]
-    assert [len(b) for b in divide(codes, 500, 1)] == [500, 100]
-    assert [len(b) for b in divide(codes, 500, 2)] == [300, 300]
-    assert [len(b) for b in divide(codes[:101], 500, 2)] == [51, 50]
-    assert [len(b) for b in divide(codes[:70], 500, 2)] == [LEAST, 70 - LEAST]
-    assert [len(b) for b in divide(codes[:40], 500, 2)] == [40]
+    codes = [f"{i:08d}" for i in range(1200)]
+    assert [len(b) for b in divide(codes[:600], 500, 1)] == [500, 100]
+    assert [len(b) for b in divide(codes[:600], 500, 2)] == [300, 300]
+    assert [len(b) for b in divide(codes[:2 * LEAST + 1], 500, 2)] == [LEAST + 1, LEAST]
+    assert [len(b) for b in divide(codes[:LEAST + 70], 500, 2)] == [LEAST, 70]
+    assert [len(b) for b in divide(codes[:LEAST], 500, 2)] == [LEAST]  # too little to fork for
+    assert [len(b) for b in divide(codes, 500, 4)] == [300, 300, 300, 300]
     assert [len(b) for b in divide(codes[:9], 2, 2)] == [2, 2, 2, 2, 1]  # never above the batch size
     assert [code for batch in divide(codes, 7, 3) for code in batch] == codes
     assert divide([], 500, 2) == []
