@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -34,6 +35,7 @@ R = TypeVar("R")
 LEAST = 200  # items a worker is given at the least: fewer are worked faster than two forks are made
 
 _work: Callable[[Any], Any] | None = None  # what the forked workers call: set in the parent just before the forks
+_forking = threading.Lock()  # one spread at a time per process: ``_work`` is the parent's for the spread's length
 
 
 class WorkerError(RuntimeError):
@@ -72,12 +74,13 @@ def spread(work: Callable[[T], R], items: Sequence[T], workers: int, engine: Eng
     count = min(workers, len(items))
     if count <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [work(item) for item in items]
-    _work = work
-    try:
-        with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
-                                 initializer=_fresh_connections, initargs=(engine,)) as pool:
-            futures: list[Future[R]] = [pool.submit(_call, item) for item in items]
-        # the pool has closed: every batch was worked (or its worker died); the first failure, in batch order
-        return [future.result() for future in futures]
-    finally:
-        _work = None
+    with _forking:  # two threads of one process (the embedded runner's) spreading at once take turns
+        _work = work
+        try:
+            with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
+                                     initializer=_fresh_connections, initargs=(engine,)) as pool:
+                futures: list[Future[R]] = [pool.submit(_call, item) for item in items]
+            # the pool has closed: every batch was worked (or its worker died); the first failure, in batch order
+            return [future.result() for future in futures]
+        finally:
+            _work = None

@@ -172,6 +172,19 @@ def test_one_worker_or_one_batch_is_worked_in_the_runs_own_process(engine: Any) 
     assert spread(_slow_pid, [], 2, engine) == []
 
 
+def test_two_threads_spreading_at_once_each_get_their_own_work_done(engine: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def times(factor: int) -> Callable[[int], int]:
+        return lambda item: (clock.sleep(0.02), item * factor)[1]
+
+    with ThreadPoolExecutor(2) as threads:
+        tens = threads.submit(spread, times(10), list(range(6)), 2, engine)
+        hundreds = threads.submit(spread, times(100), list(range(6)), 2, engine)
+    assert tens.result() == [0, 10, 20, 30, 40, 50]
+    assert hundreds.result() == [0, 100, 200, 300, 400, 500]
+
+
 def test_a_batch_that_fails_in_a_worker_fails_the_run_after_the_other_batches_are_done(
         engine: Any, tmp_path: Path) -> None:
     def work(item: int) -> int:
