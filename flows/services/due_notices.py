@@ -238,6 +238,15 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
                         f"datum {date_nl(ob.planned_on or ob.due_on)}")
 
 
+def key_ranges(keys: Sequence[str], chunk: int, workers: int) -> list[tuple[str | None, str | None]]:
+    """The due obligations' keys (in order) as ranges ``(after, until]`` for workers (``workers.divide``): each from
+    the last key of the range before it, the last open-ended (a row due by now with a key beyond the last read is
+    queued too, as the loop in one process queues it)."""
+    chunks = divide(keys, chunk, workers)
+    return [(chunks[i - 1][-1] if i else None, part[-1] if i < len(chunks) - 1 else None)
+            for i, part in enumerate(chunks)]
+
+
 def queue_due_notices(services: Services, now: datetime, kinds: Iterable[ObligationKind], report: DutyReport,
                       *, chunk: int = DEFAULT_BATCH, workers: int = 1) -> None:
     """Queue every message of the given kinds whose day has come, for every practice, ``chunk`` obligations
@@ -248,18 +257,14 @@ def queue_due_notices(services: Services, now: datetime, kinds: Iterable[Obligat
     if workers > 1:
         with services.session() as s:
             keys = store.notice_keys_due(s, now.date(), kinds=kinds)
-        # each chunk from the key after the last of the chunk before it to its own last key (``workers.divide``)
-        chunks = divide(keys, chunk, workers)
-        bounds = [(chunks[i - 1][-1] if i else None, part[-1]) for i, part in enumerate(chunks)]
-
-        def one(bound: tuple[str | None, str]) -> DutyReport:
+        def one(bound: tuple[str | None, str | None]) -> DutyReport:
             part = DutyReport(report.duty, report.moment)
             with services.transaction() as s:
                 rows = store.notices_due(s, now.date(), kinds=kinds, after_key=bound[0], until_key=bound[1])
                 queue_notices(s, services, rows, part, now)
             return part
 
-        for part in spread(one, bounds, workers, services.db):
+        for part in spread(one, key_ranges(keys, chunk, workers), workers, services.db):
             report.merge(part)
         return
     after: str | None = None

@@ -89,7 +89,8 @@ class Settings(BaseSettings):
     web_failed_login_delay: float = Field(1.0, ge=0, le=10, description="Seconds each failed login waits before it "
                                           "is answered (doubling with each failure in a row, at most 8 s).")
     workers: int = Field(1, ge=1, le=64, description="Processes a sweep spreads its batches of practices and of "
-                         "notices over (flows/services/workers.py): 2 on a machine with two cores.")
+                         "notices over (flows/services/workers.py; not in a process with other threads): 2 on a "
+                         "machine with two cores.")
     prefect_ui_url: str | None = Field(None, description="The Prefect UI (e.g. http://127.0.0.1:4200): the runs page "
                                        "links each run there.")
 

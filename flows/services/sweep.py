@@ -8,7 +8,8 @@ Invariants:
 - A sweep reviews only the practices that need it, and ends exactly where reviewing all of them ends
   (``full=True``).
 - A run killed half-way committed whole batches only; the rerun completes the rest.
-- Spread over worker processes (``workers``), a sweep leaves the same rows and the same report as in one process.
+- Spread over worker processes (``workers``), a sweep leaves the same rows as in one process, and reports the same
+  (its lines in the order of its batches, which workers divide so that each has one: ``workers.divide``).
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def sweep_due(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR,
     """Everything due at ``now``: the practices that need it reviewed batch by batch, then every message
     whose day has come, ``batch_size`` obligations per transaction. ``full`` reviews every practice (the
     same result, only slower); ``workers`` spreads the batches, and then the chunks of notices, over that many
-    processes (``flows.services.workers``: the same result and report)."""
+    processes (``flows.services.workers``: the same result)."""
     now = as_amsterdam(now)
     services = services.in_force(now)
     report = DutyReport("sweep_due", now)

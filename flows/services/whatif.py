@@ -91,7 +91,9 @@ def what_if(services: Services, settings: Settings, proposed: Policy, *, now: da
         first.db.dispose()
         _duplicate(paths["current"], paths["proposed"])
         # the two walks share nothing but what they start from: each in its own process, on its own copy, at once
-        walks = [_Walk(which, str(paths[which]), _portable(services), settings, policy, start, until, now)
+        # each walk sweeps in its own process alone: the two walks already have the two cores (``workers``)
+        alone = settings.model_copy(update={"workers": 1})
+        walks = [_Walk(which, str(paths[which]), _portable(services), alone, policy, start, until, now)
                  for which, policy in (("current", None), ("proposed", proposed))]
         runs = {}
         for walk, (failures, events) in zip(walks, pool.map(_walk, walks), strict=True):
