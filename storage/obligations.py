@@ -239,29 +239,23 @@ def open_obligations(session: Session, *, kinds: Iterable[ObligationKind] | None
     return obligations(session, agb_codes=agb_codes, status=ObligationStatus.OPEN.value, kinds=kinds)
 
 
-def notices_due(session: Session, on: date, *, kinds: Iterable[ObligationKind],
-                agb_codes: Sequence[str] | None = None, after_key: str | None = None,
-                until_key: str | None = None, limit: int | None = None) -> list[StoredObligation]:
+def notices_due(session: Session, on: date, *, kinds: Iterable[ObligationKind], after_key: str | None = None,
+                until_key: str | None = None) -> list[StoredObligation]:
     """Open obligations whose next notice day has come: the only rows a sweep needs to read. In key
-    order; ``after_key``, ``until_key`` (included) and ``limit`` page through them."""
-    query = _due(sa.select(_OBLIGATION), on, kinds, agb_codes, after_key, until_key)
-    if limit is not None:
-        query = query.limit(limit)
-    return _stored(query, session)
+    order; ``after_key`` and ``until_key`` (included) bound a range of them (``notice_keys_due``)."""
+    return _stored(_due(sa.select(_OBLIGATION), on, kinds, after_key, until_key), session)
 
 
 def notice_keys_due(session: Session, on: date, *, kinds: Iterable[ObligationKind]) -> list[str]:
-    """The keys of ``notices_due``, in order (to divide them among workers before reading them)."""
+    """The keys of ``notices_due``, in order (read first, to divide them into ranges)."""
     return list(session.connection().execute(_due(sa.select(_OBLIGATION.c.key), on, kinds)).scalars())
 
 
-def _due(query: Any, on: date, kinds: Iterable[ObligationKind], agb_codes: Sequence[str] | None = None,
-         after_key: str | None = None, until_key: str | None = None) -> Any:
+def _due(query: Any, on: date, kinds: Iterable[ObligationKind], after_key: str | None = None,
+         until_key: str | None = None) -> Any:
     t = _OBLIGATION
     query = query.where(t.c.status == ObligationStatus.OPEN.value, t.c.next_notice_on <= on,
                         t.c.kind.in_([k.value for k in kinds]))
-    if agb_codes is not None:
-        query = query.where(t.c.agb_code.in_(list(agb_codes)))
     if after_key is not None:
         query = query.where(t.c.key > after_key)
     if until_key is not None:

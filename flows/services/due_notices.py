@@ -250,28 +250,19 @@ def key_ranges(keys: Sequence[str], chunk: int, workers: int) -> list[tuple[str 
 def queue_due_notices(services: Services, now: datetime, kinds: Iterable[ObligationKind], report: DutyReport,
                       *, chunk: int = DEFAULT_BATCH, workers: int = 1) -> None:
     """Queue every message of the given kinds whose day has come, for every practice, ``chunk`` obligations
-    per transaction (read through the ``next_notice_on`` index: only the rows with something due); with ``workers``
-    above 1, the chunks divided among that many processes (``flows.services.workers``)."""
+    per transaction (read through the ``next_notice_on`` index: only the rows with something due; their keys read
+    first and divided into ranges), the chunks over ``workers`` processes (``flows.services.workers``)."""
     kinds = list(kinds)
     services = services.in_force(now)
-    if workers > 1:
-        with services.session() as s:
-            keys = store.notice_keys_due(s, now.date(), kinds=kinds)
-        def one(bound: tuple[str | None, str | None]) -> DutyReport:
-            part = DutyReport(report.duty, report.moment)
-            with services.transaction() as s:
-                rows = store.notices_due(s, now.date(), kinds=kinds, after_key=bound[0], until_key=bound[1])
-                queue_notices(s, services, rows, part, now)
-            return part
+    with services.session() as s:
+        keys = store.notice_keys_due(s, now.date(), kinds=kinds)
 
-        for part in spread(one, key_ranges(keys, chunk, workers), workers, services.db):
-            report.merge(part)
-        return
-    after: str | None = None
-    while True:
+    def one(bound: tuple[str | None, str | None]) -> DutyReport:
+        part = DutyReport(report.duty, report.moment)
         with services.transaction() as s:
-            rows = store.notices_due(s, now.date(), kinds=kinds, after_key=after, limit=chunk)
-            if not rows:
-                return
-            queue_notices(s, services, rows, report, now)
-            after = rows[-1].key
+            rows = store.notices_due(s, now.date(), kinds=kinds, after_key=bound[0], until_key=bound[1])
+            queue_notices(s, services, rows, part, now)
+        return part
+
+    for part in spread(one, key_ranges(keys, chunk, workers), workers, services.db):
+        report.merge(part)

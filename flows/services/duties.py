@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from domain.clock import as_amsterdam
 from domain.courses import catalogue_fingerprint
@@ -134,8 +134,11 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
-def in_batches(codes: Sequence[str], size: int) -> list[list[str]]:
-    return [list(codes[i:i + size]) for i in range(0, len(codes), size)]
+T = TypeVar("T")
+
+
+def in_batches(items: Sequence[T], size: int) -> list[list[T]]:
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
 
 
 def practice_batches(services: Services, size: int = DEFAULT_BATCH) -> list[list[str]]:

@@ -23,11 +23,12 @@ from domain.vocabulary import state_nl
 from flows.services.cards import report_cards_behind
 from flows.services.context import ENGINE_ACTOR, Services
 from flows.services.due_notices import queue_due_notices
-from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, finish_duty, in_batches, practice_batches
+from flows.services.duties import DEFAULT_BATCH, DutyReport, ReviewBasis, finish_duty
 from flows.services.evaluation import run_due
 from flows.services.follow_up import follow_up
 from flows.services.planning import plan_batch
 from flows.services.workers import divide, spread
+from storage import repository as repo
 from storage import review
 
 SWEEP_KINDS = CONVERSATION_KINDS | {ObligationKind.MANDATORY_COURSE, ObligationKind.MIRROR_MEETING,
@@ -56,17 +57,15 @@ def evaluate_batch(services: Services, now: datetime, codes: Sequence[str], acto
 
 
 def review_batches(services: Services, now: datetime, basis: ReviewBasis, *, batch_size: int = DEFAULT_BATCH,
-                   full: bool = False) -> list[list[str]]:
+                   full: bool = False, workers: int = 1) -> list[list[str]]:
     """The practices a sweep at ``now`` must look at, in batches: those whose facts, scores or shared
     inputs changed since they were last reviewed, or whose next time-based decision falls due (``full``:
-    every practice)."""
-    if full:
-        return practice_batches(services, batch_size)
+    every practice); with ``workers``, as many batches as workers when there would be fewer (``workers.divide``)."""
     on = as_amsterdam(now).date()
     with services.session() as s:
-        codes = sorted(set(review.due_for_evaluation(s, basis.evaluation, on))
-                       | set(review.due_for_planning(s, basis.planning)))
-    return in_batches(codes, batch_size)
+        codes = sorted(repo.practice_codes(s)) if full else sorted(
+            set(review.due_for_evaluation(s, basis.evaluation, on)) | set(review.due_for_planning(s, basis.planning)))
+    return divide(codes, batch_size, workers)
 
 
 def sweep_batch(services: Services, now: datetime, codes: Sequence[str], *, actor: str = ENGINE_ACTOR,
@@ -100,9 +99,7 @@ def sweep_due(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR,
     basis = ReviewBasis.load(services)
     # goals judged before the trajectories are: a progress notice of today shows the goals of today's judgement
     follow_up(services, now, report, chunk=batch_size)
-    batches = review_batches(services, now, basis, batch_size=batch_size, full=full)
-    if workers > 1:  # as many batches as workers when there are fewer (``workers.divide``)
-        batches = divide([code for codes in batches for code in codes], batch_size, workers)
+    batches = review_batches(services, now, basis, batch_size=batch_size, full=full, workers=workers)
     for part in spread(lambda codes: sweep_batch(services, now, codes, actor=actor, basis=basis, full=full),
                        batches, workers, services.db):
         report.merge(part)

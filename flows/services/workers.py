@@ -34,6 +34,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
+from flows.services.duties import in_batches
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -76,7 +78,7 @@ def divide(items: Sequence[T], size: int, workers: int) -> list[list[T]]:
     ``LEAST`` items or ``size``, whichever is smaller."""
     if workers > 1 and items:
         size = max(min(size, -(-len(items) // workers)), min(size, LEAST))
-    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+    return in_batches(items, size)
 
 
 def spread(work: Callable[[T], R], items: Sequence[T], workers: int, engine: Engine) -> list[R]:
