@@ -168,3 +168,51 @@ def test_a_charts_points_go_into_the_pdf_as_curves_with_their_colours_and_titles
     assert ' fill="white" stroke="#1f4e9c" stroke-width="1.5"/>' in drawn
     # a circle without its centre and radius is left as it is, with its own closing tag
     assert '<circle cx="5" fill="red"><title>geen straal</title></circle></svg>' in drawn
+
+
+def page_texts(data: bytes) -> list[str]:
+    document = pdfium.PdfDocument(data)
+    return [" ".join(document[i].get_textpage().get_text_range().split()) for i in range(len(document))]
+
+
+def test_a_long_list_of_agreements_runs_on_to_the_next_page_under_its_headings_again() -> None:
+    payload = invitation()
+    agreements = [{"text": f"Afspraak nummer {n} over het oproepsysteem en de controles", "owner": "practice",
+                   "due": "2026-03-31", "made_on": "2025-11-04", "proposed_outcome": None} for n in range(1, 61)]
+    payload["prepare"] = dict(payload["prepare"], open_agreements=agreements)
+    pages = page_texts(conversation_pack_pdf(payload, MADE))
+    with_agreements = [text for text in pages if "Afspraak nummer" in text]
+    assert len(with_agreements) >= 2
+    for text in with_agreements:  # the table's headings at the top of every page it is on
+        assert "Afspraak Wie Uiterlijk Gemaakt Voorstel" in text
+    for n in range(1, 61):
+        assert sum(f"Afspraak nummer {n} over" in text for text in pages) == 1, n
+
+
+def test_a_note_longer_than_a_page_is_printed_whole_over_two_pages_not_refused() -> None:
+    # fpdf2's own table refused a row taller than a page; a checklist's note can be that long
+    note = " ".join(f"woord{n}" for n in range(1, 1401))
+    payload = invitation()
+    payload["prepare"] = dict(payload["prepare"], checklist={
+        "filled_on": "2025-10-06", "open_conditions": [{"name": "beleidsplan", "answer": "partly", "note": note}]})
+    pages = page_texts(conversation_pack_pdf(payload, MADE))
+    words = " ".join(pages).split()
+    assert [w for w in words if w.startswith("woord")] == note.split()
+    with_headings = [text for text in pages if "Voorwaarde Antwoord Toelichting" in text]
+    assert len(with_headings) >= 2 and all("woord" in text for text in with_headings)  # never headings alone
+
+
+@pytest.mark.parametrize("text", [
+    "HbA1c gemeten in de afgelopen 12 maanden (dm2/hba1c_measured)",
+    "Beleidsplan 2025 klaar, jaarverslag 2024 nog niet\nen de rest volgt",
+    "https://www.cohaesie.nl/folders/een-heel-lang-adres-zonder-spaties-dat-niet-op-een-regel-past.pdf",
+    "Ωmega Жуков 𝄞 één", "", "twee  spaties",
+])
+def test_a_cells_text_is_broken_into_lines_that_fit_and_lose_nothing(text: str) -> None:
+    document = pdf._Document("t", "c", MADE)
+    document.set_font("DejaVu", size=8.5)
+    width = 30.0
+    lines = document.lines(text, width)
+    assert all(document.get_string_width(line) <= width + 1e-6 or len(line) == 1 for line in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "").replace("\n", "")
+    assert len(lines) >= text.count("\n") + 1
