@@ -252,6 +252,8 @@ def main() -> None:
                         help="processes each sweep spreads its batches over (the setting QC_WORKERS)")
     parser.add_argument("--postgres", default=None, metavar="URL",
                         help="also run every size on this PostgreSQL database (its schema is dropped and made anew)")
+    parser.add_argument("--weeks-csv", type=Path, default=None, metavar="FILE",
+                        help="write each duty's seconds at each Monday of the last size (monday,duty,seconds)")
     parser.add_argument("--child", choices=["cycle", "prefect"], default=None, help=argparse.SUPPRESS)
     parser.add_argument("--url", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, default=None, help=argparse.SUPPRESS)
@@ -260,7 +262,7 @@ def main() -> None:
     if args.child == "cycle":
         sys.path.insert(0, str(ROOT))
         print(json.dumps(run_cycle(args.practices[0], args.years, args.db, args.seed, args.weeks, args.profile,
-                                   args.url, args.workers)))
+                                   args.url, args.workers, args.weeks_csv)))
         return
     if args.child == "prefect":
         sys.path.insert(0, str(ROOT))
@@ -279,6 +281,8 @@ def main() -> None:
         extra = (["--weeks", str(args.weeks)] if args.weeks else []) + ["--workers", str(args.workers)]
         if args.profile and i == len(args.practices) - 1:
             extra += ["--profile", str(args.profile)]
+        if args.weeks_csv and i == len(args.practices) - 1:
+            extra += ["--weeks-csv", str(args.weeks_csv)]
         print(f"running {n:,} practices ...", flush=True)
         result = _child(["--child", "cycle", "--practices", str(n), "--years", str(args.years), "--db", str(db),
                          "--seed", str(args.seed), *extra])
@@ -332,22 +336,23 @@ def _peak_mb() -> tuple[float, float]:
 
 
 def run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int | None,
-              profile: Path | None, url: str | None = None, workers: int = 1) -> dict[str, Any]:
+              profile: Path | None, url: str | None = None, workers: int = 1,
+              weeks_csv: Path | None = None) -> dict[str, Any]:
     if profile is None:
-        return _run_cycle(practices, years, db, seed, max_weeks, url, workers)
+        return _run_cycle(practices, years, db, seed, max_weeks, url, workers, weeks_csv)
     import cProfile
 
     profiler = cProfile.Profile()
     profiler.enable()
     try:
-        return _run_cycle(practices, years, db, seed, max_weeks, url, workers)
+        return _run_cycle(practices, years, db, seed, max_weeks, url, workers, weeks_csv)
     finally:
         profiler.disable()
         profiler.dump_stats(str(profile))
 
 
 def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int | None,
-               url: str | None = None, workers: int = 1) -> dict[str, Any]:
+               url: str | None = None, workers: int = 1, weeks_csv: Path | None = None) -> dict[str, Any]:
     import functools
     import random
     from collections import Counter, defaultdict
@@ -531,6 +536,7 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
     monday = start
     weeks = 0
     slowest = (0.0, "")
+    by_week: list[tuple[str, str, float]] = []
     while monday < end and (max_weeks is None or weeks < max_weeks):
         week_started = time.perf_counter()
         # imports, published five weeks after the quarter
@@ -555,6 +561,7 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
             run(services, datetime.combine(monday, at, tzinfo=AMSTERDAM))
             elapsed = time.perf_counter() - t0
             per_duty[name] += elapsed
+            by_week.append((monday.isoformat(), name, elapsed))
             phases["sweeps"] += elapsed
         # this week's conversations, as officers hold them
         t0 = time.perf_counter()
@@ -591,6 +598,8 @@ def _run_cycle(practices: int, years: int, db: Path, seed: int, max_weeks: int |
 
     total = time.perf_counter() - started_all
     peak, hwm = _peak_mb()
+    if weeks_csv is not None:
+        weeks_csv.write_text("monday,duty,seconds\n" + "".join(f"{m},{d},{t:.4f}\n" for m, d, t in by_week))
 
     # --- counts --------------------------------------------------------------------------------------------
     def grouped(sql: str) -> dict[str, int]:
