@@ -23,6 +23,7 @@ Invariants:
 from __future__ import annotations
 
 import binascii
+import functools
 import re
 from dataclasses import dataclass
 from email import quoprimime
@@ -90,8 +91,11 @@ def _qp(text: str) -> str:
     return _crlf(quoprimime.body_encode(body.decode("latin-1"), MAX_LINE))
 
 
+@functools.lru_cache(maxsize=16)
 def _base64(data: bytes) -> str:
-    """Bytes as ``contentmanager._encode_base64`` cuts them (57 bytes a line at 78), CRLF line ends."""
+    """Bytes as ``contentmanager._encode_base64`` cuts them (57 bytes a line at 78), CRLF line ends. Remembered for
+    the attachments an invitation's recipients share (its pack, its invite): a pack's base64 was encoded again for
+    each of them (issue 16)."""
     per_line = MAX_LINE // 4 * 3
     return _crlf("".join(binascii.b2a_base64(data[i:i + per_line]).decode("ascii")
                          for i in range(0, len(data), per_line)))

@@ -206,6 +206,35 @@ def test_conversation_invitation_carries_an_ics_at_the_conversation_time_in_amst
     assert other_event["UID"] == event["UID"]
 
 
+def test_recipients_of_one_invitation_share_its_invite_and_each_gets_what_it_would_get_alone() -> None:
+    # an invite is made once per invitation and remembered (issue 16): a recipient outside its attendees still gets
+    # one with itself added, a changed invitation a new one, and each is what rendering it first would give
+    from notifications import mime, rendering
+
+    invitation = sample("conversation_invitation")
+    outsider = dataclasses.replace(invitation, key="conversation_invitation:x:p.smit", recipient_name="P. Smit",
+                                   recipient_email="p.smit@elders.example", recipient_role="officer")
+    moved = dataclasses.replace(invitation, payload={**invitation.payload, "calendar_sequence": 1})
+
+    def written(messages: list[OutboxMessage]) -> list[bytes]:
+        done = rendering.render_all(messages, mail_from=FROM, now=NOW)
+        assert all(isinstance(r, Rendered) for r in done)
+        return [cast(Rendered, r).data for r in done]
+
+    def made_alone(message: OutboxMessage) -> bytes:
+        rendering._invite.cache_clear()
+        mime._base64.cache_clear()
+        return written([message])[0]
+
+    alone = [made_alone(m) for m in (invitation, outsider, moved)]
+    assert written([invitation, outsider, moved, invitation]) == [*alone, alone[0]]
+    assert alone[0] == message_bytes(render(invitation, mail_from=FROM, now=NOW))  # as the email package writes it
+    first, second = (calendar_of(parsed(data)) for data in alone[:2])
+    assert "mailto:p.smit@elders.example" not in {str(a) for a in first.walk("VEVENT")[0]["ATTENDEE"]}
+    assert "mailto:p.smit@elders.example" in {str(a) for a in second.walk("VEVENT")[0]["ATTENDEE"]}
+    assert int(calendar_of(parsed(alone[2])).walk("VEVENT")[0]["SEQUENCE"]) == 1
+
+
 def test_the_invites_timezone_agrees_with_the_amsterdam_rules_in_summer_and_winter() -> None:
     meeting = sample("meeting_invitation")
     summer = {**meeting.payload, "meeting": {**meeting.payload["meeting"], "start": "2026-06-10T19:00:00+02:00",
