@@ -19,7 +19,7 @@ import functools
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
@@ -31,6 +31,7 @@ from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import SubsetMap, TTFFont
+from fpdf.line_break import BREAKING_SPACE_SYMBOLS_STR, SOFT_HYPHEN
 
 from domain.vocabulary import (
     answer_nl,
@@ -149,6 +150,7 @@ class _Document(FPDF):
         self.doc_title, self.care_group = title, care_group
         self.alias_nb_pages()
         self.add_page()
+        self.body_top = self.get_y()  # where a page's content starts, below the header
 
     def add_shipped_fonts(self) -> None:
         """What ``add_font`` of each shipped font would give, without parsing the file again (a fifth of the time
@@ -235,30 +237,34 @@ class _Document(FPDF):
         columns = [width / total * self.epw for width in widths]
         heading = self._grid_row(headers, columns, bold=True)
         body = [self._grid_row(row, columns, bold=False) for row in rows]
-        fresh = False  # just after the headings at the top of a page
-        if body and self.will_page_break(heading[0] + body[0][0]):  # the headings never alone at a page's foot
+        line = self._GRID_LINE
+        # a row no page can hold (a note of a page or more) is split over pages from where the table is
+        page_holds = self.page_break_trigger - self.body_top - heading[0]
+
+        def whole(height: float) -> bool:
+            return height <= page_holds + 1e-6
+
+        # the headings never alone at a page's foot: with the first row, or the first lines of one split
+        first = 0.0 if not body else body[0][0] if whole(body[0][0]) else _SPLIT_AT_LEAST * line
+        if self.will_page_break(heading[0] + first):
             self.add_page()
-            fresh = True
         self._draw_grid_row(heading, columns, bold=True, first=True, last=not body)
         for index, (height, cells) in enumerate(body):
             split = False  # a row over two pages
             while self.will_page_break(height):
-                if not fresh:
+                room = int((self.page_break_trigger - self.get_y()) / line + 1e-9)  # lines that fit here
+                if whole(height) or room < _SPLIT_AT_LEAST:
                     self.add_page()
                     self._draw_grid_row(heading, columns, bold=True, first=True, last=False)
-                    fresh = True
                     continue
-                # a row taller than a page (a long note): the lines that fit, the rest on the next page
-                room = max(1, int((self.page_break_trigger - self.get_y()) / self._GRID_LINE + 1e-9))
-                self._draw_grid_row((room * self._GRID_LINE, [lines[:room] for lines in cells]), columns,
+                self._draw_grid_row((room * line, [lines[:room] for lines in cells]), columns,
                                     bold=False, first=False, last=False, centred=False)
                 cells, split = [lines[room:] for lines in cells], True
-                height = max(1, *(len(lines) for lines in cells)) * self._GRID_LINE
+                height = max(1, *(len(lines) for lines in cells)) * line
                 self.add_page()
                 self._draw_grid_row(heading, columns, bold=True, first=True, last=False)
             self._draw_grid_row((height, cells), columns, bold=False, first=False, last=index == len(body) - 1,
                                 centred=not split)
-            fresh = False
         self.set_x(self.l_margin)
         self.ln(1)
 
@@ -274,8 +280,9 @@ class _Document(FPDF):
 
     def lines(self, text: str, width: float) -> list[str]:
         """``text`` in lines no wider than ``width`` in the current font: a line for each of its own lines (one for
-        an empty text), each broken at spaces, and inside a word only where the word alone is wider, as fpdf2's
-        ``multi_cell`` breaks them."""
+        an empty text), each broken at spaces (and the other spaces fpdf2's ``multi_cell`` breaks at, a tab among
+        them), and inside a word only where the word alone is wider. As ``multi_cell``, a carriage return is
+        dropped (a note from a spreadsheet ends its lines in CRLF); a soft hyphen is not printed, nor broken at."""
         font = self.current_font
         assert isinstance(font, TTFFont)  # the shipped fonts only
         cw, scale = font.cw, self.font_size_pt * 0.001 / self.k
@@ -284,26 +291,35 @@ class _Document(FPDF):
             return sum(map(cw.__getitem__, map(ord, part))) * scale
 
         lines: list[str] = []
-        space = measure(" ")
-        for paragraph in text.split("\n"):
-            line, used = "", 0.0
-            for word in paragraph.split(" "):
+        for paragraph in text.replace("\r", "").split("\n"):
+            # words and what separates them (a space, or another space fpdf2 breaks at): a soft hyphen is not printed
+            parts = _BREAKS.split(paragraph.replace(SOFT_HYPHEN, ""))
+            lines, line, used = self._cut(lines, parts[0], measure(parts[0]), width, measure)
+            for separator, word in zip(parts[1::2], parts[2::2], strict=True):
                 size = measure(word)
-                if line and used + space + size <= width + 1e-6:
-                    line, used = f"{line} {word}", used + space + size
+                gap = measure(separator)
+                if line and used + gap + size <= width + 1e-6:
+                    line, used = f"{line}{separator}{word}", used + gap + size
                     continue
                 if line:
                     lines.append(line)
                 line, used = word, size
-                while used > width + 1e-6 and len(line) > 1:  # a word wider than the line: cut where it fills
-                    cut = 1
-                    while cut < len(line) and measure(line[:cut + 1]) <= width + 1e-6:
-                        cut += 1
-                    lines.append(line[:cut])
-                    line = line[cut:]
-                    used = measure(line)
+                lines, line, used = self._cut(lines, line, used, width, measure)
             lines.append(line)
         return lines
+
+    @staticmethod
+    def _cut(lines: list[str], line: str, used: float, width: float,
+             measure: Callable[[str], float]) -> tuple[list[str], str, float]:
+        """A word wider than the line cut where it fills it, as often as it takes; the rest stays the line."""
+        while used > width + 1e-6 and len(line) > 1:
+            cut = 1
+            while cut < len(line) and measure(line[:cut + 1]) <= width + 1e-6:
+                cut += 1
+            lines.append(line[:cut])
+            line = line[cut:]
+            used = measure(line)
+        return lines, line, used
 
     def _draw_grid_row(self, row: tuple[float, list[list[str]]], columns: Sequence[float], *, bold: bool,
                        first: bool, last: bool, centred: bool = True) -> None:
@@ -322,13 +338,17 @@ class _Document(FPDF):
         self.set_font("DejaVu", "B" if bold else "", 8.5)
         self.set_text_color(*INK)
         x = left
-        for width, lines in zip(columns, cells, strict=True):
-            y = top + ((height - len(lines) * self._GRID_LINE) / 2 if centred else 0)
-            for line in lines:
-                self.set_xy(x, y)
-                self.cell(width, self._GRID_LINE, line)
-                y += self._GRID_LINE
-            x += width
+        breaks, self.auto_page_break = self.auto_page_break, False  # the caller found the room: no cell breaks
+        try:
+            for width, lines in zip(columns, cells, strict=True):
+                y = top + ((height - len(lines) * self._GRID_LINE) / 2 if centred else 0)
+                for line in lines:
+                    self.set_xy(x, y)
+                    self.cell(width, self._GRID_LINE, line)
+                    y += self._GRID_LINE
+                x += width
+        finally:
+            self.auto_page_break = breaks
         self.set_xy(left, top + height)
 
     def svg(self, svg: str) -> None:
@@ -370,6 +390,8 @@ def circles_as_curves(svg: str) -> str:
 
 
 _HEADING_FILL = (238, 240, 244)
+_BREAKS = re.compile(f"([{re.escape(BREAKING_SPACE_SYMBOLS_STR)}])")  # where fpdf2 breaks a line: spaces, a tab
+_SPLIT_AT_LEAST = 3  # lines of a row too tall for any page that start it at a page's foot (else it starts anew)
 
 
 def _figure(line: Mapping[str, Any]) -> str:

@@ -246,8 +246,8 @@ def parts(message: MessageLike, *, mail_from: str, now: datetime, care_group: st
     attachments = []
     needs_payload = message.kind in CALENDAR_KINDS or (message.kind == "conversation_invitation"
                                                        and message.payload.get("prepare") is not None)
-    payload_text = _payload_text(message.payload) if needs_payload else None
     try:
+        payload_text = _payload_text(message.payload) if needs_payload else None
         invite = calendar_for(message, now, care_group, payload_text=payload_text)
     except (KeyError, TypeError, ValueError) as exc:
         raise RenderError(f"bericht {message.kind} ({message.key}): agenda-uitnodiging onbruikbaar: {exc}") from exc

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
@@ -216,3 +217,78 @@ def test_a_cells_text_is_broken_into_lines_that_fit_and_lose_nothing(text: str) 
     assert all(document.get_string_width(line) <= width + 1e-6 or len(line) == 1 for line in lines)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "").replace("\n", "")
     assert len(lines) >= text.count("\n") + 1
+
+
+def below_the_margin(data: bytes) -> list[str]:
+    """Per page, the characters printed in the bottom margin (16 mm): only the page number belongs there."""
+    document = pdfium.PdfDocument(data)
+    margin = 16 / 25.4 * 72 - 0.5  # points from the page's foot
+    found = []
+    for i in range(len(document)):
+        text = document[i].get_textpage()
+        found.append("".join(text.get_text_range(c, 1) for c in range(text.count_chars())
+                             if text.get_charbox(c)[3] < margin and not text.get_text_range(c, 1).isspace()))
+    return found
+
+
+def test_no_table_row_or_line_is_printed_in_the_bottom_margin() -> None:
+    payload = invitation()
+    agreements = [{"text": f"Afspraak {n} " + "over het oproepsysteem " * (n % 4), "owner": "practice",
+                   "due": "2026-03-31", "made_on": "2025-11-04", "proposed_outcome": None} for n in range(1, 80)]
+    note = " ".join(f"woord{n}" for n in range(1, 1401))
+    payload["prepare"] = dict(payload["prepare"], open_agreements=agreements, checklist={
+        "filled_on": "2025-10-06", "open_conditions": [{"name": "beleidsplan", "answer": "partly", "note": note}]})
+    digest = board_digest()
+    first = digest["trajectories"][0]
+    digest["trajectories"] = [dict(first, practice=dict(first["practice"], name=f"Praktijk {n}")) for n in range(40)]
+    for data in (conversation_pack_pdf(payload, MADE), board_report_pdf(digest, MADE)):
+        margins = below_the_margin(data)
+        assert len(margins) > 2
+        assert all(re.fullmatch(r"pagina\d+van\d+", found) for found in margins), margins
+
+
+def test_a_table_without_rows_keeps_its_headings_together_at_a_pages_foot() -> None:
+    # a trajectory whose flagged indicators have no current figures has a table of headings only
+    digest = board_digest()
+    first = digest["trajectories"][0]
+    digest["trajectories"] = [dict(first, indicators=[], practice=dict(first["practice"], name=f"Praktijk {n}"))
+                              for n in range(26)]
+    pages = page_texts(board_report_pdf(digest, MADE))
+    headings = "Indicator Score Landelijk gemiddelde Sinds het plan"
+    assert sum(text.count(headings) for text in pages) == 26
+    assert all(text.count("Indicator Score") == text.count(headings) == text.count("Sinds het plan")
+               for text in pages)
+
+
+def test_a_note_typed_in_a_spreadsheet_prints_its_lines_without_the_carriage_returns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    payload = invitation()
+    payload["prepare"] = dict(payload["prepare"], checklist={"filled_on": "2025-10-06", "open_conditions": [
+        {"name": "beleidsplan", "answer": "partly", "note": "Beleidsplan klaar.\r\nJaarverslag volgt."}]})
+    with caplog.at_level("WARNING"):
+        text = pdf_text(conversation_pack_pdf(payload, MADE))
+    assert "Beleidsplan klaar." in text and "Jaarverslag volgt." in text and "\r" not in text.replace("\r\n", "\n")
+    assert not [r for r in caplog.records if "missing the following glyphs" in r.getMessage()]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("een twee drie", ["een twee drie"]),
+    ("Oproep\u00adsysteem", ["Oproepsysteem"]),  # a soft hyphen is not printed
+    ("een\u2009twee", ["een\u2009twee"]),  # a thin space kept where the line does not break
+])
+def test_a_short_text_is_one_line_as_written(text: str, expected: list[str]) -> None:
+    document = pdf._Document("t", "c", MADE)
+    document.set_font("DejaVu", size=8.5)
+    assert document.lines(text, 100.0) == expected
+
+
+def test_lines_break_at_spaces_a_tab_and_thin_spaces_and_cut_only_a_word_wider_than_the_line() -> None:
+    document = pdf._Document("t", "c", MADE)
+    document.set_font("DejaVu", size=8.5)
+    long_word = "https://www.cohaesie.nl/folders/een-heel-lang-adres-zonder-spaties.pdf"
+    lines = document.lines(f"{long_word} en daarna\tnog\u2009wat woorden", 30.0)
+    assert all(document.get_string_width(line) <= 30.0 + 1e-6 for line in lines)
+    assert "".join(lines[:-2]).startswith(long_word) and len(lines) >= 4
+    assert " ".join(document.lines("een twee drie vier vijf zes zeven acht negen tien", 20.0)) == \
+        "een twee drie vier vijf zes zeven acht negen tien"
