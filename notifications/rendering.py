@@ -20,6 +20,7 @@ import functools
 import hashlib
 import json
 import re
+import signal
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -316,6 +317,14 @@ def render_all(messages: list[OutboxMessage], *, mail_from: str, now: datetime,
         done.append(Rendered.of(email_message(p)) if data is None else
                     Rendered(key=p.key, sender=p.sender, recipient=p.recipient, data=data))
     return done
+
+
+def renderer_started() -> None:
+    """Where a worker process rendering ahead of a dispatcher (``flows.services.outbox``) starts: it leaves Ctrl-C
+    to the dispatcher (the same process group gets it), which finishes its chunk. It lives here, beside
+    ``render_all``, so that a spawned worker imports the rendering and not the dispatcher's database and services
+    (0.19 s against 0.63 s of imports a worker, every ``run`` that renders ahead)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 @functools.lru_cache(maxsize=8)

@@ -35,7 +35,6 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
-import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -64,7 +63,7 @@ from notifications.channels import (
     sends_several,
 )
 from notifications.compose import missing_address_messages
-from notifications.rendering import RenderError, message_id, render, render_all
+from notifications.rendering import RenderError, message_id, render, render_all, renderer_started
 from storage import repository as repo
 from storage.tables import OutboxRow
 
@@ -306,11 +305,6 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def _ignore_interrupts() -> None:
-    """A worker leaves Ctrl-C to the dispatcher (the same process group gets it), which finishes its chunk."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 @dataclass
 class _Due:
     """A due message this dispatch will attempt: its row, its address now, and its rendering (made ahead by a
@@ -358,7 +352,7 @@ class _Renderer:
             return
         if self.pool is None:
             self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_ignore_interrupts)
+                                            initializer=renderer_started)
         pool = self.pool
         groups: list[tuple[int, int]] = []  # [start, end) of consecutive messages with one payload
         for i, message in enumerate(messages):

@@ -7,8 +7,10 @@ import dataclasses
 import email
 import email.policy
 import json
+import multiprocessing
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -437,6 +439,21 @@ def test_a_large_dispatch_rendered_by_worker_processes_delivers_what_rendering_i
         expected = Rendered.of(render(addressed, mail_from=FROM, now=T, care_group=registry().care_group.name))
         assert channel.path_for(expected).read_bytes() == expected.data
     assert len(list(channel.folder.glob("*.eml"))) == len(messages)
+
+
+def test_a_renderer_worker_leaves_ctrl_c_to_the_dispatcher_and_loads_no_database() -> None:
+    # a spawned worker imports what it is given to run: the rendering, not the dispatcher's services and storage
+    # (0.63 s of imports a worker, every run that renders ahead, before its initializer moved beside render_all)
+    from notifications.rendering import renderer_started
+
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=spawn, initializer=renderer_started) as pool:
+        ignored = pool.submit(eval, "__import__('signal').getsignal(2) is __import__('signal').SIG_IGN").result()
+        loaded = pool.submit(eval, "sorted(__import__('sys').modules)").result()
+    assert ignored is True
+    assert "notifications.rendering" in loaded
+    assert not [m for m in loaded if m.split(".")[0] in ("sqlalchemy", "sqlmodel", "storage", "prefect")
+                or m.startswith("flows.services")]
 
 
 class SlowFolder:
