@@ -10,6 +10,10 @@ Invariants:
 - A figure over fewer patients than the policy judges is shown as such (``figure_nl``), never as a bare percentage.
 - Fonts are shipped (DejaVu Sans, ``fonts/``): the document needs nothing from the machine or the network, and every
   Dutch character (ë, ï, é, €, †) prints.
+- Tables and paragraphs are laid out here (``grid``, ``paragraph``, ``lines``: each word measured once from the
+  font's widths), not by fpdf2's ``table()`` and ``multi_cell`` (issue 16). Nothing but the page number is printed
+  in the bottom margin, no text is lost to a cell's width, and a table row taller than a page runs on to the next
+  under the table's headings.
 """
 
 from __future__ import annotations
