@@ -224,8 +224,7 @@ class _Document(FPDF):
         x = self.get_x()
         width = self.w - self.r_margin - x
         for line in self.lines(value, width - 2 * self.c_margin):
-            self.set_x(x)
-            self.cell(width, height, line, new_x=XPos.LEFT, new_y=YPos.NEXT)
+            self.cell(width, height, line, new_x=XPos.LEFT, new_y=YPos.NEXT)  # the next line from x again
         self.set_x(self.l_margin)
 
     def grid(self, headers: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[float]) -> None:
@@ -264,7 +263,7 @@ class _Document(FPDF):
                 self._draw_grid_row((room * line, [lines[:room] for lines in cells]), columns,
                                     bold=False, first=False, last=False, centred=False)
                 cells, split = [lines[room:] for lines in cells], True
-                height = max(1, *(len(lines) for lines in cells)) * line
+                height = self._row_height(cells)
                 self.add_page()
                 self._draw_grid_row(heading, columns, bold=True, first=True, last=False)
             self._draw_grid_row((height, cells), columns, bold=False, first=False, last=index == len(body) - 1,
@@ -280,7 +279,11 @@ class _Document(FPDF):
         self.set_font("DejaVu", "B" if bold else "", 8.5)
         lines = [self.lines(str(text), width - 2 * self.c_margin) if text else []
                  for text, width in zip(cells, columns, strict=True)]
-        return max(1, *(len(cell) for cell in lines)) * self._GRID_LINE, lines
+        return self._row_height(lines), lines
+
+    def _row_height(self, cells: Sequence[Sequence[str]]) -> float:
+        """A row's height: its cell with the most lines, one line at the least."""
+        return max(1, *(len(lines) for lines in cells)) * self._GRID_LINE
 
     def lines(self, text: str, width: float) -> list[str]:
         """``text`` in lines no wider than ``width`` in the current font: a line for each of its own lines (one for
@@ -298,7 +301,7 @@ class _Document(FPDF):
         for paragraph in text.replace("\r", "").split("\n"):
             # words and what separates them (a space, or another space fpdf2 breaks at): a soft hyphen is not printed
             parts = _BREAKS.split(paragraph.replace(SOFT_HYPHEN, ""))
-            lines, line, used = self._cut(lines, parts[0], measure(parts[0]), width, measure)
+            line, used = self._cut(lines, parts[0], measure(parts[0]), width, measure)
             for separator, word in zip(parts[1::2], parts[2::2], strict=True):
                 size = measure(word)
                 gap = measure(separator)
@@ -307,15 +310,15 @@ class _Document(FPDF):
                     continue
                 if line:
                     lines.append(line)
-                line, used = word, size
-                lines, line, used = self._cut(lines, line, used, width, measure)
+                line, used = self._cut(lines, word, size, width, measure)
             lines.append(line)
         return lines
 
     @staticmethod
     def _cut(lines: list[str], line: str, used: float, width: float,
-             measure: Callable[[str], float]) -> tuple[list[str], str, float]:
-        """A word wider than the line cut where it fills it, as often as it takes; the rest stays the line."""
+             measure: Callable[[str], float]) -> tuple[str, float]:
+        """A line wider than ``width`` (a word alone) cut where it fills it, as often as it takes, the full parts
+        added to ``lines``; the rest, and its width, stay the line."""
         while used > width + 1e-6 and len(line) > 1:
             cut = 1
             while cut < len(line) and measure(line[:cut + 1]) <= width + 1e-6:
@@ -323,7 +326,7 @@ class _Document(FPDF):
             lines.append(line[:cut])
             line = line[cut:]
             used = measure(line)
-        return lines, line, used
+        return line, used
 
     def _draw_grid_row(self, row: tuple[float, list[list[str]]], columns: Sequence[float], *, bold: bool,
                        first: bool, last: bool, centred: bool = True) -> None:

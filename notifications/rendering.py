@@ -160,7 +160,7 @@ def _person(data: Mapping[str, Any]) -> CalendarPerson:
 def calendar_for(message: MessageLike, now: datetime, care_group: str | None = None, *,
                  payload_text: str | None = None) -> bytes | None:
     """The .ics invite a conversation or meeting invitation carries; None for other kinds. ``payload_text``: the
-    payload as ``payload_text`` gives it, when the caller has it already.
+    payload as ``_payload_text`` gives it, when the caller has it already.
 
     Made once for every recipient of one invitation (they share its payload; one not among its attendees is added
     to the invite's, so that one's is its own): a conversation's six recipients took six, a fifth of rendering
@@ -245,20 +245,19 @@ def parts(message: MessageLike, *, mail_from: str, now: datetime, care_group: st
         raise RenderError(f"bericht {message.key}: een e-mailadres buiten ASCII kan niet worden verstuurd "
                           f"({message.recipient_email})")
     attachments = []
-    needs_payload = message.kind in CALENDAR_KINDS or (message.kind == "conversation_invitation"
-                                                       and message.payload.get("prepare") is not None)
+    # the conversation pack to print (issue 15): the same PDF the workspace and ``qualitycycle pack`` give
+    with_pack = message.kind == "conversation_invitation" and message.payload.get("prepare") is not None
     try:
-        payload_text = _payload_text(message.payload) if needs_payload else None
+        payload_text = _payload_text(message.payload) if with_pack or message.kind in CALENDAR_KINDS else None
         invite = calendar_for(message, now, care_group, payload_text=payload_text)
     except (KeyError, TypeError, ValueError) as exc:
         raise RenderError(f"bericht {message.kind} ({message.key}): agenda-uitnodiging onbruikbaar: {exc}") from exc
     if invite is not None:
         attachments.append(mime.Attachment(invite, "text", "calendar", "uitnodiging.ics",
                                            (("method", "REQUEST"), ("charset", "utf-8"))))
-    if message.kind == "conversation_invitation" and message.payload.get("prepare") is not None:
-        # the conversation pack to print (issue 15): the same PDF the workspace and ``qualitycycle pack`` give
+    if with_pack and payload_text is not None:
         attachments.append(mime.Attachment(
-            _pack_pdf(payload_text or _payload_text(message.payload), now), "application", "pdf",
+            _pack_pdf(payload_text, now), "application", "pdf",
             _attachment_name(message, "gesprekspakket", ".pdf")))
     svg = message.payload.get("chart_svg")
     if svg:
