@@ -117,6 +117,7 @@ from notifications.payloads import (
     payload,
     person_part,
     practice_part,
+    practice_payload,
 )
 
 CONVERSATION_OF = {
@@ -491,7 +492,7 @@ def meeting_messages(obligation: Obligation, practices: Sequence[Practice], offi
                 care_group=CareGroupPart(name=care_group), practice=practice_part(practice), meeting=meeting,
                 organizer=organizer_part, calendar_key=obligation.key, calendar_sequence=sequence))
         data = dict(template)  # the same keys in the same order, the practice's own part in its place
-        data["practice"] = payload(practice_part(practice))
+        data["practice"] = practice_payload(practice)
         for person in invited:
             who = _who(person.email, person.name)
             out.append(OutboxMessage(

@@ -343,6 +343,18 @@ def kit_refreshes(session: Session, codes: Sequence[str] | None = None, on: date
     return out
 
 
+def overdue_course_people(session: Session, on: date) -> dict[str, int]:
+    """Per practice, how many of its people have an open mandatory course due before ``on`` (counted in the
+    database: at 5,000 practices a board's digest otherwise read some 20,000 whole obligations to count them)."""
+    t = _OBLIGATION
+    person = sa.func.coalesce(t.c.details["person"].as_string(), "")
+    query = (sa.select(t.c.agb_code, sa.func.count(sa.distinct(person)))
+             .where(t.c.status == ObligationStatus.OPEN.value, t.c.kind == ObligationKind.MANDATORY_COURSE.value,
+                    t.c.due_on < on, t.c.agb_code.is_not(None))
+             .group_by(t.c.agb_code).order_by(t.c.agb_code))
+    return {agb: int(n) for agb, n in session.execute(query)}
+
+
 def course_completions(session: Session, codes: Sequence[str] | None = None, on: date | None = None
                        ) -> dict[str, dict[tuple[str, str], date]]:
     query = select(CourseCompletionRow.agb_code, CourseCompletionRow.person, CourseCompletionRow.course,

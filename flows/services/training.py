@@ -11,7 +11,6 @@ Invariants:
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -98,5 +97,5 @@ def training(services: Services, on: date, agb_code: str | None = None, *, overd
 def overdue_people(services: Services, on: date) -> dict[str, int]:
     """Per practice, how many of its people are overdue on at least one mandatory course on ``on`` (the board's
     digest)."""
-    people = {(t.agb_code, t.person) for t in training(services, on, overdue_only=True)}
-    return dict(sorted(Counter(code for code, _ in people).items()))
+    with services.session() as s:
+        return obligation_store.overdue_course_people(s, on)

@@ -92,3 +92,35 @@ def test_a_course_outside_the_catalogue_cannot_be_recorded(services: Services) -
     with pytest.raises(kits_and_courses.UnknownCourseError, match="staat niet in de catalogus"):
         kits_and_courses.record_course_completion(services, LINDE, "E. Kok", "duiken", date(2024, 5, 6),
                                                   at("2024-05-06", 16), "user:officer")
+
+
+TWO_FOR_MANAGERS = """code,name,kind,roles,every_months,first_within_months,url
+hygiene,Hygiëne in de praktijk,verplicht,practice_manager;poh_elderly,36,3,
+avg,Privacy in de praktijk,verplicht,practice_manager,24,3,
+"""
+
+
+def test_the_digest_counts_a_person_overdue_on_two_courses_once_and_nobody_on_the_day_a_course_falls_due(
+    services: Services, tmp_path: Path,
+) -> None:
+    care_group(services)
+    file = tmp_path / "scholingen.csv"
+    file.write_text(TWO_FOR_MANAGERS, encoding="utf-8")
+    training.import_courses(services, parse_courses(file), at("2024-04-02", 9), "user:officer")
+    sweep.sweep_due(services, at("2024-04-03"))
+    sweep.sweep_due(services, at("2024-07-04"))
+
+    overdue = training.training(services, date(2024, 7, 4), overdue_only=True)
+    assert sorted((t.agb_code, t.person, t.course) for t in overdue) == [
+        (LINDE, "E. Kok", "hygiene"), (LINDE, "F. de Wit", "avg"), (LINDE, "F. de Wit", "hygiene"),
+        (EIK, "K. Dekker", "avg"), (EIK, "K. Dekker", "hygiene")]
+    # counted in the database, per practice: the people of the overview, each once
+    assert training.overdue_people(services, date(2024, 7, 4)) == {EIK: 1, LINDE: 2}
+    assert training.overdue_people(services, date(2024, 7, 3)) == {}  # due that day: not yet overdue
+
+    # the practice manager follows one of her two: still overdue on the other; the POH follows his only one
+    for person in ("F. de Wit", "E. Kok"):
+        kits_and_courses.record_course_completion(services, LINDE, person, "hygiene", date(2024, 7, 8),
+                                                  at("2024-07-08", 16), "user:officer")
+    sweep.sweep_due(services, at("2024-07-09"))
+    assert training.overdue_people(services, date(2024, 7, 9)) == {EIK: 1, LINDE: 1}
