@@ -673,3 +673,29 @@ def test_improvement_plan_without_goals_is_rejected(tmp_path: Path) -> None:
     error = refusal(parse_plan, write(tmp_path, "plan.yaml", "agreements: [Samen verder]\n"))
 
     assert paths(error) == ["goals"]
+
+
+def test_a_wrong_value_repeated_down_a_column_is_reported_on_every_row_it_stands(tmp_path: Path) -> None:
+    # a column's cells are converted once per distinct value (issue 16): a refusal still stands on each row
+    path = write(tmp_path, "scores.csv", f"{SCORE_HEADER}\n"
+                 "01234567,diabetes,hba1c,2024-12-31,40,50\n"
+                 "01234567,dm3,hba1c,2024-12-31,40,50\n"
+                 "01234568,dm3,foot_exam,2024-12-31,40,50\n"
+                 "01234568,dm2,foot_exam,2024-12-31,4x,50\n"
+                 "01234569,dm2,foot_exam,2024-12-31,4x,50\n")
+
+    error = refusal(parse_scores, path, TODAY)
+
+    assert located(error) == [(3, "programme"), (4, "programme"), (5, "numerator"), (6, "numerator")]
+    assert error.problems[0].message == error.problems[1].message and "'dm3' is onbekend" in error.problems[0].message
+    assert error.problems[2].message == error.problems[3].message
+
+
+def test_the_same_bsn_in_two_rows_is_refused_on_both(tmp_path: Path) -> None:
+    path = write(tmp_path, "practices.csv", "agb_code,name,note\n"
+                 "01234567,De Linde,111222333\n01234568,Zuid,\n01234569,Noord,111222333\n")
+
+    with pytest.raises(PatientDataError) as caught:
+        parse_practices(path)
+
+    assert [(p.row, p.column) for p in caught.value.problems] == [(2, "note"), (4, "note")]
