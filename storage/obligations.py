@@ -348,10 +348,11 @@ def overdue_course_people(session: Session, on: date) -> dict[str, int]:
     database: at 5,000 practices a board's digest otherwise read some 20,000 whole obligations to count them)."""
     t = _OBLIGATION
     person = sa.func.coalesce(t.c.details["person"].as_string(), "")
-    query = (sa.select(t.c.agb_code, sa.func.count(sa.distinct(person)))
+    practice = sa.func.coalesce(t.c.agb_code, "")
+    query = (sa.select(practice, sa.func.count(sa.distinct(person)))
              .where(t.c.status == ObligationStatus.OPEN.value, t.c.kind == ObligationKind.MANDATORY_COURSE.value,
-                    t.c.due_on < on, t.c.agb_code.is_not(None))
-             .group_by(t.c.agb_code).order_by(t.c.agb_code))
+                    t.c.due_on < on)
+             .group_by(practice).order_by(practice))
     return {agb: int(n) for agb, n in session.execute(query)}
 
 
