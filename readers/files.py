@@ -908,17 +908,14 @@ class _NotAfter:
 
 
 def _remembered(converter: Callable[[object], Any]) -> Callable[[object], Any]:
-    """``converter`` answering a value it has seen before as it did then, its value or its refusal (a fresh
+    """``converter`` answering a cell it has seen before as it did then, its value or its refusal (a fresh
     ``_InvalidValue`` with the same words). For the columns of one file: its cells repeat (a figures file of 5,000
     practices has 5,000 codes in 40,000 rows, one period end, a few hundred counts), and converting each cell again
-    was half of reading it (issue 16). A converter here depends on its value alone."""
+    was half of reading it (issue 16). A converter here depends on its value alone; a table's cells are text."""
     seen: dict[object, tuple[bool, Any]] = {}
 
     def convert(value: object) -> Any:
-        try:
-            known = seen.get(value)
-        except TypeError:  # a value that cannot be a key (none from a table's cells)
-            return converter(value)
+        known = seen.get(value)
         if known is None:
             try:
                 known = (True, converter(value))

@@ -66,13 +66,13 @@ def training(services: Services, on: date, agb_code: str | None = None, *, overd
         if agb_code is not None and not repo.is_registered(s, agb_code):
             raise UnknownPracticeError(agb_code)
         codes = [agb_code] if agb_code else None
-        # only the overdue asked for (the digest): those due before the day, as ``course_status`` says, read alone
-        # (every person's open course is some 20,000 rows at 5,000 practices, a few hundred of them overdue)
+        # only the overdue asked for (``qualitycycle training --overdue``): those due before the day, as
+        # ``course_status`` says, read alone (every person's open course is some 20,000 rows at 5,000 practices)
         rows = obligation_store.obligations(s, status=ObligationStatus.OPEN.value, agb_codes=codes,
                                             kinds=[ObligationKind.MANDATORY_COURSE],
                                             due_before=on if overdue_only else None)
         courses = {c.code: c for c in course_store.current(s)}
-        # the other courses followed are listed only when everything is asked for (the digest asks for the overdue)
+        # the other courses followed are listed only when everything is asked for
         completions = obligation_store.course_completions(s, codes, on) if not overdue_only else {}
         roles = {(p.agb_code, person.name): person.role.value
                  for p in repo.practices_of(s, list(completions)) for person in p.people} if completions else {}
