@@ -251,6 +251,13 @@ def notice_keys_due(session: Session, on: date, *, kinds: Iterable[ObligationKin
     return list(session.connection().execute(_due(sa.select(_OBLIGATION.c.key), on, kinds)).scalars())
 
 
+def practices_with_notices_due(session: Session, on: date, *, kinds: Iterable[ObligationKind]) -> list[str]:
+    """The practices with a notice of ``kinds`` due by ``on`` (``notices_due``), in order."""
+    query = _due(sa.select(_OBLIGATION.c.agb_code).distinct(), on, kinds).order_by(None)
+    return sorted(code for code in session.connection().execute(query.where(_OBLIGATION.c.agb_code.is_not(None)))
+                  .scalars())
+
+
 def _due(query: Any, on: date, kinds: Iterable[ObligationKind], after_key: str | None = None,
          until_key: str | None = None) -> Any:
     t = _OBLIGATION

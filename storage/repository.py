@@ -871,12 +871,18 @@ def due_steps(session: Session, agb_code: str, upto: datetime) -> list[Trajector
     return [_step_of(r) for r in session.connection().execute(_STEPS_DUE, {"agb_code": agb_code, "upto": upto})]
 
 
-def practices_with_due_steps(session: Session, codes: Sequence[str], upto: datetime) -> set[str]:
+def practices_with_due_steps(session: Session, codes: Sequence[str], upto: datetime | None) -> set[str]:
+    """Those of ``codes`` with a step not yet taken whose fact happened by ``upto`` (None: whenever)."""
     if not codes:
         return set()
-    return set(session.exec(select(TrajectoryStepRow.agb_code).where(
-        col(TrajectoryStepRow.agb_code).in_(list(codes)), col(TrajectoryStepRow.status) == "pending",
-        col(TrajectoryStepRow.happened_at) <= upto).distinct()).all())
+    found: set[str] = set()
+    for chunk in _chunks(codes):
+        query = select(TrajectoryStepRow.agb_code).where(
+            col(TrajectoryStepRow.agb_code).in_(chunk), col(TrajectoryStepRow.status) == "pending")
+        if upto is not None:
+            query = query.where(col(TrajectoryStepRow.happened_at) <= upto)
+        found |= set(session.exec(query.distinct()).all())
+    return found
 
 
 def next_step_days(session: Session, codes: Sequence[str], after: datetime) -> dict[str, date]:

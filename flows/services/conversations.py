@@ -128,6 +128,8 @@ class _Batch:
         self.agreements: dict[str, list[StoredAgreement]] = {
             code: [] for code in codes} | repo.agreements_of_practices(s, codes)
         self.reached = engine_reached(s, now, live)
+        # the practices with a step not yet taken: any other's new step is the only one due (``record_step``)
+        self.pending = repo.practices_with_due_steps(s, codes, None)
         self._known: set[tuple[str, str]] | None = None
 
     def known_indicators(self) -> set[tuple[str, str]]:
@@ -221,7 +223,10 @@ def _record(batch: _Batch, cmd: RecordConversation, plan_source: str) -> Convers
         repo.evaluate_agreements(s, cmd.report.evaluations, conversation)
         _request_support(s, cmd, cmd.report, made, now, batch.actor)
     outcome = record_step(s, services, view, cmd.agb_code, trigger, fact_moment(cmd.held_on), now, batch.actor,
-                          details, (), source=f"conversation:{conv_id}", reached=batch.reached)
+                          details, (), source=f"conversation:{conv_id}", reached=batch.reached,
+                          alone=cmd.agb_code not in batch.pending)
+    if outcome.transition is None:  # its step may be waiting (or taken without a transition): read what is due
+        batch.pending.add(cmd.agb_code)
     batch.stored[conv_id] = conversation
     if outcome.view is not None:
         batch.views[cmd.agb_code] = outcome.view

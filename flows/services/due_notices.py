@@ -160,6 +160,10 @@ def _network_plan_notices(s: Session, ob: Obligation, care_group: str) -> list[O
     return network_plan_messages(ob, group, members, [(p.name, p.kind.value) for p in plan.partners], care_group)
 
 
+# the notices that name the practice's two officers (the invitation's attendees, the kit's contacts)
+_WITH_OFFICERS = frozenset(k.value for k in (*CONVERSATION_KINDS, ObligationKind.INSTRUCTION_KIT))
+
+
 def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligation], report: DutyReport,
                   now: datetime, early: frozenset[str] = frozenset()) -> None:
     """Queue the messages the given obligations owe today (and the ``early`` stages, though their day has not
@@ -173,9 +177,8 @@ def queue_notices(s: Session, services: Services, rows: Sequence[StoredObligatio
     all_practices: list[Practice] | None = None
     reference: _Reference | None = None
     # the two officers of each practice with a conversation or kit notice: kept once chosen (flows.services.officers)
-    held = officers_of(s, sorted({r.agb_code for r in rows if r.agb_code in practices and (
-        ObligationKind(r.kind) in CONVERSATION_KINDS or r.kind == ObligationKind.INSTRUCTION_KIT.value)}),
-        officers, now)
+    held = officers_of(s, sorted({r.agb_code for r in rows if r.agb_code in practices and r.kind in _WITH_OFFICERS}),
+                       officers, now)
     owed: list[tuple[StoredObligation, Obligation, list[str], list[str], list[OutboxMessage]]] = []
     for row in rows:
         ob = row.obligation
@@ -254,8 +257,17 @@ def queue_due_notices(services: Services, now: datetime, kinds: Iterable[Obligat
     first and divided into ranges), the chunks over ``workers`` processes (``flows.services.workers``)."""
     kinds = list(kinds)
     services = services.in_force(now)
+    naming = [k for k in kinds if k.value in _WITH_OFFICERS]
     with services.session() as s:
         keys = store.notice_keys_due(s, now.date(), kinds=kinds)
+        asked = store.practices_with_notices_due(s, now.date(), kinds=naming) if keys and naming else []
+    if asked:
+        # the officers of every practice a notice will name, chosen (and kept) before the chunks, in the order of
+        # the practices: a chunk that chose them wrote first and held the database's write lock while it composed,
+        # so a second worker waited for all of it (issue 16); and a sweep spread over workers now chooses as one
+        # process does. A chunk reads them (``officers_of`` writes only for a practice still without them).
+        with services.transaction() as s:
+            officers_of(s, sorted(repo.registered_of(s, asked)), repo.contacts(s, Role.OFFICER), now)
 
     def one(bound: tuple[str | None, str | None]) -> DutyReport:
         part = DutyReport(report.duty, report.moment)

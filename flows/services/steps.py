@@ -158,12 +158,13 @@ def _step_fires(services: Services, view: TrajectoryView, step: TrajectoryStep, 
 
 
 def take_steps(s: Session, services: Services, view: TrajectoryView, agb_code: str, upto: datetime,
-               recorded_at: datetime, marked: dict[str, TrajectoryStep] | None = None
+               recorded_at: datetime, marked: dict[str, TrajectoryStep] | None = None,
+               due: list[TrajectoryStep] | None = None
                ) -> tuple[TrajectoryView, list[tuple[Fired, TrajectoryView]], int]:
     """Take every step of the practice whose fact happened by ``upto``, in the order they happened, in the
     caller's transaction; a step that cannot be taken yet keeps waiting (with why). Returns the new view, the
     steps taken (with the view before each) and the messages queued; ``marked`` is given every step looked at, as
-    it was left."""
+    it was left. ``due``: those steps as the caller knows them in this transaction (else read)."""
     marked = {} if marked is None else marked
     taken: list[tuple[Fired, TrajectoryView]] = []
     queued = 0
@@ -172,7 +173,8 @@ def take_steps(s: Session, services: Services, view: TrajectoryView, agb_code: s
     moved = waited = True
     while moved and waited:  # a step taken may let an earlier one that waited go (none waited: none to let go)
         moved = waited = False
-        for step in repo.due_steps(s, agb_code, upto):
+        steps, due = repo.due_steps(s, agb_code, upto) if due is None else due, None
+        for step in steps:
             if step.waiting is not None:
                 # it waited, and a fact that happened after it was taken since: taking it now would put it after
                 # that one (a second leave taken after the practice started again); the officers decide
@@ -224,10 +226,11 @@ _UNREAD = _Unread()
 def record_step(s: Session, services: Services, view: TrajectoryView, agb_code: str, trigger: Trigger | None,
                 happened_at: datetime, now: datetime, actor: str, details: dict[str, Any],
                 reasons: tuple[dict[str, Any], ...], *, source: str, live: bool | None = None,
-                reached: datetime | _Unread | None = _UNREAD) -> StepOutcome:
+                reached: datetime | _Unread | None = _UNREAD, alone: bool = False) -> StepOutcome:
     """Keep the step a fact asks and take it (with every step of the practice due by then) when the engine has
     reached its moment. ``reached``: ``engine_reached`` as the caller read it in this transaction (a batch of
-    facts recorded at one moment reads it once: nothing they write moves it)."""
+    facts recorded at one moment reads it once: nothing they write moves it). ``alone``: the caller knows, in this
+    transaction, that the practice has no other step not yet taken (a batch of conversations: one query for all)."""
     if trigger is None:
         return StepOutcome()
     step = TrajectoryStep(id=repo.step_id(source), agb_code=agb_code, trigger=trigger.value,
@@ -239,7 +242,9 @@ def record_step(s: Session, services: Services, view: TrajectoryView, agb_code: 
     if reached is None or happened_at.timestamp() > reached.timestamp():
         return StepOutcome(waiting=step_waiting(step))
     marked: dict[str, TrajectoryStep] = {}
-    after, taken, _ = take_steps(s, services, view, agb_code, reached, now, marked)
+    # a new step alone is all that is due (a step kept before is another fact's: read what is due)
+    after, taken, _ = take_steps(s, services, view, agb_code, reached, now, marked,
+                                 due=[step] if new and alone else None)
     moved = after if taken else None
     if new:  # what became of it (a step kept before is another fact's: this one's stays as it was asked)
         step = marked.get(step.id) or repo.get_step(s, step.id) or step

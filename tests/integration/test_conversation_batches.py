@@ -115,3 +115,31 @@ def test_the_same_conversation_twice_in_a_batch_is_recorded_once_and_other_conte
     assert [r.already_recorded for r in done.recorded] == [False, True]
     assert done.refused is not None and isinstance(done.refused[1], conversations.ConversationConflictError)
     assert [e.trigger.value for e in sc.history(LINDE)] == ["hold_start_conversation"]
+
+
+def test_a_step_waiting_from_before_is_taken_when_a_batch_brings_the_start_conversation_it_waited_for(
+        services: Services, sqlite_copy: Callable[[str], Services]) -> None:
+    """De Eik's annual conversation was typed in before its start conversation: its step waits. The next day's batch
+    brings that start conversation (held before the annual one) with De Linde's first two: the batch reads which
+    practices have a step not yet taken once, and De Eik's waiting step is taken after its start, as recording them
+    one by one takes it."""
+    day_after = datetime.combine(date(2024, 1, 16), time(16, 0), tzinfo=AMSTERDAM)
+    the_next_day = [conversation(LINDE, "start", date(2024, 1, 16)), conversation(EIK, "start", date(2024, 1, 12)),
+                    conversation(LINDE, "annual", date(2024, 1, 16))]
+    batch = Scenario.build(services, DESCRIPTION, start="2024-01-08")
+    one_by_one = Scenario.build(sqlite_copy("one-by-one.db"), DESCRIPTION, start="2024-01-08")
+    for sc in (batch, one_by_one):
+        sc.sweep("2024-01-08")
+        first = conversations.record_conversation(sc.services, conversation(EIK, "annual"), AT, "import", live=True)
+        assert first.transition is None and first.waiting is not None and "startgesprek" in first.waiting
+
+    done = conversations.record_conversations(services, the_next_day, day_after, "import:gesprekken", live=True)
+    for cmd in the_next_day:
+        conversations.record_conversation(one_by_one.services, cmd, day_after, "import:gesprekken", live=True)
+
+    assert done.refused is None
+    assert [e.trigger.value for e in batch.history(EIK)] == ["hold_start_conversation", "hold_annual_conversation"]
+    assert [e.trigger.value for e in batch.history(LINDE)] == ["hold_start_conversation", "hold_annual_conversation"]
+    assert what_was_left(services) == what_was_left(one_by_one.services)
+    with services.session() as s:
+        assert repo.pending_steps(s) == []

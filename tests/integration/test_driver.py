@@ -93,6 +93,36 @@ def test_rows_inserted_through_the_driver_are_stored_exactly_as_through_sqlalche
         assert row.payload["none"] is None and row.sent_at is None
 
 
+def test_rows_sharing_their_moments_and_nulls_are_stored_as_through_sqlalchemy_row_by_row(
+        sqlite_copy: Callable[[str], Services], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The driver processes a value once for the rows of a call that give the very same object (a chunk's
+    ``created_at``, its NULLs): each row stores what SQLAlchemy stores for it, also where the moment that follows is
+    equal but not the same object (another offset), or another moment altogether."""
+    from datetime import UTC
+
+    same_instant = NOW.astimezone(UTC)
+    day = date(2025, 11, 12)
+    moments = [NOW, NOW, same_instant, NOW, NOW.replace(second=16), None, NOW]
+    rows = [_outbox(f"m{i}", created_at=at or NOW, sent_at=at, payload={"i": i}) for i, at in enumerate(moments)]
+    changes = [{"obligation_key": f"k{i}", "change": "planned", "at": at or NOW, "old": None,
+                "new": {"due_on": day.isoformat()}, "reason": "gepland", "actor": "engine"}
+               for i, at in enumerate(moments)]
+    fast, slow = sqlite_copy("fast.db"), sqlite_copy("slow.db")
+    for services, through_sqlalchemy in ((fast, False), (slow, True)):
+        with monkeypatch.context() as m:
+            if through_sqlalchemy:
+                m.setattr(driver, "_plan", lambda *args: None)
+            assert len(_insert(services, OutboxRow, rows, ["key"])) == len(rows)
+            assert len(_insert(services, ObligationChangeRow, changes, ["obligation_key", "change", "at"])) == len(
+                changes)
+    for table in ("outbox", "obligation_change"):
+        assert _stored(tmp_path / "fast.db", table) == _stored(tmp_path / "slow.db", table), table
+    with sqlite3.connect(tmp_path / "fast.db") as raw:
+        sent = dict(raw.execute("SELECT key, sent_at FROM outbox").fetchall())
+    assert [sent[f"m{i}"] for i in range(len(moments))] == [
+        "2025-03-12 18:30:15.123456"] * 4 + ["2025-03-12 18:30:16.123456", None, "2025-03-12 18:30:15.123456"]
+
+
 def test_only_the_rows_not_yet_stored_are_reported_new(sqlite_services: Services) -> None:
     assert _insert(sqlite_services, OutboxRow, [_outbox("a")], ["key"]) == [("a",)]
     assert _insert(sqlite_services, OutboxRow, [_outbox("a", subject="anders"), _outbox("b"), _outbox("b")],

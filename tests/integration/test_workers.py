@@ -24,7 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from domain.clock import AMSTERDAM
-from flows.services import duties, queries, sweep
+from flows.services import due_notices, duties, queries, sweep
 from flows.services import workers as workers_module
 from flows.services.context import Services
 from flows.services.due_notices import key_ranges
@@ -33,6 +33,7 @@ from flows.services.workers import LEAST, WorkerError, divide, spread
 from flows.testing.demo import run_demo
 from flows.testing.scenario import Scenario
 from notifications.channels import EmlFolderChannel
+from storage import repository as repo
 from tests.integration.test_review import _tables
 
 CODES = [f"0200{i:04d}" for i in range(1, 10)]  # nine practices: five batches of two
@@ -323,3 +324,26 @@ def test_a_worker_that_dies_fails_the_run_instead_of_hanging_it() -> None:
     with pytest.raises(BrokenProcessPool):
         alone(_spread_dying)
     assert clock.monotonic() - started < 30
+
+
+def test_the_officers_a_sweeps_notices_name_are_kept_before_any_chunk_of_them_is_composed(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk of notices that chose a practice's officers wrote that first, and held the database's write lock while
+    it composed the rest of the chunk: a second worker waited for all of it (issue 16). The sweep keeps every
+    practice's officers before the chunks, in the order of the practices, so a chunk only reads them."""
+    real = due_notices.queue_notices
+    missing: list[list[str]] = []
+
+    def reading_the_officers_first(s: Any, services: Services, rows: Any, *args: Any, **kw: Any) -> None:
+        codes = sorted({r.agb_code for r in rows if r.kind in ("start_conversation", "annual_conversation")})
+        held = repo.officer_assignments(s, codes)
+        missing.append([code for code in codes if len(held.get(code, [])) < 2])
+        real(s, services, rows, *args, **kw)
+
+    monkeypatch.setattr(due_notices, "queue_notices", reading_the_officers_first)
+    Scenario.build(services, DESCRIPTION)
+    report = sweep.sweep_due(services, monday("2023-12-04"), batch_size=2)
+    assert report.queued["conversation_invitation"] > 0
+    assert len(missing) >= len(CODES) // 2 and not any(missing)  # chunks of two duties, each finding its officers
+    with services.session() as s:
+        assert sorted(repo.officer_assignments(s)) == CODES
