@@ -54,6 +54,7 @@ def _plan(dialect: Dialect, statement: Any, keys: tuple[str, ...]) -> _Plan | No
 
 # values that cannot change once made: a bind processor's result for one of them can be used again for the same object
 _UNCHANGING = frozenset({type(None), bool, int, float, str, date, datetime})
+_UNSEEN = object()  # no value processed yet
 
 
 def _converter(plan: _Plan) -> Callable[[Mapping[str, Any]], list[Any]]:
@@ -88,9 +89,6 @@ def _converter(plan: _Plan) -> Callable[[Mapping[str, Any]], list[Any]]:
         return out
 
     return values
-
-
-_UNSEEN = object()  # no value processed yet
 
 
 def execute(session: Session, statement: Any, params: Mapping[str, Any]) -> int:

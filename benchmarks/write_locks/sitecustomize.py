@@ -94,14 +94,14 @@ def _write() -> None:
 
 
 class _Anchor:
-    """What ``register_after_fork`` holds on to: a forked worker clears its parent's notes and writes its own."""
+    """What ``register_after_fork`` holds on to: a forked worker writes its own notes (its parent's are cleared at the
+    fork, ``os.register_at_fork``)."""
 
 
 _anchor = _Anchor()
 
 
 def _in_worker(_: object) -> None:
-    _notes.clear()
     multiprocessing.util.Finalize(None, _write, exitpriority=-100)  # a worker ends through os._exit: no atexit
 
 

@@ -173,7 +173,8 @@ def take_steps(s: Session, services: Services, view: TrajectoryView, agb_code: s
     moved = waited = True
     while moved and waited:  # a step taken may let an earlier one that waited go (none waited: none to let go)
         moved = waited = False
-        steps, due = repo.due_steps(s, agb_code, upto) if due is None else due, None
+        steps = repo.due_steps(s, agb_code, upto) if due is None else due
+        due = None  # a later pass reads what is due again: this pass marked and took some
         for step in steps:
             if step.waiting is not None:
                 # it waited, and a fact that happened after it was taken since: taking it now would put it after
