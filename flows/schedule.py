@@ -14,6 +14,10 @@ Invariants:
 - Per-practice due dates are rows in our database, swept by these few duties: 5,000 practices are
   5,000 rows, not 5,000 schedules (Prefect also plans at most 100 days ahead).
 - A duty is a function ``(services, moment, settings) -> DutyReport``; the moment is passed in.
+- ``moves_trajectories`` marks the duties that take trajectory steps: every step but those a fact takes as it is
+  recorded is taken by the evaluation (``evaluation.run_due``), which only the sweep and the recalculation after an
+  import run. A what-if walks these alone (``backfill(trajectories_only=True)``); the others plan meetings and kits
+  and queue messages (the board's digest among them), which no step reads.
 """
 
 from __future__ import annotations
@@ -84,15 +88,16 @@ class ScheduledDuty:
     title_nl: str  # what an officer reads in the UI
     description_nl: str
     tags: tuple[str, ...] = ()
+    moves_trajectories: bool = False  # takes trajectory steps (see the invariants above)
 
 
 SCHEDULE: tuple[ScheduledDuty, ...] = (
     ScheduledDuty("recalculate-indicators", "30 5 * * mon-fri", _recalculate, "Indicatoren herberekenen",
                   "Nieuwe extracten in QC_HOME/inbox herberekenen en daarna elke praktijk beoordelen.",
-                  ("indicatoren",)),
+                  ("indicatoren",), moves_trajectories=True),
     ScheduledDuty("sweep-due", "0 6 * * mon-fri", _sweep, "Openstaande taken",
                   "Trajecten bijwerken, gesprekken plannen, uitnodigingen, herinneringen en "
-                  "termijnoverschrijdingen klaarzetten.", ("kwaliteitscyclus",)),
+                  "termijnoverschrijdingen klaarzetten.", ("kwaliteitscyclus",), moves_trajectories=True),
     ScheduledDuty("plan-meetings", "15 6 * * mon", _meetings, "POH- en praktijkmanagersoverleg",
                   "Overleggen van dit en volgend jaar plannen en uitnodigen.", ("overleg",)),
     ScheduledDuty("refresh-kits", "30 6 * * mon", _kits, "Instructiekoffers",

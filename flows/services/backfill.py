@@ -68,13 +68,15 @@ class BackfillReport:
 
 
 def backfill(services: Services, settings: Settings, start: date | datetime, until: datetime, *, now: datetime,
-             into_the_future: bool = False) -> BackfillReport:
+             into_the_future: bool = False, trajectories_only: bool = False) -> BackfillReport:
     """Walk the schedule from ``start`` (00:00) up to ``until``; what it queues about the past is historic.
 
     Refused for an ``until`` after ``now`` (the engine would judge the future), and over a span the engine has
     already judged in part (a live care group: facts taken at once would stand after the walk's moments); a span
     it has judged whole is done already, and the walk adds nothing. ``start`` may be a moment (the walk then
-    takes the fire times after it); ``into_the_future`` is for a what-if on a copy only."""
+    takes the fire times after it); ``into_the_future`` is for a what-if on a copy only, and so is
+    ``trajectories_only``: the duties that take trajectory steps alone (``ScheduledDuty.moves_trajectories``),
+    their notices not queued; the same steps at the same moments as the whole walk, in a fraction of its time."""
     until, now = as_amsterdam(until), as_amsterdam(now)
     begin = as_amsterdam(start) if isinstance(start, datetime) else start_of_day(start)
     start = begin.date()
@@ -94,8 +96,9 @@ def backfill(services: Services, settings: Settings, start: date | datetime, unt
     if horizon is not None and horizon.timestamp() > begin.timestamp():
         raise BackfillError(f"de motor heeft al geoordeeld tot {horizon:%Y-%m-%d %H:%M}; een backfill kan alleen "
                             f"verder na die dag (--from {(horizon.date() + timedelta(days=1)).isoformat()})")
-    walking = replace(services, historic_before=until)  # messages about the past are historic when queued
-    walked = [d for d in SCHEDULE if d.name not in NOT_WALKED]
+    # messages about the past are historic when queued
+    walking = replace(services, historic_before=until, trajectories_only=trajectories_only)
+    walked = [d for d in SCHEDULE if d.name not in NOT_WALKED and (d.moves_trajectories or not trajectories_only)]
     moments = sorted(((moment, order, duty) for order, duty in enumerate(walked)
                       for moment in fire_times(duty, begin, until)),
                      key=lambda item: (item[0].timestamp(), item[1]))

@@ -44,6 +44,9 @@ class Services:
     historic_before: datetime | None = None
     # the policy versions as read once by ``pinned`` (a batch recorded in one transaction), else read per call
     versions: tuple[PolicyVersion, ...] | None = None
+    # a what-if's walk on its copy (``backfill(trajectories_only=True)``): its comparison reads the trajectories
+    # alone, so a sweep queues no notices of due obligations (no step reads them; ``flows.schedule``)
+    trajectories_only: bool = False
 
     def in_force(self, moment: datetime | date) -> Services:
         """These services with the policy version that applies on the day of ``moment``."""

@@ -103,8 +103,9 @@ def sweep_due(services: Services, now: datetime, *, actor: str = ENGINE_ACTOR,
     for part in spread(lambda codes: sweep_batch(services, now, codes, actor=actor, basis=basis, full=full),
                        batches, workers, services.db):
         report.merge(part)
-    queue_due_notices(services, now, SWEEP_KINDS, report, chunk=batch_size, workers=workers)
-    # the practices still behind on a set of instruction cards whose weeks have passed, to the officers, once
-    report_cards_behind(services, now, report)
+    if not services.trajectories_only:  # a what-if's walk: nothing it compares reads a notice
+        queue_due_notices(services, now, SWEEP_KINDS, report, chunk=batch_size, workers=workers)
+        # the practices still behind on a set of instruction cards whose weeks have passed, to the officers, once
+        report_cards_behind(services, now, report)
     report.duty = "sweep_due"
     return finish_duty(services, report, actor)

@@ -21,6 +21,7 @@ from sqlmodel import SQLModel
 
 from domain.clock import AMSTERDAM, FixedClock
 from domain.messages import OutboxMessage, about
+from domain.obligations import MEETING_KINDS
 from domain.policy import Policy
 from flows.schedule import SCHEDULE, fire_times
 from flows.services import evaluation, queries
@@ -110,15 +111,16 @@ def live(services: Services, settings: Settings) -> None:
         assert not report.failures, (duty.name, moment, report.failures)
 
 
-def brought_in(services: Services, settings: Settings) -> None:
-    """The same facts all entered after the fact, then the backfill."""
+def brought_in(services: Services, settings: Settings, *, trajectories_only: bool = False) -> None:
+    """The same facts all entered after the fact, then the backfill (of the trajectories alone, as a what-if
+    walks: ``trajectories_only``)."""
     sc = Scenario.build(services, DESCRIPTION, start="2024-01-01")
     sc.live = False
     typed_in = datetime(2026, 1, 5, 10, 0, tzinfo=AMSTERDAM)
     for fact in facts():
         sc.clock = FixedClock(typed_in)
         fact.record(sc, False)
-    report = backfill(services, settings, START, UNTIL, now=typed_in)
+    report = backfill(services, settings, START, UNTIL, now=typed_in, trajectories_only=trajectories_only)
     assert not report.failures, report.failures
 
 
@@ -187,6 +189,30 @@ def test_a_backfill_takes_the_same_steps_at_the_same_moments_as_living_through_i
     finally:
         services.db.dispose()
 
+
+def test_a_what_if_walk_of_the_trajectories_alone_takes_every_step_of_the_whole_walk_and_queues_no_notice(
+        db_url: str, settings: Settings) -> None:
+    """What a what-if walks on its copies (``trajectories_only``): the sweep alone, without its notices. De Linde
+    is still flagged, escalated and reported on, De Eik recovers and Het Anker leaves, at the same moments for the
+    same reasons as in a walk of every duty; the practices' duties are planned alike; of the messages only those
+    that come with a step (the board's) or a goal judged are there, no invitation, reminder or digest."""
+    services = Services.open(db_url, POLICY, upgrade=False)
+    try:
+        brought_in(services, settings)
+        whole, whole_obligations = trajectories(services), obligations(services)
+        whole_kinds = {m.kind for m in queries.outbox_messages(services)}
+        empty(services)
+        brought_in(services, settings, trajectories_only=True)
+
+        assert trajectories(services) == whole
+        assert [e[1] for e in whole[LINDE]][-3:] == ["escalate", "report_progress", "report_progress"]
+        meetings = {k.value for k in MEETING_KINDS}
+        assert obligations(services) == [o for o in whole_obligations if o[0].split(":")[0] not in meetings]
+        kinds = {m.kind for m in queries.outbox_messages(services)}
+        assert kinds == {"board_escalation", "board_progress", "goal_judged"}
+        assert whole_kinds > kinds | {"conversation_invitation", "conversation_reminder", "board_digest"}
+    finally:
+        services.db.dispose()
 
 
 def test_an_invitation_to_a_conversation_still_ahead_of_the_backfill_goes_out_the_past_does_not(
