@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 from domain.clock import as_amsterdam, fact_moment
 from domain.conversations import Agreement, Evaluation
 from domain.errors import ConflictError
+from domain.indicator_views import Reference, spread
 from domain.indicators import (
     IndicatorDefinition,
     IndicatorFigures,
@@ -69,6 +70,7 @@ from storage.tables import (
     NationalAverageRow,
     OfficerAssignmentRow,
     OutboxRow,
+    PeriodSpreadRow,
     PolicyVersionRow,
     PracticePersonRow,
     PracticeRow,
@@ -455,29 +457,50 @@ def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: s
             {"_agb_code": score.agb_code, "_programme": score.programme.value, "_indicator": score.indicator,
              "_period_end": score.period_end, "numerator": score.numerator, "denominator": score.denominator,
              "import_id": import_id} for _, score in changed])
+    # the spreads of the periods this import changed, from every practice's figures of them as it leaves them
+    figures = {**existing, **{(s.agb_code, s.programme.value, s.indicator, s.period_end): (s.numerator, s.denominator)
+                              for s in fresh}}
+    _keep_spreads(connection, {s.period_end for s in fresh} | {score.period_end for _, score in changed}, figures)
     review.touch(session, {s.agb_code for s in fresh} | {score.agb_code for _, score in changed}, scores=True)
     return ScoreImport(import_id, len(fresh), len(changed), unchanged)
+
+
+_SPREAD = PeriodSpreadRow.__table__  # type: ignore[attr-defined]
+
+
+def _keep_spreads(connection: sa.Connection, periods: Collection[date],
+                  figures: Mapping[tuple[str, str, str, date], tuple[int, int]]) -> None:
+    """The stored spreads of ``periods`` made anew from ``figures``, every practice's (numerator, denominator) of
+    those periods by (practice, programme, indicator, period end)."""
+    if not periods:
+        return
+    grouped: dict[tuple[date, str, str], list[tuple[int, int]]] = defaultdict(list)
+    for (_, programme, indicator, period_end), counts in figures.items():
+        if period_end in periods:
+            grouped[(period_end, programme, indicator)].append(counts)
+    connection.execute(_SPREAD.delete().where(_SPREAD.c.period_end.in_(sorted(periods))))
+    rows = [{"period_end": period_end, "programme": programme, "indicator": indicator,
+             "practices": r.practices, "pooled": r.pooled, "mean": r.mean, "median": r.median, "p10": r.p10,
+             "p90": r.p90}
+            for (period_end, programme, indicator), counts in sorted(grouped.items())
+            if (r := spread(counts)) is not None]
+    if rows:
+        connection.execute(_SPREAD.insert(), rows)
+
+
+def period_spread(session: Session, period_end: date) -> dict[tuple[IndicatorKey, date], Reference]:
+    """The care group's spread of each indicator over one period, across every practice's figures of it, as kept
+    by ``save_scores`` (``domain.indicator_views.references`` of those figures)."""
+    t = _SPREAD
+    query = sa.select(t.c.programme, t.c.indicator, t.c.practices, t.c.pooled, t.c.mean, t.c.median, t.c.p10,
+                      t.c.p90).where(t.c.period_end == period_end)
+    return {(indicator_key(Programme(p), i), period_end): Reference(n, pooled, mean, median, p10, p90)
+            for p, i, n, pooled, mean, median, p10, p90 in session.connection().execute(query)}
 
 
 def imports(session: Session) -> list[ImportLogEntry]:
     return [value_of(ImportLogEntry, r)
             for r in session.exec(select(IndicatorImportRow).order_by(col(IndicatorImportRow.imported_at)))]
-
-
-def period_figures(session: Session, period_end: date) -> list[tuple[IndicatorKey, date, int, int]]:
-    """Every practice's (indicator, period end, numerator, denominator) for one period: the care group's spread
-    of it (``domain.indicator_views.references``), read as columns without making scores."""
-    t = IndicatorScoreRow.__table__  # type: ignore[attr-defined]
-    query = (sa.select(t.c.programme, t.c.indicator, t.c.numerator, t.c.denominator)
-             .where(t.c.period_end == period_end))
-    keys: dict[tuple[str, str], IndicatorKey] = {}  # a few dozen indicators over thousands of rows
-    found = []
-    for p, i, n, d in session.connection().execute(query):
-        key = keys.get((p, i))
-        if key is None:
-            key = keys[(p, i)] = indicator_key(Programme(p), i)
-        found.append((key, period_end, n, d))
-    return found
 
 
 def below_limits(session: Session, codes: Sequence[str], limits: Mapping[IndicatorKey, float]) -> set[str]:
@@ -525,13 +548,13 @@ _SCORE_INSERT = _SCORE.insert()  # compiled once for the driver (``save_scores``
 
 
 def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_on: date | None = None,
-                complete: Collection[str] = (), periods: Collection[date] | None = None
-                ) -> dict[str, list[IndicatorScore]]:
+                complete: Collection[str] = (), periods: Collection[date] | None = None,
+                indicators: Collection[tuple[str, str]] | None = None) -> dict[str, list[IndicatorScore]]:
     """Per practice, its indicator scores: all of them, or with ``known_on`` only those the rules read on
     that day without a baseline: each indicator's latest period known then and every later period (which
     time brings into view). Practices in ``complete`` get all their scores all the same (rules about an
-    improvement plan also read the last figures before the plan). ``periods`` (without ``known_on``): only the
-    scores of periods ending on those days."""
+    improvement plan also read the last figures before the plan). ``periods`` and ``indicators`` (by programme
+    and indicator), without ``known_on``: only the scores of periods ending on those days, of those indicators."""
     # columns, not ORM rows: nothing here is changed through the session, and an ORM row per score
     # cost more than the score itself; SQLAlchemy's select: SQLModel's is typed for at most four columns
     t = IndicatorScoreRow.__table__  # type: ignore[attr-defined]
@@ -541,8 +564,12 @@ def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_o
         query = sa.select(*columns)
         if periods is not None:
             query = query.where(t.c.period_end.in_(sorted(periods)))
+        if indicators is not None:
+            query = query.where(sa.tuple_(t.c.programme, t.c.indicator).in_(sorted(indicators)))
         queries.append(query if codes is None else query.where(t.c.agb_code.in_(list(codes))))
     else:
+        if indicators is not None:
+            raise ValueError("load_scores: indicators are chosen without known_on only")
         trimmed = [c for c in codes or () if c not in complete] if codes is not None else None
         key = (t.c.agb_code, t.c.programme, t.c.indicator)
         latest = sa.select(*key, sa.func.max(t.c.period_end).label("period_end")).where(t.c.period_end <= known_on)

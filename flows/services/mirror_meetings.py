@@ -27,7 +27,6 @@ from sqlmodel import Session
 from domain.clock import as_amsterdam, future_fact
 from domain.conversations import Attendee
 from domain.errors import InFutureError, InputError, NotFoundError
-from domain.indicator_views import references
 from domain.inputs import check_date, check_name, check_text, checked
 from domain.messages import NAMESPACE
 from domain.mirror_meetings import (
@@ -228,7 +227,7 @@ def pack_of(s: Session, services: Services, group: GpGroup, members: Sequence[Pr
     mine = [x for scores in repo.load_scores(s, sorted(p.agb_code for p in members)).values() for x in scores]
     known = reference.with_scores(mine)
     periods = {x.period_end for x in mine if x.period_end <= known.known_until(on)}
-    spread = references(repo.period_figures(s, max(periods))) if periods else {}
+    spread = repo.period_spread(s, max(periods)) if periods else {}
     return mirror_pack([(p.agb_code, p.name) for p in members], known, on, services.policy, group.anonymise_mirror,
                        spread)
 

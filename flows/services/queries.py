@@ -9,7 +9,7 @@ Invariants:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 from domain.cards import FolderStanding
 from domain.clock import as_amsterdam
 from domain.errors import NotFoundError
-from domain.indicator_views import IndicatorLine, indicator_lines, pool, references, too_few
+from domain.indicator_views import IndicatorLine, indicator_lines, pool, too_few
 from domain.indicators import IndicatorKey
 from domain.quality_system import summary_nl
 from domain.registry import Practice
 from domain.rules.timing import Due, next_due
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, as_of, happened_by
+from domain.vocabulary import GoalStatus
 from flows.services.agreements import goal_line, proposals
 from flows.services.context import Services, UnknownPracticeError
 from flows.services.steps import step_text, step_waiting
@@ -86,16 +87,22 @@ class StatusLine:
 
 
 def status(services: Services, as_of: datetime | None = None, *, now: datetime | None = None,
-           agb_codes: Sequence[str] | None = None) -> list[StatusLine]:
-    """Where every practice (or those of ``agb_codes``) stands: now (the stored projections, with the steps waiting
-    and the messages held), or ``as_of`` a past moment (rebuilt from the events that happened by then; what waited
-    then is not kept). Due dates follow the policy in force at that moment (``now``: the clock the caller reads)."""
+           agb_codes: Sequence[str] | None = None, states: Collection[TrajectoryState] | None = None
+           ) -> list[StatusLine]:
+    """Where every practice (or those of ``agb_codes``, or those in ``states``) stands: now (the stored projections,
+    with the steps waiting and the messages held), or ``as_of`` a past moment (rebuilt from the events that happened
+    by then; what waited then is not kept). Due dates follow the policy in force at that moment (``now``: the clock
+    the caller reads)."""
     if as_of is not None:
-        return _status_as_of(services.in_force(as_of), as_amsterdam(as_of))
+        lines = _status_as_of(services.in_force(as_of), as_amsterdam(as_of))
+        return [x for x in lines if states is None or x.state in states]
     if now is not None:
         services = services.in_force(now)
     codes = list(agb_codes) if agb_codes is not None else None
     with services.session() as s:
+        if states is not None:  # by the projections' state column: the board's page reads its few practices alone
+            found = set().union(*(repo.in_state(s, state) for state in states))
+            codes = sorted(found if codes is None else found & set(codes))
         views = repo.load_views(s, codes)
         practices = repo.practice_heads(s, codes)
         checklists = quality_store.latest_checklists(s, codes)
@@ -276,9 +283,9 @@ def indicator_view(services: Services, *, agb_code: str | None = None, gp_group:
         period = period_end or figures.latest_period(on or date.max)
         if period is None:
             return IndicatorView(scope, None, [])
-        # the care group's spread over every practice: only the period shown is read (a page answers quickly)
-        everyone = repo.period_figures(s, period)
-    return IndicatorView(scope, period, indicator_lines(figures, period, references(everyone), counts,
+        # the care group's spread over every practice, of the period shown only, as the imports keep it
+        spread = repo.period_spread(s, period)
+    return IndicatorView(scope, period, indicator_lines(figures, period, spread, counts,
                                                         services.policy.min_denominator))
 
 
@@ -483,8 +490,12 @@ def goals(services: Services, agb_code: str | None = None, on: date | None = Non
         if not found:
             return []
         day = on or date.max
+        # an open goal shows its indicator's latest figure (a judged one the figure it was judged by): only those
+        # are read, not every figure of the practices (the board's page names every goal of some hundreds)
+        open_goals = [g for g in found if g.status == GoalStatus.OPEN.value]
         codes = sorted({g.agb_code for g in found})
         shared = repo.reference_figures(s, services.policy.figures_count_after_days)
-        scores = repo.load_scores(s, codes)
+        scores = repo.load_scores(s, sorted({g.agb_code for g in open_goals}),
+                                  indicators={(g.programme, g.indicator) for g in open_goals}) if open_goals else {}
         figures = {c: shared.with_scores(scores.get(c, [])) for c in codes}
     return [GoalState(g.id, g.agb_code, g.set_on, goal_line(g, figures[g.agb_code], day), g.reason) for g in found]

@@ -303,7 +303,7 @@ BOARD_STATES = (TrajectoryState.UNDERPERFORMER_POLICY, TrajectoryState.IMPROVEME
 def board_page(request: Request, who: Who) -> Response:
     services = _services(request)
     today = security.now(request).date()
-    lines = [x for x in queries.status(services) if x.state in BOARD_STATES]
+    lines = queries.status(services, states=BOARD_STATES)
     lines.sort(key=lambda x: (BOARD_STATES.index(x.state), x.since or today))
     codes = [x.agb_code for x in lines]
     goals: dict[str, list[queries.GoalState]] = {code: [] for code in codes}

@@ -54,6 +54,10 @@ def test_a_goal_is_judged_on_its_day_by_the_latest_figure_and_the_practice_and_i
     sc.scores("2024-09-30", {LINDE: {**GOOD, "dm2/hba1c_measured": (170, 200)}})
     sc.sweep("2024-12-30")
     assert [g.line.status for g in queries.goals(services, LINDE)] == ["open", "open"]
+    # an open goal shows its indicator's latest figure, also as the board's page reads the goals of its practices
+    assert [(g.line.status, g.line.score, g.line.period_end)
+            for g in queries.goals(services, on=date(2024, 12, 30), agb_codes=[LINDE])] == [
+        ("open", 85.0, date(2024, 9, 30)), ("open", float(GOOD["dm2/foot_exam"]), date(2024, 9, 30))]
     assert kinds(services, "goal_judged") == []
     sc.scores("2024-12-31", {LINDE: {**GOOD, "dm2/hba1c_measured": (182, 200)}})
     judged = sc.sweep("2024-12-31")
@@ -69,6 +73,7 @@ def test_a_goal_is_judged_on_its_day_by_the_latest_figure_and_the_practice_and_i
     assert sc.sweep("2025-01-06").queued["goal_judged"] == 0  # judged once
     sc.sweep("2025-06-30")  # the foot-exam goal's day: 85% against 90
     assert [g.line.status for g in queries.goals(services, LINDE)] == ["met", "not_met"]
+    assert queries.goals(services, agb_codes=[LINDE]) == queries.goals(services, LINDE)  # judged: no figure read
     assert len(kinds(services, "goal_judged")) == 6
 
 

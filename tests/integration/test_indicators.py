@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from domain.clock import AMSTERDAM
-from domain.indicator_views import reference, wilson_interval
-from domain.indicators import IndicatorKind, IndicatorScore
+from domain.indicator_views import Reference, reference, references, wilson_interval
+from domain.indicators import IndicatorKey, IndicatorKind, IndicatorScore
 from domain.registry import Programme
 from flows.services import imports, queries
 from flows.services.context import Services
@@ -155,6 +155,37 @@ def test_same_figures_again_change_nothing_and_a_correction_is_recorded(services
     with services.session() as s:
         steps = [(r.old_numerator, r.new_numerator) for r in repo.revisions(s, A) if r.import_id == chained.import_id]
     assert steps == [(9, 10), (10, 12)]
+
+
+def test_the_care_groups_spread_of_a_period_follows_every_import_and_correction(services: Services) -> None:
+    """The spread a page shows is kept with the figures (``period_spread``): after a correction, a practice's first
+    figure of another indicator and the same file again it is what every practice's figures of the period give,
+    and the period no import touched keeps its own."""
+    build(services)
+    end, earlier = date(2024, 12, 31), date(2023, 12, 31)
+    hba1c, bp = IndicatorKey(Programme.DM2, "hba1c_measured"), IndicatorKey(Programme.DM2, "bp_measured")
+
+    def stored(period: date) -> dict[tuple[IndicatorKey, date], Reference]:
+        with services.session() as s:
+            return repo.period_spread(s, period)
+
+    def from_every_figure(period: date) -> dict[tuple[IndicatorKey, date], Reference]:
+        with services.session() as s:
+            return references((x.key, x.period_end, x.numerator, x.denominator)
+                              for scores in repo.load_scores(s).values() for x in scores if x.period_end == period)
+
+    before = stored(earlier)
+    assert before == from_every_figure(earlier) and before[(hba1c, earlier)].practices == 2
+    assert stored(end)[(hba1c, end)].median == 90  # 75, 90, 95
+    figure = IndicatorScore(agb_code=A, programme=Programme.DM2, indicator="hba1c_measured", period_end=end,
+                            numerator=12, denominator=12)
+    first_bp = figure.model_copy(update={"agb_code": B, "indicator": "bp_measured", "numerator": 7, "denominator": 10})
+    for batch in ([figure], [first_bp], [figure, first_bp]):  # a correction (75% -> 100%), a new one, both again
+        imports.import_scores(services, batch, source="cijfers.csv", now=NOW, actor="officer")
+        assert stored(end) == from_every_figure(end)
+    assert stored(end)[(hba1c, end)].median == 95  # 90, 95, 100
+    assert stored(end)[(bp, end)] == Reference(practices=1, pooled=70, mean=70, median=70, p10=70, p90=70)
+    assert stored(earlier) == before
 
 
 def test_a_decision_already_taken_keeps_the_figures_it_was_taken_on(services: Services) -> None:

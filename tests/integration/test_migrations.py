@@ -121,6 +121,36 @@ def test_events_stored_with_one_time_get_it_as_both_times_and_no_step_waits_afte
     assert at == recorded and str(at).startswith("2024-01-15 15:00") and steps == 0
 
 
+def test_the_spreads_of_figures_stored_before_the_upgrade_are_kept_as_the_imports_keep_them(
+    fresh_engine: sa.Engine,
+) -> None:
+    from datetime import date
+
+    from sqlmodel import Session
+
+    from domain.indicator_views import references
+    from domain.indicators import indicator_key
+    from domain.registry import Programme
+    from storage import repository as repo
+
+    figures = [("01234567", "dm2", "hba1c_measured", "2024-03-31", 60, 100),
+               ("07654321", "dm2", "hba1c_measured", "2024-03-31", 75, 80),
+               ("01112223", "dm2", "hba1c_measured", "2024-03-31", 90, 120),
+               ("01234567", "dm2", "foot_exam", "2024-03-31", 7, 9),
+               ("07654321", "dm2", "hba1c_measured", "2024-06-30", 33, 40)]
+    _upgrade(fresh_engine, "0027", ("INSERT INTO practice (agb_code, name) VALUES ('01234567', 'De Linde'), "
+                                    "('07654321', 'De Eik'), ('01112223', 'Het Anker')", {}), *(
+        ("INSERT INTO indicator_score (agb_code, programme, indicator, period_end, numerator, denominator) "
+         "VALUES (:a, :p, :i, :e, :n, :d)", {"a": a, "p": p, "i": i, "e": e, "n": n, "d": d})
+        for a, p, i, e, n, d in figures))
+    with Session(fresh_engine) as s:
+        for period in (date(2024, 3, 31), date(2024, 6, 30)):
+            expected = references((indicator_key(Programme(p), i), period, n, d)
+                                  for _, p, i, e, n, d in figures if e == period.isoformat())
+            assert repo.period_spread(s, period) == expected and expected
+        assert repo.period_spread(s, date(2024, 9, 30)) == {}
+
+
 def test_mandatory_courses_a_policy_version_set_become_the_course_catalogue_and_leave_the_policy(
     fresh_engine: sa.Engine,
 ) -> None:

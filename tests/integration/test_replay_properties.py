@@ -444,8 +444,16 @@ def test_status_as_of_any_past_run_is_what_status_said_then(
     empty_database(services)
     sc = Scenario.build(services, description(codes), start="2024-01-01")
     said: dict[datetime, list[tuple[Any, ...]]] = {}
-    live_through(sc, steps, after_run=lambda moment: said.__setitem__(
-        moment, [_seen(line) for line in queries.status(services)]))
+    flagged = {S.IMPROVEMENT_PLAN, S.UNDERPERFORMER_POLICY}  # a page of some states (the board's) reads those only
+
+    def after_run(moment: datetime) -> None:
+        said[moment] = [_seen(line) for line in queries.status(services)]
+        assert [_seen(x) for x in queries.status(services, states=flagged)] == [
+            x for x in said[moment] if x[1] in flagged]
+
+    live_through(sc, steps, after_run=after_run)
     event(f"{len(said)} runs")
     for moment, lines in said.items():
         assert [_seen(line) for line in queries.status(services, as_of=moment)] == lines, moment
+        assert [_seen(x) for x in queries.status(services, as_of=moment, states=flagged)] == [
+            x for x in lines if x[1] in flagged]
