@@ -457,10 +457,7 @@ def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: s
             {"_agb_code": score.agb_code, "_programme": score.programme.value, "_indicator": score.indicator,
              "_period_end": score.period_end, "numerator": score.numerator, "denominator": score.denominator,
              "import_id": import_id} for _, score in changed])
-    # the spreads of the periods this import changed, from every practice's figures of them as it leaves them: those
-    # stored before (the changed ones already as changed) and the new ones
-    _keep_spreads(connection, {s.period_end for s in fresh} | {score.period_end for _, score in changed}, existing,
-                  fresh)
+    _keep_spreads(connection, {s.period_end for s in fresh} | {score.period_end for _, score in changed})
     review.touch(session, {s.agb_code for s in fresh} | {score.agb_code for _, score in changed}, scores=True)
     return ScoreImport(import_id, len(fresh), len(changed), unchanged)
 
@@ -468,21 +465,24 @@ def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: s
 _SPREAD = PeriodSpreadRow.__table__  # type: ignore[attr-defined]
 
 
-def _keep_spreads(connection: sa.Connection, periods: Collection[date],
-                  stored: Mapping[tuple[str, str, str, date], tuple[int, int]],
-                  fresh: Sequence[IndicatorScore]) -> None:
-    """The stored spreads of ``periods`` made anew from every practice's figures of them: ``stored``, (numerator,
-    denominator) by (practice, programme, indicator, period end), and ``fresh``, none of which is in ``stored``."""
+def _keep_spreads(connection: sa.Connection, periods: Collection[date]) -> None:
+    """The stored spreads of ``periods`` made anew from every practice's figures of them, read after this import's
+    writes and under the write lock: two imports at once each count the other's figures (what ``save_scores`` read
+    before writing was read outside its transaction, and may miss an import committed since). On SQLite this
+    transaction has written already, so no other commits until it does; on PostgreSQL the table's lock makes a second
+    import wait here until the first commits, and then read its figures."""
     if not periods:
         return
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("LOCK TABLE period_spread IN EXCLUSIVE MODE"))
+    t = _SCORE
     grouped: dict[tuple[date, str, str], list[tuple[int, int]]] = defaultdict(list)
-    for (_, programme, indicator, period_end), counts in stored.items():
-        if period_end in periods:
-            grouped[(period_end, programme, indicator)].append(counts)
-    for score in fresh:  # a programme as its StrEnum: the same key as its text, without reading ``value`` each time
-        grouped[(score.period_end, score.programme, score.indicator)].append((score.numerator, score.denominator))
+    for period_end, programme, indicator, numerator, denominator in connection.execute(
+            sa.select(t.c.period_end, t.c.programme, t.c.indicator, t.c.numerator, t.c.denominator)
+            .where(t.c.period_end.in_(sorted(periods)))):
+        grouped[(period_end, programme, indicator)].append((numerator, denominator))
     connection.execute(_SPREAD.delete().where(_SPREAD.c.period_end.in_(sorted(periods))))
-    rows = [{"period_end": period_end, "programme": str(programme), "indicator": indicator,
+    rows = [{"period_end": period_end, "programme": programme, "indicator": indicator,
              "practices": r.practices, "pooled": r.pooled, "mean": r.mean, "median": r.median, "p10": r.p10,
              "p90": r.p90}
             for (period_end, programme, indicator), counts in sorted(grouped.items())

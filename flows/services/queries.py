@@ -120,6 +120,8 @@ def status(services: Services, as_of: datetime | None = None, *, now: datetime |
     lines = []
     for agb_code, name, gp_group in practices:
         view = views.get(agb_code) or TrajectoryView(agb_code=agb_code)
+        if states is not None and view.state not in states:
+            continue  # moved on between the two reads (a sweep committed a step): no longer in ``states``
         lines.append(StatusLine(agb_code, name, gp_group, view.state,
                                 as_amsterdam(view.since) if view.since else None, view.reasons,
                                 next_due(view, services.policy, services.calendar),

@@ -188,6 +188,51 @@ def test_the_care_groups_spread_of_a_period_follows_every_import_and_correction(
     assert stored(earlier) == before
 
 
+def test_two_imports_of_one_period_at_once_each_count_the_others_figures_in_the_spread(
+        db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An import that read the period's figures before another one committed (an inbox recalculation beside a
+    command's import) still keeps the spread of every figure stored: it counts them after its own writes."""
+    first, second = Services.open(db_url, upgrade=False), Services.open(db_url, upgrade=False)
+    try:
+        build(first)
+        end = date(2027, 3, 31)
+        key = IndicatorKey(Programme.DM2, "hba1c_measured")
+
+        def figure(agb: str, numerator: int) -> IndicatorScore:
+            return IndicatorScore(agb_code=agb, programme=Programme.DM2, indicator="hba1c_measured", period_end=end,
+                                  numerator=numerator, denominator=100)
+
+        made = repo.uuid5_text
+        meanwhile = [lambda: imports.import_scores(first, [figure(A, 10), figure(B, 20)], source="herberekening",
+                                                   now=NOW, actor="engine")]
+
+        def after_the_read(text: str) -> str:  # the second import has read the period's figures: the first commits
+            while meanwhile:
+                meanwhile.pop()()
+            return made(text)
+
+        monkeypatch.setattr(repo, "uuid5_text", after_the_read)
+        imports.import_scores(second, [figure(C, 90)], source="cijfers.csv", now=NOW, actor="officer")
+        monkeypatch.setattr(repo, "uuid5_text", made)
+        with first.session() as s:
+            kept = repo.period_spread(s, end)[(key, end)]
+        assert (kept.practices, kept.median) == (3, 20)
+    finally:
+        first.db.dispose()
+        second.db.dispose()
+
+
+def test_a_practice_that_moved_on_between_the_status_reads_is_not_listed_in_a_state_it_left(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The board's page asks for the practices in its states, then reads their views: a sweep that commits a step
+    between the two reads (a recovery) must not put a practice in the list under a state it is no longer in."""
+    from domain.trajectory import TrajectoryState
+
+    build(services)
+    monkeypatch.setattr(repo, "in_state", lambda s, state: {A} if state is TrajectoryState.IMPROVEMENT_PLAN else set())
+    assert queries.status(services, states=[TrajectoryState.IMPROVEMENT_PLAN]) == []
+
+
 def test_a_decision_already_taken_keeps_the_figures_it_was_taken_on(services: Services) -> None:
     sc = build(services)
     sc.conversation(A, "start", "2025-01-14")
