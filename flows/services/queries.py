@@ -94,7 +94,7 @@ def status(services: Services, as_of: datetime | None = None, *, now: datetime |
     by then; what waited then is not kept). Due dates follow the policy in force at that moment (``now``: the clock
     the caller reads)."""
     if as_of is not None:
-        lines = _status_as_of(services.in_force(as_of), as_amsterdam(as_of))
+        lines = _status_as_of(services.in_force(as_of), as_amsterdam(as_of), agb_codes)
         return [x for x in lines if states is None or x.state in states]
     if now is not None:
         services = services.in_force(now)
@@ -143,9 +143,11 @@ def held_messages_by_practice(services: Services, codes: Sequence[str] | None = 
     return found
 
 
-def _status_as_of(services: Services, moment: datetime) -> list[StatusLine]:
+def _status_as_of(services: Services, moment: datetime, agb_codes: Sequence[str] | None = None
+                  ) -> list[StatusLine]:
+    wanted = None if agb_codes is None else set(agb_codes)
     with services.session() as s:
-        practices = repo.practices(s)
+        practices = [p for p in repo.practices(s) if wanted is None or p.agb_code in wanted]
         events = repo.load_all_events(s)
         folders = folder_standings(s, [p.agb_code for p in practices], moment.date(), recorded_by=moment)
         # the quality system as it stood: the checklists filled in and accreditations valid by then (the peer

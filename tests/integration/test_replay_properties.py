@@ -457,3 +457,7 @@ def test_status_as_of_any_past_run_is_what_status_said_then(
         assert [_seen(line) for line in queries.status(services, as_of=moment)] == lines, moment
         assert [_seen(x) for x in queries.status(services, as_of=moment, states=flagged)] == [
             x for x in lines if x[1] in flagged]
+        # one practice's line as of then (its page's question): that practice's alone
+        one = [lines[-1][0]] if lines else []
+        assert [_seen(x) for x in queries.status(services, as_of=moment, agb_codes=one)] == [
+            x for x in lines if x[0] in one]
