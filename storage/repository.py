@@ -13,6 +13,7 @@ read at (``UPDATE ... WHERE version = :expected``), and the event insert is guar
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -20,8 +21,10 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from domain.clock import as_amsterdam, fact_moment
@@ -67,6 +70,7 @@ from storage.tables import (
     IndicatorImportRow,
     IndicatorRow,
     IndicatorScoreRow,
+    MessagePayloadRow,
     NationalAverageRow,
     OfficerAssignmentRow,
     OutboxRow,
@@ -1049,23 +1053,68 @@ def queue_messages(session: Session, messages: Iterable[OutboxMessage], created_
 
     In a session of a backfill (``session.info[HISTORIC_BEFORE]``) a message about what lies before that moment is
     stored ``historic`` at once, in the transaction of its cause: never sent, however the walk ends; one about a
-    conversation, meeting or due day still ahead is queued as usual."""
+    conversation, meeting or due day still ahead is queued as usual. A payload several of ``messages`` share is kept
+    once (``_shared_payloads``)."""
     from storage.obligations import insert_ignore  # the obligations' store is loaded only when messages are queued
 
     historic_before = session.info.get(HISTORIC_BEFORE)
+    messages = list(messages)
+    shared = _shared_payloads(messages)
     rows = {}
     for m in messages:
         status = _status(m, created_at, historic_before)
+        payload_id = shared[id(m.payload)][0] if id(m.payload) in shared else None
         rows[m.key] = {
             "id": uuid5_text(m.key), "key": m.key, "kind": m.kind, "agb_code": m.agb_code,
             "recipient_name": m.recipient_name, "recipient_email": m.recipient_email,
             "recipient_role": m.recipient_role, "subject": m.subject,
-            "payload": m.payload, "created_at": created_at, "status": status, "attempts": 0,
-            "last_error": HISTORIC_REASON if status == "historic" else None,
+            "payload": {} if payload_id else m.payload, "payload_id": payload_id, "created_at": created_at,
+            "status": status, "attempts": 0, "last_error": HISTORIC_REASON if status == "historic" else None,
             "sent_at": None, "next_attempt_at": None, "last_attempt_at": None, "message_id": None,
         }
     session.flush()
+    if shared:  # before the messages that name them; the same payload again (a retry, another worker) is left be
+        insert_ignore(session, MessagePayloadRow, [{"id": payload_id, "payload": payload}
+                                                   for payload_id, payload in shared.values()], ["id"])
     return {key for (key,) in insert_ignore(session, OutboxRow, list(rows.values()), ["key"])}
+
+
+SHARED_PAYLOAD_BYTES = 1024  # a payload shared by messages of one call is kept once from this size of its JSON on
+
+
+def _shared_payloads(messages: Sequence[OutboxMessage]) -> dict[int, tuple[str, dict[str, Any]]]:
+    """The payloads (by the identity of the object) that more than one of ``messages`` carries and whose JSON is at
+    least ``SHARED_PAYLOAD_BYTES``, each with its id in ``message_payload``: the SHA-256 of its JSON, keys sorted.
+    An invitation's recipients share the object its composer made (``notifications.compose``); a small payload is
+    cheaper in each row than as a row of its own and a second index entry."""
+    carried: dict[int, list[dict[str, Any]]] = {}
+    for m in messages:
+        carried.setdefault(id(m.payload), []).append(m.payload)
+    shared: dict[int, tuple[str, dict[str, Any]]] = {}
+    for ident, payloads in carried.items():
+        if len(payloads) < 2:
+            continue
+        text = orjson.dumps(payloads[0], option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SORT_KEYS)
+        if len(text) >= SHARED_PAYLOAD_BYTES:
+            shared[ident] = (hashlib.sha256(text).hexdigest(), payloads[0])
+    return shared
+
+
+def _put_back_payloads(session: Session, rows: list[OutboxRow]) -> list[OutboxRow]:
+    """``rows`` with every payload kept in ``message_payload`` put back in place, as stored (not a change to
+    flush): the messages that share one share the same dict, which no reader changes."""
+    wanted = sorted({r.payload_id for r in rows if r.payload_id})
+    if not wanted:
+        return rows
+    found: dict[str, dict[str, Any]] = {}
+    t = MessagePayloadRow.__table__  # type: ignore[attr-defined]
+    for start in range(0, len(wanted), 500):
+        found.update((i, p) for i, p in session.execute(
+            sa.select(t.c.id, t.c.payload).where(t.c.id.in_(wanted[start:start + 500]))))
+    for r in rows:
+        if r.payload_id:
+            set_committed_value(r, "payload", found[r.payload_id])
+    return rows
 
 
 def queued_keys(session: Session, keys: Iterable[str]) -> set[str]:
@@ -1087,7 +1136,7 @@ def outbox(session: Session, status: str | None = None, *, agb_code: str | None 
         query = query.order_by(col(OutboxRow.created_at).desc(), col(OutboxRow.key).desc()).limit(latest)
     else:
         query = query.order_by(col(OutboxRow.created_at), col(OutboxRow.key))
-    return list(session.exec(query).all())
+    return _put_back_payloads(session, list(session.exec(query).all()))
 
 
 def count_historic(session: Session) -> int:
@@ -1155,7 +1204,7 @@ def due_messages(session: Session, now: datetime, *, limit: int | None = None,
                                    sa.and_(col(OutboxRow.created_at) == created, col(OutboxRow.key) > key)))
     if limit is not None:
         query = query.limit(limit)
-    return list(session.exec(query).all())
+    return _put_back_payloads(session, list(session.exec(query).all()))
 
 
 @dataclass(frozen=True)

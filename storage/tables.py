@@ -6,7 +6,9 @@ Invariants:
   ``seq``; it is only ever updated with ``WHERE version = <expected>`` (optimistic locking).
 - ``outbox.key`` is unique: a message is written once, whatever retries happen. Its ``status`` goes
   ``pending`` -> ``sending`` (attempt recorded and committed before sending) -> ``sent``, or back to
-  ``pending`` with a later ``next_attempt_at``, or ``failed`` after the last attempt.
+  ``pending`` with a later ``next_attempt_at``, or ``failed`` after the last attempt. A payload several
+  messages share is kept once in ``message_payload`` (``outbox.payload_id``); every reader of the outbox sees it in
+  ``payload`` as if stored with each.
 - Moments are stored as naive UTC and returned timezone-aware (``UtcDateTime``), the same on
   SQLite and PostgreSQL.
 - No table holds data about patients: indicators are counts per practice.
@@ -451,6 +453,9 @@ class OutboxRow(_Table, table=True):
     recipient_role: str = Field(max_length=32)
     subject: str
     payload: dict[str, Any] = _json(default_factory=dict)
+    # set when the payload is kept once for the messages that share it (``message_payload``; ``payload`` is then
+    # empty): the readers of the outbox (``repository.outbox``, ``repository.due_messages``) put it back in place
+    payload_id: str | None = Field(default=None, max_length=64)
     created_at: datetime = _moment()
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
@@ -464,6 +469,17 @@ class OutboxRow(_Table, table=True):
     # a claim's lease, in the database's own real time (UTC): no other dispatcher takes a row in ``sending``
     # before it ends, whatever logical moment it works for
     lease_until: datetime | None = _moment(default=None)
+
+
+class MessagePayloadRow(_Table, table=True):
+    """A payload several messages share, kept once: a conversation's invitation carries the conversation's pack
+    (some 4-5 KB) to each of its five or six recipients alike (issue 16). Named by a digest of its JSON, so the same
+    payload queued again, by another worker or a retry, is the same row. Written in the transaction that queues its
+    messages, never changed or deleted."""
+
+    __tablename__ = "message_payload"
+    id: str = Field(primary_key=True, max_length=64)  # SHA-256 of the payload's JSON, keys sorted
+    payload: dict[str, Any] = _json(default_factory=dict)
 
 
 class EngineRunRow(_Table, table=True):

@@ -562,3 +562,47 @@ def test_due_messages_read_a_page_at_a_time_all_go_once_with_the_notices_queued_
     assert len(list(channel.folder.glob("*.eml"))) == len(report.sent)
     again = dispatch(services, channel, T + timedelta(hours=1))
     assert again.sent == [] and {p.key for p in again.held} == held and again.notices_queued == 0
+
+
+def test_an_invitations_pack_is_kept_once_for_its_recipients_and_each_receives_it_as_if_stored_with_each(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a conversation's invitation carries its pack (4-5 KB) to five or six people alike: the payload is kept once
+    # (issue 16), and every reader of the outbox and every recipient's file are what a payload in each row gives
+    imports.load_registry(services, registry())
+    samples = sample_messages()
+    invitation, reminder, course = (samples[k] for k in ("conversation_invitation", "conversation_reminder",
+                                                         "training_due"))
+    assert len(json.dumps(invitation.payload)) >= repo.SHARED_PAYLOAD_BYTES > len(json.dumps(course.payload))
+    people = [("C. Bakker", "c.bakker@delinde.example", "gp_principal"),
+              ("D. Mulder", "d.mulder@delinde.example", "poh_chronic"),
+              ("A. Jansen", "a.jansen@cohaesie.example", "officer")]
+    invited = [dataclasses.replace(invitation, key=f"{invitation.key}:{n}", recipient_name=name, recipient_email=to,
+                                   recipient_role=role) for n, (name, to, role) in enumerate(people)]
+    small = [dataclasses.replace(course, key=f"{course.key}:{n}") for n in range(2)]  # shared, but small
+    messages = [*invited, *small, reminder]  # the reminder's pack is its own: one recipient
+    queue(services, *messages)
+    with services.session() as s:  # the same messages again (a retry, a second worker): nothing new
+        assert repo.queue_messages(s, messages, T + timedelta(hours=1)) == set()
+        s.commit()
+    with services.db.connect() as c:
+        stored = dict(c.execute(sa.text("SELECT key, payload_id FROM outbox")).all())
+        kept = c.execute(sa.text("SELECT id FROM message_payload")).scalars().all()
+        inline = dict(c.execute(sa.text("SELECT key, payload FROM outbox WHERE payload_id IS NOT NULL")).all())
+    assert len(kept) == 1 and {stored[m.key] for m in invited} == set(kept)
+    assert all(stored[m.key] is None for m in (*small, reminder))
+    assert [json.loads(p) if isinstance(p, str) else p for p in inline.values()] == [{}, {}, {}]
+    read = {m.key: m.payload for m in queries.outbox_messages(services)}
+    assert read == {m.key: m.payload for m in messages}
+    # delivered: the very files a database holding every payload in its own row gives
+    monkeypatch.setattr(repo, "SHARED_PAYLOAD_BYTES", 1 << 30)
+    elsewhere = Services.open(sqlite_url(tmp_path / "inline.db"))
+    imports.load_registry(elsewhere, registry())
+    queue(elsewhere, *messages)
+    with elsewhere.db.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM message_payload")).scalar_one() == 0
+    ours, theirs = EmlFolderChannel(tmp_path / "ours"), EmlFolderChannel(tmp_path / "theirs")
+    assert sorted(dispatch(services, ours, T).sent) == sorted(dispatch(elsewhere, theirs, T).sent)
+    files = sorted(p.name for p in ours.folder.glob("*.eml"))
+    assert len(files) == len(messages) and files == sorted(p.name for p in theirs.folder.glob("*.eml"))
+    assert all((ours.folder / f).read_bytes() == (theirs.folder / f).read_bytes() for f in files)
