@@ -59,8 +59,9 @@ def _insert_ignore_statement(dialect: str, table: type[SQLModel], conflict: tupl
         stmt = sqlite.insert(tbl)
     else:  # pragma: no cover - only SQLite and PostgreSQL are supported
         raise NotImplementedError(dialect)
-    # no conflict target: a row's id is derived from its key (uuid5), so two workers inserting the same row at
-    # once collide on the primary key as well as on the key, and PostgreSQL checks only the target's index
+    # no conflict target: a row's id is derived from its key (uuid5; a message's from its key and the moment it is
+    # queued), so two workers inserting the same row at once collide on the primary key as well as on the key (and
+    # a message queued again at another moment on the key alone), and PostgreSQL checks only the target's index
     # speculatively (a unique violation on the other one surfaced in a two-worker test); without a target,
     # every unique constraint makes the insert a no-op
     stmt = stmt.on_conflict_do_nothing()

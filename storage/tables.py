@@ -444,7 +444,7 @@ class OutboxRow(_Table, table=True):
     # by status, then when a retry is due, then whether it failed: the dispatcher's pending rows and the messages
     # held for want of an address (every status page reads these: a range, not a scan of the pending outbox)
     __table_args__ = (sa.Index("ix_outbox_status_retry", "status", "next_attempt_at", "last_error"),)
-    id: str = Field(primary_key=True, max_length=36)  # uuid5 of key
+    id: str = Field(primary_key=True, max_length=36)  # moment queued + uuid5 of key (repository.outbox_id)
     key: str = Field(max_length=255, unique=True)
     kind: str = Field(max_length=64, index=True)
     agb_code: str | None = Field(default=None, max_length=8, index=True)  # a practice's messages (its page)

@@ -1,15 +1,19 @@
-"""The ids of stored rows (a message's, an obligation's, a conversation's, a step's and an event's) are ``uuid5`` of
-their keys: ``domain.messages.uuid5_text`` writes them without making a ``UUID``, and must write exactly what
-``str(uuid.uuid5(...))`` writes, for every name, or a replayed history would land on other rows."""
+"""The ids of stored rows (an obligation's, a conversation's, a step's and an event's) are ``uuid5`` of their keys, a
+queued message's the moment it was queued and then its key's uuid5: ``domain.messages.uuid5_text`` writes them
+without making a ``UUID``, and must write exactly what ``str(uuid.uuid5(...))`` writes, for every name, or a replayed
+history would land on other rows."""
 
 from __future__ import annotations
 
 import random
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from domain.clock import AMSTERDAM
 from domain.messages import NAMESPACE, OutboxMessage, uuid5_text
+from storage.repository import outbox_id
 
 
 def _names() -> list[str]:
@@ -50,3 +54,16 @@ def test_a_name_that_is_not_utf8_is_refused_as_uuid5_refuses_it() -> None:
             assert (refused.value.encoding, refused.value.reason) == (expected.encoding, expected.reason)
         else:
             raise AssertionError(f"uuid5 took {name[-3:]!r}")
+
+
+def test_a_queued_messages_row_id_follows_from_its_moment_and_key_and_grows_with_the_moments() -> None:
+    """Ids that grow with the moments put each message's index entry at the index's end (issue 16); the same key at
+    the same moment, in a replayed history or from a second worker, is the same row."""
+    key = "conversation_invitation:01234567:annual:2025-03-04:j.ozturk@delinde.example"
+    at = datetime(2025, 3, 3, 6, 0, tzinfo=AMSTERDAM)
+    assert outbox_id(key, at) == outbox_id(key, at.astimezone(UTC)) == \
+        f"20250303T050000-{uuid5_text(key).replace('-', '')[:20]}"
+    assert len(outbox_id(key, at)) == 36 and outbox_id(key + "x", at) != outbox_id(key, at)
+    moments = [at + timedelta(days=d, seconds=s) for d in range(0, 800, 7) for s in (0, 1, 3600)]
+    ids = [outbox_id(name, moment) for moment in moments for name in _names()[:5]]
+    assert sorted(ids, key=lambda i: i[:15]) == ids  # by moment: every later moment's ids sort after
