@@ -1086,7 +1086,13 @@ def outbox_id(key: str, created_at: datetime) -> str:
     each a page written again (45-56 against 14-15 µs a row at 400,000 rows: issue 16, ``benchmarks/README.md``). The
     key stays the message's identity: unique, and what its Message-ID follows from; the same message queued at
     another moment collides on it (``insert_ignore`` ignores any unique conflict)."""
-    return f"{created_at.astimezone(UTC):%Y%m%dT%H%M%S}-{uuid5_text(key).replace('-', '')[:20]}"
+    return f"{_queued_at(created_at)}-{uuid5_text(key).replace('-', '')[:20]}"
+
+
+@functools.lru_cache(maxsize=64)
+def _queued_at(created_at: datetime) -> str:
+    """The moment's part of ``outbox_id``, made once for the messages of a call (they share their moment)."""
+    return f"{created_at.astimezone(UTC):%Y%m%dT%H%M%S}"
 
 
 SHARED_PAYLOAD_BYTES = 1024  # a payload shared by messages of one call is kept once from this size of its JSON on
