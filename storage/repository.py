@@ -1086,12 +1086,14 @@ def outbox_id(key: str, created_at: datetime) -> str:
     each a page written again (45-56 against 14-15 µs a row at 400,000 rows: issue 16, ``benchmarks/README.md``). The
     key stays the message's identity: unique, and what its Message-ID follows from; the same message queued at
     another moment collides on it (``insert_ignore`` ignores any unique conflict)."""
-    return f"{_queued_at(created_at)}-{uuid5_text(key).replace('-', '')[:20]}"
+    return f"{_queued_at(created_at, created_at.fold)}-{uuid5_text(key).replace('-', '')[:20]}"
 
 
 @functools.lru_cache(maxsize=64)
-def _queued_at(created_at: datetime) -> str:
-    """The moment's part of ``outbox_id``, made once for the messages of a call (they share their moment)."""
+def _queued_at(created_at: datetime, fold: int) -> str:
+    """The moment's part of ``outbox_id``, made once for the messages of a call (they share their moment).
+    ``fold`` is part of what is remembered: the two 02:30s of the night the clocks go back are equal as Amsterdam
+    times (one zone's times compare by their wall clock) but an hour apart."""
     return f"{created_at.astimezone(UTC):%Y%m%dT%H%M%S}"
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from domain.clock import AMSTERDAM
 from domain.messages import NAMESPACE, OutboxMessage, uuid5_text
+from storage import repository
 from storage.repository import outbox_id
 
 
@@ -67,3 +68,17 @@ def test_a_queued_messages_row_id_follows_from_its_moment_and_key_and_grows_with
     moments = [at + timedelta(days=d, seconds=s) for d in range(0, 800, 7) for s in (0, 1, 3600)]
     ids = [outbox_id(name, moment) for moment in moments for name in _names()[:5]]
     assert sorted(ids, key=lambda i: i[:15]) == ids  # by moment: every later moment's ids sort after
+
+
+def test_a_queued_messages_row_id_in_the_hour_the_clocks_go_back_is_its_own_moments_whatever_came_before() -> None:
+    """02:30 summer time and 02:30 winter time on 2025-10-26 are an hour apart but equal as Amsterdam times (Python
+    compares times of one zone by their wall clock): each message's id is its own moment's, whichever was seen
+    first (found by the thirteenth round's review)."""
+    summer = datetime(2025, 10, 26, 0, 30, tzinfo=UTC).astimezone(AMSTERDAM)
+    winter = datetime(2025, 10, 26, 1, 30, tzinfo=UTC).astimezone(AMSTERDAM)
+    assert summer == winter and summer.fold != winter.fold
+    for first, second in ((summer, winter), (winter, summer)):
+        repository._queued_at.cache_clear()
+        ids = [outbox_id("k", first), outbox_id("k", second)]
+        expected = [f"20251026T{hour}3000-" for hour in (("00", "01") if first is summer else ("01", "00"))]
+        assert [i[:16] for i in ids] == expected
