@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
+import os
 import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -20,6 +21,7 @@ from domain.clock import AMSTERDAM
 from domain.messages import OutboxMessage
 from flows.services.outbox import channel_from_settings
 from flows.services.settings import Settings
+from notifications import channels
 from notifications.channels import (
     DeliveryError,
     EmlFolderChannel,
@@ -307,6 +309,87 @@ def test_files_written_several_at_once_are_each_what_one_write_gives_and_one_tha
     for message in messages[:3] + messages[4:]:
         assert together.path_for(message).read_bytes() == alone.path_for(message).read_bytes() == message.data
     assert len(list(together.folder.iterdir())) == len(messages)  # no temporary files left behind
+
+
+def test_a_batch_of_files_is_on_disk_before_its_names_and_its_names_before_it_counts_as_sent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a message counts as sent once its file would survive a power cut: the contents made durable first (under
+    # temporary names), then each renamed into place, then the folder itself (which holds the names) made durable
+    log: list[str] = []
+    folder = tmp_path / "outbox"
+    real_replace, real_fsync, real_durable = os.replace, os.fsync, channels._make_durable
+
+    def durable(descriptors: list[int]) -> None:
+        log.append(f"contents of {len(descriptors)}")
+        real_durable(descriptors)
+
+    def replace(source: str, target: Path) -> None:
+        assert Path(source).read_bytes(), "put in place before it was written"
+        log.append("rename")
+        real_replace(source, target)
+
+    def fsync(fd: int) -> None:
+        log.append("folder" if os.path.samefile(f"/proc/self/fd/{fd}", folder) else "a file")
+        real_fsync(fd)
+
+    monkeypatch.setattr(channels, "_make_durable", durable)
+    monkeypatch.setattr(channels.os, "replace", replace)
+    monkeypatch.setattr(channels.os, "fsync", fsync)
+    messages = [Rendered.of(render(sample(kind), mail_from=FROM, now=NOW)) for kind in sorted(KINDS)[:5]]
+    assert send_all(EmlFolderChannel(folder), messages) == [None] * 5
+    assert log == ["contents of 5"] + ["rename"] * 5 + ["folder"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(eml_name(m.key or "") for m in messages)
+
+
+def test_files_of_a_batch_are_written_alike_where_the_file_system_cannot_be_synced_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # without Linux's syncfs (another system) each file is fsync-ed itself: the same files
+    messages = [Rendered.of(render(sample(kind), mail_from=FROM, now=NOW)) for kind in sorted(KINDS)[:4]]
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(channels, "_syncfs", lambda: None)
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(channels.os, "fsync", fsync)
+    assert send_all(EmlFolderChannel(tmp_path / "other"), messages) == [None] * 4
+    assert len(synced) == 4 + 1  # each file, then the folder
+    for message in messages:
+        assert (tmp_path / "other" / eml_name(message.key or "")).read_bytes() == message.data
+
+
+def test_a_batch_interrupted_before_its_files_are_durable_leaves_no_file_and_no_temporary_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C while the disk is being waited for: nothing was sent, so nothing is put in place (the dispatcher keeps
+    # the batch claimed and sends it again after the lease, into the same files)
+    def interrupted(descriptors: list[int]) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(channels, "_make_durable", interrupted)
+    folder = tmp_path / "outbox"
+    messages = [Rendered.of(render(sample(kind), mail_from=FROM, now=NOW)) for kind in sorted(KINDS)[:3]]
+    with pytest.raises(KeyboardInterrupt):
+        send_all(EmlFolderChannel(folder), messages)
+    assert list(folder.iterdir()) == []
+
+
+def test_a_batch_the_disk_cannot_take_fails_whole_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(descriptors: list[int]) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(channels, "_make_durable", full)
+    folder = tmp_path / "outbox"
+    messages = [Rendered.of(render(sample(kind), mail_from=FROM, now=NOW)) for kind in sorted(KINDS)[:3]]
+    outcomes = send_all(EmlFolderChannel(folder), messages)
+    assert all(isinstance(o, DeliveryError) and "No space left on device" in str(o) for o in outcomes)
+    assert list(folder.iterdir()) == []
 
 
 def test_unwritable_outbox_folder_is_a_delivery_error_in_dutch(tmp_path: Path) -> None:

@@ -32,7 +32,6 @@ from flows.services.settings import Settings
 from flows.services.workers import LEAST, WorkerError, divide, spread
 from flows.testing.demo import run_demo
 from flows.testing.scenario import Scenario
-from notifications.channels import EmlFolderChannel
 from storage import repository as repo
 from tests.integration.test_review import _tables
 
@@ -146,9 +145,8 @@ def test_batches_divided_otherwise_than_in_one_process_leave_the_same_rows_and_r
 
 
 def _demo_in_workers(folder: Path) -> tuple[dict[str, list[str]], list[bool]]:
-    # the demo dispatches to a folder every week: its channel writes files from threads it keeps, and a process with
-    # threads sweeps alone (``workers.can_fork``); written one at a time here, so that every sweep can fork
-    delattr(EmlFolderChannel, "send_many")
+    # the demo dispatches to a folder every week; its channel keeps no threads (a process with threads sweeps alone,
+    # ``workers.can_fork``), so every sweep forks
     forked = _counting_forks()
     return _without_serials(run_demo(folder, years=2, practices=6, batch_size=2, workers=2).database), forked
 
