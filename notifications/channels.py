@@ -29,7 +29,7 @@ from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, BinaryIO, Literal, Protocol
 
 Security = Literal["none", "starttls", "tls"]
 DEFAULT_PORTS: dict[str, int] = {"none": 25, "starttls": 587, "tls": 465}
@@ -343,15 +343,11 @@ class EmlFolderChannel:
         return self.folder / eml_name(str(key))
 
     def send(self, msg: EmailMessage | Rendered) -> None:
-        (outcome,) = self._write([rendered(msg)])
+        (outcome,) = self.send_many([rendered(msg)])
         if outcome is not None:
             raise outcome
 
     def send_many(self, messages: Sequence[Rendered]) -> list[DeliveryError | None]:
-        """Each message written as ``send`` writes it, the batch's waits for the disk shared (``_write``)."""
-        return self._write(messages)
-
-    def _write(self, messages: Sequence[Rendered]) -> list[DeliveryError | None]:
         """Each message written as its own file, durably before it counts as sent, the batch's disk waits shared
         (a group commit): every file written under a temporary name, their contents made durable at once
         (``_make_durable``), each renamed into place, then the folder itself made durable, so that the new names
@@ -364,39 +360,30 @@ class EmlFolderChannel:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             return [self._unwritable(exc)] * len(messages)
-        written: list[tuple[int, str, Path]] = []  # (position, temporary file, its place)
-        handles = []
+        written: list[tuple[int, BinaryIO, str, Path]] = []  # (position, open file, its temporary name, its place)
         synced = False
         try:
             for i, message in enumerate(messages):
                 try:
                     target = self.path_for(message)
                     fd, temporary = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".tmp")
-                except DeliveryError as exc:
-                    outcomes[i] = exc
-                    continue
-                except OSError as exc:
-                    outcomes[i] = self._unwritable(exc)
-                    continue
-                handle = os.fdopen(fd, "wb")
-                handles.append(handle)
-                written.append((i, temporary, target))
-                try:
+                    handle = os.fdopen(fd, "wb")
+                    written.append((i, handle, temporary, target))
                     handle.write(message.data)
                     handle.flush()
+                except DeliveryError as exc:
+                    outcomes[i] = exc
                 except OSError as exc:
                     outcomes[i] = self._unwritable(exc)
             try:
-                _make_durable([h.fileno() for h, (i, _, _) in zip(handles, written, strict=True)
-                               if outcomes[i] is None])
+                _make_durable([file.fileno() for i, file, _, _ in written if outcomes[i] is None])
             except OSError as exc:
                 outcomes = [outcome or self._unwritable(exc) for outcome in outcomes]
             synced = True
         finally:
-            for handle in handles:
+            for i, file, temporary, target in written:
                 with suppress(OSError):
-                    handle.close()
-            for i, temporary, target in written:
+                    file.close()
                 if synced and outcomes[i] is None:  # interrupted before its contents were durable: not put in place
                     try:
                         os.replace(temporary, target)
