@@ -15,6 +15,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -99,11 +100,16 @@ def attendance(views: Iterable[MeetingView], invited: Mapping[str, frozenset[str
     and any it came to all the same), its attendance of the meetings held in ``year`` (by ``until``, when given)."""
     held = [v for v in views if v.status is MeetingState.HELD and v.held_on is not None and v.held_on.year == year
             and (until is None or v.held_on <= until)]
+    held_of_kind = Counter(v.kind for v in held)
+    # each practice's meetings came to, counted once per meeting however many of it came: one pass over the
+    # attendance lists (a sweep asks this for every practice it invites; see test_meetings' property)
+    came_to: dict[str, Counter[str]] = {}
+    for v in held:
+        for agb in {a for a, _ in v.attended}:
+            came_to.setdefault(agb, Counter())[v.kind] += 1
     out = []
     for agb, kinds in sorted(invited.items()):
-        came_to = {v.kind for v in held if any(a == agb for a, _ in v.attended)}
-        for kind in sorted(kinds | came_to):
-            of_kind = [v for v in held if v.kind == kind]
-            came = sum(1 for v in of_kind if any(a == agb for a, _ in v.attended))
-            out.append(Attendance(agb, kind, year, len(of_kind), came))
+        came = came_to.get(agb, Counter())
+        for kind in sorted(kinds | came.keys()):
+            out.append(Attendance(agb, kind, year, held_of_kind[kind], came[kind]))
     return out
