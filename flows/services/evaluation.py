@@ -204,8 +204,9 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         asked = None if only is None else sorted(set(only))
         stamps = review.stamps(s, asked) if review_basis is not None else {}
         report.already_ran = repo.engine_ran(s, now)
-        practices = repo.practices(s) if asked is None else repo.practices_of(s, asked)
-        codes = [p.agb_code for p in practices]
+        # a practice's people and programmes are read only for those the rules may move (below): most of a batch
+        # is quiet, and reading 5,000 practices' people was a quarter of a sweep after an import (issue 16)
+        codes = sorted(repo.practice_codes(s)) if asked is None else sorted(repo.registered_of(s, asked))
         board = repo.contacts(s, Role.BOARD)
         reference = repo.reference_figures(s, count_after_days=services.policy.figures_count_after_days)
         views = repo.load_views(s, codes) if only is not None else repo.load_views(s)
@@ -224,6 +225,8 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
             scores = repo.load_scores(s, judged, known_on=known_on, complete=with_plan) if judged else {}
             # of a quiet practice, only when its next figures come into view (``next_evaluation_on``)
             unseen = repo.first_periods_after(s, sorted(quiet), known_on) if quiet else {}
+        judged_here = [c for c in codes if c not in quiet]
+        practices = {p.agb_code: p for p in repo.practices_of(s, judged_here)} if judged_here else {}
     medians: dict[tuple[IndicatorKey, date], float] = {}
     if with_medians:
         medians = {k: r.median for k, r in references((x.key, x.period_end, x.numerator, x.denominator)
@@ -233,47 +236,48 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
     shared = replace(reference, care_group_medians=medians)
     on = now.date()
     marks: dict[str, tuple[tuple[int, int], date | None]] = {}
-    for practice in practices:
+    for code in codes:
         report.practices += 1
-        own = scores.get(practice.agb_code, [])
-        figures = shared.with_scores(own)
-        view = views.get(practice.agb_code) or TrajectoryView(agb_code=practice.agb_code)
+        own = scores.get(code, [])
+        view = views.get(code) or TrajectoryView(agb_code=code)
         if view.last_event_at is not None and view.last_event_at.timestamp() > now.timestamp():
-            _later_step(report, practice.agb_code, view.last_event_at, now)
+            _later_step(report, code, view.last_event_at, now)
             continue  # not marked: the next sweep looks again
         try:
             # Most practices have nothing due: decide on the view read above, and open a transaction (which
             # reads the view again and decides again, as a concurrent writer may have moved it) only when
             # something fires. A practice with nothing to fire writes nothing either way; a quiet one was found so
             # over the whole batch at once (``_quiet``).
-            if practice.agb_code not in quiet and (
-                    practice.agb_code in with_steps
-                    or _first_that_fires(services, view, practice, figures, on, now, actor) is not None):
-                taken, queued = evaluate_practice(services, practice, figures, board, now, actor)
-                report.transitions.extend(taken)
-                report.messages += queued
+            practice = practices.get(code)
+            if practice is not None:
+                figures = shared.with_scores(own)
+                if code in with_steps or _first_that_fires(services, view, practice, figures, on, now,
+                                                           actor) is not None:
+                    taken, queued = evaluate_practice(services, practice, figures, board, now, actor)
+                    report.transitions.extend(taken)
+                    report.messages += queued
         except EventBeforeLastError as exc:  # a step recorded between reading the view and deciding
-            _later_step(report, practice.agb_code, exc.last, now)
+            _later_step(report, code, exc.last, now)
             continue
         except TrajectoryError as exc:
-            report.skipped.append((practice.agb_code, str(exc)))
+            report.skipped.append((code, str(exc)))
             continue  # not marked: tried again at the next sweep
         except sa.exc.OperationalError:
             raise  # the database is gone: every practice after this one would fail the same way
         except Exception as exc:  # one practice's fault must not stop the others; the run reports it
             if not isinstance(exc, repo.ConcurrentUpdateError):  # foreseen, and its message says what to do
-                operations.error("praktijk %s", practice.agb_code, exc_info=exc)
-            report.skipped.append((practice.agb_code, _failure_why(practice.agb_code, exc)))
+                operations.error("praktijk %s", code, exc_info=exc)
+            report.skipped.append((code, _failure_why(code, exc)))
             continue
         if review_basis is not None:
             # a transition taken above counted a change, so the next sweep looks again whatever this says
             # the next day time alone can change a decision, or a recorded fact's step comes due
-            periods = ([unseen[practice.agb_code]] if practice.agb_code in unseen else []) \
-                if practice.agb_code in quiet else [sc.period_end for sc in own]
+            periods = ([unseen[code]] if code in unseen else []) \
+                if code in quiet else [sc.period_end for sc in own]
             days = [d for d in (next_evaluation_on(view, periods, services.policy, services.calendar, on),
-                                next_steps.get(practice.agb_code))
+                                next_steps.get(code))
                     if d is not None]
-            marks[practice.agb_code] = (stamps.get(practice.agb_code, (0, 0)), min(days) if days else None)
+            marks[code] = (stamps.get(code, (0, 0)), min(days) if days else None)
     with services.transaction() as s:
         if not report.already_ran:
             repo.record_engine_run(s, now, transitions=len(report.transitions), messages=report.messages,
