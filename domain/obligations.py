@@ -25,6 +25,7 @@ Invariants:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -153,8 +154,11 @@ def calendar_fingerprint(calendar: WorkingCalendar) -> str:
     return f"closures[{closures}];liberation_day_every_year={calendar.liberation_day_every_year}"
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def _span_due(anchor: date, calendar: WorkingCalendar, *, months: int = 0, days: int = 0) -> date:
-    """The last working day on or before the end of a span that starts at ``anchor``."""
+    """The last working day on or before the end of a span that starts at ``anchor``. Remembered: a pure function
+    of hashable values (the calendar is frozen), asked for every duty of every practice planned, some 160,000 times
+    in the benchmark's three years at 5,000 practices, mostly for the same few hundred anchors (issue 16)."""
     return calendar.on_or_before(anchor + relativedelta(months=months, days=days))
 
 
