@@ -73,9 +73,10 @@ def insert_ignore(session: Session, table: type[SQLModel], rows: Sequence[Mappin
     """Insert rows (each with the same columns), skipping any whose ``conflict`` columns already exist.
     Returns the ``conflict`` values (as given) of the rows this call inserted. On SQLite through the driver, a row
     at a time, each row's count saying whether it was new (``storage.driver``: SQLAlchemy's work per row, several
-    times SQLite's, is done once); elsewhere one statement with ``RETURNING`` (a driver's rowcount is not reliable
-    for many rows), executed for many rows: compiled once per table, not per call (a multi-row ``VALUES`` is
-    compiled anew for every call and cost more than the insert)."""
+    times SQLite's, is done once); on PostgreSQL one statement with ``RETURNING`` (a driver's rowcount is not reliable
+    for many rows), compiled once per table, not per call (a multi-row ``VALUES`` is compiled anew for every call and
+    cost more than the insert), run for every row in one pipeline through psycopg (``driver.returning_each``: psycopg
+    parsed SQLAlchemy's thousand-row ``VALUES`` text anew for every call); through SQLAlchemy otherwise."""
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
@@ -84,6 +85,9 @@ def insert_ignore(session: Session, table: type[SQLModel], rows: Sequence[Mappin
         if counts is not None:
             return [tuple(row[c] for c in conflict) for row, count in zip(rows, counts, strict=True) if count == 1]
     stmt = _insert_ignore_statement(dialect, table, tuple(conflict))
+    returned = driver.returning_each(session, stmt, rows)  # on PostgreSQL through psycopg
+    if returned is not None:
+        return [tuple(row[c] for c in conflict) for row, new in zip(rows, returned, strict=True) if new]
     inserted: list[tuple[Any, ...]] = []
     for start in range(0, len(rows), 1000):
         inserted += [tuple(r) for r in session.connection().execute(stmt, list(rows[start:start + 1000])).all()]

@@ -8,7 +8,7 @@ refuses must be refused as SQLAlchemy refuses it."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from functools import partial
 from pathlib import Path
@@ -242,3 +242,83 @@ def test_a_value_its_type_refuses_is_refused_through_the_driver_as_through_sqlal
                 assert s.get(PracticeRow, "01234567") is None and s.get(ObligationRow, "o1") is None
     assert refused["driver"] == refused["sqlalchemy"]
     assert refused["driver"][0][1] is TypeError and "date" in refused["driver"][0][2].lower()
+
+
+# --- PostgreSQL: the inserts that return what they inserted, through psycopg's executemany ---------------------------
+
+
+@pytest.fixture
+def postgres(postgres_database: str) -> Iterator[Services]:
+    from tests.conftest import _empty_postgres
+
+    _empty_postgres(postgres_database)
+    services = Services.open(postgres_database, upgrade=False)
+    yield services
+    services.db.dispose()
+
+
+def _stored_pg(services: Services, table: str) -> list[tuple[Any, ...]]:
+    with services.db.connect() as c:  # as the server keeps them, read without SQLAlchemy's result processing
+        return sorted(c.exec_driver_sql(f'SELECT * FROM "{table}"').all(), key=repr)
+
+
+@pytest.mark.postgres
+def test_rows_inserted_through_psycopg_are_stored_on_postgresql_exactly_as_through_sqlalchemy(
+        postgres: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.conftest import _empty_postgres
+
+    stored: dict[str, dict[str, list[tuple[Any, ...]]]] = {}
+    taken: list[bool] = []
+    returning_each = driver.returning_each
+
+    def watched(*args: Any) -> list[bool] | None:
+        found = returning_each(*args)
+        taken.append(found is not None)
+        return found
+
+    for way in ("sqlalchemy", "driver"):
+        _empty_postgres(postgres.db.url.render_as_string(hide_password=False))
+        taken.clear()
+        with monkeypatch.context() as m:
+            m.setattr(driver, "returning_each", watched)
+            if way == "sqlalchemy":
+                m.setattr(driver, "_named_plan", lambda *args: None)
+            for table, rows, conflict in _rows():
+                assert _insert(postgres, table, rows, conflict) == [tuple(r[c] for c in conflict) for r in rows]
+            assert taken == [way == "driver"] * len(_rows())
+        stored[way] = {table.__tablename__: _stored_pg(postgres, table.__tablename__) for table, _, _ in _rows()}
+    assert stored["driver"] == stored["sqlalchemy"]
+    with postgres.session() as s:  # read back through SQLAlchemy as written
+        row = s.get(OutboxRow, "id-a")
+        assert row is not None and row.created_at == NOW and row.payload["meeting"]["topics"] == ["astma", "ë"]
+        assert row.payload["none"] is None and row.sent_at is None
+
+
+@pytest.mark.postgres
+def test_only_the_rows_not_yet_stored_are_reported_new_on_postgresql(postgres: Services) -> None:
+    assert _insert(postgres, OutboxRow, [_outbox("a")], ["key"]) == [("a",)]
+    assert _insert(postgres, OutboxRow, [_outbox("a", subject="anders", id="id-a2"), _outbox("b"), _outbox("b")],
+                   ["key"]) == [("b",)]
+    with postgres.session() as s:
+        assert s.get(OutboxRow, "id-a").subject == "Uitnodiging €"  # type: ignore[union-attr]  # the first stands
+        assert s.get(OutboxRow, "id-a2") is None
+
+
+@pytest.mark.postgres
+def test_a_row_postgresql_refuses_through_psycopg_is_refused_as_through_sqlalchemy_and_nothing_is_kept(
+        postgres: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A message without a subject, after one the server takes, in the same call: SQLAlchemy's IntegrityError both
+    ways (the same error of the server), and the caller's transaction, rolled back, keeps nothing."""
+    obligation = next(rows for table, rows, _ in _rows() if table is ObligationRow)[0]
+    refused = []
+    for way in ("driver", "sqlalchemy"):
+        with monkeypatch.context() as m:
+            if way == "sqlalchemy":
+                m.setattr(driver, "_named_plan", lambda *args: None)
+            with pytest.raises(sa.exc.IntegrityError) as raised, postgres.transaction() as s:
+                store.insert_ignore(s, ObligationRow, [obligation], ["key"])
+                store.insert_ignore(s, OutboxRow, [_outbox("a"), _outbox("b", subject=None)], ["key"])
+            refused.append(type(raised.value.orig))
+        with postgres.session() as s:
+            assert s.get(OutboxRow, "id-a") is None and s.get(ObligationRow, "o1") is None
+    assert refused[0] is refused[1]
