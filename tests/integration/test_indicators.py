@@ -297,3 +297,37 @@ def test_national_average_outside_0_to_100_rejects_the_file_with_row_and_column(
     with pytest.raises(InputFileError) as refused:
         parse_averages(path)
     assert "gemiddelden.csv, rij 3, kolom national_average" in str(refused.value)
+
+
+@pytest.mark.postgres
+def test_a_large_import_tells_postgresqls_planner_of_its_figures_at_once(postgres_database: str) -> None:
+    """PostgreSQL plans its reads by statistics that autovacuum refreshes some time later, or never when it is off:
+    an import of a period's figures for a whole care group refreshes those of the figures in its own transaction,
+    so the next sweep reads a chunk of practices' latest figures by a plan for the table as it is (issue 16). A small
+    import leaves that to autovacuum."""
+    import sqlalchemy as sa
+
+    from tests.conftest import _empty_postgres
+
+    _empty_postgres(postgres_database)
+    services = Services.open(postgres_database, upgrade=False)
+    try:
+        Scenario.build(services, DESCRIPTION)
+
+        def counted() -> float:
+            with services.db.connect() as c:
+                return float(c.execute(sa.text("SELECT reltuples FROM pg_class WHERE relname = 'indicator_score'"))
+                             .scalar_one())
+
+        def figures(count: int, period_end: date) -> list[IndicatorScore]:
+            return [IndicatorScore(agb_code=A, programme=Programme.DM2, indicator=f"i{n}", period_end=period_end,
+                                   numerator=1, denominator=2) for n in range(count)]
+
+        assert counted() != repo.ANALYZE_FROM
+        imports.import_scores(services, figures(repo.ANALYZE_FROM, date(2024, 12, 31)), source="groot.csv", now=NOW,
+                              actor="officer")
+        assert counted() == repo.ANALYZE_FROM
+        imports.import_scores(services, figures(10, date(2025, 3, 31)), source="klein.csv", now=NOW, actor="officer")
+        assert counted() == repo.ANALYZE_FROM
+    finally:
+        services.db.dispose()
