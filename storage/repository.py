@@ -454,9 +454,11 @@ def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: s
             # a period's figures for the whole care group: PostgreSQL's planner is told at once (its documentation
             # advises ANALYZE after a bulk load; autovacuum may come minutes later or be off). Without it the
             # latest figures of a chunk of practices (``load_scores``) were read by a plan for a table a tenth of
-            # its size: 0.8 against 0.3 s a chunk at 5,000 practices (issue 16). In the import's transaction: it
-            # counts its own new rows, and goes with them if the import is rolled back.
-            connection.exec_driver_sql(f'ANALYZE "{t.name}"')
+            # its size: 0.8 against 0.3 s a chunk at 5,000 practices (issue 16). In the import's transaction, so it
+            # counts its own new rows (rolled back, the columns' statistics go with them; the table's row estimate
+            # stays until the next ANALYZE, an estimate only). SKIP_LOCKED: when a VACUUM or another ANALYZE holds
+            # the table, this is left to them, and the import never waits for them (nor times out on them).
+            connection.exec_driver_sql(f'ANALYZE (SKIP_LOCKED) "{t.name}"')
     if changed:
         connection.execute(sa.insert(ScoreRevisionRow.__table__), [  # type: ignore[attr-defined]
             {"import_id": import_id, "agb_code": score.agb_code, "programme": score.programme.value,

@@ -3,6 +3,7 @@ figures against target and national average with an honest interval, and the car
 
 from __future__ import annotations
 
+import threading
 import xml.etree.ElementTree as ET
 from datetime import date, datetime
 from pathlib import Path
@@ -329,5 +330,19 @@ def test_a_large_import_tells_postgresqls_planner_of_its_figures_at_once(postgre
         assert counted() == repo.ANALYZE_FROM
         imports.import_scores(services, figures(10, date(2025, 3, 31)), source="klein.csv", now=NOW, actor="officer")
         assert counted() == repo.ANALYZE_FROM
+        # a VACUUM or ANALYZE of the figures under way elsewhere (their lock held): the import does not wait for it
+        with services.db.connect() as other:
+            other.exec_driver_sql("LOCK TABLE indicator_score IN SHARE UPDATE EXCLUSIVE MODE")
+            done: list[bool] = []
+            worker = threading.Thread(target=lambda: done.append(imports.import_scores(
+                services, figures(repo.ANALYZE_FROM, date(2025, 6, 30)), source="nog.csv", now=NOW,
+                actor="officer").new == repo.ANALYZE_FROM))
+            worker.start()
+            worker.join(timeout=15)
+            waited = worker.is_alive()
+            other.rollback()  # the lock let go: a waiting import finishes, and the thread with it
+        worker.join()
+        assert not waited and done == [True]
+        assert counted() == repo.ANALYZE_FROM  # left to whoever held the lock
     finally:
         services.db.dispose()
