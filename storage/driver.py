@@ -29,25 +29,37 @@ import operator
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-_Plan = tuple[str, tuple[tuple[str, bool, Any, Callable[[Any], Any] | None], ...]]
+_Placeholder = tuple[str, bool, Any, Callable[[Any], Any] | None]
+
+
+class _Plan(NamedTuple):
+    """A statement as the driver runs it: its SQL and, for each placeholder in order, its name, whether the caller
+    gives it (else its value is the statement's own), that value and its bind processor; and, made once with the
+    plan rather than for every call (a conversation runs dozens of one-row statements), how a row's values are
+    picked: the positions of the given ones, the statement's own values in place, the processed positions."""
+
+    sql: str
+    placeholders: tuple[_Placeholder, ...]
+    given_at: tuple[int, ...]
+    template: tuple[Any, ...]
+    pick: Callable[[Mapping[str, Any]], Any] | None
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
 @functools.lru_cache(maxsize=256)
 def _plan(dialect: Dialect, statement: Any, keys: tuple[str, ...]) -> _Plan | None:
-    """The SQL of ``statement`` for these parameter names and, for each placeholder in order: its name, whether the
-    caller gives it (else its value is the statement's own), that value, and its bind processor. None when the
-    statement is not taken here."""
+    """The plan of ``statement`` for these parameter names (``_Plan``). None when the statement is not taken here."""
     compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys))
     if (not compiled.positional or compiled.positiontup is None or compiled.insert_prefetch
             or compiled.update_prefetch or compiled.effective_returning):
         return None
-    placeholders = []
+    placeholders: list[_Placeholder] = []
     for name in compiled.positiontup:
         bind = compiled.binds[name]
         if bind.expanding or bind.callable is not None:
@@ -57,7 +69,11 @@ def _plan(dialect: Dialect, statement: Any, keys: tuple[str, ...]) -> _Plan | No
             return None  # SQLAlchemy says which value is missing
         placeholders.append((bind.key if bind.key in keys else name, given, None if given else bind.effective_value,
                              bind.type.dialect_impl(dialect).bind_processor(dialect)))
-    return compiled.string, tuple(placeholders)
+    given_at = tuple(i for i, (_, given, _, _) in enumerate(placeholders) if given)
+    return _Plan(compiled.string, tuple(placeholders), given_at,
+                 tuple(None if given else value for _, given, value, _ in placeholders),
+                 operator.itemgetter(*(placeholders[i][0] for i in given_at)) if given_at else None,
+                 tuple((i, process) for i, (_, _, _, process) in enumerate(placeholders) if process is not None))
 
 
 # values that cannot change once made: a bind processor's result for one of them can be used again for the same object
@@ -77,27 +93,23 @@ def _converter(plan: _Plan) -> Callable[[Mapping[str, Any]], list[Any]]:
     The values given are picked in one ``itemgetter`` call and only the placeholders with a processor are visited
     after: most of a row's columns (texts, numbers) have none on SQLite, and a sweep converts some two million rows
     (an outbox row has eighteen placeholders, four with a processor)."""
-    sql, placeholders = plan
-    given_at = [i for i, (_, given, _, _) in enumerate(placeholders) if given]
-    template = [None if given else value for _, given, value, _ in placeholders]
-    pick = operator.itemgetter(*(placeholders[i][0] for i in given_at)) if given_at else None
+    sql, given_at, template, pick, processed = plan.sql, plan.given_at, plan.template, plan.pick, plan.processed
     one = len(given_at) == 1  # itemgetter of one name gives the value, not a tuple
-    in_order = given_at == list(range(len(placeholders)))  # every value given: the picked ones are the row
-    processed = [(i, process) for i, (_, _, _, process) in enumerate(placeholders) if process is not None]
-    last: list[Any] = [_UNSEEN] * len(placeholders)
-    made: list[Any] = [None] * len(placeholders)
+    in_order = len(given_at) == len(template)  # every value given, in order: the picked ones are the row
+    last: list[Any] = [_UNSEEN] * len(template)
+    made: list[Any] = [None] * len(template)
 
     def values(params: Mapping[str, Any]) -> list[Any]:
         try:
             if pick is None:
-                out = template.copy()
+                out = list(template)
             elif one:
-                out = template.copy()
+                out = list(template)
                 out[given_at[0]] = pick(params)
             elif in_order:
                 out = list(pick(params))
             else:
-                out = template.copy()
+                out = list(template)
                 for i, value in zip(given_at, pick(params), strict=True):
                     out[i] = value
             for i, process in processed:
@@ -136,8 +148,8 @@ def execute_many(session: Session, statement: Any, rows: Sequence[Mapping[str, A
         return False
     connection, plan = taken
     values = _converter(plan)
-    with _cursor(connection, plan[0]) as cursor:
-        cursor.executemany(plan[0], [values(row) for row in rows])
+    with _cursor(connection, plan.sql) as cursor:
+        cursor.executemany(plan.sql, [values(row) for row in rows])
     return True
 
 
@@ -151,9 +163,9 @@ def execute_each(session: Session, statement: Any, rows: Sequence[Mapping[str, A
     connection, plan = taken
     counts: list[int] = []
     values = _converter(plan)
-    with _cursor(connection, plan[0]) as cursor:
+    with _cursor(connection, plan.sql) as cursor:
         for row in rows:
-            cursor.execute(plan[0], values(row))
+            cursor.execute(plan.sql, values(row))
             counts.append(cursor.rowcount)
     return counts
 
