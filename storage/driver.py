@@ -4,7 +4,8 @@ conversation's cost and of a sweep's notices (issue 16). SQLAlchemy still compil
 statement and set of parameters) and supplies the bind processors it would apply; only running it is done here.
 
 Invariants:
-- Only SQLite takes this path; on every other database the statement runs through SQLAlchemy, unchanged.
+- Only SQLite takes this path (and, on PostgreSQL, ``returning_each`` below); on every other database, and for every
+  other statement on PostgreSQL, the statement runs through SQLAlchemy, unchanged.
 - A value is stored exactly as through SQLAlchemy: each parameter goes through the bind processor of its type for
   the dialect (a moment, a date, a JSON value, a NULL; ``tests/integration/test_driver.py`` holds the two to the same
   rows).
@@ -39,17 +40,30 @@ _Placeholder = tuple[str, bool, Any, Callable[[Any], Any] | None]
 
 
 class _Plan(NamedTuple):
-    """A statement as the driver runs it: its SQL and, for each placeholder in order, its name, whether the caller
-    gives it (else its value is the statement's own), that value and its bind processor; and, made once with the
-    plan rather than for every call (a conversation runs dozens of one-row statements), how a row's values are
-    picked: the positions of the given ones, the statement's own values in place, the processed positions."""
+    """A statement as the driver runs it: its SQL and, made once with the plan rather than for every call (a
+    conversation runs dozens of one-row statements), how a row's values are picked for its placeholders in order:
+    the positions of those the caller gives, the statement's own values in place, the positions with a bind
+    processor and the processor."""
 
     sql: str
-    placeholders: tuple[_Placeholder, ...]
     given_at: tuple[int, ...]
     template: tuple[Any, ...]
     pick: Callable[[Mapping[str, Any]], Any] | None
     processed: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+
+def _placeholder(dialect: Dialect, name: str, bind: Any, keys: tuple[str, ...]) -> _Placeholder | None:
+    """A placeholder of a compiled statement as the driver fills it: the parameter it takes, whether the caller gives
+    it (else its value is the statement's own), that value, and its bind processor. None when the driver cannot fill
+    it as SQLAlchemy would (an ``IN`` list expanded per call, a value made per call, a required value not given:
+    SQLAlchemy then says which)."""
+    if bind.expanding or bind.callable is not None:
+        return None
+    key = bind.key if bind.key in keys else name
+    given = key in keys
+    if not given and bind.required:
+        return None
+    return key, given, None if given else bind.effective_value, bind.type.dialect_impl(dialect).bind_processor(dialect)
 
 
 @functools.lru_cache(maxsize=256)
@@ -61,16 +75,12 @@ def _plan(dialect: Dialect, statement: Any, keys: tuple[str, ...]) -> _Plan | No
         return None
     placeholders: list[_Placeholder] = []
     for name in compiled.positiontup:
-        bind = compiled.binds[name]
-        if bind.expanding or bind.callable is not None:
+        found = _placeholder(dialect, name, compiled.binds[name], keys)
+        if found is None:
             return None
-        given = bind.key in keys or name in keys
-        if not given and bind.required:
-            return None  # SQLAlchemy says which value is missing
-        placeholders.append((bind.key if bind.key in keys else name, given, None if given else bind.effective_value,
-                             bind.type.dialect_impl(dialect).bind_processor(dialect)))
+        placeholders.append(found)
     given_at = tuple(i for i, (_, given, _, _) in enumerate(placeholders) if given)
-    return _Plan(compiled.string, tuple(placeholders), given_at,
+    return _Plan(compiled.string, given_at,
                  tuple(None if given else value for _, given, value, _ in placeholders),
                  operator.itemgetter(*(placeholders[i][0] for i in given_at)) if given_at else None,
                  tuple((i, process) for i, (_, _, _, process) in enumerate(placeholders) if process is not None))
@@ -192,7 +202,7 @@ def _cursor(connection: Any, sql: str) -> Iterator[Any]:
         cursor.close()
 
 
-_NamedPlan = tuple[str, tuple[tuple[str, str, bool, Any, Callable[[Any], Any] | None], ...]]
+_NamedPlan = tuple[str, tuple[tuple[str, *_Placeholder], ...]]
 
 
 @functools.lru_cache(maxsize=256)
@@ -206,14 +216,10 @@ def _named_plan(dialect: Dialect, statement: Any, keys: tuple[str, ...]) -> _Nam
         return None
     placeholders = []
     for name, bind in compiled.binds.items():
-        if bind.expanding or bind.callable is not None:
+        found = _placeholder(dialect, name, bind, keys)
+        if found is None:
             return None
-        key = bind.key if bind.key in keys else name
-        given = key in keys
-        if not given and bind.required:
-            return None  # SQLAlchemy says which value is missing
-        placeholders.append((name, key, given, None if given else bind.effective_value,
-                             bind.type.dialect_impl(dialect).bind_processor(dialect)))
+        placeholders.append((name, *found))
     return compiled.string, tuple(placeholders)
 
 

@@ -213,6 +213,7 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
         with_steps = repo.practices_with_due_steps(s, codes, now)  # facts that happened by now, not yet taken
         next_steps = repo.next_step_days(s, codes, now) if review_basis is not None else {}
         quiet: set[str] = set()
+        judged = codes  # the practices the rules may move: all of them, or those not found quiet below
         unseen: dict[str, date] = {}
         if only is None or with_medians:
             scores = repo.load_scores(s)  # the medians are taken across every practice's figures
@@ -225,8 +226,7 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
             scores = repo.load_scores(s, judged, known_on=known_on, complete=with_plan) if judged else {}
             # of a quiet practice, only when its next figures come into view (``next_evaluation_on``)
             unseen = repo.first_periods_after(s, sorted(quiet), known_on) if quiet else {}
-        judged_here = [c for c in codes if c not in quiet]
-        practices = {p.agb_code: p for p in repo.practices_of(s, judged_here)} if judged_here else {}
+        practices = {p.agb_code: p for p in repo.practices_of(s, judged)} if judged else {}
     medians: dict[tuple[IndicatorKey, date], float] = {}
     if with_medians:
         medians = {k: r.median for k, r in references((x.key, x.period_end, x.numerator, x.denominator)
@@ -248,9 +248,8 @@ def run_due(services: Services, now: datetime, actor: str = ENGINE_ACTOR,
             # reads the view again and decides again, as a concurrent writer may have moved it) only when
             # something fires. A practice with nothing to fire writes nothing either way; a quiet one was found so
             # over the whole batch at once (``_quiet``).
-            practice = practices.get(code)
-            if practice is not None:
-                figures = shared.with_scores(own)
+            if code not in quiet:
+                practice, figures = practices[code], shared.with_scores(own)
                 if code in with_steps or _first_that_fires(services, view, practice, figures, on, now,
                                                            actor) is not None:
                     taken, queued = evaluate_practice(services, practice, figures, board, now, actor)
