@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -78,6 +79,7 @@ from storage.tables import (
     PolicyVersionRow,
     PracticePersonRow,
     PracticeRow,
+    ScoredIndicatorRow,
     ScoreRevisionRow,
     TargetRow,
     TrajectoryEventRow,
@@ -450,6 +452,12 @@ def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: s
                  "import_id": import_id} for s in fresh]
         if not driver.execute_many(session, _SCORE_INSERT, rows):
             connection.execute(_SCORE_INSERT, rows)
+        # the indicators scored, kept with their figures: ``load_scores`` looks the latest figures up by them
+        from storage.obligations import insert_ignore  # the obligations' store imports this module
+
+        scored = sorted(set(map(itemgetter("programme", "indicator"), rows)))  # from the rows: an enum's value is slow
+        insert_ignore(session, ScoredIndicatorRow, [{"programme": p, "indicator": i} for p, i in scored],
+                      ["programme", "indicator"])
         if connection.dialect.name == "postgresql" and len(fresh) >= ANALYZE_FROM:
             # a period's figures for the whole care group: PostgreSQL's planner is told at once (its documentation
             # advises ANALYZE after a bulk load; autovacuum may come minutes later or be off). Without it the
@@ -590,23 +598,68 @@ def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_o
         if indicators is not None:
             raise ValueError("load_scores: indicators are chosen without known_on only")
         trimmed = [c for c in codes or () if c not in complete] if codes is not None else None
-        key = (t.c.agb_code, t.c.programme, t.c.indicator)
-        latest = sa.select(*key, sa.func.max(t.c.period_end).label("period_end")).where(t.c.period_end <= known_on)
         later = sa.select(*columns).where(t.c.period_end > known_on)
         if trimmed is not None:
-            latest = latest.where(t.c.agb_code.in_(trimmed))
             later = later.where(t.c.agb_code.in_(trimmed))
-        latest_sq = latest.group_by(*key).subquery()
-        queries.append(sa.select(*columns).join(latest_sq, sa.and_(
-            *(c == latest_sq.c[c.name] for c in key), t.c.period_end == latest_sq.c.period_end)))
+        queries.append(latest_scores_query(session.get_bind().dialect.name, trimmed, known_on))
         queries.append(later)
         if complete:
             queries.append(sa.select(*columns).where(t.c.agb_code.in_(sorted(complete))))
     found: dict[str, list[IndicatorScore]] = defaultdict(list)
     for query in queries:
-        for score in stored_scores(session.connection().execute(query)):
+        if isinstance(query, tuple):  # a text statement with its parameters
+            query, parameters = query
+        else:
+            parameters = {}
+        for score in stored_scores(session.connection().execute(query, parameters)):
             found[score.agb_code].append(score)
     return found
+
+
+_SCORED = ScoredIndicatorRow.__table__  # type: ignore[attr-defined]
+_SCORE_COLUMNS = (_SCORE.c.agb_code, _SCORE.c.programme, _SCORE.c.indicator, _SCORE.c.period_end, _SCORE.c.numerator,
+                  _SCORE.c.denominator)
+# SQLite: for each practice and scored indicator, one seek for its latest period (the primary key's order), then its
+# figure; CROSS JOIN fixes that order (SQLite's planner otherwise reads every figure of the practice first, and runs
+# the seek for each)
+_LATEST_SQLITE = """SELECT t.agb_code, t.programme, t.indicator, t.period_end, t.numerator, t.denominator
+FROM practice AS p CROSS JOIN scored_indicator AS k CROSS JOIN indicator_score AS t
+  ON t.agb_code = p.agb_code AND t.programme = k.programme AND t.indicator = k.indicator
+  AND t.period_end = (SELECT s.period_end FROM indicator_score AS s
+                      WHERE s.agb_code = p.agb_code AND s.programme = k.programme AND s.indicator = k.indicator
+                        AND s.period_end <= :known_on ORDER BY s.period_end DESC LIMIT 1)"""
+_LATEST_PARAMETERS = (sa.bindparam("known_on", type_=sa.Date()),)
+
+
+def latest_scores_query(dialect: str, codes: Sequence[str] | None, known_on: date) -> Any:
+    """Each indicator's latest figure of a period ending on or before ``known_on``, of the practices with ``codes``
+    (all without): one seek per practice and scored indicator (``scored_indicator``), on SQLite and PostgreSQL,
+    where aggregating every figure of their history took twice as long at three years (a chunk of 1,000 practices:
+    52 against 95 ms on SQLite, 93 against 201 ms on PostgreSQL; issue 16). A statement, or a text statement and its
+    parameters."""
+    if dialect == "sqlite":
+        where = " WHERE p.agb_code IN :codes" if codes is not None else ""
+        parameters = (*_LATEST_PARAMETERS, sa.bindparam("codes", expanding=True)) if codes is not None \
+            else _LATEST_PARAMETERS
+        statement = sa.text(_LATEST_SQLITE + where).bindparams(*parameters).columns(*_SCORE_COLUMNS)
+        return statement, {"known_on": known_on, **({"codes": list(codes)} if codes is not None else {})}
+    t, p, k = _SCORE, _PRACTICE, _SCORED
+    if dialect == "postgresql":
+        s = t.alias("s")
+        latest = (sa.select(*(s.c[c.name] for c in _SCORE_COLUMNS))
+                  .where(s.c.agb_code == p.c.agb_code, s.c.programme == k.c.programme, s.c.indicator == k.c.indicator,
+                         s.c.period_end <= known_on)
+                  .order_by(s.c.period_end.desc()).limit(1).lateral("latest"))
+        query = sa.select(*latest.c).select_from(p.join(k, sa.true()).join(latest, sa.true()))
+        return query.where(p.c.agb_code.in_(codes)) if codes is not None else query
+    # any other database: every figure up to that day aggregated (what the two above find, more slowly)
+    key = (t.c.agb_code, t.c.programme, t.c.indicator)
+    latest_q = sa.select(*key, sa.func.max(t.c.period_end).label("period_end")).where(t.c.period_end <= known_on)
+    if codes is not None:
+        latest_q = latest_q.where(t.c.agb_code.in_(codes))
+    latest_sq = latest_q.group_by(*key).subquery()
+    return sa.select(*_SCORE_COLUMNS).join(latest_sq, sa.and_(
+        *(c == latest_sq.c[c.name] for c in key), t.c.period_end == latest_sq.c.period_end))
 
 
 # --- conversations ----------------------------------------------------------------------------

@@ -161,6 +161,17 @@ class IndicatorScoreRow(_Table, table=True):
     import_id: str | None = Field(default=None, max_length=36)  # the import that last set these figures
 
 
+class ScoredIndicatorRow(_Table, table=True):
+    """An indicator (programme, code) some practice has figures of, kept by ``repository.save_scores`` with the
+    figures: what a chunk's latest figures are looked up by, one seek per practice and indicator, instead of every
+    figure of the chunk's history aggregated (``repository.load_scores``; issue 16). The catalogue is not that list:
+    figures of an indicator outside it can be stored, and are read back like any other."""
+
+    __tablename__ = "scored_indicator"
+    programme: str = Field(primary_key=True, max_length=16)
+    indicator: str = Field(primary_key=True, max_length=64)
+
+
 class PeriodSpreadRow(_Table, table=True):
     """The care group's spread of one indicator over one period, across its practices (``domain.indicator_views.
     spread``), kept by ``repository.save_scores`` in the transaction of every change to that period's figures: a

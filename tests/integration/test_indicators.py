@@ -246,6 +246,66 @@ def test_a_decision_already_taken_keeps_the_figures_it_was_taken_on(services: Se
     assert (kept.reasons[0]["numerator"], kept.reasons[0]["score"]) == (6, 50.0)
 
 
+def test_each_indicators_latest_figure_known_on_a_day_is_the_one_its_whole_history_gives(services: Services) -> None:
+    """A sweep reads each indicator's latest figure known on its day, and every later one, by one seek per practice and
+    indicator (``repository.latest_scores_query``): it must find what every figure of the history finds, with
+    periods missing for some indicators, a period brought in after a later one, a correction, an indicator outside
+    the catalogue, a practice without figures, and some practices read in full (``complete``)."""
+    import random
+
+    from domain.indicators import IndicatorScore
+
+    build(services)
+    rng = random.Random(16)
+    ends = [date(2023, 3, 31), date(2023, 6, 30), date(2023, 9, 30), date(2023, 12, 31), date(2024, 3, 31),
+            date(2024, 6, 30), date(2024, 12, 31), date(2025, 3, 31)]
+    keys = [(Programme.DM2, "hba1c_measured"), (Programme.DM2, "foot_exam"), (Programme.CVRM, "bp_measured"),
+            (Programme.DM2, "eigen_meting")]  # the last is in no catalogue
+    imported: list[IndicatorScore] = []
+    for end in rng.sample(ends, len(ends)):  # periods brought in out of their order
+        figures = [IndicatorScore(agb_code=agb, programme=programme, indicator=indicator, period_end=end,
+                                  numerator=rng.randint(0, 50), denominator=50)
+                   for agb in (A, B) for programme, indicator in keys if rng.random() < 0.7]
+        imports.import_scores(services, figures, source=f"figures {end}", now=NOW, actor="test")
+        imported += figures
+    corrected = imported[0].model_copy(update={"numerator": 1})
+    imports.import_scores(services, [corrected], source="correction", now=NOW, actor="test")
+    with services.session() as s:  # the whole history, as stored (``build``'s figures too)
+        history = [x for scores in repo.load_scores(s).values() for x in scores]
+    assert corrected in history and any(x.indicator == "eigen_meting" for x in history)
+
+    def expected(codes: list[str] | None, known_on: date, complete: set[str]) -> dict[str, set[IndicatorScore]]:
+        found: dict[str, set[IndicatorScore]] = {}
+        for agb in sorted({x.agb_code for x in history} if codes is None else codes):
+            mine = [x for x in history if x.agb_code == agb]
+            if agb not in complete:
+                latest = {(x.programme, x.indicator): max((y for y in mine if y.key == x.key
+                                                           and y.period_end <= known_on), key=lambda y: y.period_end,
+                                                          default=None) for x in mine}
+                mine = [x for x in mine if x.period_end > known_on or latest[(x.programme, x.indicator)] == x]
+            if mine:
+                found[agb] = set(mine)
+        return found
+
+    days = [date(2022, 12, 31), *ends, *(end.replace(day=1) for end in ends), date(2026, 1, 1)]
+    with services.session() as s:
+        for known_on in days:
+            for codes, complete in ((None, set()), ([A], set()), ([A, B, C], set()), ([C], set()),
+                                    ([A, B], {B}), ([B], {B})):
+                got = repo.load_scores(s, codes, known_on=known_on, complete=complete)
+                assert {agb: set(x) for agb, x in got.items()} == expected(codes, known_on, complete), (known_on,
+                                                                                                      codes)
+                assert all(len(x) == len(set(x)) for x in got.values())
+        # any other database takes the aggregate over the history: the same figures
+        for known_on in days:
+            aggregate = repo.latest_scores_query("other", [A, B], known_on)
+            seek = repo.latest_scores_query(services.db.dialect.name, [A, B], known_on)
+            rows = {tuple(r) for r in s.connection().execute(aggregate)}
+            statement, parameters = seek if isinstance(seek, tuple) else (seek, {})
+            assert {tuple(r) for r in s.connection().execute(statement, parameters)} == rows
+            assert all(isinstance(r[3], date) for r in rows)
+
+
 # --- the chart ----------------------------------------------------------------------------------
 
 def test_chart_is_valid_svg_with_one_panel_per_main_indicator(services: Services, tmp_path: Path) -> None:

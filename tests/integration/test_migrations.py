@@ -151,6 +151,28 @@ def test_the_spreads_of_figures_stored_before_the_upgrade_are_kept_as_the_import
         assert repo.period_spread(s, date(2024, 9, 30)) == {}
 
 
+def test_figures_stored_before_the_upgrade_are_found_as_the_latest_a_sweep_reads(fresh_engine: sa.Engine) -> None:
+    """A sweep looks each indicator's latest figure up by the indicators scored (``scored_indicator``): the upgrade
+    lists those of the figures already stored, one outside the catalogue too."""
+    from datetime import date
+
+    from sqlmodel import Session
+
+    from storage import repository as repo
+
+    figures = [("01234567", "dm2", "hba1c_measured", "2024-03-31", 60, 100),
+               ("01234567", "dm2", "hba1c_measured", "2024-06-30", 70, 100),
+               ("01234567", "dm2", "eigen_meting", "2024-03-31", 7, 9)]
+    _upgrade(fresh_engine, "0029", (DE_LINDE, {}), *(
+        ("INSERT INTO indicator_score (agb_code, programme, indicator, period_end, numerator, denominator) "
+         "VALUES (:a, :p, :i, :e, :n, :d)", {"a": a, "p": p, "i": i, "e": e, "n": n, "d": d})
+        for a, p, i, e, n, d in figures))
+    with Session(fresh_engine) as s:
+        latest = repo.load_scores(s, ["01234567"], known_on=date(2024, 6, 30))["01234567"]
+    assert sorted((x.indicator, x.period_end.isoformat(), x.numerator) for x in latest) == [
+        ("eigen_meting", "2024-03-31", 7), ("hba1c_measured", "2024-06-30", 70)]
+
+
 def test_mandatory_courses_a_policy_version_set_become_the_course_catalogue_and_leave_the_policy(
     fresh_engine: sa.Engine,
 ) -> None:
