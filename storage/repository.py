@@ -538,6 +538,8 @@ def below_limits(session: Session, codes: Sequence[str], limits: Mapping[Indicat
     found: set[str] = set()
     if not limits:
         return found
+    if session.get_bind().dialect.name == "sqlite":
+        return _below_limits_sqlite(session, codes, limits)
     below = sa.or_(*(sa.and_(t.c.programme == key.programme.value, t.c.indicator == key.indicator,
                              t.c.numerator * 100.0 < limit * t.c.denominator)
                      for key, limit in sorted(limits.items())))
@@ -660,6 +662,31 @@ def latest_scores_query(dialect: str, codes: Sequence[str] | None, known_on: dat
     latest_sq = latest_q.group_by(*key).subquery()
     return sa.select(*_SCORE_COLUMNS).join(latest_sq, sa.and_(
         *(c == latest_sq.c[c.name] for c in key), t.c.period_end == latest_sq.c.period_end))
+
+
+def _below_limits_sqlite(session: Session, codes: Sequence[str], limits: Mapping[IndicatorKey, float]) -> set[str]:
+    """``below_limits`` on SQLite: for each practice, only the figures of the indicators with a limit, each read by
+    its place in the primary key (practice, indicator), the practice first (CROSS JOIN: SQLite's planner otherwise
+    takes the limits first, and jumps through the index for each). Its other form reads every figure of the batch
+    against a test of every limit: 107 against 44 ms for 1,000 practices after three years, twelve limits (issue 16;
+    on PostgreSQL that form is the faster: 56 against 80 ms)."""
+    ordered = sorted(limits.items())
+    values = ", ".join(f"(:programme_{n}, :indicator_{n}, :limit_{n})" for n in range(len(ordered)))
+    statement = sa.text(
+        "SELECT DISTINCT t.agb_code FROM practice AS p"
+        f" CROSS JOIN (SELECT column1 AS programme, column2 AS indicator, column3 AS lim FROM (VALUES {values})) AS l"
+        " CROSS JOIN indicator_score AS t"
+        " ON t.agb_code = p.agb_code AND t.programme = l.programme AND t.indicator = l.indicator"
+        " WHERE p.agb_code IN :codes AND t.numerator * 100.0 < l.lim * t.denominator"
+    ).bindparams(sa.bindparam("codes", expanding=True))
+    parameters: dict[str, Any] = {}
+    for n, (key, limit) in enumerate(ordered):
+        parameters |= {f"programme_{n}": key.programme.value, f"indicator_{n}": key.indicator,
+                       f"limit_{n}": float(limit)}
+    found: set[str] = set()
+    for chunk in _chunks(codes):
+        found |= set(session.connection().execute(statement, {**parameters, "codes": chunk}).scalars())
+    return found
 
 
 # --- conversations ----------------------------------------------------------------------------

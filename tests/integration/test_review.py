@@ -294,6 +294,47 @@ def test_every_practice_the_deviation_rule_flags_is_among_those_the_database_fin
     assert len(found) < len(codes)  # it leaves most out: a score at or above the threshold is not a suspect
 
 
+def test_the_practices_found_below_their_limits_are_those_with_any_figure_below_one_in_any_period(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``repository.below_limits`` over many practices, indicators and periods (SQLite reads them by the indicators
+    with a limit, PostgreSQL by a test of every figure): a practice is found exactly when some figure of an indicator
+    with a limit, of any period, lies below that limit; an indicator without a limit never counts, and a practice
+    asked about in a chunk after the first is found alike."""
+    import random
+
+    from domain.indicators import IndicatorScore
+    from flows.services import imports
+
+    rng = random.Random(16)
+    codes = [f"0{n:07d}" for n in range(1, 41)]
+    Scenario.build(services, {"care_group": "Cohaesie", "practices": {
+        code: {"name": f"Praktijk {code}", "programmes": {"dm2": "2023-01-01"}} for code in codes}})
+    indicators = [(Programme.DM2, "hba1c_measured"), (Programme.DM2, "foot_exam"), (Programme.CVRM, "bp_measured"),
+                  (Programme.DM2, "eigen_meting")]
+    limits = {IndicatorKey(Programme.DM2, "hba1c_measured"): 62.5, IndicatorKey(Programme.DM2, "foot_exam"): 50.0,
+              IndicatorKey(Programme.CVRM, "bp_measured"): 40.01}
+    figures = [IndicatorScore(agb_code=code, programme=programme, indicator=indicator, period_end=end,
+                              numerator=rng.randint(20, 40) if rng.random() < 0.9 else rng.randint(0, 40),
+                              denominator=40)
+               for end in (date(2023, 12, 31), date(2024, 3, 31), date(2024, 6, 30)) for code in codes
+               for programme, indicator in indicators if rng.random() < 0.8]
+    imports.import_scores(services, figures, source="figures", now=datetime(2024, 8, 1, 9, tzinfo=AMSTERDAM),
+                          actor="test")
+    expected = {x.agb_code for x in figures
+                if x.key in limits and x.numerator * 100.0 < limits[x.key] * x.denominator}
+    assert 0 < len(expected) < len(codes)
+    with services.session() as s:
+        assert repo.below_limits(s, codes, limits) == expected
+        assert repo.below_limits(s, codes[:7], limits) == expected & set(codes[:7])
+        assert repo.below_limits(s, codes, {IndicatorKey(Programme.DM2, "eigen_meting"): 101.0}) == {
+            x.agb_code for x in figures if x.indicator == "eigen_meting"}
+        assert repo.below_limits(s, codes, {}) == set()
+        # chunks of three: each chunk asked alone, the answers joined
+        chunked = repo._chunks
+        monkeypatch.setattr(repo, "_chunks", lambda values, size=3: chunked(values, size))
+        assert repo.below_limits(s, codes, limits) == expected
+
+
 def test_the_first_figures_still_to_count_are_found_per_practice_and_none_when_no_period_lies_ahead(
         services: Services) -> None:
     """``repository.first_periods_after``: a quiet practice's next evaluation day comes from the earliest period of
