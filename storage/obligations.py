@@ -284,14 +284,19 @@ def obligations(session: Session, *, agb_code: str | None = None, agb_codes: Seq
     given; the first ``limit``), by due date."""
     t = _OBLIGATION
     query = sa.select(t)
+    status_column, kind_column = t.c.status, t.c.kind
     if agb_code is not None:
         query = query.where(t.c.agb_code == agb_code)
     if agb_codes is not None:
         query = query.where(t.c.agb_code.in_(list(agb_codes)))
+        # read by the practices' own index: SQLite (no statistics) took the (kind, status) index instead, and read
+        # every open duty of the care group for a batch of fifty practices (12.6 against 1.1 ms; 38 against 27 ms
+        # for 1,000 practices, with 36,000 open duties; issue 16); a column in an expression is no index's
+        status_column, kind_column = t.c.status.concat(""), t.c.kind.concat("")
     if status is not None:
-        query = query.where(t.c.status == status)
+        query = query.where(status_column == status)
     if kinds is not None:
-        query = query.where(t.c.kind.in_([k.value for k in kinds]))
+        query = query.where(kind_column.in_([k.value for k in kinds]))
     if due_until is not None:
         query = query.where(sa.or_(t.c.due_on <= due_until, t.c.planned_on <= due_until))
     if due_from is not None:
