@@ -33,7 +33,8 @@ BATCH = 1_000
 PHASE_OF_TABLE = {
     **dict.fromkeys(("care_group", "contact", "enrolment", "gp_group", "indicator", "national_average", "practice",
                      "practice_person", "target", "policy_version", "course", "alembic_version"), "setup"),
-    **dict.fromkeys(("indicator_score", "indicator_import", "score_revision", "period_spread"), "imports"),
+    **dict.fromkeys(("indicator_score", "indicator_import", "score_revision", "period_spread",
+                     "scored_indicator"), "imports"),
     **dict.fromkeys(("conversation", "agreement", "goal", "trajectory_step", "conversation_move"), "conversations"),
 }
 CONVERSATION_TRIGGERS = {"hold_start_conversation", "hold_annual_conversation", "agree_improvement_plan"}

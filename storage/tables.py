@@ -165,7 +165,9 @@ class ScoredIndicatorRow(_Table, table=True):
     """An indicator (programme, code) some practice has figures of, kept by ``repository.save_scores`` with the
     figures: what a chunk's latest figures are looked up by, one seek per practice and indicator, instead of every
     figure of the chunk's history aggregated (``repository.load_scores``; issue 16). The catalogue is not that list:
-    figures of an indicator outside it can be stored, and are read back like any other."""
+    figures of an indicator outside it can be stored, and are read back like any other. ``save_scores`` is the only
+    writer of figures: another would have to list their indicators here too, or its figures would not be found as
+    the latest."""
 
     __tablename__ = "scored_indicator"
     programme: str = Field(primary_key=True, max_length=16)

@@ -45,8 +45,7 @@ from storage import repository as repo
 from storage.database import copy_rows, create_db_engine, migrate, sqlite_file, sqlite_url
 
 # what a rebuild from a day copies: the facts (and what the imports keep with the figures: their spreads, the
-# indicators scored), never what the
-# engine made of them
+# indicators scored), never what the engine made of them
 FACT_TABLES = {"care_group", "contact", "gp_group", "practice", "practice_person", "enrolment", "indicator",
                "target", "national_average", "indicator_score", "indicator_import", "score_revision", "conversation",
                "kit_refresh", "course_completion", "policy_version", "trajectory_step", "period_spread",

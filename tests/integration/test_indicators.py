@@ -250,7 +250,8 @@ def test_each_indicators_latest_figure_known_on_a_day_is_the_one_its_whole_histo
     """A sweep reads each indicator's latest figure known on its day, and every later one, by one seek per practice and
     indicator (``repository.latest_scores_query``): it must find what every figure of the history finds, with
     periods missing for some indicators, a period brought in after a later one, a correction, an indicator outside
-    the catalogue, a practice without figures, and some practices read in full (``complete``)."""
+    the catalogue, a code of no practice, a code asked twice, no code at all, and some practices read in full
+    (``complete``)."""
     import random
 
     from domain.indicators import IndicatorScore
@@ -291,7 +292,8 @@ def test_each_indicators_latest_figure_known_on_a_day_is_the_one_its_whole_histo
     with services.session() as s:
         for known_on in days:
             for codes, complete in ((None, set()), ([A], set()), ([A, B, C], set()), ([C], set()),
-                                    ([A, B], {B}), ([B], {B})):
+                                    ([A, B], {B}), ([B], {B}), (["09999999", A], set()), ([], set()),
+                                    ([A, A, B], set())):
                 got = repo.load_scores(s, codes, known_on=known_on, complete=complete)
                 assert {agb: set(x) for agb, x in got.items()} == expected(codes, known_on, complete), (known_on,
                                                                                                       codes)
