@@ -50,6 +50,7 @@ from domain.rules.agreements import agreement_id
 from domain.score_objects import stored_scores
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
 from storage import driver, review
+from storage.obligations import insert_ignore
 from storage.read_models import (
     ImportLogEntry,
     ScoreRevision,
@@ -453,8 +454,6 @@ def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: s
         if not driver.execute_many(session, _SCORE_INSERT, rows):
             connection.execute(_SCORE_INSERT, rows)
         # the indicators scored, kept with their figures: ``load_scores`` looks the latest figures up by them
-        from storage.obligations import insert_ignore  # the obligations' store imports this module
-
         scored = sorted(set(map(itemgetter("programme", "indicator"), rows)))  # from the rows: an enum's value is slow
         insert_ignore(session, ScoredIndicatorRow, [{"programme": p, "indicator": i} for p, i in scored],
                       ["programme", "indicator"])
@@ -588,14 +587,14 @@ def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_o
     # cost more than the score itself; SQLAlchemy's select: SQLModel's is typed for at most four columns
     t = IndicatorScoreRow.__table__  # type: ignore[attr-defined]
     columns = (t.c.agb_code, t.c.programme, t.c.indicator, t.c.period_end, t.c.numerator, t.c.denominator)
-    queries: list[Any] = []
+    queries: list[tuple[Any, dict[str, Any]]] = []  # statements and their parameters
     if known_on is None:
         query = sa.select(*columns)
         if periods is not None:
             query = query.where(t.c.period_end.in_(sorted(periods)))
         if indicators is not None:
             query = query.where(sa.tuple_(t.c.programme, t.c.indicator).in_(sorted(indicators)))
-        queries.append(query if codes is None else query.where(t.c.agb_code.in_(list(codes))))
+        queries.append((query if codes is None else query.where(t.c.agb_code.in_(list(codes))), {}))
     else:
         if indicators is not None:
             raise ValueError("load_scores: indicators are chosen without known_on only")
@@ -604,15 +603,11 @@ def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_o
         if trimmed is not None:
             later = later.where(t.c.agb_code.in_(trimmed))
         queries.append(latest_scores_query(session.get_bind().dialect.name, trimmed, known_on))
-        queries.append(later)
+        queries.append((later, {}))
         if complete:
-            queries.append(sa.select(*columns).where(t.c.agb_code.in_(sorted(complete))))
+            queries.append((sa.select(*columns).where(t.c.agb_code.in_(sorted(complete))), {}))
     found: dict[str, list[IndicatorScore]] = defaultdict(list)
-    for query in queries:
-        if isinstance(query, tuple):  # a text statement with its parameters
-            query, parameters = query
-        else:
-            parameters = {}
+    for query, parameters in queries:
         for score in stored_scores(session.connection().execute(query, parameters)):
             found[score.agb_code].append(score)
     return found
@@ -633,12 +628,11 @@ FROM practice AS p CROSS JOIN scored_indicator AS k CROSS JOIN indicator_score A
 _LATEST_PARAMETERS = (sa.bindparam("known_on", type_=sa.Date()),)
 
 
-def latest_scores_query(dialect: str, codes: Sequence[str] | None, known_on: date) -> Any:
+def latest_scores_query(dialect: str, codes: Sequence[str] | None, known_on: date) -> tuple[Any, dict[str, Any]]:
     """Each indicator's latest figure of a period ending on or before ``known_on``, of the practices with ``codes``
     (all without): one seek per practice and scored indicator (``scored_indicator``), on SQLite and PostgreSQL,
     where aggregating every figure of their history took twice as long at three years (a chunk of 1,000 practices:
-    52 against 95 ms on SQLite, 93 against 201 ms on PostgreSQL; issue 16). A statement, or a text statement and its
-    parameters."""
+    52 against 95 ms on SQLite, 93 against 201 ms on PostgreSQL; issue 16). The statement and its parameters."""
     if dialect == "sqlite":
         where = " WHERE p.agb_code IN :codes" if codes is not None else ""
         parameters = (*_LATEST_PARAMETERS, sa.bindparam("codes", expanding=True)) if codes is not None \
@@ -653,7 +647,7 @@ def latest_scores_query(dialect: str, codes: Sequence[str] | None, known_on: dat
                          s.c.period_end <= known_on)
                   .order_by(s.c.period_end.desc()).limit(1).lateral("latest"))
         query = sa.select(*latest.c).select_from(p.join(k, sa.true()).join(latest, sa.true()))
-        return query.where(p.c.agb_code.in_(codes)) if codes is not None else query
+        return (query.where(p.c.agb_code.in_(codes)) if codes is not None else query), {}
     # any other database: every figure up to that day aggregated (what the two above find, more slowly)
     key = (t.c.agb_code, t.c.programme, t.c.indicator)
     latest_q = sa.select(*key, sa.func.max(t.c.period_end).label("period_end")).where(t.c.period_end <= known_on)
@@ -661,7 +655,7 @@ def latest_scores_query(dialect: str, codes: Sequence[str] | None, known_on: dat
         latest_q = latest_q.where(t.c.agb_code.in_(codes))
     latest_sq = latest_q.group_by(*key).subquery()
     return sa.select(*_SCORE_COLUMNS).join(latest_sq, sa.and_(
-        *(c == latest_sq.c[c.name] for c in key), t.c.period_end == latest_sq.c.period_end))
+        *(c == latest_sq.c[c.name] for c in key), t.c.period_end == latest_sq.c.period_end)), {}
 
 
 def _below_limits_sqlite(session: Session, codes: Sequence[str], limits: Mapping[IndicatorKey, float]) -> set[str]:
@@ -1147,8 +1141,6 @@ def queue_messages(session: Session, messages: Iterable[OutboxMessage], created_
     stored ``historic`` at once, in the transaction of its cause: never sent, however the walk ends; one about a
     conversation, meeting or due day still ahead is queued as usual. A payload several of ``messages`` share is kept
     once (``_shared_payloads``)."""
-    from storage.obligations import insert_ignore  # the obligations' store is loaded only when messages are queued
-
     historic_before = session.info.get(HISTORIC_BEFORE)
     messages = list(messages)
     shared = _shared_payloads(messages)

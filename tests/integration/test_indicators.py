@@ -300,11 +300,9 @@ def test_each_indicators_latest_figure_known_on_a_day_is_the_one_its_whole_histo
                 assert all(len(x) == len(set(x)) for x in got.values())
         # any other database takes the aggregate over the history: the same figures
         for known_on in days:
-            aggregate = repo.latest_scores_query("other", [A, B], known_on)
+            rows = {tuple(r) for r in s.connection().execute(*repo.latest_scores_query("other", [A, B], known_on))}
             seek = repo.latest_scores_query(services.db.dialect.name, [A, B], known_on)
-            rows = {tuple(r) for r in s.connection().execute(aggregate)}
-            statement, parameters = seek if isinstance(seek, tuple) else (seek, {})
-            assert {tuple(r) for r in s.connection().execute(statement, parameters)} == rows
+            assert {tuple(r) for r in s.connection().execute(*seek)} == rows
             assert all(isinstance(r[3], date) for r in rows)
 
 
