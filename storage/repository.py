@@ -50,7 +50,6 @@ from domain.rules.agreements import agreement_id
 from domain.score_objects import stored_scores
 from domain.trajectory import TrajectoryState, TrajectoryTransitioned, TrajectoryView, Trigger
 from storage import driver, review
-from storage.obligations import insert_ignore
 from storage.read_models import (
     ImportLogEntry,
     ScoreRevision,
@@ -454,6 +453,9 @@ def save_scores(session: Session, scores: Sequence[IndicatorScore], *, source: s
         if not driver.execute_many(session, _SCORE_INSERT, rows):
             connection.execute(_SCORE_INSERT, rows)
         # the indicators scored, kept with their figures: ``load_scores`` looks the latest figures up by them
+        # the obligations' store is loaded only when something is written: `status` starts without it (test_startup)
+        from storage.obligations import insert_ignore
+
         scored = sorted(set(map(itemgetter("programme", "indicator"), rows)))  # from the rows: an enum's value is slow
         insert_ignore(session, ScoredIndicatorRow, [{"programme": p, "indicator": i} for p, i in scored],
                       ["programme", "indicator"])
@@ -1141,6 +1143,8 @@ def queue_messages(session: Session, messages: Iterable[OutboxMessage], created_
     stored ``historic`` at once, in the transaction of its cause: never sent, however the walk ends; one about a
     conversation, meeting or due day still ahead is queued as usual. A payload several of ``messages`` share is kept
     once (``_shared_payloads``)."""
+    from storage.obligations import insert_ignore  # the obligations' store is loaded only when messages are queued
+
     historic_before = session.info.get(HISTORIC_BEFORE)
     messages = list(messages)
     shared = _shared_payloads(messages)
