@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, NamedTuple
@@ -73,8 +73,14 @@ def _plan(dialect: Dialect, statement: Any, keys: tuple[str, ...]) -> _Plan | No
     if (not compiled.positional or compiled.positiontup is None or compiled.insert_prefetch
             or compiled.update_prefetch or compiled.effective_returning):
         return None
+    return _made(dialect, compiled, compiled.positiontup, keys)
+
+
+def _made(dialect: Dialect, compiled: Any, names: Iterable[str], keys: tuple[str, ...]) -> _Plan | None:
+    """The plan of a compiled statement whose placeholders are ``names`` in order; None when one of them cannot be
+    filled here (``_placeholder``)."""
     placeholders: list[_Placeholder] = []
-    for name in compiled.positiontup:
+    for name in names:
         found = _placeholder(dialect, name, compiled.binds[name], keys)
         if found is None:
             return None
@@ -202,25 +208,17 @@ def _cursor(connection: Any, sql: str) -> Iterator[Any]:
         cursor.close()
 
 
-_NamedPlan = tuple[str, tuple[tuple[str, *_Placeholder], ...]]
-
-
 @functools.lru_cache(maxsize=256)
-def _named_plan(dialect: Dialect, statement: Any, keys: tuple[str, ...]) -> _NamedPlan | None:
-    """As ``_plan``, for a driver with named placeholders (psycopg's ``%(name)s``): the SQL and, for each
-    placeholder, its name in the SQL, the parameter it takes, whether the caller gives it, the statement's own value
-    otherwise, and its bind processor. None when the statement is not taken here."""
+def _named_plan(dialect: Dialect, statement: Any, keys: tuple[str, ...]) -> tuple[_Plan, tuple[str, ...]] | None:
+    """As ``_plan``, for a driver with named placeholders (psycopg's ``%(name)s``): the plan, its placeholders in the
+    order of its values, and their names in the SQL. None when the statement is not taken here."""
     compiled: Any = statement.compile(dialect=dialect, column_keys=list(keys))
     if (compiled.positional or compiled.insert_prefetch or compiled.update_prefetch
             or not compiled.effective_returning):
         return None
-    placeholders = []
-    for name, bind in compiled.binds.items():
-        found = _placeholder(dialect, name, bind, keys)
-        if found is None:
-            return None
-        placeholders.append((name, *found))
-    return compiled.string, tuple(placeholders)
+    names = tuple(compiled.binds)
+    plan = _made(dialect, compiled, names, keys)
+    return None if plan is None else (plan, names)
 
 
 def returning_each(session: Session, statement: Any, rows: Sequence[Mapping[str, Any]]) -> list[bool] | None:
@@ -232,25 +230,14 @@ def returning_each(session: Session, statement: Any, rows: Sequence[Mapping[str,
     dialect = connection.dialect
     if not rows or dialect.name != "postgresql" or dialect.driver != "psycopg":
         return None
-    plan = _named_plan(dialect, statement, tuple(sorted(rows[0])))
-    if plan is None:
+    named = _named_plan(dialect, statement, tuple(sorted(rows[0])))
+    if named is None:
         return None
-    sql, placeholders = plan
-
-    def values(params: Mapping[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        try:
-            for name, key, given, value, process in placeholders:
-                if given:
-                    value = params[key]
-                out[name] = value if process is None else process(value)
-        except Exception as exc:
-            raise sa.exc.StatementError(str(exc), sql, dict(params), exc) from exc
-        return out
-
+    plan, names = named
+    values = _converter(plan)  # the same values, in the placeholders' order, as on SQLite's path
     returned: list[bool] = []
-    with _cursor(connection, sql) as cursor:
-        cursor.executemany(sql, [values(row) for row in rows], returning=True)
+    with _cursor(connection, plan.sql) as cursor:
+        cursor.executemany(plan.sql, [dict(zip(names, values(row), strict=True)) for row in rows], returning=True)
         while True:
             returned.append(bool(cursor.fetchall()))
             if not cursor.nextset():

@@ -575,6 +575,8 @@ def revisions(session: Session, agb_code: str | None = None) -> list[ScoreRevisi
 
 _SCORE = IndicatorScoreRow.__table__  # type: ignore[attr-defined]
 _SCORE_INSERT = _SCORE.insert()  # compiled once for the driver (``save_scores``)
+_SCORE_COLUMNS = (_SCORE.c.agb_code, _SCORE.c.programme, _SCORE.c.indicator, _SCORE.c.period_end, _SCORE.c.numerator,
+                  _SCORE.c.denominator)  # a figure as ``stored_scores`` reads it
 
 
 def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_on: date | None = None,
@@ -587,8 +589,7 @@ def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_o
     and indicator), without ``known_on``: only the scores of periods ending on those days, of those indicators."""
     # columns, not ORM rows: nothing here is changed through the session, and an ORM row per score
     # cost more than the score itself; SQLAlchemy's select: SQLModel's is typed for at most four columns
-    t = IndicatorScoreRow.__table__  # type: ignore[attr-defined]
-    columns = (t.c.agb_code, t.c.programme, t.c.indicator, t.c.period_end, t.c.numerator, t.c.denominator)
+    t, columns = _SCORE, _SCORE_COLUMNS
     queries: list[tuple[Any, dict[str, Any]]] = []  # statements and their parameters
     if known_on is None:
         query = sa.select(*columns)
@@ -616,8 +617,6 @@ def load_scores(session: Session, codes: Sequence[str] | None = None, *, known_o
 
 
 _SCORED = ScoredIndicatorRow.__table__  # type: ignore[attr-defined]
-_SCORE_COLUMNS = (_SCORE.c.agb_code, _SCORE.c.programme, _SCORE.c.indicator, _SCORE.c.period_end, _SCORE.c.numerator,
-                  _SCORE.c.denominator)
 # SQLite: for each practice and scored indicator, one seek for its latest period (the primary key's order), then its
 # figure; CROSS JOIN fixes that order (SQLite's planner otherwise reads every figure of the practice first, and runs
 # the seek for each)
